@@ -1,0 +1,196 @@
+"""`[tool.importguard]` in pyproject.toml -> validated Config.
+
+Keys follow ruff's style: `x` replaces the default, `extend-x` adds to it. Unknown keys
+and wrong types are errors naming the key and the file.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from importguard.discovery import DEFAULT_EXCLUDE
+from importguard.errors import ConfigError
+from importguard.sinks import DEFAULT_SINK_CALLS, DEFAULT_SINK_MODULES
+from importguard.types import CallSink, ModuleSink
+
+CONFIGURED_REASON = "is configured as a sink in {file}"
+
+
+@dataclass(frozen=True)
+class Config:
+    project_root: Path
+    config_file: Optional[Path] = None
+    src: tuple[Path, ...] = ()
+    sink_modules: tuple[ModuleSink, ...] = DEFAULT_SINK_MODULES
+    sink_calls: tuple[CallSink, ...] = DEFAULT_SINK_CALLS
+    cuda_free: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+
+
+def find_config_file(start: Path) -> Optional[Path]:
+    """The nearest pyproject.toml at or above `start` that has a [tool.importguard] table."""
+    directory = start if start.is_dir() else start.parent
+    directory = directory.absolute()
+    for candidate in (directory, *directory.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = _read_toml(pyproject)
+            except ConfigError:
+                raise
+            if "importguard" in data.get("tool", {}):
+                return pyproject
+    return None
+
+
+def load_config(config_path: Optional[Path], start: Path) -> Config:
+    if config_path is not None:
+        if not config_path.is_file():
+            raise ConfigError(f"config file does not exist: {config_path}")
+        data = _read_toml(config_path)
+        table = data.get("tool", {}).get("importguard")
+        if table is None and config_path.name == "pyproject.toml":
+            table = {}
+        elif table is None:
+            table = data  # a standalone importguard.toml with top-level keys
+        return _from_table(table, config_path)
+    found = find_config_file(start)
+    if found is None:
+        root = start if start.is_dir() else start.parent
+        return Config(project_root=root.absolute())
+    return _from_table(_read_toml(found)["tool"]["importguard"], found)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _from_table(table: Any, path: Path) -> Config:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.importguard] must be a table")
+    root = path.parent.absolute()
+    reader = _TableReader(table, path)
+    values: dict[str, Any] = {"project_root": root, "config_file": path.absolute()}
+
+    src = reader.strings("src")
+    if src is not None:
+        values["src"] = tuple((root / s).absolute() for s in src)
+
+    modules = reader.sinks("sink-modules", "module", ModuleSink)
+    extend_modules = reader.sinks("extend-sink-modules", "module", ModuleSink) or ()
+    values["sink_modules"] = tuple(modules if modules is not None else DEFAULT_SINK_MODULES) + tuple(
+        extend_modules
+    )
+    calls = reader.sinks("sink-calls", "call", CallSink)
+    extend_calls = reader.sinks("extend-sink-calls", "call", CallSink) or ()
+    values["sink_calls"] = tuple(calls if calls is not None else DEFAULT_SINK_CALLS) + tuple(
+        extend_calls
+    )
+
+    for key, attribute in (("cuda-free", "cuda_free"), ("select", "select"), ("ignore", "ignore")):
+        found = reader.strings(key)
+        if found is not None:
+            values[attribute] = tuple(found)
+    for key in ("select", "ignore"):
+        for code in values.get(key, ()):
+            _check_code_prefix(code, key, path)
+
+    exclude = reader.strings("exclude")
+    extend_exclude = reader.strings("extend-exclude") or []
+    values["exclude"] = tuple(exclude if exclude is not None else DEFAULT_EXCLUDE) + tuple(
+        extend_exclude
+    )
+
+    per_file = reader.get("per-file-ignores", dict, "a table of glob = [codes]")
+    if per_file is not None:
+        entries = []
+        for pattern, codes in per_file.items():
+            if not (isinstance(codes, list) and all(isinstance(c, str) for c in codes)):
+                raise ConfigError(
+                    f"{path}: [tool.importguard] per-file-ignores.{pattern!r} must be a list of codes"
+                )
+            for code in codes:
+                _check_code_prefix(code, "per-file-ignores", path)
+            entries.append((pattern, tuple(codes)))
+        values["per_file_ignores"] = tuple(entries)
+
+    reader.reject_unknown()
+    return Config(**values)
+
+
+def _check_code_prefix(code: str, key: str, path: Path) -> None:
+    if not (code.startswith("IG") and code[2:].isdigit() or code in ("ALL", "IG")):
+        raise ConfigError(
+            f"{path}: [tool.importguard] {key}: {code!r} is not a rule code or prefix such as 'IG001' or 'IG0'"
+        )
+
+
+class _TableReader:
+    def __init__(self, table: dict[str, Any], path: Path) -> None:
+        self.table = table
+        self.path = path
+        self.seen: set[str] = set()
+
+    def _fail(self, key: str, expected: str) -> ConfigError:
+        return ConfigError(f"{self.path}: [tool.importguard] {key} must be {expected}")
+
+    def get(self, key: str, kind: type, expected: str) -> Any:
+        self.seen.add(key)
+        if key not in self.table:
+            return None
+        value = self.table[key]
+        if not isinstance(value, kind):
+            raise self._fail(key, expected)
+        return value
+
+    def strings(self, key: str) -> Optional[list[str]]:
+        value = self.get(key, list, "a list of strings")
+        if value is not None and not all(isinstance(item, str) for item in value):
+            raise self._fail(key, "a list of strings")
+        return value
+
+    def sinks(self, key: str, name_key: str, kind: type) -> Optional[Sequence[Any]]:
+        expected = f'a list of names or tables {{ {name_key} = "...", reason = "..." }}'
+        value = self.get(key, list, expected)
+        if value is None:
+            return None
+        reason = CONFIGURED_REASON.format(file=self.path.name)
+        sinks = []
+        for item in value:
+            if isinstance(item, str) and item:
+                sinks.append(kind(item, reason))
+            elif (
+                isinstance(item, dict)
+                and isinstance(item.get(name_key), str)
+                and set(item) <= {name_key, "reason"}
+                and isinstance(item.get("reason", ""), str)
+            ):
+                sinks.append(kind(item[name_key], item.get("reason") or reason))
+            else:
+                raise self._fail(key, expected)
+        return sinks
+
+    def reject_unknown(self) -> None:
+        unknown = sorted(set(self.table) - self.seen)
+        if unknown:
+            raise ConfigError(
+                f"{self.path}: unknown key{'s' if len(unknown) > 1 else ''} in [tool.importguard]: "
+                + ", ".join(unknown)
+            )

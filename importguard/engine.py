@@ -1,0 +1,193 @@
+"""Orchestration: discover, collect on demand, build the graph, run rules, then
+suppress, dedupe and sort into a Report. No printing here."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterable, Optional, Sequence
+
+from importguard.collect import collect_file
+from importguard.config import Config
+from importguard.discovery import ModuleResolver, discover
+from importguard.graph import Chain, ImportGraph
+from importguard.rules import ALL_RULES, Project, Rule
+from importguard.types import Finding, Hop, ModuleFacts, SourceFile
+
+Collector = Callable[[Sequence[SourceFile]], list[ModuleFacts]]
+
+
+def collect_serially(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
+    return [collect_file(source) for source in sources]
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+    files_checked: int
+    warnings: tuple[str, ...] = ()
+
+
+class FactsStore:
+    """Facts of project modules, collected the first time something asks for them."""
+
+    def __init__(self, resolver: ModuleResolver, collector: Collector = collect_serially) -> None:
+        self.resolver = resolver
+        self.collector = collector
+        self.by_path: dict[str, ModuleFacts] = {}
+
+    def for_sources(self, sources: Sequence[SourceFile]) -> list[ModuleFacts]:
+        missing = [s for s in sources if s.path not in self.by_path]
+        # The same file may be asked for twice in one batch; collect it once.
+        unique = list({s.path: s for s in missing}.values())
+        for facts in self.collector(unique):
+            self.by_path[facts.path] = facts
+        return [self.by_path[s.path] for s in sources]
+
+    def for_module(self, module: str) -> Optional[ModuleFacts]:
+        source = self.resolver.find(module)
+        if source is None:
+            return None
+        return self.for_sources([source])[0]
+
+    def prefetch(self, modules: Iterable[str]) -> None:
+        sources = [s for s in map(self.resolver.find, modules) if s is not None]
+        self.for_sources(sources)
+
+
+def build_graph(config: Config, store: FactsStore) -> ImportGraph:
+    return ImportGraph(
+        facts_for=store.for_module,
+        is_known_module=lambda module: store.resolver.find(module) is not None,
+        sink_modules=config.sink_modules,
+        sink_calls=config.sink_calls,
+        prefetch=store.prefetch,
+    )
+
+
+def selected_rules(select: Sequence[str], ignore: Sequence[str]) -> list[Rule]:
+    """ruff-style prefixes: a rule runs when `select` (default: all) has a prefix of
+    its code and `ignore` has none."""
+
+    def matches(code: str, prefixes: Sequence[str]) -> bool:
+        return any(p == "ALL" or code.startswith(p) for p in prefixes)
+
+    return [
+        rule()
+        for rule in ALL_RULES
+        if (not select or matches(rule.code, select)) and not matches(rule.code, ignore)
+    ]
+
+
+def run_check(
+    paths: Sequence[Path],
+    config: Config,
+    *,
+    select: Optional[Sequence[str]] = None,
+    ignore: Optional[Sequence[str]] = None,
+    collector: Collector = collect_serially,
+) -> Report:
+    discovered = discover(paths, config.project_root, config.exclude, config.src)
+    roots = _unique([Path(s.root) for s in discovered.files] + list(config.src))
+    store = FactsStore(ModuleResolver(roots), collector)
+    reported = tuple(store.for_sources(discovered.files))
+    graph = build_graph(config, store)
+    project = Project(config, reported, graph)
+
+    rules = selected_rules(select if select is not None else config.select,
+                           ignore if ignore is not None else config.ignore)
+    findings: list[Finding] = []
+    for rule in rules:
+        findings.extend(rule.check(project))
+    findings.extend(_unreadable_paths(discovered.unreadable, rules))
+
+    facts_by_path = {facts.path: facts for facts in reported}
+    kept = [
+        f
+        for f in findings
+        if not _suppressed(f, facts_by_path.get(f.path)) and not _ignored_for_file(f, config)
+    ]
+    unique = {(f.path, f.line, f.column, f.code, f.message): f for f in kept}
+    ordered = sorted((display(f) for f in unique.values()), key=lambda f: f.sort_key)
+    return Report(tuple(ordered), len(reported), tuple(_warnings(store, facts_by_path)))
+
+
+def _unique(paths: Iterable[Path]) -> list[Path]:
+    return list(dict.fromkeys(p.absolute() for p in paths))
+
+
+def _unreadable_paths(unreadable: Iterable[tuple[str, str]], rules: Sequence[Rule]) -> list[Finding]:
+    if not any(rule.code == "IG901" for rule in rules):
+        return []
+    fix = "make the file readable, or exclude it"
+    return [
+        Finding("IG901", "unreadable-file", path, 1, 1, f"{reason}; {fix}", fix=fix)
+        for path, reason in unreadable
+    ]
+
+
+def _suppressed(finding: Finding, facts: Optional[ModuleFacts]) -> bool:
+    if facts is None:
+        return False
+    last = max(finding.line, finding.end_line)
+    return any(
+        finding.line <= s.line <= last and (not s.codes or finding.code in s.codes)
+        for s in facts.suppressions
+    )
+
+
+def _ignored_for_file(finding: Finding, config: Config) -> bool:
+    path = Path(finding.path)
+    try:
+        relative = path.absolute().relative_to(config.project_root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    for pattern, codes in config.per_file_ignores:
+        matched = fnmatch.fnmatchcase(relative, pattern) or (
+            "/" not in pattern and fnmatch.fnmatchcase(path.name, pattern)
+        )
+        if matched and any(finding.code.startswith(c) or c == "ALL" for c in codes):
+            return True
+    return False
+
+
+def _warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> Iterable[str]:
+    for path, facts in sorted(store.by_path.items()):
+        if path in reported:
+            continue
+        for problem in facts.problems:
+            yield (
+                f"{display_path(path)}:{problem.line}:{problem.column}: {problem.code} "
+                f"{problem.message}; imports of `{facts.module}` are not followed"
+            )
+
+
+def display_path(path: str) -> str:
+    """Relative to the working directory where possible, with forward slashes."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return Path(path).as_posix()
+    return Path(path if relative.startswith("..") else relative).as_posix()
+
+
+def display_hop(hop: Hop) -> Hop:
+    return replace(hop, path=display_path(hop.path))
+
+
+def display(finding: Finding) -> Finding:
+    return replace(
+        finding,
+        path=display_path(finding.path),
+        chain=tuple(display_hop(h) for h in finding.chain),
+    )
+
+
+def explain(module: str, config: Config, roots: Sequence[Path]) -> tuple[Optional[ModuleFacts], list[Chain]]:
+    """Every eager chain from importing `module` (parents first) to each sink."""
+    store = FactsStore(ModuleResolver(_unique([*config.src, *roots])))
+    graph = build_graph(config, store)
+    facts = store.for_module(module)
+    return facts, graph.chains_from_module(module)

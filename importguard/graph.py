@@ -1,0 +1,202 @@
+"""The eager import graph, sinks, and shortest chains.
+
+Edges come from EAGER import sites only. Importing `a.b.c` executes `a` and `a.b`
+first, so a site that imports `a.b.c` has an edge to each of them too, except to the
+importer itself and its own ancestor packages (they are already running). A module
+that is already in progress when a chain starts (the importer and its ancestors) is
+never entered again, as Python would find it in `sys.modules`.
+
+Facts are pulled on demand through `facts_for`, so only what a chain reaches is parsed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Sequence
+
+from importguard.types import (
+    CallSink,
+    Execution,
+    Hop,
+    ImportSite,
+    ModuleFacts,
+    ModuleSink,
+    SinkHit,
+    SiteKind,
+)
+
+
+def ancestors(module: str) -> list[str]:
+    """`a.b.c` -> ["a", "a.b"] (outermost first)."""
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+@dataclass(frozen=True)
+class Edge:
+    importer: str
+    target: str
+    site: ImportSite
+    path: str
+    via: str = ""
+
+    def hop(self) -> Hop:
+        return Hop(self.importer, self.target, self.path, self.site.line, self.via)
+
+
+@dataclass(frozen=True)
+class Chain:
+    hops: tuple[Hop, ...]
+    sink: SinkHit
+
+
+class ImportGraph:
+    def __init__(
+        self,
+        facts_for: Callable[[str], Optional[ModuleFacts]],
+        is_known_module: Callable[[str], bool],
+        sink_modules: Sequence[ModuleSink],
+        sink_calls: Sequence[CallSink],
+        prefetch: Callable[[Iterable[str]], None] = lambda modules: None,
+    ) -> None:
+        self._facts_for = facts_for
+        self._is_known = is_known_module
+        self._sink_modules = tuple(sink_modules)
+        self._sink_calls = {sink.name: sink for sink in sink_calls}
+        self._prefetch = prefetch
+        self._edges: dict[str, tuple[Edge, ...]] = {}
+        self._sinks: dict[str, Optional[SinkHit]] = {}
+
+    # -- nodes
+
+    def facts(self, module: str) -> Optional[ModuleFacts]:
+        return self._facts_for(module)
+
+    def module_sink(self, module: str) -> Optional[ModuleSink]:
+        matches = [sink for sink in self._sink_modules if sink.matches(module)]
+        # The most specific configured sink explains the module best.
+        return max(matches, key=lambda sink: len(sink.module)) if matches else None
+
+    def sink_of(self, module: str) -> Optional[SinkHit]:
+        if module in self._sinks:
+            return self._sinks[module]
+        hit: Optional[SinkHit] = None
+        sink = self.module_sink(module)
+        if sink is not None:
+            hit = SinkHit(module, sink.reason)
+        else:
+            facts = self._facts_for(module)
+            if facts is not None:
+                for call in facts.calls:
+                    call_sink = self._sink_calls.get(call.name)
+                    if call_sink is not None:
+                        hit = SinkHit(module, call_sink.reason, call.name, facts.path, call.line)
+                        break
+        self._sinks[module] = hit
+        return hit
+
+    def call_sink(self, name: str) -> Optional[CallSink]:
+        return self._sink_calls.get(name)
+
+    def _worth_an_edge(self, module: str) -> bool:
+        return self.module_sink(module) is not None or self._is_known(module)
+
+    # -- edges
+
+    def site_edges(self, facts: ModuleFacts, site: ImportSite) -> list[Edge]:
+        """Every module that executing `site` may execute, in execution order."""
+        if site.execution is not Execution.EAGER:
+            return []
+        importer = facts.module
+        running = {importer, *ancestors(importer)}
+        targets = [(site.module, "")]
+        if site.kind is SiteKind.FROM:
+            targets += self._from_import_submodules(site)
+        edges: list[Edge] = []
+        seen: set[str] = set()
+        for target, why in targets:
+            for parent in ancestors(target):
+                if parent not in running and parent not in seen and self._worth_an_edge(parent):
+                    seen.add(parent)
+                    edges.append(
+                        Edge(importer, parent, site, facts.path, f"parent package of {target}, runs first")
+                    )
+            if target not in running and target not in seen and self._worth_an_edge(target):
+                seen.add(target)
+                edges.append(Edge(importer, target, site, facts.path, why))
+        return edges
+
+    def _from_import_submodules(self, site: ImportSite) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        names: Iterable[str] = site.names
+        if "*" in site.names:
+            package = self._facts_for(site.module)
+            # `from pkg import *` imports the submodules that pkg's `__all__` lists.
+            names = package.exports if package is not None and package.exports else ()
+            why = f"listed in {site.module}.__all__, imported by `*`"
+        else:
+            why = ""
+        for name in names:
+            candidate = f"{site.module}.{name}"
+            if self._worth_an_edge(candidate):
+                found.append((candidate, why))
+        return found
+
+    def eager_edges(self, module: str) -> tuple[Edge, ...]:
+        if module in self._edges:
+            return self._edges[module]
+        facts = self._facts_for(module)
+        edges: list[Edge] = []
+        if facts is not None:
+            for site in facts.imports:
+                edges.extend(self.site_edges(facts, site))
+        result = tuple(edges)
+        self._edges[module] = result
+        return result
+
+    # -- chains
+
+    def chain_from_site(self, facts: ModuleFacts, site: ImportSite) -> Optional[Chain]:
+        """The shortest chain from one import site to the nearest sink."""
+        running = {facts.module, *ancestors(facts.module)}
+        start = self.site_edges(facts, site)
+        chains = self._search(start, running, first_only=True)
+        return chains[0] if chains else None
+
+    def chains_from_module(self, module: str) -> list[Chain]:
+        """One shortest chain to every sink reached by importing `module` from a fresh
+        interpreter (its parent packages run first)."""
+        roots = [*ancestors(module), module]
+        chains = [Chain((), hit) for hit in map(self.sink_of, roots) if hit is not None]
+        start = [edge for root in roots if self.sink_of(root) is None for edge in self.eager_edges(root)]
+        return chains + self._search(start, set(roots), first_only=False)
+
+    def _search(self, start: Sequence[Edge], running: set[str], first_only: bool) -> list[Chain]:
+        visited = set(running)
+        found: list[Chain] = []
+        frontier: list[tuple[str, tuple[Hop, ...]]] = []
+        for edge in start:
+            if edge.target in visited:
+                continue
+            visited.add(edge.target)
+            frontier.append((edge.target, (edge.hop(),)))
+        while frontier:
+            self._prefetch(module for module, _ in frontier)
+            level_hits: list[Chain] = []
+            next_frontier: list[tuple[str, tuple[Hop, ...]]] = []
+            for module, hops in frontier:
+                hit = self.sink_of(module)
+                if hit is not None:
+                    level_hits.append(Chain(hops, hit))
+                    continue
+                for edge in self.eager_edges(module):
+                    if edge.target not in visited:
+                        visited.add(edge.target)
+                        next_frontier.append((edge.target, hops + (edge.hop(),)))
+            level_hits.sort(key=lambda c: (c.sink.module, [h.imported for h in c.hops]))
+            found.extend(level_hits)
+            if first_only and found:
+                return found[:1]
+            frontier = next_frontier
+        return found

@@ -1,0 +1,44 @@
+"""Shared body of the rules that report eager import sites whose chain reaches a sink."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from importguard.rules.base import Project, Rule, chain_text, sink_text
+from importguard.types import Execution, Finding, ModuleFacts
+
+
+class ChainRule(Rule):
+    problem: str  # how the message starts, e.g. "eager import in package `__init__`"
+    fix: str
+
+    def applies_to(self, facts: ModuleFacts, project: Project) -> bool:
+        raise NotImplementedError
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        for facts in project.reported:
+            if not self.applies_to(facts, project):
+                continue
+            for site in facts.imports:
+                if site.execution is not Execution.EAGER:
+                    continue
+                chain = project.graph.chain_from_site(facts, site)
+                if chain is None:
+                    continue
+                condition = " (conditional, but eager when it runs)" if site.conditional else ""
+                message = (
+                    f"{self.problem}{condition} reaches {sink_text(chain)}: "
+                    f"{chain_text(chain)}; {self.fix}"
+                )
+                yield Finding(
+                    code=self.code,
+                    name=self.name,
+                    path=facts.path,
+                    line=site.line,
+                    column=site.column,
+                    end_line=site.end_line,
+                    message=message,
+                    fix=self.fix,
+                    sink=chain.sink.module,
+                    chain=chain.hops,
+                )
