@@ -5,6 +5,7 @@ file's source to another interpreter with `-c` for `--python PATH`, so both are 
 by the same code. Keep it runnable on old Pythons: no third-party imports, no new syntax.
 """
 
+import importlib.machinery
 import json
 import os
 import site
@@ -31,6 +32,10 @@ def describe(drop_first_path_entry=False):
         "purelib": paths.get("purelib"),
         "platlib": paths.get("platlib"),
         "site_packages": [d for d in site_dirs if d and os.path.isdir(d)],
+        # For --follow-installed, which never follows the standard library.
+        "stdlib_dirs": [d for d in (paths.get("stdlib"), paths.get("platstdlib")) if d],
+        "stdlib_module_names": sorted(getattr(sys, "stdlib_module_names", ())),
+        "extension_suffixes": list(importlib.machinery.EXTENSION_SUFFIXES),
     }
 
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from importguard.cli import EXIT_CLEAN, EXIT_FINDINGS, debug_option, tool_errors
+from importguard.cli_common import EXIT_CLEAN, EXIT_FINDINGS, debug_option, tool_errors
 from importguard.config import Config, load_config
 from importguard.errors import UsageError
 
@@ -35,11 +35,27 @@ config_option = click.option(
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "full", "json"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "full", "json", "sarif", "github"]),
+              default="text", show_default=True)
 @click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated).")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to skip (comma-separated).")
 @config_option
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Facts cache directory (default: the config's cache-dir, else .importguard_cache in the project root).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the facts cache.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes that parse files (default: the number of CPUs).")
+@click.option("--changed-only", is_flag=True,
+              help="PATHS are changed files: analyse the whole project, report findings whose site, chain or sink is in one of them (for pre-commit).")
+@click.option("--fix", is_flag=True, help="Make eager re-exports in `__init__.py` that reach a sink lazy (PEP 562 `__getattr__`).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print what --fix would change as a unified diff; write nothing.")
+@click.option("--confirm", is_flag=True,
+              help="Import the importer of every IG001/IG002 finding in a fresh interpreter and report whether it really initializes the CUDA driver here (runs project code).")
+@click.option("--python", "python", type=click.Path(dir_okay=False),
+              help="Interpreter whose environment --confirm probes (default: this one).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Seconds each --confirm import may take.")
 @debug_option
 @tool_errors
 def check(
@@ -49,6 +65,15 @@ def check(
     ignore: tuple[str, ...],
     config_path: Optional[str],
     exit_zero: bool,
+    cache_dir: Optional[Path],
+    no_cache: bool,
+    jobs: Optional[int],
+    changed_only: bool,
+    fix: bool,
+    show_diff: bool,
+    confirm: bool,
+    python: Optional[str],
+    timeout: float,
     debug: bool,
 ) -> None:
     """Report import sites whose eager chain reaches a CUDA sink.
@@ -56,17 +81,69 @@ def check(
     PATHS (default: .) choose which files are reported; the graph covers the whole
     packages they belong to. Static: no project code is executed.
     """
-    from importguard.engine import run_check
+    from importguard.changed import only_touching, project_scope
+    from importguard.engine import Report, run_check
     from importguard.output import FORMATTERS, summary
 
     targets = list(paths) or [Path(".")]
     config = _load(config_path, targets[0])
-    report = run_check(targets, config, select=_codes(select), ignore=_codes(ignore))
-    for warning in report.warnings:
+    from importguard.collector import open_collector
+
+    scope = project_scope(config) if changed_only else targets
+    with open_collector(config, cache_dir=cache_dir, use_cache=not no_cache, jobs=jobs) as collector:
+        def analyse() -> Report:
+            found = run_check(scope, config, select=_codes(select), ignore=_codes(ignore), collector=collector)
+            return only_touching(found, targets, config) if changed_only else found
+
+        report = analyse()
+        if fix or show_diff:
+            from importguard.cli_fix import apply_fixes
+
+            files_changed = apply_fixes(report, write=not show_diff)
+            if show_diff:
+                sys.exit(EXIT_FINDINGS if files_changed else EXIT_CLEAN)
+            if files_changed:
+                report = analyse()  # what is left, at the lines as they are now
+    if confirm and report.findings:
+        report = _confirmed(report, config, python=python, timeout=timeout, jobs=jobs)
+    for warning in (*collector.warnings, *report.warnings):
         click.echo(f"warning: {warning}", err=True)
     click.echo(FORMATTERS[output_format](report.findings), nl=False)
     click.echo(summary(len(report.findings), report.files_checked), err=True)
     sys.exit(EXIT_FINDINGS if report.findings and not exit_zero else EXIT_CLEAN)
+
+
+def _confirmed(report, config: Config, *, python: Optional[str], timeout: float, jobs: Optional[int]):
+    """The report with each IG001/IG002 finding's runtime verdict attached."""
+    from dataclasses import replace
+
+    from importguard.confirm import confirm_findings
+
+    roots = dict.fromkeys([*config.src, *(_root_of(f) for f in report.findings if f.chain)])
+    findings = confirm_findings(
+        report.findings,
+        python=python,
+        sys_path=[r for r in roots if r is not None],
+        sink_modules=config.sink_modules,
+        timeout=timeout,
+        jobs=jobs,
+    )
+    verdicts = [dict(f.extra)["confirmation"] for f in findings if "confirmation" in dict(f.extra)]
+    confirmed = sum(1 for v in verdicts if v.get("confirmed") is True)
+    click.echo(
+        f"--confirm: {confirmed} of {len(verdicts)} probed findings confirmed in this environment "
+        "(importing the module initialized the CUDA driver).",
+        err=True,
+    )
+    return replace(report, findings=tuple(findings))
+
+
+def _root_of(finding) -> Optional[Path]:
+    """The sys.path entry under which the finding's importer has its module name."""
+    importer = finding.chain[0].importer
+    path = Path(finding.path).absolute()
+    depth = importer.count(".") + (1 if path.name == "__init__.py" else 0)
+    return path.parents[depth] if depth < len(path.parents) else None
 
 
 @click.command()

@@ -11,7 +11,7 @@ from typing import Optional
 
 import click
 
-from importguard.cli import EXIT_CLEAN, EXIT_FINDINGS, debug_option, tool_errors
+from importguard.cli_common import EXIT_CLEAN, EXIT_FINDINGS, debug_option, tool_errors
 
 
 @click.command("verify-install")

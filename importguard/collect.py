@@ -1,4 +1,4 @@
-"""SourceFile -> ModuleFacts. The only module that imports libcst.
+"""SourceFile -> ModuleFacts. With fix.py, the only modules that import libcst.
 
 Cost model (see the speed issue): a full CSTVisitor walk doubles LibCST's parse time
 and MetadataWrapper positions more than double it again. So this module
@@ -12,7 +12,9 @@ and MetadataWrapper positions more than double it again. So this module
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
@@ -55,12 +57,23 @@ def collect_file(source: SourceFile) -> ModuleFacts:
 
 def collect_source(data: bytes, source: SourceFile) -> ModuleFacts:
     try:
+        text = _decode(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+        return _failed(source, Problem(UNREADABLE, f"cannot decode file: {error}"))
+    if _nesting_exceeds(data, MAX_BRACKET_NESTING):
+        return _failed(
+            source,
+            Problem(
+                SYNTAX_ERROR,
+                f"syntax error: brackets nested more than {MAX_BRACKET_NESTING} deep "
+                "(Python's parser refuses this too)",
+            ),
+        )
+    try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as error:
         message = f"syntax error: {error.message}".rstrip()
         return _failed(source, Problem(SYNTAX_ERROR, message, error.raw_line, error.raw_column + 1))
-    except (UnicodeDecodeError, LookupError) as error:
-        return _failed(source, Problem(UNREADABLE, f"cannot decode file: {error}"))
     except RecursionError:
         return _failed(source, Problem(SYNTAX_ERROR, "syntax error: too deeply nested to parse"))
     except (SyntaxError, ValueError) as error:  # e.g. NUL bytes rejected by the tokenizer
@@ -73,7 +86,6 @@ def collect_source(data: bytes, source: SourceFile) -> ModuleFacts:
     except RecursionError:
         return _failed(source, Problem(SYNTAX_ERROR, "syntax error: too deeply nested to analyse"))
 
-    text = data.decode(module.encoding, errors="replace")
     return ModuleFacts(
         module=source.module,
         path=source.path,
@@ -84,6 +96,33 @@ def collect_source(data: bytes, source: SourceFile) -> ModuleFacts:
         suppressions=tuple(_suppressions(text)),
         problems=tuple(walker.problems(positions)),
     )
+
+
+# CPython's parser refuses more than 200 nested brackets; LibCST's native parser
+# overflows its stack (a segfault, not an exception) a few thousand deep.
+MAX_BRACKET_NESTING = 200
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
+_INNERMOST_PAIR = re.compile(rb"\(\)|\[\]|\{\}")
+
+
+def _nesting_exceeds(data: bytes, limit: int) -> bool:
+    """Bracket depth, ignoring strings and comments (an upper bound that real code
+    never gets near). Each pass strips the innermost pairs, so passes = depth."""
+    brackets = data.translate(None, _NOT_BRACKETS)
+    if len(brackets) <= 2 * limit:
+        return False
+    for _ in range(limit):
+        reduced = _INNERMOST_PAIR.sub(b"", brackets)
+        if len(reduced) == len(brackets):
+            return False
+        brackets = reduced
+    return _INNERMOST_PAIR.search(brackets) is not None
+
+
+def _decode(data: bytes) -> str:
+    """Decode as Python would (PEP 263 cookie, BOM, UTF-8 default)."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
 
 
 def _failed(source: SourceFile, problem: Problem) -> ModuleFacts:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,6 +36,10 @@ class Config:
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    cache_dir: Optional[Path] = None  # None: .importguard_cache in the project root
+    # True: follow imports into every installed package; names: only these
+    # distributions or packages (PEP 503 normalised); False/(): stay in the project.
+    follow_installed: Union[bool, tuple[str, ...]] = False
 
 
 def find_config_file(start: Path) -> Optional[Path]:
@@ -130,6 +134,21 @@ def _from_table(table: Any, path: Path) -> Config:
                 _check_code_prefix(code, "per-file-ignores", path)
             entries.append((pattern, tuple(codes)))
         values["per_file_ignores"] = tuple(entries)
+
+    cache_dir = reader.get("cache-dir", str, "a path (a string)")
+    if cache_dir is not None:
+        if not cache_dir.strip():
+            raise ConfigError(f"{path}: [tool.importguard] cache-dir must not be empty")
+        values["cache_dir"] = (root / cache_dir).absolute()
+
+    expected = "true, false or a list of distribution or package names"
+    follow = reader.get("follow-installed", (bool, list), expected)
+    if isinstance(follow, list):
+        if not all(isinstance(name, str) and name.strip() for name in follow):
+            raise reader._fail("follow-installed", expected)
+        values["follow_installed"] = tuple(name.strip() for name in follow)
+    elif follow is not None:
+        values["follow_installed"] = follow
 
     reader.reject_unknown()
     return Config(**values)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
@@ -32,13 +33,17 @@ class DiscoveredFiles:
     unreadable: tuple[tuple[str, str], ...] = ()
 
 
+def _relative(path: Path, project_root: Path) -> str:
+    try:
+        return path.resolve().relative_to(project_root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
 def is_excluded(path: Path, project_root: Path, patterns: Sequence[str]) -> bool:
     """ruff-style: a pattern without a slash matches any path component; one with a
     slash matches the path relative to the project root."""
-    try:
-        relative = path.resolve().relative_to(project_root.resolve()).as_posix()
-    except ValueError:
-        relative = path.as_posix()
+    relative = _relative(path, project_root)
     parts = relative.split("/")
     for pattern in patterns:
         pattern = pattern.rstrip("/")
@@ -50,12 +55,53 @@ def is_excluded(path: Path, project_root: Path, patterns: Sequence[str]) -> bool
     return False
 
 
-def module_for(path: Path, src_roots: Sequence[Path] = ()) -> SourceFile:
-    """Name the module that `path` is when imported."""
+class _Excluder:
+    """`is_excluded` for the entries of one walk, without resolving every path: the walk
+    never enters an excluded directory, so below the top only an entry's own name and
+    its relative path are left to match."""
+
+    def __init__(self, top: Path, project_root: Path, patterns: Sequence[str]) -> None:
+        top_relative = _relative(top, project_root)
+        self.top_prefix = "" if top_relative == "." else top_relative + "/"
+        cleaned = [p.rstrip("/") for p in patterns]
+        self.path_patterns = [p for p in cleaned if "/" in p]
+        names = [p for p in cleaned if "/" not in p]
+        self.literal = {p for p in names if not any(c in p for c in "*?[")}
+        globs = [fnmatch.translate(p) for p in names if p not in self.literal]
+        self.glob = re.compile("|".join(globs)) if globs else None
+        self.top_excluded = any(self.name_matches(part) for part in self.top_prefix.split("/") if part)
+
+    def name_matches(self, name: str) -> bool:
+        return name in self.literal or (self.glob is not None and self.glob.match(name) is not None)
+
+    def excluded(self, relative_to_top: str, name: str) -> bool:
+        if self.top_excluded or self.name_matches(name):
+            return True
+        relative = self.top_prefix + relative_to_top
+        return any(
+            fnmatch.fnmatchcase(relative, p) or relative.startswith(p + "/") for p in self.path_patterns
+        )
+
+
+_Packages = dict[Path, tuple[tuple[str, ...], Path]]
+
+
+def module_for(path: Path, src_roots: Sequence[Path] = (), packages: Optional[_Packages] = None) -> SourceFile:
+    """Name the module that `path` is when imported. `packages` memoises directories
+    across the files of one discovery."""
     path = path.absolute()
     is_package = path.name == "__init__.py"
-    directory = path.parent
-    parts: list[str] = [] if is_package else [path.stem]
+    prefix, root = _package_of(path.parent, src_roots, {} if packages is None else packages)
+    parts = prefix if is_package else (*prefix, path.stem)
+    return SourceFile(str(path), ".".join(parts), is_package, str(root))
+
+
+def _package_of(directory: Path, src_roots: Sequence[Path], packages: _Packages) -> tuple[tuple[str, ...], Path]:
+    """The dotted package a directory is, and the root it is named from."""
+    if directory in packages:
+        return packages[directory]
+    start = directory
+    parts: list[str] = []
     while (directory / "__init__.py").is_file():
         parts.insert(0, directory.name)
         parent = directory.parent
@@ -70,7 +116,8 @@ def module_for(path: Path, src_roots: Sequence[Path] = ()) -> SourceFile:
             parts = [*extra, *parts]
             root = src
             break
-    return SourceFile(str(path), ".".join(parts), is_package, str(root))
+    packages[start] = (tuple(parts), root)
+    return packages[start]
 
 
 def _is_within(path: Path, parent: Path) -> bool:
@@ -91,6 +138,7 @@ def discover(
     walked, skipping excluded names, without following a directory link twice."""
     files: dict[str, SourceFile] = {}
     unreadable: list[tuple[str, str]] = []
+    packages: _Packages = {}
     for given in paths:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
@@ -99,10 +147,10 @@ def discover(
                 if error:
                     unreadable.append((str(found), error))
                 else:
-                    source = module_for(found, src_roots)
+                    source = module_for(found, src_roots, packages)
                     files.setdefault(source.path, source)
         else:
-            source = module_for(given, src_roots)
+            source = module_for(given, src_roots, packages)
             files.setdefault(source.path, source)
     ordered = tuple(sorted(files.values(), key=lambda s: s.path))
     return DiscoveredFiles(ordered, tuple(sorted(unreadable)))
@@ -110,9 +158,10 @@ def discover(
 
 def _walk(top: Path, project_root: Path, exclude: Sequence[str]) -> Iterator[tuple[Path, str]]:
     seen_dirs: set[tuple[int, int]] = set()
-    stack = [top]
+    excluder = _Excluder(top, project_root, exclude)
+    stack = [(top, "")]
     while stack:
-        directory = stack.pop()
+        directory, relative = stack.pop()
         try:
             stat = directory.stat()
         except OSError as error:
@@ -129,14 +178,15 @@ def _walk(top: Path, project_root: Path, exclude: Sequence[str]) -> Iterator[tup
             continue
         for entry in entries:
             path = Path(entry.path)
-            if is_excluded(path, project_root, exclude):
+            entry_relative = relative + entry.name
+            if excluder.excluded(entry_relative, entry.name):
                 continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
             if is_dir:
-                stack.append(path)
+                stack.append((path, entry_relative + "/"))
             elif entry.name.endswith(".py"):
                 if entry.is_symlink() and not os.path.exists(entry.path):
                     yield path, "cannot read file: broken or looping symbolic link"
@@ -163,15 +213,16 @@ class ModuleResolver:
             return self._memo[module]
         found = None
         parts = module.split(".")
-        for root in self.roots:
-            base = root.joinpath(*parts)
-            init = base / "__init__.py"
-            if init.is_file():
-                found = SourceFile(str(init.absolute()), module, True, str(root))
+        # os.path on strings: this runs for every import target the graph meets.
+        for root in self.roots if all(parts) else ():
+            base = os.path.join(root, *parts)
+            init = os.path.join(base, "__init__.py")
+            if os.path.isfile(init):
+                found = SourceFile(str(Path(init).absolute()), module, True, str(root))
                 break
-            plain = base.with_name(base.name + ".py")
-            if plain.is_file():
-                found = SourceFile(str(plain.absolute()), module, False, str(root))
+            plain = base + ".py"
+            if os.path.isfile(plain):
+                found = SourceFile(str(Path(plain).absolute()), module, False, str(root))
                 break
         self._memo[module] = found
         return found

@@ -7,19 +7,23 @@ import fnmatch
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
-from importguard.collect import collect_file
 from importguard.config import Config
 from importguard.discovery import ModuleResolver, discover
 from importguard.graph import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
 from importguard.types import Finding, Hop, ModuleFacts, SourceFile
 
+if TYPE_CHECKING:
+    from importguard.installed import InstalledModules
+
 Collector = Callable[[Sequence[SourceFile]], list[ModuleFacts]]
 
 
 def collect_serially(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
+    from importguard.collect import collect_file  # libcst only when something is parsed
+
     return [collect_file(source) for source in sources]
 
 
@@ -88,10 +92,12 @@ def run_check(
     select: Optional[Sequence[str]] = None,
     ignore: Optional[Sequence[str]] = None,
     collector: Collector = collect_serially,
+    installed: Optional["InstalledModules"] = None,
 ) -> Report:
     discovered = discover(paths, config.project_root, config.exclude, config.src)
     roots = _unique([Path(s.root) for s in discovered.files] + list(config.src))
-    store = FactsStore(ModuleResolver(roots), collector)
+    resolver = _with_installed(ModuleResolver(roots), installed)
+    store = FactsStore(resolver, collector)
     reported = tuple(store.for_sources(discovered.files))
     graph = build_graph(config, store)
     project = Project(config, reported, graph)
@@ -110,8 +116,19 @@ def run_check(
         if not _suppressed(f, facts_by_path.get(f.path)) and not _ignored_for_file(f, config)
     ]
     unique = {(f.path, f.line, f.column, f.code, f.message): f for f in kept}
-    ordered = sorted((display(f) for f in unique.values()), key=lambda f: f.sort_key)
+    marked = unique.values() if installed is None else map(resolver.finding, unique.values())
+    ordered = sorted((display(f) for f in marked), key=lambda f: f.sort_key)
     return Report(tuple(ordered), len(reported), tuple(_warnings(store, facts_by_path)))
+
+
+def _with_installed(resolver: ModuleResolver, installed: Optional["InstalledModules"]) -> Any:
+    """The project's modules, then (with --follow-installed) the environment's:
+    a ModuleResolver, or a WithInstalled when `installed` is given."""
+    if installed is None:
+        return resolver
+    from importguard.installed import WithInstalled
+
+    return WithInstalled(resolver, installed)
 
 
 def _unique(paths: Iterable[Path]) -> list[Path]:
@@ -185,9 +202,19 @@ def display(finding: Finding) -> Finding:
     )
 
 
-def explain(module: str, config: Config, roots: Sequence[Path]) -> tuple[Optional[ModuleFacts], list[Chain]]:
+def explain(
+    module: str,
+    config: Config,
+    roots: Sequence[Path],
+    installed: Optional["InstalledModules"] = None,
+    collector: Collector = collect_serially,
+) -> tuple[Optional[ModuleFacts], list[Chain]]:
     """Every eager chain from importing `module` (parents first) to each sink."""
-    store = FactsStore(ModuleResolver(_unique([*config.src, *roots])))
+    resolver = _with_installed(ModuleResolver(_unique([*config.src, *roots])), installed)
+    store = FactsStore(resolver, collector)
     graph = build_graph(config, store)
     facts = store.for_module(module)
-    return facts, graph.chains_from_module(module)
+    chains = graph.chains_from_module(module)
+    if installed is not None:
+        chains = [replace(chain, hops=resolver.hops(chain.hops)) for chain in chains]
+    return facts, chains

@@ -41,6 +41,9 @@ class EnvironmentPaths:
     site_packages: tuple[str, ...]
     purelib: Optional[str]
     platlib: Optional[str]
+    stdlib_dirs: tuple[str, ...] = ()
+    stdlib_module_names: tuple[str, ...] = ()  # empty before Python 3.10
+    extension_suffixes: tuple[str, ...] = ()
 
     @property
     def pip(self) -> str:
@@ -141,6 +144,9 @@ def _from_info(python: Optional[str], info: dict) -> EnvironmentPaths:
         site_packages=tuple(dict.fromkeys(str(p) for p in info.get("site_packages", ()))),
         purelib=info.get("purelib"),
         platlib=info.get("platlib"),
+        stdlib_dirs=tuple(str(p) for p in info.get("stdlib_dirs", ())),
+        stdlib_module_names=tuple(str(n) for n in info.get("stdlib_module_names", ())),
+        extension_suffixes=tuple(str(s) for s in info.get("extension_suffixes", ())),
     )
 
 

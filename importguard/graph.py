@@ -67,6 +67,8 @@ class ImportGraph:
         self._prefetch = prefetch
         self._edges: dict[str, tuple[Edge, ...]] = {}
         self._sinks: dict[str, Optional[SinkHit]] = {}
+        self._module_sinks: dict[str, Optional[ModuleSink]] = {}
+        self._worth: dict[str, bool] = {}
 
     # -- nodes
 
@@ -74,9 +76,11 @@ class ImportGraph:
         return self._facts_for(module)
 
     def module_sink(self, module: str) -> Optional[ModuleSink]:
-        matches = [sink for sink in self._sink_modules if sink.matches(module)]
-        # The most specific configured sink explains the module best.
-        return max(matches, key=lambda sink: len(sink.module)) if matches else None
+        if module not in self._module_sinks:
+            matches = [sink for sink in self._sink_modules if sink.matches(module)]
+            # The most specific configured sink explains the module best.
+            self._module_sinks[module] = max(matches, key=lambda sink: len(sink.module)) if matches else None
+        return self._module_sinks[module]
 
     def sink_of(self, module: str) -> Optional[SinkHit]:
         if module in self._sinks:
@@ -100,7 +104,9 @@ class ImportGraph:
         return self._sink_calls.get(name)
 
     def _worth_an_edge(self, module: str) -> bool:
-        return self.module_sink(module) is not None or self._is_known(module)
+        if module not in self._worth:
+            self._worth[module] = self.module_sink(module) is not None or self._is_known(module)
+        return self._worth[module]
 
     # -- edges
 
@@ -169,34 +175,49 @@ class ImportGraph:
         interpreter (its parent packages run first)."""
         roots = [*ancestors(module), module]
         chains = [Chain((), hit) for hit in map(self.sink_of, roots) if hit is not None]
-        start = [edge for root in roots if self.sink_of(root) is None for edge in self.eager_edges(root)]
+        start = [edge for root in roots if self.module_sink(root) is None for edge in self.eager_edges(root)]
         return chains + self._search(start, set(roots), first_only=False)
 
     def _search(self, start: Sequence[Edge], running: set[str], first_only: bool) -> list[Chain]:
         visited = set(running)
         found: list[Chain] = []
-        frontier: list[tuple[str, tuple[Hop, ...]]] = []
+        # Each entry keeps the edge that reached it and its predecessor's trail; hops
+        # are built only for chains that end at a sink.
+        frontier: list[tuple[str, _Trail]] = []
         for edge in start:
             if edge.target in visited:
                 continue
             visited.add(edge.target)
-            frontier.append((edge.target, (edge.hop(),)))
+            frontier.append((edge.target, (edge, None)))
         while frontier:
             self._prefetch(module for module, _ in frontier)
             level_hits: list[Chain] = []
-            next_frontier: list[tuple[str, tuple[Hop, ...]]] = []
-            for module, hops in frontier:
+            next_frontier: list[tuple[str, _Trail]] = []
+            for module, trail in frontier:
                 hit = self.sink_of(module)
                 if hit is not None:
-                    level_hits.append(Chain(hops, hit))
-                    continue
+                    level_hits.append(Chain(_hops(trail), hit))
+                    if not hit.call:
+                        continue  # never descend into a sink package
                 for edge in self.eager_edges(module):
-                    if edge.target not in visited:
-                        visited.add(edge.target)
-                        next_frontier.append((edge.target, hops + (edge.hop(),)))
+                    target = edge.target
+                    if target not in visited:
+                        visited.add(target)
+                        next_frontier.append((target, (edge, trail)))
             level_hits.sort(key=lambda c: (c.sink.module, [h.imported for h in c.hops]))
             found.extend(level_hits)
             if first_only and found:
                 return found[:1]
             frontier = next_frontier
         return found
+
+
+_Trail = Optional[tuple[Edge, "_Trail"]]
+
+
+def _hops(trail: _Trail) -> tuple[Hop, ...]:
+    hops = []
+    while trail is not None:
+        edge, trail = trail
+        hops.append(edge.hop())
+    return tuple(reversed(hops))

@@ -3,7 +3,8 @@
 JSON schema, version 1 (stable; fields are only ever added):
 {"version": 1, "findings": [{"code", "name", "path", "line", "column", "message",
   "sink", "chain": [{"importer", "imported", "path", "line", "via"}], "fix",
-  "confirmation"?}]}
+  "confirmation"?, "installed"?: [{"distribution", "version", "module"}]}],
+  "verify_install"?: {verify-install's JSON, docs/verify-install.md}}
 `path` is relative to the working directory; `line`/`column` are 1-based.
 """
 
@@ -61,8 +62,9 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
     return data
 
 
-def format_json(findings: Iterable[Finding]) -> str:
-    payload = {"version": JSON_VERSION, "findings": [finding_dict(f) for f in findings]}
+def format_json(findings: Iterable[Finding], **sections: Any) -> str:
+    """`sections` are further top-level keys, e.g. check --verify-install's "verify_install"."""
+    payload = {"version": JSON_VERSION, "findings": [finding_dict(f) for f in findings], **sections}
     return json.dumps(payload, indent=2, sort_keys=False) + "\n"
 
 
@@ -70,10 +72,24 @@ def _head(finding: Finding) -> str:
     return f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}"
 
 
+def format_sarif(findings: Iterable[Finding]) -> str:
+    from importguard.output_ci import format_sarif as sarif  # loads the rule docs
+
+    return sarif(findings)
+
+
+def format_github(findings: Iterable[Finding]) -> str:
+    from importguard.output_ci import format_github as github
+
+    return github(findings)
+
+
 FORMATTERS: dict[str, Callable[[Iterable[Finding]], str]] = {
     "text": format_text,
     "full": format_full,
     "json": format_json,
+    "sarif": format_sarif,
+    "github": format_github,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from importguard.rules._lazy_blockers import blocker_hint, eager_from_imports
 from importguard.rules.base import Project, Rule, chain_text, sink_text
 from importguard.types import Execution, Finding, ModuleFacts
 
@@ -16,6 +17,7 @@ class ChainRule(Rule):
         raise NotImplementedError
 
     def check(self, project: Project) -> Iterable[Finding]:
+        blockers = None
         for facts in project.reported:
             if not self.applies_to(facts, project):
                 continue
@@ -26,9 +28,14 @@ class ChainRule(Rule):
                 if chain is None:
                     continue
                 condition = " (conditional, but eager when it runs)" if site.conditional else ""
+                fix = self.fix
+                if facts.is_package:
+                    blockers = eager_from_imports(project.reported) if blockers is None else blockers
+                    hint = blocker_hint(blockers, facts, site)
+                    fix = f"{fix}; but {hint}" if hint else fix
                 message = (
                     f"{self.problem}{condition} reaches {sink_text(chain)}: "
-                    f"{chain_text(chain)}; {self.fix}"
+                    f"{chain_text(chain)}; {fix}"
                 )
                 yield Finding(
                     code=self.code,
@@ -38,7 +45,7 @@ class ChainRule(Rule):
                     column=site.column,
                     end_line=site.end_line,
                     message=message,
-                    fix=self.fix,
+                    fix=fix,
                     sink=chain.sink.module,
                     chain=chain.hops,
                 )

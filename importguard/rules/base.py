@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Iterable
+from typing import ClassVar, Iterable, Union
 
 from importguard.config import Config
 from importguard.graph import Chain, ImportGraph
@@ -22,7 +22,7 @@ class Case:
     """A small project for a rule's examples: relative path -> source. `expect` lists
     (path, line) of the findings the rule must report on it (empty for VALID)."""
 
-    files: dict[str, str]
+    files: dict[str, Union[str, bytes]]
     expect: tuple[tuple[str, int], ...] = ()
 
 

@@ -34,5 +34,5 @@ class UnreadableFile(ProblemRule):
     name = "unreadable-file"
     summary = "The file cannot be read or decoded"
     fix = "make the file readable and valid in its declared encoding (UTF-8 by default)"
-    INVALID = (Case({"m.py": "x = 'caf\xe9'\n"}, expect=(("m.py", 1),)),)
-    VALID = (Case({"m.py": "# -*- coding: latin-1 -*-\nx = 'caf\xe9'\n"}),)
+    INVALID = (Case({"m.py": b"x = 'caf\xe9'\n"}, expect=(("m.py", 1),)),)
+    VALID = (Case({"m.py": b"# -*- coding: latin-1 -*-\nx = 'caf\xe9'\n"}),)

@@ -1,0 +1,146 @@
+"""Collect facts in worker processes.
+
+Workers return plain dicts (`ModuleFacts.to_dict` plus the content hash and stat the
+cache keys on) and never raise: a crash of the collector on one file becomes a problem
+in that file's facts. Single files are collected inline, since LibCST's parse of one
+file costs less than starting a pool; once started, the pool stays up for the rest of
+the run, so each breadth-first level of the graph search reuses it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
+from typing import Any, ContextManager, Optional, Sequence
+
+from importguard.progress import Progress
+from importguard.types import ModuleFacts, Problem, SourceFile
+
+UNREADABLE = "IG901"  # collect.UNREADABLE; not imported, to keep libcst out of warm runs
+PROGRESS_MIN_FILES = 100
+POOL_MIN_FILES = 4  # below this, starting a pool costs more than it saves
+_MAX_CHUNK = 16
+
+Result = dict[str, Any]
+
+
+def collect_entry(source: SourceFile) -> Result:
+    """Facts of one file as a plain dict, with `digest` and `stat` for the cache
+    (`digest` is None when the facts must not be cached)."""
+    from importguard.cache import digest, file_stat
+    from importguard.collect import collect_file, collect_source
+
+    stat = file_stat(source.path)  # before reading: a later edit then fails the fast path
+    try:
+        with open(source.path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return {"facts": collect_file(source).to_dict(), "digest": None, "stat": None}
+    try:
+        facts = collect_source(data, source)
+    except Exception as error:  # noqa: BLE001 - a collector bug must not end the run
+        return _failure(source, f"cannot analyse file: internal error: {type(error).__name__}: {error}")
+    return {"facts": facts.to_dict(), "digest": digest(data), "stat": stat}
+
+
+def _failure(source: SourceFile, message: str) -> Result:
+    facts = ModuleFacts(source.module, source.path, source.is_package, problems=(Problem(UNREADABLE, message),))
+    return {"facts": facts.to_dict(), "digest": None, "stat": None}
+
+
+def _collect_chunk(sources: Sequence[SourceFile]) -> list[Result]:
+    return [collect_entry(source) for source in sources]
+
+
+def _size(source: SourceFile) -> int:
+    try:
+        return os.stat(source.path).st_size
+    except OSError:
+        return 0
+
+
+class ParallelCollector:
+    """`collector(sources) -> [Result]` in the order given."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = max(1, jobs)
+        self._pool: Optional[ProcessPoolExecutor] = None
+
+    def __call__(self, sources: Sequence[SourceFile]) -> list[Result]:
+        if not sources:
+            return []
+        with self._progress(len(sources)) as progress:
+            if self.jobs == 1 or len(sources) == 1 or (
+                self._pool is None and len(sources) < POOL_MIN_FILES
+            ):
+                results = []
+                for source in sources:
+                    results.append(collect_entry(source))
+                    if progress is not None:
+                        progress.advance()
+                return results
+            return self._in_pool(sources, progress)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _progress(self, count: int) -> ContextManager[Optional[Progress]]:
+        if count < PROGRESS_MIN_FILES:
+            return nullcontext()
+        return Progress(count, "collecting facts", unit="files")
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = None
+            if sys.platform == "linux":
+                # Forked workers inherit LibCST already imported, and share its pages.
+                import importguard.collect  # noqa: F401
+
+                context = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+        return self._pool
+
+    def _in_pool(self, sources: Sequence[SourceFile], progress: Optional[Progress]) -> list[Result]:
+        # Largest files first, so no worker is left with a big one at the end.
+        ordered = sorted(sources, key=_size, reverse=True)
+        size = max(1, min(_MAX_CHUNK, len(ordered) // (self.jobs * 8)))
+        chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
+        by_path: dict[str, Result] = {}
+        pending: dict[Future[list[Result]], Sequence[SourceFile]] = {}
+        try:
+            pool = self._start()
+            pending = {pool.submit(_collect_chunk, chunk): chunk for chunk in chunks}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    chunk = pending[future]
+                    results = future.result()  # a dead worker leaves the chunk pending
+                    del pending[future]
+                    for source, result in zip(chunk, results):
+                        by_path[source.path] = result
+                    if progress is not None:
+                        progress.advance(len(chunk))
+        except BrokenProcessPool:
+            self.close()
+            for chunk in pending.values():
+                for source in chunk:
+                    if source.path not in by_path:
+                        by_path[source.path] = _isolated(source)
+        return [by_path[source.path] for source in sources]
+
+
+def _isolated(source: SourceFile) -> Result:
+    """After a worker died (e.g. the native parser crashed), retry one file alone so
+    that only the file that kills a worker is marked."""
+    context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        try:
+            return pool.submit(collect_entry, source).result()
+        except BrokenProcessPool:
+            return _failure(source, "cannot analyse file: the parser crashed on it")

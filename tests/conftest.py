@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import pytest
+
+from importguard.config import load_config
+from importguard.engine import Report, run_check
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+
+
+def write_tree(root: Path, files: dict[str, Union[str, bytes]]) -> Path:
+    for relative, source in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(source, bytes):
+            path.write_bytes(source)
+        else:
+            path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return root
+
+
+def check_tree(root: Path, paths: Optional[Sequence[str]] = None, **kwargs) -> Report:
+    """Run the engine from `root` as working directory, like `importguard check` there."""
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        config = load_config(None, root)
+        targets = [Path(p) for p in paths] if paths else [Path(".")]
+        return run_check(targets, config, **kwargs)
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """project({"pkg/__init__.py": "...", ...}) -> root of the written tree."""
+
+    def make(files: dict[str, str]) -> Path:
+        return write_tree(tmp_path, files)
+
+    return make

@@ -1,0 +1,271 @@
+"""The facts cache: what invalidates an entry, what survives damage, and that a warm
+run gives the cold run's output without importing LibCST."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import write_tree
+
+from importguard import cache as cache_module
+from importguard.cache import FactsCache, decode, encode
+from importguard.collector import open_collector
+from importguard.config import load_config
+from importguard.engine import run_check
+from importguard.types import CallSite, Execution, ImportSite, ModuleFacts, Problem, SiteKind, SourceFile, Suppression
+
+PROJECT = {
+    "pyproject.toml": "[tool.importguard]\n",
+    "pkg/__init__.py": '"""Ops."""\nfrom .gemm import gemm\n',
+    "pkg/gemm.py": "import os\n\n\ndef gemm(x):\n    return x\n",
+    "pkg/util.py": "import pkg.gemm\n",
+}
+
+
+@pytest.fixture
+def trust_fresh_stat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written by a test are seconds old, too fresh for the stat fast path to
+    trust; these tests want that path."""
+    monkeypatch.setattr(cache_module, "_RACY_NS", 0)
+
+
+def check(root: Path, **options):
+    """One in-process run with the cache; (report, files parsed, cache warnings)."""
+    config = load_config(None, root)
+    with open_collector(config, jobs=1, **options) as collector:
+        report = run_check([root], config, collector=collector)
+    return report, collector.collected, collector.warnings
+
+
+def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "importguard", "check", ".", *args],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+
+
+def index_file(root: Path) -> Path:
+    (found,) = (root / ".importguard_cache").glob("facts-*.json")
+    return found
+
+
+def test_second_run_parses_nothing_and_reports_the_same(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    cold, parsed_cold, _ = check(tmp_path)
+    warm, parsed_warm, warnings = check(tmp_path)
+    assert (parsed_cold, parsed_warm, warnings) == (3, 0, [])
+    assert warm == cold
+
+
+def test_cache_directory_is_ignored_by_git(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    check(tmp_path)
+    assert (tmp_path / ".importguard_cache" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_content_change_with_same_size_and_mtime_is_seen(tmp_path: Path, trust_fresh_stat: None) -> None:
+    write_tree(tmp_path, {**PROJECT, "pkg/gemm.py": "import pathlib\n"})
+    leaf = tmp_path / "pkg" / "gemm.py"
+    before = leaf.stat()
+    assert check(tmp_path)[0].findings == ()
+    leaf.write_text("import cutlass\n")  # same size
+    os.utime(leaf, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert leaf.stat().st_size == before.st_size
+    report, parsed, _ = check(tmp_path)
+    assert parsed == 1
+    assert [f.code for f in report.findings] == ["IG001"]
+
+
+def test_new_cutlass_import_in_a_reexported_leaf_is_found_next_run(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    first = cli(tmp_path)
+    assert first.returncode == 0, first.stderr
+    leaf = tmp_path / "pkg" / "gemm.py"
+    leaf.write_text("import cutlass\n" + leaf.read_text())
+    second = cli(tmp_path)
+    assert second.returncode == 1
+    assert "pkg/__init__.py:2:1: IG001" in second.stdout
+    assert "pkg -> pkg.gemm -> cutlass" in second.stdout
+
+
+def test_an_untouched_file_with_a_new_mtime_is_rehashed_not_reparsed(tmp_path: Path, trust_fresh_stat: None) -> None:
+    write_tree(tmp_path, PROJECT)
+    check(tmp_path)
+    os.utime(tmp_path / "pkg" / "gemm.py")  # e.g. a git checkout that rewrote it
+    _, parsed, _ = check(tmp_path)
+    assert parsed == 0
+
+
+def test_importguard_version_is_part_of_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path, PROJECT)
+    check(tmp_path)
+    monkeypatch.setattr(cache_module, "__version__", "999.0")
+    _, parsed, warnings = check(tmp_path)
+    assert parsed == 3 and warnings == []
+    assert len(list((tmp_path / ".importguard_cache").glob("facts-*.json"))) == 2
+
+
+def test_collection_settings_are_part_of_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path, PROJECT)
+    monkeypatch.setattr(cache_module, "COLLECTION_SETTINGS", ("cuda_free",))
+    check(tmp_path)
+    assert check(tmp_path)[1] == 0
+    (tmp_path / "pyproject.toml").write_text('[tool.importguard]\ncuda-free = ["pkg.util"]\n')
+    assert check(tmp_path)[1] == 3
+
+
+def test_collector_source_is_part_of_the_key() -> None:
+    key = cache_module.cache_key(load_config(None, Path(".")))
+    assert set(key) == {"importguard", "collector", "libcst", "python", "parser", "settings"}
+    assert key["libcst"] not in ("missing", "unknown")
+
+
+def test_corrupt_index_is_rebuilt_with_one_warning(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    cold = check(tmp_path)[0]
+    index_file(tmp_path).write_bytes(b'{"format": 1, "entr')
+    report, parsed, warnings = check(tmp_path)
+    assert parsed == 3 and report == cold
+    assert len(warnings) == 1 and warnings[0].startswith("ignoring corrupt cache")
+    assert check(tmp_path)[1:] == (0, [])
+
+
+def test_corrupt_entry_is_rebuilt_with_one_warning(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    cold = check(tmp_path)[0]
+    index = index_file(tmp_path)
+    data = json.loads(index.read_text())
+    for path in list(data["entries"])[:2]:
+        data["entries"][path][4] = [["not", "facts"]]
+    index.write_text(json.dumps(data))
+    report, parsed, warnings = check(tmp_path)
+    assert parsed == 2 and report == cold
+    assert warnings == [f"ignored 2 corrupt cache entries in {index}; rebuilt them"]
+    assert check(tmp_path)[1:] == (0, [])
+
+
+def test_foreign_version_index_is_rebuilt_with_one_warning(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    check(tmp_path)
+    index = index_file(tmp_path)
+    data = json.loads(index.read_text())
+    data["key"]["importguard"] = "0.0.1"
+    index.write_text(json.dumps(data))
+    _, parsed, warnings = check(tmp_path)
+    assert parsed == 3
+    assert len(warnings) == 1 and "written by importguard 0.0.1" in warnings[0]
+    assert check(tmp_path)[1:] == (0, [])
+
+
+def test_unwritable_cache_directory_warns_and_the_run_goes_on(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    (tmp_path / "pkg" / "gemm.py").write_text("import cutlass\n")
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    result = cli(tmp_path, "--cache-dir", str(blocker / "cache"))
+    assert result.returncode == 1
+    assert "IG001" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "cannot write cache" in warnings[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_no_cache_writes_nothing(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    assert cli(tmp_path, "--no-cache").returncode == 0
+    assert not (tmp_path / ".importguard_cache").exists()
+
+
+def test_cache_dir_from_config_is_relative_to_the_project_root(tmp_path: Path) -> None:
+    write_tree(tmp_path, {**PROJECT, "pyproject.toml": '[tool.importguard]\ncache-dir = "build/igcache"\n'})
+    write_tree(tmp_path, {"pkg/sub/x.py": "import os\n"})
+    assert cli(tmp_path / "pkg" / "sub").returncode == 0  # started below the root
+    assert list((tmp_path / "build" / "igcache").glob("facts-*.json"))
+
+
+def test_cache_dir_of_the_wrong_type_is_a_config_error(tmp_path: Path) -> None:
+    write_tree(tmp_path, {**PROJECT, "pyproject.toml": "[tool.importguard]\ncache-dir = 3\n"})
+    result = cli(tmp_path)
+    assert result.returncode == 2
+    assert "cache-dir must be a path" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_warm_output_is_byte_identical_to_cold(tmp_path: Path) -> None:
+    write_tree(tmp_path, {**PROJECT, "pkg/gemm.py": "import cutlass\n", "pkg/cli.py": "import torch\ntorch.cuda.is_available()\n"})
+    cold = cli(tmp_path, "--format", "full")
+    warm = cli(tmp_path, "--format", "full")
+    assert cold.returncode == 1 and "IG001" in cold.stdout and "IG003" in cold.stdout
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+
+
+def test_warm_run_does_not_import_libcst(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    probe = (
+        "import sys\n"
+        "from importguard.cli import cli\n"
+        "try:\n"
+        "    cli.main(['check', '.'], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('libcst' in sys.modules)\n"
+    )
+
+    def libcst_imported() -> str:
+        run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        return run.stdout.strip()
+
+    assert libcst_imported() == "True"  # cold: files were parsed
+    assert libcst_imported() == "False"  # warm
+
+
+def test_concurrent_runs_share_one_cache(tmp_path: Path) -> None:
+    files = {f"pkg/m{i}.py": f"import pkg.m{i + 1}\n" for i in range(40)}
+    write_tree(tmp_path, {**PROJECT, **files, "pkg/gemm.py": "import pkg.m0\n", "pkg/m40.py": "import cutlass\n"})
+    command = [sys.executable, "-m", "importguard", "check", ".", "--jobs", "2"]
+    runs = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(3)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [1, 1, 1]
+    assert len({stdout for stdout, _ in outputs}) == 1
+    assert all("warning" not in stderr for _, stderr in outputs)
+    after = cli(tmp_path, "--jobs", "2")
+    assert (after.stdout, after.stderr) == outputs[0]
+    assert json.loads(index_file(tmp_path).read_text())["format"] == cache_module.FORMAT
+
+
+def test_codec_round_trip() -> None:
+    source = SourceFile("/p/pkg/a.py", "pkg.a", False, "/p")
+    facts = ModuleFacts(
+        "pkg.a", "/p/pkg/a.py", False,
+        imports=(ImportSite("x.y", ("z", "*"), 3, 1, 4, Execution.TYPE_CHECKING, SiteKind.FROM, True),),
+        calls=(CallSite("torch.cuda.is_available", 5, 2, 5, False),),
+        exports=("a",),
+        suppressions=(Suppression(3, ("IG001",)), Suppression(4, ())),
+        problems=(Problem("IG902", "beyond", 2, 1),),
+    )
+    assert decode(source, json.loads(json.dumps(encode(facts)))) == facts
+
+
+def test_racily_fresh_files_are_always_rehashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path, PROJECT)
+    check(tmp_path)  # files written just now: their stat proves nothing yet
+    entries = json.loads(index_file(tmp_path).read_text())["entries"]
+    assert all(entry[3] is None for entry in entries.values())
+    monkeypatch.setattr(cache_module, "_RACY_NS", 0)
+    check(tmp_path)
+    entries = json.loads(index_file(tmp_path).read_text())["entries"]
+    assert all(entry[3] is not None for entry in entries.values())
+
+
+def test_entry_of_a_renamed_module_is_not_reused(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    check(tmp_path)
+    cache = FactsCache.open(tmp_path / ".importguard_cache", load_config(None, tmp_path))
+    path = str(tmp_path / "pkg" / "gemm.py")
+    assert cache.lookup(SourceFile(path, "pkg.gemm", False, str(tmp_path))) is not None
+    assert cache.lookup(SourceFile(path, "gemm", False, str(tmp_path / "pkg"))) is None

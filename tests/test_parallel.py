@@ -1,0 +1,99 @@
+"""Parallel collection gives exactly the facts a single process gives, and a failure
+in a worker becomes a problem in the facts instead of an exception."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, write_tree
+
+from importguard import collect, parallel
+from importguard.collect import collect_file
+from importguard.discovery import discover
+from importguard.parallel import ParallelCollector
+from importguard.types import ModuleFacts
+
+ODD_FILES = {
+    "odd/__init__.py": "from .a import *\n__all__ = ['a']\n",
+    "odd/a.py": "import torch  # noqa: IG003\ntorch.cuda.is_available()\n",
+    "odd/syntax.py": "def broken(:\n",
+    "odd/latin.py": b"# -*- coding: latin-1 -*-\nname = '\xe9'\n",
+    "odd/undecodable.py": b"x = '\xff\xfe'\n",
+    "odd/nul.py": b"x = 1\x00\n",
+    "odd/relative.py": "from .... import nothing\n",
+}
+
+
+def sources(tmp_path: Path):
+    for relative, content in ODD_FILES.items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    found = discover([FIXTURES, tmp_path], tmp_path, ()).files
+    assert len(found) > parallel.POOL_MIN_FILES
+    return found
+
+
+def facts_of(results) -> list[ModuleFacts]:
+    return [ModuleFacts.from_dict(result["facts"]) for result in results]
+
+
+def test_parallel_facts_equal_serial_facts(tmp_path: Path) -> None:
+    files = sources(tmp_path)
+    serial = [collect_file(source) for source in files]
+    pool = ParallelCollector(jobs=2)
+    try:
+        in_pool = facts_of(pool(files))
+        again = facts_of(pool(files[:3]))  # the pool stays up between batches
+    finally:
+        pool.close()
+    assert in_pool == serial
+    assert again == serial[:3]
+    assert any(f.problems for f in serial) and any(f.imports for f in serial)
+
+
+def test_one_job_collects_inline_with_the_same_results(tmp_path: Path) -> None:
+    files = sources(tmp_path)
+    inline = ParallelCollector(jobs=1)
+    assert facts_of(inline(files)) == [collect_file(source) for source in files]
+    assert inline._pool is None
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_collector_crash_becomes_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    files = sources(tmp_path)
+    victim = files[-1].path
+    original = collect.collect_source
+
+    def flaky(data, source):
+        if source.path == victim:
+            raise RuntimeError("boom")
+        return original(data, source)
+
+    monkeypatch.setattr(collect, "collect_source", flaky)  # forked workers inherit it
+    pool = ParallelCollector(jobs=jobs)
+    try:
+        results = pool(files)
+    finally:
+        pool.close()
+    crashed = [r for r in results if r["facts"]["path"] == victim]
+    (problem,) = crashed[0]["facts"]["problems"]
+    assert problem["code"] == "IG901" and "internal error: RuntimeError: boom" in problem["message"]
+    assert crashed[0]["digest"] is None  # never cached
+    assert sum(r["digest"] is None for r in results) == 1
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path, {f"many/m{i}.py": "import os\n" for i in range(parallel.PROGRESS_MIN_FILES)})
+    files = discover([tmp_path], tmp_path, ()).files
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, shown in ((io.StringIO(), False), (Terminal(), True)):
+        monkeypatch.setattr("sys.stderr", stream)
+        ParallelCollector(jobs=1)(files)
+        assert ("collecting facts" in stream.getvalue()) is shown
