@@ -101,21 +101,20 @@ def _package_of(directory: Path, src_roots: Sequence[Path], packages: _Packages)
     if directory in packages:
         return packages[directory]
     start = directory
-    parts: list[str] = []
-    while (directory / "__init__.py").is_file():
-        parts.insert(0, directory.name)
-        parent = directory.parent
-        if parent == directory:
-            break
-        directory = parent
-    root = directory
-    for src in sorted(src_roots, key=lambda p: len(p.parts), reverse=True):
-        if _is_within(directory, src) and directory != src:
-            # A namespace package under a configured source root.
-            extra = directory.relative_to(src).parts
-            parts = [*extra, *parts]
-            root = src
-            break
+    limit = max((src for src in src_roots if _is_within(start, src)), key=lambda p: len(p.parts), default=None)
+    candidates = [start, *start.parents]
+    if limit is not None:
+        candidates = candidates[: candidates.index(limit)]
+    # The highest regular package above the file names it: directories without
+    # `__init__.py` between it and the file are namespace portions of that package.
+    highest = next((d for d in reversed(candidates) if (d / "__init__.py").is_file()), None)
+    if limit is not None:
+        root = limit  # everything under a configured source root is named from it
+    elif highest is not None:
+        root = highest.parent
+    else:
+        root = start
+    parts = list(start.relative_to(root).parts)
     packages[start] = (tuple(parts), root)
     return packages[start]
 

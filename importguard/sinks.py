@@ -23,13 +23,13 @@ DEFAULT_SINK_MODULES: tuple[ModuleSink, ...] = (
     ),
 )
 
-_INIT = "initializes the CUDA driver when called (measured)"
-_INIT_CONTEXT = "initializes the CUDA driver and creates a context when called (measured)"
+_INIT = "initializes the CUDA driver (measured)"
+_INIT_CONTEXT = "initializes the CUDA driver and creates a context (measured)"
 
 DEFAULT_SINK_CALLS: tuple[CallSink, ...] = (
     CallSink(
         "torch.cuda.is_available",
-        "initializes the CUDA driver when called (measured; not with PYTORCH_NVML_BASED_CUDA_CHECK=1)",
+        "initializes the CUDA driver (measured; not with PYTORCH_NVML_BASED_CUDA_CHECK=1)",
     ),
     CallSink("torch.cuda.get_device_capability", _INIT),
     CallSink("torch.cuda.get_device_name", _INIT),

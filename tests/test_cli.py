@@ -243,3 +243,20 @@ def test_confirm_attaches_a_runtime_verdict(tmp_path):
     assert finding["confirmation"]["status"] == "sink-imported"
     assert finding["confirmation"]["confirmed"] is not True  # no GPU driver initialized here
     assert "0 of 1 probed findings confirmed" in done.stderr
+
+
+def test_namespace_directories_inside_a_regular_package(tmp_path):
+    # sglang's layout: sglang/__init__.py, but sglang/srt/layers/... have no __init__.py.
+    write_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/ns/deeper/mod.py": "from .other import x\n",
+            "pkg/ns/deeper/other.py": "import cutlass\nx = 1\n",
+            "pkg/sub/__init__.py": "from pkg.ns.deeper.mod import x\n",
+        },
+    )
+    done = run("check", "--format", "json", cwd=tmp_path)
+    (finding,) = json.loads(done.stdout)["findings"]
+    assert finding["code"] == "IG001" and finding["path"] == "pkg/sub/__init__.py"
+    assert [h["imported"] for h in finding["chain"]] == ["pkg.ns.deeper.mod", "pkg.ns.deeper.other", "cutlass"]
