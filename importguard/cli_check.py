@@ -9,6 +9,7 @@ from typing import Optional
 import click
 
 from importguard.cli_common import EXIT_CLEAN, EXIT_FINDINGS, debug_option, tool_errors
+from importguard.cli_installed import follow_option, python_option, verify_option
 from importguard.config import Config, load_config
 from importguard.errors import UsageError
 
@@ -53,9 +54,11 @@ config_option = click.option(
 @click.option("--confirm", is_flag=True,
               help="Import the importer of every IG001/IG002 finding in a fresh interpreter and report whether it really initializes the CUDA driver here (runs project code).")
 @click.option("--python", "python", type=click.Path(dir_okay=False),
-              help="Interpreter whose environment --confirm probes (default: this one).")
+              help="Interpreter whose environment --confirm probes and --follow-installed/--verify-install read (default: this one).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
               help="Seconds each --confirm import may take.")
+@follow_option
+@verify_option
 @debug_option
 @tool_errors
 def check(
@@ -74,6 +77,8 @@ def check(
     confirm: bool,
     python: Optional[str],
     timeout: float,
+    follow_installed: Optional[bool],
+    verify_install: bool,
     debug: bool,
 ) -> None:
     """Report import sites whose eager chain reaches a CUDA sink.
@@ -90,9 +95,13 @@ def check(
     from importguard.collector import open_collector
 
     scope = project_scope(config) if changed_only else targets
-    with open_collector(config, cache_dir=cache_dir, use_cache=not no_cache, jobs=jobs) as collector:
+    from importguard.cli_installed import open_reach
+
+    with open_collector(config, cache_dir=cache_dir, use_cache=not no_cache, jobs=jobs) as collector, \
+            open_reach(config, follow_installed, python, verify_install, collector) as reach:
         def analyse() -> Report:
-            found = run_check(scope, config, select=_codes(select), ignore=_codes(ignore), collector=collector)
+            found = run_check(scope, config, select=_codes(select), ignore=_codes(ignore),
+                              collector=reach.collector, installed=reach.installed)
             return only_touching(found, targets, config) if changed_only else found
 
         report = analyse()
@@ -106,11 +115,17 @@ def check(
                 report = analyse()  # what is left, at the lines as they are now
     if confirm and report.findings:
         report = _confirmed(report, config, python=python, timeout=timeout, jobs=jobs)
-    for warning in (*collector.warnings, *report.warnings):
+    for warning in (*collector.warnings, *reach.warnings, *report.warnings):
         click.echo(f"warning: {warning}", err=True)
-    click.echo(FORMATTERS[output_format](report.findings), nl=False)
+    broken_install = False
+    if verify_install:
+        from importguard.cli_installed import echo_verified
+
+        broken_install = echo_verified(report.findings, output_format, reach)
+    else:
+        click.echo(FORMATTERS[output_format](report.findings), nl=False)
     click.echo(summary(len(report.findings), report.files_checked), err=True)
-    sys.exit(EXIT_FINDINGS if report.findings and not exit_zero else EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if (report.findings and not exit_zero) or broken_install else EXIT_CLEAN)
 
 
 def _confirmed(report, config: Config, *, python: Optional[str], timeout: float, jobs: Optional[int]):
@@ -172,17 +187,30 @@ def rule(code: Optional[str], show_all: bool, debug: bool) -> None:
 @click.option("--src", "src", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory to find project modules in (default: the config's `src`, else the project root).")
 @config_option
+@follow_option
+@python_option
 @debug_option
 @tool_errors
-def explain(module: str, src: tuple[Path, ...], config_path: Optional[str], debug: bool) -> None:
+def explain(
+    module: str,
+    src: tuple[Path, ...],
+    config_path: Optional[str],
+    follow_installed: Optional[bool],
+    python: Optional[str],
+    debug: bool,
+) -> None:
     """Print every eager chain from importing MODULE to a CUDA sink."""
-    from importguard.engine import display_hop, explain as explain_module
+    from importguard.cli_installed import follow_setting, open_reach
+    from importguard.engine import collect_serially, display_hop, explain as explain_module
     from importguard.output import hop_text
     from importguard.rules.base import chain_text, sink_text
 
     config = _load(config_path, Path("."))
     roots = list(src) or ([] if config.src else [config.project_root, config.project_root / "src"])
-    facts, chains = explain_module(module, config, roots)
+    if python is not None and not follow_setting(config, follow_installed):
+        raise UsageError("--python is used only with --follow-installed (or follow-installed in the config)")
+    with open_reach(config, follow_installed, python, False, collect_serially) as reach:
+        facts, chains = explain_module(module, config, roots, reach.installed, reach.collector)
     if facts is None and not chains:
         raise UsageError(f"module {module!r} was not found under {', '.join(str(r) for r in (*config.src, *roots))}")
     if not chains:

@@ -20,11 +20,11 @@ LAYERS = [
     {"types", "errors"},
     {"config", "discovery", "collect", "cache", "sinks", "environment", "_environment_child", "record",
      "progress", "_probe_child", "installed"},
-    {"graph", "collector", "parallel", "verify_install"},
+    {"graph", "collector", "parallel", "verify_install", "installed_facts"},
     {"rules"},
     {"engine", "probe", "confirm", "output", "output_ci", "probe_output", "verify_output", "fix",
      "changed", "rule_docs", "follow", "lsp"},
-    {"cli_common", "cli", "cli_check", "cli_probe", "cli_verify", "cli_fix", "cli_lsp", "__main__"},
+    {"cli_common", "cli", "cli_check", "cli_probe", "cli_verify", "cli_fix", "cli_lsp", "cli_installed", "__main__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 LIBCST_IMPORTERS = {"collect", "fix"}
