@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable, Optional, Sequence
 
 from importguard.types import (
@@ -29,8 +30,13 @@ from importguard.types import (
 
 def ancestors(module: str) -> list[str]:
     """`a.b.c` -> ["a", "a.b"] (outermost first)."""
+    return list(_ancestors(module))
+
+
+@lru_cache(maxsize=1 << 16)
+def _ancestors(module: str) -> tuple[str, ...]:
     parts = module.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts))]
+    return tuple(".".join(parts[:i]) for i in range(1, len(parts)))
 
 
 @dataclass(frozen=True)
@@ -115,14 +121,14 @@ class ImportGraph:
         if site.execution is not Execution.EAGER:
             return []
         importer = facts.module
-        running = {importer, *ancestors(importer)}
+        running = {importer, *_ancestors(importer)}
         targets = [(site.module, "")]
         if site.kind is SiteKind.FROM:
             targets += self._from_import_submodules(site)
         edges: list[Edge] = []
         seen: set[str] = set()
         for target, why in targets:
-            for parent in ancestors(target):
+            for parent in _ancestors(target):
                 if parent not in running and parent not in seen and self._worth_an_edge(parent):
                     seen.add(parent)
                     edges.append(
@@ -143,9 +149,12 @@ class ImportGraph:
             why = f"listed in {site.module}.__all__, imported by `*`"
         else:
             why = ""
+        inside_sink = self.module_sink(site.module) is not None
         for name in names:
             candidate = f"{site.module}.{name}"
-            if self._worth_an_edge(candidate):
+            # Under a sink package the package itself is the hop; a name imported from
+            # it (`from cutlass.utils import SmemAllocator`) is no further sink.
+            if self._is_known(candidate) or (not inside_sink and self.module_sink(candidate)):
                 found.append((candidate, why))
         return found
 
@@ -176,7 +185,15 @@ class ImportGraph:
         roots = [*ancestors(module), module]
         chains = [Chain((), hit) for hit in map(self.sink_of, roots) if hit is not None]
         start = [edge for root in roots if self.module_sink(root) is None for edge in self.eager_edges(root)]
-        return chains + self._search(start, set(roots), first_only=False)
+        chains += self._search(start, set(roots), first_only=False)
+        # One chain per configured sink (the first found is the shortest), not one per
+        # submodule of a sink package that happens to be imported.
+        by_sink: dict[tuple[str, str], Chain] = {}
+        for chain in chains:
+            sink = self.module_sink(chain.sink.module)
+            key = (sink.module, "") if sink is not None and not chain.sink.call else (chain.sink.module, chain.sink.call)
+            by_sink.setdefault(key, chain)
+        return list(by_sink.values())
 
     def _search(self, start: Sequence[Edge], running: set[str], first_only: bool) -> list[Chain]:
         visited = set(running)
@@ -191,12 +208,12 @@ class ImportGraph:
             frontier.append((edge.target, (edge, None)))
         while frontier:
             self._prefetch(module for module, _ in frontier)
-            level_hits: list[Chain] = []
+            level_hits: list[tuple[SinkHit, _Trail]] = []
             next_frontier: list[tuple[str, _Trail]] = []
             for module, trail in frontier:
                 hit = self.sink_of(module)
                 if hit is not None:
-                    level_hits.append(Chain(_hops(trail), hit))
+                    level_hits.append((hit, trail))
                     if not hit.call:
                         continue  # never descend into a sink package
                 for edge in self.eager_edges(module):
@@ -204,15 +221,25 @@ class ImportGraph:
                     if target not in visited:
                         visited.add(target)
                         next_frontier.append((target, (edge, trail)))
-            level_hits.sort(key=lambda c: (c.sink.module, [h.imported for h in c.hops]))
-            found.extend(level_hits)
-            if first_only and found:
-                return found[:1]
+            level_hits.sort(key=lambda pair: (pair[0].module, _targets(pair[1])))
+            if first_only and level_hits:
+                hit, trail = level_hits[0]
+                return [Chain(_hops(trail), hit)]
+            found.extend(Chain(_hops(trail), hit) for hit, trail in level_hits)
             frontier = next_frontier
         return found
 
 
 _Trail = Optional[tuple[Edge, "_Trail"]]
+
+
+def _targets(trail: _Trail) -> list[str]:
+    targets = []
+    while trail is not None:
+        edge, trail = trail
+        targets.append(edge.target)
+    targets.reverse()
+    return targets
 
 
 def _hops(trail: _Trail) -> tuple[Hop, ...]:

@@ -260,3 +260,16 @@ def test_namespace_directories_inside_a_regular_package(tmp_path):
     (finding,) = json.loads(done.stdout)["findings"]
     assert finding["code"] == "IG001" and finding["path"] == "pkg/sub/__init__.py"
     assert [h["imported"] for h in finding["chain"]] == ["pkg.ns.deeper.mod", "pkg.ns.deeper.other", "cutlass"]
+
+
+def test_explain_names_each_configured_sink_once(tmp_path):
+    write_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/k.py": "import cutlass.cute\nfrom cutlass.utils.smem import SmemAllocator\nfrom cuda.bindings import driver\n",
+        },
+    )
+    done = run("explain", "pkg.k", cwd=tmp_path)
+    assert "importing `pkg.k` reaches 2 CUDA sinks" in done.stdout
+    assert "SmemAllocator" not in done.stdout
