@@ -83,23 +83,33 @@ class _Excluder:
         )
 
 
-_Packages = dict[Path, tuple[tuple[str, ...], Path]]
+_Packages = dict[str, tuple[tuple[str, ...], Path]]  # directory -> (package parts, root)
 
 
 def module_for(path: Path, src_roots: Sequence[Path] = (), packages: Optional[_Packages] = None) -> SourceFile:
     """Name the module that `path` is when imported. `packages` memoises directories
     across the files of one discovery."""
-    path = path.absolute()
-    is_package = path.name == "__init__.py"
-    prefix, root = _package_of(path.parent, src_roots, {} if packages is None else packages)
-    parts = prefix if is_package else (*prefix, path.stem)
-    return SourceFile(str(path), ".".join(parts), is_package, str(root))
+    # Strings, not Path objects: this runs once per file of the tree on every run.
+    text = os.fspath(path)
+    if not os.path.isabs(text):
+        text = os.path.join(os.getcwd(), text)
+    directory, name = os.path.split(text)
+    memo = {} if packages is None else packages
+    prefix, root = memo[directory] if directory in memo else _package_of(Path(directory), src_roots, memo)
+    is_package = name == "__init__.py"
+    parts = prefix if is_package else (*prefix, _stem(name))
+    return SourceFile(text, ".".join(parts), is_package, str(root))
+
+
+def _stem(name: str) -> str:
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name  # as PurePath.stem
 
 
 def _package_of(directory: Path, src_roots: Sequence[Path], packages: _Packages) -> tuple[tuple[str, ...], Path]:
     """The dotted package a directory is, and the root it is named from."""
-    if directory in packages:
-        return packages[directory]
+    if str(directory) in packages:
+        return packages[str(directory)]
     start = directory
     limit = max((src for src in src_roots if _is_within(start, src)), key=lambda p: len(p.parts), default=None)
     candidates = [start, *start.parents]
@@ -115,8 +125,12 @@ def _package_of(directory: Path, src_roots: Sequence[Path], packages: _Packages)
     else:
         root = start
     parts = list(start.relative_to(root).parts)
-    packages[start] = (tuple(parts), root)
-    return packages[start]
+    packages[str(start)] = (tuple(parts), root)
+    return packages[str(start)]
+
+
+def _absolute(path: str) -> str:
+    return path if os.path.isabs(path) else str(Path(path).absolute())
 
 
 def _is_within(path: Path, parent: Path) -> bool:
@@ -217,11 +231,11 @@ class ModuleResolver:
             base = os.path.join(root, *parts)
             init = os.path.join(base, "__init__.py")
             if os.path.isfile(init):
-                found = SourceFile(str(Path(init).absolute()), module, True, str(root))
+                found = SourceFile(_absolute(init), module, True, str(root))
                 break
             plain = base + ".py"
             if os.path.isfile(plain):
-                found = SourceFile(str(Path(plain).absolute()), module, False, str(root))
+                found = SourceFile(_absolute(plain), module, False, str(root))
                 break
         self._memo[module] = found
         return found

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
@@ -95,7 +96,7 @@ def run_check(
     installed: Optional["InstalledModules"] = None,
 ) -> Report:
     discovered = discover(paths, config.project_root, config.exclude, config.src)
-    roots = _unique([Path(s.root) for s in discovered.files] + list(config.src))
+    roots = _unique([*map(Path, dict.fromkeys(s.root for s in discovered.files)), *config.src])
     resolver = _with_installed(ModuleResolver(roots), installed)
     store = FactsStore(resolver, collector)
     reported = tuple(store.for_sources(discovered.files))
@@ -183,8 +184,13 @@ def _warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> Iterable[s
 
 def display_path(path: str) -> str:
     """Relative to the working directory where possible, with forward slashes."""
+    return _display_path(path, os.getcwd())
+
+
+@lru_cache(maxsize=1 << 14)  # every hop of every chain repeats a few paths
+def _display_path(path: str, cwd: str) -> str:
     try:
-        relative = os.path.relpath(path)
+        relative = os.path.relpath(path, cwd)
     except ValueError:  # another drive on Windows
         return Path(path).as_posix()
     return Path(path if relative.startswith("..") else relative).as_posix()

@@ -75,6 +75,7 @@ class ImportGraph:
         self._sinks: dict[str, Optional[SinkHit]] = {}
         self._module_sinks: dict[str, Optional[ModuleSink]] = {}
         self._worth: dict[str, bool] = {}
+        self._prefetched: set[str] = set()  # each module is prefetched once, not per search
 
     # -- nodes
 
@@ -207,7 +208,10 @@ class ImportGraph:
             visited.add(edge.target)
             frontier.append((edge.target, (edge, None)))
         while frontier:
-            self._prefetch(module for module, _ in frontier)
+            fresh = [module for module, _ in frontier if module not in self._prefetched]
+            if fresh:
+                self._prefetched.update(fresh)
+                self._prefetch(fresh)
             level_hits: list[tuple[SinkHit, _Trail]] = []
             next_frontier: list[tuple[str, _Trail]] = []
             for module, trail in frontier:

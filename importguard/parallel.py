@@ -9,21 +9,24 @@ the run, so each breadth-first level of the graph search reuses it.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
 from contextlib import nullcontext
-from typing import Any, ContextManager, Optional, Sequence
+from typing import TYPE_CHECKING, Any, ContextManager, Optional, Sequence
 
 from importguard.progress import Progress
 from importguard.types import ModuleFacts, Problem, SourceFile
+
+if TYPE_CHECKING:  # imported when a pool starts: a warm run needs none of it
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 UNREADABLE = "IG901"  # collect.UNREADABLE; not imported, to keep libcst out of warm runs
 PROGRESS_MIN_FILES = 100
 POOL_MIN_FILES = 4  # below this, starting a pool costs more than it saves
 _MAX_CHUNK = 16
+_BIG_FILE = 64_000
+BYTES_IN_FLIGHT = 2_000_000
 
 Result = dict[str, Any]
 
@@ -53,7 +56,20 @@ def _failure(source: SourceFile, message: str) -> Result:
 
 
 def _collect_chunk(sources: Sequence[SourceFile]) -> list[Result]:
-    return [collect_entry(source) for source in sources]
+    results = [collect_entry(source) for source in sources]
+    _release_memory()
+    return results
+
+
+def _release_memory() -> None:
+    """Give a big parse tree's memory back to the system: glibc keeps what was freed,
+    and an idle worker should not sit on a gigabyte while another one parses."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _size(source: SourceFile) -> int:
@@ -96,6 +112,9 @@ class ParallelCollector:
         return Progress(count, "collecting facts", unit="files")
 
     def _start(self) -> ProcessPoolExecutor:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         if self._pool is None:
             context = None
             if sys.platform == "linux":
@@ -107,37 +126,75 @@ class ParallelCollector:
         return self._pool
 
     def _in_pool(self, sources: Sequence[SourceFile], progress: Optional[Progress]) -> list[Result]:
-        # Largest files first, so no worker is left with a big one at the end.
-        ordered = sorted(sources, key=_size, reverse=True)
-        size = max(1, min(_MAX_CHUNK, len(ordered) // (self.jobs * 8)))
-        chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        queue = _chunks(sources, self.jobs)
         by_path: dict[str, Result] = {}
-        pending: dict[Future[list[Result]], Sequence[SourceFile]] = {}
+        running: dict[Future[list[Result]], _Chunk] = {}
+        in_flight = 0
         try:
             pool = self._start()
-            pending = {pool.submit(_collect_chunk, chunk): chunk for chunk in chunks}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            while queue or running:
+                while queue and len(running) < self.jobs * 2:
+                    chunk = _next_chunk(queue, in_flight if running else None)
+                    if chunk is None:
+                        break
+                    running[pool.submit(_collect_chunk, chunk[1])] = chunk
+                    in_flight += chunk[0]
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    chunk = pending[future]
-                    results = future.result()  # a dead worker leaves the chunk pending
-                    del pending[future]
-                    for source, result in zip(chunk, results):
+                    size, files = running[future]
+                    results = future.result()  # a dead worker leaves the chunk running
+                    del running[future]
+                    in_flight -= size
+                    for source, result in zip(files, results):
                         by_path[source.path] = result
                     if progress is not None:
-                        progress.advance(len(chunk))
+                        progress.advance(len(files))
         except BrokenProcessPool:
             self.close()
-            for chunk in pending.values():
-                for source in chunk:
+            for _, files in [*running.values(), *queue]:
+                for source in files:
                     if source.path not in by_path:
                         by_path[source.path] = _isolated(source)
         return [by_path[source.path] for source in sources]
 
 
+_Chunk = tuple[int, list[SourceFile]]  # bytes of source, files
+
+
+def _chunks(sources: Sequence[SourceFile], jobs: int) -> deque[_Chunk]:
+    """Largest first, so that no worker is left with a big file at the end; big files
+    alone, small ones in groups to save round trips."""
+    sized = sorted(((_size(s), s) for s in sources), key=lambda pair: pair[0], reverse=True)
+    chunks: deque[_Chunk] = deque((size, [s]) for size, s in sized if size >= _BIG_FILE)
+    small = [(size, s) for size, s in sized if size < _BIG_FILE]
+    step = max(1, min(_MAX_CHUNK, len(small) // (jobs * 8)))
+    for i in range(0, len(small), step):
+        group = small[i : i + step]
+        chunks.append((sum(size for size, _ in group), [s for _, s in group]))
+    return chunks
+
+
+def _next_chunk(queue: deque[_Chunk], in_flight: Optional[int]) -> Optional[_Chunk]:
+    """LibCST needs about 1 GB to parse 1 MB of source, so the source being parsed at
+    once stays under a budget: the largest chunk that fits, else the smallest, else
+    none until something finishes. Alone, any chunk goes."""
+    if in_flight is None or in_flight + queue[0][0] <= BYTES_IN_FLIGHT:
+        return queue.popleft()
+    if in_flight + queue[-1][0] <= BYTES_IN_FLIGHT:
+        return queue.pop()
+    return None
+
+
 def _isolated(source: SourceFile) -> Result:
     """After a worker died (e.g. the native parser crashed), retry one file alone so
     that only the file that kills a worker is marked."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         try:

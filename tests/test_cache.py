@@ -238,11 +238,13 @@ def test_concurrent_runs_share_one_cache(tmp_path: Path) -> None:
     assert json.loads(index_file(tmp_path).read_text())["format"] == cache_module.FORMAT
 
 
-def test_codec_round_trip() -> None:
+@pytest.mark.parametrize("names", [(), ("z", "*"), ("a",), ("", ""), ("a,b", "c")])
+def test_codec_round_trip(names: tuple[str, ...]) -> None:
     source = SourceFile("/p/pkg/a.py", "pkg.a", False, "/p")
     facts = ModuleFacts(
         "pkg.a", "/p/pkg/a.py", False,
-        imports=(ImportSite("x.y", ("z", "*"), 3, 1, 4, Execution.TYPE_CHECKING, SiteKind.FROM, True),),
+        imports=(ImportSite("x.y", names, 3, 1, 4, Execution.TYPE_CHECKING, SiteKind.FROM, True),
+                 ImportSite("q", (), 5, 1, 5, Execution.EAGER, SiteKind.IMPORT, False)),
         calls=(CallSite("torch.cuda.is_available", 5, 2, 5, False),),
         exports=("a",),
         suppressions=(Suppression(3, ("IG001",)), Suppression(4, ())),

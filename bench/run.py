@@ -1,0 +1,368 @@
+#!/usr/bin/env python3
+"""Benchmark importguard against grimp and ruff on pinned real trees (issue 4).
+
+Needs, in the interpreter that runs this script: importguard (this checkout, e.g.
+`pip install -e .`), libcst, and the peers `pip install grimp ruff`. Downloads the
+pinned wheels with `pip download --no-deps` into bench/.trees/ (git-ignored) and keeps
+only their Python files.
+
+    python bench/run.py                      # both trees
+    python bench/run.py --trees sglang --repeats 5 --cold-repeats 1
+
+Every figure is the wall time of a fresh process, as a user waits for it (interpreter
+start and imports included, for every tool alike), median over the repeats; peak
+memory is ru_maxrss of that process tree (largest single process, from wait4) and
+the largest sum of RSS over the tree (sampled every 0.1 s, cold runs only).
+Results also go to bench/.trees/results-<tree>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+HERE = Path(__file__).resolve().parent
+TREES_DIR = HERE / ".trees"
+PYTHON = sys.executable
+_BESIDE = Path(PYTHON).with_name("ruff")  # pip installs it next to the interpreter
+RUFF = str(_BESIDE) if _BESIDE.exists() else shutil.which("ruff") or "ruff"
+SINK_MODULES = ["cutlass", "cuda.bindings.driver"]  # importguard's default module sinks
+
+
+@dataclass(frozen=True)
+class Tree:
+    requirement: str
+    wheel_prefix: str
+    package: str
+    subpackage: str  # a part of the tree, to show demand-driven parsing
+    edit: str  # the file the one-edit run changes
+
+
+TREES = {
+    "sglang": Tree("sglang==0.5.10.post1", "sglang-0.5.10.post1", "sglang",
+                   "sglang/srt/layers/attention", "sglang/srt/lora/lora.py"),
+    "flashinfer": Tree("flashinfer-python==0.7.2.post1", "flashinfer_python-0.7.2.post1", "flashinfer",
+                       "flashinfer/comm", "flashinfer/activation.py"),
+}
+
+
+# ----------------------------------------------------------------------------- trees
+
+
+def prepare(name: str, tree: Tree) -> Path:
+    """Download and unpack the wheel's Python files once; returns the tree root."""
+    root = TREES_DIR / name
+    marker = root / ".prepared"
+    if marker.exists():
+        return root
+    wheels = TREES_DIR / "_wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    if not list(wheels.glob(f"{tree.wheel_prefix}-*.whl")):
+        subprocess.run([PYTHON, "-m", "pip", "download", "--no-deps", "-d", str(wheels), tree.requirement],
+                       check=True)
+    (wheel,) = wheels.glob(f"{tree.wheel_prefix}-*.whl")
+    shutil.rmtree(root, ignore_errors=True)
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.namelist():
+            if member.endswith(".py"):
+                archive.extract(member, root)
+    # grimp skips directories without __init__.py (sglang ships 107 of them, flashinfer
+    # 136); empty ones make every tool see the same modules.
+    added = 0
+    for directory, _, _ in os.walk(root / tree.package):
+        init = Path(directory) / "__init__.py"
+        if not init.exists():
+            init.touch()
+            added += 1
+    # Stops importguard's config search at the tree; default settings, default sinks.
+    (root / "pyproject.toml").write_text("[tool.importguard]\n")
+    marker.write_text(f"{added} empty __init__.py added\n")
+    return root
+
+
+def python_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*.py") if ".importguard_cache" not in p.parts)
+
+
+# ----------------------------------------------------------------------------- running
+
+
+@dataclass
+class Run:
+    seconds: float
+    max_rss_mb: float
+    tree_rss_mb: float
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def run(command: list[str], cwd: Path, sample_tree: bool = False, env: Optional[dict[str, str]] = None) -> Run:
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    sampler = _TreeSampler(process.pid) if sample_tree else None
+    out_chunks: list[bytes] = []
+    err_chunks: list[bytes] = []
+    readers = [threading.Thread(target=lambda s=s, c=c: c.append(s.read()))
+               for s, c in ((process.stdout, out_chunks), (process.stderr, err_chunks))]
+    for reader in readers:
+        reader.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    tree_peak = sampler.stop() if sampler else 0.0
+    return Run(seconds, usage.ru_maxrss / 1024, tree_peak, process.returncode, b"".join(out_chunks), b"".join(err_chunks))
+
+
+class _TreeSampler:
+    """Largest sum of RSS over a process and its descendants (Linux /proc)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self._done.wait(0.1):
+            parents: dict[int, int] = {}
+            rss: dict[int, int] = {}
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry}/stat") as handle:
+                        fields = handle.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parents[int(entry)] = int(fields[1])
+                rss[int(entry)] = int(fields[21]) * page
+            tree = {self.pid}
+            grew = True
+            while grew:
+                before = len(tree)
+                tree |= {pid for pid, parent in parents.items() if parent in tree}
+                grew = len(tree) > before
+            self.peak = max(self.peak, sum(rss.get(pid, 0) for pid in tree) / 2**20)
+
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        return self.peak
+
+
+def median(runs: list[Run]) -> float:
+    return statistics.median(r.seconds for r in runs)
+
+
+# ----------------------------------------------------------------------------- tools
+
+
+def importguard(path: str, cache: Path, jobs: int) -> list[str]:
+    return [PYTHON, "-m", "importguard", "check", path, "--cache-dir", str(cache), "--jobs", str(jobs)]
+
+
+def grimp(package: str, cache: Path) -> list[str]:
+    code = f"import grimp; grimp.build_graph({package!r}, cache_dir={str(cache)!r})"
+    return [PYTHON, "-c", code]
+
+
+def ruff(path: str, cache: Optional[Path]) -> list[str]:
+    banned = "lint.flake8-tidy-imports.banned-module-level-imports = " + json.dumps(SINK_MODULES)
+    caching = ["--cache-dir", str(cache)] if cache else ["--no-cache"]
+    return [RUFF, "check", "--isolated", "--select", "TID253", "--config", banned,
+            "--output-format", "concise", "--exit-zero", *caching, path]
+
+
+NAIVE = """
+import json, sys, time
+import libcst
+files = json.load(open(sys.argv[1]))
+times = {}
+start = time.perf_counter()
+for path in files:
+    data = open(path, "rb").read()
+    t = time.perf_counter()
+    try:
+        libcst.parse_module(data)
+    except Exception:
+        pass
+    times[path] = time.perf_counter() - t
+json.dump({"total": time.perf_counter() - start, "times": times}, open(sys.argv[2], "w"))
+"""
+
+
+def parsed_files(cache: Path) -> list[str]:
+    """The files a cold run parsed: exactly the entries of the index it wrote."""
+    (index,) = cache.glob("facts-*.json")
+    return sorted(json.loads(index.read_text())["entries"])
+
+
+# ----------------------------------------------------------------------------- bench
+
+
+def bench(name: str, tree: Tree, repeats: int, cold_repeats: int, jobs: int) -> dict[str, Any]:
+    root = prepare(name, tree)
+    work = TREES_DIR / f"_work-{name}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    files = python_files(root / tree.package)
+    size_mb = sum(p.stat().st_size for p in files) / 1e6
+    print(f"\n== {name} ({tree.requirement}): {len(files)} files, {size_mb:.1f} MB under {tree.package}/, jobs={jobs}",
+          flush=True)
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    results: dict[str, Any] = {"files": len(files), "mb": round(size_mb, 1), "jobs": jobs}
+
+    def cold(label: str, command_for, cache: Path, sample: bool = True) -> list[Run]:
+        runs = []
+        for _ in range(cold_repeats):
+            shutil.rmtree(cache, ignore_errors=True)
+            runs.append(run(command_for(cache), root, sample_tree=sample, env=env))
+        report(label, runs)
+        return runs
+
+    def warm(label: str, command: list[str]) -> list[Run]:
+        runs = [run(command, root, env=env) for _ in range(repeats)]
+        report(label, runs)
+        return runs
+
+    def report(label: str, runs: list[Run]) -> None:
+        tree_peak = max(r.tree_rss_mb for r in runs)
+        extra = f", tree sum {tree_peak:.0f} MB" if tree_peak else ""
+        print(f"  {label:34} median {median(runs):8.3f} s  (n={len(runs)}, min {min(r.seconds for r in runs):.3f})"
+              f"  peak {max(r.max_rss_mb for r in runs):.0f} MB{extra}", flush=True)
+        results[label] = {"median_s": round(median(runs), 4), "runs_s": [round(r.seconds, 4) for r in runs],
+                          "max_rss_mb": round(max(r.max_rss_mb for r in runs)), "tree_rss_mb": round(tree_peak)}
+
+    grimp_cache = work / "grimp"
+    cold("grimp build_graph cold", lambda c: grimp(tree.package, c), grimp_cache, sample=False)
+    warm("grimp build_graph from cache", grimp(tree.package, grimp_cache))
+    cold("ruff TID253 (no cache)", lambda c: ruff(tree.package, None), work / "ruff-unused", sample=False)
+    ruff_cache = work / "ruff"
+    run(ruff(tree.package, ruff_cache), root)
+    warm("ruff TID253 (cache)", ruff(tree.package, ruff_cache))
+
+    ig_cache = work / "importguard"
+    cold_runs = cold("importguard cold", lambda c: importguard(tree.package, c, jobs), ig_cache)
+    needed = parsed_files(ig_cache)
+    warm_runs = warm("importguard warm (no change)", importguard(tree.package, ig_cache, jobs))
+    identical = all((r.stdout, r.returncode) == (cold_runs[0].stdout, cold_runs[0].returncode) for r in warm_runs)
+    results["warm_output_identical"] = identical
+    results["findings"] = cold_runs[0].stdout.count(b": IG")
+
+    edited = root / tree.edit
+    original = edited.read_bytes()
+    edit_runs = []
+    try:
+        for i in range(repeats):
+            edited.write_bytes(original + f"\n# importguard bench edit {i}\n".encode())
+            edit_runs.append(run(importguard(tree.package, ig_cache, jobs), root, env=env))
+    finally:
+        edited.write_bytes(original)
+    report("importguard one edited file", edit_runs)
+
+    sub_cache = work / "importguard-sub"
+    cold(f"importguard cold {tree.subpackage}/", lambda c: importguard(tree.subpackage, c, jobs), sub_cache)
+    sub_needed = parsed_files(sub_cache)
+    warm(f"importguard warm {tree.subpackage}/", importguard(tree.subpackage, sub_cache, jobs))
+
+    # Naive baseline and parse-only floors from one pass: every file, one process.
+    listing = work / "files.json"
+    listing.write_text(json.dumps([str(p) for p in files]))
+    naive_run = run([PYTHON, "-c", NAIVE, str(listing), str(work / "naive.json")], root)
+    naive = json.loads((work / "naive.json").read_text())
+    times = {str(Path(p).resolve()): t for p, t in naive["times"].items()}
+    floor = sum(times.get(str(Path(p).resolve()), 0.0) for p in needed) / jobs
+    sub_floor = sum(times.get(str(Path(p).resolve()), 0.0) for p in sub_needed) / jobs
+    results.update(
+        naive_s=round(naive_run.seconds, 2), naive_max_rss_mb=round(naive_run.max_rss_mb),
+        needed_files=len(needed), floor_s=round(floor, 2),
+        sub_files=len(python_files(root / tree.subpackage)), sub_needed_files=len(sub_needed),
+        sub_floor_s=round(sub_floor, 2),
+    )
+    print(f"  {'naive: parse_module every file, 1 proc':34} {naive_run.seconds:15.3f} s  (n=1)"
+          f"  peak {naive_run.max_rss_mb:.0f} MB", flush=True)
+    print(f"  parse-only floor, whole tree: {len(needed)} files parsed by the cold run / {jobs} = {floor:.2f} s")
+    print(f"  parse-only floor, {tree.subpackage}/: {len(sub_needed)} files parsed / {jobs} = {sub_floor:.2f} s")
+    print(f"  warm output byte-identical to cold: {identical}; findings: {results['findings']}")
+    verdicts(name, results, tree)
+    return results
+
+
+def verdicts(name: str, r: dict[str, Any], tree: Tree) -> None:
+    grimp_warm = r["grimp build_graph from cache"]["median_s"]
+    cold_s = r["importguard cold"]["median_s"]
+    sub_cold = r[f"importguard cold {tree.subpackage}/"]["median_s"]
+    peak = max(r["importguard cold"]["max_rss_mb"], r["importguard one edited file"]["max_rss_mb"])
+    checks = [
+        ("warm <= 0.5x grimp warm", r["importguard warm (no change)"]["median_s"] / grimp_warm, 0.5, "x"),
+        ("one edit <= grimp warm + 1 s", r["importguard one edited file"]["median_s"] - grimp_warm, 1.0, "s over grimp warm"),
+        ("cold <= 1.5x parse-only floor", cold_s / r["floor_s"], 1.5, "x"),
+        ("cold >= 3x faster than naive", r["naive_s"] / cold_s, 3.0, "x faster"),
+        (f"cold {tree.subpackage}/ <= 1.5x its floor", sub_cold / max(r["sub_floor_s"], 1e-9), 1.5, "x"),
+        (f"cold {tree.subpackage}/ >= 3x faster than naive", r["naive_s"] / sub_cold, 3.0, "x faster"),
+        ("peak memory (largest process) < 400 MB", peak, 400, "MB"),
+    ]
+    print(f"  -- targets ({name}); cold vs grimp cold: {cold_s / r['grimp build_graph cold']['median_s']:.1f}x")
+    for label, value, limit, unit in checks:
+        ok = value >= limit if "faster" in label else value <= limit
+        print(f"     {'PASS' if ok else 'FAIL'}  {label:44} {value:8.2f} {unit}")
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ()
+    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({model}), "
+            f"Python {platform.python_version()}, load average {', '.join(f'{x:.2f}' for x in load)}")
+
+
+def versions() -> str:
+    from importlib.metadata import version
+
+    return ", ".join(f"{d} {version(d)}" for d in ("importguard", "libcst", "grimp", "ruff"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trees", default=",".join(TREES), help="comma-separated: " + ", ".join(TREES))
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each warm measurement")
+    parser.add_argument("--cold-repeats", type=int, default=1, help="runs of each cold measurement (minutes each)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    for needed in ("grimp", "libcst"):
+        if subprocess.run([PYTHON, "-c", f"import {needed}"], capture_output=True).returncode:
+            sys.exit(f"bench needs {needed}: {PYTHON} -m pip install grimp ruff")
+    if not shutil.which(RUFF):
+        sys.exit(f"bench needs ruff on PATH: {PYTHON} -m pip install ruff")
+    print(f"machine: {machine()}\nversions: {versions()}\ncommand: {' '.join([Path(PYTHON).name, *sys.argv])}")
+    for name in args.trees.split(","):
+        results = bench(name, TREES[name], args.repeats, args.cold_repeats, args.jobs)
+        results["machine"] = machine()
+        (TREES_DIR / f"results-{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
