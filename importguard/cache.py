@@ -1,8 +1,10 @@
 """ModuleFacts on disk, so an unchanged file is never parsed twice.
 
-Layout: one packed JSON index per cache key, `<cache-dir>/facts-<key>.json`. One file
-read per run beats one file per module by a wide margin on warm runs (measured, see
-docs/performance.md), and JSON cannot run code when a hostile checkout ships a cache.
+Layout: one packed JSON index per cache key, `<cache-dir>/facts-<key>.json`. Measured
+on flashinfer (3,374 entries): loading it takes 32 ms against 46 ms for one file per
+module, which matters because warm runs are the tight target; the price is rewriting
+the index (65 ms) after an edit. JSON, not pickle: a hostile checkout that ships a
+cache must not be able to run code.
 
 The key is everything that can change facts: importguard's version, the source of the
 collector itself (collect.py and types.py, so an edited checkout never reuses stale
@@ -43,6 +45,8 @@ FORMAT = 2
 DEFAULT_DIRECTORY = ".importguard_cache"
 # Config fields collect.py reads. None today; a field added here joins the key.
 COLLECTION_SETTINGS: tuple[str, ...] = ()
+# The collector's own source; a test fails when collect.py imports a module not listed.
+COLLECTOR_SOURCES = ("collect.py", "types.py")
 # A file modified this recently may be modified again within the same timestamp tick,
 # so its stat is not trusted as a fast path next time ("racy git" problem).
 _RACY_NS = 2_000_000_000
@@ -81,7 +85,7 @@ def trusted(stat: Optional[Stat], now_ns: int) -> Optional[Stat]:
 def cache_key(config: Any) -> dict[str, str]:
     here = Path(__file__).parent
     collector = _blake2b(digest_size=16)
-    for name in ("collect.py", "types.py"):
+    for name in COLLECTOR_SOURCES:
         collector.update((here / name).read_bytes())
     settings = [(name, repr(getattr(config, name))) for name in COLLECTION_SETTINGS]
     return {
@@ -326,6 +330,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(handle, 0o666 & ~mask)  # mkstemp's 0600 would hide a shared CI cache
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         os.replace(temporary, path)

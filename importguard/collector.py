@@ -3,6 +3,7 @@ collection of the misses, whose facts go back into the cache when the run ends."
 
 from __future__ import annotations
 
+import gc
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,9 +62,16 @@ def open_collector(
     cache = FactsCache.open(cache_directory(config, cache_dir), config) if use_cache else None
     pool = ParallelCollector(jobs if jobs is not None else os.cpu_count() or 1)
     collector = FactsCollector(cache, pool)
+    # A run allocates some 100,000 objects (facts, edges) and frees almost none, so the
+    # cyclic GC keeps rescanning them: a quarter of a warm run. Collection leaves about
+    # three cyclic objects per file, so nothing piles up while it is off.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         yield collector
     finally:
         pool.close()
+        if gc_was_enabled:
+            gc.enable()
     if cache is not None:  # only after a run that finished: never save half a run
         cache.save()

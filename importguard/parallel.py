@@ -2,9 +2,11 @@
 
 Workers return plain dicts (`ModuleFacts.to_dict` plus the content hash and stat the
 cache keys on) and never raise: a crash of the collector on one file becomes a problem
-in that file's facts. Single files are collected inline, since LibCST's parse of one
-file costs less than starting a pool; once started, the pool stays up for the rest of
-the run, so each breadth-first level of the graph search reuses it.
+in that file's facts. A single file, or a few before any pool exists, is collected
+inline, which costs less than starting a pool; once started, the pool stays up for the
+rest of the run, so each breadth-first level of the graph search reuses it. Large files
+go first, but the source being parsed at once stays under a budget (LibCST needs about
+1 GB per MB of source).
 """
 
 from __future__ import annotations

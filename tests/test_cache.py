@@ -271,3 +271,20 @@ def test_entry_of_a_renamed_module_is_not_reused(tmp_path: Path) -> None:
     path = str(tmp_path / "pkg" / "gemm.py")
     assert cache.lookup(SourceFile(path, "pkg.gemm", False, str(tmp_path))) is not None
     assert cache.lookup(SourceFile(path, "gemm", False, str(tmp_path / "pkg"))) is None
+
+
+def test_key_covers_every_importguard_module_the_collector_uses() -> None:
+    """A module collect.py imports but the key does not hash would let an edit to it
+    reuse stale facts."""
+    import ast
+
+    package = Path(cache_module.__file__).parent
+    tree = ast.parse((package / "collect.py").read_text())
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "importguard":
+            parts = node.module.split(".")
+            used |= {f"{parts[1]}.py"} if len(parts) > 1 else {f"{a.name}.py" for a in node.names}
+        elif isinstance(node, ast.Import):
+            used |= {f"{a.name.split('.')[1]}.py" for a in node.names if a.name.startswith("importguard.")}
+    assert used and used <= set(cache_module.COLLECTOR_SOURCES)

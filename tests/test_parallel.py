@@ -97,3 +97,16 @@ def test_progress_shows_on_a_terminal_only(tmp_path: Path, monkeypatch: pytest.M
         monkeypatch.setattr("sys.stderr", stream)
         ParallelCollector(jobs=1)(files)
         assert ("collecting facts" in stream.getvalue()) is shown
+
+
+def test_source_being_parsed_at_once_stays_under_the_budget() -> None:
+    from collections import deque
+
+    from importguard.parallel import BYTES_IN_FLIGHT, _next_chunk
+
+    big, bigger, small = BYTES_IN_FLIGHT * 3 // 5, BYTES_IN_FLIGHT * 3 // 4, 10_000
+    queue = deque([(bigger, ["a"]), (big, ["b"]), (small, ["c"])])
+    assert _next_chunk(queue, None) == (bigger, ["a"])  # alone, any chunk goes
+    assert _next_chunk(queue, bigger) == (small, ["c"])  # `b` would not fit beside `a`
+    assert _next_chunk(queue, bigger + small) is None
+    assert _next_chunk(queue, 0) == (big, ["b"])
