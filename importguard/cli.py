@@ -6,7 +6,9 @@ on stderr; `--debug` adds the traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Optional
 
 import click
 
@@ -21,25 +23,33 @@ from importguard.cli_common import (  # noqa: F401  (re-exported for commands an
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# name -> "module:attribute"; a command's module is imported only when it runs, so a
+# warm `check` does not pay for the probe, the language server or verify-install.
+COMMANDS = {
+    "check": "importguard.cli_check:check",
+    "explain": "importguard.cli_check:explain",
+    "rule": "importguard.cli_check:rule",
+    "probe": "importguard.cli_probe:probe",
+    "verify-install": "importguard.cli_verify:verify_install",
+    "lsp": "importguard.cli_lsp:lsp",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        if cmd_name not in COMMANDS:
+            return None
+        module, _, attribute = COMMANDS[cmd_name].partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="importguard")
 def cli() -> None:
     """importguard: find import paths that initialize CUDA before a fork."""
-
-
-# Commands are registered from their own modules below.
-from importguard import cli_check  # noqa: E402
-
-cli.add_command(cli_check.check)
-cli.add_command(cli_check.rule)
-cli.add_command(cli_check.explain)
-# Further commands register here (one import + add_command each).
-from importguard import cli_lsp  # noqa: E402
-cli.add_command(cli_lsp.lsp)
-from importguard import cli_probe  # noqa: E402
-cli.add_command(cli_probe.probe)
-from importguard import cli_verify  # noqa: E402
-cli.add_command(cli_verify.verify_install)
 
 
 def main() -> None:

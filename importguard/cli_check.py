@@ -86,13 +86,27 @@ def check(
     PATHS (default: .) choose which files are reported; the graph covers the whole
     packages they belong to. Static: no project code is executed.
     """
-    from importguard.changed import only_touching, project_scope
-    from importguard.engine import Report, run_check
     from importguard.output import FORMATTERS, summary
 
     targets = list(paths) or [Path(".")]
     config = _load(config_path, targets[0])
+    replay = None
+    if not (no_cache or changed_only or fix or show_diff or confirm or verify_install
+            or follow_installed or config.follow_installed):
+        from importguard.cache import DEFAULT_DIRECTORY
+        from importguard.replay import Replay
+
+        options = {"paths": [str(p.absolute()) for p in targets], "select": select, "ignore": ignore,
+                   "config": config_path, "jobs": jobs}
+        replay = Replay(cache_dir.absolute() if cache_dir else config.cache_dir or config.project_root / DEFAULT_DIRECTORY,
+                        options)
+        replayed = replay.load()
+        if replayed is not None:
+            _print_report(replayed, output_format, exit_zero)
+
+    from importguard.changed import only_touching, project_scope
     from importguard.collector import open_collector
+    from importguard.engine import Report, run_check
 
     scope = project_scope(config) if changed_only else targets
     from importguard.cli_installed import open_reach
@@ -101,7 +115,8 @@ def check(
             open_reach(config, follow_installed, python, verify_install, collector) as reach:
         def analyse() -> Report:
             found = run_check(scope, config, select=_codes(select), ignore=_codes(ignore),
-                              collector=reach.collector, installed=reach.installed)
+                              collector=reach.collector, installed=reach.installed,
+                              record_inputs=replay is not None)
             return only_touching(found, targets, config) if changed_only else found
 
         report = analyse()
@@ -113,6 +128,8 @@ def check(
                 sys.exit(EXIT_FINDINGS if files_changed else EXIT_CLEAN)
             if files_changed:
                 report = analyse()  # what is left, at the lines as they are now
+    if replay is not None and not collector.warnings and not reach.warnings:
+        replay.save(report)
     if confirm and report.findings:
         report = _confirmed(report, config, python=python, timeout=timeout, jobs=jobs)
     for warning in (*collector.warnings, *reach.warnings, *report.warnings):
@@ -126,6 +143,16 @@ def check(
         click.echo(FORMATTERS[output_format](report.findings), nl=False)
     click.echo(summary(len(report.findings), report.files_checked), err=True)
     sys.exit(EXIT_FINDINGS if (report.findings and not exit_zero) or broken_install else EXIT_CLEAN)
+
+
+def _print_report(report, output_format: str, exit_zero: bool) -> None:
+    from importguard.output import FORMATTERS, summary
+
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(FORMATTERS[output_format](report.findings), nl=False)
+    click.echo(summary(len(report.findings), report.files_checked), err=True)
+    sys.exit(EXIT_FINDINGS if report.findings and not exit_zero else EXIT_CLEAN)
 
 
 def _confirmed(report, config: Config, *, python: Optional[str], timeout: float, jobs: Optional[int]):

@@ -71,8 +71,9 @@ def load_config(config_path: Optional[Path], start: Path) -> Config:
         return _from_table(table, config_path)
     found = find_config_file(start)
     if found is None:
-        root = start if start.is_dir() else start.parent
-        return Config(project_root=root.absolute())
+        # As ruff does: without a config file the working directory is the project
+        # root (where the cache goes and excludes are relative to), not the path checked.
+        return Config(project_root=Path.cwd())
     return _from_table(_read_toml(found)["tool"]["importguard"], found)
 
 

@@ -31,6 +31,7 @@ class DiscoveredFiles:
     files: tuple[SourceFile, ...]
     # Files named explicitly or found under a path that could not be listed.
     unreadable: tuple[tuple[str, str], ...] = ()
+    directories: tuple[str, ...] = ()  # every directory listed
 
 
 def _relative(path: Path, project_root: Path) -> str:
@@ -152,11 +153,12 @@ def discover(
     files: dict[str, SourceFile] = {}
     unreadable: list[tuple[str, str]] = []
     packages: _Packages = {}
+    walked: list[str] = []
     for given in paths:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
         if given.is_dir():
-            for found, error in _walk(given, project_root, exclude):
+            for found, error in _walk(given, project_root, exclude, walked):
                 if error:
                     unreadable.append((str(found), error))
                 else:
@@ -166,10 +168,10 @@ def discover(
             source = module_for(given, src_roots, packages)
             files.setdefault(source.path, source)
     ordered = tuple(sorted(files.values(), key=lambda s: s.path))
-    return DiscoveredFiles(ordered, tuple(sorted(unreadable)))
+    return DiscoveredFiles(ordered, tuple(sorted(unreadable)), tuple(walked))
 
 
-def _walk(top: Path, project_root: Path, exclude: Sequence[str]) -> Iterator[tuple[Path, str]]:
+def _walk(top: Path, project_root: Path, exclude: Sequence[str], walked: list[str]) -> Iterator[tuple[Path, str]]:
     seen_dirs: set[tuple[int, int]] = set()
     excluder = _Excluder(top, project_root, exclude)
     stack = [(top, "")]
@@ -189,6 +191,7 @@ def _walk(top: Path, project_root: Path, exclude: Sequence[str]) -> Iterator[tup
         except OSError as error:
             yield directory, f"cannot list directory: {error.strerror or error}"
             continue
+        walked.append(str(directory.absolute()))
         for entry in entries:
             path = Path(entry.path)
             entry_relative = relative + entry.name
@@ -240,10 +243,23 @@ class ModuleResolver:
         self._memo[module] = found
         return found
 
-    def is_namespace(self, module: str) -> bool:
-        """A directory with no `__init__.py` under a root: importing it runs nothing."""
-        parts = module.split(".")
-        return any(root.joinpath(*parts).is_dir() for root in self.roots)
-
-    def exists(self, module: str) -> bool:
-        return self.find(module) is not None or self.is_namespace(module)
+    def probed_directories(self) -> set[str]:
+        """The directories whose listings answered this resolver's lookups: for each
+        name looked up, the deepest existing directory on its path under each root
+        (and that directory's parent, which holds `name.py`)."""
+        directories: set[str] = set()
+        for module in self._memo:
+            parts = module.split(".")
+            if not all(parts):
+                continue
+            for root in self.roots:
+                base = os.path.join(root, *parts)
+                directory = base
+                while not os.path.isdir(directory):
+                    parent = os.path.dirname(directory)
+                    if parent == directory:
+                        break
+                    directory = parent
+                directories.add(directory)
+                directories.add(os.path.dirname(directory) if directory == base else directory)
+        return directories

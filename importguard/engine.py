@@ -14,7 +14,7 @@ from importguard.config import Config
 from importguard.discovery import ModuleResolver, discover
 from importguard.graph import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
-from importguard.types import Finding, Hop, ModuleFacts, SourceFile
+from importguard.types import Report, Finding, Hop, ModuleFacts, SourceFile
 
 if TYPE_CHECKING:
     from importguard.installed import InstalledModules
@@ -26,13 +26,6 @@ def collect_serially(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
     from importguard.collect import collect_file  # libcst only when something is parsed
 
     return [collect_file(source) for source in sources]
-
-
-@dataclass(frozen=True)
-class Report:
-    findings: tuple[Finding, ...]
-    files_checked: int
-    warnings: tuple[str, ...] = ()
 
 
 class FactsStore:
@@ -94,6 +87,7 @@ def run_check(
     ignore: Optional[Sequence[str]] = None,
     collector: Collector = collect_serially,
     installed: Optional["InstalledModules"] = None,
+    record_inputs: bool = False,
 ) -> Report:
     discovered = discover(paths, config.project_root, config.exclude, config.src)
     roots = _unique([*map(Path, dict.fromkeys(s.root for s in discovered.files)), *config.src])
@@ -119,7 +113,31 @@ def run_check(
     unique = {(f.path, f.line, f.column, f.code, f.message): f for f in kept}
     marked = unique.values() if installed is None else map(resolver.finding, unique.values())
     ordered = sorted((display(f) for f in marked), key=lambda f: f.sort_key)
-    return Report(tuple(ordered), len(reported), tuple(_warnings(store, facts_by_path)))
+    report = Report(tuple(ordered), len(reported), tuple(_warnings(store, facts_by_path)))
+    if record_inputs and installed is None:
+        directories, probed = _consulted(paths, discovered, resolver)
+        if config.config_file is not None:
+            probed.add(str(config.config_file))
+        report = replace(
+            report,
+            consulted_files=tuple(sorted({*store.by_path, *probed})),
+            consulted_directories=tuple(sorted(directories)),
+        )
+    return report
+
+
+def _consulted(paths: Sequence[Path], discovered: Any, resolver: ModuleResolver) -> tuple[set[str], set[str]]:
+    """What this run's answer depended on besides the files it read: the directories
+    it listed or looked a module up in (adding or removing a file changes a directory's
+    mtime), and the `__init__.py` / `pyproject.toml` it looked for above them (module
+    names and the config come from those; their directories, such as /tmp, change too
+    often to watch)."""
+    directories = set(discovered.directories) | resolver.probed_directories()
+    starts = {os.path.dirname(s.path) for s in discovered.files}
+    starts.update(str(Path(p).absolute()) for p in paths)
+    ancestors = {str(a) for start in starts for a in (Path(start), *Path(start).parents)}
+    probed = {os.path.join(a, name) for a in ancestors for name in ("__init__.py", "pyproject.toml")}
+    return directories, probed
 
 
 def _with_installed(resolver: ModuleResolver, installed: Optional["InstalledModules"]) -> Any:

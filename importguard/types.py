@@ -190,3 +190,14 @@ class Finding:
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.line, self.column, self.code, self.message)
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+    files_checked: int
+    warnings: tuple[str, ...] = ()
+    # Paths whose state decided this report (files read, directories listed or
+    # probed); filled only when the caller asks, for replaying it later.
+    consulted_files: tuple[str, ...] = field(default=(), compare=False)
+    consulted_directories: tuple[str, ...] = field(default=(), compare=False)

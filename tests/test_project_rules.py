@@ -20,7 +20,7 @@ LAYERS = [
     {"types", "errors"},
     {"config", "discovery", "collect", "cache", "sinks", "environment", "_environment_child", "record",
      "progress", "_probe_child", "installed"},
-    {"graph", "collector", "parallel", "verify_install", "installed_facts"},
+    {"graph", "collector", "parallel", "verify_install", "installed_facts", "replay"},
     {"rules"},
     {"engine", "probe", "confirm", "output", "output_ci", "probe_output", "verify_output", "fix",
      "changed", "rule_docs", "follow", "lsp"},
