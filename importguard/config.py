@@ -16,10 +16,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-from importguard.discovery import DEFAULT_EXCLUDE
 from importguard.errors import ConfigError
 from importguard.sinks import DEFAULT_SINK_CALLS, DEFAULT_SINK_MODULES
 from importguard.types import CallSink, ModuleSink
+
+# Directories never walked (ruff's list, plus our cache).
+DEFAULT_EXCLUDE = (
+    ".bzr", ".direnv", ".eggs", ".git", ".hg", ".importguard_cache", ".mypy_cache",
+    ".nox", ".pants.d", ".pytest_cache", ".ruff_cache", ".svn", ".tox", ".venv",
+    "__pypackages__", "_build", "buck-out", "build", "dist", "node_modules",
+    "site-packages", "venv",
+)
 
 CONFIGURED_REASON = "is configured as a sink in {file}"
 

@@ -18,12 +18,6 @@ from typing import Iterable, Iterator, Optional, Sequence
 from importguard.errors import DiscoveryError
 from importguard.types import SourceFile
 
-DEFAULT_EXCLUDE = (
-    ".bzr", ".direnv", ".eggs", ".git", ".hg", ".importguard_cache", ".mypy_cache",
-    ".nox", ".pants.d", ".pytest_cache", ".ruff_cache", ".svn", ".tox", ".venv",
-    "__pypackages__", "_build", "buck-out", "build", "dist", "node_modules",
-    "site-packages", "venv",
-)
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,15 @@ class Replay:
             record = json.loads(self.path.read_bytes())
             if record.get("format") != FORMAT:
                 return None
-            for path, stat in record["files"]:
-                now = file_stat(path)
-                if (list(now) if now else None) != stat:
+            stat_of = os.stat
+            for path, recorded in record["files"]:
+                try:
+                    st = stat_of(path)
+                except OSError:
+                    if recorded is None:
+                        continue  # looked for, absent then and now
+                    return None
+                if recorded != [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]:
                     return None
             for path, mtime in record["directories"]:
                 if _mtime(path) != mtime:
