@@ -11,8 +11,8 @@ stored report instead of analysing.
 
 Only plain `check` runs are recorded: not --fix/--diff (they write), --confirm (runs
 code), --follow-installed/--verify-install (read another environment), --changed-only.
-A path changed in the last two seconds is not trusted (its mtime may change again
-within the same tick), so such a run is not recorded at all.
+A path changed after the run started, or in the two seconds before (its mtime may
+change again within the same tick), is not trusted, so such a run is not recorded.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class Replay:
     def __init__(self, directory: Path, options: dict[str, Any]) -> None:
         self.directory = directory
         key = {"format": FORMAT, "importguard": __version__, "python": sys.version, "cwd": os.getcwd(), **options}
+        # Paths changed after this moment may have been read before the change.
+        self.started = time.time_ns()
         self.path = directory / f"replay-{digest(json.dumps(key, sort_keys=True, default=str).encode())[:16]}.json"
 
     def load(self) -> Optional[Report]:
@@ -69,8 +71,8 @@ class Replay:
     def save(self, report: Report) -> None:
         if not report.consulted_files and not report.consulted_directories:
             return
-        now = time.time_ns()
-        own = [str(p) for p in sorted(_OWN_SOURCES.rglob("*.py"))]
+        now = self.started
+        own = [str(p) for p in sorted(_OWN_SOURCES.rglob("*.py"))] + _libcst_version_file()
         files = []
         for path in (*report.consulted_files, *own):
             stat = file_stat(path)
@@ -105,6 +107,16 @@ class Replay:
         records = sorted(self.directory.glob("replay-*.json"), key=lambda p: p.stat().st_mtime_ns)
         for stale in records[:-_KEEP]:
             stale.unlink(missing_ok=True)
+
+
+def _libcst_version_file() -> list[str]:
+    """LibCST's version file, so an upgrade (which may parse differently) is a change."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("libcst")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [os.path.join(next(iter(spec.submodule_search_locations)), "_version.py")]
 
 
 def _mtime(path: str) -> Optional[int]:
