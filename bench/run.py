@@ -364,6 +364,11 @@ def main() -> None:
             sys.exit(f"bench needs {needed}: {PYTHON} -m pip install grimp ruff")
     if not shutil.which(RUFF):
         sys.exit(f"bench needs ruff on PATH: {PYTHON} -m pip install ruff")
+    # pip byte-compiles what it installs; a source checkout in an environment with
+    # PYTHONDONTWRITEBYTECODE=1 (as on this box) would otherwise recompile importguard
+    # on every run, a cost grimp and ruff, installed from wheels, never pay.
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(Path(__file__).resolve().parent.parent / "importguard")],
+                   check=True)
     print(f"machine: {machine()}\nversions: {versions()}\ncommand: {' '.join([Path(PYTHON).name, *sys.argv])}")
     for name in args.trees.split(","):
         results = bench(name, TREES[name], args.repeats, args.cold_repeats, args.jobs)
