@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Sequence
 
 from importguard.config import Config
-from importguard.discovery import module_for
-from importguard.engine import Report
+from importguard.discovery import is_within, module_for
+from importguard.types import Report
 from importguard.types import Finding
 
 
@@ -37,21 +37,14 @@ def only_touching(report: Report, changed: Sequence[Path], config: Config) -> Re
 
 def _touches(finding: Finding, paths: set[str], modules: set[str], directories: Sequence[Path]) -> bool:
     site = Path(finding.path).absolute()
-    if str(site) in paths or any(_within(site, d) for d in directories):
+    if str(site) in paths or any(is_within(site, d) for d in directories):
         return True
     if finding.sink in modules:
         return True
     for hop in finding.chain:
         if hop.importer in modules or hop.imported in modules:
             return True
-        if directories and any(_within(Path(hop.path).absolute(), d) for d in directories):
+        if directories and any(is_within(Path(hop.path).absolute(), d) for d in directories):
             return True
     return False
 
-
-def _within(path: Path, directory: Path) -> bool:
-    try:
-        path.relative_to(directory)
-        return True
-    except ValueError:
-        return False

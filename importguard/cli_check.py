@@ -86,7 +86,7 @@ def check(
     PATHS (default: .) choose which files are reported; the graph covers the whole
     packages they belong to. Static: no project code is executed.
     """
-    from importguard.output import FORMATTERS, summary
+    from importguard.output import summary
 
     targets = list(paths) or [Path(".")]
     config = _load(config_path, targets[0])
@@ -132,20 +132,21 @@ def check(
         replay.save(report)
     if confirm and report.findings:
         report = _confirmed(report, config, python=python, timeout=timeout, jobs=jobs)
-    for warning in (*collector.warnings, *reach.warnings, *report.warnings):
+    for warning in (*collector.warnings, *reach.warnings):
         click.echo(f"warning: {warning}", err=True)
-    broken_install = False
-    if verify_install:
-        from importguard.cli_installed import echo_verified
+    if not verify_install:
+        _print_report(report, output_format, exit_zero)
+    from importguard.cli_installed import echo_verified
 
-        broken_install = echo_verified(report.findings, output_format, reach)
-    else:
-        click.echo(FORMATTERS[output_format](report.findings), nl=False)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    broken_install = echo_verified(report.findings, output_format, reach)
     click.echo(summary(len(report.findings), report.files_checked), err=True)
     sys.exit(EXIT_FINDINGS if (report.findings and not exit_zero) or broken_install else EXIT_CLEAN)
 
 
 def _print_report(report, output_format: str, exit_zero: bool) -> None:
+    """Warnings and the summary to stderr, findings to stdout, then exit."""
     from importguard.output import FORMATTERS, summary
 
     for warning in report.warnings:

@@ -106,7 +106,7 @@ def _package_of(directory: Path, src_roots: Sequence[Path], packages: _Packages)
     if str(directory) in packages:
         return packages[str(directory)]
     start = directory
-    limit = max((src for src in src_roots if _is_within(start, src)), key=lambda p: len(p.parts), default=None)
+    limit = max((src for src in src_roots if is_within(start, src)), key=lambda p: len(p.parts), default=None)
     candidates = [start, *start.parents]
     if limit is not None:
         candidates = candidates[: candidates.index(limit)]
@@ -128,7 +128,7 @@ def _absolute(path: str) -> str:
     return path if os.path.isabs(path) else str(Path(path).absolute())
 
 
-def _is_within(path: Path, parent: Path) -> bool:
+def is_within(path: Path, parent: Path) -> bool:
     try:
         path.relative_to(parent)
         return True

@@ -270,6 +270,16 @@ def _file_problem(
     return None
 
 
+def _size_mismatch(entry: RecordEntry, result: os.stat_result) -> InstallProblem:
+    return InstallProblem(
+        ProblemKind.SIZE_MISMATCH,
+        entry.path,
+        f"size is {result.st_size} bytes, RECORD says {entry.size}",
+        expected=str(entry.size),
+        actual=str(result.st_size),
+    )
+
+
 def _unreadable(entry: RecordEntry, error: OSError) -> InstallProblem:
     reason = error.strerror or type(error).__name__
     return InstallProblem(ProblemKind.UNREADABLE, entry.path, f"cannot be read ({reason})")
@@ -350,13 +360,7 @@ def _content_problem(
 ) -> Optional[InstallProblem]:
     size_differs = entry.size is not None and entry.size != result.st_size
     if size_differs and key not in shared:  # no need to hash: the size already says it
-        return InstallProblem(
-            ProblemKind.SIZE_MISMATCH,
-            entry.path,
-            f"size is {result.st_size} bytes, RECORD says {entry.size}",
-            expected=str(entry.size),
-            actual=str(result.st_size),
-        )
+        return _size_mismatch(entry, result)
     digest = hashes[(key, entry.algorithm)]
     if isinstance(digest, OSError):
         return _unreadable(entry, digest)
@@ -374,13 +378,7 @@ def _content_problem(
                 other=other.name,
             )
     if size_differs:
-        return InstallProblem(
-            ProblemKind.SIZE_MISMATCH,
-            entry.path,
-            f"size is {result.st_size} bytes, RECORD says {entry.size}",
-            expected=str(entry.size),
-            actual=str(result.st_size),
-        )
+        return _size_mismatch(entry, result)
     return InstallProblem(
         ProblemKind.HASH_MISMATCH,
         entry.path,
