@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Optional, Sequence, Union
 
 from importguard.errors import UsageError
@@ -44,6 +44,15 @@ _DRAIN_S = 0.2  # reading what is left in the pipe once the child exited
 _MIN_PYTHON = (3, 8)
 
 
+def _json_ready(value: Any) -> Any:
+    """asdict() output with tuples as lists, as JSON (and the schema) has them."""
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item) for item in value]
+    return value
+
+
 @dataclass(frozen=True)
 class DriverState:
     """None means unknown (the child died before it could tell)."""
@@ -55,13 +64,7 @@ class DriverState:
     cuinit_in_forked_child: Optional[int] = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "present": self.present,
-            "libcuda_mapped": self.libcuda_mapped,
-            "initialized": self.initialized,
-            "fork_safe": self.fork_safe,
-            "cuinit_in_forked_child": self.cuinit_in_forked_child,
-        }
+        return _json_ready(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class ImportedModule:
     chain: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"module": self.module, "chain": list(self.chain)}
+        return _json_ready(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -91,15 +94,7 @@ class ProbeResult:
     error: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "module": self.module,
-            "status": self.status,
-            "driver": self.driver.to_dict(),
-            "culprit": None if self.culprit is None else self.culprit.to_dict(),
-            "sinks_imported": [sink.to_dict() for sink in self.sinks_imported],
-            "import_seconds": self.import_seconds,
-            "error": self.error,
-        }
+        return _json_ready(asdict(self))
 
 
 def probe_modules(
