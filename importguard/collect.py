@@ -23,6 +23,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # positions without MetadataWrapper
 from libcst.helpers import get_full_name_for_node
 
+from importguard.skeleton import import_time_skeleton
 from importguard.types import (
     CallSite,
     Execution,
@@ -55,7 +56,8 @@ def collect_file(source: SourceFile) -> ModuleFacts:
     return collect_source(data, source)
 
 
-def collect_source(data: bytes, source: SourceFile) -> ModuleFacts:
+def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = True) -> ModuleFacts:
+    """`reduce_bodies=False` parses the whole file; the facts are the same (slower)."""
     try:
         text = _decode(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as error:
@@ -69,8 +71,10 @@ def collect_source(data: bytes, source: SourceFile) -> ModuleFacts:
                 "(Python's parser refuses this too)",
             ),
         )
+    module = _parse_skeleton(text) if reduce_bodies else None
     try:
-        module = cst.parse_module(data)
+        if module is None:
+            module = cst.parse_module(data)
     except cst.ParserSyntaxError as error:
         message = f"syntax error: {error.message}".rstrip()
         return _failed(source, Problem(SYNTAX_ERROR, message, error.raw_line, error.raw_column + 1))
@@ -117,6 +121,18 @@ def _nesting_exceeds(data: bytes, limit: int) -> bool:
             return False
         brackets = reduced
     return _INNERMOST_PAIR.search(brackets) is not None
+
+
+def _parse_skeleton(text: str) -> Optional[cst.Module]:
+    """The file with function bodies reduced to their imports (skeleton.py), or None:
+    then the whole file is parsed, so syntax errors are always LibCST's own."""
+    skeleton = import_time_skeleton(text)
+    if skeleton is None:
+        return None
+    try:
+        return cst.parse_module(skeleton)
+    except (cst.ParserSyntaxError, RecursionError, SyntaxError, ValueError):
+        return None
 
 
 def _decode(data: bytes) -> str:
@@ -663,10 +679,10 @@ class _PositionState(CodegenState):
         tokens = self.tokens
         for index in range(self.consumed, len(tokens)):
             token = tokens[index]
-            newlines = token.count("\n")
-            if newlines:
+            newlines = token.count("\n") + token.count("\r") - token.count("\r\n")
+            if newlines:  # \r alone ends a line too (old Mac files)
                 self.line += newlines
-                self.column = len(token) - token.rfind("\n") - 1
+                self.column = len(token) - max(token.rfind("\n"), token.rfind("\r")) - 1
             else:
                 self.column += len(token)
         self.consumed = len(tokens)

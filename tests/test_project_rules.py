@@ -18,7 +18,7 @@ PACKAGE = REPO / "importguard"
 # at the layer of what they use.
 LAYERS = [
     {"types", "errors"},
-    {"config", "discovery", "collect", "cache", "sinks", "environment", "_environment_child", "record",
+    {"config", "discovery", "collect", "skeleton", "cache", "sinks", "environment", "_environment_child", "record",
      "progress", "_probe_child", "installed"},
     {"graph", "collector", "parallel", "verify_install", "installed_facts", "replay"},
     {"rules"},

@@ -1,0 +1,195 @@
+"""Function bodies reduced to their imports give exactly the facts of the whole file."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from importguard.collect import collect_source
+from importguard.skeleton import import_time_skeleton
+from importguard.types import Execution, SourceFile
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def both_ways(data: bytes, module: str = "pkg.sub.mod", is_package: bool = False):
+    source = SourceFile("mod.py", module, is_package, ".")
+    return (
+        collect_source(data, source),
+        collect_source(data, source, reduce_bodies=False),
+    )
+
+
+TRICKY = {
+    "nested imports at their columns": """
+        import os
+
+        def f(x=os.getcwd()):
+            '''doc'''
+            import a
+            if x:
+                import b.c as d
+                from . import e
+            try:
+                from .. import g
+            except ImportError:  # comment
+                g = None
+            for i in range(3):
+                    from h import (
+                        i1,  # why
+                        i2,
+                    )
+            return a
+
+        async def g():
+            with open("x") as f:
+                import j; import k;   from l import m
+            x = 1; import n
+            return [y for y in range(3)]
+        """,
+    "methods, decorators, nested functions": """
+        import functools
+        import torch
+
+        @functools.lru_cache()
+        def cached():
+            @functools.wraps(cached)
+            def inner():
+                import deep.module
+            return inner
+
+        class K(torch.nn.Module):
+            attribute = torch.cuda.get_device_name()
+
+            @staticmethod
+            def m(a=torch.cuda.current_device()):
+                import q
+                class Local:
+                    import r
+                return q
+
+            def one_line(self): import s
+
+            def header_spans(
+                self, a,
+            ): import t
+        """,
+    "type checking inside functions keeps that body": """
+        from typing import TYPE_CHECKING as TC
+
+        def f():
+            if TC:
+                import only_for_types
+            import u
+
+        def g():
+            import v
+        """,
+    "relative beyond the top inside a function": """
+        def f():
+            from .... import too_far
+        """,
+    "main guard and defs under if": """
+        import sys
+        if sys.version_info >= (3, 11):
+            def f():
+                import w
+        else:
+            def f():
+                import x
+        if __name__ == "__main__":
+            def main():
+                import y
+        """,
+    "one-space nesting is kept whole": "def f():\n if True:\n  import z\n import zz\n",
+    "a backslash-continued import": "def f():\n    from a import \\\n        b\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_tricky_sources_give_the_same_facts(name):
+    text = textwrap.dedent(TRICKY[name]).lstrip("\n")
+    reduced, whole = both_ways(text.encode())
+    assert reduced == whole
+
+
+@pytest.mark.parametrize(
+    "newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"]
+)
+def test_line_endings_and_non_ascii_prefixes(newline):
+    text = newline.join([
+        "# -*- coding: utf-8 -*-",
+        "import torch",
+        "def f():",
+        "    é = 'ü'; import a",
+        "    \f",
+        "    return é",
+        "X = torch.cuda.is_available()",
+        "",
+    ])
+    reduced, whole = both_ways(text.encode())
+    assert reduced == whole
+    assert [c.name for c in reduced.calls] == ["torch.cuda.is_available"]
+    assert reduced.calls[0].line == 7
+
+
+def test_latin1_file_with_a_coding_cookie():
+    text = "# coding: latin-1\ndef f():\n    s = 'café'; import a\nimport b\n"
+    reduced, whole = both_ways(text.encode("latin-1"))
+    assert reduced == whole
+    assert [(s.module, s.execution) for s in reduced.imports] == [
+        ("a", Execution.DEFERRED), ("b", Execution.EAGER),
+    ]
+
+
+def test_the_skeleton_really_drops_function_bodies():
+    text = textwrap.dedent(TRICKY["nested imports at their columns"]).lstrip("\n")
+    skeleton = import_time_skeleton(text)
+    assert skeleton is not None
+    assert "return a" not in skeleton and "range(3)" not in skeleton
+    assert skeleton.count("\n") == text.count("\n")
+    # Every kept import is where it was.
+    for original, kept in zip(text.splitlines(), skeleton.splitlines()):
+        if "import" in kept and "import" in original:
+            start = kept.index("import") if "from" not in kept else kept.index("from")
+            assert original[start:].startswith(kept[start:].split(";")[0].rstrip())
+    ast.parse(skeleton)
+
+
+def test_no_skeleton_without_functions_or_on_syntax_errors():
+    assert import_time_skeleton("import a\nx = 1\n") is None
+    assert import_time_skeleton("def f(:\n    pass\n") is None
+
+
+def test_syntax_errors_are_reported_from_the_whole_file():
+    data = b"import a\ndef f():\n    return (\n"
+    reduced, whole = both_ways(data)
+    assert reduced == whole and reduced.problems[0].code == "IG900"
+
+
+def own_python_files():
+    """The repository's own files (not the benchmark's downloaded trees: `python
+    bench/same_facts.py DIR` runs this comparison over any tree)."""
+    files = []
+    for folder in ("importguard", "tests", "fixtures", "bench"):
+        files += sorted(
+            p for p in (ROOT / folder).rglob("*.py")
+            if not any(part.startswith(".") for part in p.relative_to(ROOT).parts)
+        )
+    return files
+
+
+def test_every_python_file_of_this_repository_gives_the_same_facts():
+    files = own_python_files()
+    assert len(files) > 100
+    reduced_count = 0
+    for path in files:
+        data = path.read_bytes()
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        reduced, whole = both_ways(data, module, path.name == "__init__.py")
+        assert reduced == whole, path
+        reduced_count += import_time_skeleton(data.decode("utf-8")) is not None
+    assert reduced_count > len(files) // 2
