@@ -1,13 +1,16 @@
 """SourceFile -> ModuleFacts. With fix.py, the only modules that import libcst.
 
-Cost model (see the speed issue): a full CSTVisitor walk doubles LibCST's parse time
-and MetadataWrapper positions more than double it again. So this module
-- walks statements structurally and never visits expression trees inside function
-  bodies (only import statements matter there);
-- runs a small expression visitor only over code that executes at import time
-  (module-level statements, class bodies, decorators, default values);
-- computes positions with LibCST's own code generator, recording only the nodes that
-  became sites and stopping as soon as the last one is placed.
+Cost model (see the speed issue and docs/performance.md): LibCST's time and memory grow
+with every token it sees, a `CSTVisitor` rebuilds each node it passes, and
+MetadataWrapper positions more than double the parse. So this module
+- parses a skeleton of the file (skeleton.py): function bodies reduced to their import
+  statements, which never run on import anyway; the facts are those of the whole file;
+- walks statements structurally, and walks the fields of expression nodes itself, only
+  over code that executes at import time (module-level statements, class bodies,
+  decorators, default values);
+- takes the positions of import statements from the same `ast` pass that made the
+  skeleton, and generates code (LibCST's own code generator, to count lines and
+  columns) only for the top-level statements that hold other sites.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
@@ -23,7 +26,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # positions without MetadataWrapper
 from libcst.helpers import get_full_name_for_node
 
-from importguard.skeleton import import_time_skeleton
+from importguard.skeleton import Skeleton, import_time_skeleton
 from importguard.types import (
     CallSite,
     Execution,
@@ -71,7 +74,8 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
                 "(Python's parser refuses this too)",
             ),
         )
-    module = _parse_skeleton(text) if reduce_bodies else None
+    skeleton = import_time_skeleton(text) if reduce_bodies else None
+    module = _parse_skeleton(skeleton)
     try:
         if module is None:
             module = cst.parse_module(data)
@@ -86,7 +90,7 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
     walker = _Walker(source.module, source.is_package)
     try:
         walker.walk_module(module)
-        positions = _Positions.compute(module, walker.position_targets())
+        positions = _Positions.compute(module, walker.position_targets(), skeleton, walker.import_nodes)
     except RecursionError:
         return _failed(source, Problem(SYNTAX_ERROR, "syntax error: too deeply nested to analyse"))
 
@@ -123,14 +127,13 @@ def _nesting_exceeds(data: bytes, limit: int) -> bool:
     return _INNERMOST_PAIR.search(brackets) is not None
 
 
-def _parse_skeleton(text: str) -> Optional[cst.Module]:
+def _parse_skeleton(skeleton: Optional[Skeleton]) -> Optional[cst.Module]:
     """The file with function bodies reduced to their imports (skeleton.py), or None:
     then the whole file is parsed, so syntax errors are always LibCST's own."""
-    skeleton = import_time_skeleton(text)
-    if skeleton is None:
+    if skeleton is None or skeleton.source is None:
         return None
     try:
-        return cst.parse_module(skeleton)
+        return cst.parse_module(skeleton.source)
     except (cst.ParserSyntaxError, RecursionError, SyntaxError, ValueError):
         return None
 
@@ -178,6 +181,7 @@ class _Context:
 @dataclass
 class _PendingSite:
     node: cst.CSTNode
+    top: int  # index of the top-level statement it is in
     module: str
     names: tuple[str, ...]
     kind: SiteKind
@@ -188,6 +192,7 @@ class _PendingSite:
 @dataclass
 class _PendingCall:
     node: cst.Call
+    top: int
     dotted: str
     context: _Context
 
@@ -195,6 +200,7 @@ class _PendingCall:
 @dataclass
 class _PendingProblem:
     node: cst.CSTNode
+    top: int
     code: str
     message: str
 
@@ -213,11 +219,15 @@ class _Walker:
         self.type_checking_names: set[str] = {"TYPE_CHECKING"}
         self.lazy_modules: set[str] = set()
         self.exports: Optional[tuple[str, ...]] = None
+        self.top = 0
+        self.import_nodes: list[cst.BaseSmallStatement] = []  # in document order
 
     # -- statements
 
     def walk_module(self, module: cst.Module) -> None:
-        self._walk_body(module.body, _Context())
+        for index, statement in enumerate(module.body):
+            self.top = index
+            self._walk_body((statement,), _Context())
 
     def _walk_body(self, body: Sequence[cst.BaseStatement], ctx: _Context) -> None:
         for statement in body:
@@ -323,6 +333,7 @@ class _Walker:
     # -- imports
 
     def _import(self, node: cst.BaseSmallStatement, ctx: _Context) -> None:
+        self.import_nodes.append(node)
         lazy = isinstance(node, _LAZY_NODES)
         if isinstance(node, (cst.Import, cst.LazyImport)):
             for alias in node.names:
@@ -367,6 +378,7 @@ class _Walker:
             self.pending_problems.append(
                 _PendingProblem(
                     node,
+                    self.top,
                     RELATIVE_BEYOND_TOP,
                     f"relative import `from {dots}{written or ''} import …` goes beyond the "
                     f"top-level package of `{self.module_name}`",
@@ -392,7 +404,7 @@ class _Walker:
         ctx: _Context,
         lazy_keyword: bool = False,
     ) -> None:
-        self.sites.append(_PendingSite(node, module, names, kind, ctx, lazy_keyword))
+        self.sites.append(_PendingSite(node, self.top, module, names, kind, ctx, lazy_keyword))
 
     # -- module-level names that change meaning
 
@@ -420,7 +432,7 @@ class _Walker:
     # -- expressions executed at import time
 
     def _scan(self, node: cst.CSTNode, ctx: _Context) -> None:
-        node.visit(_ExpressionScanner(self, ctx))
+        _ExpressionScanner(self, ctx).scan(node)
 
     def _scan_parameter_defaults(self, params: cst.Parameters, ctx: _Context) -> None:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -430,7 +442,7 @@ class _Walker:
     def record_call(self, call: cst.Call, ctx: _Context) -> None:
         dotted = get_full_name_for_node(call.func)
         if dotted:
-            self.calls.append(_PendingCall(call, dotted, ctx))
+            self.calls.append(_PendingCall(call, self.top, dotted, ctx))
 
     # -- results
 
@@ -443,11 +455,12 @@ class _Walker:
             return dotted
         return None
 
-    def position_targets(self) -> list[cst.CSTNode]:
-        nodes: list[cst.CSTNode] = [site.node for site in self.sites]
-        nodes += [call.node for call in self.calls if self._qualify(call.dotted)]
-        nodes += [problem.node for problem in self.pending_problems]
-        return nodes
+    def position_targets(self) -> list[tuple[int, cst.CSTNode]]:
+        """(top-level statement index, node) of every node that becomes a site."""
+        targets: list[tuple[int, cst.CSTNode]] = [(site.top, site.node) for site in self.sites]
+        targets += [(call.top, call.node) for call in self.calls if self._qualify(call.dotted)]
+        targets += [(problem.top, problem.node) for problem in self.pending_problems]
+        return targets
 
     def import_sites(self, positions: "_Positions") -> tuple[ImportSite, ...]:
         sites: list[ImportSite] = []
@@ -565,33 +578,52 @@ class _Walker:
             yield Problem(pending.code, pending.message, line, column)
 
 
-class _ExpressionScanner(cst.CSTVisitor):
+class _ExpressionScanner:
     """Finds calls in code that runs at import time. Lambda bodies and nested
-    function definitions do not run then."""
+    function definitions do not run then.
+
+    Walks the dataclass fields of each node itself: a `CSTVisitor` rebuilds every node
+    it passes through (`_visit_and_replace_children`), which made scanning cost a
+    quarter of the collector's time. Calls are sorted by position afterwards, so the
+    order of the walk does not matter."""
 
     def __init__(self, walker: _Walker, ctx: _Context) -> None:
-        super().__init__()
         self.walker = walker
         self.ctx = ctx
-        self.lambda_depth = 0
+        self.deferred_ctx = ctx.deferred().under(scope=ctx.scope)
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        self.lambda_depth += 1
-        return True
+    def scan(self, node: cst.CSTNode, in_lambda: bool = False) -> None:
+        if isinstance(node, _NOT_RUN_AT_IMPORT):
+            return
+        if isinstance(node, cst.Call):
+            self.walker.record_call(node, self.deferred_ctx if in_lambda else self.ctx)
+        elif isinstance(node, cst.Lambda):
+            in_lambda = True
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                self.scan(value, in_lambda)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    if isinstance(item, cst.CSTNode):
+                        self.scan(item, in_lambda)
 
-    def leave_Lambda(self, original_node: cst.Lambda) -> None:
-        self.lambda_depth -= 1
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+_NOT_RUN_AT_IMPORT = (cst.FunctionDef, cst.ClassDef)
+# Whitespace, comments and tokens never hold a call.
+_LEAVES = (
+    cst.BaseParenthesizableWhitespace, cst.Comment, cst.EmptyLine, cst.Newline,
+    cst.TrailingWhitespace, cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
 
-    def visit_Call(self, node: cst.Call) -> bool:
-        ctx = self.ctx.deferred().under(scope=self.ctx.scope) if self.lambda_depth else self.ctx
-        self.walker.record_call(node, ctx)
-        return True
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    names = _FIELDS.get(node_type)
+    if names is None:
+        names = () if issubclass(node_type, _LEAVES) else tuple(f.name for f in fields(node_type))
+        _FIELDS[node_type] = names
+    return names
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -666,12 +698,12 @@ class _PositionState(CodegenState):
     chosen node is entered or left, and stops as soon as the last chosen node is left.
     """
 
-    def __init__(self, module: cst.Module, targets: Sequence[cst.CSTNode]) -> None:
+    def __init__(self, module: cst.Module, targets: Sequence[cst.CSTNode], line: int = 1) -> None:
         super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
         self.wanted = {id(node) for node in targets}
         self.starts: dict[int, tuple[int, int]] = {}
         self.ends: dict[int, int] = {}
-        self.line = 1
+        self.line = line
         self.column = 0
         self.consumed = 0
 
@@ -708,16 +740,83 @@ class _Positions:
     ends: dict[int, int] = field(default_factory=dict)
 
     @classmethod
-    def compute(cls, module: cst.Module, targets: Sequence[cst.CSTNode]) -> "_Positions":
+    def compute(
+        cls,
+        module: cst.Module,
+        targets: Sequence[tuple[int, cst.CSTNode]],
+        skeleton: Optional[Skeleton] = None,
+        import_nodes: Sequence[cst.BaseSmallStatement] = (),
+    ) -> "_Positions":
+        """Import statements are placed from the file's `ast` (skeleton.py); code is
+        generated only for the top-level statements that hold other targets, each
+        started at its line. Without a skeleton, or when it does not fit this tree,
+        the module is generated up to the last target."""
+        positions = cls()
         if not targets:
-            return cls()
-        state = _PositionState(module, targets)
+            return positions
+        starts = _codegen_start_lines(module, skeleton.statement_lines if skeleton else None)
+        if starts is None:
+            positions._generate(module, module, [node for _, node in targets], 1)
+            return positions
+        placed = positions._place_imports(skeleton, import_nodes) if skeleton else False
+        by_statement: dict[int, list[cst.CSTNode]] = {}
+        for top, node in targets:
+            if not (placed and id(node) in positions.starts):
+                by_statement.setdefault(top, []).append(node)
+        for top, nodes in sorted(by_statement.items()):
+            positions._generate(module, module.body[top], nodes, starts[top])
+        return positions
+
+    def _place_imports(self, skeleton: Skeleton, nodes: Sequence[cst.BaseSmallStatement]) -> bool:
+        """Pairs LibCST's import statements with `ast`'s, in document order; False
+        (nothing placed) unless every pair imports the same thing as written."""
+        known = skeleton.imports
+        if known is None or len(known) != len(nodes):
+            return False
+        if any(_written(node) != entry[3] for node, entry in zip(nodes, known)):
+            return False
+        for node, (line, column, end_line, _) in zip(nodes, known):
+            self.starts[id(node)] = (line, column)
+            self.ends[id(node)] = end_line
+        return True
+
+    def _generate(self, module: cst.Module, node: cst.CSTNode, targets: list[cst.CSTNode], line: int) -> None:
+        state = _PositionState(module, targets, line)
         try:
-            module._codegen(state)
+            node._codegen(state)
         except _AllPlaced:
             pass
-        return cls(state.starts, state.ends)
+        self.starts.update(state.starts)
+        self.ends.update(state.ends)
 
     def of(self, node: cst.CSTNode) -> tuple[int, int, int]:
         line, column = self.starts.get(id(node), (1, 1))
         return line, column, self.ends.get(id(node), line)
+
+
+def _written(node: cst.BaseSmallStatement) -> str:
+    if isinstance(node, (cst.Import, cst.LazyImport)):
+        return get_full_name_for_node(node.names[0].name) or ""
+    assert isinstance(node, (cst.ImportFrom, cst.LazyImportFrom))
+    module = get_full_name_for_node(node.module) if node.module is not None else ""
+    return "." * len(node.relative) + (module or "")
+
+
+def _codegen_start_lines(module: cst.Module, statement_lines: Optional[Sequence[int]]) -> Optional[list[int]]:
+    """The line where the code generator starts each top-level statement: the line of
+    its first token (from `ast`, which counts `a; b` as two statements) less the blank
+    and comment lines LibCST emits before it. None when the two trees do not match."""
+    if statement_lines is None:
+        return None
+    starts = []
+    index = 0
+    for statement in module.body:
+        if index >= len(statement_lines):
+            return None
+        leading = len(statement.leading_lines)
+        decorators = getattr(statement, "decorators", ())
+        if decorators:
+            leading += len(decorators[0].leading_lines)
+        starts.append(statement_lines[index] - leading)
+        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+    return starts if index == len(statement_lines) else None

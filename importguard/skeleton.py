@@ -11,6 +11,10 @@ the facts are the ones the whole file gives (tests/test_skeleton.py checks this)
 function is kept whole when that cannot be done exactly. When `ast` cannot parse the
 file (a syntax error, or syntax newer than this interpreter), there is no skeleton and
 LibCST sees the whole file, as its errors are the ones reported.
+
+The same `ast` pass records where each top-level statement and each import statement
+starts; with them, collect.py generates code only for the top-level statements that
+hold other sites (calls), instead of the whole file, to find positions.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence, Union
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+_OTHER_LINE_BREAKS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _TYPE_CHECKING_ALIAS = re.compile(r"\bTYPE_CHECKING\s+as\s+(\w+)")
 _BLOCK_FIELDS = ("body", "orelse", "finalbody")
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
@@ -31,8 +37,24 @@ class _CannotReduce(Exception):
     pass
 
 
-def import_time_skeleton(text: str) -> Optional[str]:
-    """The reduced source, or None when there is nothing to reduce or `ast` fails."""
+@dataclass(frozen=True)
+class Skeleton:
+    """`source`: the reduced file, or None when no body could be reduced.
+    `statement_lines`: where each top-level statement of the file starts (its first
+    decorator for a decorated one), so positions can be worked out one top-level
+    statement at a time."""
+
+    source: Optional[str]
+    statement_lines: tuple[int, ...]
+    # Every import statement in document order: (line, 1-based column, end line, what
+    # it imports as written: "a.b" or "..c"), or None when one cannot be placed exactly.
+    imports: Optional[tuple[tuple[int, int, int, str], ...]] = None
+
+
+def import_time_skeleton(text: str) -> Optional[Skeleton]:
+    """None when the file has no functions or `ast` cannot parse it."""
+    if "def" not in text:
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. invalid escape sequences
@@ -42,32 +64,42 @@ def import_time_skeleton(text: str) -> Optional[str]:
     functions = list(_outermost_functions(tree.body))
     if not functions:
         return None
+    statement_lines = tuple(_start_line(statement) for statement in tree.body)
     lines = _split_lines(text)
+    imports = _import_positions(tree.body, lines)
     type_checking = _type_checking_names(text)
     reduced = False
     for function in functions:
         try:
-            replacement = _reduced_body(function, lines, type_checking)
+            first, contents = _reduced_body(function, lines, type_checking)
         except _CannotReduce:
             continue
-        first, contents = replacement
-        for offset, content in enumerate(contents):
-            line = lines[first + offset]
-            lines[first + offset] = (content, line[1])
+        for row, content in enumerate(contents, start=first):
+            lines[row] = content + _ending(lines[row])
         reduced = True
-    if not reduced:
-        return None
-    return "".join(content + ending for content, ending in lines)
+    return Skeleton("".join(lines) if reduced else None, statement_lines, imports)
 
 
-def _split_lines(text: str) -> list[tuple[str, str]]:
-    """(content, line ending) per physical line, as Python's tokenizer counts lines:
-    only \\n, \\r\\n and \\r end one (str.splitlines would also split on form feeds)."""
-    lines = [(m[: len(m.rstrip("\r\n"))], m[len(m.rstrip("\r\n")):]) for m in _LINE.findall(text)]
-    consumed = sum(len(content) + len(ending) for content, ending in lines)
+def _split_lines(text: str) -> list[str]:
+    """Physical lines with their endings, as Python's tokenizer counts them: only \\n,
+    \\r\\n and \\r end one (str.splitlines also splits on form feeds and a few more)."""
+    if _OTHER_LINE_BREAKS.search(text) is None:
+        return text.splitlines(keepends=True)
+    lines = _LINE.findall(text)
+    consumed = sum(map(len, lines))
     if consumed < len(text):
-        lines.append((text[consumed:], ""))
+        lines.append(text[consumed:])
     return lines
+
+
+def _content(line: str) -> str:
+    return line.rstrip("\r\n")
+
+
+def _ending(line: str) -> str:
+    if line.endswith("\n"):
+        return "\r\n" if line.endswith("\r\n") else "\n"
+    return "\r" if line.endswith("\r") else ""
 
 
 def _outermost_functions(body: Sequence[ast.stmt]) -> Iterator[_Function]:
@@ -90,29 +122,64 @@ def _blocks(statement: ast.stmt) -> Iterator[Sequence[ast.stmt]]:
         yield case.body
 
 
+def _import_positions(
+    body: Sequence[ast.stmt], lines: list[str]
+) -> Optional[tuple[tuple[int, int, int, str], ...]]:
+    nodes = sorted(_all_imports(body), key=lambda n: (n.lineno, n.col_offset))
+    positions = []
+    for node in nodes:
+        end_line = node.end_lineno or node.lineno
+        end_content = _content(lines[end_line - 1])
+        if end_content[_char_column(end_content, node.end_col_offset or 0):].rstrip().endswith("\\"):
+            return None  # `import a \` with its `;` on the next line: LibCST ends it there
+        column = _char_column(_content(lines[node.lineno - 1]), node.col_offset) + 1
+        if isinstance(node, ast.Import):
+            written = node.names[0].name
+        else:
+            written = "." * node.level + (node.module or "")
+        positions.append((node.lineno, column, end_line, written))
+    return tuple(positions)
+
+
+def _all_imports(body: Sequence[ast.stmt]) -> Iterator[_Import]:
+    for statement in body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            yield statement
+        else:
+            for block in _blocks(statement):
+                yield from _all_imports(block)
+
+
 def _type_checking_names(text: str) -> frozenset[str]:
-    """TYPE_CHECKING and every name it is imported as (`... import TYPE_CHECKING as TC`)."""
+    """TYPE_CHECKING and every name it is imported as (`... import TYPE_CHECKING as TC`);
+    none in a file that never mentions it."""
+    if "TYPE_CHECKING" not in text:
+        return frozenset()
     return frozenset({"TYPE_CHECKING", *_TYPE_CHECKING_ALIAS.findall(text)})
 
 
 def _reduced_body(
-    function: _Function, lines: list[tuple[str, str]], type_checking: frozenset[str]
+    function: _Function, lines: list[str], type_checking: frozenset[str]
 ) -> tuple[int, list[str]]:
-    """(index of the body's first line, new contents of the body's lines)."""
+    """(index of the body's first line, new contents of the body's lines).
+
+    Lines left between the imports become one triple-quoted string each run: LibCST
+    makes several objects for every blank line, and one for a string of any length."""
     first_statement = function.body[0]
     start = _start_line(first_statement)
-    content = lines[start - 1][0]
+    content = _content(lines[start - 1])
     indent = content[: len(content) - len(content.lstrip(" \t\f"))]
     if start == function.lineno or not _starts_line(first_statement, content, indent):
         raise _CannotReduce  # `def f(): return 1`: the body shares the header's line
     first, last = start - 1, function.end_lineno or start
     contents = [""] * (last - first)
+    taken = [False] * (last - first)
     imports = sorted(_imports(function.body, type_checking), key=lambda n: (n.lineno, n.col_offset))
-    filled_until = -1  # the last body line that has content
     for node in imports:
         row = node.lineno - 1 - first
-        column = _char_column(lines[node.lineno - 1][0], node.col_offset)
-        if row == filled_until:  # `import a; import b`
+        line = _content(lines[node.lineno - 1])
+        column = _char_column(line, node.col_offset)
+        if taken[row]:  # `import a; import b`
             prefix = contents[row]
             if column < len(prefix) + 1:
                 raise _CannotReduce
@@ -124,18 +191,35 @@ def _reduced_body(
         else:
             raise _CannotReduce
         end_row = (node.end_lineno or node.lineno) - 1 - first
-        end_column = _char_column(lines[first + end_row][0], node.end_col_offset or 0)
+        end_line = _content(lines[first + end_row])
+        end_column = _char_column(end_line, node.end_col_offset or 0)
         if end_row == row:
-            contents[row] += lines[node.lineno - 1][0][column:end_column]
+            contents[row] += line[column:end_column]
         else:
-            contents[row] += lines[node.lineno - 1][0][column:]
+            contents[row] += line[column:]
             for middle in range(row + 1, end_row):
-                contents[middle] = lines[first + middle][0]
-            contents[end_row] = lines[first + end_row][0][:end_column]
-        filled_until = end_row
-    if not imports:
-        contents[0] = indent + "pass"
+                contents[middle] = _content(lines[first + middle])
+            contents[end_row] = end_line[:end_column]
+        for taken_row in range(row, end_row + 1):
+            taken[taken_row] = True
+    _fill_gaps(contents, taken, indent)
     return first, contents
+
+
+def _fill_gaps(contents: list[str], taken: list[bool], indent: str) -> None:
+    row = 0
+    while row < len(contents):
+        if taken[row]:
+            row += 1
+            continue
+        gap_end = row
+        while gap_end + 1 < len(contents) and not taken[gap_end + 1]:
+            gap_end += 1
+        if gap_end > row:
+            contents[row], contents[gap_end] = indent + '"""', '"""'
+        elif row == 0 and not any(taken):
+            contents[row] = indent + "pass"  # a one-line body: it needs a statement
+        row = gap_end + 1
 
 
 def _start_line(statement: ast.stmt) -> int:
@@ -157,7 +241,8 @@ def _imports(body: Sequence[ast.stmt], type_checking: frozenset[str]) -> Iterato
             yield statement
             continue
         if (
-            isinstance(statement, ast.If)
+            type_checking
+            and isinstance(statement, ast.If)
             and _mentions(statement.test, type_checking)
             and any(True for block in _blocks(statement) for _ in _imports(block, frozenset()))
         ):

@@ -104,8 +104,35 @@ TRICKY = {
             def main():
                 import y
         """,
+    "statement starts: comments, decorators, semicolons": """
+        #!/usr/bin/env python
+        # header comment
+
+        import torch; import os as o;
+        # before a decorated class
+
+
+        @torch.compile  # trailing
+        # between decorators
+        @o.fspath(torch.cuda.current_device())
+        class A:
+            x = torch.cuda.is_available()
+            def m(self):
+                import deferred
+
+        if True: import b; y = torch.cuda.get_device_name()
+        def f(): import c
+        z = (torch.cuda.mem_get_info())
+        try:
+            import d
+        except ImportError:
+            pass
+        else:
+            w = torch.cuda.Stream()
+        """,
     "one-space nesting is kept whole": "def f():\n if True:\n  import z\n import zz\n",
     "a backslash-continued import": "def f():\n    from a import \\\n        b\n",
+    "a semicolon after a backslash": "import a \\\n; import b\ndef f():\n    import c\n",
 }
 
 
@@ -147,7 +174,7 @@ def test_latin1_file_with_a_coding_cookie():
 
 def test_the_skeleton_really_drops_function_bodies():
     text = textwrap.dedent(TRICKY["nested imports at their columns"]).lstrip("\n")
-    skeleton = import_time_skeleton(text)
+    skeleton = import_time_skeleton(text).source
     assert skeleton is not None
     assert "return a" not in skeleton and "range(3)" not in skeleton
     assert skeleton.count("\n") == text.count("\n")
@@ -162,6 +189,7 @@ def test_the_skeleton_really_drops_function_bodies():
 def test_no_skeleton_without_functions_or_on_syntax_errors():
     assert import_time_skeleton("import a\nx = 1\n") is None
     assert import_time_skeleton("def f(:\n    pass\n") is None
+    assert import_time_skeleton("def f(): return 1\n").source is None  # nothing to reduce
 
 
 def test_syntax_errors_are_reported_from_the_whole_file():
@@ -191,5 +219,37 @@ def test_every_python_file_of_this_repository_gives_the_same_facts():
         module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
         reduced, whole = both_ways(data, module, path.name == "__init__.py")
         assert reduced == whole, path
-        reduced_count += import_time_skeleton(data.decode("utf-8")) is not None
+        skeleton = import_time_skeleton(data.decode("utf-8"))
+        reduced_count += skeleton is not None and skeleton.source is not None
     assert reduced_count > len(files) // 2
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_statement_start_lines_match_the_code_generator(name):
+    import libcst as cst
+
+    from importguard.collect import _codegen_start_lines
+
+    text = textwrap.dedent(TRICKY[name]).lstrip("\n")
+    skeleton = import_time_skeleton(text)
+    module = cst.parse_module(skeleton.source or text)
+    starts = _codegen_start_lines(module, skeleton.statement_lines)
+    assert starts is not None
+    line = 1 + len(module.header)
+    for statement, start in zip(module.body, starts):
+        assert start == line, module.code_for_node(statement)
+        line += module.code_for_node(statement).count("\n")
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_import_positions_come_from_ast_where_they_can(name):
+    import libcst as cst
+
+    from importguard.collect import _Positions, _Walker
+
+    text = textwrap.dedent(TRICKY[name]).lstrip("\n")
+    skeleton = import_time_skeleton(text)
+    walker = _Walker("pkg.sub.mod", False)
+    walker.walk_module(cst.parse_module(skeleton.source or text))
+    placed = _Positions()._place_imports(skeleton, walker.import_nodes)
+    assert placed is (name != "a semicolon after a backslash")
