@@ -7,8 +7,9 @@ the index (65 ms) after an edit. JSON, not pickle: a hostile checkout that ships
 cache must not be able to run code.
 
 The key is everything that can change facts: importguard's version, the source of the
-collector itself (collect.py and types.py, so an edited checkout never reuses stale
-facts), LibCST's version, the interpreter version (LibCST picks its grammar from it),
+collector itself (collect.py, skeleton.py and types.py, so an edited checkout never
+reuses stale facts), LibCST's version, the interpreter version (LibCST picks its grammar
+from it, and skeleton.py's `ast` is the interpreter's own parser),
 the parser type, and the configuration that collection reads (`COLLECTION_SETTINGS`).
 Different keys live in different files, so two importguard versions used side by side
 do not evict each other. Inside an index, an entry is found by path and is used only

@@ -71,7 +71,9 @@ def import_time_skeleton(text: str) -> Optional[Skeleton]:
     reduced = False
     for function in functions:
         try:
-            first, contents = _reduced_body(function, lines, type_checking)
+            first, contents = _emptied(function, lines, type_checking) or _reduced_body(
+                function, lines, type_checking
+            )
         except _CannotReduce:
             continue
         for row, content in enumerate(contents, start=first):
@@ -156,6 +158,30 @@ def _type_checking_names(text: str) -> frozenset[str]:
     if "TYPE_CHECKING" not in text:
         return frozenset()
     return frozenset({"TYPE_CHECKING", *_TYPE_CHECKING_ALIAS.findall(text)})
+
+
+def _emptied(
+    function: _Function, lines: list[str], type_checking: frozenset[str]
+) -> Optional[tuple[int, list[str]]]:
+    """A function without decorators, calls in its defaults or imports in its body adds
+    nothing to the facts: all its lines, header included, become one string."""
+    if function.decorator_list or _calls_in_defaults(function.args):
+        return None
+    if any(True for _ in _imports(function.body, type_checking)):
+        return None
+    first, last = function.lineno - 1, function.end_lineno or function.lineno
+    content = _content(lines[first])
+    indent = content[: len(content) - len(content.lstrip(" \t\f"))]
+    if _char_column(content, function.col_offset) != len(indent):
+        return None
+    contents = [""] * (last - first)
+    _fill_gaps(contents, [False] * len(contents), indent)
+    return first, contents
+
+
+def _calls_in_defaults(arguments: ast.arguments) -> bool:
+    defaults = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
+    return any(isinstance(node, ast.Call) for default in defaults for node in ast.walk(default))
 
 
 def _reduced_body(

@@ -130,6 +130,30 @@ TRICKY = {
         else:
             w = torch.cuda.Stream()
         """,
+    "functions that add nothing are emptied whole": """
+        import importlib
+        import torch
+
+        def plain(a, b: "torch.Tensor" = None) -> int:
+            # a comment
+            return a
+
+        def one_line(): return torch.cuda.current_device()
+        def calls_in_default(x=torch.cuda.is_available()):
+            return x
+        def lambda_default(f=lambda: importlib.import_module("plugins")):
+            return f
+        async def coroutine(*, k=(1, 2)):
+            await k
+
+        class K:
+            def method(self):
+                pass
+            @property
+            def decorated(self):
+                return 1
+            x = torch.cuda.get_device_name()
+        """,
     "one-space nesting is kept whole": "def f():\n if True:\n  import z\n import zz\n",
     "a backslash-continued import": "def f():\n    from a import \\\n        b\n",
     "a semicolon after a backslash": "import a \\\n; import b\ndef f():\n    import c\n",
@@ -189,7 +213,8 @@ def test_the_skeleton_really_drops_function_bodies():
 def test_no_skeleton_without_functions_or_on_syntax_errors():
     assert import_time_skeleton("import a\nx = 1\n") is None
     assert import_time_skeleton("def f(:\n    pass\n") is None
-    assert import_time_skeleton("def f(): return 1\n").source is None  # nothing to reduce
+    # A decorated one-line function can be neither emptied nor reduced.
+    assert import_time_skeleton("@d\ndef f(): return 1\n").source is None
 
 
 def test_syntax_errors_are_reported_from_the_whole_file():
@@ -253,3 +278,12 @@ def test_import_positions_come_from_ast_where_they_can(name):
     walker.walk_module(cst.parse_module(skeleton.source or text))
     placed = _Positions()._place_imports(skeleton, walker.import_nodes)
     assert placed is (name != "a semicolon after a backslash")
+
+
+def test_functions_that_add_nothing_leave_no_code():
+    text = textwrap.dedent(TRICKY["functions that add nothing are emptied whole"]).lstrip("\n")
+    skeleton = import_time_skeleton(text).source
+    for gone in ("def plain", "def one_line", "def coroutine", "def method"):
+        assert gone not in skeleton
+    for kept in ("def calls_in_default", "def lambda_default", "def decorated", "get_device_name"):
+        assert kept in skeleton
