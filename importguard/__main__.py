@@ -1,4 +1,4 @@
-from importguard.cli import main
+from importguard.entry import main
 
 if __name__ == "__main__":
     main()

@@ -129,7 +129,7 @@ def check(
             if files_changed:
                 report = analyse()  # what is left, at the lines as they are now
     if replay is not None and not collector.warnings and not reach.warnings:
-        replay.save(report)
+        replay.save(report, _rendered(report, output_format, exit_zero))
     if confirm and report.findings:
         report = _confirmed(report, config, python=python, timeout=timeout, jobs=jobs)
     for warning in (*collector.warnings, *reach.warnings):
@@ -145,15 +145,22 @@ def check(
     sys.exit(EXIT_FINDINGS if (report.findings and not exit_zero) or broken_install else EXIT_CLEAN)
 
 
-def _print_report(report, output_format: str, exit_zero: bool) -> None:
-    """Warnings and the summary to stderr, findings to stdout, then exit."""
+def _rendered(report, output_format: str, exit_zero: bool) -> tuple[list[tuple[str, str]], int]:
+    """What a run prints, in order, as (stream, text) pairs, and its exit code:
+    warnings and the summary to stderr, findings to stdout."""
     from importguard.output import FORMATTERS, summary
 
-    for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(FORMATTERS[output_format](report.findings), nl=False)
-    click.echo(summary(len(report.findings), report.files_checked), err=True)
-    sys.exit(EXIT_FINDINGS if report.findings and not exit_zero else EXIT_CLEAN)
+    chunks = [("stderr", f"warning: {warning}\n") for warning in report.warnings]
+    chunks.append(("stdout", FORMATTERS[output_format](report.findings)))
+    chunks.append(("stderr", summary(len(report.findings), report.files_checked) + "\n"))
+    return chunks, EXIT_FINDINGS if report.findings and not exit_zero else EXIT_CLEAN
+
+
+def _print_report(report, output_format: str, exit_zero: bool) -> None:
+    chunks, code = _rendered(report, output_format, exit_zero)
+    for stream, text in chunks:
+        click.echo(text, nl=False, err=stream == "stderr")
+    sys.exit(code)
 
 
 def _confirmed(report, config: Config, *, python: Optional[str], timeout: float, jobs: Optional[int]):

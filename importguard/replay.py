@@ -13,6 +13,8 @@ Only plain `check` runs are recorded: not --fix/--diff (they write), --confirm (
 code), --follow-installed/--verify-install (read another environment), --changed-only.
 A path changed after the run started, or in the two seconds before (its mtime may
 change again within the same tick), is not trusted, so such a run is not recorded.
+A run started from the console script also stores what it printed for fast_replay.py,
+which replays that exact command line before click is even imported.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from importguard import __version__
-from importguard import cache
+from importguard import __version__, cache, fast_replay
 from importguard.cache import _atomic_write, digest, file_stat, trusted
+from importguard.fast_replay import inputs_unchanged
 from importguard.types import Finding, Hop, Report
 
 FORMAT = 1
@@ -37,7 +39,8 @@ _OWN_SOURCES = Path(__file__).parent
 class Replay:
     def __init__(self, directory: Path, options: dict[str, Any]) -> None:
         self.directory = directory
-        key = {"format": FORMAT, "importguard": __version__, "python": sys.version, "cwd": os.getcwd(), **options}
+        self.cwd = os.getcwd()
+        key = {"format": FORMAT, "importguard": __version__, "python": sys.version, "cwd": self.cwd, **options}
         # Paths changed after this moment may have been read before the change.
         self.started = time.time_ns()
         self.path = directory / f"replay-{digest(json.dumps(key, sort_keys=True, default=str).encode())[:16]}.json"
@@ -45,21 +48,8 @@ class Replay:
     def load(self) -> Optional[Report]:
         try:
             record = json.loads(self.path.read_bytes())
-            if record.get("format") != FORMAT:
+            if record.get("format") != FORMAT or not inputs_unchanged(record):
                 return None
-            stat_of = os.stat
-            for path, recorded in record["files"]:
-                try:
-                    st = stat_of(path)
-                except OSError:
-                    if recorded is None:
-                        continue  # looked for, absent then and now
-                    return None
-                if recorded != [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]:
-                    return None
-            for path, mtime in record["directories"]:
-                if _mtime(path) != mtime:
-                    return None
             return Report(
                 tuple(_decode(f) for f in record["findings"]),
                 record["files_checked"],
@@ -68,7 +58,9 @@ class Replay:
         except (OSError, ValueError, KeyError, TypeError):
             return None  # no record, or one this version cannot read: analyse instead
 
-    def save(self, report: Report) -> None:
+    def save(self, report: Report, rendered: Optional[tuple[list[tuple[str, str]], int]] = None) -> None:
+        """`rendered`: what the run prints ((stream, text) pairs, exit code), stored for
+        fast_replay.py too when the command line came through entry.py."""
         if not report.consulted_files and not report.consulted_directories:
             return
         now = self.started
@@ -99,14 +91,25 @@ class Replay:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             _atomic_write(self.path, json.dumps(record).encode())
+            self._save_fast(record, rendered)
             self._prune()
         except OSError:
             pass  # an unwritable cache only costs the next run its shortcut
 
+    def _save_fast(self, record: dict[str, Any], rendered: Optional[tuple[list[tuple[str, str]], int]]) -> None:
+        argv = fast_replay.invocation
+        if rendered is None or argv is None:
+            return
+        path = Path(fast_replay.record_path(argv, self.cwd))
+        if path.parent != self.directory:
+            return  # fast_replay would not look here; never write anywhere else
+        _atomic_write(path, json.dumps({**record, "format": fast_replay.FORMAT, "output": rendered}).encode())
+
     def _prune(self) -> None:
-        records = sorted(self.directory.glob("replay-*.json"), key=lambda p: p.stat().st_mtime_ns)
-        for stale in records[:-_KEEP]:
-            stale.unlink(missing_ok=True)
+        for pattern in ("replay-*.json", "fast-*.json"):
+            records = sorted(self.directory.glob(pattern), key=lambda p: p.stat().st_mtime_ns)
+            for stale in records[:-_KEEP]:
+                stale.unlink(missing_ok=True)
 
 
 def _libcst_version_file() -> list[str]:

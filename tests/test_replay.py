@@ -136,10 +136,10 @@ def test_a_file_changed_while_the_run_read_it_is_not_trusted(tmp_path, analyses,
     write_tree(tmp_path, BASE)
     real_save = Replay.save
 
-    def edit_then_save(self, report):
+    def edit_then_save(self, report, rendered=None):
         (tmp_path / "pkg/ops.py").write_text("import cutlass\n")  # after it was read
         time.sleep(0.06)  # older than the racy window by the time the record is written
-        real_save(self, report)
+        real_save(self, report, rendered)
 
     (tmp_path / ".importguard_cache").mkdir()  # so that the first run may record
     time.sleep(0.06)

@@ -1,0 +1,86 @@
+"""The console script replays an unchanged `check` before loading click (fast_replay.py).
+
+These run the real entry point in fresh interpreters. Files must be older than the
+2 s racy-timestamp window before a run may record, hence one sleep per tree.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import write_tree
+
+TREE = {
+    "pkg/__init__.py": "from .ops import gemm\n",
+    "pkg/ops.py": "import os\n\ndef gemm():\n    pass\n",
+}
+# Runs the entry point as the console script does, and notes which modules it loaded.
+RUNNER = """
+import atexit, sys
+modules_file = sys.argv.pop(1)
+atexit.register(lambda: open(modules_file, "w").write("\\n".join(sorted(sys.modules))))
+sys.argv[0] = "importguard"
+from importguard.entry import main
+main()
+"""
+
+
+def run(root: Path, *args: str):
+    modules_file = root.parent / "modules.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(modules_file), *args],
+        cwd=root, capture_output=True, text=True, timeout=120, check=False,
+    )
+    loaded = modules_file.read_text().split("\n")
+    return (done.stdout, done.stderr, done.returncode), "click" in loaded
+
+
+def test_an_unchanged_check_is_replayed_without_click_and_prints_the_same(tmp_path):
+    root = tmp_path / "project"
+    write_tree(root, TREE)
+    (root / ".importguard_cache").mkdir()
+    time.sleep(2.1)
+
+    first, used_click = run(root, "check", "pkg", "--exit-zero")
+    assert used_click and list((root / ".importguard_cache").glob("fast-*.json"))
+    again, used_click = run(root, "check", "pkg", "--exit-zero")
+    assert again == first and not used_click
+
+    as_json, used_click = run(root, "check", "pkg", "--exit-zero", "--format", "json")
+    assert used_click and json.loads(as_json[0])["findings"] == []
+
+    (root / "pkg/ops.py").write_text("import cutlass\n\ndef gemm():\n    pass\n")
+    edited, used_click = run(root, "check", "pkg", "--exit-zero")
+    assert used_click and "IG001" in edited[0] and edited != first
+
+
+def test_a_corrupt_record_is_ignored(tmp_path):
+    root = tmp_path / "project"
+    write_tree(root, {**TREE, "pkg/ops.py": "import cutlass\n"})
+    (root / ".importguard_cache").mkdir()
+    time.sleep(2.1)
+    first, _ = run(root, "check", "pkg")
+    assert first[2] == 1 and "IG001" in first[0]
+    for record in (root / ".importguard_cache").glob("fast-*.json"):
+        record.write_text('{"format": 1, "files": [], "directories": [], "output": 7}')
+    again, used_click = run(root, "check", "pkg")
+    assert again == first and used_click
+
+
+def test_no_record_where_the_fast_path_would_not_look(tmp_path):
+    root = tmp_path / "project"
+    write_tree(root, {
+        **TREE,
+        "pyproject.toml": '[tool.importguard]\ncache-dir = "elsewhere"\n',
+    })
+    (root / "elsewhere").mkdir()
+    time.sleep(2.1)
+    run(root, "check", "pkg")
+    run(root, "check", "pkg")
+    assert list((root / "elsewhere").glob("replay-*.json"))
+    assert not list((root / "elsewhere").glob("fast-*.json"))
+    assert not (root / ".importguard_cache").exists()
