@@ -3,7 +3,8 @@
 A no-change run with replay.py still imports click, the config loader and the data
 types (about 30 ms on this box, most of a warm run). So a plain `check` that could be
 replayed also stores what it printed, under a key made of its exact command line,
-working directory, importguard and Python versions and LIBCST_PARSER_TYPE. The
+working directory, importguard and Python versions, the environment (sys.prefix, so a
+venv with another LibCST is another key) and LIBCST_PARSER_TYPE. The
 console script (entry.py) looks for that record first, with nothing but the standard
 library, and prints it when every input of the run (the same list replay.py checks)
 is unchanged; otherwise it runs the normal CLI.
@@ -41,9 +42,10 @@ def lookup_directory(argv: list[str], cwd: str) -> str:
 
 
 def record_path(argv: list[str], cwd: str) -> str:
-    key = json.dumps(
-        [FORMAT, __version__, sys.version, cwd, argv, os.environ.get("LIBCST_PARSER_TYPE", "")]
-    )
+    key = json.dumps([
+        FORMAT, __version__, sys.version, sys.prefix, cwd, argv,
+        os.environ.get("LIBCST_PARSER_TYPE", ""),
+    ])
     name = "fast-" + hashlib.sha256(key.encode()).hexdigest()[:16] + ".json"
     return os.path.join(lookup_directory(argv, cwd), name)
 

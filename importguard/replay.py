@@ -40,7 +40,8 @@ class Replay:
     def __init__(self, directory: Path, options: dict[str, Any]) -> None:
         self.directory = directory
         self.cwd = os.getcwd()
-        key = {"format": FORMAT, "importguard": __version__, "python": sys.version, "cwd": self.cwd, **options}
+        key = {"format": FORMAT, "importguard": __version__, "python": sys.version, "prefix": sys.prefix,
+               "cwd": self.cwd, **options}
         # Paths changed after this moment may have been read before the change.
         self.started = time.time_ns()
         self.path = directory / f"replay-{digest(json.dumps(key, sort_keys=True, default=str).encode())[:16]}.json"
