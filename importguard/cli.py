@@ -7,13 +7,11 @@ on stderr; `--debug` adds the traceback.
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Optional
 
 import click
 
 from importguard import __version__
-
 from importguard.cli_common import (  # noqa: F401  (re-exported for commands and tests)
     EXIT_CLEAN,
     EXIT_FINDINGS,
@@ -21,7 +19,6 @@ from importguard.cli_common import (  # noqa: F401  (re-exported for commands an
     debug_option,
     tool_errors,
 )
-
 
 # name -> "module:attribute"; a command's module is imported only when it runs, so a
 # warm `check` does not pay for the probe, the language server or verify-install.
@@ -53,15 +50,7 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point: quiet on Ctrl-C and on a closed pipe."""
-    try:
-        cli.main(prog_name="importguard")
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except BrokenPipeError:
-        # Python flushes stdout at exit; point it at devnull so that fails quietly too.
-        import os
+    """The CLI with the console script's handling of Ctrl-C and closed pipes."""
+    from importguard.entry import main as entry_main
 
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_FINDINGS)
+    entry_main()

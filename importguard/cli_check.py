@@ -102,6 +102,7 @@ def check(
                         options)
         replayed = replay.load()
         if replayed is not None:
+            replay.save_replayed(_rendered(replayed, output_format, exit_zero))
             _print_report(replayed, output_format, exit_zero)
 
     from importguard.changed import only_touching, project_scope

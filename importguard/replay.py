@@ -42,6 +42,7 @@ class Replay:
         self.cwd = os.getcwd()
         key = {"format": FORMAT, "importguard": __version__, "python": sys.version, "prefix": sys.prefix,
                "cwd": self.cwd, **options}
+        self.loaded: Optional[dict[str, Any]] = None  # the record load() accepted
         # Paths changed after this moment may have been read before the change.
         self.started = time.time_ns()
         self.path = directory / f"replay-{digest(json.dumps(key, sort_keys=True, default=str).encode())[:16]}.json"
@@ -51,6 +52,7 @@ class Replay:
             record = json.loads(self.path.read_bytes())
             if record.get("format") != FORMAT or not inputs_unchanged(record):
                 return None
+            self.loaded = record
             return Report(
                 tuple(_decode(f) for f in record["findings"]),
                 record["files_checked"],
@@ -96,6 +98,16 @@ class Replay:
             self._prune()
         except OSError:
             pass  # an unwritable cache only costs the next run its shortcut
+
+    def save_replayed(self, rendered: tuple[list[tuple[str, str]], int]) -> None:
+        """After printing a replayed report, keep what was printed for fast_replay.py
+        (e.g. the same check in another --format): its inputs were just found unchanged."""
+        if self.loaded is None:
+            return
+        try:
+            self._save_fast(self.loaded, rendered)
+        except OSError:
+            pass
 
     def _save_fast(self, record: dict[str, Any], rendered: Optional[tuple[list[tuple[str, str]], int]]) -> None:
         argv = fast_replay.invocation

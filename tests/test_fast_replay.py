@@ -53,6 +53,17 @@ def test_an_unchanged_check_is_replayed_without_click_and_prints_the_same(tmp_pa
     as_json, used_click = run(root, "check", "pkg", "--exit-zero", "--format", "json")
     assert used_click and json.loads(as_json[0])["findings"] == []
 
+    # A closed pipe (`importguard check | head -0`) ends the replay quietly.
+    modules_file = tmp_path / "modules.txt"
+    reader_gone = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(modules_file), "check", "pkg", "--exit-zero", "--format", "json"],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    reader_gone.stdout.close()
+    assert reader_gone.wait(timeout=120) == 1
+    assert "Traceback" not in reader_gone.stderr.read().decode()
+    assert "click" not in modules_file.read_text().split("\n")
+
     (root / "pkg/ops.py").write_text("import cutlass\n\ndef gemm():\n    pass\n")
     edited, used_click = run(root, "check", "pkg", "--exit-zero")
     assert used_click and "IG001" in edited[0] and edited != first
