@@ -114,7 +114,7 @@ class Replay:
         if rendered is None or argv is None:
             return
         path = Path(fast_replay.record_path(argv, self.cwd))
-        if path.parent != self.directory:
+        if os.path.abspath(path.parent) != os.path.abspath(self.directory):
             return  # fast_replay would not look here; never write anywhere else
         _atomic_write(path, json.dumps({**record, "format": fast_replay.FORMAT, "output": rendered}).encode())
 
