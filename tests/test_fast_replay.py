@@ -95,3 +95,25 @@ def test_no_record_where_the_fast_path_would_not_look(tmp_path):
     assert list((root / "elsewhere").glob("replay-*.json"))
     assert not list((root / "elsewhere").glob("fast-*.json"))
     assert not (root / ".importguard_cache").exists()
+
+
+def test_another_environment_or_command_line_is_another_record(monkeypatch, tmp_path):
+    from importguard import fast_replay
+
+    cwd = str(tmp_path)
+    path = fast_replay.record_path(["check", "pkg"], cwd)
+    assert fast_replay.record_path(["check", "pkg", "--exit-zero"], cwd) != path
+    monkeypatch.setattr(sys, "prefix", "/some/other/venv")
+    assert fast_replay.record_path(["check", "pkg"], cwd) != path
+
+
+def test_a_cache_dir_spelled_with_dot_dot_still_gets_a_record(tmp_path):
+    root = tmp_path / "project"
+    write_tree(root, TREE)
+    (root / "caches").mkdir()
+    time.sleep(2.1)
+    args = ("check", "pkg", "--cache-dir", "pkg/../caches")
+    first, _ = run(root, *args)
+    assert list((root / "caches").glob("fast-*.json"))
+    again, used_click = run(root, *args)
+    assert again == first and not used_click
