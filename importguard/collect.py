@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import tokenize
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Iterable, Optional, Sequence, Union
+from typing import Iterable, Iterator, Optional, Sequence, Union
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState  # positions without MetadataWrapper
 from libcst.helpers import get_full_name_for_node
 
+from importguard.cpython_verdict import Refusal, bracket_nesting_exceeds, cpython_verdict
 from importguard.skeleton import Skeleton, import_time_skeleton
 from importguard.types import (
     CallSite,
@@ -65,34 +68,32 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         text = _decode(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as error:
         return _failed(source, Problem(UNREADABLE, f"cannot decode file: {error}"))
-    if _nesting_exceeds(data, MAX_BRACKET_NESTING):
-        return _failed(
-            source,
-            Problem(
-                SYNTAX_ERROR,
-                f"syntax error: brackets nested more than {MAX_BRACKET_NESTING} deep "
-                "(Python's parser refuses this too)",
-            ),
-        )
-    skeleton = import_time_skeleton(text) if reduce_bodies else None
-    module = _parse_skeleton(skeleton)
-    try:
-        if module is None:
-            module = cst.parse_module(data)
-    except cst.ParserSyntaxError as error:
-        message = f"syntax error: {error.message}".rstrip()
-        return _failed(source, Problem(SYNTAX_ERROR, message, error.raw_line, error.raw_column + 1))
-    except RecursionError:
-        return _failed(source, Problem(SYNTAX_ERROR, "syntax error: too deeply nested to parse"))
-    except (SyntaxError, ValueError) as error:  # e.g. NUL bytes rejected by the tokenizer
-        return _failed(source, Problem(SYNTAX_ERROR, f"syntax error: {error}"))
+    verdict = cpython_verdict(text, source.path)
+    refusal = verdict.refusal
+    if refusal is not None and (refusal.final or bracket_nesting_exceeds(text)):
+        return _failed(source, _syntax_problem(refusal))
+    with _deep_recursion():
+        skeleton = import_time_skeleton(text, verdict.tree) if reduce_bodies and verdict.tree else None
+        module = _parse_skeleton(skeleton)
+        try:
+            if module is None:
+                module = cst.parse_module(data)
+        except cst.ParserSyntaxError as error:
+            if refusal is not None:  # CPython's position and words are the right ones
+                return _failed(source, _syntax_problem(refusal))
+            message = f"syntax error: {error.message}".rstrip()
+            return _failed(source, Problem(SYNTAX_ERROR, message, error.raw_line, error.raw_column + 1))
+        except RecursionError:
+            return _failed(source, Problem(UNREADABLE, "cannot analyse file: too deeply nested for LibCST"))
+        except (SyntaxError, ValueError) as error:
+            return _failed(source, Problem(SYNTAX_ERROR, f"syntax error: {error}"))
 
-    walker = _Walker(source.module, source.is_package)
-    try:
-        walker.walk_module(module)
-        positions = _Positions.compute(module, walker.position_targets(), skeleton, walker.import_nodes)
-    except RecursionError:
-        return _failed(source, Problem(SYNTAX_ERROR, "syntax error: too deeply nested to analyse"))
+        walker = _Walker(source.module, source.is_package)
+        try:
+            walker.walk_module(module)
+            positions = _Positions.compute(module, walker.position_targets(), skeleton, walker.import_nodes)
+        except RecursionError:
+            return _failed(source, Problem(UNREADABLE, "cannot analyse file: too deeply nested to analyse"))
 
     return ModuleFacts(
         module=source.module,
@@ -106,25 +107,24 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
     )
 
 
-# CPython's parser refuses more than 200 nested brackets; LibCST's native parser
-# overflows its stack (a segfault, not an exception) a few thousand deep.
-MAX_BRACKET_NESTING = 200
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
-_INNERMOST_PAIR = re.compile(rb"\(\)|\[\]|\{\}")
+def _syntax_problem(refusal: Refusal) -> Problem:
+    return Problem(SYNTAX_ERROR, f"syntax error: {refusal.message}", refusal.line, refusal.column)
 
 
-def _nesting_exceeds(data: bytes, limit: int) -> bool:
-    """Bracket depth, ignoring strings and comments (an upper bound that real code
-    never gets near). Each pass strips the innermost pairs, so passes = depth."""
-    brackets = data.translate(None, _NOT_BRACKETS)
-    if len(brackets) <= 2 * limit:
-        return False
-    for _ in range(limit):
-        reduced = _INNERMOST_PAIR.sub(b"", brackets)
-        if len(reduced) == len(brackets):
-            return False
-        brackets = reduced
-    return _INNERMOST_PAIR.search(brackets) is not None
+# Python's default limit of 1,000 frames is less than what the walker and LibCST's code
+# generator need on expressions CPython accepts (a 2,990-term `1 + 1 + ...`); CPython's
+# refusal above bounds the depth, so a higher limit cannot run away.
+_RECURSION_LIMIT = 30_000
+
+
+@contextmanager
+def _deep_recursion() -> Iterator[None]:
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, _RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def _parse_skeleton(skeleton: Optional[Skeleton]) -> Optional[cst.Module]:

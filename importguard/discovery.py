@@ -85,9 +85,8 @@ def module_for(path: Path, src_roots: Sequence[Path] = (), packages: Optional[_P
     """Name the module that `path` is when imported. `packages` memoises directories
     across the files of one discovery."""
     # Strings, not Path objects: this runs once per file of the tree on every run.
-    text = os.fspath(path)
-    if not os.path.isabs(text):
-        text = os.path.join(os.getcwd(), text)
+    # Normalised: `pkg/../pkg` and `..` must name modules as `pkg` does.
+    text = os.path.abspath(os.fspath(path))
     directory, name = os.path.split(text)
     memo = {} if packages is None else packages
     prefix, root = memo[directory] if directory in memo else _package_of(Path(directory), src_roots, memo)

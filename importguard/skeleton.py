@@ -53,16 +53,18 @@ class Skeleton:
     imports: Optional[tuple[tuple[int, int, int, str], ...]] = None
 
 
-def import_time_skeleton(text: str) -> Optional[Skeleton]:
-    """None when the file has no functions or `ast` cannot parse it."""
+def import_time_skeleton(text: str, tree: Optional[ast.Module] = None) -> Optional[Skeleton]:
+    """None when the file has no functions or `ast` cannot parse it. `tree`: the
+    file's `ast` when the caller has it already."""
     if "def" not in text:
         return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. invalid escape sequences
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    if tree is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # e.g. invalid escape sequences
+                tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
     functions = list(_outermost_functions(tree.body))
     if not functions:
         return None

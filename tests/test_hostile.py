@@ -1,0 +1,104 @@
+"""Hostile and malformed input (issue 12): every bad input gets a finding or one clear
+sentence; nothing hangs, nothing lies."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import write_tree
+from importguard.collect import collect_source
+from importguard.types import SourceFile
+
+CUTLASS_REEXPORT = {
+    "pkg/__init__.py": "from . import ops\n",
+    "pkg/ops.py": "import cutlass\n",
+}
+
+
+def run(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "importguard", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=None if env is None else {**os.environ, **env},
+    )
+
+
+def facts_of(text: str | bytes):
+    data = text.encode() if isinstance(text, str) else text
+    return collect_source(data, SourceFile("/x/m.py", "m", False, "/x"))
+
+
+# ----------------------------------------------------------------------------- paths
+
+
+@pytest.mark.parametrize("spelling, cwd", [("pkg/../pkg", "."), ("..", "pkg")])
+def test_paths_with_dot_dot_name_modules_as_plain_paths(tmp_path, spelling, cwd):
+    write_tree(tmp_path, CUTLASS_REEXPORT)
+    done = run("check", "--no-cache", spelling, cwd=tmp_path / cwd)
+    assert done.returncode == 1, done.stderr
+    assert "IG001" in done.stdout and "pkg -> pkg.ops -> cutlass" in done.stdout
+    assert "pkg..." not in done.stdout
+
+
+# ----------------------------------------------------------------------------- syntax
+
+
+@pytest.mark.parametrize(
+    "source, message, line, column",
+    [
+        ("import os\nreturn 1\n", "'return' outside function", 2, 1),
+        ("import os\ndef f(a, a):\n    pass\n", "duplicate argument 'a'", 2, 10),
+        ("import os\nbreak\n", "'break' outside loop", 2, 1),
+        ("from __future__ import braces\n", "not a chance", 1, 1),
+        ("import os\nx = b'\u00e9'\n", "bytes can only contain ASCII", 2, 5),
+        ("import os\nx = (1,\n", "'(' was never closed", 2, 5),
+        ("import os\nx = 'abc\n", "unterminated string literal", 2, 5),
+        ("import os\n\ndef f(:\n    pass\n", "invalid syntax", 3, 7),
+    ],
+)
+def test_syntax_errors_are_cpythons_own_with_its_position(source, message, line, column):
+    (problem,) = facts_of(source).problems
+    assert problem.code == "IG900"
+    assert message in problem.message
+    assert (problem.line, problem.column) == (line, column)
+
+
+def test_syntax_newer_than_this_python_is_still_libcsts_to_parse():
+    facts = facts_of("lazy import cutlass\ntype X = int\n")
+    assert facts.problems == ()
+    assert [s.module for s in facts.imports] == ["cutlass"]
+
+
+def test_brackets_in_strings_and_comments_are_not_nesting():
+    brackets = "(" * 250 + ")" * 250
+    source = f'import torch\nx = "{brackets}"  # {brackets}\ntorch.cuda.is_available()\n'
+    facts = facts_of(source)
+    assert facts.problems == ()
+    assert [c.name for c in facts.calls] == ["torch.cuda.is_available"]
+
+
+def test_a_long_expression_python_accepts_is_analysed():
+    source = "import torch\nx = torch.cuda.is_available() + " + " + ".join(["1"] * 1000) + "\n"
+    facts = facts_of(source)
+    assert facts.problems == ()
+    assert [c.name for c in facts.calls] == ["torch.cuda.is_available"]
+
+
+def test_an_expression_python_refuses_never_reaches_libcst():
+    # 10,000 terms segfaulted LibCST's native parser; CPython refuses them first.
+    (problem,) = facts_of("x = " + " + ".join(["1"] * 10_000) + "\n").problems
+    assert problem.code == "IG900" and "too deeply nested" in problem.message
+
+
+def test_deep_real_brackets_are_still_refused():
+    (problem,) = facts_of("x = " + "(" * 300 + ")" * 300 + "\n").problems
+    assert problem.code == "IG900" and "parenthes" in problem.message
