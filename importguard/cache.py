@@ -145,29 +145,67 @@ def encode(facts: ModuleFacts) -> list[Any]:
     ]
 
 
+class MalformedEntry(ValueError):
+    """A cache entry whose shape is not what `encode` writes: a miss, never an answer."""
+
+
+def _ints(*values: Any) -> bool:
+    return all(type(v) is int for v in values)
+
+
 def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
+    """The facts `encode` wrote. Every field is checked, since the hash only proves the
+    file is unchanged, not that the entry is intact (a `calls` list of `[1]` would
+    otherwise drop every call silently)."""
+    if type(data) is not list or len(data) != 5:
+        raise MalformedEntry("not a list of five fields")
     imports, calls, exports, suppressions, problems = data
+    if type(imports) is not list or len(imports) % 8 or type(calls) is not list or len(calls) % 5:
+        raise MalformedEntry("site lists of the wrong length")
     sites = []
     flat = iter(imports)
     for module, names, line, column, end_line, execution, kind, conditional in zip(*[flat] * 8):
+        if type(module) is not str or not _ints(line, column, end_line, conditional):
+            raise MalformedEntry("import site fields of the wrong type")
+        if type(names) is str:
+            names = tuple(names.split(",")) if names else ()
+        elif type(names) is list and all(type(n) is str for n in names):
+            names = tuple(names)
+        else:
+            raise MalformedEntry("import names of the wrong type")
         # Frozen dataclasses block __setattr__; filling __dict__ skips what __init__
         # would repeat for each of tens of thousands of cached sites.
         site = _new(ImportSite)
         site.__dict__.update(
-            module=module,
-            names=(tuple(names.split(",")) if names else ()) if isinstance(names, str) else tuple(names),
-            line=line, column=column, end_line=end_line, execution=_EXECUTION[execution],
-            kind=_KIND[kind], conditional=bool(conditional),
+            module=module, names=names, line=line, column=column, end_line=end_line,
+            execution=_EXECUTION[execution], kind=_KIND[kind], conditional=bool(conditional),
         )
         sites.append(site)
     flat = iter(calls)
+    call_sites = []
+    for name, line, column, end_line, conditional in zip(*[flat] * 5):
+        if type(name) is not str or not _ints(line, column, end_line, conditional):
+            raise MalformedEntry("call site fields of the wrong type")
+        call_sites.append(CallSite(name, line, column, end_line, bool(conditional)))
+    if exports is not None and (type(exports) is not list or not all(type(e) is str for e in exports)):
+        raise MalformedEntry("exports of the wrong type")
+    if type(suppressions) is not list or not all(
+        type(s) is list and len(s) == 2 and _ints(s[0]) and type(s[1]) is list
+        and all(type(c) is str for c in s[1])
+        for s in suppressions
+    ):
+        raise MalformedEntry("suppressions of the wrong shape")
+    if type(problems) is not list or not all(
+        type(p) is list and len(p) == 4 and type(p[0]) is str and type(p[1]) is str and _ints(p[2], p[3])
+        for p in problems
+    ):
+        raise MalformedEntry("problems of the wrong shape")
     return ModuleFacts(
         module=source.module,
         path=source.path,
         is_package=source.is_package,
         imports=tuple(sites),
-        calls=tuple(CallSite(name, line, column, end_line, bool(conditional))
-                    for name, line, column, end_line, conditional in zip(*[flat] * 5)),
+        calls=tuple(call_sites),
         exports=None if exports is None else tuple(exports),
         suppressions=tuple(Suppression(line, tuple(codes)) for line, codes in suppressions),
         problems=tuple(Problem(code, message, line, col) for code, message, line, col in problems),
@@ -231,6 +269,8 @@ class FactsCache:
         if entry is None:
             return None
         try:
+            if type(entry) is not list or len(entry) != 5:
+                raise MalformedEntry("not a list of five fields")
             module, is_package, content, stat, data = entry
             if module != source.module or is_package != source.is_package:
                 return None
@@ -245,12 +285,15 @@ class FactsCache:
                     return None
                 if fresh != content:
                     return None
+                facts = decode(source, data)
                 self._put(source, content, now, data)
+                return facts
             return decode(source, data)
         except (ValueError, TypeError, KeyError, AttributeError):
             self._corrupt_entries += 1
             self._warn_corrupt_entries()
             self._entries.pop(source.path, None)
+            self._changed.pop(source.path, None)
             return None
 
     def _warn_corrupt_entries(self) -> None:

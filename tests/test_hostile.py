@@ -102,3 +102,42 @@ def test_an_expression_python_refuses_never_reaches_libcst():
 def test_deep_real_brackets_are_still_refused():
     (problem,) = facts_of("x = " + "(" * 300 + ")" * 300 + "\n").problems
     assert problem.code == "IG900" and "parenthes" in problem.message
+
+
+# ----------------------------------------------------------------------------- cache
+
+
+@pytest.mark.parametrize(
+    "field, bad",
+    [
+        (1, [1]),  # calls: one value, not five per site
+        (1, ["torch.cuda.is_available", "2", 1, 2, 0]),  # a line that is a string
+        (0, ["cutlass", "", 1, 1, 1, "eager", "import"]),  # seven values, not eight
+        (3, [[1, "IG003"]]),  # suppression codes not a list
+        (2, "abc"),  # exports not a list
+    ],
+)
+def test_cache_entry_of_the_wrong_shape_is_a_miss_and_a_warning(tmp_path, field, bad):
+    from importguard.collector import open_collector
+    from importguard.config import load_config
+    from importguard.engine import run_check
+
+    write_tree(tmp_path, {"pyproject.toml": "[tool.importguard]\n",
+                          "pkg/__init__.py": "import torch\ntorch.cuda.is_available()\n"})
+
+    def check():
+        config = load_config(None, tmp_path)
+        with open_collector(config, jobs=1) as collector:
+            report = run_check([tmp_path], config, collector=collector)
+        return [f.code for f in report.findings], collector.collected, collector.warnings
+
+    assert check()[:2] == (["IG003"], 1)
+    (index,) = (tmp_path / ".importguard_cache").glob("facts-*.json")
+    data = json.loads(index.read_text())
+    (entry,) = data["entries"].values()
+    entry[4][field] = bad
+    index.write_text(json.dumps(data))
+    codes, parsed, warnings = check()
+    assert codes == ["IG003"] and parsed == 1
+    assert len(warnings) == 1 and "corrupt cache entry" in warnings[0]
+    assert check() == (["IG003"], 0, [])  # rebuilt, not saved back
