@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from importguard import __version__
+from importguard import budget
+from importguard.regular_file import read_regular
 from importguard.types import (
     CallSite,
     Execution,
@@ -47,7 +49,7 @@ DEFAULT_DIRECTORY = ".importguard_cache"
 # Config fields collect.py reads. None today; a field added here joins the key.
 COLLECTION_SETTINGS: tuple[str, ...] = ()
 # The collector's own source; a test fails when collect.py imports a module not listed.
-COLLECTOR_SOURCES = ("collect.py", "cpython_verdict.py", "skeleton.py", "types.py")
+COLLECTOR_SOURCES = ("budget.py", "collect.py", "cpython_verdict.py", "regular_file.py", "skeleton.py", "types.py")
 # A file modified this recently may be modified again within the same timestamp tick,
 # so its stat is not trusted as a fast path next time ("racy git" problem).
 _RACY_NS = 2_000_000_000
@@ -279,8 +281,7 @@ class FactsCache:
                 return None
             if stat is None or list(now) != stat:
                 try:
-                    with open(source.path, "rb") as handle:
-                        fresh = digest(handle.read())
+                    fresh = digest(read_regular(source.path, budget.MAX_SOURCE_BYTES))
                 except OSError:
                     return None
                 if fresh != content:

@@ -28,6 +28,8 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # positions without MetadataWrapper
 from libcst.helpers import get_full_name_for_node
 
+from importguard import budget
+from importguard.regular_file import FileTooLarge, read_regular
 from importguard.cpython_verdict import Refusal, bracket_nesting_exceeds, cpython_verdict
 from importguard.skeleton import Skeleton, import_time_skeleton
 from importguard.types import (
@@ -55,7 +57,9 @@ _TYPING_MODULES = frozenset({"typing", "typing_extensions"})
 def collect_file(source: SourceFile) -> ModuleFacts:
     """Read and collect one file; unreadable files become an IG901 problem."""
     try:
-        data = Path(source.path).read_bytes()
+        data = read_regular(source.path, budget.MAX_SOURCE_BYTES)
+    except FileTooLarge as error:
+        return _failed(source, Problem(UNREADABLE, budget.too_large_message(error.size)))
     except OSError as error:
         reason = error.strerror or str(error)
         return _failed(source, Problem(UNREADABLE, f"cannot read file: {reason}"))

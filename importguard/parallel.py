@@ -18,6 +18,7 @@ from collections import deque
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, ContextManager, Optional, Sequence
 
+from importguard import budget
 from importguard.progress import Progress
 from importguard.types import ModuleFacts, Problem, SourceFile
 
@@ -38,16 +39,21 @@ def collect_entry(source: SourceFile) -> Result:
     """Facts of one file as a plain dict, with `digest` and `stat` for the cache
     (`digest` is None when the facts must not be cached)."""
     from importguard.cache import digest, file_stat
-    from importguard.collect import collect_file, collect_source
+    from importguard.collect import collect_source
+    from importguard.regular_file import FileTooLarge, read_regular
 
     stat = file_stat(source.path)  # before reading: a later edit then fails the fast path
     try:
-        with open(source.path, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return {"facts": collect_file(source).to_dict(), "digest": None, "stat": None}
+        data = read_regular(source.path, budget.MAX_SOURCE_BYTES)
+    except FileTooLarge as error:
+        return _failure(source, budget.too_large_message(error.size))
+    except OSError as error:
+        return _failure(source, f"cannot read file: {error.strerror or error}")
     try:
-        facts = collect_source(data, source)
+        with budget.file_budget():
+            facts = collect_source(data, source)
+    except (budget.OverBudget, MemoryError):
+        return _failure(source, budget.over_budget_message())
     except Exception as error:  # noqa: BLE001 - a collector bug must not end the run
         return _failure(source, f"cannot analyse file: internal error: {type(error).__name__}: {error}")
     return {"facts": facts.to_dict(), "digest": digest(data), "stat": stat}
@@ -93,8 +99,8 @@ class ParallelCollector:
         if not sources:
             return []
         with self._progress(len(sources)) as progress:
-            if self.jobs == 1 or len(sources) == 1 or (
-                self._pool is None and len(sources) < POOL_MIN_FILES
+            if not any(_size(s) > budget.INLINE_MAX_BYTES for s in sources) and (
+                self.jobs == 1 or len(sources) == 1 or (self._pool is None and len(sources) < POOL_MIN_FILES)
             ):
                 results = []
                 for source in sources:
@@ -125,7 +131,9 @@ class ParallelCollector:
                 import importguard.collect  # noqa: F401
 
                 context = multiprocessing.get_context("fork")
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.jobs, mp_context=context, initializer=budget.start_worker
+            )
         return self._pool
 
     def _in_pool(self, sources: Sequence[SourceFile], progress: Optional[Progress]) -> list[Result]:
@@ -199,8 +207,8 @@ def _isolated(source: SourceFile) -> Result:
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=budget.start_worker) as pool:
         try:
             return pool.submit(collect_entry, source).result()
         except BrokenProcessPool:
-            return _failure(source, "cannot analyse file: the parser crashed on it")
+            return _failure(source, budget.over_budget_message())

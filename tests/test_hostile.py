@@ -141,3 +141,69 @@ def test_cache_entry_of_the_wrong_shape_is_a_miss_and_a_warning(tmp_path, field,
     assert codes == ["IG003"] and parsed == 1
     assert len(warnings) == 1 and "corrupt cache entry" in warnings[0]
     assert check() == (["IG003"], 0, [])  # rebuilt, not saved back
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def test_named_pipes_and_devices_are_findings_not_hangs(tmp_path):
+    write_tree(tmp_path, CUTLASS_REEXPORT)
+    os.mkfifo(tmp_path / "pkg" / "pipe.py")
+    os.symlink("/dev/zero", tmp_path / "pkg" / "zero.py")
+    walked = run("check", "--no-cache", cwd=tmp_path, timeout=30)
+    named = run("check", "--no-cache", "pkg/pipe.py", cwd=tmp_path, timeout=30)
+    assert "pkg/pipe.py:1:1: IG901 cannot read file: not a regular file: a named pipe" in walked.stdout
+    assert "pkg/zero.py:1:1: IG901 cannot read file: not a regular file: a character device" in walked.stdout
+    assert "IG001" in walked.stdout  # the rest is still checked
+    assert named.returncode == 1 and "a named pipe" in named.stdout
+
+
+def test_a_file_over_the_size_cap_is_a_finding(tmp_path, monkeypatch):
+    from importguard import budget
+    from importguard.parallel import collect_entry
+
+    monkeypatch.setattr(budget, "MAX_SOURCE_BYTES", 10_000)
+    write_tree(tmp_path, {"big.py": "x = '" + "a" * 20_000 + "'\n", "small.py": "import os\n"})
+    big = collect_entry(SourceFile(str(tmp_path / "big.py"), "big", False, str(tmp_path)))
+    small = collect_entry(SourceFile(str(tmp_path / "small.py"), "small", False, str(tmp_path)))
+    (problem,) = big["facts"]["problems"]
+    assert problem["code"] == "IG901" and "20,007 bytes, over the 10,000 bytes" in problem["message"]
+    assert big["digest"] is None  # never cached
+    assert small["facts"]["problems"] == () and small["facts"]["imports"]
+
+
+def _collect_with_pool(tmp_path, files):
+    from importguard.parallel import ParallelCollector
+
+    sources = []
+    for name in files:
+        sources.append(SourceFile(str(tmp_path / name), name[:-3], False, str(tmp_path)))
+    collector = ParallelCollector(2)
+    try:
+        return {s.module: r["facts"] for s, r in zip(sources, collector(sources))}
+    finally:
+        collector.close()
+
+
+def test_a_file_past_the_memory_budget_is_a_finding_and_the_run_goes_on(tmp_path, monkeypatch):
+    from importguard import budget
+
+    monkeypatch.setattr(budget, "INLINE_MAX_BYTES", 1_000)
+    monkeypatch.setattr(budget, "MEMORY_BUDGET_BYTES", 150 * 1024**2)
+    write_tree(tmp_path, {"heavy.py": "x = 1\n" * 60_000, "a.py": "import cutlass\n", "b.py": "import os\n"})
+    facts = _collect_with_pool(tmp_path, ["heavy.py", "a.py", "b.py"])
+    (problem,) = facts["heavy"]["problems"]
+    assert problem["code"] == "IG901" and "passed the budget of one worker (150 MB" in problem["message"]
+    assert [s["module"] for s in facts["a"]["imports"]] == ["cutlass"] and facts["a"]["problems"] == ()
+
+
+def test_a_file_past_the_time_budget_is_a_finding(tmp_path, monkeypatch):
+    from importguard import budget
+
+    monkeypatch.setattr(budget, "INLINE_MAX_BYTES", 1_000)
+    monkeypatch.setattr(budget, "TIME_BUDGET_SECONDS", 0.5)
+    write_tree(tmp_path, {"slow.py": "x = 1\n" * 40_000, "a.py": "import cutlass\n"})
+    facts = _collect_with_pool(tmp_path, ["slow.py", "a.py"])
+    (problem,) = facts["slow"]["problems"]
+    assert problem["code"] == "IG901" and "0.5 s" in problem["message"]
+    assert [s["module"] for s in facts["a"]["imports"]] == ["cutlass"]
