@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import write_tree
-from importguard.collect import collect_source
-from importguard.types import SourceFile
+from importguard.facts.collect import collect_source
+from importguard.model import SourceFile
 
 CUTLASS_REEXPORT = {
     "pkg/__init__.py": "from . import ops\n",
@@ -118,7 +118,7 @@ def test_deep_real_brackets_are_still_refused():
     ],
 )
 def test_cache_entry_of_the_wrong_shape_is_a_miss_and_a_warning(tmp_path, field, bad):
-    from importguard.collector import open_collector
+    from importguard.cache.loader import open_collector
     from importguard.config import load_config
     from importguard.engine import run_check
 
@@ -159,8 +159,8 @@ def test_named_pipes_and_devices_are_findings_not_hangs(tmp_path):
 
 
 def test_a_file_over_the_size_cap_is_a_finding(tmp_path, monkeypatch):
-    from importguard import budget
-    from importguard.parallel import collect_entry
+    from importguard.facts import budget
+    from importguard.cache.pool import collect_entry
 
     monkeypatch.setattr(budget, "MAX_SOURCE_BYTES", 10_000)
     write_tree(tmp_path, {"big.py": "x = '" + "a" * 20_000 + "'\n", "small.py": "import os\n"})
@@ -173,7 +173,7 @@ def test_a_file_over_the_size_cap_is_a_finding(tmp_path, monkeypatch):
 
 
 def _collect_with_pool(tmp_path, files):
-    from importguard.parallel import ParallelCollector
+    from importguard.cache.pool import ParallelCollector
 
     sources = []
     for name in files:
@@ -186,7 +186,7 @@ def _collect_with_pool(tmp_path, files):
 
 
 def test_a_file_past_the_memory_budget_is_a_finding_and_the_run_goes_on(tmp_path, monkeypatch):
-    from importguard import budget
+    from importguard.facts import budget
 
     monkeypatch.setattr(budget, "INLINE_MAX_BYTES", 1_000)
     monkeypatch.setattr(budget, "MEMORY_BUDGET_BYTES", 150 * 1024**2)
@@ -198,7 +198,7 @@ def test_a_file_past_the_memory_budget_is_a_finding_and_the_run_goes_on(tmp_path
 
 
 def test_a_file_past_the_time_budget_is_a_finding(tmp_path, monkeypatch):
-    from importguard import budget
+    from importguard.facts import budget
 
     monkeypatch.setattr(budget, "INLINE_MAX_BYTES", 1_000)
     monkeypatch.setattr(budget, "TIME_BUDGET_SECONDS", 0.5)
