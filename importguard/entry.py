@@ -13,6 +13,10 @@ EXIT_CLOSED_PIPE = 1  # as cli_common.EXIT_FINDINGS, without importing click for
 def main() -> None:
     from importguard.cache import fast_replay
     argv = sys.argv[1:]
+    for stream in (sys.stdout, sys.stderr):  # a text we failed to make printable still prints
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         code = fast_replay.try_replay(argv)
         if code is None:

@@ -207,3 +207,29 @@ def test_a_file_past_the_time_budget_is_a_finding(tmp_path, monkeypatch):
     (problem,) = facts["slow"]["problems"]
     assert problem["code"] == "IG901" and "0.5 s" in problem["message"]
     assert [s["module"] for s in facts["a"]["imports"]] == ["cutlass"]
+
+
+# ----------------------------------------------------------------------------- output
+
+
+@pytest.mark.parametrize("output_format", ["text", "full", "json", "sarif", "github"])
+def test_file_names_that_are_not_utf8_print_in_every_format(tmp_path, output_format):
+    write_tree(tmp_path, {"pkg/__init__.py": ""})
+    (tmp_path / os.fsdecode(b"pkg/caf\xe9.py")).write_text("import torch\ntorch.cuda.is_available()\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "importguard", "check", "--no-cache", "--format", output_format],
+        cwd=tmp_path, capture_output=True, timeout=120, env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert done.returncode == 1, done.stderr
+    stdout = done.stdout.decode("utf-8")  # valid UTF-8
+    assert b"internal error" not in done.stderr
+    if output_format in ("json", "sarif"):
+        document = json.loads(stdout)
+        assert "\udce9" not in json.dumps(document, ensure_ascii=False)
+    if output_format == "sarif":
+        (result,) = document["runs"][0]["results"]
+        assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "pkg/caf%E9.py"
+    elif output_format == "json":
+        assert document["findings"][0]["path"] == "pkg/caf\\xe9.py"
+    else:
+        assert "caf\\xe9" in stdout

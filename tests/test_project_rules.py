@@ -30,7 +30,7 @@ LAYERS = [
      "rules.ig902_relative_import_beyond_top_level"},
     {"engine", "workflow", "changed", "rule_docs", "lsp", "fix.lazy_reexport", "fix.apply",
      "probe.runner", "probe.confirm", "probe.report", "installed.report",
-     "output.chain", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats"},
+     "output.chain", "output.printable", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats"},
     {"cli.common", "cli.main", "cli.check", "cli.explain", "cli.rule", "cli.probe", "cli.verify",
      "cli.lsp", "cli.installed", "cli.render", "entry", "__main__"},
 ]

@@ -10,6 +10,7 @@ import click
 
 from importguard.cli.common import EXIT_CLEAN, EXIT_FINDINGS
 from importguard.model import Report
+from importguard.output.printable import printable
 from importguard.workflow import CheckRequest, CheckResult, Rendered
 
 if TYPE_CHECKING:
@@ -76,4 +77,4 @@ def _verified_chunks(report: Report, output_format: str, verified: "VerifyReport
 
 def echo(chunks: Chunks) -> None:
     for stream, text in chunks:
-        click.echo(text, nl=False, err=stream == "stderr")
+        click.echo(printable(text), nl=False, err=stream == "stderr")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from importguard.output.printable import printable_data
 from importguard.model import Finding
 
 JSON_VERSION = 1
@@ -41,4 +42,4 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
 def format_json(findings: Iterable[Finding], **sections: Any) -> str:
     """`sections` are further top-level keys, e.g. check --verify-install's "verify_install"."""
     payload = {"version": JSON_VERSION, "findings": [finding_dict(f) for f in findings], **sections}
-    return json.dumps(payload, indent=2, sort_keys=False) + "\n"
+    return json.dumps(printable_data(payload), indent=2, sort_keys=False) + "\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Iterable
@@ -18,6 +19,7 @@ from urllib.parse import quote
 
 from importguard import __version__
 from importguard.output.chain import hop_text
+from importguard.output.printable import printable_data
 from importguard.rule_docs import rule_markdown
 from importguard.rules import ALL_RULES, Rule
 from importguard.model import Finding, Hop
@@ -50,7 +52,7 @@ def format_sarif(findings: Iterable[Finding]) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2) + "\n"
+    return json.dumps(printable_data(log), indent=2) + "\n"
 
 
 def _rule(rule: type[Rule]) -> dict[str, Any]:
@@ -74,7 +76,8 @@ def _section(rule: type[Rule], title: str) -> str:
 def _uri(path: str) -> dict[str, str]:
     if Path(path).is_absolute():
         return {"uri": Path(path).as_uri()}
-    return {"uri": quote(Path(path).as_posix()), "uriBaseId": "%SRCROOT%"}
+    # From the file name's bytes: a name that is not UTF-8 is percent-encoded as it is.
+    return {"uri": quote(os.fsencode(Path(path).as_posix())), "uriBaseId": "%SRCROOT%"}
 
 
 def _physical(path: str, line: int, column: int = 0) -> dict[str, Any]:
@@ -117,4 +120,4 @@ def _flow_location(hop: Hop, order: int) -> dict[str, Any]:
 def _fingerprint(finding: Finding) -> str:
     modules = [hop.importer for hop in finding.chain[:1]] + [hop.imported for hop in finding.chain]
     key = "\0".join([finding.code, finding.path, finding.sink or "", *modules])
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
