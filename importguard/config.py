@@ -17,6 +17,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 from importguard.errors import ConfigError
+from importguard.regular_file import is_regular, kind_of, read_regular
 from importguard.sinks import DEFAULT_SINK_CALLS, DEFAULT_SINK_MODULES
 from importguard.model import CallSink, ModuleSink
 
@@ -30,6 +31,8 @@ DEFAULT_EXCLUDE = (
 
 CONFIGURED_REASON = "is configured as a sink in {file}"
 
+
+_MAX_CONFIG_BYTES = 1_000_000  # a pyproject.toml; a link to /dev/zero must not fill memory
 
 @dataclass(frozen=True)
 class Config:
@@ -55,22 +58,39 @@ def find_config_file(start: Path) -> Optional[Path]:
     directory = directory.absolute()
     for candidate in (directory, *directory.parents):
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                data = _read_toml(pyproject)
-            except ConfigError:
-                raise
-            if "importguard" in data.get("tool", {}):
-                return pyproject
+        if pyproject.is_file() and _is_ours(pyproject):
+            return pyproject
     return None
+
+
+def _is_ours(pyproject: Path) -> bool:
+    """Whether the file has a [tool.importguard] table. A file that cannot be read or
+    parsed is ours, and an error, only when it names importguard: a broken
+    pyproject.toml of some unrelated project above this one must not stop a run."""
+    try:
+        data = _read_toml(pyproject)
+    except ConfigError:
+        try:
+            mentions = b"importguard" in read_regular(pyproject, _MAX_CONFIG_BYTES)
+        except OSError:
+            mentions = False
+        if mentions:
+            raise
+        return False
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "importguard" in tool
 
 
 def load_config(config_path: Optional[Path], start: Path) -> Config:
     if config_path is not None:
-        if not config_path.is_file():
+        if not config_path.exists():
             raise ConfigError(f"config file does not exist: {config_path}")
+        if not is_regular(config_path):
+            kind = kind_of(config_path.stat().st_mode)
+            raise ConfigError(f"--config {config_path} is {kind}; give a pyproject.toml or importguard.toml file")
         data = _read_toml(config_path)
-        table = data.get("tool", {}).get("importguard")
+        tool = data.get("tool", {})
+        table = tool.get("importguard") if isinstance(tool, dict) else None
         if table is None and config_path.name == "pyproject.toml":
             table = {}
         elif table is None:
@@ -86,8 +106,9 @@ def load_config(config_path: Optional[Path], start: Path) -> Config:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(read_regular(path, _MAX_CONFIG_BYTES).decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
     except OSError as error:

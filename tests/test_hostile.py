@@ -233,3 +233,42 @@ def test_file_names_that_are_not_utf8_print_in_every_format(tmp_path, output_for
         assert document["findings"][0]["path"] == "pkg/caf\\xe9.py"
     else:
         assert "caf\\xe9" in stdout
+
+
+# ----------------------------------------------------------------------------- config
+
+
+def test_a_pyproject_whose_tool_is_not_a_table_is_not_our_config(tmp_path):
+    write_tree(tmp_path, {**CUTLASS_REEXPORT, "pyproject.toml": 'tool = "importguard"\n'})
+    done = run("check", "--no-cache", cwd=tmp_path)
+    assert done.returncode == 1 and "IG001" in done.stdout, done.stderr
+    assert "internal error" not in done.stderr
+
+
+def test_select_accepts_the_ig_prefix_on_the_command_line(tmp_path):
+    write_tree(tmp_path, CUTLASS_REEXPORT)
+    done = run("check", "--no-cache", "--select", "IG", cwd=tmp_path)
+    assert done.returncode == 1 and "IG001" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize(
+    "given, sentence",
+    [
+        ("/dev/null", "importguard: error: --config /dev/null is a character device; give a pyproject.toml or importguard.toml file\n"),
+        ("{tmp}", "importguard: error: --config {tmp} is a directory; give a pyproject.toml or importguard.toml file\n"),
+    ],
+)
+def test_config_that_is_not_a_file_is_one_sentence(tmp_path, given, sentence):
+    write_tree(tmp_path, CUTLASS_REEXPORT)
+    done = run("check", "--config", given.format(tmp=tmp_path), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == sentence.format(tmp=tmp_path)
+
+
+def test_a_broken_pyproject_of_an_unrelated_parent_does_not_stop_a_run(tmp_path):
+    write_tree(tmp_path, {"pyproject.toml": "[project\nname = 'x'\n", **{f"sub/{k}": v for k, v in CUTLASS_REEXPORT.items()}})
+    done = run("check", "--no-cache", cwd=tmp_path / "sub")
+    assert done.returncode == 1 and "IG001" in done.stdout, done.stderr
+    (tmp_path / "sub" / "pyproject.toml").write_text("[tool.importguard\n")
+    ours = run("check", "--no-cache", cwd=tmp_path / "sub")
+    assert ours.returncode == 2 and "invalid TOML" in ours.stderr

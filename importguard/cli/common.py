@@ -58,7 +58,7 @@ def tool_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 debug_option = click.option("--debug", is_flag=True, help="Show tracebacks of tool errors.")
 
 config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="pyproject.toml to read [tool.importguard] from."
+    "--config", "config_path", help="pyproject.toml to read [tool.importguard] from."
 )
 
 
@@ -72,6 +72,6 @@ def parse_codes(values: tuple[str, ...]) -> Optional[tuple[str, ...]]:
         return None
     codes = tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
     for code in codes:
-        if not (code == "ALL" or (code.startswith("IG") and code[2:].isdigit())):
+        if not (code == "ALL" or (code.startswith("IG") and (code[2:].isdigit() or code == "IG"))):
             raise UsageError(f"{code!r} is not a rule code or prefix such as 'IG001' or 'IG0'")
     return codes

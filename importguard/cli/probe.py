@@ -36,7 +36,7 @@ def probe_sys_path(config: Config, src: tuple[Path, ...] = ()) -> list[Path]:
               show_default=True)
 @click.option("--src", "src", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory put first on the child's sys.path (repeatable; default: the config's `src`).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+@click.option("--config", "config_path",
               help="pyproject.toml to read [tool.importguard] from.")
 @debug_option
 @tool_errors
