@@ -272,3 +272,21 @@ def test_a_broken_pyproject_of_an_unrelated_parent_does_not_stop_a_run(tmp_path)
     (tmp_path / "sub" / "pyproject.toml").write_text("[tool.importguard\n")
     ours = run("check", "--no-cache", cwd=tmp_path / "sub")
     assert ours.returncode == 2 and "invalid TOML" in ours.stderr
+
+
+# ----------------------------------------------------------------------------- explain
+
+
+@pytest.mark.parametrize(
+    "name, sentence",
+    [
+        ("circ/a", "importguard: error: 'circ/a' is not a module name (a path? name the module with dots, e.g. `pkg.sub`)\n"),
+        ("circ.", "importguard: error: 'circ.' is not a module name\n"),
+        ("circ..a", "importguard: error: 'circ..a' is not a module name\n"),
+    ],
+)
+def test_explain_rejects_what_is_not_a_module_name(tmp_path, name, sentence):
+    write_tree(tmp_path, {"circ/__init__.py": "from . import a\n", "circ/a.py": "import cutlass\n"})
+    done = run("explain", name, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == sentence

@@ -30,6 +30,9 @@ def explain(
     debug: bool,
 ) -> int:
     """Print every eager chain from importing MODULE to a CUDA sink."""
+    if not _is_module_name(module):
+        hint = " (a path? name the module with dots, e.g. `pkg.sub`)" if "/" in module or module.endswith(".py") else ""
+        raise UsageError(f"{module!r} is not a module name{hint}")
     from importguard.installed.reach import follow_setting, open_reach
     from importguard.engine import collect_serially, display_hop, explain as explain_module
     from importguard.output.chain import hop_text
@@ -57,3 +60,7 @@ def explain(
         "or make the package re-export lazy (PEP 562 `__getattr__`)."
     )
     return EXIT_FINDINGS
+
+
+def _is_module_name(name: str) -> bool:
+    return all(part.isidentifier() for part in name.split("."))
