@@ -290,3 +290,108 @@ def test_explain_rejects_what_is_not_a_module_name(tmp_path, name, sentence):
     done = run("explain", name, cwd=tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == sentence
+
+
+# ----------------------------------------------------------------------------- verify-install
+
+
+@pytest.fixture(scope="module")
+def bare_venv(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile-venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")], check=True, timeout=120)
+    python = root / "venv" / "bin" / "python"
+    site = Path(subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip())
+    return python, site
+
+
+def _dist(site: Path, name: str, record: str | None = None) -> Path:
+    import base64
+    import hashlib
+
+    package = site / name
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").write_bytes(b"X = 1\n")
+    dist_info = site / f"{name}-1.0.dist-info"
+    dist_info.mkdir(exist_ok=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    digest = base64.urlsafe_b64encode(hashlib.sha256(b"X = 1\n").digest()).decode().rstrip("=")
+    if record is not None:
+        (dist_info / "RECORD").write_text(f"{name}/__init__.py,sha256={digest},6\n" + record)
+    return dist_info
+
+
+def _verify(python, *names):
+    from click.testing import CliRunner
+
+    from importguard.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["verify-install", "--python", str(python), "--format", "json", *names])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_record_paths_that_leave_the_environment_are_problems_never_read(bare_venv, monkeypatch):
+    python, site = bare_venv
+    outside = "../" * (len(site.parts) - 1) + "etc/passwd"
+    _dist(site, "climber", f"{outside},sha256=AAAA,1\n/etc/hostname,sha256=AAAA,1\n/etc/shadow,,\n")
+    opened = []
+    real_open = os.open
+
+    def watching_open(path, *args, **kwargs):
+        opened.append(os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", watching_open)
+    code, out, _ = _verify(python, "climber")
+    monkeypatch.undo()
+    document = json.loads(out)
+    (dist,) = document["distributions"]
+    found = {(p["kind"], p["path"]) for p in dist["problems"]}
+    assert found == {
+        ("outside-environment", outside),
+        ("outside-environment", "/etc/hostname"),
+        ("outside-environment", "/etc/shadow"),
+    }
+    assert code == 1
+    assert not [p for p in opened if p.startswith("/etc/")]
+
+
+def test_a_record_that_is_a_pipe_or_a_device_is_a_problem_not_a_hang(bare_venv):
+    python, site = bare_venv
+    piped = _dist(site, "piped")
+    os.mkfifo(piped / "RECORD")
+    zeroed = _dist(site, "zeroed")
+    os.symlink("/dev/zero", zeroed / "RECORD")
+    meta = _dist(site, "metapipe", "")
+    (meta / "METADATA").unlink()
+    os.mkfifo(meta / "METADATA")
+    code, out, _ = _verify(python, "piped", "zeroed", "metapipe")
+    kinds = {
+        (d["normalized_name"], p["kind"], p["detail"])
+        for d in json.loads(out)["distributions"] for p in d["problems"]
+    }
+    cannot = "; the distribution's files cannot be verified"
+    assert ("piped", "no-record", "RECORD is a named pipe, not a regular file" + cannot) in kinds
+    assert ("zeroed", "no-record", "RECORD is a character device, not a regular file" + cannot) in kinds
+    assert any(name == "metapipe" and kind == "bad-metadata" and "named pipe" in detail
+               for name, kind, detail in kinds)
+    assert code == 1
+
+
+def test_python_target_starts_isolated_so_pth_files_never_run(bare_venv, tmp_path):
+    python, site = bare_venv
+    marker = tmp_path / "ran"
+    extra = tmp_path / "extra_dir"
+    extra.mkdir()
+    (site / "zz_hostile.pth").write_text(f"import os; open({str(marker)!r}, 'w').close()\n{extra}\n")
+    try:
+        from importguard.installed.interpreter import target_paths
+
+        paths = target_paths(str(python))
+    finally:
+        (site / "zz_hostile.pth").unlink()
+    assert not marker.exists()
+    assert str(site) in paths.sys_path and str(extra) in paths.sys_path  # what site would add
+    assert paths.prefix == str(python.parent.parent)

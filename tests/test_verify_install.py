@@ -432,4 +432,5 @@ def test_problem_kinds_are_stable():
         "bad-record-line",
         "no-record",
         "bad-metadata",
+        "outside-environment",
     ]

@@ -21,8 +21,10 @@ from typing import Iterable, Iterator, Optional
 
 from importguard.installed import interpreter_child as _environment_child
 from importguard.errors import UsageError
+from importguard.regular_file import read_regular
 
 _DESCRIBE_TIMEOUT_S = 60
+_MAX_METADATA_BYTES = 16_000_000  # METADATA holds the long description; a link to /dev/zero must not fill memory
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,9 @@ def _run_child(python: str, executable: str) -> dict:
     not_python = f"--python {python} is not a working Python interpreter"
     try:
         completed = subprocess.run(
-            [executable, "-c", source],
+            # -I -S: the target's site (and so its .pth files) never runs; the child
+            # works out the paths site would add (interpreter_child.py).
+            [executable, "-I", "-S", "-c", source],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=_DESCRIBE_TIMEOUT_S,
@@ -202,8 +206,8 @@ def read_distribution(dist_info: str) -> InstalledDistribution:
     fallback_name, _, fallback_version = dir_name.partition("-")
     name, version, error = fallback_name, fallback_version, None
     try:
-        with open(os.path.join(dist_info, "METADATA"), "rb") as stream:
-            headers = email.parser.BytesHeaderParser().parse(stream)
+        data = read_regular(os.path.join(dist_info, "METADATA"), _MAX_METADATA_BYTES)
+        headers = email.parser.BytesHeaderParser().parsebytes(data)
         name = str(headers.get("Name") or "").strip() or fallback_name
         version = str(headers.get("Version") or "").strip() or fallback_version
     except FileNotFoundError:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import errno
 import io
+import os
+import stat
 import threading
 from dataclasses import dataclass
 from typing import Callable, Optional
+
+from importguard.regular_file import FileTooLarge, NotRegularFile, kind_of, read_regular
 
 _CHUNK = 1 << 20
 _buffers = threading.local()  # one read buffer per thread: allocating 1 MiB per file is slow
@@ -52,12 +57,18 @@ class RecordError(Exception):
     """The RECORD file itself is missing or unreadable; str() says which."""
 
 
+MAX_RECORD_BYTES = 64_000_000  # torch's RECORD is about 2 MB
+
+
 def read_record(path: str) -> Record:
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
+        data = read_regular(path, MAX_RECORD_BYTES)
     except FileNotFoundError:
         raise RecordError("RECORD is missing") from None
+    except NotRegularFile as error:
+        raise RecordError(f"RECORD is {error.strerror.removeprefix('not a regular file: ')}, not a regular file") from None
+    except FileTooLarge as error:
+        raise RecordError(f"RECORD is {error.size:,} bytes, over the {MAX_RECORD_BYTES:,} bytes read") from None
     except OSError as error:
         raise RecordError(f"RECORD cannot be read ({error.strerror or error})") from None
     return parse_record(data.decode("utf-8", errors="surrogateescape"))
@@ -116,7 +127,16 @@ def hash_file(
     if buffer is None:
         buffer = _buffers.buffer = bytearray(_CHUNK)
     view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as stream:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        kind = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(kind):  # replaced since it was checked: never read a pipe or device
+        os.close(fd)
+        raise NotRegularFile(errno.EINVAL, f"not a regular file: {kind_of(kind)}")
+    with open(fd, "rb", buffering=0) as stream:
         while True:
             count = stream.readinto(buffer)
             if not count:

@@ -33,6 +33,7 @@ class ProblemKind(str, Enum):
     BAD_RECORD_LINE = "bad-record-line"
     NO_RECORD = "no-record"  # RECORD missing or unreadable: nothing can be verified
     BAD_METADATA = "bad-metadata"
+    OUTSIDE = "outside-environment"  # a RECORD path that leaves the environment: never read
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def verify(
         and any(entry.digest for _, entry in owners)
     }
 
-    stats = _Stats()
+    stats = _Stats(_Confinement(paths))
     jobs = _hash_jobs(selected, records, shared, stats)
     hashes = _hash_all(jobs, progress_stream, workers)
     reports = tuple(
@@ -187,12 +188,12 @@ def _hash_jobs(
             key = _key(dist, entry)
             if not entry.digest or key in shared:
                 continue
-            result = stats.get(key)
+            result = stats.get(key, dist.location)
             if isinstance(result, os.stat_result) and stat.S_ISREG(result.st_mode):
                 if entry.size is None or entry.size == result.st_size:
                     jobs[(key, entry.algorithm)] = result.st_size
     for key, owners in shared.items():
-        result = stats.get(key)
+        result = stats.get(key, owners[0][0].location)
         if isinstance(result, os.stat_result) and stat.S_ISREG(result.st_mode):
             for _, entry in owners:
                 if entry.digest:
@@ -219,14 +220,53 @@ def _claims(
     return claims
 
 
+class OutsideEnvironment(OSError):
+    """A RECORD path (or the link it is) that leads out of the environment."""
+
+
+class _Confinement:
+    """Where RECORD paths may lead: the environment's prefix (pip writes console
+    scripts as `../../../bin/tool`), its site-packages, and the distribution's own
+    location, after symbolic links. `../../etc/passwd` or `/etc/shadow` in a RECORD is
+    reported, and neither stat-ed nor read."""
+
+    def __init__(self, paths: EnvironmentPaths) -> None:
+        roots = [paths.prefix, paths.purelib, paths.platlib, *paths.site_packages]
+        self.roots = {os.path.realpath(r) for r in roots if r}
+        self._real_dirs: dict[str, str] = {}
+
+    def check(self, path: str, location: str) -> Optional[str]:
+        """None when `path` (absolute, normalised) stays inside; else the reason."""
+        directory, name = os.path.split(path)
+        real_dir = self._real_dirs.get(directory)
+        if real_dir is None:
+            real_dir = self._real_dirs[directory] = os.path.realpath(directory)
+        target = os.path.join(real_dir, name)
+        if os.path.islink(target):
+            target = os.path.realpath(target)
+        roots = (*self.roots, os.path.realpath(location))
+        if any(target == root or target.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
+            return None
+        return f"leads outside the environment (to {target}); not read"
+
+
 class _Stats:
-    """os.stat once per path; an OSError is kept as the result."""
+    """os.stat once per path; an OSError is kept as the result. A path outside the
+    environment gets OutsideEnvironment, without being looked at."""
 
-    def __init__(self) -> None:
+    def __init__(self, confinement: Optional[_Confinement] = None) -> None:
         self._cache: dict[str, Union[os.stat_result, OSError]] = {}
+        self.confinement = confinement
+        self.location: dict[str, str] = {}  # path -> the location of the RECORD naming it
 
-    def get(self, path: str) -> Union[os.stat_result, OSError]:
+    def get(self, path: str, location: Optional[str] = None) -> Union[os.stat_result, OSError]:
         if path not in self._cache:
+            reason = None
+            if self.confinement is not None:
+                reason = self.confinement.check(path, location or os.path.dirname(path))
+            if reason is not None:
+                self._cache[path] = OutsideEnvironment(0, reason)
+                return self._cache[path]
             try:
                 self._cache[path] = os.stat(path)
             except OSError as error:
@@ -263,6 +303,8 @@ def _file_problem(
             "missing",
             expected=entry.recorded_hash,
         )
+    if isinstance(result, OutsideEnvironment):
+        return InstallProblem(ProblemKind.OUTSIDE, entry.path, result.strerror)
     if isinstance(result, OSError):
         return _unreadable(entry, result)
     if not stat.S_ISREG(result.st_mode):
@@ -329,11 +371,14 @@ def _report(
         if key in seen:
             continue
         seen.add(key)
+        result = stats.get(key, dist.location)
+        if isinstance(result, OutsideEnvironment):  # reported even when unhashed
+            file_problems.append(InstallProblem(ProblemKind.OUTSIDE, entry.path, result.strerror))
+            continue
         if not entry.digest:
             unhashed += 1
             continue
         checked += 1
-        result = stats.get(key)
         problem = _file_problem(entry, result)
         if problem is None:
             problem = _content_problem(dist, entry, key, result, shared, hashes)
