@@ -120,7 +120,7 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
         if request.fix or request.diff:
             from importguard.fix.apply import apply_fixes
 
-            applied = apply_fixes(report, write=not request.diff)
+            applied = apply_fixes(report, write=not request.diff, project_root=str(config.project_root))
             notes += applied.notes
             files_changed = applied.files_changed
             if request.diff:

@@ -395,3 +395,37 @@ def test_python_target_starts_isolated_so_pth_files_never_run(bare_venv, tmp_pat
     assert not marker.exists()
     assert str(site) in paths.sys_path and str(extra) in paths.sys_path  # what site would add
     assert paths.prefix == str(python.parent.parent)
+
+
+# ----------------------------------------------------------------------------- --fix
+
+
+def test_fix_refuses_to_write_through_a_link_out_of_the_project(tmp_path):
+    outside = tmp_path / "elsewhere" / "init.py"
+    outside.parent.mkdir()
+    outside.write_text("from .ops import gemm\n")
+    write_tree(tmp_path, {"proj/pkg/ops.py": "import cutlass\n\ndef gemm():\n    pass\n"})
+    os.symlink(outside, tmp_path / "proj" / "pkg" / "__init__.py")
+    done = run("check", "--no-cache", "--fix", cwd=tmp_path / "proj")
+    assert outside.read_text() == "from .ops import gemm\n"
+    assert done.returncode == 1 and "IG001" in done.stdout
+    assert f"not rewritten, it is a symbolic link to {outside}, outside the project" in done.stderr
+
+
+def test_fix_keeps_the_submodule_attribute_an_aliased_reexport_used_to_set(tmp_path):
+    write_tree(tmp_path, {
+        "pkg/__init__.py": "from .gemm import gemm as g2\n",
+        "pkg/gemm.py": "import cutlass\n\ndef gemm():\n    return 7\n",
+        "cutlass/__init__.py": "",
+    })
+    before = subprocess.run([sys.executable, "-c", "import pkg; print(pkg.gemm.gemm())"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert before.stdout == "7\n"
+    done = run("check", "--no-cache", "--fix", "pkg", cwd=tmp_path)
+    assert "Fixed 1 site" in done.stderr, done.stderr
+    after = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, pkg; print('cutlass' in sys.modules); print(pkg.gemm.gemm(), pkg.g2())"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert after.stdout == "False\n7 7\n", after.stderr

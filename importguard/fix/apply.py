@@ -8,6 +8,7 @@ itself: the caller renders what comes back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 from importguard.fix.lazy_reexport import fix_findings
 from importguard.fix.lazy_reexport import write as write_fix
@@ -21,9 +22,9 @@ class Applied:
     diff: str = ""
 
 
-def apply_fixes(report: Report, *, write: bool) -> Applied:
-    """Fix or diff what `report` found."""
-    fixes = fix_findings(report.findings)
+def apply_fixes(report: Report, *, write: bool, project_root: Optional[str] = None) -> Applied:
+    """Fix or diff what `report` found; never through a link out of `project_root`."""
+    fixes = fix_findings(report.findings, project_root)
     changed = [fix for fix in fixes if fix.changed]
     applied = Applied(notes=[f"note: {note}" for fix in fixes for note in fix.notes])
     if not write:

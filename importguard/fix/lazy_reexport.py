@@ -14,6 +14,7 @@ Anything the rewrite cannot do safely is left alone, with a note saying why.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
@@ -64,8 +65,10 @@ def is_fixable(finding: Finding) -> bool:
     return finding.code in FIXABLE_CODES and Path(finding.path).name == "__init__.py"
 
 
-def fix_findings(findings: Iterable[Finding]) -> list[FileFix]:
-    """Compute the fix of every `__init__.py` with a fixable finding; writes nothing."""
+def fix_findings(findings: Iterable[Finding], project_root: Optional[str] = None) -> list[FileFix]:
+    """Compute the fix of every `__init__.py` with a fixable finding; writes nothing.
+    With `project_root`, a file that is (or lies under) a symbolic link to a place
+    outside it is left alone, with a note: a fix must not write outside the project."""
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         if is_fixable(finding):
@@ -73,6 +76,13 @@ def fix_findings(findings: Iterable[Finding]) -> list[FileFix]:
     results = []
     for path, group in sorted(by_path.items()):
         package = next((f.chain[0].importer for f in group if f.chain), "")
+        outside = _links_outside(path, project_root) if project_root is not None else None
+        if outside is not None:
+            results.append(FileFix(path, b"", b"", (), (), (
+                f"{path}: not rewritten, it is a symbolic link to {outside}, outside the project "
+                f"({project_root}); fix that file where it lives",
+            )))
+            continue
         result = fix_file(path, [(f.line, f.column) for f in group], package)
         blocked = tuple(
             f"{path}:{f.line}: {f.blocker}"
@@ -81,6 +91,17 @@ def fix_findings(findings: Iterable[Finding]) -> list[FileFix]:
         )
         results.append(replace(result, notes=result.notes + blocked))
     return results
+
+
+def _links_outside(path: str, project_root: str) -> Optional[str]:
+    """Where `path` really is, when links take it out of `project_root`; else None."""
+    real = os.path.realpath(path)
+    root = os.path.realpath(project_root)
+    if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+        return None
+    if real == os.path.abspath(path):
+        return None  # no link involved: a file the user named outside the project
+    return real
 
 
 Site = tuple[int, int]  # 1-based line and column of an import statement
@@ -164,7 +185,9 @@ def rewrite_module(module: cst.Module, sites: Iterable[Site], package: str) -> R
     if not conversions:
         return Rewrite(None, (), (), tuple(sorted(notes, key=_note_line)))
 
-    branches = existing.branches + [b for c in conversions for b in c.branches]
+    branches = list({name: (name, body) for name, body in reversed(
+        [*existing.branches, *(b for c in conversions for b in c.branches)]
+    )}.values())[::-1]  # one branch per name, the first
     new_tree = _apply(tree, conversions, existing, branches)
     try:
         compile(new_tree.code, "<importguard --fix>", "exec", dont_inherit=True)
@@ -208,6 +231,11 @@ def _branches(node: Union[cst.Import, cst.ImportFrom], package: str) -> tuple[li
             else:
                 body = [f"from {source} import {original} as value"]
             branches.append((bound, body))
+        submodule = _own_submodule(node, source, package)
+        if submodule and all(name != submodule for name, _ in branches):
+            # The eager import also set `package.<submodule>` (importing a submodule binds
+            # it on its parent); keep that attribute reachable, lazily.
+            branches.append((submodule, ["import importlib", f'value = importlib.import_module(".{submodule}", __name__)']))
         return branches, ""
     branches = []
     for alias in node.names:
@@ -223,6 +251,15 @@ def _branches(node: Union[cst.Import, cst.ImportFrom], package: str) -> tuple[li
             child = full[len(package) + 1 :].split(".")[0]
             branches.append((child, [f"import {full}", f"value = {package}.{child}"]))
     return branches, ""
+
+
+def _own_submodule(node: cst.ImportFrom, source: str, package: str) -> str:
+    """`gemm` for `from .gemm import x` or `from pkg.gemm.sub import x` in package `pkg`."""
+    if len(node.relative) == 1 and node.module is not None:
+        return source[1:].split(".")[0]
+    if not node.relative and package and source.startswith(package + "."):
+        return source[len(package) + 1 :].split(".")[0]
+    return ""
 
 
 def _shadow_warnings(conversions: Sequence[_Conversion]) -> Iterable[str]:
