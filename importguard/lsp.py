@@ -20,16 +20,22 @@ from pygls.uris import from_fs_path
 from pygls.workspace import TextDocument
 
 from importguard import __version__
-from importguard.facts.collect import collect_file, collect_source
+from importguard.cache.pool import collect_bounded
+from importguard.facts.collect import collect_file
 from importguard.facts.comments import comments as source_comments
 from importguard.config import load_config
 from importguard.engine import run_check
 from importguard.errors import ImportguardError
 from importguard.fix.lazy_reexport import fix_text, is_fixable
+from importguard.lsp_protocol import RobustProtocol, start_io
 from importguard.output.chain import hop_text
 from importguard.model import Finding, ModuleFacts, SourceFile
 
 SOURCE = "importguard"
+# A buffer or file bigger than budget.INLINE_MAX_BYTES is parsed in a worker that is
+# stopped after this long, so one pathological file holds the server up for seconds, not
+# minutes (a 3 MB file of `x = 1` takes LibCST about a minute and 4 GB).
+EDITOR_TIME_BUDGET_SECONDS = 10.0
 
 
 class DiskFacts:
@@ -42,7 +48,8 @@ class DiskFacts:
     def collector(self, overlay_path: str, overlay_text: str):  # -> engine Collector
         def collect(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
             return [
-                collect_source(_encode(overlay_text), s) if _same(s.path, overlay_path) else self._disk(s)
+                collect_bounded(s, _encode(overlay_text), EDITOR_TIME_BUDGET_SECONDS)
+                if _same(s.path, overlay_path) else self._disk(s)
                 for s in sources
             ]
 
@@ -57,7 +64,7 @@ class DiskFacts:
         memo = self._memo.get(source.path)
         if memo is not None and memo[0] == key:
             return memo[1]
-        facts = collect_file(source)
+        facts = collect_bounded(source, None, EDITOR_TIME_BUDGET_SECONDS)
         self._memo[source.path] = (key, facts)
         return facts
 
@@ -78,7 +85,7 @@ def _same(a: str, b: str) -> bool:
 
 class ImportguardServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("importguard", __version__)
+        super().__init__("importguard", __version__, protocol_cls=RobustProtocol)
         self.disk = DiskFacts()
 
     def analyse(self, document: TextDocument) -> list[Finding]:
@@ -257,4 +264,4 @@ def create_server() -> ImportguardServer:
 
 
 def serve() -> None:
-    create_server().start_io()
+    start_io(create_server())

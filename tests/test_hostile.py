@@ -429,3 +429,122 @@ def test_fix_keeps_the_submodule_attribute_an_aliased_reexport_used_to_set(tmp_p
         cwd=tmp_path, capture_output=True, text=True,
     )
     assert after.stdout == "False\n7 7\n", after.stderr
+
+
+# ----------------------------------------------------------------------------- language server
+
+
+class _RawClient:
+    """Frames written by hand, to send what a well-behaved client never would."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "importguard", "lsp"], cwd=cwd,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        self.buffer = b""
+
+    @staticmethod
+    def frame(message: dict) -> bytes:
+        body = json.dumps(message).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    def send(self, data: bytes) -> None:
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
+    def wait_for(self, predicate, timeout: float = 30.0):
+        import select
+        import time
+
+        end = time.monotonic() + timeout
+        while True:
+            while b"\r\n\r\n" in self.buffer:
+                head, rest = self.buffer.split(b"\r\n\r\n", 1)
+                import re
+
+                length = int(re.search(rb"Content-Length:\s*(\d+)", head).group(1))
+                if len(rest) < length:
+                    break
+                self.buffer = rest[length:]
+                message = json.loads(rest[:length])
+                if predicate(message):
+                    return message
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([self.process.stdout], [], [], left)[0]:
+                return None
+            chunk = os.read(self.process.stdout.fileno(), 1 << 20)
+            if not chunk:
+                return None
+            self.buffer += chunk
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            stream.close()
+
+
+@pytest.fixture
+def raw_server(tmp_path):
+    pytest.importorskip("pygls")
+    client = _RawClient(tmp_path)
+    client.send(client.frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                              "params": {"processId": None, "rootUri": None, "capabilities": {}}}))
+    assert client.wait_for(lambda m: m.get("id") == 1) is not None
+    client.send(client.frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+    yield client
+    client.close()
+
+
+def _code_action(request_id: int) -> dict:
+    return {"jsonrpc": "2.0", "id": request_id, "method": "textDocument/codeAction", "params": {
+        "textDocument": {"uri": "file:///nowhere/x.py"},
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+        "context": {"diagnostics": []}}}
+
+
+def test_language_server_survives_a_frame_with_a_wrong_content_length(raw_server):
+    body = json.dumps(_code_action(2)).encode()
+    raw_server.send(b"Content-Length: 5\r\n\r\n" + body)
+    raw_server.send(raw_server.frame(_code_action(3)))
+    answer = raw_server.wait_for(lambda m: m.get("id") in (2, 3), timeout=20)
+    assert answer is not None and answer["id"] == 3 and answer["result"] == []
+
+
+def test_language_server_answers_requests_after_shutdown_with_invalid_request(raw_server):
+    raw_server.send(raw_server.frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
+    assert raw_server.wait_for(lambda m: m.get("id") == 2)["result"] is None
+    raw_server.send(raw_server.frame(_code_action(3)))
+    answer = raw_server.wait_for(lambda m: m.get("id") == 3, timeout=20)
+    assert answer is not None and answer["error"]["code"] == -32600
+    raw_server.send(raw_server.frame({"jsonrpc": "2.0", "method": "exit"}))
+    assert raw_server.process.wait(20) == 0
+
+
+def test_language_server_reports_a_buffer_over_the_cap_without_parsing_it(raw_server, tmp_path):
+    path = tmp_path / "pkg" / "huge.py"
+    path.parent.mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    path.write_text("")  # on disk as saved before; the buffer is what is analysed
+    text = "x = 1\n" * 800_000  # 4.8 MB: LibCST would need some 5 GB and a minute
+    raw_server.send(raw_server.frame({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": path.as_uri(), "languageId": "python", "version": 1, "text": text}}}))
+    published = raw_server.wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics", timeout=60)
+    assert published is not None
+    (diagnostic,) = published["params"]["diagnostics"]
+    assert diagnostic["code"] == "IG901" and "over the 4,000,000 bytes" in diagnostic["message"]
+
+
+def test_language_server_parses_a_big_buffer_in_a_worker_with_a_time_budget(tmp_path, monkeypatch):
+    pytest.importorskip("pygls")
+    from importguard import lsp as lsp_module
+    from importguard.facts import budget
+
+    monkeypatch.setattr(budget, "INLINE_MAX_BYTES", 1_000)
+    monkeypatch.setattr(lsp_module, "EDITOR_TIME_BUDGET_SECONDS", 0.5)
+    source = SourceFile(str(tmp_path / "slow.py"), "slow", False, str(tmp_path))
+    collect = lsp_module.DiskFacts().collector(source.path, "x = 1\n" * 40_000)
+    (facts,) = collect([source])
+    (problem,) = facts.problems
+    assert problem.code == "IG901" and "0.5 s" in problem.message

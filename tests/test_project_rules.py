@@ -29,7 +29,7 @@ LAYERS = [
      "rules.ig001_init_reaches_cuda_sink", "rules.ig002_cuda_free_reaches_cuda_sink",
      "rules.ig003_cuda_call_at_import", "rules.ig900_syntax_error", "rules.ig901_unreadable_file",
      "rules.ig902_relative_import_beyond_top_level"},
-    {"engine", "workflow", "changed", "rule_docs", "lsp", "fix.lazy_reexport", "fix.apply",
+    {"engine", "workflow", "changed", "rule_docs", "lsp", "lsp_protocol", "fix.lazy_reexport", "fix.apply",
      "probe.runner", "probe.confirm", "probe.report", "installed.report",
      "output.chain", "output.printable", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats"},
     {"cli.common", "cli.main", "cli.check", "cli.explain", "cli.rule", "cli.probe", "cli.verify",

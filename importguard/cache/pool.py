@@ -55,8 +55,51 @@ def collect_entry(source: SourceFile) -> Result:
     except (budget.OverBudget, MemoryError):
         return _failure(source, budget.over_budget_message())
     except Exception as error:  # noqa: BLE001 - a collector bug must not end the run
+        if budget.expired():
+            return _failure(source, budget.over_budget_message())
         return _failure(source, f"cannot analyse file: internal error: {type(error).__name__}: {error}")
     return {"facts": facts.to_dict(), "digest": digest(data), "stat": stat}
+
+
+def collect_bounded(source: SourceFile, data: Optional[bytes] = None, time_budget: Optional[float] = None) -> ModuleFacts:
+    """Facts of one file, or of `data` standing for it (an editor buffer), for a caller
+    that a big or hostile file must not block for long or crash (the language server):
+    small inputs inline, larger ones in a fresh worker under the budgets, with
+    `time_budget` seconds instead of the default."""
+    size = len(data) if data is not None else _size(source)
+    if size <= budget.INLINE_MAX_BYTES:
+        return ModuleFacts.from_dict(_entry_for(source, data)["facts"])
+    if size > budget.MAX_SOURCE_BYTES:
+        return ModuleFacts.from_dict(_failure(source, budget.too_large_message(size))["facts"])
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=budget.start_worker) as pool:
+        try:
+            result = pool.submit(_entry_for, source, data, time_budget).result()
+        except BrokenProcessPool:
+            result = _failure(source, budget.over_budget_message(time_budget))
+    return ModuleFacts.from_dict(result["facts"])
+
+
+def _entry_for(source: SourceFile, data: Optional[bytes], time_budget: Optional[float] = None) -> Result:
+    if time_budget is not None:
+        budget.TIME_BUDGET_SECONDS = time_budget  # in this worker only
+    if data is None:
+        return collect_entry(source)
+    from importguard.facts.collect import collect_source
+
+    try:
+        with budget.file_budget():
+            return {"facts": collect_source(data, source).to_dict(), "digest": None, "stat": None}
+    except (budget.OverBudget, MemoryError):
+        return _failure(source, budget.over_budget_message())
+    except Exception as error:  # noqa: BLE001 - a collector bug must not end the run
+        if budget.expired():
+            return _failure(source, budget.over_budget_message())
+        return _failure(source, f"cannot analyse file: internal error: {type(error).__name__}: {error}")
 
 
 def _failure(source: SourceFile, message: str) -> Result:

@@ -18,7 +18,7 @@ import os
 import resource
 import signal
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Optional
 
 MAX_SOURCE_BYTES = 4_000_000  # the largest file seen in vLLM, sglang, flashinfer: 1.24 MB
 INLINE_MAX_BYTES = 256_000  # larger files are parsed in a worker, never in the main process
@@ -30,10 +30,11 @@ class OverBudget(Exception):
     pass
 
 
-def over_budget_message() -> str:
+def over_budget_message(seconds: Optional[float] = None) -> str:
+    seconds = TIME_BUDGET_SECONDS if seconds is None else seconds
     return (
         f"cannot analyse file: collecting it passed the budget of one worker "
-        f"({MEMORY_BUDGET_BYTES // 1024**2} MB, {TIME_BUDGET_SECONDS:g} s) or crashed the parser"
+        f"({MEMORY_BUDGET_BYTES // 1024**2} MB, {seconds:g} s) or crashed the parser"
     )
 
 
@@ -68,7 +69,18 @@ def start_worker() -> None:
 _in_worker = False
 
 
+_expired = False
+
+
+def expired() -> bool:
+    """Whether the last file's alarm went off. The exception it raises can surface as
+    another one (ast's C code turns it into a SystemError)."""
+    return _expired
+
+
 def _on_alarm(signum: int, frame: object) -> None:
+    global _expired
+    _expired = True
     raise OverBudget()
 
 
@@ -86,6 +98,8 @@ def file_budget() -> Iterator[None]:
     if hard != resource.RLIM_INFINITY:
         soft = min(soft, hard)
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    global _expired
+    _expired = False
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, TIME_BUDGET_SECONDS)
     try:
