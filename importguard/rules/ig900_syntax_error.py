@@ -6,15 +6,20 @@ from importguard.rules.problems import ProblemRule
 
 class SyntaxErrorRule(ProblemRule):
     """## What it does
-    Reports a file that LibCST cannot parse, at the position of the error.
+    Reports a file that Python refuses, with CPython's own message and position: a
+    grammar or tokenizer error, or what only the compiler refuses (`return` outside a
+    function, `def f(a, a)`, `break` outside a loop, `from __future__ import braces`,
+    non-ASCII bytes in a `b''` literal, an expression too deep for CPython's parser).
 
     ## Why is this bad?
-    importguard cannot see the imports of a file it cannot parse, so chains through
-    it are not followed. The rest of the project is still checked.
+    Python cannot import the file, so its imports never run; importguard cannot see
+    them either, so chains through it are not followed. The rest of the project is
+    still checked.
 
     ## Known problems
-    LibCST accepts the grammar of Python 3.0 to 3.14 and PEP 810 `lazy import`; code
-    valid only in a newer Python may be reported here.
+    CPython is the interpreter running importguard. Syntax newer than it (PEP 695
+    `type X = ...` on 3.11, PEP 810 `lazy import`) is left to LibCST, which knows it;
+    only when LibCST refuses it too is it reported, with CPython's position.
 
     ## Example
     ```python

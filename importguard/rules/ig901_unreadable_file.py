@@ -6,16 +6,20 @@ from importguard.rules.problems import ProblemRule
 
 class UnreadableFile(ProblemRule):
     """## What it does
-    Reports a Python file that cannot be read or decoded: a permission error, a
-    broken or looping symbolic link, bytes that are not valid in the file's declared
-    (or default UTF-8) encoding.
+    Reports a Python file that cannot be read, decoded or analysed: a permission
+    error, a broken or looping symbolic link, a `.py` that is not a regular file (a
+    named pipe, a link to a device such as `/dev/zero`: never opened for reading), a
+    file over 4 MB (importguard's size cap), bytes that are not valid in the file's
+    declared (or default UTF-8) encoding, or a file whose analysis passed a worker's
+    budget (2 GB of memory, 60 s) or crashed the parser.
 
     ## Why is this bad?
-    Python cannot import it either, and importguard cannot see its imports. The rest
-    of the project is still checked.
+    importguard cannot see its imports, so chains through it are not followed. The
+    rest of the project is still checked.
 
     ## Known problems
-    None known.
+    LibCST needs about 1 GB and 20 s per MB of some generated code (e.g. a long run of
+    `x = 1` lines); such a file, valid Python, can pass the budget and be reported here.
 
     ## Example
     A file saved as Latin-1 without a `# -*- coding: latin-1 -*-` line.
