@@ -548,3 +548,31 @@ def test_language_server_parses_a_big_buffer_in_a_worker_with_a_time_budget(tmp_
     (facts,) = collect([source])
     (problem,) = facts.problems
     assert problem.code == "IG901" and "0.5 s" in problem.message
+
+
+def test_a_file_over_the_default_cap_is_one_finding_end_to_end(tmp_path):
+    write_tree(tmp_path, CUTLASS_REEXPORT)
+    (tmp_path / "pkg" / "literal.py").write_text("x = '" + "a" * 5_000_000 + "'\n")  # one 5 MB line
+    done = run("check", "--no-cache", cwd=tmp_path, timeout=60)
+    assert done.returncode == 1
+    assert "pkg/literal.py:1:1: IG901 cannot analyse file: it is 5,000,007 bytes, over the 4,000,000" in done.stdout
+    assert "IG001" in done.stdout
+    assert done.stderr == "Found 2 findings in 3 files checked.\n"
+
+
+def test_a_worker_that_dies_leaves_one_finding_and_nothing_on_stderr(tmp_path):
+    write_tree(tmp_path, {**CUTLASS_REEXPORT, "pkg/heavy.py": "x = 1\n" * 60_000})
+    script = (
+        "import sys\n"
+        "from importguard.facts import budget\n"
+        "budget.INLINE_MAX_BYTES = 1_000\n"
+        "budget.MEMORY_BUDGET_BYTES = 150 * 1024**2  # LibCST's native parser aborts past it\n"
+        "sys.argv = ['importguard', 'check', '--no-cache', '.']\n"
+        "from importguard.entry import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "pkg/heavy.py:1:1: IG901 cannot analyse file: collecting it passed the budget" in done.stdout
+    assert "IG001" in done.stdout
+    assert done.stderr == "Found 2 findings in 3 files checked.\n"
