@@ -576,3 +576,22 @@ def test_a_worker_that_dies_leaves_one_finding_and_nothing_on_stderr(tmp_path):
     assert "pkg/heavy.py:1:1: IG901 cannot analyse file: collecting it passed the budget" in done.stdout
     assert "IG001" in done.stdout
     assert done.stderr == "Found 2 findings in 3 files checked.\n"
+
+
+def test_cache_files_that_are_named_pipes_do_not_hang_a_run(tmp_path):
+    import time
+
+    write_tree(tmp_path, {"pyproject.toml": "[tool.importguard]\n", **CUTLASS_REEXPORT})
+    first = run("check", cwd=tmp_path)
+    time.sleep(2.1)  # files and directories younger than 2 s are not trusted by the replay records
+    run("check", cwd=tmp_path)
+    run("check", cwd=tmp_path)  # a replayed run leaves the fast record too
+    cache = tmp_path / ".importguard_cache"
+    replaced = sorted(p.name for p in cache.glob("*.json"))
+    assert any(n.startswith("facts-") for n in replaced) and any(n.startswith("fast-") for n in replaced)
+    for name in replaced:
+        (cache / name).unlink()
+        os.mkfifo(cache / name)
+    again = run("check", cwd=tmp_path, timeout=30)
+    assert again.returncode == first.returncode == 1 and again.stdout == first.stdout
+    assert "not a regular file" in again.stderr

@@ -32,6 +32,7 @@ from importguard.cache import store as cache
 from importguard.cache.store import _atomic_write, digest, file_stat, trusted
 from importguard.cache.fast_replay import inputs_unchanged
 from importguard.model import Finding, Report
+from importguard.regular_file import read_regular
 
 FORMAT = 2  # 2: findings as Finding.to_dict()
 _KEEP = 8
@@ -51,7 +52,7 @@ class Replay:
 
     def load(self) -> Optional[Report]:
         try:
-            record = json.loads(self.path.read_bytes())
+            record = json.loads(read_regular(self.path, cache.MAX_CACHE_FILE_BYTES))
             if record.get("format") != FORMAT or not inputs_unchanged(record):
                 return None
             self.loaded = record

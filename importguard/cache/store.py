@@ -45,6 +45,9 @@ from importguard.model import (
 from importguard.regular_file import read_regular
 
 FORMAT = 2
+# A cache directory can come with a checkout: its files are read only when regular, and
+# only up to this size (flashinfer's index is about 3 MB).
+MAX_CACHE_FILE_BYTES = 512_000_000
 DEFAULT_DIRECTORY = ".importguard_cache"
 # Config fields collect.py reads. None today; a field added here joins the key.
 COLLECTION_SETTINGS: tuple[str, ...] = ()
@@ -241,7 +244,7 @@ class FactsCache:
 
     def _read(self) -> dict[str, list[Any]]:
         try:
-            raw = self.path.read_bytes()
+            raw = read_regular(self.path, MAX_CACHE_FILE_BYTES)
         except (FileNotFoundError, NotADirectoryError):  # saving says what is wrong
             return {}
         except OSError as error:
@@ -338,7 +341,7 @@ class FactsCache:
 
     def _reread_quietly(self) -> dict[str, list[Any]]:
         try:
-            data = json.loads(self.path.read_bytes())
+            data = json.loads(read_regular(self.path, MAX_CACHE_FILE_BYTES))
             if data.get("format") == FORMAT and data.get("key") == self.key:
                 entries = data["entries"]
                 if isinstance(entries, dict):
