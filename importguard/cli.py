@@ -27,6 +27,7 @@ COMMANDS = {
     "explain": "importguard.cli_check:explain",
     "rule": "importguard.cli_check:rule",
     "probe": "importguard.cli_probe:probe",
+    "agree": "importguard.cli_agree:agree",
     "verify-install": "importguard.cli_verify:verify_install",
     "lsp": "importguard.cli_lsp:lsp",
 }

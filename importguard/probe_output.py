@@ -31,8 +31,11 @@ CUDA_ERROR_NOT_INITIALIZED = 3
 STARTUP = "before the probed import began (interpreter startup: a .pth file or sitecustomize)"
 
 
-def format_json(results: Sequence[ProbeResult]) -> str:
-    document = {"version": JSON_VERSION, "results": [r.to_dict() for r in results]}
+def format_json(results: Sequence[ProbeResult], run: Optional[dict] = None) -> str:
+    """`run` (from `probe --all` and `--merge`): the packages and the shard."""
+    document: dict = {"version": JSON_VERSION, "results": [r.to_dict() for r in results]}
+    if run is not None:
+        document["run"] = run
     return strict_json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
