@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from importguard.cli import cli
-from importguard.confirm import confirm_findings
+from importguard.cli.main import cli
+from importguard.probe.confirm import confirm_findings
 from importguard.errors import UsageError
-from importguard.probe import probe_modules
-from importguard.probe_output import format_json, format_text
-from importguard.types import Finding, Hop
+from importguard.probe.runner import probe_modules
+from importguard.probe.report import format_json, format_text
+from importguard.model import Finding, Hop
 
 REPO = Path(__file__).resolve().parent.parent
 PROBE = REPO / "fixtures" / "probe"
