@@ -118,7 +118,7 @@ def _judge(static, runtime, result, graph, facts_for, display) -> tuple[str, lis
         return UNKNOWN, [_unknown_reason(result)]
     initializes = static.verdict == STATIC_INITIALIZES
     if initializes == (runtime == RUNTIME_INITIALIZED):
-        return AGREE, []
+        return AGREE, _culprit_check(static, result)
     if initializes:
         return STATIC_ONLY, _why_static_only(static.chain, result, facts_for, display)
     return RUNTIME_ONLY, _why_runtime_only(static, result, graph, facts_for)
@@ -129,6 +129,18 @@ def _unknown_reason(result: ProbeResult) -> str:
         return "no CUDA driver was present, so the runtime side could not be checked"
     first = (result.error or "").splitlines()[0] if result.error else "no details"
     return f"the probe could not judge it ({result.status}: {first})"
+
+
+def _culprit_check(static: StaticVerdict, result: ProbeResult) -> list[str]:
+    """Both sides say "initializes": do they blame the same module?"""
+    culprit = result.culprit
+    if static.chain is None or culprit is None or culprit.module is None:
+        return []
+    sink = static.chain.sink.module
+    if culprit.module == sink or culprit.module.startswith(sink + "."):
+        return []
+    return [f"the verdicts agree, but the static chain ends at `{sink}` while the driver became "
+            f"initialized while importing `{culprit.module}` (via `{' -> '.join(culprit.chain)}`)"]
 
 
 # --- static chain, no initialization -------------------------------------------------
@@ -216,9 +228,11 @@ def _why_runtime_only(static: StaticVerdict, result: ProbeResult, graph: ImportG
                            "or a function it calls, initializes the driver (candidates for extend-sink-calls; "
                            "calls one helper away are followed once the calls-into-functions analysis lands)")
         else:
-            reasons.append(f"`{culprit.module}` makes no call at import that the collector records: the "
-                           "initialization is in code it runs indirectly (a decorator, a class body, a "
-                           "function called at import)")
+            reasons.append(f"`{culprit.module}` makes no call of an imported name at import (the collector "
+                           "records module-level calls through the module's own import aliases only): the "
+                           "initialization is in a function it defines or calls, one helper away, which "
+                           "static analysis follows once the calls-into-functions analysis lands, or in "
+                           "code run from a decorator or class body")
     return reasons
 
 
