@@ -104,13 +104,14 @@ def test_cli_all_shards_and_merge_give_the_whole_run(tmp_path):
         "allpkg", "allpkg.nsdir.portion", "allpkg.plain", "allpkg.sub", "allpkg.sub.leaf"]
     assert document["run"] == {"packages": [{"package": "allpkg", "modules": 5}], "shard": None}
     assert "not probed: a __main__ module runs its program when imported" in whole.stderr
-    assert "probed 5 modules: 5 clean" in whole.stderr
+    assert "probed 5 modules (of the 5 in `allpkg`): 5 clean" in whole.stderr
 
     files = []
     for index in (1, 2):
         part = _probe("--all", "allpkg", "--shard", f"{index}/2", "--format", "json")
         assert part.exit_code == 0, part.stderr
         assert json.loads(part.stdout)["run"]["shard"] == {"index": index, "count": 2}
+        assert f"(shard {index}/2 of the 5 in `allpkg`): " in part.stderr
         files.append(tmp_path / f"shard{index}.json")
         files[-1].write_text(part.stdout)
     merged = _probe("--merge", *map(str, reversed(files)), "--format", "json")

@@ -152,7 +152,7 @@ def _print(results, output_format: str, run: Optional[dict]) -> None:
         click.echo(format_json(results, run), nl=False)
     else:
         click.echo(format_text(results), nl=False)
-    click.echo(summary(results), err=True)
+    click.echo(summary(results, run), err=True)
 
 
 def _merge(files: tuple[str, ...], output_format: str) -> int:
