@@ -47,6 +47,7 @@ def _agree(*args: str):
 
 
 EXPECTED = {
+    "agree_cases.dynamic_import": ("runtime-only", "nothing", "initialized"),
     "agree_cases.helper_call": ("runtime-only", "nothing", "initialized"),
     "agree_cases.branch_not_taken": ("static-only", "initializes", "not-initialized"),
     "agree_cases.optional_missing": ("static-only", "initializes", "not-initialized"),
@@ -71,7 +72,7 @@ def test_json_report_sets_each_verdict_pair_with_disagreements_first(fake_libcud
     rows = document["modules"]
     assert [row["module"] for row in rows] == list(EXPECTED)  # the report's order
     assert {row["module"]: (row["kind"], row["static"]["verdict"], row["runtime"]["verdict"]) for row in rows} == EXPECTED
-    assert document["counts"] == {"runtime-only": 1, "static-only": 3, "unknown": 0, "agree": 5}
+    assert document["counts"] == {"runtime-only": 2, "static-only": 3, "unknown": 0, "agree": 5}
     reasons = {row["module"]: row["reasons"] for row in rows}
     assert reasons["agree_cases.optional_missing"][0].startswith(
         "optional dependency missing: `agree_cases.optional_missing` imports `missing_gpu_lib` (")
@@ -84,16 +85,24 @@ def test_json_report_sets_each_verdict_pair_with_disagreements_first(fake_libcud
     assert helper[0] == "culprit: `agree_cases.helper_call`, reached via `agree_cases.helper_call`"
     assert helper[1].startswith("`agree_cases.helper_call` calls at import agree_cases._driver.start() (line 5), "
                                 "none a configured call sink")
+    assert reasons["agree_cases.dynamic_import"] == [
+        "culprit: `gpuinit_at_import`, reached via `agree_cases.dynamic_import -> gpuinit_at_import`",
+        "static analysis has no eager edge `agree_cases.dynamic_import -> gpuinit_at_import`: the import happens "
+        "in a function called at import time, through importlib or __import__, or in code the collector marks "
+        "deferred",
+        "`gpuinit_at_import` calls the sink `fakegpu.init()` at import (line 5): the static side knows this sink, "
+        "but no eager chain from `agree_cases.dynamic_import` reaches `gpuinit_at_import`",
+    ]
     assert reasons["agree_cases.both_initialize"] == []  # the culprit is the static sink's module
-    assert "agreement over 9 modules: 5 agree (1 initialize on both sides), 1 runtime-only, 3 static-only" in result.stderr
+    assert "agreement over 10 modules: 5 agree (1 initialize on both sides), 2 runtime-only, 3 static-only" in result.stderr
 
 
 def test_text_report_lists_disagreements_first(fake_libcuda, monkeypatch):
     monkeypatch.setenv("LD_LIBRARY_PATH", str(fake_libcuda))
     lines = _agree("--disagreements-only").stdout.splitlines()
-    assert lines[0] == ("runtime-only (1): initialized the driver at run time, with no static chain to an "
+    assert lines[0] == ("runtime-only (2): initialized the driver at run time, with no static chain to an "
                         "initializing sink")
-    assert lines[1] == "  agree_cases.helper_call: static nothing | runtime initialized (driver-initialized)"
+    assert lines[1] == "  agree_cases.dynamic_import: static nothing | runtime initialized (driver-initialized)"
     assert "static-only (3): a static chain to an initializing sink, but the driver stayed uninitialized" in lines
     assert "    static chain: agree_cases.version_no_longer -> gpulib" in lines
     assert not any(line.startswith("agree (") for line in lines)

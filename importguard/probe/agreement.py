@@ -221,8 +221,14 @@ def _why_runtime_only(static: StaticVerdict, result: ProbeResult, graph: ImportG
         reasons.append(f"`{culprit.module}` has no Python source under the analysed roots (an extension "
                        "module or outside them): static analysis cannot see what it runs")
     else:
+        sinks = [call for call in facts.calls if graph.call_sink(call.name) is not None]
         calls = [f"{call.name}() (line {call.line})" for call in facts.calls if graph.call_sink(call.name) is None]
-        if calls:
+        if sinks or graph.module_sink(culprit.module) is not None:
+            what = (f"calls the sink `{sinks[0].name}()` at import (line {sinks[0].line})" if sinks
+                    else "is a configured sink module")
+            reasons.append(f"`{culprit.module}` {what}: the static side knows this sink, but no eager "
+                           f"chain from `{result.module}` reaches `{culprit.module}`")
+        elif calls:
             shown = ", ".join(calls[:6]) + (f" and {len(calls) - 6} more" if len(calls) > 6 else "")
             reasons.append(f"`{culprit.module}` calls at import {shown}, none a configured call sink: one of them, "
                            "or a function it calls, initializes the driver (candidates for extend-sink-calls; "
