@@ -156,3 +156,12 @@ def test_python_that_hangs_respects_the_timeout_and_its_children_are_ended(tmp_p
     finally:
         if _alive(pid):
             os.kill(pid, 9)
+
+
+def test_probe_all_with_a_flooding_python_is_one_sentence_too(tmp_path):
+    flood = _script(tmp_path, "head -c 50000000 /dev/zero\nprintf 'CPython 3 11'\n")
+    result = _runner().invoke(cli, ["probe", "--config", str(PROBE / "pyproject.toml"), "--all", "not_in_the_project",
+                                    "--python", flood, "--timeout", "30"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"importguard: error: --python {flood} is not a working Python interpreter: it wrote more")

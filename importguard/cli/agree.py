@@ -65,7 +65,7 @@ def agree(
     from importguard.progress import Progress
 
     config = load_config(Path(config_path) if config_path else None, Path("."))
-    modules, extra, listed, warnings, roots = all_modules(packages, config, src, python)
+    modules, extra, listed, warnings, roots = all_modules(packages, config, src, python, timeout)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     shard_of = parse_shard(shard_text) if shard_text else None

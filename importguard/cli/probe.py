@@ -25,16 +25,21 @@ def probe_sys_path(config: Config, src: tuple[Path, ...] = ()) -> list[Path]:
     return roots
 
 
-def environment_roots(python: Optional[str]) -> list[Path]:
-    """The target environment's sys.path directories (standard library left out)."""
+def environment_roots(python: Optional[str], timeout: float = 60.0) -> list[Path]:
+    """The target environment's sys.path directories (standard library left out).
+    Another interpreter is first checked with a bounded read and `timeout`, so one that
+    floods its output or hangs is refused before its paths are asked for."""
     from importguard.installed.interpreter import target_paths
     from importguard.installed.modules import search_directories
+    from importguard.probe.runner import check_interpreter
 
+    if python is not None:
+        check_interpreter(python, timeout)
     return [Path(d) for d in search_directories(target_paths(python))]
 
 
 def all_modules(
-    packages: tuple[str, ...], config: Config, src: tuple[Path, ...], python: Optional[str]
+    packages: tuple[str, ...], config: Config, src: tuple[Path, ...], python: Optional[str], timeout: float = 60.0
 ) -> tuple[list[str], list[Path], list[dict], list[str], list[Path]]:
     """Every module of PACKAGES from their files: (modules sorted, extra child sys.path
     entries, the run's package list, warnings, every root looked in: where the static
@@ -50,7 +55,7 @@ def all_modules(
         try:
             found = package_modules(target, project, config.exclude)
         except PackageNotFound:
-            environment = environment_roots(python) if environment is None else environment
+            environment = environment_roots(python, timeout) if environment is None else environment
             found = package_modules(target, [*project, *environment], config.exclude)
         if Path(found.root) not in (environment or []) and Path(found.root) not in project:
             extra.append(Path(found.root))  # a package directory given by path
@@ -118,7 +123,7 @@ def probe(
     if whole_packages:
         from importguard.probe.package_modules import parse_shard, shard
 
-        modules, extra, listed, warnings, _ = all_modules(arguments, config, src, python)
+        modules, extra, listed, warnings, _ = all_modules(arguments, config, src, python, timeout)
         for warning in warnings:
             click.echo(f"warning: {warning}", err=True)
         shard_of = parse_shard(shard_text) if shard_text else None
