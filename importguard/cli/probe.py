@@ -109,7 +109,6 @@ def probe(
     This executes the modules' import-time code (static `check` never does).
     """
     from importguard.probe.runner import CLEAN, probe_modules
-    from importguard.probe.report import format_json, format_text, summary
 
     if merge_files:
         if whole_packages or shard_text:
