@@ -160,3 +160,14 @@ def test_merge_refuses_a_bad_file_with_one_sentence(tmp_path, content, reason):
 def test_cli_option_combinations_are_refused():
     assert "--shard splits the modules of --all" in _probe("allpkg", "--shard", "1/2").stderr
     assert "--merge reads finished runs" in _probe("--merge", "--all", "x.json").stderr
+
+
+def test_a_file_name_with_terminal_escapes_is_not_printed_raw(tmp_path):
+    package = tmp_path / "escpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "\x1b[2Jclear.py").write_text("")
+    result = _runner().invoke(cli, ["probe", "--all", str(package), "--config", str(AGREE / "pyproject.toml")])
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stderr
+    assert "?[2Jclear.py: not probed: its module name is not a dotted name of identifiers" in result.stderr

@@ -45,6 +45,7 @@ def all_modules(
     entries, the run's package list, warnings, every root looked in: where the static
     side of `agree` resolves imports)."""
     from importguard.probe.package_modules import PackageNotFound, package_modules
+    from importguard.probe.runner import printable
 
     project = probe_sys_path(config, src)
     environment: Optional[list[Path]] = None
@@ -62,7 +63,7 @@ def all_modules(
         modules.update(found.modules)
         listed.append({"package": found.package, "modules": len(found.modules)})
         for path, why in found.skipped:
-            warnings.append(f"{path}: not probed: {why}")
+            warnings.append(f"{printable(path)}: not probed: {why}")  # a file name may hold escapes
     roots = list(dict.fromkeys([*project, *extra, *(environment or [])]))
     return sorted(modules), extra, listed, warnings, roots
 
