@@ -258,9 +258,10 @@ def test_select_accepts_the_ig_prefix_on_the_command_line(tmp_path):
         ("{tmp}", "importguard: error: --config {tmp} is a directory; give a pyproject.toml or importguard.toml file\n"),
     ],
 )
-def test_config_that_is_not_a_file_is_one_sentence(tmp_path, given, sentence):
+@pytest.mark.parametrize("command", [["check"], ["probe", "pkg"], ["agree", "pkg"]])
+def test_config_that_is_not_a_file_is_one_sentence(tmp_path, given, sentence, command):
     write_tree(tmp_path, CUTLASS_REEXPORT)
-    done = run("check", "--config", given.format(tmp=tmp_path), cwd=tmp_path)
+    done = run(*command, "--config", given.format(tmp=tmp_path), cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr == sentence.format(tmp=tmp_path)
 

@@ -32,7 +32,7 @@ from importguard.config import load_config
 @click.option("--src", "src", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory with project packages (repeatable; default: the config's `src`).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the facts cache.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+@click.option("--config", "config_path",
               help="pyproject.toml to read [tool.importguard] from.")
 @debug_option
 @tool_errors
