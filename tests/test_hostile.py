@@ -99,6 +99,20 @@ def test_an_expression_python_refuses_never_reaches_libcst():
     assert problem.code == "IG900" and "too deeply nested" in problem.message
 
 
+def test_a_boolean_chain_that_would_crash_libcst_is_a_finding_not_a_segfault():
+    # CPython keeps `1 and 1 and ...` flat and accepts it; LibCST nests it and its native
+    # parser overflowed its stack at 10,000 operands.
+    (problem,) = facts_of("x = 1" + " and 1" * 10_000 + "\n").problems
+    assert problem.code == "IG901" and "Python accepts it" in problem.message
+    assert facts_of("import os\nx = 1" + " and 1" * 3_000 + "\n").problems == ()
+
+
+def test_what_python_accepts_and_libcst_cannot_parse_is_not_called_a_syntax_error():
+    (problem,) = facts_of("x = " + " ".join(["'a'"] * 5_000) + "\n").problems
+    assert problem.code == "IG901"
+    assert "LibCST cannot parse it, though Python accepts it" in problem.message
+
+
 def test_deep_real_brackets_are_still_refused():
     (problem,) = facts_of("x = " + "(" * 300 + ")" * 300 + "\n").problems
     assert problem.code == "IG900" and "parenthes" in problem.message

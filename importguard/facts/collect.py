@@ -29,7 +29,13 @@ from libcst.helpers import get_full_name_for_node
 
 import importguard.facts.budget as budget
 from importguard.facts.comments import suppressions
-from importguard.facts.cpython_verdict import Refusal, bracket_nesting_exceeds, cpython_verdict
+from importguard.facts.cpython_verdict import (
+    LIBCST_MAX_DEPTH,
+    Refusal,
+    bracket_nesting_exceeds,
+    cpython_verdict,
+    too_deep_for_libcst,
+)
 from importguard.facts.positions import Positions
 from importguard.facts.skeleton import Skeleton, import_time_skeleton
 from importguard.model import (
@@ -76,6 +82,12 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
     refusal = verdict.refusal
     if refusal is not None and (refusal.final or bracket_nesting_exceeds(text)):
         return _failed(source, _syntax_problem(refusal))
+    if verdict.tree is not None and too_deep_for_libcst(text, verdict.tree):
+        return _failed(source, Problem(
+            UNREADABLE,
+            f"cannot analyse file: an expression nests more than {LIBCST_MAX_DEPTH:,} deep "
+            "(each operand of `and`/`or` counts), more than LibCST's parser survives; Python accepts it",
+        ))
     with _deep_recursion():
         skeleton = import_time_skeleton(text, verdict.tree) if reduce_bodies and verdict.tree else None
         module = _parse_skeleton(skeleton)
@@ -85,8 +97,10 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         except cst.ParserSyntaxError as error:
             if refusal is not None:  # CPython's position and words are the right ones
                 return _failed(source, _syntax_problem(refusal))
-            message = f"syntax error: {error.message}".rstrip()
-            return _failed(source, Problem(SYNTAX_ERROR, message, error.raw_line, error.raw_column + 1))
+            # Python accepts the file: a limit of LibCST's (e.g. 5,000 adjacent string
+            # literals), not a syntax error.
+            message = f"cannot analyse file: LibCST cannot parse it, though Python accepts it: {error.message}"
+            return _failed(source, Problem(UNREADABLE, message.rstrip(), error.raw_line, error.raw_column + 1))
         except RecursionError:
             return _failed(source, Problem(UNREADABLE, "cannot analyse file: too deeply nested for LibCST"))
         except (SyntaxError, ValueError) as error:

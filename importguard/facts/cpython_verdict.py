@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 import warnings
 from dataclasses import dataclass
@@ -103,4 +104,27 @@ def bracket_nesting_exceeds(text: str, limit: int = MAX_BRACKET_NESTING) -> bool
                     depth -= 1
     except (tokenize.TokenError, SyntaxError, RecursionError):
         return True
+    return False
+
+
+# LibCST's native parser builds `a and b and c ...` as a nested tree, where CPython keeps
+# one flat BoolOp: 10,000 operands CPython accepts overflow LibCST's stack (a segfault);
+# 5,000 did not. Depth here counts each operand of a boolean operator as a level.
+LIBCST_MAX_DEPTH = 4_000
+_BOOLEAN_WORDS = re.compile(r"\b(?:and|or)\b")
+
+
+def too_deep_for_libcst(text: str, tree: ast.Module, limit: int = LIBCST_MAX_DEPTH) -> bool:
+    """Whether LibCST would nest deeper than `limit` on a file CPython accepted. Without
+    many `and`/`or` words, CPython's own limits (about 3,000) keep it well under."""
+    budget = limit - 3_000
+    if text.count("and") + text.count("or") <= budget or len(_BOOLEAN_WORDS.findall(text)) <= budget:
+        return False  # substring counts first: a regex over every file costs too much
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        step = len(node.values) if isinstance(node, ast.BoolOp) else 1
+        stack.extend((child, depth + step) for child in ast.iter_child_nodes(node))
     return False

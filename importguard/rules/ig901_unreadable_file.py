@@ -20,6 +20,9 @@ class UnreadableFile(ProblemRule):
     ## Known problems
     LibCST needs about 1 GB and 20 s per MB of some generated code (e.g. a long run of
     `x = 1` lines); such a file, valid Python, can pass the budget and be reported here.
+    So are the few inputs Python accepts and LibCST cannot take: more than 4,000 levels
+    of nesting when each operand of `and`/`or` counts as one (LibCST's native parser
+    would crash), or some 5,000 adjacent string literals (LibCST refuses them).
 
     ## Example
     A file saved as Latin-1 without a `# -*- coding: latin-1 -*-` line.
