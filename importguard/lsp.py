@@ -32,15 +32,14 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
 from importguard import __version__
-from importguard.fix import fix_text, is_fixable
 from importguard.links import rule_doc_uri
 from importguard.lsp_session import Analysis, Session
 from importguard.output import hop_text
 from importguard.types import Finding
 
 SOURCE = "importguard"
-DEBOUNCE_S = 0.15  # after a change; a burst of keystrokes is analysed once
-WATCH_DEBOUNCE_S = 0.1  # a `git checkout` changes many files in a burst
+DEBOUNCE_S = 0.075  # after a change; a burst of keystrokes is analysed once
+WATCH_DEBOUNCE_S = 0.05  # a `git checkout` changes many files in a burst
 FIX_ALL_KIND = f"{lsp.CodeActionKind.SourceFixAll.value}.importguard"
 WATCHERS = ("**/*.py", "**/pyproject.toml")
 
@@ -90,9 +89,7 @@ class ImportguardServer(LanguageServer):
                 lsp.LogMessageParams(lsp.MessageType.Error, f"importguard: internal error: {type(error).__name__}: {error}")
             )
             return Analysis((), frozenset())  # not kept: the next change tries again
-        self.window_log_message(
-            lsp.LogMessageParams(lsp.MessageType.Log, "importguard: analysed " + json.dumps(result.summary(document.path)))
-        )
+        self._log_analysis(document.path, result)
         self._tell_config_error(document.path, result.config_error)
         self._tell_warnings()
         if document.uri not in self.workspace.text_documents or self.workspace.get_text_document(document.uri).version != version:
@@ -129,6 +126,27 @@ class ImportguardServer(LanguageServer):
             lsp.PublishDiagnosticsParams(
                 uri=uri, diagnostics=[_diagnostic(f, document) for f in result.findings], version=document.version
             )
+        )
+        self.after_publish(document, result)
+
+    def after_publish(self, document: TextDocument, result: Analysis) -> None:
+        """Work the published answer did not wait for, queued in the worker: the facts
+        that a replayed answer skipped (for the next edit), and the facts cache."""
+        if result.replayed:
+            loop = asyncio.get_running_loop()
+            path = document.path
+
+            def warm() -> None:
+                warmed = self.session.warm(path)
+                if warmed is not None:
+                    loop.call_soon_threadsafe(self._log_analysis, path, warmed)
+
+            self.worker.submit(warm)
+        self.worker.submit(self.session.save)
+
+    def _log_analysis(self, path: str, result: Analysis) -> None:
+        self.window_log_message(
+            lsp.LogMessageParams(lsp.MessageType.Log, "importguard: analysed " + json.dumps(result.summary(path)))
         )
 
     # -- scheduling: debounce per document, then one analysis at a time
@@ -214,7 +232,6 @@ def _diagnostic(finding: Finding, document: TextDocument) -> lsp.Diagnostic:
         "column": finding.column,
         "end_line": max(finding.end_line, finding.line),
         "package": finding.chain[0].importer if finding.chain else "",
-        "fixable": is_fixable(finding),
     }
     return lsp.Diagnostic(
         range=lsp.Range(
@@ -280,6 +297,8 @@ def _comments(source: str) -> dict[int, tuple[int, str]]:
 
 
 def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) -> list[lsp.CodeAction]:
+    from importguard.fix import FIXABLE_CODES, fix_text  # LibCST: loaded when first needed, not at start
+
     actions: list[lsp.CodeAction] = []
     for diagnostic in diagnostics:
         if diagnostic.source != SOURCE or not isinstance(diagnostic.data, dict):
@@ -296,7 +315,7 @@ def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) 
                     edit=lsp.WorkspaceEdit(changes={document.uri: [edit]}),
                 )
             )
-        if data.get("fixable"):
+        if code in FIXABLE_CODES and Path(document.path).name == "__init__.py":
             new_text, _notes = fix_text(document.source, [(int(data["line"]), int(data["column"]))], str(data["package"]))
             if new_text is not None:
                 actions.append(
@@ -313,6 +332,8 @@ def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) 
 
 def fix_all_action(document: TextDocument, findings: Sequence[Finding]) -> Optional[lsp.CodeAction]:
     """One edit that makes every fixable re-export of the file lazy, as `check --fix` does."""
+    from importguard.fix import fix_text, is_fixable
+
     fixable = [f for f in findings if is_fixable(f)]
     if not fixable:
         return None

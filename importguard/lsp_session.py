@@ -4,9 +4,11 @@ buffers, and which files each analysis read.
 
 `Session.analyse(path, text)` runs the engine for one open file: the file itself from its
 buffer, every other module from disk. Facts of a disk file stay in memory while its stat
-stays the same (a file changed in the last two seconds goes back to the facts cache, which
-compares its content hash), so the analysis after an edit re-collects only the edited file. The facts cache is read on the
-first analysis and written when an analysis collected something new.
+stays the same (a file changed in the last two seconds goes back to the facts cache,
+which compares its content hash), so the analysis after an edit re-collects only the
+edited file. The facts cache is read on the first analysis and written after it (`save`). The first analysis of a file whose buffer is
+the file on disk replays its last findings when nothing they depended on has changed
+(replay.py, as `check` does), and `warm` then loads the facts for the first edit.
 
 The engine is one callable (`Session.engine`, `run_check` by default): an incremental
 engine that keeps the graph between runs takes its place without changing the server.
@@ -29,13 +31,15 @@ from importguard.config import Config, load_config
 from importguard.engine import Collector, run_check
 from importguard.errors import ImportguardError
 from importguard.parallel import ParallelCollector
+from importguard.replay import Replay
 from importguard.types import Finding, ModuleFacts, Report, SourceFile
 
-Engine = Callable[[Sequence[Path], Config, Collector], Report]
+# (paths, config, collector, record_inputs) -> Report; record_inputs as in run_check
+Engine = Callable[[Sequence[Path], Config, Collector, bool], Report]
 
 
-def check_engine(paths: Sequence[Path], config: Config, collector: Collector) -> Report:
-    return run_check(paths, config, collector=collector)
+def check_engine(paths: Sequence[Path], config: Config, collector: Collector, record_inputs: bool) -> Report:
+    return run_check(paths, config, collector=collector, record_inputs=record_inputs)
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,11 @@ class Analysis:
     config_error: Optional[str] = None  # the config could not be read; defaults were used
     parsed: int = 0  # files parsed from disk (neither in memory nor in the facts cache)
     seconds: float = 0.0
+    replayed: bool = False  # the last findings for this file, nothing they depended on changed
 
     def summary(self, path: str) -> dict[str, object]:
         return {"path": path, "findings": len(self.findings), "files_read": len(self.consulted),
-                "parsed_from_disk": self.parsed, "seconds": round(self.seconds, 3)}
+                "parsed_from_disk": self.parsed, "replayed": self.replayed, "seconds": round(self.seconds, 3)}
 
 
 @dataclass(frozen=True)
@@ -65,15 +70,29 @@ class Session:
         self._disk: dict[str, _Known] = {}
         self._buffers: dict[tuple[str, str], ModuleFacts] = {}  # (path, content hash)
         self._caches: dict[Path, FactsCache] = {}
+        self._analysed: set[str] = set()  # paths analysed at least once (replay only the first time)
         self.collected = 0  # files parsed from disk so far (facts cache misses)
         self.warnings: list[str] = []  # from the facts cache, shown once each
 
     # -- the one entry point
 
     def analyse(self, path: str, text: str) -> Analysis:
+        """Findings of the file at `path` whose buffer holds `text`."""
         started = time.perf_counter()
         path = os.path.abspath(path)
         config, config_error = self.config_for(path)
+        on_disk = self.use_cache and _same_as_disk(path, text)
+        replay = Replay(self._cache_directory(config), {"command": "lsp", "path": path}) if on_disk else None
+        if replay is not None and path not in self._analysed:
+            # The buffer is the file on disk and nothing the last analysis of it read
+            # has changed since: its findings, without loading any facts.
+            replayed = replay.load()
+            if replayed is not None and replay.loaded is not None:
+                self._analysed.add(path)
+                consulted = frozenset(p for p, _ in replay.loaded["files"] if p.endswith(".py"))
+                return Analysis(self._own(replayed, path), consulted, config_error, 0,
+                                time.perf_counter() - started, replayed=True)
+        self._analysed.add(path)
         consulted: set[str] = set()
         cache = self._cache(config)
         pool = ParallelCollector(self.jobs)
@@ -81,22 +100,47 @@ class Session:
 
         def collect(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
             consulted.update(s.path for s in sources)
-            return [self._buffer(source, text) if source.path == path else self._known(source) for source in sources]
+            return [self._buffer(source, text) if source.path == path and not on_disk else self._known(source)
+                    for source in sources]
 
         self._from_disk = disk
         try:
-            report = self.engine([Path(path)], config, collect)
+            report = self.engine([Path(path)], config, collect, replay is not None)
         finally:
             pool.close()
             self._from_disk = None
-        if cache is not None and disk.collected:
-            cache.save()
+        if replay is not None:
+            replay.save(report)
         for warning in cache.warnings if cache is not None else ():
             if warning not in self.warnings:
                 self.warnings.append(warning)
         self.collected += disk.collected
-        findings = tuple(f for f in report.findings if os.path.abspath(f.path) == path)
-        return Analysis(findings, frozenset(consulted), config_error, disk.collected, time.perf_counter() - started)
+        return Analysis(self._own(report, path), frozenset(consulted), config_error, disk.collected,
+                        time.perf_counter() - started)
+
+    def warm(self, path: str) -> Optional[Analysis]:
+        """Load the facts an analysis of `path` needs into memory (after a replayed
+        first analysis, so that the first edit does not wait for them)."""
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        self._analysed.add(os.path.abspath(path))
+        return self.analyse(path, text)
+
+    def save(self) -> None:
+        """Write what analyses collected into the facts caches (off the critical path:
+        the server calls this after publishing)."""
+        for cache in self._caches.values():
+            cache.save()
+            for warning in cache.warnings:
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
+
+    @staticmethod
+    def _own(report: Report, path: str) -> tuple[Finding, ...]:
+        return tuple(f for f in report.findings if os.path.abspath(f.path) == path)
 
     # -- configuration
 
@@ -116,10 +160,14 @@ class Session:
         for path in paths:
             self._disk.pop(os.path.abspath(path), None)
 
+    @staticmethod
+    def _cache_directory(config: Config) -> Path:
+        return config.cache_dir or config.project_root / DEFAULT_DIRECTORY
+
     def _cache(self, config: Config) -> Optional[FactsCache]:
         if not self.use_cache:
             return None
-        directory = config.cache_dir or config.project_root / DEFAULT_DIRECTORY
+        directory = self._cache_directory(config)
         if directory not in self._caches:
             self._caches[directory] = FactsCache.open(directory, config)
         return self._caches[directory]
@@ -169,6 +217,14 @@ def encode_buffer(text: str) -> bytes:
         return text.encode(encoding)
     except (SyntaxError, LookupError, UnicodeEncodeError):
         return data
+
+
+def _same_as_disk(path: str, text: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read() == encode_buffer(text)
+    except OSError:
+        return False
 
 
 def _nearest_project(start: Path) -> Path:

@@ -144,9 +144,73 @@ async def test_without_a_cache_the_server_parses_and_writes_it(client: LanguageC
     await start(client, PUSH)
     uri = open_file(client, root / "pkg" / "__init__.py")
     await until(client, lambda: publishes(client, uri))
-    assert stats(client)[0]["parsed_from_disk"] == 3
+    assert stats(client)[0]["parsed_from_disk"] == 4  # the buffer is the file on disk: cached too
+    await until(client, lambda: list((root / ".importguard_cache").glob("facts-*.json")))
     [index] = (root / ".importguard_cache").glob("facts-*.json")
-    assert sorted(Path(p).name for p in json.loads(index.read_text())["entries"]) == ["attn.py", "gemm.py", "util.py"]
+    entries = json.loads(index.read_text())["entries"]
+    assert sorted(Path(p).name for p in entries) == ["__init__.py", "attn.py", "gemm.py", "util.py"]
+
+
+async def settle() -> None:
+    """A replay record trusts no stat (mtime or ctime) younger than two seconds."""
+    await asyncio.sleep(2.1)
+
+
+async def lone_session(root: Path, path: Path) -> tuple[list[lsp.PublishDiagnosticsParams], list[dict]]:
+    """A whole editor session in its own server process: open `path`, wait for its
+    diagnostics and for the server to go idle, shut down."""
+    from pygls.lsp.client import LanguageClient as Client
+
+    client = Client("test", "1")
+    published: list[lsp.PublishDiagnosticsParams] = []
+    logs: list[str] = []
+
+    @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def on_publish(params: lsp.PublishDiagnosticsParams) -> None:
+        published.append(params)
+
+    @client.feature(lsp.WINDOW_LOG_MESSAGE)
+    def on_log(params: lsp.LogMessageParams) -> None:
+        logs.append(params.message)
+
+    await client.start_io(sys.executable, "-m", "importguard", "lsp", cwd=str(root))
+    await client.initialize_async(lsp.InitializeParams(capabilities=PUSH))
+    client.initialized(lsp.InitializedParams())
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        lsp.TextDocumentItem(uri=path.as_uri(), language_id="python", version=1, text=path.read_text())))
+    prefix = "importguard: analysed "
+    analyses = lambda: [json.loads(m[len(prefix):]) for m in logs if m.startswith(prefix)]
+    await asyncio.wait_for(_until(lambda: published and len(analyses()) >= 1), 60)
+    await asyncio.sleep(1.0)  # the warm-up and the cache write after the publish
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return published, analyses()
+
+
+async def _until(done: Callable[[], bool]) -> None:
+    while not done():
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.asyncio
+async def test_a_new_server_replays_the_last_findings_when_nothing_changed(tmp_path: Path):
+    root = write_tree(tmp_path, FILES)
+    (root / ".importguard_cache").mkdir()  # as a `check` run leaves it; creating it changes root's mtime
+    await settle()
+    init = root / "pkg" / "__init__.py"
+    first, analyses = await lone_session(root, init)
+    assert [d.code for d in first[0].diagnostics] == ["IG001", "IG001"] and analyses[0]["replayed"] is False
+
+    again, analyses = await lone_session(root, init)
+    assert again[0].diagnostics == first[0].diagnostics
+    assert analyses[0]["replayed"] is True
+    assert analyses[1]["replayed"] is False and analyses[1]["parsed_from_disk"] == 0  # the warm-up, from the cache
+
+    # A changed dependency is not replayed.
+    (root / "pkg" / "attn.py").write_text("def attn(x):\n    return x\n")
+    changed, analyses = await lone_session(root, init)
+    assert analyses[0]["replayed"] is False and len(changed[0].diagnostics) == 1
 
 
 @pytest.mark.asyncio
