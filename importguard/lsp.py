@@ -54,6 +54,7 @@ class ImportguardServer(LanguageServer):
         self.queue: dict[str, None] = {}  # uris waiting for analysis, in order
         self.draining: Optional[asyncio.Task[None]] = None
         self.shown_config_errors: set[str] = set()
+        self.preloaded = False
 
     # -- client capabilities
 
@@ -143,6 +144,9 @@ class ImportguardServer(LanguageServer):
 
             self.worker.submit(warm)
         self.worker.submit(self.session.save)
+        if not self.preloaded:
+            self.preloaded = True
+            self.worker.submit(_preload)
 
     def _log_analysis(self, path: str, result: Analysis) -> None:
         self.window_log_message(
@@ -199,6 +203,13 @@ class ImportguardServer(LanguageServer):
             register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
         )
         self.client_register_capability(lsp.RegistrationParams(registrations=[registration]))
+
+
+def _preload() -> None:
+    """Import LibCST and the fixer while idle: the first edit and code action need them,
+    the first diagnostics do not."""
+    import importguard.collect  # noqa: F401
+    import importguard.fix  # noqa: F401
 
 
 def _about(error: str, path: str) -> bool:
