@@ -54,10 +54,14 @@ def prepare(tree: Path, package: str) -> Path:
     return root
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and user + system CPU seconds of a fresh process."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, command
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime
 
 
 class Editor:
@@ -106,6 +110,11 @@ class Editor:
         self.client.exit(None)
         await self.client.stop()
 
+    def cpu_seconds(self) -> float:
+        """user + system CPU the server process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.client._server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def replayed(self) -> bool:
         return any('"replayed": true' in m for m in self.logs)
 
@@ -121,6 +130,7 @@ async def open_and_edit(root: Path, target: Path) -> dict[str, float]:
         lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
     first = await editor.publish(uri, 1)
     first_done = time.perf_counter()
+    cpu = editor.cpu_seconds()
     replayed = editor.replayed()
     await asyncio.sleep(1.0)  # a user reads before typing; the server warms up meanwhile
 
@@ -133,7 +143,7 @@ async def open_and_edit(root: Path, target: Path) -> dict[str, float]:
     assert edit.version == 2 and len(edit.diagnostics) == len(first.diagnostics), "the edit changed the findings"
     assert [d.range.start.line for d in edit.diagnostics] == [d.range.start.line + 1 for d in first.diagnostics]
     await editor.stop()
-    return {"from_spawn": first_done - spawned, "from_open": first_done - opened,
+    return {"from_spawn": first_done - spawned, "from_open": first_done - opened, "cpu": cpu,
             "after_edit": edit_done - edited_at, "replayed": replayed, "findings": len(first.diagnostics)}
 
 
@@ -190,22 +200,28 @@ def main() -> None:
 
     rows: dict[str, list[float]] = {"grimp build_graph warm": [], "first, facts cache (from spawn)": [],
                                     "first, facts cache (from didOpen)": [], "first, replayed (from spawn)": [],
-                                    "first, replayed (from didOpen)": [], "after an edit": []}
+                                    "first, replayed (from didOpen)": [], "after an edit": [],
+                                    "grimp build_graph warm, CPU": [], "first, facts cache, server CPU": [],
+                                    "first, replayed, server CPU": []}
     target = root / args.file
     findings = 0
     for _ in range(args.repeats):  # interleaved, so load drifts hit every series alike
-        rows["grimp build_graph warm"].append(timed(grimp, root, env))
+        wall, cpu = timed(grimp, root, env)
+        rows["grimp build_graph warm"].append(wall)
+        rows["grimp build_graph warm, CPU"].append(cpu)
         for record in (root / ".importguard_cache").glob("replay-*.json"):
             record.unlink()  # no replay record: facts from the facts cache
         cold = asyncio.run(open_and_edit(root, target))
         assert not cold["replayed"]
         rows["first, facts cache (from spawn)"].append(cold["from_spawn"])
         rows["first, facts cache (from didOpen)"].append(cold["from_open"])
+        rows["first, facts cache, server CPU"].append(cold["cpu"])
         rows["after an edit"].append(cold["after_edit"])
         replay = asyncio.run(open_and_edit(root, target))  # the record the session before left
         if replay["replayed"]:
             rows["first, replayed (from spawn)"].append(replay["from_spawn"])
             rows["first, replayed (from didOpen)"].append(replay["from_open"])
+            rows["first, replayed, server CPU"].append(replay["cpu"])
         rows["after an edit"].append(replay["after_edit"])
         findings = cold["findings"]
     rows["after a change on disk"] = asyncio.run(disk_changes(root, target, root / args.disk_edit, args.repeats))
@@ -223,6 +239,10 @@ def main() -> None:
         ("after an edit <= 0.5x grimp warm", "after an edit", 0.5),
         ("after a change on disk <= 0.5x grimp warm", "after a change on disk", 0.5),
     ]
+    cpu_grimp = statistics.median(rows["grimp build_graph warm, CPU"])
+    for key in ("first, facts cache, server CPU", "first, replayed, server CPU"):
+        if rows[key]:
+            print(f"  (CPU, less sensitive to load: {key} / grimp CPU = {statistics.median(rows[key]) / cpu_grimp:.2f}x)")
     for label, key, limit in checks:
         if not rows[key]:
             print(f"  FAIL  {label:60} no run")

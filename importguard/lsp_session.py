@@ -23,22 +23,25 @@ import tokenize
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from importguard.cache import DEFAULT_DIRECTORY, FactsCache, digest, file_stat, trusted
-from importguard.collector import FactsCollector
 from importguard.config import Config, load_config
-from importguard.engine import Collector, run_check
 from importguard.errors import ImportguardError
-from importguard.parallel import ParallelCollector
 from importguard.replay import Replay
 from importguard.types import Finding, ModuleFacts, Report, SourceFile
 
+if TYPE_CHECKING:  # imported by the first analysis that is not replayed
+    from importguard.collector import FactsCollector
+    from importguard.engine import Collector
+
 # (paths, config, collector, record_inputs) -> Report; record_inputs as in run_check
-Engine = Callable[[Sequence[Path], Config, Collector, bool], Report]
+Engine = Callable[[Sequence[Path], Config, "Collector", bool], Report]
 
 
-def check_engine(paths: Sequence[Path], config: Config, collector: Collector, record_inputs: bool) -> Report:
+def check_engine(paths: Sequence[Path], config: Config, collector: "Collector", record_inputs: bool) -> Report:
+    from importguard.engine import run_check
+
     return run_check(paths, config, collector=collector, record_inputs=record_inputs)
 
 
@@ -92,6 +95,9 @@ class Session:
                 consulted = frozenset(p for p, _ in replay.loaded["files"] if p.endswith(".py"))
                 return Analysis(self._own(replayed, path), consulted, config_error, 0,
                                 time.perf_counter() - started, replayed=True)
+        from importguard.collector import FactsCollector
+        from importguard.parallel import ParallelCollector
+
         self._analysed.add(path)
         consulted: set[str] = set()
         cache = self._cache(config)
@@ -206,7 +212,7 @@ class Session:
             self._buffers[key] = facts
         return facts
 
-    _from_disk: Optional[FactsCollector] = None
+    _from_disk: Optional["FactsCollector"] = None
 
 
 def encode_buffer(text: str) -> bytes:
