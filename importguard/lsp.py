@@ -22,7 +22,6 @@ import json
 import os
 import tokenize
 from concurrent.futures import ThreadPoolExecutor
-from io import StringIO
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -32,10 +31,11 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
 from importguard import __version__
+from importguard.facts.comments import comments as source_comments
 from importguard.links import rule_doc_uri
 from importguard.lsp_session import Analysis, Session
-from importguard.output import hop_text
-from importguard.types import Finding
+from importguard.model import Finding
+from importguard.output.chain import hop_text
 
 SOURCE = "importguard"
 DEBOUNCE_S = 0.075  # after a change; a burst of keystrokes is analysed once
@@ -208,8 +208,8 @@ class ImportguardServer(LanguageServer):
 def _preload() -> None:
     """Import LibCST and the fixer while idle: the first edit and code action need them,
     the first diagnostics do not."""
-    import importguard.collect  # noqa: F401
-    import importguard.fix  # noqa: F401
+    import importguard.facts.collect  # noqa: F401
+    import importguard.fix.lazy_reexport  # noqa: F401
 
 
 def _about(error: str, path: str) -> bool:
@@ -271,7 +271,7 @@ def noqa_edit(document: TextDocument, code: str, first: int, last: int) -> Optio
     """Append `# noqa: CODE` to the first line of the site that can take a comment (not
     one that ends in a backslash), or add CODE to the noqa comment already there."""
     lines = document.lines
-    comments = _comments(document.source)
+    comments = source_comments(document.source)
     for number in range(first, last + 1):
         index = number - 1
         if index >= len(lines):
@@ -294,21 +294,8 @@ def noqa_edit(document: TextDocument, code: str, first: int, last: int) -> Optio
     return None
 
 
-def _comments(source: str) -> dict[int, tuple[int, str]]:
-    """line -> (column, text) of the comment on it, from the tokenizer (so a `#` in a
-    string is not taken for one)."""
-    found: dict[int, tuple[int, str]] = {}
-    try:
-        for token in tokenize.generate_tokens(StringIO(source).readline):
-            if token.type == tokenize.COMMENT:
-                found[token.start[0]] = (token.start[1], token.string)
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    return found
-
-
 def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) -> list[lsp.CodeAction]:
-    from importguard.fix import FIXABLE_CODES, fix_text  # LibCST: loaded when first needed, not at start
+    from importguard.fix.lazy_reexport import FIXABLE_CODES, fix_text  # LibCST: loaded when first needed, not at start
 
     actions: list[lsp.CodeAction] = []
     for diagnostic in diagnostics:
@@ -343,7 +330,7 @@ def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) 
 
 def fix_all_action(document: TextDocument, findings: Sequence[Finding]) -> Optional[lsp.CodeAction]:
     """One edit that makes every fixable re-export of the file lazy, as `check --fix` does."""
-    from importguard.fix import fix_text, is_fixable
+    from importguard.fix.lazy_reexport import fix_text, is_fixable
 
     fixable = [f for f in findings if is_fixable(f)]
     if not fixable:

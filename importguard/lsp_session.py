@@ -8,7 +8,7 @@ stays the same (a file changed in the last two seconds goes back to the facts ca
 which compares its content hash), so the analysis after an edit re-collects only the
 edited file. The facts cache is read on the first analysis and written after it (`save`). The first analysis of a file whose buffer is
 the file on disk replays its last findings when nothing they depended on has changed
-(replay.py, as `check` does), and `warm` then loads the facts for the first edit.
+(cache/replay.py, as `check` does), and `warm` then loads the facts for the first edit.
 
 The engine is one callable (`Session.engine`, `run_check` by default): an incremental
 engine that keeps the graph between runs takes its place without changing the server.
@@ -25,14 +25,14 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
-from importguard.cache import DEFAULT_DIRECTORY, FactsCache, digest, file_stat, trusted
+from importguard.cache.replay import Replay
+from importguard.cache.store import DEFAULT_DIRECTORY, FactsCache, digest, file_stat, trusted
 from importguard.config import Config, load_config
 from importguard.errors import ImportguardError
-from importguard.replay import Replay
-from importguard.types import Finding, ModuleFacts, Report, SourceFile
+from importguard.model import Finding, ModuleFacts, Report, SourceFile
 
 if TYPE_CHECKING:  # imported by the first analysis that is not replayed
-    from importguard.collector import FactsCollector
+    from importguard.cache.loader import FactsCollector
     from importguard.engine import Collector
 
 # (paths, config, collector, record_inputs) -> Report; record_inputs as in run_check
@@ -95,8 +95,8 @@ class Session:
                 consulted = frozenset(p for p, _ in replay.loaded["files"] if p.endswith(".py"))
                 return Analysis(self._own(replayed, path), consulted, config_error, 0,
                                 time.perf_counter() - started, replayed=True)
-        from importguard.collector import FactsCollector
-        from importguard.parallel import ParallelCollector
+        from importguard.cache.loader import FactsCollector
+        from importguard.cache.pool import ParallelCollector
 
         self._analysed.add(path)
         consulted: set[str] = set()
@@ -199,7 +199,7 @@ class Session:
         return facts
 
     def _buffer(self, source: SourceFile, text: str) -> ModuleFacts:
-        from importguard.collect import collect_source  # libcst only when a buffer is parsed
+        from importguard.facts.collect import collect_source  # libcst only when a buffer is parsed
 
         data = encode_buffer(text)
         key = (source.path, digest(data))

@@ -15,9 +15,9 @@ from urllib.request import url2pathname
 import pytest
 from conftest import FIXTURES, write_tree
 
-from importguard.output import FORMATTERS
+from importguard.output.formats import formatter
 from importguard.rules import ALL_RULES
-from importguard.types import Finding, Hop
+from importguard.model import Finding, Hop
 
 jsonschema = pytest.importorskip("jsonschema", reason="SARIF validation needs jsonschema: pip install -e '.[test]'")
 
@@ -89,7 +89,7 @@ def test_sarif_carries_rules_locations_and_the_chain(sarif: dict):
 def _prefix() -> str:
     """fixtures/example relative to the repository root (a git checkout), or nothing (an
     unpacked sdist, where the working directory is the root)."""
-    from importguard.output_ci import repository_root
+    from importguard.output.source import repository_root
 
     root = repository_root(EXAMPLE)
     return "" if root == EXAMPLE else EXAMPLE.relative_to(root).as_posix() + "/"
@@ -118,7 +118,7 @@ def test_github_escapes_data_and_properties(tmp_path: Path, monkeypatch: pytest.
         code="IG001", name="init-imports-cuda-sink", path="odd,dir/a:b.py", line=2, column=5,
         message="100% eager\r\nnext", chain=(Hop("a", "b", "odd,dir/a:b.py", 2),), end_line=4,
     )
-    assert FORMATTERS["github"]([finding]) == (
+    assert formatter("github")([finding]) == (
         "::error file=odd%2Cdir/a%3Ab.py,line=2,col=5,endLine=4,title=importguard (IG001)"
         "::100%25 eager%0D%0Anext%0Aa -> b (odd,dir/a:b.py:2)\n"
     )
@@ -202,10 +202,10 @@ def test_sarif_uris_are_escaped_and_outside_paths_are_normalised_file_uris(tmp_p
         Finding("IG003", "x", "dir with space/m.py", 1, 1, "m"),
         Finding("IG003", "x", "/abs/../abs/m.py", 1, 1, "m"),
     ]
-    results = json.loads(FORMATTERS["sarif"](findings))["runs"][0]["results"]
+    results = json.loads(formatter("sarif")(findings))["runs"][0]["results"]
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in results]
     assert uris == [{"uri": "dir%20with%20space/m.py", "uriBaseId": "%SRCROOT%"}, {"uri": "file:///abs/m.py"}]
-    assert validator().is_valid(json.loads(FORMATTERS["sarif"](findings)))
+    assert validator().is_valid(json.loads(formatter("sarif")(findings)))
 
 
 @pytest.fixture(scope="session")
