@@ -209,12 +209,14 @@ def test_sarif_uris_are_escaped_and_outside_paths_are_normalised_file_uris(tmp_p
 
 
 @pytest.fixture(scope="session")
-def multitool(request: pytest.FixtureRequest) -> Path:
-    """Microsoft's SARIF validator, installed from npm into pytest's cache once."""
+def multitool(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Microsoft's SARIF validator, installed from npm into pytest's cache once (into a
+    temporary directory when the cache plugin is off)."""
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("sarif-multitool needs npm (Node.js), which is not installed")
-    prefix = Path(str(request.config.cache.mkdir("sarif-multitool")))
+    cache = getattr(request.config, "cache", None)
+    prefix = Path(str(cache.mkdir("sarif-multitool"))) if cache is not None else tmp_path_factory.mktemp("multitool")
     found = sorted(prefix.glob("node_modules/@microsoft/sarif-multitool-*/Sarif.Multitool"))
     if not found:
         try:
