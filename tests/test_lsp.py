@@ -164,5 +164,5 @@ def test_without_pygls_the_command_says_what_to_install():
     assert result.returncode == 2
     assert result.stderr == (
         "importguard: error: `importguard lsp` needs pygls, which is not installed; "
-        "install it with: pip install 'importguard[lsp]'\n"
+        "install it with: pip install 'pygls>=2,<3'\n"
     )
