@@ -86,10 +86,10 @@ class ImportguardServer(LanguageServer):
         try:
             result = await loop.run_in_executor(self.worker, self.session.analyse, document.path, text)
         except Exception as error:  # never let one file take the server down
-            self.window_log_message(
-                lsp.LogMessageParams(lsp.MessageType.Error, f"importguard: internal error: {type(error).__name__}: {error}")
-            )
-            return Analysis((), frozenset())  # not kept: the next change tries again
+            message = f"importguard: internal error while analysing {document.path}: {type(error).__name__}: {error}"
+            self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error, message))
+            self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, message))
+            return Analysis((), frozenset(), error=message)  # not kept: the next change tries again
         self._log_analysis(document.path, result)
         self._tell_config_error(document.path, result.config_error)
         self._tell_warnings()
@@ -121,8 +121,8 @@ class ImportguardServer(LanguageServer):
         if not _is_python_file(document):
             return
         result = await self.analysis(document)
-        if result is None:
-            return
+        if result is None or result.error:
+            return  # stale, or failed: an empty list would claim the file is clean
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(
                 uri=uri, diagnostics=[_diagnostic(f, document) for f in result.findings], version=document.version
@@ -422,6 +422,8 @@ def create_server(session: Optional[Session] = None) -> ImportguardServer:
             if result is None and document.uri not in ls.workspace.text_documents:
                 loop = asyncio.get_running_loop()
                 result = await loop.run_in_executor(ls.worker, ls.session.analyse, document.path, document.source)
+            if result.error:
+                raise RuntimeError(result.error)  # an error response, not a clean report
             diagnostics = [_diagnostic(f, document) for f in result.findings]
         result_id = _result_id(diagnostics)
         if params.previous_result_id == result_id:

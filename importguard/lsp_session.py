@@ -53,6 +53,7 @@ class Analysis:
     parsed: int = 0  # files parsed from disk (neither in memory nor in the facts cache)
     seconds: float = 0.0
     replayed: bool = False  # the last findings for this file, nothing they depended on changed
+    error: Optional[str] = None  # the analysis failed (an internal error): no findings to trust
 
     def summary(self, path: str) -> dict[str, object]:
         return {"path": path, "findings": len(self.findings), "files_read": len(self.consulted),
