@@ -553,14 +553,13 @@ def test_language_server_reports_a_buffer_over_the_cap_without_parsing_it(raw_se
 
 def test_language_server_parses_a_big_buffer_in_a_worker_with_a_time_budget(tmp_path, monkeypatch):
     pytest.importorskip("pygls")
-    from importguard import lsp as lsp_module
+    from importguard import lsp_session
     from importguard.facts import budget
 
     monkeypatch.setattr(budget, "INLINE_MAX_BYTES", 1_000)
-    monkeypatch.setattr(lsp_module, "EDITOR_TIME_BUDGET_SECONDS", 0.5)
+    monkeypatch.setattr(lsp_session, "EDITOR_TIME_BUDGET_SECONDS", 0.5)
     source = SourceFile(str(tmp_path / "slow.py"), "slow", False, str(tmp_path))
-    collect = lsp_module.DiskFacts().collector(source.path, "x = 1\n" * 40_000)
-    (facts,) = collect([source])
+    facts = lsp_session.Session(use_cache=False)._buffer(source, "x = 1\n" * 40_000)
     (problem,) = facts.problems
     assert problem.code == "IG901" and "0.5 s" in problem.message
 
