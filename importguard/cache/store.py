@@ -140,7 +140,7 @@ def encode(facts: ModuleFacts) -> list[Any]:
         imports,
         calls,
         facts.exports,
-        [[s.line, s.codes] for s in facts.suppressions],
+        [[s.line, s.codes, s.directive] for s in facts.suppressions],
         [[p.code, p.message, p.line, p.column] for p in facts.problems],
     ]
 
@@ -169,7 +169,7 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         calls=tuple(CallSite(name, line, column, end_line, bool(conditional))
                     for name, line, column, end_line, conditional in zip(*[flat] * 5)),
         exports=None if exports is None else tuple(exports),
-        suppressions=tuple(Suppression(line, tuple(codes)) for line, codes in suppressions),
+        suppressions=tuple(Suppression(entry[0], tuple(entry[1]), *entry[2:]) for entry in suppressions),
         problems=tuple(Problem(code, message, line, col) for code, message, line, col in problems),
     )
 

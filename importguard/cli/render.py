@@ -111,4 +111,6 @@ def _verified_chunks(report: Report, output_format: str, verified: "VerifyReport
 
 def echo(chunks: Chunks) -> None:
     for stream, text in chunks:
-        click.echo(text, nl=False, err=stream == "stderr")
+        # color=True: click would strip the styles off a pipe, but --color always (or
+        # FORCE_COLOR) asked for them; without colour the text has none to strip.
+        click.echo(text, nl=False, err=stream == "stderr", color=True)

@@ -11,15 +11,16 @@ from importguard.output.style import PLAIN, Style
 from importguard.plan.causes import root_causes
 
 
-def edit_text(edit: PlanEdit) -> str:
+def edit_text(edit: PlanEdit, counted: bool = True) -> str:
     action = ("defer the call (into the function that needs it)" if edit.kind == "call"
               else "move the import into the function that uses it, or make it lazy")
     noun = "finding" if edit.findings == 1 else "findings"
-    return f"{edit.path}:{edit.line}: {action}: {edit.what} (on the paths of {edit.findings} {noun})"
+    count = f" (on the paths of {edit.findings} {noun})" if counted else ""
+    return f"{edit.path}:{edit.line}: {action}: {edit.what}{count}"
 
 
-def plan_lines(plan: Plan, style: Style = PLAIN) -> list[str]:
-    lines = [f"  {style(str(number), 'bold')}. {edit_text(edit)}" for number, edit in enumerate(plan.edits, 1)]
+def plan_lines(plan: Plan, style: Style = PLAIN, counted: bool = True) -> list[str]:
+    lines = [f"  {style(str(number), 'bold')}. {edit_text(edit, counted)}" for number, edit in enumerate(plan.edits, 1)]
     if not plan.exact:
         lines.append(f"  ({plan.method})")
     return lines
@@ -63,7 +64,7 @@ def _plural(count: int, noun: str) -> str:
 def explain_plan_text(plan: Optional[Plan], module: str) -> str:
     if plan is None or not plan.edits:
         return ""
-    edits = "this edit" if len(plan.edits) == 1 else f"these {len(plan.edits)} edits"
+    edits = "this edit leaves" if len(plan.edits) == 1 else f"these {len(plan.edits)} edits leave"
     kind = "the fewest" if plan.exact else "greedy, maybe not the fewest"
-    head = f"fix plan: {edits} leave importing `{module}` reaching no CUDA sink ({kind}):"
-    return "\n".join([head, *plan_lines(plan)]) + "\n"
+    head = f"fix plan: {edits} importing `{module}` reaching no CUDA sink ({kind}):"
+    return "\n".join([head, *plan_lines(plan, counted=False)]) + "\n"

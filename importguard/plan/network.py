@@ -136,7 +136,7 @@ class Builder:
 
 
 def plan_for_findings(graph: ImportGraph, findings: Sequence[Finding],
-                      facts_by_path: dict[str, ModuleFacts], exact_limit: int = EXACT_LIMIT) -> Optional[Plan]:
+                      facts_by_path: dict[str, ModuleFacts], exact_limit: Optional[int] = None) -> Optional[Plan]:
     """The plan that clears every IG001/IG002/IG003 finding; None when there is none."""
     builder = Builder(graph)
     sources: dict[Node, list[Finding]] = {}
@@ -158,7 +158,7 @@ def plan_for_findings(graph: ImportGraph, findings: Sequence[Finding],
     return _plan(builder.grow(), sources, exact_limit)
 
 
-def plan_for_module(graph: ImportGraph, module: str, exact_limit: int = EXACT_LIMIT) -> Optional[Plan]:
+def plan_for_module(graph: ImportGraph, module: str, exact_limit: Optional[int] = None) -> Optional[Plan]:
     """The plan that makes importing `module` (its parents first) reach no sink; None
     when it reaches none, or when a module on the way is a sink itself (no site to cut)."""
     from importguard.graph import ancestors
@@ -171,7 +171,8 @@ def plan_for_module(graph: ImportGraph, module: str, exact_limit: int = EXACT_LI
     return _plan(builder.grow(), sources, exact_limit)
 
 
-def _plan(network: Network, sources: dict[Node, list], exact_limit: int) -> Optional[Plan]:
+def _plan(network: Network, sources: dict[Node, list], exact_limit: Optional[int]) -> Optional[Plan]:
+    exact_limit = EXACT_LIMIT if exact_limit is None else exact_limit
     arcs = network.pruned()
     live = [s for s in sources if s in arcs]
     if not live:
