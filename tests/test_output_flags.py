@@ -162,3 +162,16 @@ def test_explain_shows_the_plan(tmp_path):
     assert "fix plan: these 2 edits leave importing `pkg.sub` reaching no CUDA sink (the fewest):" in done.stdout
     assert "  1. pkg/ops.py:1: move the import into the function that uses it, or make it lazy: `pkg.ops` imports `cutlass`\n" in done.stdout
     assert "pkg/sub/util.py:2: defer the call" in done.stdout
+
+
+def test_concise_lists_the_first_ten_edits_and_full_all(tmp_path):
+    files = {"pkg/__init__.py": ""}
+    for number in range(12):
+        files[f"pkg/m{number:02}.py"] = "import torch\nX = torch.cuda.is_available()\n"
+    write_tree(tmp_path, files)
+    concise = run("check", cwd=tmp_path).stderr
+    assert "12 findings, 12 root causes; these 12 edits clear 12 of them (the fewest):" in concise
+    assert "  10. pkg/m09.py:2: defer the call" in concise and "pkg/m10.py:2" not in concise
+    assert "  … and 2 more edits (--output-format full or json lists them all)" in concise
+    full = run("check", "--output-format", "full", cwd=tmp_path).stderr
+    assert "  12. pkg/m11.py:2: defer the call" in full and "more edits" not in full

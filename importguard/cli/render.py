@@ -67,9 +67,9 @@ def report_chunks(report: Report, request: CheckRequest, verified: "VerifyReport
     else:
         chunks.append(("stdout", formatter(output_format)(report.findings)))
     if human and not request.statistics:
-        from importguard.output.plan_text import plan_text
+        from importguard.output.plan_text import SHORT_PLAN, plan_text
 
-        plan = plan_text(report, style)
+        plan = plan_text(report, style, limit=None if output_format == "full" else SHORT_PLAN)
         if plan:
             chunks.append(("stderr", plan))
     chunks.append(("stderr", summary(len(report.findings), report.files_checked) + "\n"))

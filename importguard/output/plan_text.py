@@ -19,16 +19,24 @@ def edit_text(edit: PlanEdit, counted: bool = True) -> str:
     return f"{edit.path}:{edit.line}: {action}: {edit.what}{count}"
 
 
-def plan_lines(plan: Plan, style: Style = PLAIN, counted: bool = True) -> list[str]:
-    lines = [f"  {style(str(number), 'bold')}. {edit_text(edit, counted)}" for number, edit in enumerate(plan.edits, 1)]
+def plan_lines(plan: Plan, style: Style = PLAIN, counted: bool = True, limit: Optional[int] = None) -> list[str]:
+    shown = plan.edits if limit is None else plan.edits[:limit]
+    lines = [f"  {style(str(number), 'bold')}. {edit_text(edit, counted)}" for number, edit in enumerate(shown, 1)]
+    if len(shown) < len(plan.edits):
+        more = len(plan.edits) - len(shown)
+        lines.append(f"  … and {more} more {'edit' if more == 1 else 'edits'} "
+                     "(--output-format full or json lists them all)")
     if not plan.exact:
         lines.append(f"  ({plan.method})")
     return lines
 
 
-def plan_text(report: Report, style: Style = PLAIN) -> str:
+SHORT_PLAN = 10  # edits listed by the concise and grouped formats
+
+
+def plan_text(report: Report, style: Style = PLAIN, limit: Optional[int] = None) -> str:
     """`182 findings, 19 root causes; these 18 edits clear 182 of them (...):` and
-    the edits, one a line; "" without a plan."""
+    the edits (the first `limit`), one a line; "" without a plan."""
     plan = report.plan
     if plan is None or not plan.edits:
         return ""
@@ -38,7 +46,7 @@ def plan_text(report: Report, style: Style = PLAIN) -> str:
     edits = "this edit clears" if len(plan.edits) == 1 else f"these {len(plan.edits)} edits clear"
     head = (f"{_plural(count, 'finding')}, {_plural(causes, 'root cause')}; {edits} "
             f"{plan.cleared} of them ({kind}):")
-    return "\n".join([style(head, "bold"), *plan_lines(plan, style)]) + "\n"
+    return "\n".join([style(head, "bold"), *plan_lines(plan, style, limit=limit)]) + "\n"
 
 
 def statistics_text(report: Report, style: Style = PLAIN) -> str:
