@@ -218,8 +218,8 @@ class Finding:
 @dataclass(frozen=True)
 class PlanEdit:
     """One site of a fix plan: an import to move into a function (or make lazy), or a
-    call to defer. `findings` counts the reported findings whose eager paths pass
-    through it."""
+    call to defer. `findings` counts the reported findings with an eager path to it
+    that passes no other edit of the plan."""
 
     path: str
     line: int

@@ -175,3 +175,11 @@ def test_concise_lists_the_first_ten_edits_and_full_all(tmp_path):
     assert "  … and 2 more edits (--output-format full or json lists them all)" in concise
     full = run("check", "--output-format", "full", cwd=tmp_path).stderr
     assert "  12. pkg/m11.py:2: defer the call" in full and "more edits" not in full
+
+
+def test_add_noqa_refuses_fix_and_diff(tmp_path):
+    write_tree(tmp_path, REEXPORT)
+    done = run("check", "--add-noqa", "--fix", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--add-noqa cannot be combined with --fix or --diff" in done.stderr
+    assert (tmp_path / "pkg/__init__.py").read_text() == REEXPORT["pkg/__init__.py"]

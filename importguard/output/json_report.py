@@ -14,7 +14,7 @@ JSON schema, version 1 (stable; fields are only ever added):
 IG003; null for the other codes. `root_causes` groups findings by it, most first.
 `plan` is the fewest import or call sites whose change clears every IG001/IG002/IG003
 finding (`kind`: "import" or "call"; `findings`: how many findings have an eager path
-through the site; `exact`: false when greedy, `method` says why).
+to the site that passes no other edit of the plan; `exact`: false when greedy, `method` says why).
 """
 
 from __future__ import annotations

@@ -200,7 +200,8 @@ def _plan(network: Network, sources: dict[Node, list], exact_limit: Optional[int
     edits = []
     for node in cut:
         path, line, kind, what = network.sites[node]
-        upstream = _reach(node, reverse)
+        # The findings that reach this site without passing another planned edit.
+        upstream = _reach(node, reverse, frozenset(cut) - {node})
         reached = sum(max(1, len(sources[s])) for s in live if s in upstream)
         edits.append(PlanEdit(path, line, kind, what, reached))
     edits.sort(key=lambda e: (-e.findings, e.path, e.line, e.what))
