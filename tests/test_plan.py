@@ -162,3 +162,17 @@ def test_no_plan_without_chain_or_call_findings(tmp_path):
     assert [f.code for f in report.findings] == ["IG900"]
     assert report.plan is None
     assert plan_for_findings(None, [], {}) is None
+
+
+def test_changed_only_drops_the_whole_project_plan(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from importguard.changed import only_touching
+    from importguard.config import load_config
+
+    root = write_tree(tmp_path, SHAPED)
+    report = check_tree(root)
+    assert report.plan is not None
+    monkeypatch.chdir(root)
+    kept = only_touching(report, [Path("app/tests/test_kernel.py")], load_config(None, root))
+    assert [f.path for f in kept.findings] == ["app/tests/test_kernel.py"] and kept.plan is None
