@@ -176,3 +176,10 @@ def test_changed_only_drops_the_whole_project_plan(tmp_path, monkeypatch):
     monkeypatch.chdir(root)
     kept = only_touching(report, [Path("app/tests/test_kernel.py")], load_config(None, root))
     assert [f.path for f in kept.findings] == ["app/tests/test_kernel.py"] and kept.plan is None
+
+
+def test_greedy_cut_stops_when_nothing_left_can_be_cut():
+    from importguard.plan.network import SINK, greedy_cut
+
+    arcs = {"s": ["m"], "m": [SINK], "t": [SINK]}
+    assert greedy_cut(arcs, ["s", "t"], {"s"}) == ["s"]

@@ -232,6 +232,8 @@ def greedy_cut(arcs: dict[Node, list[Node]], sources: Iterable[Node], cuttable: 
                     counts[node] = counts.get(node, 0) + 1
                 step = distance[node] - 1
                 node = min((h for h in arcs.get(node, ()) if distance.get(h) == step and h not in blocked), key=repr)
+        if not counts:
+            return cut  # what is left reaches a sink through no site that can be edited
         best = min(counts, key=lambda n: (-counts[n], distance[n], repr(n)))
         cut.append(best)
         blocked.add(best)
