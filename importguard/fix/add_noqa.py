@@ -98,7 +98,7 @@ class _Slots(cst.CSTVisitor):
 
     def _headed(self, node: Union[cst.If, cst.While, cst.For, cst.With]) -> None:
         if not isinstance(node.body, cst.IndentedBlock):
-            return  # `if x: y` on one line is a SimpleStatementSuite: its line is its comment's
+            return  # `if x: y` on one line: its SimpleStatementSuite is the slot
         start, _ = self._span(node)
         header = node.items[-1] if isinstance(node, cst.With) else node.iter if isinstance(node, cst.For) else node.test
         _, end = self._span(header)
@@ -109,14 +109,14 @@ class _Slots(cst.CSTVisitor):
     visit_For = _headed
     visit_With = _headed
 
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self.slots.append((*self._span(node), node))  # `if x: y`: the comment ends its line
+
     def find(self, line: int, last: int) -> Optional[cst.CSTNode]:
         """The innermost slot whose statement holds `line` and whose comment line is
         one a suppression on this site counts on."""
         fits = [(end - start, start, node) for start, end, node in self.slots if start <= line and line <= end <= last]
         return min(fits, key=lambda fit: (fit[0], -fit[1]))[2] if fits else None
-
-    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
-        self.slots.append((*self._span(node), node))
 
 
 class _Writer(cst.CSTTransformer):
@@ -128,9 +128,7 @@ class _Writer(cst.CSTTransformer):
         codes = self.wanted.get(original)
         if not codes:
             return updated
-        attribute = "header" if isinstance(updated, (cst.IndentedBlock, cst.SimpleStatementSuite)) else "trailing_whitespace"
-        if isinstance(updated, cst.SimpleStatementSuite):
-            attribute = "trailing_whitespace"
+        attribute = "header" if isinstance(updated, cst.IndentedBlock) else "trailing_whitespace"
         trailing: cst.TrailingWhitespace = getattr(updated, attribute)
         comment, written = _with_codes(trailing.comment.value if trailing.comment else None, codes)
         if not written:
