@@ -97,6 +97,8 @@ def test_colour_only_when_asked_or_forced(tmp_path):
     assert "\x1b[" in with_env({"FORCE_COLOR": "1"}).stdout
     assert "\x1b[" not in with_env({"FORCE_COLOR": "1"}, "--color", "never").stdout
     assert "\x1b[" not in with_env({"NO_COLOR": "1"}).stdout
+    assert "\x1b[" not in with_env({"NO_COLOR": "1", "FORCE_COLOR": "1"}).stdout
+    assert "\x1b[" in with_env({"NO_COLOR": "1"}, "--color", "always").stdout
     assert "\x1b[" not in run("check", "--color", "always", "--output-format", "json", cwd=tmp_path).stdout
 
 

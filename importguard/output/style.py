@@ -1,5 +1,5 @@
 """ANSI colour for the human formats, decided once per run: `--color always|never`, else
-FORCE_COLOR / NO_COLOR (https://no-color.org), else whether the stream is a terminal.
+NO_COLOR (https://no-color.org), then FORCE_COLOR, else whether stdout is a terminal.
 Without colour the text is byte-identical to what it always was."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ def use_color(choice: str, is_tty: bool, environ: Mapping[str, str]) -> bool:
         return True
     if choice == "never":
         return False
+    if environ.get("NO_COLOR"):
+        return False  # wins over FORCE_COLOR, as in the clicolors convention
     if environ.get("FORCE_COLOR"):
         return True
-    if environ.get("NO_COLOR"):
-        return False
     return is_tty and environ.get("TERM") != "dumb"
 
 
