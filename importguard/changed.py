@@ -42,7 +42,8 @@ def only_touching(report: Report, changed: Sequence[Path], config: Config) -> Re
     modules = {module_for(path, config.src).module for path in files if path.suffix == ".py"}
     paths = {str(path) for path in files}
     kept = tuple(f for f in report.findings if _touches(f, paths, modules, directories))
-    return replace(report, findings=kept)
+    # The fix plan was for every finding of the project, not for the ones kept.
+    return replace(report, findings=kept, plan=None)
 
 
 def _touches(finding: Finding, paths: set[str], modules: set[str], directories: Sequence[Path]) -> bool:

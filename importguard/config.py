@@ -46,6 +46,8 @@ class Config:
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    # Skip `data` directories without `__init__.py` inside a package (discovery.is_package_data).
+    exclude_package_data: bool = True
     cache_dir: Optional[Path] = None  # None: .importguard_cache in the project root
     # True: follow imports into every installed package; names: only these
     # distributions or packages (PEP 503 normalised); False/(): stay in the project.
@@ -150,6 +152,10 @@ def _from_table(table: Any, path: Path) -> Config:
     values["exclude"] = tuple(exclude if exclude is not None else DEFAULT_EXCLUDE) + tuple(
         extend_exclude
     )
+
+    package_data = reader.get("exclude-package-data", bool, "true or false")
+    if package_data is not None:
+        values["exclude_package_data"] = package_data
 
     per_file = reader.get("per-file-ignores", dict, "a table of glob = [codes]")
     if per_file is not None:

@@ -140,9 +140,11 @@ def discover(
     project_root: Path,
     exclude: Sequence[str],
     src_roots: Sequence[Path] = (),
+    exclude_package_data: bool = True,
 ) -> DiscoveredFiles:
     """Expand PATHS to Python files. Explicit files are always taken; directories are
-    walked, skipping excluded names, without following a directory link twice."""
+    walked, skipping excluded names (and, with `exclude_package_data`, package data
+    directories: see `is_package_data`), without following a directory link twice."""
     files: dict[str, SourceFile] = {}
     unreadable: list[tuple[str, str]] = []
     packages: _Packages = {}
@@ -151,7 +153,7 @@ def discover(
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
         if given.is_dir():
-            for found, error in _walk(given, project_root, exclude, walked):
+            for found, error in _walk(given, project_root, exclude, walked, exclude_package_data):
                 if error:
                     unreadable.append((str(found), error))
                 else:
@@ -164,7 +166,19 @@ def discover(
     return DiscoveredFiles(ordered, tuple(sorted(unreadable)), tuple(walked))
 
 
-def _walk(top: Path, project_root: Path, exclude: Sequence[str], walked: list[str]) -> Iterator[tuple[Path, str]]:
+PACKAGE_DATA_NAMES = ("data",)
+
+
+def is_package_data(name: str, directory_entries: Iterable[str], has_init: bool) -> bool:
+    """A `data` directory without `__init__.py` directly inside a regular package is
+    package data (setuptools' and hatch's convention), not a subpackage: what ships
+    there (flashinfer's vendored copies of CUTLASS and CCCL) is nobody's module of
+    that package. A path named on the command line is still walked."""
+    return name in PACKAGE_DATA_NAMES and not has_init and "__init__.py" in directory_entries
+
+
+def _walk(top: Path, project_root: Path, exclude: Sequence[str], walked: list[str],
+          exclude_package_data: bool = True) -> Iterator[tuple[Path, str]]:
     seen_dirs: set[tuple[int, int]] = set()
     excluder = _Excluder(top, project_root, exclude)
     stack = [(top, "")]
@@ -185,6 +199,7 @@ def _walk(top: Path, project_root: Path, exclude: Sequence[str], walked: list[st
             yield directory, f"cannot list directory: {error.strerror or error}"
             continue
         walked.append(str(directory.absolute()))
+        names = {entry.name for entry in entries} if exclude_package_data else set()
         for entry in entries:
             path = Path(entry.path)
             entry_relative = relative + entry.name
@@ -195,6 +210,8 @@ def _walk(top: Path, project_root: Path, exclude: Sequence[str], walked: list[st
             except OSError:
                 is_dir = False
             if is_dir:
+                if names and is_package_data(entry.name, names, os.path.isfile(os.path.join(entry.path, "__init__.py"))):
+                    continue
                 stack.append((path, entry_relative + "/"))
             elif entry.name.endswith(".py"):
                 if entry.is_symlink() and not os.path.exists(entry.path):

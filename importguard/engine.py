@@ -14,7 +14,9 @@ from importguard.config import Config
 from importguard.discovery import ModuleResolver, discover
 from importguard.graph import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
-from importguard.model import Report, Finding, Hop, ModuleFacts, SourceFile
+from importguard.rules.ig903_unused_suppression import UnusedSuppression
+from importguard.model import Report, Finding, Hop, ModuleFacts, Plan, SourceFile, Suppression
+from importguard.plan.network import plan_for_findings, plan_for_module
 
 if TYPE_CHECKING:
     from importguard.installed.modules import InstalledModules
@@ -66,8 +68,8 @@ def build_graph(config: Config, store: FactsStore) -> ImportGraph:
 
 
 def selected_rules(select: Sequence[str], ignore: Sequence[str]) -> list[Rule]:
-    """ruff-style prefixes: a rule runs when `select` (default: all) has a prefix of
-    its code and `ignore` has none."""
+    """ruff-style prefixes: a rule runs when `select` (default: all but the opt-in
+    ones) has a prefix of its code and `ignore` has none."""
 
     def matches(code: str, prefixes: Sequence[str]) -> bool:
         return any(p == "ALL" or code.startswith(p) for p in prefixes)
@@ -75,8 +77,14 @@ def selected_rules(select: Sequence[str], ignore: Sequence[str]) -> list[Rule]:
     return [
         rule()
         for rule in ALL_RULES
-        if (not select or matches(rule.code, select)) and not matches(rule.code, ignore)
+        if (matches(rule.code, select) if select else not rule.opt_in)
+        and not matches(rule.code, ignore)
     ]
+
+
+def _with_defaults(rules: Sequence[Rule]) -> list[Rule]:
+    have = {rule.code for rule in rules}
+    return [*rules, *(rule for rule in selected_rules((), ()) if rule.code not in have)]
 
 
 def run_check(
@@ -89,7 +97,7 @@ def run_check(
     installed: Optional["InstalledModules"] = None,
     record_inputs: bool = False,
 ) -> Report:
-    discovered = discover(paths, config.project_root, config.exclude, config.src)
+    discovered = discover(paths, config.project_root, config.exclude, config.src, config.exclude_package_data)
     roots = _unique([*map(Path, dict.fromkeys(s.root for s in discovered.files)), *config.src])
     resolver = _with_installed(ModuleResolver(roots), installed)
     store = FactsStore(resolver, collector)
@@ -99,12 +107,20 @@ def run_check(
 
     rules = selected_rules(select if select is not None else config.select,
                            ignore if ignore is not None else config.ignore)
+    unused = next((rule for rule in rules if isinstance(rule, UnusedSuppression)), None)
+    # To judge a suppression, the rules it names must have run: with IG903, all do.
+    running = rules if unused is None else _with_defaults(rules)
     findings: list[Finding] = []
-    for rule in rules:
+    for rule in running:
         findings.extend(rule.check(project))
-    findings.extend(_unreadable_paths(discovered.unreadable, rules))
+    findings.extend(_unreadable_paths(discovered.unreadable, running))
 
     facts_by_path = {facts.path: facts for facts in reported}
+    if unused is not None:
+        judged = [rule.code for rule in running if rule.code != unused.code]
+        findings.extend(unused.unused(reported, findings, judged, suppresses))
+        codes = {rule.code for rule in rules}
+        findings = [f for f in findings if f.code in codes]
     kept = [
         f
         for f in findings
@@ -113,7 +129,8 @@ def run_check(
     unique = {(f.path, f.line, f.column, f.code, f.message): f for f in kept}
     marked = unique.values() if installed is None else map(resolver.finding, unique.values())
     ordered = sorted((display(f) for f in marked), key=lambda f: f.sort_key)
-    report = Report(tuple(ordered), len(reported), tuple(_warnings(store, facts_by_path)))
+    plan = plan_for_findings(graph, sorted(unique.values(), key=lambda f: f.sort_key), facts_by_path)
+    report = Report(tuple(ordered), len(reported), tuple(_warnings(store, facts_by_path)), display_plan(plan))
     if record_inputs and installed is None:
         directories, probed = _consulted(paths, discovered, resolver)
         if config.config_file is not None:
@@ -167,11 +184,15 @@ def _unreadable_paths(unreadable: Iterable[tuple[str, str]], rules: Sequence[Rul
 def _suppressed(finding: Finding, facts: Optional[ModuleFacts]) -> bool:
     if facts is None:
         return False
+    return any(suppresses(s, finding) for s in facts.suppressions)
+
+
+def suppresses(suppression: Suppression, finding: Finding) -> bool:
     last = max(finding.line, finding.end_line)
-    return any(
-        finding.line <= s.line <= last and (not s.codes or finding.code in s.codes)
-        for s in facts.suppressions
-    )
+    if not suppression.codes and finding.code == UnusedSuppression.code:
+        return False  # a blanket directive would hide the report that it is unused
+    on_line = suppression.directive == "file" or finding.line <= suppression.line <= last
+    return on_line and (not suppression.codes or finding.code in suppression.codes)
 
 
 def _ignored_for_file(finding: Finding, config: Config) -> bool:
@@ -214,6 +235,12 @@ def _display_path(path: str, cwd: str) -> str:
     return Path(path if relative.startswith("..") else relative).as_posix()
 
 
+def display_plan(plan: Optional[Plan]) -> Optional[Plan]:
+    if plan is None:
+        return None
+    return replace(plan, edits=tuple(replace(edit, path=display_path(edit.path)) for edit in plan.edits))
+
+
 def display_hop(hop: Hop) -> Hop:
     return replace(hop, path=display_path(hop.path))
 
@@ -234,11 +261,25 @@ def explain(
     collector: Collector = collect_serially,
 ) -> tuple[Optional[ModuleFacts], list[Chain]]:
     """Every eager chain from importing `module` (parents first) to each sink."""
+    facts, chains, _ = explanation(module, config, roots, installed, collector)
+    return facts, chains
+
+
+def explanation(
+    module: str,
+    config: Config,
+    roots: Sequence[Path],
+    installed: Optional["InstalledModules"] = None,
+    collector: Collector = collect_serially,
+) -> tuple[Optional[ModuleFacts], list[Chain], Optional[Plan]]:
+    """Every eager chain from importing `module` (parents first) to each sink, and the
+    fewest sites whose change leaves it reaching none."""
     resolver = _with_installed(ModuleResolver(_unique([*config.src, *roots])), installed)
     store = FactsStore(resolver, collector)
     graph = build_graph(config, store)
     facts = store.for_module(module)
     chains = graph.chains_from_module(module)
+    plan = display_plan(plan_for_module(graph, module)) if chains else None
     if installed is not None:
         chains = [replace(chain, hops=resolver.hops(chain.hops)) for chain in chains]
-    return facts, chains
+    return facts, chains, plan

@@ -69,10 +69,12 @@ class Problem:
 
 @dataclass(frozen=True)
 class Suppression:
-    """`# noqa` / `# importguard: ignore[...]` on a line; empty codes = every code."""
+    """`# noqa` / `# importguard: ignore[...]` on a line; empty codes = every code.
+    A file-level `# importguard: noqa` (directive "file") covers the whole file."""
 
     line: int
     codes: tuple[str, ...]
+    directive: str = field(default="noqa", compare=False)  # "noqa", "ignore" (importguard's own) or "file"
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ class ModuleFacts:
             calls=tuple(CallSite(**c) for c in data["calls"]),
             exports=None if data["exports"] is None else tuple(data["exports"]),
             suppressions=tuple(
-                Suppression(line=s["line"], codes=tuple(s["codes"])) for s in data["suppressions"]
+                Suppression(line=s["line"], codes=tuple(s["codes"]), directive=s.get("directive", "noqa"))
+                for s in data["suppressions"]
             ),
             problems=tuple(Problem(**p) for p in data["problems"]),
         )
@@ -213,10 +216,49 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class PlanEdit:
+    """One site of a fix plan: an import to move into a function (or make lazy), or a
+    call to defer. `findings` counts the reported findings with an eager path to it
+    that passes no other edit of the plan."""
+
+    path: str
+    line: int
+    kind: str  # "import" or "call"
+    what: str  # e.g. "`pkg.ops` imports `cutlass`"
+    findings: int = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The fewest sites whose change clears every finding a site edit can clear.
+
+    `exact`: a minimum vertex cut of the eager graph (max-flow); otherwise a greedy
+    answer, with `method` saying why. `cleared` counts the findings the edits clear."""
+
+    edits: tuple[PlanEdit, ...]
+    cleared: int
+    exact: bool
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+        return cls(
+            edits=tuple(PlanEdit(**edit) for edit in data["edits"]),
+            cleared=data["cleared"],
+            exact=data["exact"],
+            method=data["method"],
+        )
+
+
+@dataclass(frozen=True)
 class Report:
     findings: tuple[Finding, ...]
     files_checked: int
     warnings: tuple[str, ...] = ()
+    plan: Optional[Plan] = None  # the fix plan for the chain and call findings
     # Paths whose state decided this report (files read, directories listed or
     # probed); filled only when the caller asks, for replaying it later.
     consulted_files: tuple[str, ...] = field(default=(), compare=False)

@@ -37,6 +37,11 @@ class CheckRequest:
     timeout: float = 60.0
     follow_installed: Optional[bool] = None
     verify_install: bool = False
+    add_noqa: bool = False
+    # How the result is shown (cli/render.py); they do not change the report.
+    statistics: bool = False
+    quiet: bool = False
+    color: bool = False
     # The options as given, for the replay key (the config file's path, the raw codes).
     replay_options: dict[str, Any] = field(default_factory=dict)
 
@@ -44,7 +49,7 @@ class CheckRequest:
     def replayable(self) -> bool:
         """Only a plain `check` is replayed: the others write files, run project code,
         filter by changed files or read an environment that the replay does not track."""
-        writes_or_runs = self.fix or self.diff or self.confirm
+        writes_or_runs = self.fix or self.diff or self.confirm or self.add_noqa
         reads_more = self.changed_only or self.verify_install or self.follow_installed or self.config.follow_installed
         return self.use_cache and not (writes_or_runs or reads_more)
 
@@ -56,6 +61,7 @@ class CheckResult:
     warnings: list[str] = field(default_factory=list)  # the run's own (cache, environment), after the notes
     diff: Optional[str] = None  # --diff: the unified diff; the report is not printed then
     files_changed: int = 0
+    noqa_added: Optional[int] = None  # --add-noqa: directives written; the report is not printed then
     verified: Optional["VerifyReport"] = None
     replay: Optional["Replay"] = None
     replayed: bool = False
@@ -127,6 +133,14 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
                 diff = applied.diff
             elif files_changed:
                 report = analyse()  # what is left, at the lines as they are now
+        noqa_added = None
+        if request.add_noqa:
+            from importguard.fix.add_noqa import add_noqa
+
+            added = add_noqa(report.findings)
+            notes += added.notes
+            noqa_added = added.directives
+            files_changed = added.files_changed
         verified = verify_chains(report.findings, reach) if request.verify_install else None
     warnings = [*collector.warnings, *reach.warnings]
     return CheckResult(
@@ -135,6 +149,7 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
         warnings=warnings,
         diff=diff,
         files_changed=files_changed,
+        noqa_added=noqa_added,
         verified=verified,
         replay=replay,
         savable=not warnings,

@@ -17,29 +17,30 @@ PACKAGE = REPO / "importguard"
 # Lower layers never import higher ones (DESIGN.md). Exhaustive, as import-linter's
 # `exhaustive = true`: every module of the package is named here, so a new module
 # must be given its layer.
-SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli"}  # their __init__ imports nothing
+SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan"}  # their __init__ imports nothing
 LAYERS = [
     {"model", "errors", "progress", "regular_file", "cache.fast_replay", "links", "probe.strict_json", "probe.process_tree",
-     *SUBPACKAGES},
+     "plan.mincut", "output.style", *SUBPACKAGES},
     {"config", "discovery", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.collect",
      "facts.budget", "facts.cpython_verdict",
      "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record", "probe.child",
-     "output.source"},
+     "output.source", "plan.causes"},
     {"graph", "cache.pool", "cache.loader", "cache.replay", "installed.modules", "installed.verify",
-     "installed.facts", "installed.reach", "probe.package_modules"},
+     "installed.facts", "installed.reach", "probe.package_modules", "plan.network"},
     {"rules", "rules.base", "rules.problems", "rules._chain_rule", "rules._lazy_blockers",
      "rules.ig001_init_reaches_cuda_sink", "rules.ig002_cuda_free_reaches_cuda_sink",
      "rules.ig003_cuda_call_at_import", "rules.ig900_syntax_error", "rules.ig901_unreadable_file",
-     "rules.ig902_relative_import_beyond_top_level"},
+     "rules.ig902_relative_import_beyond_top_level", "rules.ig903_unused_suppression"},
     {"engine", "workflow", "changed", "rule_docs", "lsp", "lsp_protocol", "lsp_session", "fix.lazy_reexport", "fix.apply",
      "probe.runner", "probe.confirm", "probe.report", "probe.merge", "probe.agreement", "probe.agreement_report",
      "installed.report",
-     "output.chain", "output.printable", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats"},
+     "output.chain", "output.printable", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats",
+     "output.plan_text", "fix.add_noqa"},
     {"cli.common", "cli.main", "cli.check", "cli.explain", "cli.rule", "cli.probe", "cli.agree", "cli.verify",
-     "cli.lsp", "cli.installed", "cli.render", "entry", "__main__"},
+     "cli.lsp", "cli.installed", "cli.render", "cli.show", "entry", "__main__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
-LIBCST_IMPORTERS = {"facts.collect", "facts.positions", "fix.lazy_reexport"}
+LIBCST_IMPORTERS = {"facts.collect", "facts.positions", "fix.lazy_reexport", "fix.add_noqa"}
 
 
 def package_modules(package):

@@ -148,3 +148,14 @@ def test_a_file_changed_while_the_run_read_it_is_not_trusted(tmp_path, analyses,
     assert "IG001" not in before and not list((tmp_path / ".importguard_cache").glob("replay-*.json"))
     monkeypatch.setattr(Replay, "save", real_save)
     assert "IG001" in check(tmp_path) and len(analyses) == 2
+
+
+def test_a_replayed_report_keeps_its_fix_plan(tmp_path, analyses):
+    write_tree(tmp_path, {**BASE, "pkg/ops.py": "import cutlass\n\ndef gemm():\n    pass\n"})
+    analysed = check(tmp_path, "--output-format", "json")
+    time.sleep(0.06)
+    check(tmp_path, "--output-format", "json")
+    analyses.clear()
+    replayed = check(tmp_path, "--output-format", "json")
+    assert analyses == [] and replayed == analysed
+    assert '"plan": {' in replayed and '"exact": true' in replayed

@@ -41,10 +41,20 @@ def lookup_directory(argv: list[str], cwd: str) -> str:
     return os.path.join(cwd, DEFAULT_DIRECTORY)
 
 
+def _isatty() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def record_path(argv: list[str], cwd: str) -> str:
     key = json.dumps([
         FORMAT, __version__, sys.version, sys.prefix, cwd, argv,
         os.environ.get("LIBCST_PARSER_TYPE", ""),
+        # What `--color auto` decides on: the same command on a terminal is another record.
+        os.environ.get("NO_COLOR", ""), os.environ.get("FORCE_COLOR", ""), os.environ.get("TERM", ""),
+        _isatty(),
     ])
     name = "fast-" + hashlib.sha256(key.encode()).hexdigest()[:16] + ".json"
     return os.path.join(lookup_directory(argv, cwd), name)

@@ -31,10 +31,10 @@ from importguard.cache import fast_replay
 from importguard.cache import store as cache
 from importguard.cache.store import _atomic_write, digest, file_stat, trusted
 from importguard.cache.fast_replay import inputs_unchanged
-from importguard.model import Finding, Report
+from importguard.model import Finding, Plan, Report
 from importguard.regular_file import read_regular
 
-FORMAT = 2  # 2: findings as Finding.to_dict()
+FORMAT = 3  # 2: findings as Finding.to_dict(); 3: the fix plan
 _KEEP = 8
 _OWN_SOURCES = Path(__file__).parent.parent  # the whole importguard package
 
@@ -60,6 +60,7 @@ class Replay:
                 tuple(Finding.from_dict(f) for f in record["findings"]),
                 record["files_checked"],
                 tuple(record["warnings"]),
+                None if record["plan"] is None else Plan.from_dict(record["plan"]),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None  # no record, or one this version cannot read: analyse instead
@@ -93,6 +94,7 @@ class Replay:
             "findings": [f.to_dict() for f in report.findings],
             "files_checked": report.files_checked,
             "warnings": list(report.warnings),
+            "plan": None if report.plan is None else report.plan.to_dict(),
         }
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

@@ -148,7 +148,7 @@ def encode(facts: ModuleFacts) -> list[Any]:
         imports,
         calls,
         facts.exports,
-        [[s.line, s.codes] for s in facts.suppressions],
+        [[s.line, s.codes, s.directive] for s in facts.suppressions],
         [[p.code, p.message, p.line, p.column] for p in facts.problems],
     ]
 
@@ -198,8 +198,8 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
     if exports is not None and (type(exports) is not list or not all(type(e) is str for e in exports)):
         raise MalformedEntry("exports of the wrong type")
     if type(suppressions) is not list or not all(
-        type(s) is list and len(s) == 2 and _ints(s[0]) and type(s[1]) is list
-        and all(type(c) is str for c in s[1])
+        type(s) is list and len(s) in (2, 3) and _ints(s[0]) and type(s[1]) is list
+        and all(type(c) is str for c in s[1]) and all(type(d) is str for d in s[2:])
         for s in suppressions
     ):
         raise MalformedEntry("suppressions of the wrong shape")
@@ -215,7 +215,7 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         imports=tuple(sites),
         calls=tuple(call_sites),
         exports=None if exports is None else tuple(exports),
-        suppressions=tuple(Suppression(line, tuple(codes)) for line, codes in suppressions),
+        suppressions=tuple(Suppression(entry[0], tuple(entry[1]), *entry[2:]) for entry in suppressions),
         problems=tuple(Problem(code, message, line, col) for code, message, line, col in problems),
     )
 

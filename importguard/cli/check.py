@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -9,12 +11,22 @@ import click
 
 from importguard.cli.common import config_option, debug_option, load, parse_codes, tool_errors
 from importguard.cli.installed import follow_option, verify_option
+from importguard.errors import UsageError
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "full", "json", "sarif", "github"]),
-              default="text", show_default=True)
+@click.option("--output-format", "--format", "output_format",
+              type=click.Choice(["concise", "full", "grouped", "json", "sarif", "github", "text"]),
+              default="text", show_default=True,
+              help="ruff's names: concise (one line a finding; `text` is its old name), full (with the chain), grouped (under each file).")
+@click.option("--statistics", is_flag=True, help="Count findings per code and per root cause instead of listing them.")
+@click.option("--quiet", "-q", is_flag=True, help="Print the findings (and warnings) only: no fix plan, no summary.")
+@click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the human formats; auto: on a terminal, unless NO_COLOR is set (FORCE_COLOR forces it).")
+@click.option("--show-files", is_flag=True, help="List the files that would be checked, then exit.")
+@click.option("--show-settings", is_flag=True, help="Print the settings in effect, then exit.")
+@click.option("--add-noqa", is_flag=True, help="Write `# noqa: IGxxx` on every reported line (idempotent), then exit 0.")
 @click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated).")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to skip (comma-separated).")
 @config_option
@@ -41,6 +53,12 @@ from importguard.cli.installed import follow_option, verify_option
 def check(
     paths: tuple[Path, ...],
     output_format: str,
+    statistics: bool,
+    quiet: bool,
+    color: str,
+    show_files: bool,
+    show_settings: bool,
+    add_noqa: bool,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     config_path: Optional[str],
@@ -64,13 +82,26 @@ def check(
     packages they belong to. Static: no project code is executed.
     """
     from importguard.cli.render import echo, render
+    from importguard.output.style import use_color
     from importguard.workflow import CheckRequest, run
 
     targets = tuple(paths) or (Path("."),)
+    config = load(config_path, targets[0])
+    if show_files or show_settings:
+        from importguard.cli.show import files_text, settings_text
+
+        click.echo(files_text(config, targets) if show_files else settings_text(config), nl=False)
+        return 0
+    if add_noqa and (fix or show_diff):
+        raise UsageError("--add-noqa cannot be combined with --fix or --diff")
     request = CheckRequest(
         paths=targets,
-        config=load(config_path, targets[0]),
+        config=config,
         output_format=output_format,
+        statistics=statistics,
+        quiet=quiet,
+        color=use_color(color, sys.stdout.isatty(), os.environ),
+        add_noqa=add_noqa,
         select=parse_codes(select),
         ignore=parse_codes(ignore),
         exit_zero=exit_zero,

@@ -34,7 +34,8 @@ def explain(
         hint = " (a path? name the module with dots, e.g. `pkg.sub`)" if "/" in module or module.endswith(".py") else ""
         raise UsageError(f"{module!r} is not a module name{hint}")
     from importguard.installed.reach import follow_setting, open_reach
-    from importguard.engine import collect_serially, display_hop, explain as explain_module
+    from importguard.engine import collect_serially, display_hop, explanation
+    from importguard.output.plan_text import explain_plan_text
     from importguard.output.chain import hop_text
     from importguard.rules.base import chain_text, sink_text
 
@@ -43,7 +44,7 @@ def explain(
     if python is not None and not follow_setting(config, follow_installed):
         raise UsageError("--python is used only with --follow-installed (or follow-installed in the config)")
     with open_reach(config, follow_installed, python, False, collect_serially) as reach:
-        facts, chains = explain_module(module, config, roots, reach.installed, reach.collector)
+        facts, chains, plan = explanation(module, config, roots, reach.installed, reach.collector)
     if facts is None and not chains:
         raise UsageError(f"module {module!r} was not found under {', '.join(str(r) for r in (*config.src, *roots))}")
     if not chains:
@@ -59,6 +60,9 @@ def explain(
         "\nfix: move the first eager import of each chain into the function that uses it, "
         "or make the package re-export lazy (PEP 562 `__getattr__`)."
     )
+    planned = explain_plan_text(plan, module)
+    if planned:
+        click.echo(f"\n{planned}", nl=False)
     return EXIT_FINDINGS
 
 

@@ -15,6 +15,7 @@ from importguard.workflow import CheckRequest, CheckResult, Rendered
 
 if TYPE_CHECKING:
     from importguard.installed.verify import VerifyReport
+    from importguard.output.style import Style
 
 Chunks = list[tuple[str, str]]
 
@@ -24,6 +25,8 @@ def exit_code(result: CheckResult, request: CheckRequest) -> int:
     --verify-install, a broken install). Tool errors (2) never reach here."""
     if result.diff is not None:
         return EXIT_FINDINGS if result.files_changed else EXIT_CLEAN
+    if result.noqa_added is not None:
+        return EXIT_CLEAN  # as ruff's --add-noqa: the findings are now suppressed
     broken = result.verified is not None and result.verified.broken
     return EXIT_FINDINGS if (result.report.findings and not request.exit_zero) or broken else EXIT_CLEAN
 
@@ -33,23 +36,55 @@ def render(result: CheckResult, request: CheckRequest) -> Rendered:
     chunks += [("stderr", f"warning: {warning}\n") for warning in result.warnings]
     if result.diff is not None:
         chunks.append(("stdout", result.diff))
+    elif result.noqa_added is not None:
+        pass  # the notes say what was written
     else:
-        chunks += report_chunks(result.report, request.output_format, result.verified)
+        chunks += report_chunks(result.report, request, result.verified)
+    if request.quiet:
+        chunks = [(stream, text) for stream, text in chunks if stream == "stdout" or text.startswith("warning: ")]
     return chunks, exit_code(result, request)
 
 
-def report_chunks(report: Report, output_format: str, verified: "VerifyReport | None" = None) -> Chunks:
-    """Warnings and the summary to stderr, findings to stdout."""
-    from importguard.output.formats import formatter
+def report_chunks(report: Report, request: CheckRequest, verified: "VerifyReport | None" = None) -> Chunks:
+    """Warnings, the fix plan and the summary to stderr, findings to stdout."""
+    from importguard.output.formats import HUMAN_FORMATS, formatter
+    from importguard.output.style import Style
     from importguard.output.text import summary
 
+    output_format = request.output_format
+    human = output_format in HUMAN_FORMATS
+    style = Style(request.color and human)
     chunks: Chunks = [("stderr", f"warning: {warning}\n") for warning in report.warnings]
-    if verified is None:
-        chunks.append(("stdout", formatter(output_format)(report.findings)))
-    else:
+    if request.statistics:
+        chunks.append(("stdout", _statistics(report, output_format, style)))
+    elif verified is not None:
         chunks += _verified_chunks(report, output_format, verified)
+    elif output_format == "json":
+        from importguard.output.json_report import format_json_report
+
+        chunks.append(("stdout", format_json_report(report)))
+    elif human:
+        chunks.append(("stdout", formatter(output_format)(report.findings, style)))
+    else:
+        chunks.append(("stdout", formatter(output_format)(report.findings)))
+    if human and not request.statistics:
+        from importguard.output.plan_text import SHORT_PLAN, plan_text
+
+        plan = plan_text(report, style, limit=None if output_format == "full" else SHORT_PLAN)
+        if plan:
+            chunks.append(("stderr", plan))
     chunks.append(("stderr", summary(len(report.findings), report.files_checked) + "\n"))
     return chunks
+
+
+def _statistics(report: Report, output_format: str, style: "Style") -> str:
+    if output_format == "json":
+        from importguard.output.json_report import statistics_json
+
+        return statistics_json(report)
+    from importguard.output.plan_text import statistics_text
+
+    return statistics_text(report, style)
 
 
 def _verified_chunks(report: Report, output_format: str, verified: "VerifyReport") -> Chunks:
@@ -57,11 +92,11 @@ def _verified_chunks(report: Report, output_format: str, verified: "VerifyReport
     "verify_install" key; SARIF stays pure (the verification goes to stderr)."""
     from importguard.installed.report import render_text, summary_line, to_json
     from importguard.output.formats import formatter
-    from importguard.output.json_report import format_json
+    from importguard.output.json_report import format_json_report
 
     findings = report.findings
     if output_format == "json":
-        return [("stdout", format_json(findings, verify_install=to_json(verified)))]
+        return [("stdout", format_json_report(report, verify_install=to_json(verified)))]
     chunks: Chunks = [("stdout", formatter(output_format)(findings))]
     stream = "stderr" if output_format == "sarif" else "stdout"
     if findings and stream == "stdout":
@@ -77,4 +112,6 @@ def _verified_chunks(report: Report, output_format: str, verified: "VerifyReport
 
 def echo(chunks: Chunks) -> None:
     for stream, text in chunks:
-        click.echo(printable(text), nl=False, err=stream == "stderr")
+        # color=True: click would strip the styles off a pipe, but --color always (or
+        # FORCE_COLOR) asked for them; without colour the text has none to strip.
+        click.echo(printable(text), nl=False, err=stream == "stderr", color=True)

@@ -14,8 +14,10 @@ import tokenize
 
 from importguard.model import Suppression
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.I)
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.I)
 _IGNORE = re.compile(r"#\s*importguard:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.I)
+# ruff's `# ruff: noqa`: on a line of its own, it covers the whole file.
+_FILE_NOQA = re.compile(r"^#\s*importguard:\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?\s*$", re.I)
 _MARKER = re.compile(r"noqa|importguard\s*:", re.I)  # without one, no line can suppress
 
 
@@ -34,15 +36,26 @@ def comments(text: str) -> dict[int, tuple[int, str]]:
 
 def suppressions(text: str) -> tuple[Suppression, ...]:
     """`# noqa`, `# noqa: IG001,IG002`, `# importguard: ignore[IG001]` comments; empty
-    codes mean every code."""
+    codes mean every code. `# importguard: noqa[: codes]` alone on its line covers the
+    whole file."""
     if not _MARKER.search(text):  # most files: no tokenizer pass at all
         return ()
     found = []
-    for line, (_, comment) in sorted(comments(text).items()):
-        for pattern in (_NOQA, _IGNORE):
+    lines = io.StringIO(text, newline=None).readlines()  # the lines the tokenizer counts
+    for line, (column, comment) in sorted(comments(text).items()):
+        own_line = line <= len(lines) and not lines[line - 1][:column].strip()
+        file_match = _FILE_NOQA.match(comment) if own_line else None
+        if file_match:
+            found.append(Suppression(line, _codes(file_match), "file"))
+            continue
+        for pattern, directive in ((NOQA, "noqa"), (_IGNORE, "ignore")):
             match = pattern.search(comment)
             if match:
-                codes = match.group("codes") or ""
-                found.append(Suppression(line, tuple(sorted(c.strip().upper() for c in codes.split(",") if c.strip()))))
+                found.append(Suppression(line, _codes(match), directive))
                 break
     return tuple(found)
+
+
+def _codes(match: "re.Match[str]") -> tuple[str, ...]:
+    codes = match.group("codes") or ""
+    return tuple(sorted(c.strip().upper() for c in codes.split(",") if c.strip()))

@@ -1,6 +1,8 @@
 """The registry of output formats: name -> the function that renders findings.
 
-A format's module is imported only when it is used (SARIF loads every rule's docs)."""
+A format's module is imported only when it is used (SARIF loads every rule's docs).
+The human formats (ruff's names; `text` is the old name of `concise`) also take a
+Style for colour, and are followed by the fix plan."""
 
 from __future__ import annotations
 
@@ -12,12 +14,15 @@ from importguard.model import Finding
 Formatter = Callable[[Iterable[Finding]], str]
 
 FORMATS = {
+    "concise": "importguard.output.text:format_concise",
     "text": "importguard.output.text:format_text",
     "full": "importguard.output.text:format_full",
+    "grouped": "importguard.output.text:format_grouped",
     "json": "importguard.output.json_report:format_json",
     "sarif": "importguard.output.sarif:format_sarif",
     "github": "importguard.output.github:format_github",
 }
+HUMAN_FORMATS = ("concise", "text", "full", "grouped")
 
 
 def formatter(name: str) -> Formatter:

@@ -3,9 +3,18 @@
 JSON schema, version 1 (stable; fields are only ever added):
 {"version": 1, "findings": [{"code", "name", "path", "line", "column", "message",
   "sink", "chain": [{"importer", "imported", "path", "line", "via"}], "fix",
+  "root_cause": {"path", "line", "what"} | null,
   "confirmation"?, "installed"?: [{"distribution", "version", "module"}]}],
+  "root_causes": [{"path", "line", "what", "findings", "sites": [{"path", "line"}]}],
+  "plan": {"edits": [{"path", "line", "kind", "what", "findings"}], "cleared", "exact",
+           "method"} | null,
   "verify_install"?: {verify-install's JSON, docs/verify-install.md}}
 `path` is relative to the working directory; `line`/`column` are 1-based.
+`root_cause` is where the chain enters its sink (the last hop), or the call itself for
+IG003; null for the other codes. `root_causes` groups findings by it, most first.
+`plan` is the fewest import or call sites whose change clears every IG001/IG002/IG003
+finding (`kind`: "import" or "call"; `findings`: how many findings have an eager path
+to the site that passes no other edit of the plan; `exact`: false when greedy, `method` says why).
 """
 
 from __future__ import annotations
@@ -13,8 +22,9 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from importguard.model import Finding, Report
 from importguard.output.printable import printable_data
-from importguard.model import Finding
+from importguard.plan.causes import root_cause, root_causes
 
 JSON_VERSION = 1
 
@@ -34,6 +44,8 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         ],
         "fix": finding.fix_text,
     }
+    cause = root_cause(finding)
+    data["root_cause"] = None if cause is None else cause.to_dict()
     for key, value in finding.extra:
         data[key] = value
     return data
@@ -43,3 +55,27 @@ def format_json(findings: Iterable[Finding], **sections: Any) -> str:
     """`sections` are further top-level keys, e.g. check --verify-install's "verify_install"."""
     payload = {"version": JSON_VERSION, "findings": [finding_dict(f) for f in findings], **sections}
     return json.dumps(printable_data(payload), indent=2, sort_keys=False) + "\n"
+
+
+def format_json_report(report: Report, **sections: Any) -> str:
+    """The findings with the report's root causes and fix plan."""
+    return format_json(
+        report.findings,
+        root_causes=[cause.to_dict() for cause in root_causes(report.findings)],
+        plan=None if report.plan is None else report.plan.to_dict(),
+        **sections,
+    )
+
+
+def statistics_json(report: Report) -> str:
+    """--statistics with --output-format json."""
+    counts: dict[str, dict[str, Any]] = {}
+    for finding in report.findings:
+        entry = counts.setdefault(finding.code, {"code": finding.code, "name": finding.name, "count": 0})
+        entry["count"] += 1
+    payload = {
+        "version": JSON_VERSION,
+        "statistics": sorted(counts.values(), key=lambda e: (-e["count"], e["code"])),
+        "root_causes": [cause.to_dict() for cause in root_causes(report.findings)],
+    }
+    return json.dumps(printable_data(payload), indent=2) + "\n"

@@ -7,6 +7,7 @@ from importguard.rules.ig003_cuda_call_at_import import CudaCallAtImport
 from importguard.rules.ig900_syntax_error import SyntaxErrorRule
 from importguard.rules.ig901_unreadable_file import UnreadableFile
 from importguard.rules.ig902_relative_import_beyond_top_level import RelativeImportBeyondTopLevel
+from importguard.rules.ig903_unused_suppression import UnusedSuppression
 
 ALL_RULES: tuple[type[Rule], ...] = (
     InitReachesCudaSink,
@@ -15,6 +16,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     SyntaxErrorRule,
     UnreadableFile,
     RelativeImportBeyondTopLevel,
+    UnusedSuppression,
 )
 RULES_BY_CODE = {rule.code: rule for rule in ALL_RULES}
 

@@ -35,6 +35,7 @@ class Rule:
     summary: ClassVar[str]
     VALID: ClassVar[tuple[Case, ...]] = ()
     INVALID: ClassVar[tuple[Case, ...]] = ()
+    opt_in: ClassVar[bool] = False  # runs only when `select` names it (as ruff's RUF100)
 
     def check(self, project: Project) -> Iterable[Finding]:
         raise NotImplementedError

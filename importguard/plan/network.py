@@ -1,0 +1,251 @@
+"""The eager graph between reported sites and the sinks, as a network of sites, and
+the fix plan computed on it.
+
+Nodes are modules (never cut: an edit happens at a site) and sites (cut: the import
+moved into a function, or the call deferred). A module has an arc to each of its eager
+sites and each sink call it makes; a site has an arc to every module executing it may
+execute (graph.site_edges: the target and the parent packages that run first); a sink
+module and a sink call lead to SINK. Every eager path counts, not only the shortest
+chain a finding shows: a site is cleared only when nothing it reaches reaches a sink.
+
+The network is the union over all findings, so a path that runs back through a
+finding's own (already running) importer counts here though Python would not take it:
+the cut may then be larger than needed, never too small.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Hashable, Iterable, Optional, Sequence
+
+from importguard.graph import ImportGraph
+from importguard.model import Finding, ModuleFacts, Plan, PlanEdit
+from importguard.plan.mincut import Uncuttable, min_vertex_cut
+
+SINK = ("sink",)
+# An exact cut up to this many arcs (about a second of max-flow here); beyond it, greedy.
+EXACT_LIMIT = 400_000
+CHAIN_CODES = ("IG001", "IG002")
+CALL_CODES = ("IG003",)
+
+Node = Hashable
+
+
+class Network:
+    def __init__(self) -> None:
+        self.arcs: dict[Node, list[Node]] = {}
+        self.sites: dict[Node, tuple[str, int, str, str]] = {}  # site -> (path, line, kind, what)
+
+    def arc(self, tail: Node, head: Node) -> None:
+        targets = self.arcs.setdefault(tail, [])
+        if head not in targets:
+            targets.append(head)
+
+    def site(self, path: str, line: int, column: int, kind: str, what: str) -> Node:
+        node = ("site", path, line, column)
+        self.sites.setdefault(node, (path, line, kind, what))
+        return node
+
+    def pruned(self) -> dict[Node, list[Node]]:
+        """Only the arcs between nodes that can reach SINK."""
+        reverse: dict[Node, list[Node]] = {}
+        for tail, heads in self.arcs.items():
+            for head in heads:
+                reverse.setdefault(head, []).append(tail)
+        alive = _reach(SINK, reverse)
+        return {tail: [h for h in heads if h in alive] for tail, heads in self.arcs.items() if tail in alive}
+
+
+def _module(name: str) -> Node:
+    return ("module", name)
+
+
+def _reach(start: Node, arcs: dict[Node, list[Node]], blocked: frozenset = frozenset()) -> set:
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for head in arcs.get(node, ()):
+            if head not in seen and head not in blocked:
+                seen.add(head)
+                queue.append(head)
+    return seen
+
+
+class Builder:
+    """Grows the network from start nodes along the graph's eager edges."""
+
+    def __init__(self, graph: ImportGraph) -> None:
+        self.graph = graph
+        self.network = Network()
+        self._done: set[str] = set()
+        self._queue: deque[str] = deque()
+
+    def site_node(self, facts: ModuleFacts, site) -> Node:
+        """A reported import site: its node, with arcs to what executing it executes."""
+        target = getattr(site, "module", None)
+        kind = "import" if target is not None else "call"
+        what = f"`{facts.module}` imports `{target}`" if target is not None else f"`{facts.module}` calls `{site.name}()`"
+        node = self.network.site(facts.path, site.line, site.column, kind, what)
+        for edge in self.graph.site_edges(facts, site):
+            self.network.arc(node, _module(edge.target))
+            self._enqueue(edge.target)
+        return node
+
+    def call_node(self, facts: ModuleFacts, call) -> Node:
+        node = self.network.site(facts.path, call.line, call.column, "call",
+                                 f"`{facts.module}` calls `{call.name}()` at import")
+        self.network.arc(node, SINK)
+        return node
+
+    def module_node(self, name: str) -> Node:
+        self._enqueue(name)
+        return _module(name)
+
+    def _enqueue(self, name: str) -> None:
+        if name not in self._done:
+            self._done.add(name)
+            self._queue.append(name)
+
+    def grow(self) -> Network:
+        graph = self.graph
+        network = self.network
+        while self._queue:
+            name = self._queue.popleft()
+            node = _module(name)
+            if graph.module_sink(name) is not None:
+                network.arc(node, SINK)
+                continue  # never descend into a sink package, as the chain search
+            facts = graph.facts(name)
+            if facts is None:
+                continue
+            for call in facts.calls:
+                if graph.call_sink(call.name) is not None:
+                    network.arc(node, self.call_node(facts, call))
+            for edge in graph.eager_edges(name):
+                site = edge.site
+                target = getattr(site, "module", None)
+                kind = "import" if target is not None else "call"
+                what = (f"`{name}` imports `{target}`" if target is not None
+                        else f"`{name}` calls `{getattr(site, 'name', edge.target)}()`")
+                site_node = network.site(edge.path, site.line, site.column, kind, what)
+                network.arc(node, site_node)
+                network.arc(site_node, _module(edge.target))
+                self._enqueue(edge.target)
+        return network
+
+
+def plan_for_findings(graph: ImportGraph, findings: Sequence[Finding],
+                      facts_by_path: dict[str, ModuleFacts], exact_limit: Optional[int] = None) -> Optional[Plan]:
+    """The plan that clears every IG001/IG002/IG003 finding; None when there is none."""
+    builder = Builder(graph)
+    sources: dict[Node, list[Finding]] = {}
+    for finding in findings:
+        facts = facts_by_path.get(finding.path)
+        if facts is None:
+            continue
+        node = None
+        if finding.code in CHAIN_CODES:
+            site = next((s for s in facts.imports if (s.line, s.column) == (finding.line, finding.column)), None)
+            node = builder.site_node(facts, site) if site is not None else None
+        elif finding.code in CALL_CODES:
+            call = next((c for c in facts.calls if (c.line, c.column) == (finding.line, finding.column)), None)
+            node = builder.call_node(facts, call) if call is not None else None
+        if node is not None:
+            sources.setdefault(node, []).append(finding)
+    if not sources:
+        return None
+    return _plan(builder.grow(), sources, exact_limit)
+
+
+def plan_for_module(graph: ImportGraph, module: str, exact_limit: Optional[int] = None) -> Optional[Plan]:
+    """The plan that makes importing `module` (its parents first) reach no sink; None
+    when it reaches none, or when a module on the way is a sink itself (no site to cut)."""
+    from importguard.graph import ancestors
+
+    roots = [*ancestors(module), module]
+    if any(graph.module_sink(root) is not None for root in roots):
+        return None
+    builder = Builder(graph)
+    sources = {builder.module_node(root): [] for root in roots}
+    return _plan(builder.grow(), sources, exact_limit)
+
+
+def _plan(network: Network, sources: dict[Node, list], exact_limit: Optional[int]) -> Optional[Plan]:
+    exact_limit = EXACT_LIMIT if exact_limit is None else exact_limit
+    arcs = network.pruned()
+    live = [s for s in sources if s in arcs]
+    if not live:
+        return None
+    size = sum(len(heads) for heads in arcs.values())
+    cuttable = set(network.sites)
+    exact = size <= exact_limit
+    method = "exact: a minimum vertex cut of the eager graph (max-flow, unit capacity per site)"
+    cut: list = []
+    if exact:
+        try:
+            cut = min_vertex_cut(arcs, live, SINK, cuttable)
+        except Uncuttable:
+            exact = False
+            method = "greedy: some source reaches a sink through no site that can be edited"
+    else:
+        method = (f"greedy: the eager graph between the findings and the sinks has {size} arcs, "
+                  f"over the {exact_limit} an exact cut is computed for; the plan may not be the smallest")
+    if not exact:
+        cut = greedy_cut(arcs, live, cuttable)
+    reverse: dict[Node, list[Node]] = {}
+    for tail, heads in arcs.items():
+        for head in heads:
+            reverse.setdefault(head, []).append(tail)
+    edits = []
+    for node in cut:
+        path, line, kind, what = network.sites[node]
+        # The findings that reach this site without passing another planned edit.
+        upstream = _reach(node, reverse, frozenset(cut) - {node})
+        reached = sum(max(1, len(sources[s])) for s in live if s in upstream)
+        edits.append(PlanEdit(path, line, kind, what, reached))
+    edits.sort(key=lambda e: (-e.findings, e.path, e.line, e.what))
+    cleared = sum(len(sources[s]) for s in live)
+    return Plan(tuple(edits), cleared, exact, method)
+
+
+def greedy_cut(arcs: dict[Node, list[Node]], sources: Iterable[Node], cuttable: set) -> list:
+    """Cut, one at a time, the site that lies on the most remaining shortest chains
+    (nearest the sink on a tie), until no source reaches SINK."""
+    reverse: dict[Node, list[Node]] = {}
+    for tail, heads in arcs.items():
+        for head in heads:
+            reverse.setdefault(head, []).append(tail)
+    cut: list = []
+    blocked: set = set()
+    remaining = list(dict.fromkeys(sources))
+    while True:
+        distance = _distances(reverse, frozenset(blocked))
+        remaining = [s for s in remaining if s in distance]
+        if not remaining:
+            return cut
+        counts: dict[Node, int] = {}
+        for source in remaining:
+            node = source
+            while node != SINK:
+                if node in cuttable:
+                    counts[node] = counts.get(node, 0) + 1
+                step = distance[node] - 1
+                node = min((h for h in arcs.get(node, ()) if distance.get(h) == step and h not in blocked), key=repr)
+        if not counts:
+            return cut  # what is left reaches a sink through no site that can be edited
+        best = min(counts, key=lambda n: (-counts[n], distance[n], repr(n)))
+        cut.append(best)
+        blocked.add(best)
+
+
+def _distances(reverse: dict[Node, list[Node]], blocked: frozenset) -> dict[Node, int]:
+    distance = {SINK: 0}
+    queue = deque([SINK])
+    while queue:
+        node = queue.popleft()
+        for tail in reverse.get(node, ()):
+            if tail not in distance and tail not in blocked:
+                distance[tail] = distance[node] + 1
+                queue.append(tail)
+    return distance

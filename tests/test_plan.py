@@ -1,0 +1,185 @@
+"""Root causes and the fix plan: the plan, applied to the files, leaves no finding;
+computed on the whole eager graph, not only on the shortest chains shown."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import sys
+
+import pytest
+
+from importguard.plan.causes import root_causes
+from importguard.plan.mincut import min_vertex_cut
+from importguard.plan.network import plan_for_findings
+
+from conftest import REPO, check_tree, write_tree
+
+sys.path.insert(0, str(REPO / "bench"))
+from apply_plan import wrap  # noqa: E402  (the same mechanical edit the real-tree script makes)
+
+CODES = ("IG001", "IG002", "IG003")
+
+# sglang's shape, small: many package `__init__` files re-export layers whose kernels
+# import one utility module that calls torch.cuda.get_device_name() at import; a second
+# sink (cutlass) reached by two paths, of which the reported chain shows one; a
+# `cuda-free` entry point; a test module calling CUDA at import.
+SHAPED = {
+    "pyproject.toml": '[tool.importguard]\ncuda-free = ["app.entry"]\n',
+    "app/__init__.py": "from app import layers\nfrom app.entry import main\n",
+    "app/entry.py": "import os\nfrom app.layers import attention\n\ndef main():\n    pass\n",
+    "app/layers/__init__.py": "from .attention import attend\nfrom .moe import route\nfrom .gemm import gemm\n",
+    "app/layers/attention/__init__.py": "from .fla import chunk\nfrom .fla import delta\n\ndef attend():\n    pass\n",
+    "app/layers/attention/fla/__init__.py": "from .chunk import run\nfrom .delta import run2\n",
+    "app/layers/attention/fla/chunk.py": "from app.layers.attention.fla.utils import helper\n\ndef run():\n    pass\n",
+    "app/layers/attention/fla/delta.py": "from app.layers.attention.fla import utils\n\ndef run2():\n    pass\n",
+    "app/layers/attention/fla/utils.py": (
+        "import torch\n\nDEVICE = torch.cuda.get_device_name()\n"
+        "if torch.cuda.get_device_capability()[0] >= 9:\n    FAST = True\n\ndef helper():\n    pass\n"
+    ),
+    "app/layers/moe/__init__.py": "from .router import route\n",
+    "app/layers/moe/router.py": "from app.layers.attention.fla.chunk import run\n\ndef route():\n    pass\n",
+    "app/layers/gemm/__init__.py": "from .combo import gemm\n",
+    "app/layers/gemm/combo.py": "from .short import gemm\nfrom .long import gemm_long\n",
+    "app/layers/gemm/short.py": "import cutlass\n\ndef gemm():\n    pass\n",
+    "app/layers/gemm/long.py": "from app.layers.gemm import helper_a\n\ndef gemm_long():\n    pass\n",
+    "app/layers/gemm/helper_a.py": "from app.layers.gemm.helper_b import x\n",
+    "app/layers/gemm/helper_b.py": "import cutlass.cute as cute\nx = 1\n",
+    "app/tests/__init__.py": "",
+    "app/tests/test_kernel.py": "import torch\n\nif not torch.cuda.is_available():\n    raise SystemExit\n",
+}
+
+
+def chain_findings(report):
+    return [f for f in report.findings if f.code in CODES]
+
+
+def apply(root, plan):
+    by_file = {}
+    for edit in plan.edits:
+        by_file.setdefault(edit.path, []).append(edit.line)
+    for path, lines in by_file.items():
+        wrap(root / path, lines)
+
+
+def test_the_plan_applied_to_the_files_leaves_no_finding(tmp_path):
+    root = write_tree(tmp_path, SHAPED)
+    before = check_tree(root)
+    assert len(chain_findings(before)) >= 10
+    plan = before.plan
+    assert plan is not None and plan.exact
+    assert plan.cleared == len(chain_findings(before))
+    # Fewer edits than findings and than root causes: the utility's calls, the two
+    # cutlass imports and the test module's call.
+    assert len(plan.edits) < len(root_causes(before.findings)) < len(chain_findings(before))
+    apply(root, plan)
+    after = check_tree(root)
+    assert chain_findings(after) == [], [f.message for f in after.findings]
+
+
+def test_clearing_needs_every_eager_path_not_only_the_shortest_chain(tmp_path):
+    """app.layers.gemm.combo reaches cutlass through short.py (the chain shown) and
+    through long -> helper_a -> helper_b: editing the root causes of the chains shown is not
+    enough; the plan, cut on the graph, is."""
+    root = write_tree(tmp_path, SHAPED)
+    before = check_tree(root)
+    causes = {(c.cause.path, c.cause.line) for c in root_causes(before.findings)}
+    assert ("app/layers/gemm/helper_b.py", 1) not in causes
+    naive = root / "naive"
+    write_tree(naive, SHAPED)
+    by_file = {}
+    for path, line in causes:
+        by_file.setdefault(path, []).append(line)
+    for path, lines in by_file.items():
+        wrap(naive / path, lines)
+    left = chain_findings(check_tree(naive))
+    assert left and all("cutlass" in f.message for f in left)
+    planned = {(e.path, e.line) for e in before.plan.edits}
+    assert ("app/layers/gemm/helper_b.py", 1) in planned or any(p.startswith("app/layers/gemm/__init__") for p, _ in planned)
+
+
+def test_greedy_fallback_still_clears_and_says_so(tmp_path, monkeypatch):
+    import importguard.plan.network as network
+
+    monkeypatch.setattr(network, "EXACT_LIMIT", 0)
+    root = write_tree(tmp_path, SHAPED)
+    before = check_tree(root)
+    assert before.plan is not None and not before.plan.exact
+    assert before.plan.method.startswith("greedy: the eager graph")
+    apply(root, before.plan)
+    assert chain_findings(check_tree(root)) == []
+
+
+def test_root_cause_of_a_chain_is_its_last_hop_and_of_a_call_the_call(tmp_path):
+    root = write_tree(tmp_path, SHAPED)
+    report = check_tree(root)
+    top = root_causes(report.findings)[0]
+    assert (top.cause.path, top.cause.line) in {("app/layers/attention/fla/chunk.py", 1),
+                                                ("app/layers/attention/fla/delta.py", 1)}
+    assert top.findings == sum(c.findings for c in root_causes(report.findings) if c.cause == top.cause)
+    call = next(f for f in report.findings if f.code == "IG003" and f.path == "app/tests/test_kernel.py")
+    (cause,) = [c for c in root_causes([call])]
+    assert (cause.cause.path, cause.cause.line, cause.findings) == ("app/tests/test_kernel.py", 3, 1)
+    assert "torch.cuda.is_available" in cause.cause.what
+
+
+def brute_force(arcs, sources, sink, cuttable):
+    nodes = sorted(cuttable)
+    for size in range(len(nodes) + 1):
+        for cut in itertools.combinations(nodes, size):
+            blocked = set(cut)
+            seen = set()
+            stack = [s for s in sources if s not in blocked]
+            while stack:
+                node = stack.pop()
+                if node in seen:
+                    continue
+                seen.add(node)
+                stack += [h for h in arcs.get(node, ()) if h not in blocked]
+            if sink not in seen:
+                return size
+    return None
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_min_vertex_cut_is_minimum_on_random_graphs(seed):
+    rng = random.Random(seed)
+    nodes = list(range(9))
+    arcs = {n: rng.sample(nodes + ["T"], rng.randint(0, 3)) for n in nodes}
+    arcs = {n: [h for h in hs if h != n] for n, hs in arcs.items()}
+    cuttable = set(rng.sample(nodes, 6))
+    sources = [n for n in rng.sample(nodes, 3) if n in cuttable] or [sorted(cuttable)[0]]
+    expected = brute_force(arcs, sources, "T", cuttable)
+    cut = min_vertex_cut(arcs, sources, "T", cuttable)
+    assert len(cut) == expected
+    assert brute_force({n: [h for h in hs if h not in cut] for n, hs in arcs.items() if n not in cut},
+                       [s for s in sources if s not in cut], "T", cuttable - set(cut)) == 0
+
+
+def test_no_plan_without_chain_or_call_findings(tmp_path):
+    root = write_tree(tmp_path, {"pkg/__init__.py": "import os\n", "pkg/broken.py": "def f(:\n"})
+    report = check_tree(root)
+    assert [f.code for f in report.findings] == ["IG900"]
+    assert report.plan is None
+    assert plan_for_findings(None, [], {}) is None
+
+
+def test_changed_only_drops_the_whole_project_plan(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from importguard.changed import only_touching
+    from importguard.config import load_config
+
+    root = write_tree(tmp_path, SHAPED)
+    report = check_tree(root)
+    assert report.plan is not None
+    monkeypatch.chdir(root)
+    kept = only_touching(report, [Path("app/tests/test_kernel.py")], load_config(None, root))
+    assert [f.path for f in kept.findings] == ["app/tests/test_kernel.py"] and kept.plan is None
+
+
+def test_greedy_cut_stops_when_nothing_left_can_be_cut():
+    from importguard.plan.network import SINK, greedy_cut
+
+    arcs = {"s": ["m"], "m": [SINK], "t": [SINK]}
+    assert greedy_cut(arcs, ["s", "t"], {"s"}) == ["s"]
