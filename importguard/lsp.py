@@ -25,7 +25,7 @@ from importguard.config import load_config
 from importguard.engine import run_check
 from importguard.errors import ImportguardError
 from importguard.fix import fix_text, is_fixable
-from importguard.output import hop_text
+from importguard.output import finding_level, hop_text
 from importguard.types import Finding, ModuleFacts, SourceFile
 
 SOURCE = "importguard"
@@ -139,7 +139,7 @@ def _diagnostic(finding: Finding, document: TextDocument) -> lsp.Diagnostic:
             lsp.Position(end_line, len(end_text.rstrip("\r\n"))),
         ),
         message=finding.message,
-        severity=lsp.DiagnosticSeverity.Warning,
+        severity=lsp.DiagnosticSeverity.Error if finding_level(finding) == "error" else lsp.DiagnosticSeverity.Warning,
         code=finding.code,
         source=SOURCE,
         related_information=related or None,

@@ -2,10 +2,13 @@
 
 JSON schema, version 1 (stable; fields are only ever added):
 {"version": 1, "findings": [{"code", "name", "path", "line", "column", "message",
-  "sink", "chain": [{"importer", "imported", "path", "line", "via"}], "fix",
+  "sink", "strength", "level", "chain": [{"importer", "imported", "path", "line", "via", "kind"}], "fix",
   "confirmation"?, "installed"?: [{"distribution", "version", "module"}]}],
   "verify_install"?: {verify-install's JSON, docs/verify-install.md}}
 `path` is relative to the working directory; `line`/`column` are 1-based.
+A hop's `kind` is "import" (`importer` imports `imported`) or "call" (code of module or
+function `importer` calls `imported` at path:line); call hops follow the import hops.
+`strength` is the sink's (types.STRENGTH_WORDS), `level` "error" or "warning" from it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterable
 
-from importguard.types import Finding, Hop
+from importguard.types import DRIVER_API, Finding, Hop
 
 JSON_VERSION = 1
 
@@ -39,7 +42,15 @@ def format_full(findings: Iterable[Finding]) -> str:
 
 def hop_text(hop: Hop) -> str:
     via = f", {hop.via}" if hop.via else ""
+    if hop.kind == "call":
+        return f"{hop.path}:{hop.line} {hop.imported}() (called by {hop.importer}{via})"
     return f"{hop.importer} -> {hop.imported} ({hop.path}:{hop.line}{via})"
+
+
+def finding_level(finding: Finding) -> str:
+    """"warning" when the chain ends at the driver API imported without a call, else
+    "error": the SARIF level and the LSP severity."""
+    return "warning" if finding.strength == DRIVER_API else "error"
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -51,8 +62,11 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "column": finding.column,
         "message": finding.message,
         "sink": finding.sink,
+        "strength": finding.strength,
+        "level": finding_level(finding),
         "chain": [
-            {"importer": h.importer, "imported": h.imported, "path": h.path, "line": h.line, "via": h.via}
+            {"importer": h.importer, "imported": h.imported, "path": h.path, "line": h.line, "via": h.via,
+             "kind": h.kind}
             for h in finding.chain
         ],
         "fix": finding.fix,

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from importguard import __version__
-from importguard.output import hop_text
+from importguard.output import finding_level, hop_text
 from importguard.rule_docs import rule_markdown
 from importguard.rules import ALL_RULES, Rule
 from importguard.types import Finding, Hop
@@ -88,7 +88,7 @@ def _physical(path: str, line: int, column: int = 0) -> dict[str, Any]:
 def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.code,
-        "level": "error",
+        "level": finding_level(finding),
         "message": {"text": finding.message},
         "locations": [_physical(finding.path, finding.line, finding.column)],
         # Stable across line moves, so code scanning tracks the same chain as one alert.
@@ -99,7 +99,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     if finding.chain:
         result["codeFlows"] = [
             {
-                "message": {"text": f"import chain to `{finding.sink}`"},
+                "message": {"text": f"{_flow_words(finding)} to `{finding.sink}`"},
                 "threadFlows": [{"locations": [_flow_location(hop, n) for n, hop in enumerate(finding.chain)]}],
             }
         ]
@@ -107,6 +107,13 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     if extra:
         result["properties"] = {key: extra[key] for key in sorted(extra)}
     return result
+
+
+def _flow_words(finding: Finding) -> str:
+    kinds = {hop.kind for hop in finding.chain}
+    return {frozenset({"call"}): "call chain", frozenset({"import"}): "import chain"}.get(
+        frozenset(kinds), "import and call chain"
+    )
 
 
 def _flow_location(hop: Hop, order: int) -> dict[str, Any]:
@@ -125,7 +132,8 @@ def _fingerprint(finding: Finding) -> str:
 
 
 def format_github(findings: Iterable[Finding]) -> str:
-    """`::error file=…,line=…,col=…,title=IG001 name::message` per finding, the chain on
+    """`::error file=…,line=…,col=…,title=IG001 name::message` per finding (`::warning`
+    for a chain that ends at the driver API imported without a call), the chain on
     the following lines of the message (GitHub shows them in the annotation)."""
     lines = []
     for finding in findings:
@@ -139,7 +147,7 @@ def format_github(findings: Iterable[Finding]) -> str:
         properties["title"] = f"{finding.code} {finding.name}"
         message = "\n".join([finding.message, *(hop_text(hop) for hop in finding.chain)])
         rendered = ",".join(f"{key}={_escape_property(value)}" for key, value in properties.items())
-        lines.append(f"::error {rendered}::{_escape_data(message)}\n")
+        lines.append(f"::{finding_level(finding)} {rendered}::{_escape_data(message)}\n")
     return "".join(lines)
 
 

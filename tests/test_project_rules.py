@@ -18,9 +18,9 @@ PACKAGE = REPO / "importguard"
 # at the layer of what they use.
 LAYERS = [
     {"types", "errors", "fast_replay"},
-    {"config", "discovery", "collect", "skeleton", "cache", "sinks", "environment", "_environment_child", "record",
+    {"config", "discovery", "collect", "skeleton", "function_calls", "cache", "sinks", "environment", "_environment_child", "record",
      "progress", "_probe_child", "installed"},
-    {"graph", "collector", "parallel", "verify_install", "installed_facts", "replay"},
+    {"graph", "reach", "collector", "parallel", "verify_install", "installed_facts", "replay"},
     {"rules"},
     {"engine", "probe", "confirm", "output", "output_ci", "probe_output", "verify_output", "fix",
      "changed", "rule_docs", "follow", "lsp"},

@@ -47,5 +47,6 @@ class ChainRule(Rule):
                     message=message,
                     fix=fix,
                     sink=chain.sink.module,
-                    chain=chain.hops,
+                    chain=(*chain.hops, *chain.sink.calls),
+                    strength=chain.sink.strength,
                 )
