@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from importguard.collect import collect_source
-from importguard.skeleton import import_time_skeleton
-from importguard.types import SourceFile
+from importguard.facts.collect import collect_source
+from importguard.facts.skeleton import import_time_skeleton
+from importguard.model import SourceFile
 
 
 def main(folders: list[str]) -> int:

@@ -14,16 +14,16 @@ from importguard.config import Config
 from importguard.discovery import ModuleResolver, discover
 from importguard.graph import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
-from importguard.types import Report, Finding, Hop, ModuleFacts, SourceFile
+from importguard.model import Report, Finding, Hop, ModuleFacts, SourceFile
 
 if TYPE_CHECKING:
-    from importguard.installed import InstalledModules
+    from importguard.installed.modules import InstalledModules
 
 Collector = Callable[[Sequence[SourceFile]], list[ModuleFacts]]
 
 
 def collect_serially(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
-    from importguard.collect import collect_file  # libcst only when something is parsed
+    from importguard.facts.collect import collect_file  # libcst only when something is parsed
 
     return [collect_file(source) for source in sources]
 
@@ -146,7 +146,7 @@ def _with_installed(resolver: ModuleResolver, installed: Optional["InstalledModu
     a ModuleResolver, or a WithInstalled when `installed` is given."""
     if installed is None:
         return resolver
-    from importguard.installed import WithInstalled
+    from importguard.installed.modules import WithInstalled
 
     return WithInstalled(resolver, installed)
 

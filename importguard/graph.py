@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Optional, Sequence
 
 from importguard.reach import CallReach, Reached
-from importguard.types import (
+from importguard.model import (
     CallSink,
     CallSite,
     Execution,

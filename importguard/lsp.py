@@ -20,13 +20,13 @@ from pygls.uris import from_fs_path
 from pygls.workspace import TextDocument
 
 from importguard import __version__
-from importguard.collect import collect_file, collect_source
+from importguard.facts.collect import collect_file, collect_source
 from importguard.config import load_config
 from importguard.engine import run_check
 from importguard.errors import ImportguardError
-from importguard.fix import fix_text, is_fixable
-from importguard.output import finding_level, hop_text
-from importguard.types import Finding, ModuleFacts, SourceFile
+from importguard.fix.lazy_reexport import fix_text, is_fixable
+from importguard.output.chain import finding_level, hop_text
+from importguard.model import Finding, ModuleFacts, SourceFile
 
 SOURCE = "importguard"
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
-from importguard.types import CallSink, CallSite, FunctionFacts, Hop, ModuleFacts
+from importguard.model import CallSink, CallSite, FunctionFacts, Hop, ModuleFacts
 
 MAX_DEPTH = 40
 _CONSTRUCTORS = ("__new__", "__init__", "__post_init__")

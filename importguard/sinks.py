@@ -17,7 +17,7 @@ measured as the same object), and its submodules import the others from the pack
 
 from __future__ import annotations
 
-from importguard.types import DRIVER_API, INITIALIZER, CallSink, ModuleSink
+from importguard.model import DRIVER_API, INITIALIZER, CallSink, ModuleSink
 
 DEFAULT_SINK_MODULES: tuple[ModuleSink, ...] = (
     ModuleSink(

@@ -7,7 +7,7 @@ from typing import ClassVar, Iterable, Union
 
 from importguard.config import Config
 from importguard.graph import Chain, ImportGraph
-from importguard.types import STRENGTH_WORDS, Finding, Hop, ModuleFacts
+from importguard.model import STRENGTH_WORDS, Finding, Hop, ModuleFacts
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from importguard.rules.base import Case, Project, Rule, call_chain_text, strength_text
-from importguard.types import Finding
+from importguard.model import Finding
 
 
 class CudaCallAtImport(Rule):

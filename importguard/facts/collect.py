@@ -1,0 +1,1099 @@
+"""SourceFile -> ModuleFacts. With fix.py, the only modules that import libcst.
+
+Cost model (see the speed issue and docs/performance.md): LibCST's time and memory grow
+with every token it sees, a `CSTVisitor` rebuilds each node it passes, and
+MetadataWrapper positions more than double the parse. So this module
+- parses a skeleton of the file (skeleton.py): function bodies reduced to their import
+  statements, which never run on import anyway; the facts are those of the whole file;
+- walks statements structurally, and walks the fields of expression nodes itself, only
+  over code that executes at import time (module-level statements, class bodies,
+  decorators, default values);
+- takes the positions of import statements from the same `ast` pass that made the
+  skeleton, and generates code (LibCST's own code generator, to count lines and
+  columns) only for the top-level statements that hold other sites.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import tokenize
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Iterable, Optional, Sequence, Union
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState  # positions without MetadataWrapper
+from libcst.helpers import get_full_name_for_node
+
+from importguard.facts.function_calls import (
+    LOCAL,
+    QUALIFIED,
+    TENSOR_METHOD,
+    FunctionCalls,
+    RawCall,
+    function_calls,
+)
+from importguard.facts.skeleton import Skeleton, import_time_skeleton
+from importguard.model import (
+    CallSite,
+    Execution,
+    FunctionFacts,
+    ImportSite,
+    ModuleFacts,
+    Problem,
+    SiteKind,
+    SourceFile,
+    Suppression,
+)
+
+SYNTAX_ERROR = "IG900"
+UNREADABLE = "IG901"
+RELATIVE_BEYOND_TOP = "IG902"
+
+_IMPORT_NODES = (cst.Import, cst.ImportFrom, cst.LazyImport, cst.LazyImportFrom)
+_LAZY_NODES = (cst.LazyImport, cst.LazyImportFrom)
+_DYNAMIC_IMPORT_CALLS = frozenset({"importlib.import_module", "__import__", "builtins.__import__"})
+_EXEC_CALLS = frozenset({"exec", "builtins.exec"})
+_IS_INITIALIZED = "torch.cuda.is_initialized"
+# Builtins that consume a generator expression passed to them right away.
+_CONSUMERS = frozenset({"all", "any", "dict", "frozenset", "list", "max", "min", "set", "sorted", "sum", "tuple"})
+# Calls into the standard library never reach a CUDA sink; function facts leave them
+# out to stay small (module-level calls keep them: they are few).
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"builtins"}
+_LAZY_ATTACH_CALLS = frozenset({"lazy_loader.attach"})
+_TYPING_MODULES = frozenset({"typing", "typing_extensions"})
+
+
+def collect_file(source: SourceFile) -> ModuleFacts:
+    """Read and collect one file; unreadable files become an IG901 problem."""
+    try:
+        data = Path(source.path).read_bytes()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return _failed(source, Problem(UNREADABLE, f"cannot read file: {reason}"))
+    return collect_source(data, source)
+
+
+def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = True) -> ModuleFacts:
+    """`reduce_bodies=False` parses the whole file; the facts are the same (slower)."""
+    try:
+        text = _decode(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+        return _failed(source, Problem(UNREADABLE, f"cannot decode file: {error}"))
+    if _nesting_exceeds(data, MAX_BRACKET_NESTING):
+        return _failed(
+            source,
+            Problem(
+                SYNTAX_ERROR,
+                f"syntax error: brackets nested more than {MAX_BRACKET_NESTING} deep "
+                "(Python's parser refuses this too)",
+            ),
+        )
+    skeleton = import_time_skeleton(text, reduce=reduce_bodies)
+    module = _parse_skeleton(skeleton)
+    try:
+        if module is None:
+            module = cst.parse_module(data)
+    except cst.ParserSyntaxError as error:
+        message = f"syntax error: {error.message}".rstrip()
+        return _failed(source, Problem(SYNTAX_ERROR, message, error.raw_line, error.raw_column + 1))
+    except RecursionError:
+        return _failed(source, Problem(SYNTAX_ERROR, "syntax error: too deeply nested to parse"))
+    except (SyntaxError, ValueError) as error:  # e.g. NUL bytes rejected by the tokenizer
+        return _failed(source, Problem(SYNTAX_ERROR, f"syntax error: {error}"))
+
+    bodies: Optional[FunctionCalls] = None
+    if skeleton is not None and skeleton.tree is not None:
+        try:
+            bodies = function_calls(skeleton.tree, skeleton.lines, source.module, source.is_package)
+        except RecursionError:
+            bodies = None
+    walker = _Walker(source.module, source.is_package, bodies.module_names if bodies else ())
+    try:
+        walker.walk_module(module)
+        positions = _Positions.compute(
+            module, walker.position_targets(), skeleton if reduce_bodies else None, walker.import_nodes
+        )
+    except RecursionError:
+        return _failed(source, Problem(SYNTAX_ERROR, "syntax error: too deeply nested to analyse"))
+
+    return ModuleFacts(
+        module=source.module,
+        path=source.path,
+        is_package=source.is_package,
+        imports=walker.import_sites(positions),
+        calls=walker.call_sites(positions),
+        exports=walker.exports,
+        suppressions=tuple(_suppressions(text)),
+        problems=tuple(walker.problems(positions)),
+        functions=walker.function_facts(bodies),
+        bindings=tuple(sorted(walker.bindings.items())),
+        environ=walker.environ_settings(positions),
+        notes=walker.notes(positions),
+    )
+
+
+# CPython's parser refuses more than 200 nested brackets; LibCST's native parser
+# overflows its stack (a segfault, not an exception) a few thousand deep.
+MAX_BRACKET_NESTING = 200
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
+_INNERMOST_PAIR = re.compile(rb"\(\)|\[\]|\{\}")
+
+
+def _nesting_exceeds(data: bytes, limit: int) -> bool:
+    """Bracket depth, ignoring strings and comments (an upper bound that real code
+    never gets near). Each pass strips the innermost pairs, so passes = depth."""
+    brackets = data.translate(None, _NOT_BRACKETS)
+    if len(brackets) <= 2 * limit:
+        return False
+    for _ in range(limit):
+        reduced = _INNERMOST_PAIR.sub(b"", brackets)
+        if len(reduced) == len(brackets):
+            return False
+        brackets = reduced
+    return _INNERMOST_PAIR.search(brackets) is not None
+
+
+def _parse_skeleton(skeleton: Optional[Skeleton]) -> Optional[cst.Module]:
+    """The file with function bodies reduced to their imports (skeleton.py), or None:
+    then the whole file is parsed, so syntax errors are always LibCST's own."""
+    if skeleton is None or skeleton.source is None:
+        return None
+    try:
+        return cst.parse_module(skeleton.source)
+    except (cst.ParserSyntaxError, RecursionError, SyntaxError, ValueError):
+        return None
+
+
+def _decode(data: bytes) -> str:
+    """Decode as Python would (PEP 263 cookie, BOM, UTF-8 default)."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
+
+
+def _failed(source: SourceFile, problem: Problem) -> ModuleFacts:
+    return ModuleFacts(source.module, source.path, source.is_package, problems=(problem,))
+
+
+# ----------------------------------------------------------------------------- context
+
+
+@dataclass(frozen=True)
+class _Context:
+    execution: Execution = Execution.EAGER
+    conditional: bool = False
+    scope: str = "module"  # module | class | function
+    in_try_or_with: bool = False
+    guarded: bool = False  # under `if torch.cuda.is_initialized():` (see CallSite)
+    context: str = ""  # CallSite.context
+
+    def under(self, **changes: object) -> "_Context":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def deferred(self) -> "_Context":
+        # Code under TYPE_CHECKING never runs, whether or not it is in a function.
+        execution = (
+            Execution.TYPE_CHECKING
+            if self.execution is Execution.TYPE_CHECKING
+            else Execution.DEFERRED
+        )
+        return self.under(execution=execution, scope="function")
+
+
+@dataclass
+class _PendingSite:
+    node: cst.CSTNode
+    top: int  # index of the top-level statement it is in
+    module: str
+    names: tuple[str, ...]
+    kind: SiteKind
+    context: _Context
+    lazy_keyword: bool = False
+
+
+@dataclass
+class _PendingCall:
+    node: cst.CSTNode  # a Call; for a decorator's own call, the decorator expression
+    top: int
+    dotted: str
+    context: _Context
+    device: str = ""
+    fixed: bool = False  # `dotted` is already qualified (a module-level tensor's method)
+
+
+@dataclass
+class _PendingNote:
+    node: cst.CSTNode
+    top: int
+    text: str
+    key: str = ""  # for an os.environ setting: (key, value)
+    value: str = ""
+
+
+@dataclass
+class _PendingProblem:
+    node: cst.CSTNode
+    top: int
+    code: str
+    message: str
+
+
+# ----------------------------------------------------------------------------- walker
+
+
+class _Walker:
+    def __init__(self, module_name: str, is_package: bool, module_names: Iterable[str] = ()) -> None:
+        self.module_name = module_name
+        # Names the module's own def/class statements bind (a call of one is `module.name`).
+        self.module_names: set[str] = set(module_names)
+        self.tensors: set[str] = set()  # module-level names bound to a `torch.*(...)` result
+        self.future_annotations = False
+        self.pending_notes: list[_PendingNote] = []
+        self.pending_environ: list[_PendingNote] = []
+        self.package = module_name if is_package else module_name.rpartition(".")[0]
+        self.sites: list[_PendingSite] = []
+        self.calls: list[_PendingCall] = []
+        self.pending_problems: list[_PendingProblem] = []
+        self.bindings: dict[str, str] = {}  # local name -> qualified module/attribute
+        self.type_checking_names: set[str] = {"TYPE_CHECKING"}
+        self.lazy_modules: set[str] = set()
+        self.exports: Optional[tuple[str, ...]] = None
+        self.top = 0
+        self.import_nodes: list[cst.BaseSmallStatement] = []  # in document order
+
+    # -- statements
+
+    def walk_module(self, module: cst.Module) -> None:
+        for index, statement in enumerate(module.body):
+            self.top = index
+            self._walk_body((statement,), _Context())
+
+    def _walk_body(self, body: Sequence[cst.BaseStatement], ctx: _Context) -> None:
+        for statement in body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    self._small_statement(small, ctx)
+            else:
+                self._compound_statement(statement, ctx)
+
+    def _block(self, suite: cst.BaseSuite, ctx: _Context) -> None:
+        if isinstance(suite, cst.IndentedBlock):
+            self._walk_body(suite.body, ctx)
+        else:  # SimpleStatementSuite: `if x: import y`
+            for small in suite.body:
+                self._small_statement(small, ctx)
+
+    def _small_statement(self, small: cst.BaseSmallStatement, ctx: _Context) -> None:
+        if isinstance(small, _IMPORT_NODES):
+            self._import(small, ctx)
+            return
+        if ctx.scope == "module":
+            self._note_module_assignment(small)
+            if ctx.execution is Execution.EAGER:
+                self._note_environ(small, ctx)
+        if ctx.execution is not Execution.EAGER or isinstance(small, cst.TypeAlias):
+            return  # `type X = …` evaluates its value lazily (PEP 695)
+        if isinstance(small, cst.AnnAssign):
+            self._scan(small.target, ctx)
+            if small.value is not None:
+                self._scan(small.value, ctx)
+            self._scan_annotation(small.annotation, ctx)
+            return
+        self._scan(small, ctx)
+
+    def _compound_statement(self, statement: cst.BaseCompoundStatement, ctx: _Context) -> None:
+        eager = ctx.execution is Execution.EAGER
+        if isinstance(statement, cst.FunctionDef):
+            if eager:
+                self._decorators(statement.decorators, ctx)
+                self._scan_parameter_defaults(statement.params, ctx)
+                self._scan_parameter_annotations(statement, ctx)
+            if ctx.scope == "module":
+                self.module_names.add(statement.name.value)
+            self._block(statement.body, ctx.deferred())
+        elif isinstance(statement, cst.ClassDef):
+            if eager:
+                self._decorators(statement.decorators, ctx)
+                for arg in (*statement.bases, *statement.keywords):
+                    self._scan(arg, ctx)
+            if ctx.scope == "module":
+                self.module_names.add(statement.name.value)
+            class_ctx = ctx if ctx.scope == "function" else ctx.under(scope="class")
+            self._block(statement.body, class_ctx)
+        elif isinstance(statement, cst.If):
+            self._if(statement, ctx)
+        elif isinstance(statement, (cst.Try, cst.TryStar)):
+            guarded = ctx.under(conditional=True, in_try_or_with=True)
+            self._block(statement.body, guarded)
+            for handler in statement.handlers:
+                if eager and handler.type is not None:
+                    self._scan(handler.type, ctx)
+                self._block(handler.body, guarded)
+            if statement.orelse is not None:
+                self._block(statement.orelse.body, guarded)
+            if statement.finalbody is not None:
+                self._block(statement.finalbody.body, ctx.under(in_try_or_with=True))
+        elif isinstance(statement, cst.With):
+            if eager:
+                for item in statement.items:
+                    self._scan(item, ctx)
+            self._block(statement.body, ctx.under(in_try_or_with=True))
+        elif isinstance(statement, (cst.For, cst.While)):
+            if eager:
+                self._scan(statement.iter if isinstance(statement, cst.For) else statement.test, ctx)
+            loop_ctx = ctx.under(conditional=True)
+            if isinstance(statement, cst.While) and _never_true(statement.test):
+                loop_ctx = ctx.under(execution=Execution.TYPE_CHECKING)  # `while False:` never runs
+            self._block(statement.body, loop_ctx)
+            if statement.orelse is not None:
+                self._block(statement.orelse.body, loop_ctx if loop_ctx.conditional else ctx)
+        elif isinstance(statement, cst.Match):
+            if eager:
+                self._scan(statement.subject, ctx)
+            for case in statement.cases:
+                case_ctx = ctx.under(conditional=True)
+                if eager and case.guard is not None:
+                    self._scan(case.guard, case_ctx)
+                self._block(case.body, case_ctx)
+
+    def _if(self, statement: cst.If, ctx: _Context) -> None:
+        test = statement.test
+        if ctx.execution is Execution.EAGER:
+            self._scan(test, ctx)
+        else_ctx = ctx.under(conditional=True)
+        if self._is_type_checking_test(test) or _never_true(test):
+            # `if TYPE_CHECKING:`, and dead code (`if False:`, `if 0:`), never run.
+            body_ctx = ctx.under(execution=Execution.TYPE_CHECKING)
+            if _never_true(test):
+                else_ctx = ctx
+        elif _is_main_guard(test):
+            # Runs only when the file is executed as a script, never on import.
+            body_ctx = ctx.deferred().under(scope=ctx.scope)
+        elif self._is_initialized_test(test):
+            body_ctx = ctx.under(conditional=True, guarded=True)
+        else:
+            body_ctx = ctx.under(conditional=True)
+        self._block(statement.body, body_ctx)
+        orelse = statement.orelse
+        if isinstance(orelse, cst.If):  # elif
+            self._if(orelse, else_ctx)
+        elif orelse is not None:
+            self._block(orelse.body, else_ctx)
+
+    def _is_initialized_test(self, test: cst.BaseExpression) -> bool:
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+            return self._is_initialized_test(test.left)
+        if not (isinstance(test, cst.Call) and not test.args):
+            return False
+        dotted = get_full_name_for_node(test.func)
+        return bool(dotted) and _is_initialized_name(self._qualify(dotted))
+
+    def _is_type_checking_test(self, test: cst.BaseExpression) -> bool:
+        if isinstance(test, cst.Name):
+            return test.value in self.type_checking_names
+        if isinstance(test, cst.Attribute):
+            return test.attr.value == "TYPE_CHECKING" and isinstance(test.value, cst.Name)
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+            # `TYPE_CHECKING and X` is false at run time; `TYPE_CHECKING or X` is not.
+            return self._is_type_checking_test(test.left) or self._is_type_checking_test(
+                test.right
+            )
+        return False
+
+    # -- imports
+
+    def _import(self, node: cst.BaseSmallStatement, ctx: _Context) -> None:
+        self.import_nodes.append(node)
+        lazy = isinstance(node, _LAZY_NODES)
+        if isinstance(node, (cst.Import, cst.LazyImport)):
+            for alias in node.names:
+                name = get_full_name_for_node(alias.name)
+                if not name:
+                    continue
+                self._add_site(node, name, (), SiteKind.IMPORT, ctx, lazy)
+                if ctx.execution is Execution.EAGER and ctx.scope != "function" and not lazy:
+                    bound = _alias_name(alias)
+                    self.bindings[bound or name.partition(".")[0]] = (
+                        name if bound else name.partition(".")[0]
+                    )
+            return
+        assert isinstance(node, (cst.ImportFrom, cst.LazyImportFrom))
+        module = self._resolve_from_module(node)
+        if module is None:
+            return
+        if isinstance(node.names, cst.ImportStar):
+            names: tuple[str, ...] = ("*",)
+        else:
+            names = tuple(alias.name.value for alias in node.names if isinstance(alias.name, cst.Name))
+        self._add_site(node, module, names, SiteKind.FROM, ctx, lazy)
+        if module == "__future__" and not isinstance(node.names, cst.ImportStar):
+            if any(isinstance(a.name, cst.Name) and a.name.value == "annotations" for a in node.names):
+                self.future_annotations = True
+        if ctx.execution is Execution.EAGER and ctx.scope != "function" and not lazy:
+            if module in _TYPING_MODULES and not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    if alias.name.value == "TYPE_CHECKING":  # type: ignore[union-attr]
+                        self.type_checking_names.add(_alias_name(alias) or "TYPE_CHECKING")
+            if not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    if isinstance(alias.name, cst.Name):
+                        bound = _alias_name(alias) or alias.name.value
+                        self.bindings[bound] = f"{module}.{alias.name.value}"
+
+    def _resolve_from_module(self, node: Union[cst.ImportFrom, cst.LazyImportFrom]) -> Optional[str]:
+        written = get_full_name_for_node(node.module) if node.module is not None else ""
+        level = len(node.relative)
+        if level == 0:
+            return written
+        resolved = self._resolve_relative(level, written or "")
+        if resolved is None:
+            dots = "." * level
+            self.pending_problems.append(
+                _PendingProblem(
+                    node,
+                    self.top,
+                    RELATIVE_BEYOND_TOP,
+                    f"relative import `from {dots}{written or ''} import …` goes beyond the "
+                    f"top-level package of `{self.module_name}`",
+                )
+            )
+        return resolved
+
+    def _resolve_relative(self, level: int, name: str) -> Optional[str]:
+        if not self.package:
+            return None
+        parts = self.package.split(".")
+        if level - 1 >= len(parts):
+            return None
+        base = ".".join(parts[: len(parts) - (level - 1)])
+        return f"{base}.{name}" if name else base
+
+    def _add_site(
+        self,
+        node: cst.CSTNode,
+        module: str,
+        names: tuple[str, ...],
+        kind: SiteKind,
+        ctx: _Context,
+        lazy_keyword: bool = False,
+    ) -> None:
+        self.sites.append(_PendingSite(node, self.top, module, names, kind, ctx, lazy_keyword))
+
+    # -- module-level names that change meaning
+
+    def _note_module_assignment(self, small: cst.BaseSmallStatement) -> None:
+        self._note_alias(small)
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+            value = small.value
+            augment = False
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            target, value, augment = small.target, small.value, False
+        elif isinstance(small, cst.AugAssign) and isinstance(small.operator, cst.AddAssign):
+            target, value, augment = small.target, small.value, True
+        else:
+            return
+        if not isinstance(target, cst.Name):
+            return
+        strings = _literal_strings(value)
+        if strings is None:
+            return
+        if target.value == "__all__":
+            self.exports = (self.exports or ()) + strings if augment else strings
+        elif target.value == "__lazy_modules__":
+            self.lazy_modules.update(strings)
+
+    def _note_alias(self, small: cst.BaseSmallStatement) -> None:
+        """`f = torch.cuda.is_available` makes `f()` that call; `t = torch.zeros(1)`
+        makes `t` a module-level tensor (`t.cuda()`)."""
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target, value = small.targets[0].target, small.value
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            target, value = small.target, small.value
+        else:
+            return
+        if not isinstance(target, cst.Name):
+            return
+        name = target.value
+        self.tensors.discard(name)
+        dotted = _getattr_name(value) if isinstance(value, cst.Call) else None
+        if dotted is None and isinstance(value, (cst.Name, cst.Attribute)):
+            dotted = get_full_name_for_node(value)
+        qualified = self._qualify(dotted) if dotted else None
+        if qualified is not None and qualified != f"{self.module_name}.{name}":
+            self.bindings[name] = qualified
+            return
+        if isinstance(value, cst.Call):
+            called = get_full_name_for_node(value.func)
+            produced = self._qualify(called) if called else None
+            if produced is not None and produced.startswith("torch.") and produced.count(".") == 1:
+                self.tensors.add(name)
+
+    def _note_environ(self, small: cst.BaseSmallStatement, ctx: _Context) -> None:
+        """`os.environ["K"] = "V"` and `os.environ.setdefault("K", "V")`, unconditional."""
+        if ctx.conditional:
+            return
+        key = value = None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+            if isinstance(target, cst.Subscript) and len(target.slice) == 1:
+                index = target.slice[0].slice
+                base = get_full_name_for_node(target.value)
+                if isinstance(index, cst.Index) and base and self._qualify(base) == "os.environ":
+                    key, value = _literal_string(index.value), _literal_string(small.value)
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            call = small.value
+            func = get_full_name_for_node(call.func)
+            if func and self._qualify(func) == "os.environ.setdefault" and len(call.args) == 2:
+                key, value = _literal_string(call.args[0].value), _literal_string(call.args[1].value)
+        if key is not None and value is not None:
+            self.pending_environ.append(_PendingNote(small, self.top, "", key, value))
+
+    # -- expressions executed at import time
+
+    def _scan(self, node: cst.CSTNode, ctx: _Context) -> None:
+        _ExpressionScanner(self, ctx).scan(node)
+
+    def _decorators(self, decorators: Sequence[cst.Decorator], ctx: _Context) -> None:
+        """A decorator's expression runs, and then the decorator itself is called with
+        the function or class (`@deco` runs `deco(func)`)."""
+        for decorator in decorators:
+            self._scan(decorator, ctx)
+            expression = decorator.decorator
+            if isinstance(expression, (cst.Name, cst.Attribute)):
+                dotted = get_full_name_for_node(expression)
+                if dotted:
+                    self.calls.append(_PendingCall(expression, self.top, dotted, ctx.under(context="decorator")))
+
+    def _scan_annotation(self, annotation: Optional[cst.Annotation], ctx: _Context) -> None:
+        # Not evaluated under `from __future__ import annotations`; evaluated at
+        # definition on Python < 3.14, deferred (PEP 649) on 3.14+: the call site says so.
+        if annotation is not None and not self.future_annotations:
+            self._scan(annotation, ctx.under(context="annotation"))
+
+    def _scan_parameter_annotations(self, function: cst.FunctionDef, ctx: _Context) -> None:
+        params = function.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            self._scan_annotation(param.annotation, ctx)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self._scan_annotation(star.annotation, ctx)
+        self._scan_annotation(function.returns, ctx)
+
+    def _scan_parameter_defaults(self, params: cst.Parameters, ctx: _Context) -> None:
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.default is not None:
+                self._scan(param.default, ctx)
+
+    def record_call(self, call: cst.Call, ctx: _Context) -> None:
+        func = call.func
+        dotted = get_full_name_for_node(func)
+        fixed = False
+        if isinstance(func, cst.Call):
+            dotted = _getattr_name(func)
+        elif isinstance(func, cst.Attribute) and func.attr.value in ("cuda", "to"):
+            receiver = func.value
+            if isinstance(receiver, cst.Name) and receiver.value in self.tensors:
+                dotted, fixed = f"torch.Tensor.{func.attr.value}", True
+            elif isinstance(receiver, cst.Call):
+                inner = get_full_name_for_node(receiver.func)
+                dotted = f"{inner}{TENSOR_METHOD}{func.attr.value}" if inner else None
+        if not dotted:
+            return
+        device = _cuda_device(next((a.value for a in call.args if a.keyword and a.keyword.value == "device"), None))
+        if not device and dotted.endswith(".to") and call.args and call.args[0].keyword is None:
+            device = _cuda_device(call.args[0].value)
+        self.calls.append(_PendingCall(call, self.top, dotted, ctx, device, fixed))
+        if ctx.execution is Execution.EAGER and dotted in _EXEC_CALLS and "exec" not in self.bindings:
+            self.pending_notes.append(
+                _PendingNote(call, self.top, "`exec()` runs code from a string at import: "
+                             "importguard cannot follow the imports or calls in it")
+            )
+
+    # -- results
+
+    def _qualify(self, dotted: str) -> Optional[str]:
+        if TENSOR_METHOD in dotted:  # `torch.zeros(1).cuda()`: a method of a torch tensor
+            head, _, method = dotted.partition(TENSOR_METHOD)
+            produced = self._qualify(head)
+            if produced is not None and produced.startswith("torch.") and produced.count(".") == 1:
+                return f"torch.Tensor.{method}"
+            return None
+        root, _, rest = dotted.partition(".")
+        if root in self.bindings:
+            base = self.bindings[root]
+            return f"{base}.{rest}" if rest else base
+        if root in self.module_names:
+            return f"{self.module_name}.{dotted}"
+        if dotted in ("__import__", "exec"):
+            return dotted
+        return None
+
+    def _qualify_pending(self, call: _PendingCall) -> Optional[str]:
+        return call.dotted if call.fixed else self._qualify(call.dotted)
+
+    def _finish(self, raw: RawCall) -> Optional[str]:
+        if TENSOR_METHOD in raw.dotted and raw.resolution == QUALIFIED:
+            head, _, method = raw.dotted.partition(TENSOR_METHOD)
+            return f"torch.Tensor.{method}" if head.startswith("torch.") and head.count(".") == 1 else None
+        if raw.resolution == QUALIFIED:
+            return raw.dotted
+        if raw.resolution == LOCAL:
+            return f"{self.module_name}.{raw.dotted}"
+        return self._qualify(raw.dotted)
+
+    def function_facts(self, bodies: Optional[FunctionCalls]) -> tuple[FunctionFacts, ...]:
+        if bodies is None:
+            return ()
+        functions = []
+        for raw in bodies.functions:
+            calls: dict[tuple[str, str], CallSite] = {}
+            for call in raw.calls:
+                name = self._finish(call)
+                if name is None or name.partition(".")[0] in _STDLIB:
+                    continue
+                guarded = False
+                if call.guard:
+                    guard = self._finish(RawCall(call.guard, call.guard_resolution, 0, 0, 0))
+                    guarded = _is_initialized_name(guard)
+                key = (name, call.device)
+                known = calls.get(key)
+                if known is None or (known.guarded and not guarded):
+                    calls[key] = CallSite(name, call.line, call.column, call.end_line,
+                                          guarded=guarded, device=call.device)
+            ordered = sorted(calls.values(), key=lambda c: (c.line, c.column, c.name))
+            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class))
+        return tuple(functions)
+
+    def environ_settings(self, positions: "_Positions") -> tuple[tuple[str, str, int], ...]:
+        return tuple((n.key, n.value, positions.of(n.node)[0]) for n in self.pending_environ)
+
+    def notes(self, positions: "_Positions") -> tuple[tuple[int, str], ...]:
+        return tuple(sorted((positions.of(n.node)[0], n.text) for n in self.pending_notes))
+
+    def position_targets(self) -> list[tuple[int, cst.CSTNode]]:
+        """(top-level statement index, node) of every node that becomes a site."""
+        targets: list[tuple[int, cst.CSTNode]] = [(site.top, site.node) for site in self.sites]
+        targets += [(call.top, call.node) for call in self.calls if self._qualify_pending(call)]
+        targets += [(problem.top, problem.node) for problem in self.pending_problems]
+        targets += [(note.top, note.node) for note in (*self.pending_notes, *self.pending_environ)]
+        return targets
+
+    def import_sites(self, positions: "_Positions") -> tuple[ImportSite, ...]:
+        sites: list[ImportSite] = []
+        for pending in self.sites:
+            execution = pending.context.execution
+            if pending.lazy_keyword or self._listed_lazy(pending):
+                execution = Execution.DEFERRED
+            line, column, end_line = positions.of(pending.node)
+            sites.append(
+                ImportSite(
+                    module=pending.module,
+                    names=pending.names,
+                    line=line,
+                    column=column,
+                    end_line=end_line,
+                    execution=execution,
+                    kind=pending.kind,
+                    conditional=pending.context.conditional and execution is Execution.EAGER,
+                )
+            )
+        for pending_call in self.calls:
+            sites.extend(self._dynamic_sites(pending_call, positions))
+        sites.sort(key=lambda s: (s.line, s.column, s.module, s.names))
+        return tuple(sites)
+
+    def _listed_lazy(self, site: _PendingSite) -> bool:
+        # PEP 810: `__lazy_modules__` makes plain module-scope imports of the listed
+        # modules lazy; imports inside try/with blocks, classes and functions stay as is.
+        return (
+            site.kind in (SiteKind.IMPORT, SiteKind.FROM)
+            and site.module in self.lazy_modules
+            and site.context.scope == "module"
+            and not site.context.in_try_or_with
+            and site.context.execution is Execution.EAGER
+        )
+
+    def _dynamic_sites(self, call: _PendingCall, positions: "_Positions") -> list[ImportSite]:
+        qualified = self._qualify_pending(call)
+        if qualified is None or not isinstance(call.node, cst.Call) or call.context.context:
+            return []
+        modules: list[str] = []
+        kind = SiteKind.DYNAMIC
+        execution = call.context.execution
+        if qualified in _DYNAMIC_IMPORT_CALLS:
+            target = self._dynamic_target(call.node)
+            if target:
+                modules.append(target)
+        elif qualified in _LAZY_ATTACH_CALLS:
+            kind = SiteKind.LAZY_ATTACH
+            execution = Execution.DEFERRED
+            modules.extend(self._lazy_attach_targets(call.node))
+        if not modules:
+            return []
+        line, column, end_line = positions.of(call.node)
+        conditional = call.context.conditional and execution is Execution.EAGER
+        return [
+            ImportSite(module, (), line, column, end_line, execution, kind, conditional)
+            for module in modules
+        ]
+
+    def _dynamic_target(self, call: cst.Call) -> Optional[str]:
+        if not call.args:
+            return None
+        name = _literal_string(call.args[0].value)
+        if name is None:
+            return None
+        if not name.startswith("."):
+            return name
+        package_arg = next(
+            (a.value for a in call.args[1:] if a.keyword is None or a.keyword.value == "package"),
+            None,
+        )
+        if not (isinstance(package_arg, cst.Name) and package_arg.value in ("__package__", "__name__")):
+            return None
+        level = len(name) - len(name.lstrip("."))
+        if package_arg.value == "__name__" and self.package != self.module_name:
+            return None  # __name__ of a plain module is not a package
+        return self._resolve_relative(level, name.lstrip("."))
+
+    def _lazy_attach_targets(self, call: cst.Call) -> list[str]:
+        if not call.args:
+            return []
+        first = call.args[0].value
+        if not (isinstance(first, cst.Name) and first.value == "__name__"):
+            return []
+        targets: list[str] = []
+        for arg in call.args[1:]:
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if keyword == "submodules":
+                targets += list(_literal_strings(arg.value) or ())
+            elif keyword == "submod_attrs" and isinstance(arg.value, cst.Dict):
+                for element in arg.value.elements:
+                    if isinstance(element, cst.DictElement):
+                        key = _literal_string(element.key)
+                        if key:
+                            targets.append(key)
+        return [f"{self.module_name}.{t}" for t in sorted(set(targets))]
+
+    def call_sites(self, positions: "_Positions") -> tuple[CallSite, ...]:
+        sites = []
+        for call in self.calls:
+            if call.context.execution is not Execution.EAGER:
+                continue
+            qualified = self._qualify_pending(call)
+            if qualified is None or qualified in _DYNAMIC_IMPORT_CALLS or qualified in _EXEC_CALLS:
+                continue
+            line, column, end_line = positions.of(call.node)
+            ctx = call.context
+            sites.append(CallSite(qualified, line, column, end_line, ctx.conditional, ctx.guarded,
+                                  call.device, ctx.context))
+        sites.sort(key=lambda c: (c.line, c.column, c.name))
+        return tuple(sites)
+
+    def problems(self, positions: "_Positions") -> Iterable[Problem]:
+        for pending in self.pending_problems:
+            line, column, _ = positions.of(pending.node)
+            yield Problem(pending.code, pending.message, line, column)
+
+
+class _ExpressionScanner:
+    """Finds calls in code that runs at import time. Lambda bodies and nested
+    function definitions do not run then.
+
+    Walks the dataclass fields of each node itself: a `CSTVisitor` rebuilds every node
+    it passes through (`_visit_and_replace_children`), which made scanning cost a
+    quarter of the collector's time. Calls are sorted by position afterwards, so the
+    order of the walk does not matter."""
+
+    def __init__(self, walker: _Walker, ctx: _Context) -> None:
+        self.walker = walker
+        self.ctx = ctx
+        self.deferred_ctx = ctx.deferred().under(scope=ctx.scope)
+        self.consumed: set[int] = set()
+
+    def scan(self, node: cst.CSTNode, in_lambda: bool = False) -> None:
+        if isinstance(node, _NOT_RUN_AT_IMPORT):
+            return
+        if isinstance(node, cst.Call):
+            self.walker.record_call(node, self.deferred_ctx if in_lambda else self.ctx)
+            if _consumes(node):  # `any(f() for x in xs)` runs f() right away
+                for arg in node.args:
+                    if isinstance(arg.value, cst.GeneratorExp):
+                        self.consumed.add(id(arg.value))
+        elif isinstance(node, cst.Lambda):
+            # Default values are evaluated where the lambda is; its body when called.
+            self.scan(node.params, in_lambda)
+            self.scan(node.body, True)
+            return
+        elif isinstance(node, cst.GeneratorExp) and id(node) not in self.consumed:
+            # Only the first iterable is evaluated where a generator is created.
+            self.scan(node.for_in.iter, in_lambda)
+            self.scan(node.elt, True)
+            self.scan(node.for_in, True)
+            return
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                self.scan(value, in_lambda)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    if isinstance(item, cst.CSTNode):
+                        self.scan(item, in_lambda)
+
+
+_NOT_RUN_AT_IMPORT = (cst.FunctionDef, cst.ClassDef)
+# Whitespace, comments and tokens never hold a call.
+_LEAVES = (
+    cst.BaseParenthesizableWhitespace, cst.Comment, cst.EmptyLine, cst.Newline,
+    cst.TrailingWhitespace, cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    names = _FIELDS.get(node_type)
+    if names is None:
+        names = () if issubclass(node_type, _LEAVES) else tuple(f.name for f in fields(node_type))
+        _FIELDS[node_type] = names
+    return names
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _alias_name(alias: cst.ImportAlias) -> Optional[str]:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return None
+
+
+def _never_true(test: cst.BaseExpression) -> bool:
+    """`False` or `0`, written as such: dead code."""
+    if isinstance(test, cst.Name):
+        return test.value == "False"
+    return isinstance(test, cst.Integer) and test.value in ("0", "0x0", "0o0", "0b0")
+
+
+def _is_initialized_name(name: Optional[str]) -> bool:
+    """`torch.cuda.is_initialized`, or a torch.cuda submodule's re-export of it."""
+    return name is not None and (
+        name == _IS_INITIALIZED or (name.startswith("torch.cuda.") and name.endswith(".is_initialized"))
+    )
+
+
+def _consumes(call: cst.Call) -> bool:
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value in _CONSUMERS
+    return isinstance(func, cst.Attribute) and func.attr.value == "join"
+
+
+def _getattr_name(call: cst.Call) -> Optional[str]:
+    """`getattr(torch.cuda, "is_available")` -> "torch.cuda.is_available"."""
+    if not (isinstance(call.func, cst.Name) and call.func.value == "getattr" and len(call.args) == 2):
+        return None
+    base = get_full_name_for_node(call.args[0].value)
+    attribute = _literal_string(call.args[1].value)
+    if not base or attribute is None or not attribute.isidentifier():
+        return None
+    return f"{base}.{attribute}"
+
+
+def _cuda_device(node: Optional[cst.CSTNode]) -> str:
+    """"cuda" / "cuda:0" when `node` is that literal or `torch.device("cuda…")`."""
+    if isinstance(node, cst.Call) and node.args:
+        name = get_full_name_for_node(node.func) or ""
+        if name.endswith("device"):
+            node = node.args[0].value
+    value = _literal_string(node)
+    return value if value is not None and (value == "cuda" or value.startswith("cuda:")) else ""
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    if not isinstance(target.operator, cst.Equal):
+        return False
+    sides = [test.left, target.comparator]
+    names = {s.value for s in sides if isinstance(s, cst.Name)}
+    strings = {_literal_string(s) for s in sides}
+    return names == {"__name__"} and "__main__" in strings
+
+
+def _literal_string(node: Optional[cst.CSTNode]) -> Optional[str]:
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _literal_strings(node: cst.BaseExpression) -> Optional[tuple[str, ...]]:
+    if not isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return None
+    values = []
+    for element in node.elements:
+        value = _literal_string(element.value)
+        if value is None:
+            return None
+        values.append(value)
+    return tuple(values)
+
+
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.I)
+_IGNORE = re.compile(r"#\s*importguard:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.I)
+
+
+def _suppressions(text: str) -> Iterable[Suppression]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "#" not in line:
+            continue
+        for pattern in (_NOQA, _IGNORE):
+            match = pattern.search(line)
+            if match:
+                codes = match.group("codes") or ""
+                yield Suppression(
+                    number, tuple(sorted(c.strip().upper() for c in codes.split(",") if c.strip()))
+                )
+                break
+
+
+# ----------------------------------------------------------------------------- positions
+
+
+class _AllPlaced(Exception):
+    pass
+
+
+class _PositionState(CodegenState):
+    """LibCST's code generator, told to note where a few chosen nodes start and end.
+
+    Runs the generator once, tracks line/column over the emitted tokens only when a
+    chosen node is entered or left, and stops as soon as the last chosen node is left.
+    """
+
+    def __init__(self, module: cst.Module, targets: Sequence[cst.CSTNode], line: int = 1) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.wanted = {id(node) for node in targets}
+        self.starts: dict[int, tuple[int, int]] = {}
+        self.ends: dict[int, int] = {}
+        self.line = line
+        self.column = 0
+        self.consumed = 0
+
+    def _advance(self) -> None:
+        tokens = self.tokens
+        for index in range(self.consumed, len(tokens)):
+            token = tokens[index]
+            newlines = token.count("\n") + token.count("\r") - token.count("\r\n")
+            if newlines:  # \r alone ends a line too (old Mac files)
+                self.line += newlines
+                self.column = len(token) - max(token.rfind("\n"), token.rfind("\r")) - 1
+            else:
+                self.column += len(token)
+        self.consumed = len(tokens)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        key = id(node)
+        if key in self.wanted and key not in self.starts:
+            self._advance()
+            self.starts[key] = (self.line, self.column + 1)
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        key = id(node)
+        if key in self.wanted and key not in self.ends:
+            self._advance()
+            self.ends[key] = self.line
+            if len(self.ends) == len(self.wanted):
+                raise _AllPlaced
+
+
+@dataclass
+class _Positions:
+    starts: dict[int, tuple[int, int]] = field(default_factory=dict)
+    ends: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def compute(
+        cls,
+        module: cst.Module,
+        targets: Sequence[tuple[int, cst.CSTNode]],
+        skeleton: Optional[Skeleton] = None,
+        import_nodes: Sequence[cst.BaseSmallStatement] = (),
+    ) -> "_Positions":
+        """Import statements are placed from the file's `ast` (skeleton.py); code is
+        generated only for the top-level statements that hold other targets, each
+        started at its line. Without a skeleton, or when it does not fit this tree,
+        the module is generated up to the last target."""
+        positions = cls()
+        if not targets:
+            return positions
+        starts = _codegen_start_lines(module, skeleton.statement_lines if skeleton else None)
+        if starts is None:
+            positions._generate(module, module, [node for _, node in targets], 1)
+            return positions
+        placed = positions._place_imports(skeleton, import_nodes) if skeleton else False
+        by_statement: dict[int, list[cst.CSTNode]] = {}
+        for top, node in targets:
+            if not (placed and id(node) in positions.starts):
+                by_statement.setdefault(top, []).append(node)
+        for top, nodes in sorted(by_statement.items()):
+            positions._generate(module, module.body[top], nodes, starts[top])
+        return positions
+
+    def _place_imports(self, skeleton: Skeleton, nodes: Sequence[cst.BaseSmallStatement]) -> bool:
+        """Pairs LibCST's import statements with `ast`'s, in document order; False
+        (nothing placed) unless every pair imports the same thing as written."""
+        known = skeleton.imports
+        if known is None or len(known) != len(nodes):
+            return False
+        if any(_written(node) != entry[3] for node, entry in zip(nodes, known)):
+            return False
+        for node, (line, column, end_line, _) in zip(nodes, known):
+            self.starts[id(node)] = (line, column)
+            self.ends[id(node)] = end_line
+        return True
+
+    def _generate(self, module: cst.Module, node: cst.CSTNode, targets: list[cst.CSTNode], line: int) -> None:
+        state = _PositionState(module, targets, line)
+        try:
+            node._codegen(state)
+        except _AllPlaced:
+            pass
+        self.starts.update(state.starts)
+        self.ends.update(state.ends)
+
+    def of(self, node: cst.CSTNode) -> tuple[int, int, int]:
+        line, column = self.starts.get(id(node), (1, 1))
+        return line, column, self.ends.get(id(node), line)
+
+
+def _written(node: cst.BaseSmallStatement) -> str:
+    if isinstance(node, (cst.Import, cst.LazyImport)):
+        return get_full_name_for_node(node.names[0].name) or ""
+    assert isinstance(node, (cst.ImportFrom, cst.LazyImportFrom))
+    module = get_full_name_for_node(node.module) if node.module is not None else ""
+    return "." * len(node.relative) + (module or "")
+
+
+def _codegen_start_lines(module: cst.Module, statement_lines: Optional[Sequence[int]]) -> Optional[list[int]]:
+    """The line where the code generator starts each top-level statement: the line of
+    its first token (from `ast`, which counts `a; b` as two statements) less the blank
+    and comment lines LibCST emits before it. None when the two trees do not match."""
+    if statement_lines is None:
+        return None
+    starts = []
+    index = 0
+    for statement in module.body:
+        if index >= len(statement_lines):
+            return None
+        leading = len(statement.leading_lines)
+        decorators = getattr(statement, "decorators", ())
+        if decorators:
+            leading += len(decorators[0].leading_lines)
+        starts.append(statement_lines[index] - leading)
+        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+    return starts if index == len(statement_lines) else None

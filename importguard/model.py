@@ -1,0 +1,288 @@
+"""Plain data shared by every stage. Imports nothing from importguard.
+
+Facts are frozen dataclasses of strings, ints and tuples, so they can be cached as
+JSON and returned from worker processes; `to_dict`/`from_dict` do the round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, Optional
+
+
+class Execution(str, Enum):
+    """When an import site or call runs relative to the import of its module."""
+
+    EAGER = "eager"
+    DEFERRED = "deferred"
+    TYPE_CHECKING = "type-checking"
+
+
+class SiteKind(str, Enum):
+    IMPORT = "import"  # import a.b.c
+    FROM = "from"  # from a.b import c
+    DYNAMIC = "dynamic"  # importlib.import_module("a") / __import__("a")
+    LAZY_ATTACH = "lazy-attach"  # lazy_loader.attach(__name__, submodules=[...])
+
+
+@dataclass(frozen=True)
+class ImportSite:
+    """One place in source that imports a module.
+
+    `module` is absolute (relative imports are resolved at collection). For a
+    from-import, `names` holds the imported names ("*" for a star import); each may
+    be a submodule of `module`, which the graph decides.
+    """
+
+    module: str
+    names: tuple[str, ...]
+    line: int
+    column: int
+    end_line: int
+    execution: Execution
+    kind: SiteKind
+    conditional: bool = False
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call, named by its qualified name (resolved through the module's import
+    aliases, the imports of the enclosing function, and the names the module itself
+    defines: a call of a module-level `f` is `pkg.mod.f`).
+
+    In `ModuleFacts.calls` it runs when the module is imported; in a
+    `FunctionFacts.calls` it runs when that function does.
+    `guarded`: under `if torch.cuda.is_initialized():` or after
+    `if not torch.cuda.is_initialized(): return`, so it cannot be the first CUDA call.
+    `device`: the literal CUDA device it is given (`device="cuda"`, `.to("cuda:0")`).
+    `context`: why it runs at import when that is not plain (`decorator`: `@deco`
+    calls `deco(func)`; `annotation`: evaluated on Python < 3.14 only)."""
+
+    name: str
+    line: int
+    column: int
+    end_line: int
+    conditional: bool = False
+    guarded: bool = False
+    device: str = ""
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """A function or method the module defines (`name` is its qualified name inside
+    the module: `f`, `Cls.method`, `outer.inner`; a class is an entry of its own with
+    `is_class` and no calls, so that `Cls()` runs its `__new__`/`__init__`/
+    `__post_init__`) and the calls its body makes, each once (its first unguarded
+    occurrence)."""
+
+    name: str
+    line: int
+    calls: tuple[CallSite, ...] = ()
+    is_class: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem with the user's file itself (syntax error, undecodable bytes...)."""
+
+    code: str
+    message: str
+    line: int = 1
+    column: int = 1
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """`# noqa` / `# importguard: ignore[...]` on a line; empty codes = every code."""
+
+    line: int
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    module: str
+    path: str
+    is_package: bool
+    imports: tuple[ImportSite, ...] = ()
+    calls: tuple[CallSite, ...] = ()
+    exports: Optional[tuple[str, ...]] = None  # literal __all__, when there is one
+    suppressions: tuple[Suppression, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    functions: tuple[FunctionFacts, ...] = ()
+    # Module-level names bound by imports or plain aliases (`f = torch.cuda.is_available`)
+    # to qualified names, for following a call through a re-export.
+    bindings: tuple[tuple[str, str], ...] = ()
+    # Module-level `os.environ[KEY] = "V"` / `os.environ.setdefault(KEY, "V")`: (KEY, V, line).
+    environ: tuple[tuple[str, str, int], ...] = ()
+    # Things at import time that cannot be followed (exec of a string...): (line, text).
+    notes: tuple[tuple[int, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModuleFacts":
+        return cls(
+            module=data["module"],
+            path=data["path"],
+            is_package=data["is_package"],
+            imports=tuple(
+                ImportSite(
+                    module=s["module"],
+                    names=tuple(s["names"]),
+                    line=s["line"],
+                    column=s["column"],
+                    end_line=s["end_line"],
+                    execution=Execution(s["execution"]),
+                    kind=SiteKind(s["kind"]),
+                    conditional=s["conditional"],
+                )
+                for s in data["imports"]
+            ),
+            calls=tuple(CallSite(**c) for c in data["calls"]),
+            functions=tuple(
+                FunctionFacts(f["name"], f["line"], tuple(CallSite(**c) for c in f["calls"]), f["is_class"])
+                for f in data.get("functions", ())
+            ),
+            bindings=tuple((a, b) for a, b in data.get("bindings", ())),
+            environ=tuple((k, v, line) for k, v, line in data.get("environ", ())),
+            notes=tuple((line, text) for line, text in data.get("notes", ())),
+            exports=None if data["exports"] is None else tuple(data["exports"]),
+            suppressions=tuple(
+                Suppression(line=s["line"], codes=tuple(s["codes"])) for s in data["suppressions"]
+            ),
+            problems=tuple(Problem(**p) for p in data["problems"]),
+        )
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A Python file and the module name it has under its source root."""
+
+    path: str
+    module: str
+    is_package: bool
+    root: str
+
+
+# How sure a sink is to initialize the driver; decides the SARIF level and the LSP
+# severity (error for an initializer, warning otherwise), in the same words everywhere.
+INITIALIZER = "initializer"  # measured to initialize the CUDA driver
+DRIVER_API = "driver-api"  # the driver API, imported; no call of it was seen
+CONFIGURED = "configured"  # named in the user's configuration
+STRENGTH_WORDS = {
+    INITIALIZER: "measured CUDA initializer",
+    DRIVER_API: "CUDA driver API, imported without a call",
+    CONFIGURED: "configured CUDA sink",
+}
+
+
+@dataclass(frozen=True)
+class ModuleSink:
+    """A module (and all its submodules) whose import is reported."""
+
+    module: str
+    reason: str
+    strength: str = CONFIGURED
+
+    def matches(self, name: str) -> bool:
+        return name == self.module or name.startswith(self.module + ".")
+
+
+@dataclass(frozen=True)
+class CallSink:
+    """A qualified call name that initializes the CUDA driver when executed.
+    `device`: only when given a literal CUDA device (`torch.empty(1, device="cuda")`)."""
+
+    name: str
+    reason: str
+    strength: str = CONFIGURED
+    device: bool = False
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of a chain: `importer` imports `imported` at path:line.
+
+    `via` says why the hop exists when it is not a plain import of `imported`, e.g.
+    "parent package of a.b.c" or "calls torch.cuda.is_available()".
+    """
+
+    importer: str
+    imported: str
+    path: str
+    line: int
+    via: str = ""
+    # "import": `importer` imports `imported`; "call": code in module `importer` calls
+    # `imported` (a qualified function name) at path:line.
+    kind: str = "import"
+
+
+@dataclass(frozen=True)
+class SinkHit:
+    """What a chain ends at: a sink module, or a project module with an eager call sink."""
+
+    module: str
+    reason: str
+    call: str = ""  # set when `module` is a sink because it calls `call` at import
+    path: str = ""  # where that call is
+    line: int = 0
+    strength: str = CONFIGURED
+    # When the call at import reaches the sink call through functions: the call hops,
+    # the first at `path:line` in `module`, the last the sink call itself.
+    calls: tuple["Hop", ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    path: str
+    line: int
+    column: int
+    message: str
+    fix: str = ""  # the rule's fix hint
+    sink: Optional[str] = None
+    chain: tuple[Hop, ...] = ()
+    end_line: int = 0  # last line of the site; a suppression comment may sit on any of them
+    # Why the fix hint's usual edit would not help here (e.g. a lazy re-export that another
+    # module's `from pkg import name` runs at once); "" when nothing blocks it.
+    blocker: str = ""
+    strength: str = ""  # of the sink reached: INITIALIZER, DRIVER_API, CONFIGURED ("" for 9xx)
+    # Filled by optional stages (e.g. the runtime probe's verdict under "confirmation").
+    extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.path, self.line, self.column, self.code, self.message)
+
+    @property
+    def fix_text(self) -> str:
+        """The fix hint as printed: the hint, then what blocks it."""
+        return f"{self.fix}; but {self.blocker}" if self.blocker else self.fix
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data without `extra` (optional stages add it after a run)."""
+        data = asdict(self)
+        del data["extra"]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Finding":
+        fields = dict(data)
+        fields["chain"] = tuple(Hop(**hop) for hop in fields["chain"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+    files_checked: int
+    warnings: tuple[str, ...] = ()
+    # Paths whose state decided this report (files read, directories listed or
+    # probed); filled only when the caller asks, for replaying it later.
+    consulted_files: tuple[str, ...] = field(default=(), compare=False)
+    consulted_directories: tuple[str, ...] = field(default=(), compare=False)
