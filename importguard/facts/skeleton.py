@@ -173,9 +173,9 @@ def _type_checking_names(text: str) -> frozenset[str]:
 def _emptied(
     function: _Function, lines: list[str], type_checking: frozenset[str]
 ) -> Optional[tuple[int, list[str]]]:
-    """A function without decorators, calls in its defaults or imports in its body adds
+    """A function without decorators, calls in its header or imports in its body adds
     nothing to the facts: all its lines, header included, become one string."""
-    if function.decorator_list or _calls_in_defaults(function.args):
+    if function.decorator_list or _calls_in_header(function):
         return None
     if any(True for _ in _imports(function.body, type_checking)):
         return None
@@ -189,9 +189,17 @@ def _emptied(
     return first, contents
 
 
-def _calls_in_defaults(arguments: ast.arguments) -> bool:
-    defaults = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
-    return any(isinstance(node, ast.Call) for default in defaults for node in ast.walk(default))
+def _calls_in_header(function: _Function) -> bool:
+    """Calls in default values or annotations: they run when the `def` does."""
+    arguments = function.args
+    expressions = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
+    for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                     arguments.vararg, arguments.kwarg):
+        if argument is not None and argument.annotation is not None:
+            expressions.append(argument.annotation)
+    if function.returns is not None:
+        expressions.append(function.returns)
+    return any(isinstance(node, ast.Call) for expression in expressions for node in ast.walk(expression))
 
 
 def _reduced_body(
