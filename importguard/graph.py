@@ -107,9 +107,12 @@ class ImportGraph:
                     reached = self.reach.from_call(facts, call)
                     if reached is not None:
                         sink_call = reached.sink
-                        hit = SinkHit(module, sink_call.reason, sink_call.name, facts.path, call.line,
-                                      sink_call.strength, reached.hops)
-                        break
+                        candidate = SinkHit(module, sink_call.reason, sink_call.name, facts.path, call.line,
+                                            sink_call.strength, reached.hops, reached.conditional)
+                        if hit is None or (candidate.conditional, len(candidate.calls)) < (hit.conditional, len(hit.calls)):
+                            hit = candidate
+                        if not hit.conditional:
+                            break
         self._sinks[module] = hit
         return hit
 

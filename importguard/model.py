@@ -234,6 +234,7 @@ class SinkHit:
     # When the call at import reaches the sink call through functions: the call hops,
     # the first at `path:line` in `module`, the last the sink call itself.
     calls: tuple["Hop", ...] = ()
+    conditional: bool = False  # a function on the way makes the call only on a branch
 
 
 @dataclass(frozen=True)

@@ -33,13 +33,27 @@ class Reached:
 
     hops: tuple[Hop, ...]
     sink: CallSink
+    # Some call on the way sits on a branch of its function (if, loop, handler, after an
+    # early return, right of `and`/`or`): the sink runs on some paths only.
+    conditional: bool = False
+
+    @property
+    def rank(self) -> tuple[bool, int]:
+        return (self.conditional, len(self.hops))
 
 
-def call_hop(owner: str, call: CallSite, path: str) -> Hop:
-    via = "decorator: called with the function it decorates" if call.context == "decorator" else ""
+def call_hop(owner: str, call: CallSite, path: str, in_function: bool = False) -> Hop:
+    notes = []
+    if call.context == "decorator":
+        notes.append("decorator: called with the function it decorates")
     if call.device:
-        via = f'device "{call.device}"'
-    return Hop(owner, call.name, path, call.line, via, kind="call")
+        notes.append(f'device "{call.device}"')
+    if call.conditional and in_function:
+        notes.append(ON_SOME_PATHS)
+    return Hop(owner, call.name, path, call.line, ", ".join(notes), kind="call")
+
+
+ON_SOME_PATHS = "only on some paths through the caller"
 
 
 class CallReach:
@@ -105,7 +119,7 @@ class CallReach:
         if sink is not None:
             return Reached((hop,), sink)
         inner = self._function(call.name, nvml, 0)
-        return None if inner is None else Reached((hop, *inner.hops), inner.sink)
+        return None if inner is None else Reached((hop, *inner.hops), inner.sink, inner.conditional)
 
     def _function(self, name: str, nvml: bool, depth: int) -> Optional[Reached]:
         key = (name, nvml)
@@ -129,18 +143,20 @@ class CallReach:
             for call in function.calls:
                 if call.guarded:
                     continue
-                hop = call_hop(owner, call, facts.path)
+                hop = call_hop(owner, call, facts.path, in_function=True)
                 sink = self.call_sink_for(call, nvml)
                 if sink is not None:
-                    found: Optional[Reached] = Reached((hop,), sink)
+                    found: Optional[Reached] = Reached((hop,), sink, call.conditional)
                 else:
                     inner = self._function(call.name, nvml, depth + 1)
-                    found = None if inner is None else Reached((hop, *inner.hops), inner.sink)
-                if found is not None and (best is None or len(found.hops) < len(best.hops)):
+                    found = None if inner is None else Reached(
+                        (hop, *inner.hops), inner.sink, inner.conditional or call.conditional
+                    )
+                if found is not None and (best is None or found.rank < best.rank):
                     best = found
-                    if len(best.hops) == 1:
+                    if best.rank == (False, 1):
                         break
-            if best is not None and len(best.hops) == 1:
+            if best is not None and best.rank == (False, 1):
                 break
         self._in_progress.discard(key)
         if best is not None or self._cycles == cycles_before:

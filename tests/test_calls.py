@@ -425,3 +425,36 @@ def test_whole_file_and_skeleton_give_the_same_function_facts():
     source = SourceFile("/x/m.py", "m", False, "/x")
     text = b"import torch\ndef f(a: int = 1):\n    import json\n    return torch.cuda.synchronize()\nX = f()\n"
     assert collect_source(text, source) == collect_source(text, source, reduce_bodies=False)
+
+
+@pytest.mark.parametrize(
+    "body, conditional",
+    [
+        ("    return torch.cuda.synchronize()\n", False),
+        ("    try:\n        torch.cuda.synchronize()\n    finally:\n        pass\n", False),
+        ("    if LEVEL:\n        torch.cuda.synchronize()\n", True),
+        ("    if not LEVEL:\n        return\n    torch.cuda.synchronize()\n", True),
+        ("    for _ in []:\n        torch.cuda.synchronize()\n", True),
+        ("    try:\n        pass\n    except Exception:\n        torch.cuda.synchronize()\n", True),
+        ("    return LEVEL and torch.cuda.synchronize()\n", True),
+        ("    return torch.cuda.synchronize() if LEVEL else 0\n", True),
+    ],
+)
+def test_calls_on_a_branch_of_a_function_are_reported_as_on_some_paths(tmp_path, body, conditional):
+    source = "import torch\nLEVEL = 0\ndef f():\n" + body + "X = f()\n"
+    _, report = findings(tmp_path, {"m.py": source})
+    (finding,) = report.findings
+    assert ("on some paths" in finding.message) is conditional
+    assert (finding.chain[-1].via == "only on some paths through the caller") is conditional
+
+
+def test_an_unconditional_path_is_preferred_over_a_shorter_conditional_one(tmp_path):
+    source = (
+        "import torch\nLEVEL = 0\n"
+        "def g():\n    return torch.cuda.synchronize()\n"
+        "def f():\n    if LEVEL:\n        torch.cuda.set_device(0)\n    return g()\n"
+        "X = f()\n"
+    )
+    _, report = findings(tmp_path, {"m.py": source})
+    (finding,) = report.findings
+    assert finding.sink == "torch.cuda.synchronize" and "on some paths" not in finding.message

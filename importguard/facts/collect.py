@@ -660,8 +660,9 @@ class _Walker:
                     guarded = _is_initialized_name(guard)
                 key = (name, call.device)
                 known = calls.get(key)
-                if known is None or (known.guarded and not guarded):
-                    calls[key] = CallSite(name, call.line, call.column, call.end_line,
+                # Keep the occurrence most likely to run: unguarded, then unconditional.
+                if known is None or (known.guarded, known.conditional) > (guarded, call.conditional):
+                    calls[key] = CallSite(name, call.line, call.column, call.end_line, call.conditional,
                                           guarded=guarded, device=call.device)
             ordered = sorted(calls.values(), key=lambda c: (c.line, c.column, c.name))
             functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class))

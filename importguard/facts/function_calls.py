@@ -45,6 +45,7 @@ class RawCall:
     guard: str = ""  # the raw dotted name of the is_initialized() guarding it
     guard_resolution: str = RAW
     device: str = ""
+    conditional: bool = False  # runs on some paths through the body only
 
 
 @dataclass
@@ -109,6 +110,7 @@ class _Reader:
         self.lines = lines
         self.package = package
         self.functions: list[RawFunction] = []
+        self.conditional = 0  # depth of branches (if, loops, handlers, after an early exit)
 
     # -- definitions
 
@@ -149,7 +151,9 @@ class _Reader:
             elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 local[statement.name] = (f"{name}.{statement.name}", LOCAL)
         body_owner = owner if _is_method(node, owner) else None
+        outer, self.conditional = self.conditional, 0
         self._block(node.body, facts, local, body_owner, guard=None)
+        self.conditional = outer
         for statement in _walk_statements(node.body):
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.function(statement, f"{name}.{statement.name}", None, local)
@@ -188,6 +192,26 @@ class _Reader:
         owner: Optional[str],
         guard: Optional[ast.AST],
     ) -> None:
+        entered = self.conditional
+        try:
+            self._statements(body, facts, local, owner, guard)
+        finally:
+            self.conditional = entered
+
+    def _branch(self, body: Sequence[ast.stmt], facts: RawFunction, local: dict[str, tuple[str, str]],
+                owner: Optional[str], guard: Optional[ast.AST]) -> None:
+        self.conditional += 1
+        self._block(body, facts, local, owner, guard)
+        self.conditional -= 1
+
+    def _statements(
+        self,
+        body: Sequence[ast.stmt],
+        facts: RawFunction,
+        local: dict[str, tuple[str, str]],
+        owner: Optional[str],
+        guard: Optional[ast.AST],
+    ) -> None:
         for statement in body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 # Decorators and defaults run when the enclosing function does.
@@ -202,11 +226,13 @@ class _Reader:
             if isinstance(statement, ast.If):
                 self._expression(statement.test, facts, local, owner, guard)
                 test_guard = _is_initialized_test(statement.test)
-                self._block(statement.body, facts, local, owner, test_guard or guard)
-                self._block(statement.orelse, facts, local, owner, guard)
-                negated = _negated_is_initialized(statement.test)
-                if negated is not None and statement.body and isinstance(statement.body[-1], (ast.Return, ast.Raise)):
-                    guard = guard or negated  # `if not is_initialized(): return`: the rest is guarded
+                self._branch(statement.body, facts, local, owner, test_guard or guard)
+                self._branch(statement.orelse, facts, local, owner, guard)
+                if statement.body and isinstance(statement.body[-1], (ast.Return, ast.Raise)):
+                    self.conditional += 1  # after an early exit: the rest runs on some paths only
+                    negated = _negated_is_initialized(statement.test)
+                    if negated is not None:
+                        guard = guard or negated  # `if not is_initialized(): return`: the rest is guarded
                 continue
             for name in ("test", "iter", "subject", "value", "exc", "cause", "target", "targets",
                          "items", "annotation", "msg", "returns"):
@@ -222,8 +248,16 @@ class _Reader:
             for handler in getattr(statement, "handlers", ()):
                 if handler.type is not None:
                     self._expression(handler.type, facts, local, owner, guard)
-            for block in _blocks(statement):
-                self._block(block, facts, local, owner, guard)
+            if isinstance(statement, (ast.For, ast.AsyncFor, ast.While, ast.Match)):
+                for block in _blocks(statement):
+                    self._branch(block, facts, local, owner, guard)
+                continue
+            self._block(getattr(statement, "body", None) or [], facts, local, owner, guard)
+            for handler in getattr(statement, "handlers", ()):
+                self._branch(handler.body, facts, local, owner, guard)
+            if isinstance(statement, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+                self._branch(statement.orelse, facts, local, owner, guard)
+                self._block(statement.finalbody, facts, local, owner, guard)
 
     def _expression(
         self,
@@ -233,21 +267,30 @@ class _Reader:
         owner: Optional[str],
         guard: Optional[ast.AST],
     ) -> None:
-        stack = [node]
+        stack: list[tuple[ast.AST, bool]] = [(node, self.conditional > 0)]
         while stack:
-            current = stack.pop()
+            current, conditional = stack.pop()
             if isinstance(current, ast.Lambda):
-                stack.extend(current.args.defaults)
-                stack.extend(d for d in current.args.kw_defaults if d is not None)
+                stack.extend((d, conditional) for d in current.args.defaults)
+                stack.extend((d, conditional) for d in current.args.kw_defaults if d is not None)
                 continue
             if isinstance(current, ast.GeneratorExp):
-                stack.append(current.generators[0].iter)  # the rest runs when consumed
+                stack.append((current.generators[0].iter, conditional))  # the rest runs when consumed
                 continue
             if isinstance(current, ast.Call):
                 call = self._call(current, local, owner, guard)
                 if call is not None:
+                    call.conditional = conditional
                     facts.calls.append(call)
-            stack.extend(ast.iter_child_nodes(current))
+            if isinstance(current, ast.BoolOp):  # `a() and b()`: b() only on some paths
+                stack.append((current.values[0], conditional))
+                stack.extend((value, True) for value in current.values[1:])
+                continue
+            if isinstance(current, ast.IfExp):
+                stack.append((current.test, conditional))
+                stack.extend(((current.body, True), (current.orelse, True)))
+                continue
+            stack.extend((child, conditional) for child in ast.iter_child_nodes(current))
 
     def _call(
         self,

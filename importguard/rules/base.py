@@ -70,9 +70,10 @@ def sink_text(chain: Chain) -> str:
     sink = chain.sink
     words = strength_text(sink.strength)
     if len(sink.calls) > 1:
+        paths = " on some paths" if sink.conditional else ""
         return (
             f"`{sink.module}`, whose import calls `{sink.calls[0].imported}()`, which reaches "
-            f"`{sink.call}()`; that call {sink.reason} [{words}]"
+            f"`{sink.call}()`{paths}; that call {sink.reason} [{words}]"
         )
     if sink.call:
         return f"`{sink.module}`, which calls `{sink.call}()` at import; that call {sink.reason} [{words}]"

@@ -107,6 +107,8 @@ class CudaCallAtImport(Rule):
                     condition += " (in an annotation: evaluated at import on Python < 3.14, deferred on 3.14+)"
                 elif call.context == "decorator":
                     condition += " (the decorator is called with what it decorates)"
+                if reached.conditional:
+                    condition += " (on some paths: a function on the way makes the call only on a branch)"
                 if len(reached.hops) == 1:
                     what = f"`{call.name}()` runs at import{condition}; it {sink.reason} [{strength_text(sink.strength)}]"
                 else:
