@@ -10,8 +10,10 @@ is negative), and paths longer than MAX_DEPTH calls are not followed.
 
 `torch.cuda.is_available()` does not initialize the driver with
 PYTORCH_NVML_BASED_CUDA_CHECK=1 (measured): with the `nvml-based-cuda-check` setting,
-or when the module whose import runs the call, or one of its ancestor packages (they
-run first), sets it at module level (`nvml_check_set`), it is no sink.
+or when the module whose import runs the call sets it above the call, or one of its
+ancestor packages (they run first) sets it at module level or imports, unconditionally at
+module level, a module that does (`nvml_check_set`), it is no sink. The order of the
+statements inside that ancestor is not checked.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
-from importguard.model import CallSink, CallSite, FunctionFacts, Hop, ModuleFacts
+from importguard.model import CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
 
 MAX_DEPTH = 40
+_PLAIN_IMPORTS = (SiteKind.IMPORT, SiteKind.FROM)
 _CONSTRUCTORS = ("__new__", "__init__", "__post_init__")
 
 
@@ -101,10 +104,24 @@ class CallReach:
         parts = facts.module.split(".")
         for index in range(1, len(parts)):
             ancestor = self._facts_for(".".join(parts[:index]))
-            if ancestor is not None and ancestor is not facts and any(
-                k == NVML_CHECK and v == "1" for k, v, _ in ancestor.environ
-            ):
+            if ancestor is not None and ancestor is not facts and self._sets_nvml_check(ancestor, True):
                 return True
+        return False
+
+    def _sets_nvml_check(self, facts: ModuleFacts, follow_imports: bool) -> bool:
+        """`facts` sets it at module level, or (one level deep) a module it imports
+        unconditionally at module level does (vLLM's `import vllm.env_override`)."""
+        if any(k == NVML_CHECK and v == "1" for k, v, _ in facts.environ):
+            return True
+        if not follow_imports:
+            return False
+        for site in facts.imports:
+            if site.execution is not Execution.EAGER or site.conditional or site.kind not in _PLAIN_IMPORTS:
+                continue
+            for module in (site.module, *(f"{site.module}.{name}" for name in site.names if name != "*")):
+                imported = self._facts_for(module) if module != facts.module else None
+                if imported is not None and self._sets_nvml_check(imported, False):
+                    return True
         return False
 
     # -- reaching

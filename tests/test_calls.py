@@ -458,3 +458,26 @@ def test_an_unconditional_path_is_preferred_over_a_shorter_conditional_one(tmp_p
     _, report = findings(tmp_path, {"m.py": source})
     (finding,) = report.findings
     assert finding.sink == "torch.cuda.synchronize" and "on some paths" not in finding.message
+
+
+def test_fallback_after_a_try_that_returns_is_on_some_paths(tmp_path):
+    source = (
+        "import torch\ndef arch():\n    try:\n        return probe()\n    except Exception:\n        pass\n"
+        "    return torch.cuda.get_device_properties('cuda')\ndef probe():\n    return 'gfx942'\nA = arch()\n"
+    )
+    _, report = findings(tmp_path, {"m.py": source})
+    (finding,) = report.findings
+    assert "on some paths" in finding.message
+
+
+def test_nvml_check_set_by_a_module_an_ancestor_imports_first(tmp_path):
+    found, _ = findings(tmp_path, {
+        "pkg/__init__.py": "import pkg.env_override\n",
+        "pkg/env_override.py": "import os\nos.environ['PYTORCH_NVML_BASED_CUDA_CHECK'] = '1'\n",
+        "pkg/sub/__init__.py": "",
+        "pkg/sub/m.py": NVML_USER,
+        "cond/__init__.py": "import os\nif os.name:\n    import cond.env_override\n",
+        "cond/env_override.py": "import os\nos.environ['PYTORCH_NVML_BASED_CUDA_CHECK'] = '1'\n",
+        "cond/m.py": "import torch\nOK = torch.cuda.is_available()\n",
+    })
+    assert [x for x in found if x[0] == "IG003"] == [("IG003", "cond/m.py", 2), ("IG003", "pkg/sub/m.py", 3)]

@@ -258,6 +258,8 @@ class _Reader:
             if isinstance(statement, (ast.Try, getattr(ast, "TryStar", ast.Try))):
                 self._branch(statement.orelse, facts, local, owner, guard)
                 self._block(statement.finalbody, facts, local, owner, guard)
+                if statement.body and isinstance(statement.body[-1], (ast.Return, ast.Raise)):
+                    self.conditional += 1  # `try: return x` then a fallback: only after an exception
 
     def _expression(
         self,
