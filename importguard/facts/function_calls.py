@@ -270,29 +270,46 @@ class _Reader:
         guard: Optional[ast.AST],
     ) -> None:
         stack: list[tuple[ast.AST, bool]] = [(node, self.conditional > 0)]
+        pop, push = stack.pop, stack.append
         while stack:
-            current, conditional = stack.pop()
-            if isinstance(current, ast.Lambda):
-                stack.extend((d, conditional) for d in current.args.defaults)
-                stack.extend((d, conditional) for d in current.args.kw_defaults if d is not None)
-                continue
-            if isinstance(current, ast.GeneratorExp):
-                stack.append((current.generators[0].iter, conditional))  # the rest runs when consumed
-                continue
-            if isinstance(current, ast.Call):
-                call = self._call(current, local, owner, guard)
+            current, conditional = pop()
+            kind = type(current)
+            if kind is ast.Call:
+                call = self._call(current, local, owner, guard)  # type: ignore[arg-type]
                 if call is not None:
                     call.conditional = conditional
                     facts.calls.append(call)
-            if isinstance(current, ast.BoolOp):  # `a() and b()`: b() only on some paths
-                stack.append((current.values[0], conditional))
-                stack.extend((value, True) for value in current.values[1:])
+            elif kind is ast.Lambda:
+                args = current.args  # type: ignore[attr-defined]
+                for default in (*args.defaults, *args.kw_defaults):
+                    if default is not None:
+                        push((default, conditional))
                 continue
-            if isinstance(current, ast.IfExp):
-                stack.append((current.test, conditional))
-                stack.extend(((current.body, True), (current.orelse, True)))
+            elif kind is ast.GeneratorExp:
+                push((current.generators[0].iter, conditional))  # type: ignore[attr-defined]
+                continue  # the rest runs when consumed
+            elif kind is ast.BoolOp:  # `a() and b()`: b() only on some paths
+                values = current.values  # type: ignore[attr-defined]
+                push((values[0], conditional))
+                for value in values[1:]:
+                    push((value, True))
                 continue
-            stack.extend((child, conditional) for child in ast.iter_child_nodes(current))
+            elif kind is ast.IfExp:
+                push((current.test, conditional))  # type: ignore[attr-defined]
+                push((current.body, True))  # type: ignore[attr-defined]
+                push((current.orelse, True))  # type: ignore[attr-defined]
+                continue
+            fields = _FIELDS.get(kind)
+            if fields is None:
+                fields = _child_fields(kind)
+            for name in fields:
+                value = getattr(current, name)
+                if type(value) is list:
+                    for item in value:
+                        if type(item) not in _LEAF_TYPES and isinstance(item, ast.AST):
+                            push((item, conditional))
+                elif type(value) not in _LEAF_TYPES and isinstance(value, ast.AST):
+                    push((value, conditional))
 
     def _call(
         self,
@@ -343,6 +360,23 @@ class _Reader:
         if root in ("self", "cls", "super"):
             return None, RAW
         return dotted, RAW
+
+
+# Names, constants and contexts never hold a call; the field names of each node type
+# are looked up once (ast.iter_child_nodes costs a generator per node).
+_LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAF_TYPES = frozenset(
+    t for t in vars(ast).values() if isinstance(t, type) and issubclass(t, _LEAVES)
+)
+
+
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    names = _FIELDS.get(node_type)
+    if names is None:
+        names = () if issubclass(node_type, _LEAVES) else tuple(node_type._fields)
+        _FIELDS[node_type] = names
+    return names
 
 
 def _walk_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
