@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Check, over any tree, that collecting with function bodies reduced to their imports
-(importguard/skeleton.py) gives exactly the facts of parsing whole files.
+(importguard/facts/skeleton.py) gives exactly the facts of parsing whole files.
 
     python bench/same_facts.py bench/.trees/sglang bench/.trees/flashinfer
 

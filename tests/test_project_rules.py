@@ -20,7 +20,7 @@ PACKAGE = REPO / "importguard"
 SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli"}  # their __init__ imports nothing
 LAYERS = [
     {"model", "errors", "progress", "cache.fast_replay", *SUBPACKAGES},
-    {"config", "discovery", "sinks", "facts.skeleton", "facts.function_calls", "facts.collect",
+    {"config", "discovery", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls", "facts.collect",
      "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record", "probe.child"},
     {"graph", "reach", "cache.pool", "cache.loader", "cache.replay", "installed.modules", "installed.verify",
      "installed.facts", "installed.reach"},
@@ -35,7 +35,7 @@ LAYERS = [
      "cli.lsp", "cli.installed", "cli.render", "entry", "__main__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
-LIBCST_IMPORTERS = {"facts.collect", "fix.lazy_reexport"}
+LIBCST_IMPORTERS = {"facts.collect", "facts.positions", "fix.lazy_reexport"}
 
 
 def package_modules(package):

@@ -48,7 +48,10 @@ DEFAULT_DIRECTORY = ".importguard_cache"
 # Config fields collect.py reads. None today; a field added here joins the key.
 COLLECTION_SETTINGS: tuple[str, ...] = ()
 # The collector's own source; a test fails when collect.py imports a module not listed.
-COLLECTOR_SOURCES = ("facts/collect.py", "facts/function_calls.py", "facts/skeleton.py", "model.py")  # under importguard/
+COLLECTOR_SOURCES = (
+    "facts/collect.py", "facts/comments.py", "facts/function_calls.py", "facts/positions.py", "facts/skeleton.py",
+    "model.py",
+)  # under importguard/
 # A file modified this recently may be modified again within the same timestamp tick,
 # so its stat is not trusted as a fast path next time ("racy git" problem).
 _RACY_NS = 2_000_000_000

@@ -1,4 +1,4 @@
-"""SourceFile -> ModuleFacts. With fix.py, the only modules that import libcst.
+"""SourceFile -> ModuleFacts. With positions.py and fix/, the only modules that import libcst.
 
 Cost model (see the speed issue and docs/performance.md): LibCST's time and memory grow
 with every token it sees, a `CSTVisitor` rebuilds each node it passes, and
@@ -19,14 +19,15 @@ import io
 import re
 import sys
 import tokenize
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState  # positions without MetadataWrapper
 from libcst.helpers import get_full_name_for_node
 
+from importguard.facts.comments import suppressions
+from importguard.facts.positions import Positions
 from importguard.facts.function_calls import (
     LOCAL,
     QUALIFIED,
@@ -45,7 +46,6 @@ from importguard.model import (
     Problem,
     SiteKind,
     SourceFile,
-    Suppression,
 )
 
 SYNTAX_ERROR = "IG900"
@@ -113,7 +113,7 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
     walker = _Walker(source.module, source.is_package, bodies.module_names if bodies else ())
     try:
         walker.walk_module(module)
-        positions = _Positions.compute(
+        positions = Positions.compute(
             module, walker.position_targets(), skeleton if reduce_bodies else None, walker.import_nodes
         )
     except RecursionError:
@@ -126,7 +126,7 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         imports=walker.import_sites(positions),
         calls=walker.call_sites(positions),
         exports=walker.exports,
-        suppressions=tuple(_suppressions(text)),
+        suppressions=suppressions(text),
         problems=tuple(walker.problems(positions)),
         functions=walker.function_facts(bodies),
         bindings=tuple(sorted(walker.bindings.items())),
@@ -668,10 +668,10 @@ class _Walker:
             functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class))
         return tuple(functions)
 
-    def environ_settings(self, positions: "_Positions") -> tuple[tuple[str, str, int], ...]:
+    def environ_settings(self, positions: "Positions") -> tuple[tuple[str, str, int], ...]:
         return tuple((n.key, n.value, positions.of(n.node)[0]) for n in self.pending_environ)
 
-    def notes(self, positions: "_Positions") -> tuple[tuple[int, str], ...]:
+    def notes(self, positions: "Positions") -> tuple[tuple[int, str], ...]:
         return tuple(sorted((positions.of(n.node)[0], n.text) for n in self.pending_notes))
 
     def position_targets(self) -> list[tuple[int, cst.CSTNode]]:
@@ -682,7 +682,7 @@ class _Walker:
         targets += [(note.top, note.node) for note in (*self.pending_notes, *self.pending_environ)]
         return targets
 
-    def import_sites(self, positions: "_Positions") -> tuple[ImportSite, ...]:
+    def import_sites(self, positions: "Positions") -> tuple[ImportSite, ...]:
         sites: list[ImportSite] = []
         for pending in self.sites:
             execution = pending.context.execution
@@ -717,7 +717,7 @@ class _Walker:
             and site.context.execution is Execution.EAGER
         )
 
-    def _dynamic_sites(self, call: _PendingCall, positions: "_Positions") -> list[ImportSite]:
+    def _dynamic_sites(self, call: _PendingCall, positions: "Positions") -> list[ImportSite]:
         qualified = self._qualify_pending(call)
         if qualified is None or not isinstance(call.node, cst.Call) or call.context.context:
             return []
@@ -779,7 +779,7 @@ class _Walker:
                             targets.append(key)
         return [f"{self.module_name}.{t}" for t in sorted(set(targets))]
 
-    def call_sites(self, positions: "_Positions") -> tuple[CallSite, ...]:
+    def call_sites(self, positions: "Positions") -> tuple[CallSite, ...]:
         sites = []
         for call in self.calls:
             if call.context.execution is not Execution.EAGER:
@@ -794,7 +794,7 @@ class _Walker:
         sites.sort(key=lambda c: (c.line, c.column, c.name))
         return tuple(sites)
 
-    def problems(self, positions: "_Positions") -> Iterable[Problem]:
+    def problems(self, positions: "Positions") -> Iterable[Problem]:
         for pending in self.pending_problems:
             line, column, _ = positions.of(pending.node)
             yield Problem(pending.code, pending.message, line, column)
@@ -942,159 +942,3 @@ def _literal_strings(node: cst.BaseExpression) -> Optional[tuple[str, ...]]:
             return None
         values.append(value)
     return tuple(values)
-
-
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.I)
-_IGNORE = re.compile(r"#\s*importguard:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.I)
-
-
-def _suppressions(text: str) -> Iterable[Suppression]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if "#" not in line:
-            continue
-        for pattern in (_NOQA, _IGNORE):
-            match = pattern.search(line)
-            if match:
-                codes = match.group("codes") or ""
-                yield Suppression(
-                    number, tuple(sorted(c.strip().upper() for c in codes.split(",") if c.strip()))
-                )
-                break
-
-
-# ----------------------------------------------------------------------------- positions
-
-
-class _AllPlaced(Exception):
-    pass
-
-
-class _PositionState(CodegenState):
-    """LibCST's code generator, told to note where a few chosen nodes start and end.
-
-    Runs the generator once, tracks line/column over the emitted tokens only when a
-    chosen node is entered or left, and stops as soon as the last chosen node is left.
-    """
-
-    def __init__(self, module: cst.Module, targets: Sequence[cst.CSTNode], line: int = 1) -> None:
-        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
-        self.wanted = {id(node) for node in targets}
-        self.starts: dict[int, tuple[int, int]] = {}
-        self.ends: dict[int, int] = {}
-        self.line = line
-        self.column = 0
-        self.consumed = 0
-
-    def _advance(self) -> None:
-        tokens = self.tokens
-        for index in range(self.consumed, len(tokens)):
-            token = tokens[index]
-            newlines = token.count("\n") + token.count("\r") - token.count("\r\n")
-            if newlines:  # \r alone ends a line too (old Mac files)
-                self.line += newlines
-                self.column = len(token) - max(token.rfind("\n"), token.rfind("\r")) - 1
-            else:
-                self.column += len(token)
-        self.consumed = len(tokens)
-
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        key = id(node)
-        if key in self.wanted and key not in self.starts:
-            self._advance()
-            self.starts[key] = (self.line, self.column + 1)
-
-    def after_codegen(self, node: cst.CSTNode) -> None:
-        key = id(node)
-        if key in self.wanted and key not in self.ends:
-            self._advance()
-            self.ends[key] = self.line
-            if len(self.ends) == len(self.wanted):
-                raise _AllPlaced
-
-
-@dataclass
-class _Positions:
-    starts: dict[int, tuple[int, int]] = field(default_factory=dict)
-    ends: dict[int, int] = field(default_factory=dict)
-
-    @classmethod
-    def compute(
-        cls,
-        module: cst.Module,
-        targets: Sequence[tuple[int, cst.CSTNode]],
-        skeleton: Optional[Skeleton] = None,
-        import_nodes: Sequence[cst.BaseSmallStatement] = (),
-    ) -> "_Positions":
-        """Import statements are placed from the file's `ast` (skeleton.py); code is
-        generated only for the top-level statements that hold other targets, each
-        started at its line. Without a skeleton, or when it does not fit this tree,
-        the module is generated up to the last target."""
-        positions = cls()
-        if not targets:
-            return positions
-        starts = _codegen_start_lines(module, skeleton.statement_lines if skeleton else None)
-        if starts is None:
-            positions._generate(module, module, [node for _, node in targets], 1)
-            return positions
-        placed = positions._place_imports(skeleton, import_nodes) if skeleton else False
-        by_statement: dict[int, list[cst.CSTNode]] = {}
-        for top, node in targets:
-            if not (placed and id(node) in positions.starts):
-                by_statement.setdefault(top, []).append(node)
-        for top, nodes in sorted(by_statement.items()):
-            positions._generate(module, module.body[top], nodes, starts[top])
-        return positions
-
-    def _place_imports(self, skeleton: Skeleton, nodes: Sequence[cst.BaseSmallStatement]) -> bool:
-        """Pairs LibCST's import statements with `ast`'s, in document order; False
-        (nothing placed) unless every pair imports the same thing as written."""
-        known = skeleton.imports
-        if known is None or len(known) != len(nodes):
-            return False
-        if any(_written(node) != entry[3] for node, entry in zip(nodes, known)):
-            return False
-        for node, (line, column, end_line, _) in zip(nodes, known):
-            self.starts[id(node)] = (line, column)
-            self.ends[id(node)] = end_line
-        return True
-
-    def _generate(self, module: cst.Module, node: cst.CSTNode, targets: list[cst.CSTNode], line: int) -> None:
-        state = _PositionState(module, targets, line)
-        try:
-            node._codegen(state)
-        except _AllPlaced:
-            pass
-        self.starts.update(state.starts)
-        self.ends.update(state.ends)
-
-    def of(self, node: cst.CSTNode) -> tuple[int, int, int]:
-        line, column = self.starts.get(id(node), (1, 1))
-        return line, column, self.ends.get(id(node), line)
-
-
-def _written(node: cst.BaseSmallStatement) -> str:
-    if isinstance(node, (cst.Import, cst.LazyImport)):
-        return get_full_name_for_node(node.names[0].name) or ""
-    assert isinstance(node, (cst.ImportFrom, cst.LazyImportFrom))
-    module = get_full_name_for_node(node.module) if node.module is not None else ""
-    return "." * len(node.relative) + (module or "")
-
-
-def _codegen_start_lines(module: cst.Module, statement_lines: Optional[Sequence[int]]) -> Optional[list[int]]:
-    """The line where the code generator starts each top-level statement: the line of
-    its first token (from `ast`, which counts `a; b` as two statements) less the blank
-    and comment lines LibCST emits before it. None when the two trees do not match."""
-    if statement_lines is None:
-        return None
-    starts = []
-    index = 0
-    for statement in module.body:
-        if index >= len(statement_lines):
-            return None
-        leading = len(statement.leading_lines)
-        decorators = getattr(statement, "decorators", ())
-        if decorators:
-            leading += len(decorators[0].leading_lines)
-        starts.append(statement_lines[index] - leading)
-        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-    return starts if index == len(statement_lines) else None

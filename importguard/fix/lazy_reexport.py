@@ -1,7 +1,7 @@
 """Rewrite the eager re-exports of a package `__init__.py` into lazy ones (PEP 562).
 
 `check --fix`/`--diff` and the language server's "make this re-export lazy" action
-come here. With collect.py, this is the only module that imports libcst: LibCST
+come here. With facts/collect.py and facts/positions.py, the only modules that import libcst: LibCST
 round-trips every comment and blank line that the rewrite does not touch.
 
 For each top-level import statement at a reported line, the names it binds move into

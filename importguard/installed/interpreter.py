@@ -1,7 +1,7 @@
 """The target environment, described without importing anything from it.
 
 `target_paths(None)` describes the running interpreter; `target_paths("/x/bin/python")`
-runs that interpreter once with a stdlib-only snippet (`_environment_child.py`).
+runs that interpreter once with a stdlib-only snippet (`interpreter_child.py`).
 `iter_distributions(paths)` lists the `*.dist-info` directories on its sys.path.
 """
 

@@ -1,6 +1,6 @@
 """Describe the interpreter this runs in: stdlib only, imports nothing else.
 
-environment.py calls `describe()` in-process for the running interpreter and passes this
+interpreter.py calls `describe()` in-process for the running interpreter and passes this
 file's source to another interpreter with `-c` for `--python PATH`, so both are described
 by the same code. Keep it runnable on old Pythons: no third-party imports, no new syntax.
 """

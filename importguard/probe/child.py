@@ -2,7 +2,7 @@
 
 Run as a script by a freshly spawned interpreter (never a fork of importguard):
 
-    python _probe_child.py RESULT_PATH MODULE DEADLINE [--path DIR]... [--sink NAME]...
+    python child.py RESULT_PATH MODULE DEADLINE [--path DIR]... [--sink NAME]...
 
 RESULT_PATH receives one JSON object (written atomically at the end); stdout and stderr
 belong to the imported code. DEADLINE is a time.time() value bounding the fork check.
@@ -19,8 +19,8 @@ grandchild does, after the import, to see whether a forked worker could still us
 import os
 import sys
 
-# Running a script puts its folder (importguard/) first on sys.path, where our own
-# types.py would shadow the standard library's for the imported code. Drop it first.
+# Running a script puts its folder (importguard/probe/) first on sys.path, where a
+# module of ours could shadow a standard one for the imported code. Drop it first.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if sys.path and sys.path[0] and os.path.realpath(sys.path[0]) == os.path.realpath(_HERE):
     del sys.path[0]

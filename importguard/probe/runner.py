@@ -1,7 +1,7 @@
 """Runtime probe, parent side: import each module in its own fresh interpreter.
 
 Each module gets a new process (subprocess, never a fork of importguard) running
-`_probe_child.py` in a session of its own, so a timeout can kill its whole process
+`child.py` in a session of its own, so a timeout can kill its whole process
 group. The child's result comes back through a file; its stdout and stderr are only
 kept as a bounded tail for crash and timeout messages, and are never read to EOF (a
 grandchild holding them open must not hang us).
