@@ -481,3 +481,10 @@ def test_nvml_check_set_by_a_module_an_ancestor_imports_first(tmp_path):
         "cond/m.py": "import torch\nOK = torch.cuda.is_available()\n",
     })
     assert [x for x in found if x[0] == "IG003"] == [("IG003", "cond/m.py", 2), ("IG003", "pkg/sub/m.py", 3)]
+
+
+def test_main_guard_with_and_never_runs_on_import(tmp_path):
+    extra = {"helpers.py": "import torch\ndef main():\n    torch.cuda.synchronize()\ndef ci():\n    return False\n"}
+    source = "from helpers import main, ci\nif __name__ == '__main__' and not ci():\n    main()\n"
+    assert ig003_lines(tmp_path, source, extra) == []
+    assert ig003_lines(tmp_path, "from helpers import main, ci\nif ci() or __name__ == '__main__':\n    main()\n", extra) == [3]

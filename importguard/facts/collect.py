@@ -914,6 +914,9 @@ def _cuda_device(node: Optional[cst.CSTNode]) -> str:
 
 
 def _is_main_guard(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        # `if __name__ == "__main__" and not ci():` runs only as a script too.
+        return _is_main_guard(test.left) or _is_main_guard(test.right)
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return False
     target = test.comparisons[0]
