@@ -116,6 +116,11 @@ class ImportGraph:
         self._sinks[module] = hit
         return hit
 
+    def call_sink(self, name: str) -> Optional[CallSink]:
+        """The sink a call of `name` is by itself (no device argument, no functions
+        followed); `call_reach` is the whole answer."""
+        return self.reach.call_sink_for(CallSite(name, 0, 0, 0))
+
     def call_reach(self, facts: ModuleFacts, call: CallSite) -> Optional[Reached]:
         """What a call that runs at import in `facts` reaches, directly or through
         the functions it runs."""

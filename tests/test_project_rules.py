@@ -19,19 +19,20 @@ PACKAGE = REPO / "importguard"
 # must be given its layer.
 SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli"}  # their __init__ imports nothing
 LAYERS = [
-    {"model", "errors", "progress", "cache.fast_replay", *SUBPACKAGES},
+    {"model", "errors", "progress", "cache.fast_replay", "probe.strict_json", "probe.process_tree", *SUBPACKAGES},
     {"config", "discovery", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls", "facts.collect",
      "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record", "probe.child"},
     {"graph", "reach", "cache.pool", "cache.loader", "cache.replay", "installed.modules", "installed.verify",
-     "installed.facts", "installed.reach"},
+     "installed.facts", "installed.reach", "probe.package_modules"},
     {"rules", "rules.base", "rules.problems", "rules._chain_rule", "rules._lazy_blockers",
      "rules.ig001_init_reaches_cuda_sink", "rules.ig002_cuda_free_reaches_cuda_sink",
      "rules.ig003_cuda_call_at_import", "rules.ig900_syntax_error", "rules.ig901_unreadable_file",
      "rules.ig902_relative_import_beyond_top_level"},
     {"engine", "workflow", "changed", "rule_docs", "lsp", "fix.lazy_reexport", "fix.apply",
-     "probe.runner", "probe.confirm", "probe.report", "installed.report",
+     "probe.runner", "probe.confirm", "probe.report", "probe.merge", "probe.agreement", "probe.agreement_report",
+     "installed.report",
      "output.chain", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats"},
-    {"cli.common", "cli.main", "cli.check", "cli.explain", "cli.rule", "cli.probe", "cli.verify",
+    {"cli.common", "cli.main", "cli.check", "cli.explain", "cli.rule", "cli.probe", "cli.agree", "cli.verify",
      "cli.lsp", "cli.installed", "cli.render", "entry", "__main__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
