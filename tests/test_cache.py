@@ -288,3 +288,22 @@ def test_key_covers_every_importguard_module_the_collector_uses() -> None:
         elif isinstance(node, ast.Import):
             used |= {"/".join(a.name.split(".")[1:]) + ".py" for a in node.names if a.name.startswith("importguard.")}
     assert used and used <= set(cache_module.COLLECTOR_SOURCES)
+
+
+def test_a_second_save_writes_only_what_is_new(tmp_path: Path) -> None:
+    """A long-lived cache (the language server's) rewrites its index only when it has
+    learned something since the last save."""
+    write_tree(tmp_path, PROJECT)
+    config = load_config(None, tmp_path)
+    cache = FactsCache.open(tmp_path / ".importguard_cache", config)
+    source = SourceFile(str(tmp_path / "pkg" / "util.py"), "pkg.util", False, str(tmp_path))
+    cache.store(source, "0" * 32, None, ModuleFacts("pkg.util", source.path, False))
+    cache.save()
+    written = index_file(tmp_path).stat().st_ino
+    cache.save()
+    assert index_file(tmp_path).stat().st_ino == written  # not rewritten (a write replaces the file)
+    other = SourceFile(str(tmp_path / "pkg" / "gemm.py"), "pkg.gemm", False, str(tmp_path))
+    cache.store(other, "1" * 32, None, ModuleFacts("pkg.gemm", other.path, False))
+    cache.save()
+    assert index_file(tmp_path).stat().st_ino != written
+    assert sorted(json.loads(index_file(tmp_path).read_text())["entries"]) == sorted([source.path, other.path])

@@ -305,6 +305,10 @@ class FactsCache:
             entries = {p: e for p, e in on_disk.items() if p in self._changed or os.path.exists(p)}
             payload = {"format": FORMAT, "key": self.key, "entries": entries}
             _atomic_write(self.path, json.dumps(payload, separators=(",", ":")).encode())
+            # Written: a long-lived caller (the language server) saves again only when
+            # it learns something new.
+            self._changed = {}
+            self._corrupt_entries = 0
             self._prune()
         except OSError as error:
             self._warn(
