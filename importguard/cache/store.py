@@ -34,6 +34,7 @@ from importguard import __version__
 from importguard.model import (
     CallSite,
     Execution,
+    FunctionFacts,
     ImportSite,
     ModuleFacts,
     Problem,
@@ -42,12 +43,15 @@ from importguard.model import (
     Suppression,
 )
 
-FORMAT = 2
+FORMAT = 3  # 3: function facts, bindings, environ, notes; calls carry guard/device/context
 DEFAULT_DIRECTORY = ".importguard_cache"
 # Config fields collect.py reads. None today; a field added here joins the key.
 COLLECTION_SETTINGS: tuple[str, ...] = ()
 # The collector's own source; a test fails when collect.py imports a module not listed.
-COLLECTOR_SOURCES = ("facts/collect.py", "facts/comments.py", "facts/positions.py", "facts/skeleton.py", "model.py")  # under importguard/
+COLLECTOR_SOURCES = (
+    "facts/collect.py", "facts/comments.py", "facts/function_calls.py", "facts/positions.py", "facts/skeleton.py",
+    "model.py",
+)  # under importguard/
 # A file modified this recently may be modified again within the same timestamp tick,
 # so its stat is not trusted as a fast path next time ("racy git" problem).
 _RACY_NS = 2_000_000_000
@@ -133,20 +137,36 @@ def encode(facts: ModuleFacts) -> list[Any]:
         names: Any = ",".join(s.names) if exact else list(s.names)
         imports += (s.module, names, s.line, s.column, s.end_line, s.execution.value, s.kind.value,
                     int(s.conditional))
-    calls: list[Any] = []
-    for c in facts.calls:
-        calls += (c.name, c.line, c.column, c.end_line, int(c.conditional))
     return [
         imports,
-        calls,
+        _encode_calls(facts.calls),
         facts.exports,
         [[s.line, s.codes, s.directive] for s in facts.suppressions],
         [[p.code, p.message, p.line, p.column] for p in facts.problems],
+        [[f.name, f.line, _encode_calls(f.calls), int(f.is_class)] for f in facts.functions],
+        [value for pair in facts.bindings for value in pair],
+        [list(entry) for entry in facts.environ],
+        [list(note) for note in facts.notes],
     ]
 
 
+def _encode_calls(calls: Any) -> list[Any]:
+    flat: list[Any] = []
+    for c in calls:
+        flat += (c.name, c.line, c.column, c.end_line, int(c.conditional), int(c.guarded), c.device, c.context)
+    return flat
+
+
+def _decode_calls(flat_calls: list[Any]) -> tuple[CallSite, ...]:
+    flat = iter(flat_calls)
+    return tuple(
+        CallSite(name, line, column, end_line, bool(conditional), bool(guarded), device, context)
+        for name, line, column, end_line, conditional, guarded, device, context in zip(*[flat] * 8)
+    )
+
+
 def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
-    imports, calls, exports, suppressions, problems = data
+    imports, calls, exports, suppressions, problems, functions, bindings, environ, notes = data
     sites = []
     flat = iter(imports)
     for module, names, line, column, end_line, execution, kind, conditional in zip(*[flat] * 8):
@@ -160,17 +180,20 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
             kind=_KIND[kind], conditional=bool(conditional),
         )
         sites.append(site)
-    flat = iter(calls)
+    pairs = iter(bindings)
     return ModuleFacts(
         module=source.module,
         path=source.path,
         is_package=source.is_package,
         imports=tuple(sites),
-        calls=tuple(CallSite(name, line, column, end_line, bool(conditional))
-                    for name, line, column, end_line, conditional in zip(*[flat] * 5)),
+        calls=_decode_calls(calls),
         exports=None if exports is None else tuple(exports),
         suppressions=tuple(Suppression(entry[0], tuple(entry[1]), *entry[2:]) for entry in suppressions),
         problems=tuple(Problem(code, message, line, col) for code, message, line, col in problems),
+        functions=tuple(FunctionFacts(name, line, _decode_calls(c), bool(k)) for name, line, c, k in functions),
+        bindings=tuple(zip(pairs, pairs)),
+        environ=tuple((key, value, line) for key, value, line in environ),
+        notes=tuple((line, text) for line, text in notes),
     )
 
 
