@@ -52,6 +52,9 @@ class Config:
     # True: follow imports into every installed package; names: only these
     # distributions or packages (PEP 503 normalised); False/(): stay in the project.
     follow_installed: Union[bool, tuple[str, ...]] = False
+    # True: the processes that import the project run with PYTORCH_NVML_BASED_CUDA_CHECK=1,
+    # so torch.cuda.is_available() does not initialize the driver (measured).
+    nvml_based_cuda_check: bool = False
 
 
 def find_config_file(start: Path) -> Optional[Path]:
@@ -184,6 +187,10 @@ def _from_table(table: Any, path: Path) -> Config:
         values["follow_installed"] = tuple(name.strip() for name in follow)
     elif follow is not None:
         values["follow_installed"] = follow
+
+    nvml = reader.get("nvml-based-cuda-check", bool, "true or false")
+    if nvml is not None:
+        values["nvml_based_cuda_check"] = nvml
 
     reader.reject_unknown()
     return Config(**values)

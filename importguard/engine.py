@@ -64,6 +64,7 @@ def build_graph(config: Config, store: FactsStore) -> ImportGraph:
         sink_modules=config.sink_modules,
         sink_calls=config.sink_calls,
         prefetch=store.prefetch,
+        nvml_based_cuda_check=config.nvml_based_cuda_check,
     )
 
 
@@ -213,6 +214,8 @@ def _ignored_for_file(finding: Finding, config: Config) -> bool:
 def _warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> Iterable[str]:
     for path, facts in sorted(store.by_path.items()):
         if path in reported:
+            for line, text in facts.notes:
+                yield f"{display_path(path)}:{line}: note: {text}"
             continue
         for problem in facts.problems:
             yield (

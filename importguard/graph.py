@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Optional, Sequence
 
+from importguard.reach import CallReach, Reached
 from importguard.model import (
     CallSink,
+    CallSite,
     Execution,
     Hop,
     ImportSite,
@@ -65,6 +67,7 @@ class ImportGraph:
         sink_modules: Sequence[ModuleSink],
         sink_calls: Sequence[CallSink],
         prefetch: Callable[[Iterable[str]], None] = lambda modules: None,
+        nvml_based_cuda_check: bool = False,
     ) -> None:
         self._facts_for = facts_for
         self._is_known = is_known_module
@@ -76,6 +79,7 @@ class ImportGraph:
         self._module_sinks: dict[str, Optional[ModuleSink]] = {}
         self._worth: dict[str, bool] = {}
         self._prefetched: set[str] = set()  # each module is prefetched once, not per search
+        self.reach = CallReach(facts_for, sink_calls, nvml_based_cuda_check)
 
     # -- nodes
 
@@ -95,20 +99,32 @@ class ImportGraph:
         hit: Optional[SinkHit] = None
         sink = self.module_sink(module)
         if sink is not None:
-            hit = SinkHit(module, sink.reason)
+            hit = SinkHit(module, sink.reason, strength=sink.strength)
         else:
             facts = self._facts_for(module)
             if facts is not None:
                 for call in facts.calls:
-                    call_sink = self._sink_calls.get(call.name)
-                    if call_sink is not None:
-                        hit = SinkHit(module, call_sink.reason, call.name, facts.path, call.line)
-                        break
+                    reached = self.reach.from_call(facts, call)
+                    if reached is not None:
+                        sink_call = reached.sink
+                        candidate = SinkHit(module, sink_call.reason, sink_call.name, facts.path, call.line,
+                                            sink_call.strength, reached.hops, reached.conditional)
+                        if hit is None or (candidate.conditional, len(candidate.calls)) < (hit.conditional, len(hit.calls)):
+                            hit = candidate
+                        if not hit.conditional:
+                            break
         self._sinks[module] = hit
         return hit
 
     def call_sink(self, name: str) -> Optional[CallSink]:
-        return self._sink_calls.get(name)
+        """The sink a call of `name` is by itself (no device argument, no functions
+        followed); `call_reach` is the whole answer."""
+        return self.reach.call_sink_for(CallSite(name, 0, 0, 0))
+
+    def call_reach(self, facts: ModuleFacts, call: CallSite) -> Optional[Reached]:
+        """What a call that runs at import in `facts` reaches, directly or through
+        the functions it runs."""
+        return self.reach.from_call(facts, call)
 
     def _worth_an_edge(self, module: str) -> bool:
         if module not in self._worth:

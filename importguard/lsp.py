@@ -36,7 +36,7 @@ from importguard.links import rule_doc_uri
 from importguard.lsp_protocol import RobustProtocol, start_io
 from importguard.lsp_session import Analysis, Session
 from importguard.model import Finding
-from importguard.output.chain import hop_text
+from importguard.output.chain import finding_level, hop_text
 
 SOURCE = "importguard"
 DEBOUNCE_S = 0.075  # after a change; a burst of keystrokes is analysed once
@@ -251,7 +251,7 @@ def _diagnostic(finding: Finding, document: TextDocument) -> lsp.Diagnostic:
             lsp.Position(end_line, len(end_text.rstrip("\r\n"))),
         ),
         message=finding.message,
-        severity=lsp.DiagnosticSeverity.Warning,
+        severity=lsp.DiagnosticSeverity.Error if finding_level(finding) == "error" else lsp.DiagnosticSeverity.Warning,
         code=finding.code,
         code_description=lsp.CodeDescription(href=rule_doc_uri(finding.code)),
         source=SOURCE,

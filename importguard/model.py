@@ -47,14 +47,40 @@ class ImportSite:
 
 @dataclass(frozen=True)
 class CallSite:
-    """A call executed when the module is imported, named by its qualified name
-    (resolved through the module's own import aliases)."""
+    """A call, named by its qualified name (resolved through the module's import
+    aliases, the imports of the enclosing function, and the names the module itself
+    defines: a call of a module-level `f` is `pkg.mod.f`).
+
+    In `ModuleFacts.calls` it runs when the module is imported; in a
+    `FunctionFacts.calls` it runs when that function does.
+    `guarded`: under `if torch.cuda.is_initialized():` or after
+    `if not torch.cuda.is_initialized(): return`, so it cannot be the first CUDA call.
+    `device`: the literal CUDA device it is given (`device="cuda"`, `.to("cuda:0")`).
+    `context`: why it runs at import when that is not plain (`decorator`: `@deco`
+    calls `deco(func)`; `annotation`: evaluated on Python < 3.14 only)."""
 
     name: str
     line: int
     column: int
     end_line: int
     conditional: bool = False
+    guarded: bool = False
+    device: str = ""
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """A function or method the module defines (`name` is its qualified name inside
+    the module: `f`, `Cls.method`, `outer.inner`; a class is an entry of its own with
+    `is_class` and no calls, so that `Cls()` runs its `__new__`/`__init__`/
+    `__post_init__`) and the calls its body makes, each once (its first unguarded
+    occurrence)."""
+
+    name: str
+    line: int
+    calls: tuple[CallSite, ...] = ()
+    is_class: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +113,14 @@ class ModuleFacts:
     exports: Optional[tuple[str, ...]] = None  # literal __all__, when there is one
     suppressions: tuple[Suppression, ...] = ()
     problems: tuple[Problem, ...] = ()
+    functions: tuple[FunctionFacts, ...] = ()
+    # Module-level names bound by imports or plain aliases (`f = torch.cuda.is_available`)
+    # to qualified names, for following a call through a re-export.
+    bindings: tuple[tuple[str, str], ...] = ()
+    # Module-level `os.environ[KEY] = "V"` / `os.environ.setdefault(KEY, "V")`: (KEY, V, line).
+    environ: tuple[tuple[str, str, int], ...] = ()
+    # Things at import time that cannot be followed (exec of a string...): (line, text).
+    notes: tuple[tuple[int, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +145,13 @@ class ModuleFacts:
                 for s in data["imports"]
             ),
             calls=tuple(CallSite(**c) for c in data["calls"]),
+            functions=tuple(
+                FunctionFacts(f["name"], f["line"], tuple(CallSite(**c) for c in f["calls"]), f["is_class"])
+                for f in data.get("functions", ())
+            ),
+            bindings=tuple((a, b) for a, b in data.get("bindings", ())),
+            environ=tuple((k, v, line) for k, v, line in data.get("environ", ())),
+            notes=tuple((line, text) for line, text in data.get("notes", ())),
             exports=None if data["exports"] is None else tuple(data["exports"]),
             suppressions=tuple(
                 Suppression(line=s["line"], codes=tuple(s["codes"]), directive=s.get("directive", "noqa"))
@@ -130,12 +171,25 @@ class SourceFile:
     root: str
 
 
+# How sure a sink is to initialize the driver; decides the SARIF level and the LSP
+# severity (error for an initializer, warning otherwise), in the same words everywhere.
+INITIALIZER = "initializer"  # measured to initialize the CUDA driver
+DRIVER_API = "driver-api"  # the driver API, imported; no call of it was seen
+CONFIGURED = "configured"  # named in the user's configuration
+STRENGTH_WORDS = {
+    INITIALIZER: "measured CUDA initializer",
+    DRIVER_API: "CUDA driver API, imported without a call",
+    CONFIGURED: "configured CUDA sink",
+}
+
+
 @dataclass(frozen=True)
 class ModuleSink:
     """A module (and all its submodules) whose import is reported."""
 
     module: str
     reason: str
+    strength: str = CONFIGURED
 
     def matches(self, name: str) -> bool:
         return name == self.module or name.startswith(self.module + ".")
@@ -143,10 +197,13 @@ class ModuleSink:
 
 @dataclass(frozen=True)
 class CallSink:
-    """A qualified call name that initializes the CUDA driver when executed."""
+    """A qualified call name that initializes the CUDA driver when executed.
+    `device`: only when given a literal CUDA device (`torch.empty(1, device="cuda")`)."""
 
     name: str
     reason: str
+    strength: str = CONFIGURED
+    device: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +219,9 @@ class Hop:
     path: str
     line: int
     via: str = ""
+    # "import": `importer` imports `imported`; "call": code in module `importer` calls
+    # `imported` (a qualified function name) at path:line.
+    kind: str = "import"
 
 
 @dataclass(frozen=True)
@@ -173,6 +233,11 @@ class SinkHit:
     call: str = ""  # set when `module` is a sink because it calls `call` at import
     path: str = ""  # where that call is
     line: int = 0
+    strength: str = CONFIGURED
+    # When the call at import reaches the sink call through functions: the call hops,
+    # the first at `path:line` in `module`, the last the sink call itself.
+    calls: tuple["Hop", ...] = ()
+    conditional: bool = False  # a function on the way makes the call only on a branch
 
 
 @dataclass(frozen=True)
@@ -190,6 +255,7 @@ class Finding:
     # Why the fix hint's usual edit would not help here (e.g. a lazy re-export that another
     # module's `from pkg import name` runs at once); "" when nothing blocks it.
     blocker: str = ""
+    strength: str = ""  # of the sink reached: INITIALIZER, DRIVER_API, CONFIGURED ("" for 9xx)
     # Filled by optional stages (e.g. the runtime probe's verdict under "confirmation").
     extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 

@@ -1,46 +1,68 @@
 """Default sinks, each with the one-line reason shown in messages.
 
 Every reason states only what was measured on a real GPU (shared/cuda-evidence.md:
-H100, driver 580.159.04, fresh interpreter per row). Importing torch, triton, cupy,
-numba.cuda, jax, cuda.core or pynvml was measured NOT to initialize the driver, so
-none of them is a default module sink; certain calls into them are call sinks.
+H100, driver 580.159.04; docs/cuda-calls-evidence.md: H200, driver 580.159.04, torch
+2.11.0+cu130; fresh interpreter per row). Importing torch, triton, cupy, numba.cuda,
+jax, cuda.core or pynvml was measured NOT to initialize the driver, so none of them is
+a default module sink; certain calls into them are call sinks. Measured not to
+initialize, and so never sinks: `torch.cuda.device_count()`,
+`torch.cuda.is_initialized()`, `torch.device("cuda")`, NVML calls, tensors on "cpu".
+
+A call sink `a.b.f` also matches `a.b.<submodule>.f`: torch defines some of these
+functions in a submodule and re-exports them (`torch.cuda.memory.mem_get_info` is
+`torch.cuda.mem_get_info`, `torch.cuda.streams.Stream` is `torch.cuda.Stream`,
+measured as the same object), and its submodules import the others from the package
+(`torch.cuda.random.current_device`). See `call_sink_for` in reach.py.
 """
 
 from __future__ import annotations
 
-from importguard.model import CallSink, ModuleSink
+from importguard.model import DRIVER_API, INITIALIZER, CallSink, ModuleSink
 
 DEFAULT_SINK_MODULES: tuple[ModuleSink, ...] = (
     ModuleSink(
         "cutlass",
         "initializes the CUDA driver at import in nvidia-cutlass-dsl 4.5.2 "
         "(measured; 4.8.1 does not)",
+        INITIALIZER,
     ),
     ModuleSink(
         "cuda.bindings.driver",
         "is the CUDA driver API: importing it alone did not initialize the driver "
         "(measured, cuda-bindings 13.3.1), but its calls that need a device do",
+        DRIVER_API,
     ),
 )
 
+NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
+IS_AVAILABLE = "torch.cuda.is_available"
+IS_INITIALIZED = "torch.cuda.is_initialized"
+
 _INIT = "initializes the CUDA driver (measured)"
 _INIT_CONTEXT = "initializes the CUDA driver and creates a context (measured)"
+_ON_CUDA = "with a literal CUDA device initializes the CUDA driver and creates a context (measured)"
+
+# Tensor factories measured with device="cuda" (or torch.device("cuda:0")).
+TENSOR_FACTORIES = ("empty", "zeros", "ones", "full", "arange", "rand", "randn", "tensor")
 
 DEFAULT_SINK_CALLS: tuple[CallSink, ...] = (
-    CallSink(
-        "torch.cuda.is_available",
-        "initializes the CUDA driver (measured; not with PYTORCH_NVML_BASED_CUDA_CHECK=1)",
-    ),
-    CallSink("torch.cuda.get_device_capability", _INIT),
-    CallSink("torch.cuda.get_device_name", _INIT),
-    CallSink("torch.cuda.current_device", _INIT),
-    CallSink("torch.cuda.Stream", _INIT_CONTEXT),
-    CallSink("torch.cuda.mem_get_info", _INIT_CONTEXT),
-    CallSink("triton.runtime.driver.active.get_current_target", _INIT),
-    CallSink("cupy.cuda.runtime.getDeviceCount", _INIT),
-    CallSink("numba.cuda.is_available", _INIT),
-    CallSink("jax.devices", _INIT_CONTEXT),
-    CallSink("cuda.bindings.driver.cuInit", "cuInit is the call that initializes the CUDA driver"),
+    CallSink(IS_AVAILABLE, f"initializes the CUDA driver (measured; not with {NVML_CHECK}=1)", INITIALIZER),
+    CallSink("torch.cuda.get_device_capability", _INIT, INITIALIZER),
+    CallSink("torch.cuda.get_device_name", _INIT, INITIALIZER),
+    CallSink("torch.cuda.get_device_properties", _INIT, INITIALIZER),
+    CallSink("torch.cuda.current_device", _INIT, INITIALIZER),
+    CallSink("torch.cuda.set_device", _INIT, INITIALIZER),
+    CallSink("torch.cuda.synchronize", _INIT, INITIALIZER),
+    CallSink("torch.cuda.Stream", _INIT_CONTEXT, INITIALIZER),
+    CallSink("torch.cuda.mem_get_info", _INIT_CONTEXT, INITIALIZER),
+    *(CallSink(f"torch.{name}", _ON_CUDA, INITIALIZER, device=True) for name in TENSOR_FACTORIES),
+    CallSink("torch.Tensor.cuda", "moves a tensor to the GPU: initializes the CUDA driver (measured)", INITIALIZER),
+    CallSink("torch.Tensor.to", _ON_CUDA, INITIALIZER, device=True),
+    CallSink("triton.runtime.driver.active.get_current_target", _INIT, INITIALIZER),
+    CallSink("cupy.cuda.runtime.getDeviceCount", _INIT, INITIALIZER),
+    CallSink("numba.cuda.is_available", _INIT, INITIALIZER),
+    CallSink("jax.devices", _INIT_CONTEXT, INITIALIZER),
+    CallSink("cuda.bindings.driver.cuInit", "cuInit is the call that initializes the CUDA driver", INITIALIZER),
 )
 
 # Module sinks that are the driver API: importing them alone was measured not to

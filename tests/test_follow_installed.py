@@ -365,10 +365,17 @@ def test_real_flashinfer_chain(tmp_path, flashinfer_site):
         report = run(root, site, collector=collector)
     finally:
         collector.pool.close()
-    assert [(f.code, f.path, f.line, f.sink) for f in report.findings] == [("IG002", "vproj/attention.py", 1, "cutlass")]
-    assert report.findings[0].chain == (
-        Hop("vproj.attention", "flashinfer", "vproj/attention.py", 1, "installed: flashinfer-python 0.7.2.post1"),
-        Hop("flashinfer", "flashinfer.topk_varlen.topk_varlen", str(site / "flashinfer/__init__.py"), 373, ""),
-        # `if _CUTE_DSL_AVAILABLE: import cutlass` at module level: conditional, still eager.
-        Hop("flashinfer.topk_varlen.topk_varlen", "cutlass", str(site / "flashinfer/topk_varlen/topk_varlen.py"), 457, ""),
+    # Since calls are followed into functions (issue 15), the shortest chain is no
+    # longer the cutlass import (3 import hops) but flashinfer.gemm's module-level
+    # `if is_cuda_tile_available():`, whose body calls torch.cuda.is_available().
+    assert [(f.code, f.path, f.line, f.sink) for f in report.findings] == [
+        ("IG002", "vproj/attention.py", 1, "flashinfer.gemm")
+    ]
+    chain = report.findings[0].chain
+    assert chain[0] == Hop("vproj.attention", "flashinfer", "vproj/attention.py", 1, "installed: flashinfer-python 0.7.2.post1")
+    assert [h.kind for h in chain] == ["import", "import", "call", "call"]
+    assert (chain[1].importer, chain[1].imported) == ("flashinfer", "flashinfer.gemm")
+    assert (chain[2].imported, chain[2].path, chain[2].line) == (
+        "flashinfer.cutile.is_cuda_tile_available", str(site / "flashinfer/gemm/__init__.py"), 161
     )
+    assert (chain[3].imported, chain[3].path) == ("torch.cuda.is_available", str(site / "flashinfer/cutile/cutile_common.py"))

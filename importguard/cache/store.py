@@ -35,6 +35,7 @@ from importguard.facts import budget
 from importguard.model import (
     CallSite,
     Execution,
+    FunctionFacts,
     ImportSite,
     ModuleFacts,
     Problem,
@@ -44,7 +45,7 @@ from importguard.model import (
 )
 from importguard.regular_file import read_regular
 
-FORMAT = 2
+FORMAT = 3  # 3: function facts, bindings, environ, notes; calls carry guard/device/context
 # A cache directory can come with a checkout: its files are read only when regular, and
 # only up to this size (flashinfer's index is about 3 MB).
 MAX_CACHE_FILE_BYTES = 512_000_000
@@ -54,7 +55,7 @@ COLLECTION_SETTINGS: tuple[str, ...] = ()
 # The collector's own source; a test fails when collect.py imports a module not listed.
 COLLECTOR_SOURCES = (  # under importguard/
     "facts/budget.py", "facts/collect.py", "facts/comments.py", "facts/cpython_verdict.py",
-    "facts/positions.py", "facts/skeleton.py", "model.py", "regular_file.py",
+    "facts/function_calls.py", "facts/positions.py", "facts/skeleton.py", "model.py", "regular_file.py",
 )
 # A file modified this recently may be modified again within the same timestamp tick,
 # so its stat is not trusted as a fast path next time ("racy git" problem).
@@ -141,16 +142,24 @@ def encode(facts: ModuleFacts) -> list[Any]:
         names: Any = ",".join(s.names) if exact else list(s.names)
         imports += (s.module, names, s.line, s.column, s.end_line, s.execution.value, s.kind.value,
                     int(s.conditional))
-    calls: list[Any] = []
-    for c in facts.calls:
-        calls += (c.name, c.line, c.column, c.end_line, int(c.conditional))
     return [
         imports,
-        calls,
+        _encode_calls(facts.calls),
         facts.exports,
         [[s.line, s.codes, s.directive] for s in facts.suppressions],
         [[p.code, p.message, p.line, p.column] for p in facts.problems],
+        [[f.name, f.line, _encode_calls(f.calls), int(f.is_class)] for f in facts.functions],
+        [value for pair in facts.bindings for value in pair],
+        [list(entry) for entry in facts.environ],
+        [list(note) for note in facts.notes],
     ]
+
+
+def _encode_calls(calls: Any) -> list[Any]:
+    flat: list[Any] = []
+    for c in calls:
+        flat += (c.name, c.line, c.column, c.end_line, int(c.conditional), int(c.guarded), c.device, c.context)
+    return flat
 
 
 class MalformedEntry(ValueError):
@@ -161,15 +170,32 @@ def _ints(*values: Any) -> bool:
     return all(type(v) is int for v in values)
 
 
+def _rows(value: Any, width: int) -> bool:
+    return type(value) is list and all(type(row) is list and len(row) == width for row in value)
+
+
+def _decode_calls(flat_calls: Any) -> tuple[CallSite, ...]:
+    if type(flat_calls) is not list or len(flat_calls) % 8:
+        raise MalformedEntry("call sites of the wrong length")
+    flat = iter(flat_calls)
+    sites = []
+    for name, line, column, end_line, conditional, guarded, device, context in zip(*[flat] * 8):
+        if type(name) is not str or not _ints(line, column, end_line, conditional, guarded) \
+                or type(device) is not str or type(context) is not str:
+            raise MalformedEntry("call site fields of the wrong type")
+        sites.append(CallSite(name, line, column, end_line, bool(conditional), bool(guarded), device, context))
+    return tuple(sites)
+
+
 def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
     """The facts `encode` wrote. Every field is checked, since the hash only proves the
     file is unchanged, not that the entry is intact (a `calls` list of `[1]` would
     otherwise drop every call silently)."""
-    if type(data) is not list or len(data) != 5:
-        raise MalformedEntry("not a list of five fields")
-    imports, calls, exports, suppressions, problems = data
-    if type(imports) is not list or len(imports) % 8 or type(calls) is not list or len(calls) % 5:
-        raise MalformedEntry("site lists of the wrong length")
+    if type(data) is not list or len(data) != 9:
+        raise MalformedEntry("not a list of nine fields")
+    imports, calls, exports, suppressions, problems, functions, bindings, environ, notes = data
+    if type(imports) is not list or len(imports) % 8:
+        raise MalformedEntry("import sites of the wrong length")
     sites = []
     flat = iter(imports)
     for module, names, line, column, end_line, execution, kind, conditional in zip(*[flat] * 8):
@@ -189,12 +215,6 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
             execution=_EXECUTION[execution], kind=_KIND[kind], conditional=bool(conditional),
         )
         sites.append(site)
-    flat = iter(calls)
-    call_sites = []
-    for name, line, column, end_line, conditional in zip(*[flat] * 5):
-        if type(name) is not str or not _ints(line, column, end_line, conditional):
-            raise MalformedEntry("call site fields of the wrong type")
-        call_sites.append(CallSite(name, line, column, end_line, bool(conditional)))
     if exports is not None and (type(exports) is not list or not all(type(e) is str for e in exports)):
         raise MalformedEntry("exports of the wrong type")
     if type(suppressions) is not list or not all(
@@ -203,20 +223,32 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         for s in suppressions
     ):
         raise MalformedEntry("suppressions of the wrong shape")
-    if type(problems) is not list or not all(
-        type(p) is list and len(p) == 4 and type(p[0]) is str and type(p[1]) is str and _ints(p[2], p[3])
-        for p in problems
+    if not _rows(problems, 4) or not all(
+        type(p[0]) is str and type(p[1]) is str and _ints(p[2], p[3]) for p in problems
     ):
         raise MalformedEntry("problems of the wrong shape")
+    if not _rows(functions, 4) or not all(type(f[0]) is str and _ints(f[1], f[3]) for f in functions):
+        raise MalformedEntry("function facts of the wrong shape")
+    if type(bindings) is not list or len(bindings) % 2 or not all(type(b) is str for b in bindings):
+        raise MalformedEntry("bindings of the wrong shape")
+    if not _rows(environ, 3) or not all(type(k) is str and type(v) is str and _ints(n) for k, v, n in environ):
+        raise MalformedEntry("environment settings of the wrong shape")
+    if not _rows(notes, 2) or not all(_ints(n) and type(t) is str for n, t in notes):
+        raise MalformedEntry("notes of the wrong shape")
+    pairs = iter(bindings)
     return ModuleFacts(
         module=source.module,
         path=source.path,
         is_package=source.is_package,
         imports=tuple(sites),
-        calls=tuple(call_sites),
+        calls=_decode_calls(calls),
         exports=None if exports is None else tuple(exports),
         suppressions=tuple(Suppression(entry[0], tuple(entry[1]), *entry[2:]) for entry in suppressions),
         problems=tuple(Problem(code, message, line, col) for code, message, line, col in problems),
+        functions=tuple(FunctionFacts(name, line, _decode_calls(c), bool(k)) for name, line, c, k in functions),
+        bindings=tuple(zip(pairs, pairs)),
+        environ=tuple((key, value, line) for key, value, line in environ),
+        notes=tuple((line, text) for line, text in notes),
     )
 
 

@@ -54,7 +54,7 @@ def explain(
     click.echo(f"importing `{module}` reaches {len(chains)} CUDA {noun}:")
     for chain in chains:
         click.echo(f"\n{sink_text(chain)}\n  chain: {chain_text(chain)}")
-        for hop in chain.hops:
+        for hop in (*chain.hops, *chain.sink.calls):
             click.echo(f"    {hop_text(display_hop(hop))}")
     click.echo(
         "\nfix: move the first eager import of each chain into the function that uses it, "

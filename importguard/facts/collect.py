@@ -20,7 +20,7 @@ import re
 import sys
 import tokenize
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence, Union
 
@@ -37,10 +37,19 @@ from importguard.facts.cpython_verdict import (
     too_deep_for_libcst,
 )
 from importguard.facts.positions import Positions
+from importguard.facts.function_calls import (
+    LOCAL,
+    QUALIFIED,
+    TENSOR_METHOD,
+    FunctionCalls,
+    RawCall,
+    function_calls,
+)
 from importguard.facts.skeleton import Skeleton, import_time_skeleton
 from importguard.model import (
     CallSite,
     Execution,
+    FunctionFacts,
     ImportSite,
     ModuleFacts,
     Problem,
@@ -55,7 +64,14 @@ RELATIVE_BEYOND_TOP = "IG902"
 
 _IMPORT_NODES = (cst.Import, cst.ImportFrom, cst.LazyImport, cst.LazyImportFrom)
 _LAZY_NODES = (cst.LazyImport, cst.LazyImportFrom)
-_DYNAMIC_IMPORT_CALLS = frozenset({"importlib.import_module", "__import__"})
+_DYNAMIC_IMPORT_CALLS = frozenset({"importlib.import_module", "__import__", "builtins.__import__"})
+_EXEC_CALLS = frozenset({"exec", "builtins.exec"})
+_IS_INITIALIZED = "torch.cuda.is_initialized"
+# Builtins that consume a generator expression passed to them right away.
+_CONSUMERS = frozenset({"all", "any", "dict", "frozenset", "list", "max", "min", "set", "sorted", "sum", "tuple"})
+# Calls into the standard library never reach a CUDA sink; function facts leave them
+# out to stay small (module-level calls keep them: they are few).
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"builtins"}
 _LAZY_ATTACH_CALLS = frozenset({"lazy_loader.attach"})
 _TYPING_MODULES = frozenset({"typing", "typing_extensions"})
 
@@ -89,7 +105,7 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
             "(each operand of `and`/`or` counts), more than LibCST's parser survives; Python accepts it",
         ))
     with _deep_recursion():
-        skeleton = import_time_skeleton(text, verdict.tree) if reduce_bodies and verdict.tree else None
+        skeleton = import_time_skeleton(text, reduce=reduce_bodies, tree=verdict.tree) if verdict.tree else None
         module = _parse_skeleton(skeleton)
         try:
             if module is None:
@@ -106,10 +122,18 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         except (SyntaxError, ValueError) as error:
             return _failed(source, Problem(SYNTAX_ERROR, f"syntax error: {error}"))
 
-        walker = _Walker(source.module, source.is_package)
+        bodies: Optional[FunctionCalls] = None
+        if skeleton is not None and skeleton.tree is not None:
+            try:
+                bodies = function_calls(skeleton.tree, skeleton.lines, source.module, source.is_package)
+            except RecursionError:
+                bodies = None
+        walker = _Walker(source.module, source.is_package, bodies.module_names if bodies else ())
         try:
             walker.walk_module(module)
-            positions = Positions.compute(module, walker.position_targets(), skeleton, walker.import_nodes)
+            positions = Positions.compute(
+                module, walker.position_targets(), skeleton if reduce_bodies else None, walker.import_nodes
+            )
         except RecursionError:
             return _failed(source, Problem(UNREADABLE, "cannot analyse file: too deeply nested to analyse"))
 
@@ -122,6 +146,10 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         exports=walker.exports,
         suppressions=suppressions(text),
         problems=tuple(walker.problems(positions)),
+        functions=walker.function_facts(bodies),
+        bindings=tuple(sorted(walker.bindings.items())),
+        environ=walker.environ_settings(positions),
+        notes=walker.notes(positions),
     )
 
 
@@ -175,16 +203,11 @@ class _Context:
     conditional: bool = False
     scope: str = "module"  # module | class | function
     in_try_or_with: bool = False
+    guarded: bool = False  # under `if torch.cuda.is_initialized():` (see CallSite)
+    context: str = ""  # CallSite.context
 
     def under(self, **changes: object) -> "_Context":
-        values = {
-            "execution": self.execution,
-            "conditional": self.conditional,
-            "scope": self.scope,
-            "in_try_or_with": self.in_try_or_with,
-        }
-        values.update(changes)
-        return _Context(**values)  # type: ignore[arg-type]
+        return replace(self, **changes)  # type: ignore[arg-type]
 
     def deferred(self) -> "_Context":
         # Code under TYPE_CHECKING never runs, whether or not it is in a function.
@@ -209,10 +232,21 @@ class _PendingSite:
 
 @dataclass
 class _PendingCall:
-    node: cst.Call
+    node: cst.CSTNode  # a Call; for a decorator's own call, the decorator expression
     top: int
     dotted: str
     context: _Context
+    device: str = ""
+    fixed: bool = False  # `dotted` is already qualified (a module-level tensor's method)
+
+
+@dataclass
+class _PendingNote:
+    node: cst.CSTNode
+    top: int
+    text: str
+    key: str = ""  # for an os.environ setting: (key, value)
+    value: str = ""
 
 
 @dataclass
@@ -227,8 +261,14 @@ class _PendingProblem:
 
 
 class _Walker:
-    def __init__(self, module_name: str, is_package: bool) -> None:
+    def __init__(self, module_name: str, is_package: bool, module_names: Iterable[str] = ()) -> None:
         self.module_name = module_name
+        # Names the module's own def/class statements bind (a call of one is `module.name`).
+        self.module_names: set[str] = set(module_names)
+        self.tensors: set[str] = set()  # module-level names bound to a `torch.*(...)` result
+        self.future_annotations = False
+        self.pending_notes: list[_PendingNote] = []
+        self.pending_environ: list[_PendingNote] = []
         self.package = module_name if is_package else module_name.rpartition(".")[0]
         self.sites: list[_PendingSite] = []
         self.calls: list[_PendingCall] = []
@@ -268,23 +308,35 @@ class _Walker:
             return
         if ctx.scope == "module":
             self._note_module_assignment(small)
-        if ctx.execution is Execution.EAGER:
-            self._scan(small, ctx)
+            if ctx.execution is Execution.EAGER:
+                self._note_environ(small, ctx)
+        if ctx.execution is not Execution.EAGER or isinstance(small, cst.TypeAlias):
+            return  # `type X = …` evaluates its value lazily (PEP 695)
+        if isinstance(small, cst.AnnAssign):
+            self._scan(small.target, ctx)
+            if small.value is not None:
+                self._scan(small.value, ctx)
+            self._scan_annotation(small.annotation, ctx)
+            return
+        self._scan(small, ctx)
 
     def _compound_statement(self, statement: cst.BaseCompoundStatement, ctx: _Context) -> None:
         eager = ctx.execution is Execution.EAGER
         if isinstance(statement, cst.FunctionDef):
             if eager:
-                for decorator in statement.decorators:
-                    self._scan(decorator, ctx)
+                self._decorators(statement.decorators, ctx)
                 self._scan_parameter_defaults(statement.params, ctx)
+                self._scan_parameter_annotations(statement, ctx)
+            if ctx.scope == "module":
+                self.module_names.add(statement.name.value)
             self._block(statement.body, ctx.deferred())
         elif isinstance(statement, cst.ClassDef):
             if eager:
-                for decorator in statement.decorators:
-                    self._scan(decorator, ctx)
+                self._decorators(statement.decorators, ctx)
                 for arg in (*statement.bases, *statement.keywords):
                     self._scan(arg, ctx)
+            if ctx.scope == "module":
+                self.module_names.add(statement.name.value)
             class_ctx = ctx if ctx.scope == "function" else ctx.under(scope="class")
             self._block(statement.body, class_ctx)
         elif isinstance(statement, cst.If):
@@ -309,32 +361,51 @@ class _Walker:
             if eager:
                 self._scan(statement.iter if isinstance(statement, cst.For) else statement.test, ctx)
             loop_ctx = ctx.under(conditional=True)
+            if isinstance(statement, cst.While) and _never_true(statement.test):
+                loop_ctx = ctx.under(execution=Execution.TYPE_CHECKING)  # `while False:` never runs
             self._block(statement.body, loop_ctx)
             if statement.orelse is not None:
-                self._block(statement.orelse.body, loop_ctx)
+                self._block(statement.orelse.body, loop_ctx if loop_ctx.conditional else ctx)
         elif isinstance(statement, cst.Match):
             if eager:
                 self._scan(statement.subject, ctx)
             for case in statement.cases:
-                self._block(case.body, ctx.under(conditional=True))
+                case_ctx = ctx.under(conditional=True)
+                if eager and case.guard is not None:
+                    self._scan(case.guard, case_ctx)
+                self._block(case.body, case_ctx)
 
     def _if(self, statement: cst.If, ctx: _Context) -> None:
         test = statement.test
         if ctx.execution is Execution.EAGER:
             self._scan(test, ctx)
-        if self._is_type_checking_test(test):
+        else_ctx = ctx.under(conditional=True)
+        if self._is_type_checking_test(test) or _never_true(test):
+            # `if TYPE_CHECKING:`, and dead code (`if False:`, `if 0:`), never run.
             body_ctx = ctx.under(execution=Execution.TYPE_CHECKING)
+            if _never_true(test):
+                else_ctx = ctx
         elif _is_main_guard(test):
             # Runs only when the file is executed as a script, never on import.
             body_ctx = ctx.deferred().under(scope=ctx.scope)
+        elif self._is_initialized_test(test):
+            body_ctx = ctx.under(conditional=True, guarded=True)
         else:
             body_ctx = ctx.under(conditional=True)
         self._block(statement.body, body_ctx)
         orelse = statement.orelse
         if isinstance(orelse, cst.If):  # elif
-            self._if(orelse, ctx.under(conditional=True))
+            self._if(orelse, else_ctx)
         elif orelse is not None:
-            self._block(orelse.body, ctx.under(conditional=True))
+            self._block(orelse.body, else_ctx)
+
+    def _is_initialized_test(self, test: cst.BaseExpression) -> bool:
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+            return self._is_initialized_test(test.left)
+        if not (isinstance(test, cst.Call) and not test.args):
+            return False
+        dotted = get_full_name_for_node(test.func)
+        return bool(dotted) and _is_initialized_name(self._qualify(dotted))
 
     def _is_type_checking_test(self, test: cst.BaseExpression) -> bool:
         if isinstance(test, cst.Name):
@@ -374,6 +445,9 @@ class _Walker:
         else:
             names = tuple(alias.name.value for alias in node.names if isinstance(alias.name, cst.Name))
         self._add_site(node, module, names, SiteKind.FROM, ctx, lazy)
+        if module == "__future__" and not isinstance(node.names, cst.ImportStar):
+            if any(isinstance(a.name, cst.Name) and a.name.value == "annotations" for a in node.names):
+                self.future_annotations = True
         if ctx.execution is Execution.EAGER and ctx.scope != "function" and not lazy:
             if module in _TYPING_MODULES and not isinstance(node.names, cst.ImportStar):
                 for alias in node.names:
@@ -427,6 +501,7 @@ class _Walker:
     # -- module-level names that change meaning
 
     def _note_module_assignment(self, small: cst.BaseSmallStatement) -> None:
+        self._note_alias(small)
         if isinstance(small, cst.Assign) and len(small.targets) == 1:
             target = small.targets[0].target
             value = small.value
@@ -447,10 +522,82 @@ class _Walker:
         elif target.value == "__lazy_modules__":
             self.lazy_modules.update(strings)
 
+    def _note_alias(self, small: cst.BaseSmallStatement) -> None:
+        """`f = torch.cuda.is_available` makes `f()` that call; `t = torch.zeros(1)`
+        makes `t` a module-level tensor (`t.cuda()`)."""
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target, value = small.targets[0].target, small.value
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            target, value = small.target, small.value
+        else:
+            return
+        if not isinstance(target, cst.Name):
+            return
+        name = target.value
+        self.tensors.discard(name)
+        dotted = _getattr_name(value) if isinstance(value, cst.Call) else None
+        if dotted is None and isinstance(value, (cst.Name, cst.Attribute)):
+            dotted = get_full_name_for_node(value)
+        qualified = self._qualify(dotted) if dotted else None
+        if qualified is not None and qualified != f"{self.module_name}.{name}":
+            self.bindings[name] = qualified
+            return
+        if isinstance(value, cst.Call):
+            called = get_full_name_for_node(value.func)
+            produced = self._qualify(called) if called else None
+            if produced is not None and produced.startswith("torch.") and produced.count(".") == 1:
+                self.tensors.add(name)
+
+    def _note_environ(self, small: cst.BaseSmallStatement, ctx: _Context) -> None:
+        """`os.environ["K"] = "V"` and `os.environ.setdefault("K", "V")`, unconditional."""
+        if ctx.conditional:
+            return
+        key = value = None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+            if isinstance(target, cst.Subscript) and len(target.slice) == 1:
+                index = target.slice[0].slice
+                base = get_full_name_for_node(target.value)
+                if isinstance(index, cst.Index) and base and self._qualify(base) == "os.environ":
+                    key, value = _literal_string(index.value), _literal_string(small.value)
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            call = small.value
+            func = get_full_name_for_node(call.func)
+            if func and self._qualify(func) == "os.environ.setdefault" and len(call.args) == 2:
+                key, value = _literal_string(call.args[0].value), _literal_string(call.args[1].value)
+        if key is not None and value is not None:
+            self.pending_environ.append(_PendingNote(small, self.top, "", key, value))
+
     # -- expressions executed at import time
 
     def _scan(self, node: cst.CSTNode, ctx: _Context) -> None:
         _ExpressionScanner(self, ctx).scan(node)
+
+    def _decorators(self, decorators: Sequence[cst.Decorator], ctx: _Context) -> None:
+        """A decorator's expression runs, and then the decorator itself is called with
+        the function or class (`@deco` runs `deco(func)`)."""
+        for decorator in decorators:
+            self._scan(decorator, ctx)
+            expression = decorator.decorator
+            if isinstance(expression, (cst.Name, cst.Attribute)):
+                dotted = get_full_name_for_node(expression)
+                if dotted:
+                    self.calls.append(_PendingCall(expression, self.top, dotted, ctx.under(context="decorator")))
+
+    def _scan_annotation(self, annotation: Optional[cst.Annotation], ctx: _Context) -> None:
+        # Not evaluated under `from __future__ import annotations`; evaluated at
+        # definition on Python < 3.14, deferred (PEP 649) on 3.14+: the call site says so.
+        if annotation is not None and not self.future_annotations:
+            self._scan(annotation, ctx.under(context="annotation"))
+
+    def _scan_parameter_annotations(self, function: cst.FunctionDef, ctx: _Context) -> None:
+        params = function.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            self._scan_annotation(param.annotation, ctx)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self._scan_annotation(star.annotation, ctx)
+        self._scan_annotation(function.returns, ctx)
 
     def _scan_parameter_defaults(self, params: cst.Parameters, ctx: _Context) -> None:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -458,26 +605,98 @@ class _Walker:
                 self._scan(param.default, ctx)
 
     def record_call(self, call: cst.Call, ctx: _Context) -> None:
-        dotted = get_full_name_for_node(call.func)
-        if dotted:
-            self.calls.append(_PendingCall(call, self.top, dotted, ctx))
+        func = call.func
+        dotted = get_full_name_for_node(func)
+        fixed = False
+        if isinstance(func, cst.Call):
+            dotted = _getattr_name(func)
+        elif isinstance(func, cst.Attribute) and func.attr.value in ("cuda", "to"):
+            receiver = func.value
+            if isinstance(receiver, cst.Name) and receiver.value in self.tensors:
+                dotted, fixed = f"torch.Tensor.{func.attr.value}", True
+            elif isinstance(receiver, cst.Call):
+                inner = get_full_name_for_node(receiver.func)
+                dotted = f"{inner}{TENSOR_METHOD}{func.attr.value}" if inner else None
+        if not dotted:
+            return
+        device = _cuda_device(next((a.value for a in call.args if a.keyword and a.keyword.value == "device"), None))
+        if not device and dotted.endswith(".to") and call.args and call.args[0].keyword is None:
+            device = _cuda_device(call.args[0].value)
+        self.calls.append(_PendingCall(call, self.top, dotted, ctx, device, fixed))
+        if ctx.execution is Execution.EAGER and dotted in _EXEC_CALLS and "exec" not in self.bindings:
+            self.pending_notes.append(
+                _PendingNote(call, self.top, "`exec()` runs code from a string at import: "
+                             "importguard cannot follow the imports or calls in it")
+            )
 
     # -- results
 
     def _qualify(self, dotted: str) -> Optional[str]:
+        if TENSOR_METHOD in dotted:  # `torch.zeros(1).cuda()`: a method of a torch tensor
+            head, _, method = dotted.partition(TENSOR_METHOD)
+            produced = self._qualify(head)
+            if produced is not None and produced.startswith("torch.") and produced.count(".") == 1:
+                return f"torch.Tensor.{method}"
+            return None
         root, _, rest = dotted.partition(".")
         if root in self.bindings:
             base = self.bindings[root]
             return f"{base}.{rest}" if rest else base
-        if dotted == "__import__":
+        if root in self.module_names:
+            return f"{self.module_name}.{dotted}"
+        if dotted in ("__import__", "exec"):
             return dotted
         return None
+
+    def _qualify_pending(self, call: _PendingCall) -> Optional[str]:
+        return call.dotted if call.fixed else self._qualify(call.dotted)
+
+    def _finish(self, raw: RawCall) -> Optional[str]:
+        if TENSOR_METHOD in raw.dotted and raw.resolution == QUALIFIED:
+            head, _, method = raw.dotted.partition(TENSOR_METHOD)
+            return f"torch.Tensor.{method}" if head.startswith("torch.") and head.count(".") == 1 else None
+        if raw.resolution == QUALIFIED:
+            return raw.dotted
+        if raw.resolution == LOCAL:
+            return f"{self.module_name}.{raw.dotted}"
+        return self._qualify(raw.dotted)
+
+    def function_facts(self, bodies: Optional[FunctionCalls]) -> tuple[FunctionFacts, ...]:
+        if bodies is None:
+            return ()
+        functions = []
+        for raw in bodies.functions:
+            calls: dict[tuple[str, str], CallSite] = {}
+            for call in raw.calls:
+                name = self._finish(call)
+                if name is None or name.partition(".")[0] in _STDLIB:
+                    continue
+                guarded = False
+                if call.guard:
+                    guard = self._finish(RawCall(call.guard, call.guard_resolution, 0, 0, 0))
+                    guarded = _is_initialized_name(guard)
+                key = (name, call.device)
+                known = calls.get(key)
+                # Keep the occurrence most likely to run: unguarded, then unconditional.
+                if known is None or (known.guarded, known.conditional) > (guarded, call.conditional):
+                    calls[key] = CallSite(name, call.line, call.column, call.end_line, call.conditional,
+                                          guarded=guarded, device=call.device)
+            ordered = sorted(calls.values(), key=lambda c: (c.line, c.column, c.name))
+            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class))
+        return tuple(functions)
+
+    def environ_settings(self, positions: "Positions") -> tuple[tuple[str, str, int], ...]:
+        return tuple((n.key, n.value, positions.of(n.node)[0]) for n in self.pending_environ)
+
+    def notes(self, positions: "Positions") -> tuple[tuple[int, str], ...]:
+        return tuple(sorted((positions.of(n.node)[0], n.text) for n in self.pending_notes))
 
     def position_targets(self) -> list[tuple[int, cst.CSTNode]]:
         """(top-level statement index, node) of every node that becomes a site."""
         targets: list[tuple[int, cst.CSTNode]] = [(site.top, site.node) for site in self.sites]
-        targets += [(call.top, call.node) for call in self.calls if self._qualify(call.dotted)]
+        targets += [(call.top, call.node) for call in self.calls if self._qualify_pending(call)]
         targets += [(problem.top, problem.node) for problem in self.pending_problems]
+        targets += [(note.top, note.node) for note in (*self.pending_notes, *self.pending_environ)]
         return targets
 
     def import_sites(self, positions: "Positions") -> tuple[ImportSite, ...]:
@@ -516,8 +735,8 @@ class _Walker:
         )
 
     def _dynamic_sites(self, call: _PendingCall, positions: "Positions") -> list[ImportSite]:
-        qualified = self._qualify(call.dotted)
-        if qualified is None:
+        qualified = self._qualify_pending(call)
+        if qualified is None or not isinstance(call.node, cst.Call) or call.context.context:
             return []
         modules: list[str] = []
         kind = SiteKind.DYNAMIC
@@ -582,11 +801,13 @@ class _Walker:
         for call in self.calls:
             if call.context.execution is not Execution.EAGER:
                 continue
-            qualified = self._qualify(call.dotted)
-            if qualified is None or qualified in _DYNAMIC_IMPORT_CALLS:
+            qualified = self._qualify_pending(call)
+            if qualified is None or qualified in _DYNAMIC_IMPORT_CALLS or qualified in _EXEC_CALLS:
                 continue
             line, column, end_line = positions.of(call.node)
-            sites.append(CallSite(qualified, line, column, end_line, call.context.conditional))
+            ctx = call.context
+            sites.append(CallSite(qualified, line, column, end_line, ctx.conditional, ctx.guarded,
+                                  call.device, ctx.context))
         sites.sort(key=lambda c: (c.line, c.column, c.name))
         return tuple(sites)
 
@@ -609,14 +830,28 @@ class _ExpressionScanner:
         self.walker = walker
         self.ctx = ctx
         self.deferred_ctx = ctx.deferred().under(scope=ctx.scope)
+        self.consumed: set[int] = set()
 
     def scan(self, node: cst.CSTNode, in_lambda: bool = False) -> None:
         if isinstance(node, _NOT_RUN_AT_IMPORT):
             return
         if isinstance(node, cst.Call):
             self.walker.record_call(node, self.deferred_ctx if in_lambda else self.ctx)
+            if _consumes(node):  # `any(f() for x in xs)` runs f() right away
+                for arg in node.args:
+                    if isinstance(arg.value, cst.GeneratorExp):
+                        self.consumed.add(id(arg.value))
         elif isinstance(node, cst.Lambda):
-            in_lambda = True
+            # Default values are evaluated where the lambda is; its body when called.
+            self.scan(node.params, in_lambda)
+            self.scan(node.body, True)
+            return
+        elif isinstance(node, cst.GeneratorExp) and id(node) not in self.consumed:
+            # Only the first iterable is evaluated where a generator is created.
+            self.scan(node.for_in.iter, in_lambda)
+            self.scan(node.elt, True)
+            self.scan(node.for_in, True)
+            return
         for name in _child_fields(type(node)):
             value = getattr(node, name)
             if isinstance(value, cst.CSTNode):
@@ -653,7 +888,52 @@ def _alias_name(alias: cst.ImportAlias) -> Optional[str]:
     return None
 
 
+def _never_true(test: cst.BaseExpression) -> bool:
+    """`False` or `0`, written as such: dead code."""
+    if isinstance(test, cst.Name):
+        return test.value == "False"
+    return isinstance(test, cst.Integer) and test.value in ("0", "0x0", "0o0", "0b0")
+
+
+def _is_initialized_name(name: Optional[str]) -> bool:
+    """`torch.cuda.is_initialized`, or a torch.cuda submodule's re-export of it."""
+    return name is not None and (
+        name == _IS_INITIALIZED or (name.startswith("torch.cuda.") and name.endswith(".is_initialized"))
+    )
+
+
+def _consumes(call: cst.Call) -> bool:
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value in _CONSUMERS
+    return isinstance(func, cst.Attribute) and func.attr.value == "join"
+
+
+def _getattr_name(call: cst.Call) -> Optional[str]:
+    """`getattr(torch.cuda, "is_available")` -> "torch.cuda.is_available"."""
+    if not (isinstance(call.func, cst.Name) and call.func.value == "getattr" and len(call.args) == 2):
+        return None
+    base = get_full_name_for_node(call.args[0].value)
+    attribute = _literal_string(call.args[1].value)
+    if not base or attribute is None or not attribute.isidentifier():
+        return None
+    return f"{base}.{attribute}"
+
+
+def _cuda_device(node: Optional[cst.CSTNode]) -> str:
+    """"cuda" / "cuda:0" when `node` is that literal or `torch.device("cuda…")`."""
+    if isinstance(node, cst.Call) and node.args:
+        name = get_full_name_for_node(node.func) or ""
+        if name.endswith("device"):
+            node = node.args[0].value
+    value = _literal_string(node)
+    return value if value is not None and (value == "cuda" or value.startswith("cuda:")) else ""
+
+
 def _is_main_guard(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        # `if __name__ == "__main__" and not ci():` runs only as a script too.
+        return _is_main_guard(test.left) or _is_main_guard(test.right)
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return False
     target = test.comparisons[0]

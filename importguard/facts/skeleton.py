@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence, Union
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
@@ -51,11 +51,16 @@ class Skeleton:
     # Every import statement in document order: (line, 1-based column, end line, what
     # it imports as written: "a.b" or "..c"), or None when one cannot be placed exactly.
     imports: Optional[tuple[tuple[int, int, int, str], ...]] = None
+    # The file's own `ast` and physical lines, for function_calls.py to read the
+    # bodies this skeleton drops.
+    tree: Optional[ast.Module] = field(default=None, compare=False, repr=False)
+    lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
-def import_time_skeleton(text: str, tree: Optional[ast.Module] = None) -> Optional[Skeleton]:
-    """None when the file has no functions or `ast` cannot parse it. `tree`: the
-    file's `ast` when the caller has it already."""
+def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Module] = None) -> Optional[Skeleton]:
+    """None when the file has no functions or `ast` cannot parse it. `reduce=False`
+    reduces nothing (`source` is None) but still gives the tree. `tree`: the file's
+    `ast` when the caller has it already."""
     if "def" not in text:
         return None
     if tree is None:
@@ -70,7 +75,10 @@ def import_time_skeleton(text: str, tree: Optional[ast.Module] = None) -> Option
         return None
     statement_lines = tuple(_start_line(statement) for statement in tree.body)
     lines = _split_lines(text)
+    original = tuple(lines)
     imports = _import_positions(tree.body, lines)
+    if not reduce:
+        return Skeleton(None, statement_lines, imports, tree, original)
     type_checking = _type_checking_names(text)
     reduced = False
     for function in functions:
@@ -83,7 +91,7 @@ def import_time_skeleton(text: str, tree: Optional[ast.Module] = None) -> Option
         for row, content in enumerate(contents, start=first):
             lines[row] = content + _ending(lines[row])
         reduced = True
-    return Skeleton("".join(lines) if reduced else None, statement_lines, imports)
+    return Skeleton("".join(lines) if reduced else None, statement_lines, imports, tree, original)
 
 
 def _split_lines(text: str) -> list[str]:
@@ -167,9 +175,9 @@ def _type_checking_names(text: str) -> frozenset[str]:
 def _emptied(
     function: _Function, lines: list[str], type_checking: frozenset[str]
 ) -> Optional[tuple[int, list[str]]]:
-    """A function without decorators, calls in its defaults or imports in its body adds
+    """A function without decorators, calls in its header or imports in its body adds
     nothing to the facts: all its lines, header included, become one string."""
-    if function.decorator_list or _calls_in_defaults(function.args):
+    if function.decorator_list or _calls_in_header(function):
         return None
     if any(True for _ in _imports(function.body, type_checking)):
         return None
@@ -183,9 +191,17 @@ def _emptied(
     return first, contents
 
 
-def _calls_in_defaults(arguments: ast.arguments) -> bool:
-    defaults = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
-    return any(isinstance(node, ast.Call) for default in defaults for node in ast.walk(default))
+def _calls_in_header(function: _Function) -> bool:
+    """Calls in default values or annotations: they run when the `def` does."""
+    arguments = function.args
+    expressions = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
+    for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                     arguments.vararg, arguments.kwarg):
+        if argument is not None and argument.annotation is not None:
+            expressions.append(argument.annotation)
+    if function.returns is not None:
+        expressions.append(function.returns)
+    return any(isinstance(node, ast.Call) for expression in expressions for node in ast.walk(expression))
 
 
 def _reduced_body(

@@ -263,6 +263,9 @@ class WithInstalled:
         """Each hop that enters another distribution says which, in its `via`."""
         marked = []
         for hop in hops:
+            if hop.kind == "call":  # names a function, not a module
+                marked.append(hop)
+                continue
             into = self.origin(hop.imported)
             if into is not None and into != self.origin(hop.importer):
                 hop = replace(hop, via=f"{hop.via}; {into.label}" if hop.via else into.label)
@@ -275,7 +278,7 @@ class WithInstalled:
             return finding
         distributions: dict[tuple[str, str], dict[str, str]] = {}
         for hop in finding.chain:
-            origin = self.origin(hop.imported)
+            origin = self.origin(hop.imported) if hop.kind == "import" else None
             if origin is not None and origin.name is not None and origin.version is not None:
                 entry = {"distribution": origin.name, "version": origin.version, "module": hop.imported}
                 distributions.setdefault((origin.name, origin.version), entry)

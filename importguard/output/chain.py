@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from importguard.model import Hop
+from importguard.model import DRIVER_API, Finding, Hop
 
 
 def hop_text(hop: Hop) -> str:
+    """An import hop: `pkg -> pkg.ops (pkg/__init__.py:3)`; a call hop:
+    `pkg/cfg.py:3 pkg.utils.is_cuda() (called by pkg.cfg)`."""
     via = f", {hop.via}" if hop.via else ""
+    if hop.kind == "call":
+        return f"{hop.path}:{hop.line} {hop.imported}() (called by {hop.importer}{via})"
     return f"{hop.importer} -> {hop.imported} ({hop.path}:{hop.line}{via})"
+
+
+def finding_level(finding: Finding) -> str:
+    """"warning" when the chain ends at the driver API imported without a call, else
+    "error": the SARIF level, the GitHub annotation and the LSP severity."""
+    return "warning" if finding.strength == DRIVER_API else "error"

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Iterable
 
 from importguard.model import Finding
-from importguard.output.chain import hop_text
+from importguard.output.chain import finding_level, hop_text
 from importguard.output.source import region, repository_path, repository_root
 
 
 def format_github(findings: Iterable[Finding]) -> str:
     """`::error file=…,line=…,col=…,endLine=…,endColumn=…,title=importguard (IG001)::message`
-    per finding, the chain on the following lines of the message (GitHub shows them in
+    per finding (`::warning` for a chain that ends at the driver API imported without a
+    call), the chain on the following lines of the message (GitHub shows them in
     the annotation)."""
     root = repository_root(Path.cwd())
     lines = []
@@ -34,7 +35,7 @@ def format_github(findings: Iterable[Finding]) -> str:
         properties["title"] = f"importguard ({finding.code})"
         message = "\n".join([finding.message, *(hop_text(hop) for hop in finding.chain)])
         rendered = ",".join(f"{key}={_escape_property(value)}" for key, value in properties.items())
-        lines.append(f"::error {rendered}::{_escape_data(message)}\n")
+        lines.append(f"::{finding_level(finding)} {rendered}::{_escape_data(message)}\n")
     return "".join(lines)
 
 

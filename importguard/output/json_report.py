@@ -2,7 +2,7 @@
 
 JSON schema, version 1 (stable; fields are only ever added):
 {"version": 1, "findings": [{"code", "name", "path", "line", "column", "message",
-  "sink", "chain": [{"importer", "imported", "path", "line", "via"}], "fix",
+  "sink", "strength", "level", "chain": [{"importer", "imported", "path", "line", "via", "kind"}], "fix",
   "root_cause": {"path", "line", "what"} | null,
   "confirmation"?, "installed"?: [{"distribution", "version", "module"}]}],
   "root_causes": [{"path", "line", "what", "findings", "sites": [{"path", "line"}]}],
@@ -15,6 +15,9 @@ IG003; null for the other codes. `root_causes` groups findings by it, most first
 `plan` is the fewest import or call sites whose change clears every IG001/IG002/IG003
 finding (`kind`: "import" or "call"; `findings`: how many findings have an eager path
 to the site that passes no other edit of the plan; `exact`: false when greedy, `method` says why).
+A hop's `kind` is "import" (`importer` imports `imported`) or "call" (code of module or
+function `importer` calls `imported` at path:line); call hops follow the import hops.
+`strength` is the sink's (model.STRENGTH_WORDS), `level` "error" or "warning" from it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 from typing import Any, Iterable
 
 from importguard.model import Finding, Report
+from importguard.output.chain import finding_level
 from importguard.output.printable import printable_data
 from importguard.plan.causes import root_cause, root_causes
 
@@ -38,8 +42,11 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "column": finding.column,
         "message": finding.message,
         "sink": finding.sink,
+        "strength": finding.strength,
+        "level": finding_level(finding),
         "chain": [
-            {"importer": h.importer, "imported": h.imported, "path": h.path, "line": h.line, "via": h.via}
+            {"importer": h.importer, "imported": h.imported, "path": h.path, "line": h.line, "via": h.via,
+             "kind": h.kind}
             for h in finding.chain
         ],
         "fix": finding.fix_text,

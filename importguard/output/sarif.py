@@ -21,7 +21,7 @@ from typing import Any, Iterable
 from importguard import __version__
 from importguard.links import information_uri, rule_doc_uri
 from importguard.model import Finding, Hop
-from importguard.output.chain import hop_text
+from importguard.output.chain import finding_level, hop_text
 from importguard.output.printable import printable_data
 from importguard.output.source import SRCROOT, artifact, region, repository_root, source_lines, with_snippet
 from importguard.rule_docs import rule_markdown
@@ -89,7 +89,7 @@ def _physical(path: str, site: dict[str, int], root: Path) -> dict[str, Any]:
 def _result(finding: Finding, index: dict[str, int], root: Path, seen: dict[str, int]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.code,
-        "level": "error",
+        "level": finding_level(finding),
         "message": {"text": finding.message},
         "locations": [_physical(finding.path, with_snippet(finding.path, _site(finding)), root)],
         "partialFingerprints": {FINGERPRINT: _fingerprint(finding, root, seen)},
@@ -99,7 +99,7 @@ def _result(finding: Finding, index: dict[str, int], root: Path, seen: dict[str,
     if finding.chain:
         result["codeFlows"] = [
             {
-                "message": {"text": f"import chain to `{finding.sink}`"},
+                "message": {"text": f"{_flow_words(finding)} to `{finding.sink}`"},
                 "threadFlows": [{"locations": [_flow_location(hop, n, root) for n, hop in enumerate(finding.chain)]}],
             }
         ]
@@ -107,6 +107,13 @@ def _result(finding: Finding, index: dict[str, int], root: Path, seen: dict[str,
     if extra:
         result["properties"] = {key: extra[key] for key in sorted(extra)}
     return result
+
+
+def _flow_words(finding: Finding) -> str:
+    kinds = {hop.kind for hop in finding.chain}
+    return {frozenset({"call"}): "call chain", frozenset({"import"}): "import chain"}.get(
+        frozenset(kinds), "import and call chain"
+    )
 
 
 def _site(finding: Finding) -> dict[str, int]:

@@ -221,8 +221,9 @@ def _why_runtime_only(static: StaticVerdict, result: ProbeResult, graph: ImportG
         reasons.append(f"`{culprit.module}` has no Python source under the analysed roots (an extension "
                        "module or outside them): static analysis cannot see what it runs")
     else:
-        sinks = [call for call in facts.calls if graph.call_sink(call.name) is not None]
-        calls = [f"{call.name}() (line {call.line})" for call in facts.calls if graph.call_sink(call.name) is None]
+        reaching = [call for call in facts.calls if graph.call_reach(facts, call) is not None]
+        sinks = reaching
+        calls = [f"{call.name}() (line {call.line})" for call in facts.calls if call not in reaching]
         if sinks or graph.module_sink(culprit.module) is not None:
             what = (f"calls the sink `{sinks[0].name}()` at import (line {sinks[0].line})" if sinks
                     else "is a configured sink module")
@@ -232,7 +233,7 @@ def _why_runtime_only(static: StaticVerdict, result: ProbeResult, graph: ImportG
             shown = ", ".join(calls[:6]) + (f" and {len(calls) - 6} more" if len(calls) > 6 else "")
             reasons.append(f"`{culprit.module}` calls at import {shown}, none a configured call sink: one of them, "
                            "or a function it calls, initializes the driver (candidates for extend-sink-calls; "
-                           "calls one helper away are followed once the calls-into-functions analysis lands)")
+                           "calls into the project's functions are followed already)")
         else:
             reasons.append(f"`{culprit.module}` makes no call of an imported name at import (the collector "
                            "records module-level calls through the module's own import aliases only): the "

@@ -44,7 +44,8 @@ class ChainRule(Rule):
                     fix=self.fix,
                     blocker=blocker,
                     sink=chain.sink.module,
-                    chain=chain.hops,
+                    chain=(*chain.hops, *chain.sink.calls),
+                    strength=chain.sink.strength,
                 )
                 message = (
                     f"{self.problem}{condition} reaches {sink_text(chain)}: "

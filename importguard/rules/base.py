@@ -7,7 +7,7 @@ from typing import ClassVar, Iterable, Union
 
 from importguard.config import Config
 from importguard.graph import Chain, ImportGraph
-from importguard.model import Finding, ModuleFacts
+from importguard.model import STRENGTH_WORDS, Finding, Hop, ModuleFacts
 
 
 @dataclass(frozen=True)
@@ -42,19 +42,40 @@ class Rule:
 
 
 def chain_text(chain: Chain) -> str:
-    """`pkg -> pkg.ops -> cutlass`, ending with the call when the sink is a call."""
+    """`pkg -> pkg.ops -> cutlass`, ending with the calls when the sink is a call:
+    `pkg -> pkg.cfg (calls pkg.utils.is_cuda() at line 3 -> torch.cuda.is_available())`."""
     if not chain.hops:
         names = [chain.sink.module]
     else:
         names = [chain.hops[0].importer, *(hop.imported for hop in chain.hops)]
     text = " -> ".join(names)
-    if chain.sink.call:
+    calls = chain.sink.calls
+    if len(calls) > 1:
+        text += f" (calls {calls[0].imported}() at line {calls[0].line} -> {call_chain_text(calls[1:])})"
+    elif chain.sink.call:
         text += f" (calls {chain.sink.call}() at line {chain.sink.line})"
     return text
 
 
+def call_chain_text(hops: "tuple[Hop, ...]") -> str:
+    """`pkg.utils.is_cuda() -> torch.cuda.is_available()`."""
+    return " -> ".join(f"{hop.imported}()" for hop in hops)
+
+
+def strength_text(strength: str) -> str:
+    """The same words in every output: message, SARIF, LSP (see types.STRENGTH_WORDS)."""
+    return STRENGTH_WORDS.get(strength, STRENGTH_WORDS["configured"])
+
+
 def sink_text(chain: Chain) -> str:
     sink = chain.sink
+    words = strength_text(sink.strength)
+    if len(sink.calls) > 1:
+        paths = " on some paths" if sink.conditional else ""
+        return (
+            f"`{sink.module}`, whose import calls `{sink.calls[0].imported}()`, which reaches "
+            f"`{sink.call}()`{paths}; that call {sink.reason} [{words}]"
+        )
     if sink.call:
-        return f"`{sink.module}`, which calls `{sink.call}()` at import; that call {sink.reason}"
-    return f"`{sink.module}`, which {sink.reason}"
+        return f"`{sink.module}`, which calls `{sink.call}()` at import; that call {sink.reason} [{words}]"
+    return f"`{sink.module}`, which {sink.reason} [{words}]"

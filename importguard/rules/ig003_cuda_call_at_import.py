@@ -2,17 +2,23 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from importguard.rules.base import Case, Project, Rule
+from importguard.rules.base import Case, Project, Rule, call_chain_text, strength_text
 from importguard.model import Finding
 
 
 class CudaCallAtImport(Rule):
     """## What it does
     Reports a call that initializes the CUDA driver when it is executed at import
-    time: at module level, in a class body, in a decorator or in a default argument
-    value. Calls are matched by qualified name through the module's own imports
-    (`import torch.cuda as tc; tc.get_device_capability()` is
-    `torch.cuda.get_device_capability`).
+    time, directly or through the functions it runs: at module level, in `if`/`while`
+    tests, loop bodies, comprehensions, class bodies, default values (of functions and
+    lambdas), `match` guards, decorator expressions **and the decorator call itself**
+    (`@deco` calls `deco(func)`), class instantiation (`Cls()` runs `__new__`,
+    `__init__`, `__post_init__`) and annotations where they are evaluated. Calls are
+    matched by qualified name through the module's own imports, the imports inside
+    the function bodies, plain aliases (`f = torch.cuda.is_available`) and
+    `getattr(torch.cuda, "is_available")`. The finding sits at the call that runs at
+    import; its chain lists each call on the way (`pkg/config.py:3 pkg.utils.is_cuda()
+    -> pkg/utils.py:4 torch.cuda.is_available()`).
 
     ## Why is this bad?
     Importing the module initializes the CUDA driver in whatever process imports it,
@@ -22,14 +28,29 @@ class CudaCallAtImport(Rule):
 
     ## Known problems
     The default list holds only calls measured to initialize the driver on a real
-    GPU: `torch.cuda.is_available()` does (unless `PYTORCH_NVML_BASED_CUDA_CHECK=1`),
-    `torch.cuda.device_count()` does not. Calls reached through variables, and
-    `torch.empty(..., device="cuda")`, are not recognised.
+    GPU: `torch.cuda.is_available()` does (unless `PYTORCH_NVML_BASED_CUDA_CHECK=1`:
+    set `nvml-based-cuda-check = true`, or set the variable at module level in an
+    ancestor package's `__init__.py`), `torch.cuda.device_count()` does not. A call
+    under `if torch.cuda.is_initialized():`, or after
+    `if not torch.cuda.is_initialized(): return`, is safe. Not followed: calls through
+    variables holding functions other than plain module-level aliases, methods of
+    objects (other than `self.m()` in a class and `.cuda()`/`.to("cuda")` on a
+    module-level torch tensor), inherited constructors, what a decorator factory
+    returns (`@deco(arg)` runs `deco(arg)`, which is followed, but not the function it
+    returns), imports inside the functions that run, and code in `exec()` strings.
+    Annotations are modelled as evaluated at import unless `from __future__ import
+    annotations` is in effect; on Python 3.14+ (PEP 649) they are deferred, which the
+    message says.
 
     ## Example
     ```python
     import torch
     CAPABILITY = torch.cuda.get_device_capability()
+
+    def is_cuda():
+        return torch.cuda.is_available()
+
+    IS_CUDA = is_cuda()
     ```
 
     ## Use instead
@@ -43,10 +64,10 @@ class CudaCallAtImport(Rule):
     ```
 
     ## Options
-    `sink-calls`, `extend-sink-calls`.
+    `sink-calls`, `extend-sink-calls`, `nvml-based-cuda-check`.
 
     ## References
-    - shared/cuda-evidence.md (measurements on an H100)
+    - shared/cuda-evidence.md (measurements on an H100), docs/cuda-calls-evidence.md (H200)
     """
 
     code = "IG003"
@@ -77,14 +98,25 @@ class CudaCallAtImport(Rule):
     def check(self, project: Project) -> Iterable[Finding]:
         for facts in project.reported:
             for call in facts.calls:
-                sink = project.graph.call_sink(call.name)
-                if sink is None:
+                reached = project.graph.call_reach(facts, call)
+                if reached is None:
                     continue
+                sink = reached.sink
                 condition = " (conditionally)" if call.conditional else ""
-                message = (
-                    f"`{call.name}()` runs at import{condition}; it {sink.reason}: "
-                    f"importing `{facts.module}` runs it; {self.fix}"
-                )
+                if call.context == "annotation":
+                    condition += " (in an annotation: evaluated at import on Python < 3.14, deferred on 3.14+)"
+                elif call.context == "decorator":
+                    condition += " (the decorator is called with what it decorates)"
+                if reached.conditional:
+                    condition += " (on some paths: a function on the way makes the call only on a branch)"
+                if len(reached.hops) == 1:
+                    what = f"`{call.name}()` runs at import{condition}; it {sink.reason} [{strength_text(sink.strength)}]"
+                else:
+                    what = (
+                        f"`{call.name}()` runs at import{condition} and reaches `{sink.name}()`, which "
+                        f"{sink.reason} [{strength_text(sink.strength)}]: {call_chain_text(reached.hops)}"
+                    )
+                message = f"{what}: importing `{facts.module}` runs it; {self.fix}"
                 yield Finding(
                     code=self.code,
                     name=self.name,
@@ -94,5 +126,7 @@ class CudaCallAtImport(Rule):
                     end_line=call.end_line,
                     message=message,
                     fix=self.fix,
-                    sink=call.name,
+                    sink=sink.name,
+                    chain=reached.hops,
+                    strength=sink.strength,
                 )

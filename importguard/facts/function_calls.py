@@ -1,0 +1,428 @@
+"""The calls each function body makes, read from the file's `ast` (the one skeleton.py
+already parsed), so that LibCST never sees function bodies.
+
+Only names matter here, and `ast` gives them at a fraction of LibCST's cost. Each
+call comes out *raw*: collect.py finishes naming it with the module's own aliases,
+which only the whole module knows (a function body runs after the whole module ran).
+
+What is modelled inside a body:
+- names: dotted names (`a.b.c()`), `getattr(a.b, "c")()`, the imports of the body
+  itself (and of enclosing functions), nested `def`s, `self.m()` / `cls.m()` inside a
+  class's method (the method of that class; inheritance is not followed), and
+  `torch.zeros(1).cuda()` (a method of the tensor a `torch.*` call returns);
+- guards: calls under `if torch.cuda.is_initialized():` (also `is_initialized()` as
+  its first operand of `and`), and every statement after
+  `if not torch.cuda.is_initialized(): return …` (or `raise`) in the same block;
+- the literal CUDA device a call is given (`device="cuda"`, `torch.device("cuda:0")`,
+  `.to("cuda")`).
+Lambda bodies inside a function, and generator expressions' elements, are not calls
+of that function's body (they run when called or consumed); nested functions and
+classes are functions of their own.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Iterator, Optional, Sequence, Union
+
+_Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+_BLOCK_FIELDS = ("body", "orelse", "finalbody")
+# How a raw call's name is to be finished by collect.py.
+QUALIFIED = "qualified"  # already absolute (bound by an import in the function)
+LOCAL = "local"  # relative to the module: prefix the module name
+RAW = "raw"  # the module's aliases decide (or it is dropped)
+TENSOR_METHOD = "().".join(("", ""))  # "()." in `torch.zeros().cuda`
+
+
+@dataclass
+class RawCall:
+    dotted: str
+    resolution: str
+    line: int
+    column: int  # 1-based, in characters
+    end_line: int
+    guard: str = ""  # the raw dotted name of the is_initialized() guarding it
+    guard_resolution: str = RAW
+    device: str = ""
+    conditional: bool = False  # runs on some paths through the body only
+
+
+@dataclass
+class RawFunction:
+    name: str  # qualified inside the module: f, Cls.m, outer.inner
+    line: int
+    calls: list[RawCall] = field(default_factory=list)
+    is_class: bool = False
+
+
+@dataclass
+class FunctionCalls:
+    functions: list[RawFunction]
+    module_names: set[str]  # names that module-level def/class statements bind
+
+
+def function_calls(tree: ast.Module, lines: Sequence[str], module: str, is_package: bool) -> FunctionCalls:
+    reader = _Reader(lines, module if is_package else module.rpartition(".")[0])
+    names: set[str] = set()
+    reader.definitions(tree.body, "", None, {}, names)
+    return FunctionCalls(reader.functions, names)
+
+
+def _blocks(statement: ast.stmt) -> Iterator[Sequence[ast.stmt]]:
+    for name in _BLOCK_FIELDS:
+        block = getattr(statement, name, None)
+        if block and isinstance(block, list):
+            yield block
+    for handler in getattr(statement, "handlers", ()):
+        yield handler.body
+    for case in getattr(statement, "cases", ()):
+        yield case.body
+
+
+def dotted_name(node: ast.AST) -> Optional[str]:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _literal(node: Optional[ast.AST]) -> Optional[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def cuda_device(node: Optional[ast.AST]) -> str:
+    """"cuda" / "cuda:0" when `node` is that literal or `torch.device("cuda…")`."""
+    if isinstance(node, ast.Call) and node.args and (dotted_name(node.func) or "").endswith("device"):
+        node = node.args[0]
+    value = _literal(node)
+    return value if value is not None and (value == "cuda" or value.startswith("cuda:")) else ""
+
+
+class _Reader:
+    def __init__(self, lines: Sequence[str], package: str) -> None:
+        self.lines = lines
+        self.package = package
+        self.functions: list[RawFunction] = []
+        self.conditional = 0  # depth of branches (if, loops, handlers, after an early exit)
+
+    # -- definitions
+
+    def definitions(
+        self,
+        body: Sequence[ast.stmt],
+        prefix: str,
+        owner: Optional[str],
+        bound: dict[str, tuple[str, str]],
+        names: Optional[set[str]],
+    ) -> None:
+        """Every def/class in `body` (a module, class body or the blocks of a module-level
+        if/try/for), named under `prefix`; `owner` is the enclosing class for methods."""
+        for statement in body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if names is not None:
+                    names.add(statement.name)
+                self.function(statement, prefix + statement.name, owner, bound)
+            elif isinstance(statement, ast.ClassDef):
+                if names is not None:
+                    names.add(statement.name)
+                qualified = prefix + statement.name
+                self.functions.append(RawFunction(qualified, statement.lineno, is_class=True))
+                self.definitions(statement.body, qualified + ".", qualified, bound, None)
+            else:
+                for block in _blocks(statement):
+                    self.definitions(block, prefix, owner, bound, names)
+
+    def function(
+        self, node: _Function, name: str, owner: Optional[str], bound: dict[str, tuple[str, str]]
+    ) -> None:
+        facts = RawFunction(name, node.lineno)
+        self.functions.append(facts)
+        local = dict(bound)
+        for statement in _walk_statements(node.body):
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                self._bind(statement, local)
+            elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                local[statement.name] = (f"{name}.{statement.name}", LOCAL)
+        body_owner = owner if _is_method(node, owner) else None
+        outer, self.conditional = self.conditional, 0
+        self._block(node.body, facts, local, body_owner, guard=None)
+        self.conditional = outer
+        for statement in _walk_statements(node.body):
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.function(statement, f"{name}.{statement.name}", None, local)
+            elif isinstance(statement, ast.ClassDef):
+                qualified = f"{name}.{statement.name}"
+                self.functions.append(RawFunction(qualified, statement.lineno, is_class=True))
+                self.definitions(statement.body, qualified + ".", qualified, local, None)
+
+    def _bind(self, statement: Union[ast.Import, ast.ImportFrom], local: dict[str, tuple[str, str]]) -> None:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                if alias.asname:
+                    local[alias.asname] = (alias.name, QUALIFIED)
+                else:
+                    root = alias.name.partition(".")[0]
+                    local[root] = (root, QUALIFIED)
+            return
+        module = statement.module or ""
+        if statement.level:
+            parts = self.package.split(".") if self.package else []
+            if statement.level - 1 >= len(parts) or not parts:
+                return
+            base = ".".join(parts[: len(parts) - (statement.level - 1)])
+            module = f"{base}.{module}" if module else base
+        for alias in statement.names:
+            if alias.name != "*":
+                local[alias.asname or alias.name] = (f"{module}.{alias.name}", QUALIFIED)
+
+    # -- bodies
+
+    def _block(
+        self,
+        body: Sequence[ast.stmt],
+        facts: RawFunction,
+        local: dict[str, tuple[str, str]],
+        owner: Optional[str],
+        guard: Optional[ast.AST],
+    ) -> None:
+        entered = self.conditional
+        try:
+            self._statements(body, facts, local, owner, guard)
+        finally:
+            self.conditional = entered
+
+    def _branch(self, body: Sequence[ast.stmt], facts: RawFunction, local: dict[str, tuple[str, str]],
+                owner: Optional[str], guard: Optional[ast.AST]) -> None:
+        self.conditional += 1
+        self._block(body, facts, local, owner, guard)
+        self.conditional -= 1
+
+    def _statements(
+        self,
+        body: Sequence[ast.stmt],
+        facts: RawFunction,
+        local: dict[str, tuple[str, str]],
+        owner: Optional[str],
+        guard: Optional[ast.AST],
+    ) -> None:
+        for statement in body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                # Decorators and defaults run when the enclosing function does.
+                for expression in (*statement.decorator_list, *statement.args.defaults,
+                                   *(d for d in statement.args.kw_defaults if d is not None)):
+                    self._expression(expression, facts, local, owner, guard)
+                continue
+            if isinstance(statement, ast.ClassDef):
+                for expression in (*statement.decorator_list, *statement.bases):
+                    self._expression(expression, facts, local, owner, guard)
+                continue
+            if isinstance(statement, ast.If):
+                self._expression(statement.test, facts, local, owner, guard)
+                test_guard = _is_initialized_test(statement.test)
+                self._branch(statement.body, facts, local, owner, test_guard or guard)
+                self._branch(statement.orelse, facts, local, owner, guard)
+                if statement.body and isinstance(statement.body[-1], (ast.Return, ast.Raise)):
+                    self.conditional += 1  # after an early exit: the rest runs on some paths only
+                    negated = _negated_is_initialized(statement.test)
+                    if negated is not None:
+                        guard = guard or negated  # `if not is_initialized(): return`: the rest is guarded
+                continue
+            for name in ("test", "iter", "subject", "value", "exc", "cause", "target", "targets",
+                         "items", "annotation", "msg", "returns"):
+                value = getattr(statement, name, None)
+                if isinstance(value, list):
+                    for item in value:
+                        self._expression(item, facts, local, owner, guard)
+                elif isinstance(value, ast.AST):
+                    self._expression(value, facts, local, owner, guard)
+            for case in getattr(statement, "cases", ()):
+                if case.guard is not None:
+                    self._expression(case.guard, facts, local, owner, guard)
+            for handler in getattr(statement, "handlers", ()):
+                if handler.type is not None:
+                    self._expression(handler.type, facts, local, owner, guard)
+            if isinstance(statement, (ast.For, ast.AsyncFor, ast.While, ast.Match)):
+                for block in _blocks(statement):
+                    self._branch(block, facts, local, owner, guard)
+                continue
+            self._block(getattr(statement, "body", None) or [], facts, local, owner, guard)
+            for handler in getattr(statement, "handlers", ()):
+                self._branch(handler.body, facts, local, owner, guard)
+            if isinstance(statement, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+                self._branch(statement.orelse, facts, local, owner, guard)
+                self._block(statement.finalbody, facts, local, owner, guard)
+                if statement.body and isinstance(statement.body[-1], (ast.Return, ast.Raise)):
+                    self.conditional += 1  # `try: return x` then a fallback: only after an exception
+
+    def _expression(
+        self,
+        node: ast.AST,
+        facts: RawFunction,
+        local: dict[str, tuple[str, str]],
+        owner: Optional[str],
+        guard: Optional[ast.AST],
+    ) -> None:
+        stack: list[tuple[ast.AST, bool]] = [(node, self.conditional > 0)]
+        pop, push = stack.pop, stack.append
+        while stack:
+            current, conditional = pop()
+            kind = type(current)
+            if kind is ast.Call:
+                call = self._call(current, local, owner, guard)  # type: ignore[arg-type]
+                if call is not None:
+                    call.conditional = conditional
+                    facts.calls.append(call)
+            elif kind is ast.Lambda:
+                args = current.args  # type: ignore[attr-defined]
+                for default in (*args.defaults, *args.kw_defaults):
+                    if default is not None:
+                        push((default, conditional))
+                continue
+            elif kind is ast.GeneratorExp:
+                push((current.generators[0].iter, conditional))  # type: ignore[attr-defined]
+                continue  # the rest runs when consumed
+            elif kind is ast.BoolOp:  # `a() and b()`: b() only on some paths
+                values = current.values  # type: ignore[attr-defined]
+                push((values[0], conditional))
+                for value in values[1:]:
+                    push((value, True))
+                continue
+            elif kind is ast.IfExp:
+                push((current.test, conditional))  # type: ignore[attr-defined]
+                push((current.body, True))  # type: ignore[attr-defined]
+                push((current.orelse, True))  # type: ignore[attr-defined]
+                continue
+            fields = _FIELDS.get(kind)
+            if fields is None:
+                fields = _child_fields(kind)
+            for name in fields:
+                value = getattr(current, name)
+                if type(value) is list:
+                    for item in value:
+                        if type(item) not in _LEAF_TYPES and isinstance(item, ast.AST):
+                            push((item, conditional))
+                elif type(value) not in _LEAF_TYPES and isinstance(value, ast.AST):
+                    push((value, conditional))
+
+    def _call(
+        self,
+        node: ast.Call,
+        local: dict[str, tuple[str, str]],
+        owner: Optional[str],
+        guard: Optional[ast.AST],
+    ) -> Optional[RawCall]:
+        func = node.func
+        dotted = dotted_name(func)
+        device = ""
+        if dotted is None and isinstance(func, ast.Call) and dotted_name(func.func) == "getattr":
+            dotted = _getattr_name(func)
+        if dotted is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
+            inner = dotted_name(func.value.func)
+            if inner is not None and func.attr in ("cuda", "to"):
+                dotted = f"{inner}{TENSOR_METHOD}{func.attr}"
+        if dotted is None:
+            return None
+        keyword = next((k.value for k in node.keywords if k.arg == "device"), None)
+        device = cuda_device(keyword)
+        if not device and dotted.endswith(".to") and node.args:
+            device = cuda_device(node.args[0])
+        name, resolution = self._resolve(dotted, local, owner)
+        if name is None:
+            return None
+        guard_name, guard_resolution = "", RAW
+        if guard is not None:
+            guard_dotted = dotted_name(guard) or ""
+            guard_name, guard_resolution = self._resolve(guard_dotted, local, None)
+            guard_name = guard_name or ""
+        line = node.lineno
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        column = _char_column(text, node.col_offset) + 1
+        return RawCall(name, resolution, line, column, node.end_lineno or line, guard_name,
+                       guard_resolution, device)
+
+    @staticmethod
+    def _resolve(
+        dotted: str, local: dict[str, tuple[str, str]], owner: Optional[str]
+    ) -> tuple[Optional[str], str]:
+        root, dot, rest = dotted.partition(".")
+        if root in local:
+            base, resolution = local[root]
+            return (f"{base}.{rest}" if rest else base), resolution
+        if owner is not None and root in ("self", "cls") and rest and "." not in rest:
+            return f"{owner}.{rest}", LOCAL
+        if root in ("self", "cls", "super"):
+            return None, RAW
+        return dotted, RAW
+
+
+# Names, constants and contexts never hold a call; the field names of each node type
+# are looked up once (ast.iter_child_nodes costs a generator per node).
+_LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAF_TYPES = frozenset(
+    t for t in vars(ast).values() if isinstance(t, type) and issubclass(t, _LEAVES)
+)
+
+
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    names = _FIELDS.get(node_type)
+    if names is None:
+        names = () if issubclass(node_type, _LEAVES) else tuple(node_type._fields)
+        _FIELDS[node_type] = names
+    return names
+
+
+def _walk_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements of a body and of its nested blocks, not inside nested defs."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for block in _blocks(statement):
+            yield from _walk_statements(block)
+
+
+def _is_method(node: _Function, owner: Optional[str]) -> bool:
+    if owner is None:
+        return False
+    return not any(dotted_name(d) == "staticmethod" for d in node.decorator_list)
+
+
+def _getattr_name(call: ast.Call) -> Optional[str]:
+    if len(call.args) != 2 or call.keywords:
+        return None
+    base = dotted_name(call.args[0])
+    attribute = _literal(call.args[1])
+    if base is None or attribute is None or not attribute.isidentifier():
+        return None
+    return f"{base}.{attribute}"
+
+
+def _is_initialized_test(test: ast.AST) -> Optional[ast.AST]:
+    """The callee of `is_initialized()` when `test` is that call (or `and` starting
+    with it): the body runs only when CUDA is already up."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        test = test.values[0]
+    if isinstance(test, ast.Call) and not test.args and (dotted_name(test.func) or "").endswith("is_initialized"):
+        return test.func
+    return None
+
+
+def _negated_is_initialized(test: ast.AST) -> Optional[ast.AST]:
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _is_initialized_test(test.operand)
+    return None
+
+
+def _char_column(content: str, utf8_offset: int) -> int:
+    """ast columns count UTF-8 bytes; LibCST's count characters."""
+    if content.isascii():
+        return utf8_offset
+    return len(content.encode("utf-8", "surrogatepass")[:utf8_offset].decode("utf-8", "replace"))

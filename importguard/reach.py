@@ -1,0 +1,219 @@
+"""Which calls reach a sink call through the functions they run.
+
+A call *reaches* a sink call when it is one (`call_sink_for`), or when the function it
+names (found through the facts of the module that defines it, following re-exports
+through that module's bindings) makes an unguarded call that reaches one. A class
+call runs the class's own `__new__`, `__init__` and `__post_init__`. The search is
+depth-first over function facts, memoised per (name, NVML check); a cycle ends the
+path it closes (the result of a name whose search met a cycle is not memoised when it
+is negative), and paths longer than MAX_DEPTH calls are not followed.
+
+`torch.cuda.is_available()` does not initialize the driver with
+PYTORCH_NVML_BASED_CUDA_CHECK=1 (measured): with the `nvml-based-cuda-check` setting,
+or when the module whose import runs the call sets it above the call, or one of its
+ancestor packages (they run first) sets it at module level or imports, unconditionally at
+module level, a module that does (`nvml_check_set`), it is no sink. The order of the
+statements inside that ancestor is not checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+from importguard.sinks import IS_AVAILABLE, NVML_CHECK
+from importguard.model import CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
+
+MAX_DEPTH = 40
+_PLAIN_IMPORTS = (SiteKind.IMPORT, SiteKind.FROM)
+_CONSTRUCTORS = ("__new__", "__init__", "__post_init__")
+
+
+@dataclass(frozen=True)
+class Reached:
+    """The call hops from a call to the sink call it reaches (the last hop's
+    `imported` is the sink call), and that sink."""
+
+    hops: tuple[Hop, ...]
+    sink: CallSink
+    # Some call on the way sits on a branch of its function (if, loop, handler, after an
+    # early return, right of `and`/`or`): the sink runs on some paths only.
+    conditional: bool = False
+
+    @property
+    def rank(self) -> tuple[bool, int]:
+        return (self.conditional, len(self.hops))
+
+
+def call_hop(owner: str, call: CallSite, path: str, in_function: bool = False) -> Hop:
+    notes = []
+    if call.context == "decorator":
+        notes.append("decorator: called with the function it decorates")
+    if call.device:
+        notes.append(f'device "{call.device}"')
+    if call.conditional and in_function:
+        notes.append(ON_SOME_PATHS)
+    return Hop(owner, call.name, path, call.line, ", ".join(notes), kind="call")
+
+
+ON_SOME_PATHS = "only on some paths through the caller"
+
+
+class CallReach:
+    def __init__(
+        self,
+        facts_for: Callable[[str], Optional[ModuleFacts]],
+        sink_calls: Sequence[CallSink],
+        nvml_based_cuda_check: bool = False,
+    ) -> None:
+        self._facts_for = facts_for
+        self._sinks = {sink.name: sink for sink in sink_calls}
+        self._nvml_everywhere = nvml_based_cuda_check
+        self._memo: dict[tuple[str, bool], Optional[Reached]] = {}
+        self._resolved: dict[str, tuple[tuple[ModuleFacts, FunctionFacts], ...]] = {}
+        self._in_progress: set[tuple[str, bool]] = set()
+        self._cycles = 0
+        self._indexes: dict[str, dict[str, FunctionFacts]] = {}
+
+    # -- sinks
+
+    def call_sink_for(self, call: CallSite, nvml: bool = False) -> Optional[CallSink]:
+        """The sink `call` is, by its name or by the re-export rule: `a.b.sub.f` is
+        `a.b.f` when `a.b.f` is a sink (torch defines or imports its torch.cuda
+        functions in submodules: torch.cuda.memory.mem_get_info, torch.cuda.streams.Stream)."""
+        name = call.name
+        sink = self._sinks.get(name)
+        if sink is None:
+            parts = name.split(".")
+            if len(parts) >= 4 and parts[-2].islower():
+                sink = self._sinks.get(".".join((*parts[:-2], parts[-1])))
+        if sink is None or (sink.device and not call.device):
+            return None
+        if nvml and sink.name == IS_AVAILABLE:
+            return None
+        return sink
+
+    def nvml_check_set(self, facts: ModuleFacts, line: int) -> bool:
+        """PYTORCH_NVML_BASED_CUDA_CHECK=1 is set before code at `line` of `facts`
+        runs: by the setting, by an ancestor package's `__init__` at module level, or
+        by this module above that line."""
+        if self._nvml_everywhere:
+            return True
+        if any(k == NVML_CHECK and v == "1" and at < line for k, v, at in facts.environ):
+            return True
+        parts = facts.module.split(".")
+        for index in range(1, len(parts)):
+            ancestor = self._facts_for(".".join(parts[:index]))
+            if ancestor is not None and ancestor is not facts and self._sets_nvml_check(ancestor, True):
+                return True
+        return False
+
+    def _sets_nvml_check(self, facts: ModuleFacts, follow_imports: bool) -> bool:
+        """`facts` sets it at module level, or (one level deep) a module it imports
+        unconditionally at module level does (vLLM's `import vllm.env_override`)."""
+        if any(k == NVML_CHECK and v == "1" for k, v, _ in facts.environ):
+            return True
+        if not follow_imports:
+            return False
+        for site in facts.imports:
+            if site.execution is not Execution.EAGER or site.conditional or site.kind not in _PLAIN_IMPORTS:
+                continue
+            for module in (site.module, *(f"{site.module}.{name}" for name in site.names if name != "*")):
+                imported = self._facts_for(module) if module != facts.module else None
+                if imported is not None and self._sets_nvml_check(imported, False):
+                    return True
+        return False
+
+    # -- reaching
+
+    def from_call(self, facts: ModuleFacts, call: CallSite, owner: str = "") -> Optional[Reached]:
+        """What a call in `facts` reaches (`owner`: who makes it, the module by default)."""
+        if call.guarded:
+            return None
+        nvml = self.nvml_check_set(facts, call.line)
+        hop = call_hop(owner or facts.module, call, facts.path)
+        sink = self.call_sink_for(call, nvml)
+        if sink is not None:
+            return Reached((hop,), sink)
+        inner = self._function(call.name, nvml, 0)
+        return None if inner is None else Reached((hop, *inner.hops), inner.sink, inner.conditional)
+
+    def _function(self, name: str, nvml: bool, depth: int) -> Optional[Reached]:
+        key = (name, nvml)
+        if key in self._memo:
+            return self._memo[key]
+        if key in self._in_progress:
+            self._cycles += 1
+            return None
+        if depth >= MAX_DEPTH:
+            self._cycles += 1  # not memoised: a shorter way in may reach further
+            return None
+        targets = self.resolve(name)
+        if not targets:
+            self._memo[key] = None
+            return None
+        self._in_progress.add(key)
+        cycles_before = self._cycles
+        best: Optional[Reached] = None
+        for facts, function in targets:
+            owner = f"{facts.module}.{function.name}"
+            for call in function.calls:
+                if call.guarded:
+                    continue
+                hop = call_hop(owner, call, facts.path, in_function=True)
+                sink = self.call_sink_for(call, nvml)
+                if sink is not None:
+                    found: Optional[Reached] = Reached((hop,), sink, call.conditional)
+                else:
+                    inner = self._function(call.name, nvml, depth + 1)
+                    found = None if inner is None else Reached(
+                        (hop, *inner.hops), inner.sink, inner.conditional or call.conditional
+                    )
+                if found is not None and (best is None or found.rank < best.rank):
+                    best = found
+                    if best.rank == (False, 1):
+                        break
+            if best is not None and best.rank == (False, 1):
+                break
+        self._in_progress.discard(key)
+        if best is not None or self._cycles == cycles_before:
+            self._memo[key] = best
+        return best
+
+    # -- names
+
+    def resolve(self, name: str, depth: int = 0) -> tuple[tuple[ModuleFacts, FunctionFacts], ...]:
+        """The functions a call of `name` runs: the function itself, or a class's
+        constructors; () when `name` is no function of a known module."""
+        if name in self._resolved:
+            return self._resolved[name]
+        found: tuple[tuple[ModuleFacts, FunctionFacts], ...] = ()
+        parts = name.split(".")
+        for split in range(len(parts) - 1, 0, -1):
+            facts = self._facts_for(".".join(parts[:split]))
+            if facts is None:
+                continue
+            rest = ".".join(parts[split:])
+            index = self._index(facts)
+            function = index.get(rest)
+            if function is not None and not function.is_class:
+                found = ((facts, function),)
+            elif function is not None:
+                found = tuple(
+                    (facts, index[f"{rest}.{method}"]) for method in _CONSTRUCTORS if f"{rest}.{method}" in index
+                )
+            elif depth < 8:
+                bound = dict(facts.bindings).get(parts[split])
+                if bound is not None and bound != name:
+                    tail = ".".join(parts[split + 1 :])
+                    found = self.resolve(f"{bound}.{tail}" if tail else bound, depth + 1)
+            break  # the longest module prefix decides
+        self._resolved[name] = found
+        return found
+
+    def _index(self, facts: ModuleFacts) -> dict[str, FunctionFacts]:
+        index = self._indexes.get(facts.path)
+        if index is None:
+            index = {function.name: function for function in facts.functions}
+            self._indexes[facts.path] = index
+        return index
