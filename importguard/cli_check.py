@@ -99,7 +99,7 @@ def check(
         options = {"paths": [str(p.absolute()) for p in targets], "select": select, "ignore": ignore,
                    "config": config_path, "jobs": jobs}
         replay = Replay(cache_dir.absolute() if cache_dir else config.cache_dir or config.project_root / DEFAULT_DIRECTORY,
-                        options)
+                        options, config.exclude)
         replayed = replay.load()
         if replayed is not None:
             replay.save_replayed(_rendered(replayed, output_format, exit_zero))

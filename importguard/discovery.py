@@ -25,7 +25,8 @@ class DiscoveredFiles:
     files: tuple[SourceFile, ...]
     # Files named explicitly or found under a path that could not be listed.
     unreadable: tuple[tuple[str, str], ...] = ()
-    directories: tuple[str, ...] = ()  # every directory listed
+    # Every directory listed: (directory, names taken, names excluded).
+    listings: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
 
 
 def _relative(path: Path, project_root: Path) -> str:
@@ -147,7 +148,7 @@ def discover(
     files: dict[str, SourceFile] = {}
     unreadable: list[tuple[str, str]] = []
     packages: _Packages = {}
-    walked: list[str] = []
+    walked: list[tuple[str, list[str], list[str]]] = []
     for given in paths:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
@@ -162,10 +163,13 @@ def discover(
             source = module_for(given, src_roots, packages)
             files.setdefault(source.path, source)
     ordered = tuple(sorted(files.values(), key=lambda s: s.path))
-    return DiscoveredFiles(ordered, tuple(sorted(unreadable)), tuple(walked))
+    listings = tuple((d, tuple(taken), tuple(excluded)) for d, taken, excluded in walked)
+    return DiscoveredFiles(ordered, tuple(sorted(unreadable)), listings)
 
 
-def _walk(top: Path, project_root: Path, exclude: Sequence[str], walked: list[str]) -> Iterator[tuple[Path, str]]:
+def _walk(
+    top: Path, project_root: Path, exclude: Sequence[str], walked: list[tuple[str, list[str], list[str]]]
+) -> Iterator[tuple[Path, str]]:
     seen_dirs: set[tuple[int, int]] = set()
     excluder = _Excluder(top, project_root, exclude)
     stack = [(top, "")]
@@ -185,16 +189,21 @@ def _walk(top: Path, project_root: Path, exclude: Sequence[str], walked: list[st
         except OSError as error:
             yield directory, f"cannot list directory: {error.strerror or error}"
             continue
-        walked.append(str(directory.absolute()))
+        taken: list[str] = []
+        excluded: list[str] = []
+        walked.append((str(directory.absolute()), taken, excluded))  # filled below
         for entry in entries:
             path = Path(entry.path)
             entry_relative = relative + entry.name
             if excluder.excluded(entry_relative, entry.name):
+                excluded.append(entry.name)
                 continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
+            if is_dir or entry.name.endswith(".py"):
+                taken.append(entry.name)
             if is_dir:
                 stack.append((path, entry_relative + "/"))
             elif entry.name.endswith(".py"):
@@ -211,6 +220,8 @@ class ModuleResolver:
 
     roots: list[Path]
     _memo: dict[str, Optional[SourceFile]] = field(default_factory=dict)
+    # Every path probed and whether it was a file, for replay.py (lookups.py).
+    probes: list[tuple[str, bool]] = field(default_factory=list)
 
     def add_roots(self, roots: Iterable[Path]) -> None:
         for root in roots:
@@ -227,33 +238,16 @@ class ModuleResolver:
         for root in self.roots if all(parts) else ():
             base = os.path.join(root, *parts)
             init = os.path.join(base, "__init__.py")
-            if os.path.isfile(init):
+            is_file = os.path.isfile(init)
+            self.probes.append((init, is_file))
+            if is_file:
                 found = SourceFile(_absolute(init), module, True, str(root))
                 break
             plain = base + ".py"
-            if os.path.isfile(plain):
+            is_file = os.path.isfile(plain)
+            self.probes.append((plain, is_file))
+            if is_file:
                 found = SourceFile(_absolute(plain), module, False, str(root))
                 break
         self._memo[module] = found
         return found
-
-    def probed_directories(self) -> set[str]:
-        """The directories whose listings answered this resolver's lookups: for each
-        name looked up, the deepest existing directory on its path under each root
-        (and that directory's parent, which holds `name.py`)."""
-        directories: set[str] = set()
-        for module in self._memo:
-            parts = module.split(".")
-            if not all(parts):
-                continue
-            for root in self.roots:
-                base = os.path.join(root, *parts)
-                directory = base
-                while not os.path.isdir(directory):
-                    parent = os.path.dirname(directory)
-                    if parent == directory:
-                        break
-                    directory = parent
-                directories.add(directory)
-                directories.add(os.path.dirname(directory) if directory == base else directory)
-        return directories

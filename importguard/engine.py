@@ -115,29 +115,27 @@ def run_check(
     ordered = sorted((display(f) for f in marked), key=lambda f: f.sort_key)
     report = Report(tuple(ordered), len(reported), tuple(_warnings(store, facts_by_path)))
     if record_inputs and installed is None:
-        directories, probed = _consulted(paths, discovered, resolver)
+        probed = _probed_files(paths, discovered)
         if config.config_file is not None:
             probed.add(str(config.config_file))
         report = replace(
             report,
             consulted_files=tuple(sorted({*store.by_path, *probed})),
-            consulted_directories=tuple(sorted(directories)),
+            consulted_probes=tuple(resolver.probes),
+            consulted_listings=discovered.listings,
         )
     return report
 
 
-def _consulted(paths: Sequence[Path], discovered: Any, resolver: ModuleResolver) -> tuple[set[str], set[str]]:
-    """What this run's answer depended on besides the files it read: the directories
-    it listed or looked a module up in (adding or removing a file changes a directory's
-    mtime), and the `__init__.py` / `pyproject.toml` it looked for above them (module
-    names and the config come from those; their directories, such as /tmp, change too
-    often to watch)."""
-    directories = set(discovered.directories) | resolver.probed_directories()
+def _probed_files(paths: Sequence[Path], discovered: Any) -> set[str]:
+    """The `__init__.py` / `pyproject.toml` this run looked for above the files it
+    found (module names and the config come from those), present or absent. The
+    directories it listed and the module lookups it made are recorded apart
+    (`consulted_listings`, `consulted_probes`; see lookups.py)."""
     starts = {os.path.dirname(s.path) for s in discovered.files}
     starts.update(str(Path(p).absolute()) for p in paths)
     ancestors = {str(a) for start in starts for a in (Path(start), *Path(start).parents)}
-    probed = {os.path.join(a, name) for a in ancestors for name in ("__init__.py", "pyproject.toml")}
-    return directories, probed
+    return {os.path.join(a, name) for a in ancestors for name in ("__init__.py", "pyproject.toml")}
 
 
 def _with_installed(resolver: ModuleResolver, installed: Optional["InstalledModules"]) -> Any:

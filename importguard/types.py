@@ -197,7 +197,9 @@ class Report:
     findings: tuple[Finding, ...]
     files_checked: int
     warnings: tuple[str, ...] = ()
-    # Paths whose state decided this report (files read, directories listed or
-    # probed); filled only when the caller asks, for replaying it later.
+    # What decided this report besides the facts: files read or looked for, module
+    # lookups (path probed, was a file), directories listed (directory, names taken,
+    # names excluded); filled only when the caller asks, for replaying it later.
     consulted_files: tuple[str, ...] = field(default=(), compare=False)
-    consulted_directories: tuple[str, ...] = field(default=(), compare=False)
+    consulted_probes: tuple[tuple[str, bool], ...] = field(default=(), compare=False)
+    consulted_listings: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = field(default=(), compare=False)
