@@ -76,6 +76,12 @@ class ImportGraph:
         self._module_sinks: dict[str, Optional[ModuleSink]] = {}
         self._worth: dict[str, bool] = {}
         self._prefetched: set[str] = set()  # each module is prefetched once, not per search
+        # importer -> modules from which a search that started at it (its ancestors
+        # running) found no sink. A later search whose running modules include that
+        # importer (the same package, or one below it) skips them: avoiding more
+        # running modules cannot open a path to a sink, and a module that reaches no
+        # sink lies on no chain, so the chains found are the same.
+        self._sink_free: dict[str, set[str]] = {}
 
     # -- nodes
 
@@ -175,9 +181,8 @@ class ImportGraph:
 
     def chain_from_site(self, facts: ModuleFacts, site: ImportSite) -> Optional[Chain]:
         """The shortest chain from one import site to the nearest sink."""
-        running = {facts.module, *ancestors(facts.module)}
         start = self.site_edges(facts, site)
-        chains = self._search(start, running, first_only=True)
+        chains = self._search(start, facts.module, first_only=True)
         return chains[0] if chains else None
 
     def chains_from_module(self, module: str) -> list[Chain]:
@@ -186,7 +191,7 @@ class ImportGraph:
         roots = [*ancestors(module), module]
         chains = [Chain((), hit) for hit in map(self.sink_of, roots) if hit is not None]
         start = [edge for root in roots if self.module_sink(root) is None for edge in self.eager_edges(root)]
-        chains += self._search(start, set(roots), first_only=False)
+        chains += self._search(start, module, first_only=False)
         # One chain per configured sink (the first found is the shortest), not one per
         # submodule of a sink package that happens to be imported.
         by_sink: dict[tuple[str, str], Chain] = {}
@@ -196,14 +201,16 @@ class ImportGraph:
             by_sink.setdefault(key, chain)
         return list(by_sink.values())
 
-    def _search(self, start: Sequence[Edge], running: set[str], first_only: bool) -> list[Chain]:
+    def _search(self, start: Sequence[Edge], importer: str, first_only: bool) -> list[Chain]:
+        running = {importer, *_ancestors(importer)}
         visited = set(running)
+        known_free = [self._sink_free[m] for m in running if m in self._sink_free]
         found: list[Chain] = []
         # Each entry keeps the edge that reached it and its predecessor's trail; hops
         # are built only for chains that end at a sink.
         frontier: list[tuple[str, _Trail]] = []
         for edge in start:
-            if edge.target in visited:
+            if edge.target in visited or any(edge.target in free for free in known_free):
                 continue
             visited.add(edge.target)
             frontier.append((edge.target, (edge, None)))
@@ -224,13 +231,16 @@ class ImportGraph:
                     target = edge.target
                     if target not in visited:
                         visited.add(target)
-                        next_frontier.append((target, (edge, trail)))
+                        if not any(target in free for free in known_free):
+                            next_frontier.append((target, (edge, trail)))
             level_hits.sort(key=lambda pair: (pair[0].module, _targets(pair[1])))
             if first_only and level_hits:
                 hit, trail = level_hits[0]
                 return [Chain(_hops(trail), hit)]
             found.extend(Chain(_hops(trail), hit) for hit, trail in level_hits)
             frontier = next_frontier
+        if not found:
+            self._sink_free.setdefault(importer, set()).update(visited - running)
         return found
 
 

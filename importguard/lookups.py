@@ -23,24 +23,22 @@ Standard library only: fast_replay.py runs this before anything else is imported
 from __future__ import annotations
 
 import os
-import stat as _stat
 from typing import Any, Iterable, Optional
 
-ABSENT, FILE, DIRECTORY, OTHER = 0, 1, 2, 3
+# What a module lookup saw at one name: a file (`x.py`, `__init__.py` found), no file
+# there (`x.py` not found), or no directory there (the package directory `a` missing).
+FILE, NO_FILE, NO_DIRECTORY = 1, 0, 2
 
 # One recorded directory:
-# [path, mtime_ns or None, {name: state}, [taken, excluded, exclude patterns without a slash] or None]
+# [path, mtime_ns or None, {name: what the lookup saw},
+#  [names taken, names excluded, exclude patterns without a slash] or None]
 Lookup = list[Any]
 
 
-def state_of(path: str) -> int:
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return ABSENT
-    if _stat.S_ISREG(mode):
-        return FILE
-    return DIRECTORY if _stat.S_ISDIR(mode) else OTHER
+def _still(path: str, seen: int) -> bool:
+    if seen == NO_DIRECTORY:
+        return not os.path.isdir(path)
+    return os.path.isfile(path) == (seen == FILE)
 
 
 def listing_unchanged(directory: str, taken: list[str], excluded: Iterable[str], name_patterns: Iterable[str]) -> bool:
@@ -98,8 +96,8 @@ def unchanged(lookups: list[Lookup]) -> bool:
                     continue
             except OSError:
                 return False
-        for name, state in names.items():
-            if state_of(os.path.join(directory, name)) != state:
+        for name, seen in names.items():
+            if not _still(os.path.join(directory, name), seen):
                 return False
         if listing is not None and not listing_unchanged(directory, *listing):
             return False
@@ -125,15 +123,15 @@ class LookupRecorder:
         """Record a module probe; False when the tree no longer agrees with what the
         run saw (then nothing may be recorded)."""
         directory, name = os.path.split(path)
+        seen = FILE if was_file else NO_FILE
         while not self._is_directory(directory):
+            if was_file:
+                return False
             parent, name = os.path.split(directory)
             if parent == directory:
-                return not was_file
-            directory = parent
-        state = state_of(os.path.join(directory, name))
-        if was_file != (state == FILE and name == os.path.basename(path)):
-            return False
-        self._names.setdefault(directory, {})[name] = state
+                return True
+            directory, seen = parent, NO_DIRECTORY
+        self._names.setdefault(directory, {})[name] = seen
         return True
 
     def _is_directory(self, path: str) -> bool:
