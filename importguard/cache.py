@@ -42,7 +42,7 @@ from importguard.types import (
     Suppression,
 )
 
-FORMAT = 2
+FORMAT = 3
 DEFAULT_DIRECTORY = ".importguard_cache"
 # Config fields collect.py reads. None today; a field added here joins the key.
 COLLECTION_SETTINGS: tuple[str, ...] = ()
@@ -145,6 +145,10 @@ def encode(facts: ModuleFacts) -> list[Any]:
     ]
 
 
+def facts_hash(encoded: list[Any]) -> str:
+    return digest(json.dumps(encoded, separators=(",", ":")).encode())
+
+
 def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
     imports, calls, exports, suppressions, problems = data
     sites = []
@@ -178,7 +182,9 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
 
 
 class FactsCache:
-    """Entries are `path -> [module, is_package, digest, stat or None, encoded facts]`."""
+    """Entries are `path -> [module, is_package, digest, stat or None, encoded facts,
+    facts hash]`. The facts hash is the digest of the encoded facts, whatever fields
+    they hold: what incremental.py keys its stored findings on."""
 
     def __init__(self, directory: Path, key: dict[str, str]) -> None:
         self.directory = directory
@@ -227,12 +233,33 @@ class FactsCache:
             self.warnings.append(message)
 
     def lookup(self, source: SourceFile) -> Optional[ModuleFacts]:
+        entry = self._valid_entry(source)
+        if entry is None:
+            return None
+        try:
+            return decode(source, entry[4])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            self._corrupt(source)
+            return None
+
+    def facts_hash(self, source: SourceFile) -> Optional[str]:
+        """The hash of the facts cached for `source`, when they are still its facts;
+        nothing is decoded."""
+        entry = self._valid_entry(source)
+        return None if entry is None else entry[5]
+
+    def stored_hash(self, source: SourceFile) -> Optional[str]:
+        """The facts hash this run stored for `source` (just collected), if any."""
+        entry = self._changed.get(source.path)
+        return None if entry is None or entry[0] != source.module else entry[5]
+
+    def _valid_entry(self, source: SourceFile) -> Optional[list[Any]]:
         entry = self._entries.get(source.path)
         if entry is None:
             return None
         try:
-            module, is_package, content, stat, data = entry
-            if module != source.module or is_package != source.is_package:
+            module, is_package, content, stat, data, facts_hash = entry
+            if module != source.module or is_package != source.is_package or not isinstance(facts_hash, str):
                 return None
             now = file_stat(source.path)
             if now is None:
@@ -245,13 +272,16 @@ class FactsCache:
                     return None
                 if fresh != content:
                     return None
-                self._put(source, content, now, data)
-            return decode(source, data)
+                self._put(source, content, now, data, facts_hash)
+            return entry
         except (ValueError, TypeError, KeyError, AttributeError):
-            self._corrupt_entries += 1
-            self._warn_corrupt_entries()
-            self._entries.pop(source.path, None)
+            self._corrupt(source)
             return None
+
+    def _corrupt(self, source: SourceFile) -> None:
+        self._corrupt_entries += 1
+        self._warn_corrupt_entries()
+        self._entries.pop(source.path, None)
 
     def _warn_corrupt_entries(self) -> None:
         self.warnings = [w for w in self.warnings if not w.startswith("ignored ")]
@@ -263,11 +293,12 @@ class FactsCache:
     # -- writing
 
     def store(self, source: SourceFile, content: str, stat: Optional[Stat], facts: ModuleFacts) -> None:
-        self._put(source, content, stat, encode(facts))
+        encoded = encode(facts)
+        self._put(source, content, stat, encoded, facts_hash(encoded))
 
-    def _put(self, source: SourceFile, content: str, stat: Optional[Stat], data: list[Any]) -> None:
+    def _put(self, source: SourceFile, content: str, stat: Optional[Stat], data: list[Any], hashed: str) -> None:
         kept = trusted(stat, time.time_ns())
-        entry = [source.module, source.is_package, content, None if kept is None else list(kept), data]
+        entry = [source.module, source.is_package, content, None if kept is None else list(kept), data, hashed]
         self._entries[source.path] = entry
         self._changed[source.path] = entry
 

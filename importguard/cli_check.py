@@ -110,6 +110,13 @@ def check(
     from importguard.engine import Report, run_check
 
     scope = project_scope(config) if changed_only else targets
+    results = None
+    if replay is not None:
+        from importguard.collector import cache_directory
+        from importguard.incremental import ResultStore
+
+        results = ResultStore(cache_directory(config, cache_dir), config, {
+            "paths": [str(p.absolute()) for p in targets], "select": select, "ignore": ignore})
     from importguard.cli_installed import open_reach
 
     with open_collector(config, cache_dir=cache_dir, use_cache=not no_cache, jobs=jobs) as collector, \
@@ -117,7 +124,7 @@ def check(
         def analyse() -> Report:
             found = run_check(scope, config, select=_codes(select), ignore=_codes(ignore),
                               collector=reach.collector, installed=reach.installed,
-                              record_inputs=replay is not None)
+                              record_inputs=replay is not None, results=results)
             return only_touching(found, targets, config) if changed_only else found
 
         report = analyse()

@@ -17,6 +17,7 @@ from importguard.rules import ALL_RULES, Project, Rule
 from importguard.types import Report, Finding, Hop, ModuleFacts, SourceFile
 
 if TYPE_CHECKING:
+    from importguard.incremental import ResultStore
     from importguard.installed import InstalledModules
 
 Collector = Callable[[Sequence[SourceFile]], list[ModuleFacts]]
@@ -88,43 +89,72 @@ def run_check(
     collector: Collector = collect_serially,
     installed: Optional["InstalledModules"] = None,
     record_inputs: bool = False,
+    results: Optional["ResultStore"] = None,
 ) -> Report:
+    """`results`: the store of the last check's findings (incremental.py); modules
+    whose inputs did not change are then not searched again."""
     discovered = discover(paths, config.project_root, config.exclude, config.src)
     roots = _unique([*map(Path, dict.fromkeys(s.root for s in discovered.files)), *config.src])
     resolver = _with_installed(ModuleResolver(roots), installed)
+    rules = selected_rules(select if select is not None else config.select,
+                           ignore if ignore is not None else config.ignore)
+    if results is not None and installed is None:
+        from importguard.incremental import check_incrementally
+
+        return check_incrementally(paths, config, discovered, resolver, rules, collector, results, record_inputs)
     store = FactsStore(resolver, collector)
     reported = tuple(store.for_sources(discovered.files))
     graph = build_graph(config, store)
-    project = Project(config, reported, graph)
+    kept = findings_of(Project(config, reported, graph), rules)
+    kept += unreadable_findings(discovered.unreadable, rules, config)
+    report = finish(kept, len(reported), _warnings(store, {f.path: f for f in reported}), resolver, installed)
+    if record_inputs and installed is None:
+        report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
+    return report
 
-    rules = selected_rules(select if select is not None else config.select,
-                           ignore if ignore is not None else config.ignore)
+
+def findings_of(project: Project, rules: Sequence[Rule]) -> list[Finding]:
+    """What the rules report on `project.reported`, less suppressed and per-file
+    ignored findings, one per (path, line, column, code, message); paths as collected."""
     findings: list[Finding] = []
     for rule in rules:
         findings.extend(rule.check(project))
-    findings.extend(_unreadable_paths(discovered.unreadable, rules))
-
-    facts_by_path = {facts.path: facts for facts in reported}
+    facts_by_path = {facts.path: facts for facts in project.reported}
     kept = [
         f
         for f in findings
-        if not _suppressed(f, facts_by_path.get(f.path)) and not _ignored_for_file(f, config)
+        if not _suppressed(f, facts_by_path.get(f.path)) and not _ignored_for_file(f, project.config)
     ]
+    return list({(f.path, f.line, f.column, f.code, f.message): f for f in kept}.values())
+
+
+def unreadable_findings(unreadable: Iterable[tuple[str, str]], rules: Sequence[Rule], config: Config) -> list[Finding]:
+    return [f for f in _unreadable_paths(unreadable, rules) if not _ignored_for_file(f, config)]
+
+
+def finish(kept: Iterable[Finding], files_checked: int, warnings: Iterable[str], resolver: Any,
+           installed: Optional["InstalledModules"]) -> Report:
     unique = {(f.path, f.line, f.column, f.code, f.message): f for f in kept}
     marked = unique.values() if installed is None else map(resolver.finding, unique.values())
     ordered = sorted((display(f) for f in marked), key=lambda f: f.sort_key)
-    report = Report(tuple(ordered), len(reported), tuple(_warnings(store, facts_by_path)))
-    if record_inputs and installed is None:
-        probed = _probed_files(paths, discovered)
-        if config.config_file is not None:
-            probed.add(str(config.config_file))
-        report = replace(
-            report,
-            consulted_files=tuple(sorted({*store.by_path, *probed})),
-            consulted_probes=tuple(resolver.probes),
-            consulted_listings=discovered.listings,
-        )
-    return report
+    return Report(tuple(ordered), files_checked, tuple(warnings))
+
+
+def with_inputs(report: Report, paths: Sequence[Path], discovered: Any, config: Config, read: Iterable[str],
+                probes: Sequence[tuple[str, bool]], lookups: tuple[Any, ...] = ()) -> Report:
+    """The report with what decided it, for replay.py: `read` the files whose facts
+    were used, `probes` the module lookups made, `lookups` those recorded earlier
+    (lookups.py) and found unchanged."""
+    probed = _probed_files(paths, discovered)
+    if config.config_file is not None:
+        probed.add(str(config.config_file))
+    return replace(
+        report,
+        consulted_files=tuple(sorted({*read, *probed})),
+        consulted_probes=tuple(probes),
+        consulted_listings=discovered.listings,
+        consulted_lookups=tuple(lookups),
+    )
 
 
 def _probed_files(paths: Sequence[Path], discovered: Any) -> set[str]:
@@ -187,7 +217,11 @@ def _ignored_for_file(finding: Finding, config: Config) -> bool:
     return False
 
 
-def _warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> Iterable[str]:
+def _warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> list[str]:
+    return list(_problem_warnings(store, reported))
+
+
+def _problem_warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> Iterable[str]:
     for path, facts in sorted(store.by_path.items()):
         if path in reported:
             continue

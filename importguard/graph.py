@@ -82,6 +82,7 @@ class ImportGraph:
         # running modules cannot open a path to a sink, and a module that reaches no
         # sink lies on no chain, so the chains found are the same.
         self._sink_free: dict[str, set[str]] = {}
+        self._searched: dict[str, dict[str, None]] = {}  # importer -> targets of the sites searched from
 
     # -- nodes
 
@@ -177,11 +178,21 @@ class ImportGraph:
         self._edges[module] = result
         return result
 
+    def computed_targets(self) -> dict[str, list[str]]:
+        """The modules each module's eager edges point to, for every module whose
+        edges this graph has computed or searched from so far (incremental.py records
+        them: every search result depends only on what these reach)."""
+        targets = {module: dict.fromkeys(e.target for e in edges) for module, edges in self._edges.items()}
+        for module, searched in self._searched.items():
+            targets.setdefault(module, {}).update(searched)
+        return {module: list(found) for module, found in targets.items()}
+
     # -- chains
 
     def chain_from_site(self, facts: ModuleFacts, site: ImportSite) -> Optional[Chain]:
         """The shortest chain from one import site to the nearest sink."""
         start = self.site_edges(facts, site)
+        self._searched.setdefault(facts.module, {}).update(dict.fromkeys(e.target for e in start))
         chains = self._search(start, facts.module, first_only=True)
         return chains[0] if chains else None
 

@@ -153,3 +153,21 @@ class LookupRecorder:
                 mtime = None
             recorded.append([directory, mtime, self._names.get(directory, {}), self._listings.get(directory)])
         return recorded
+
+
+def merged(*records: Iterable[Lookup]) -> list[Lookup]:
+    """One record from several, each directory once: its names together, its mtime
+    shortcut only where every record has the same one."""
+    by_directory: dict[str, Lookup] = {}
+    for record in records:
+        for directory, mtime, names, listing in record:
+            known = by_directory.get(directory)
+            if known is None:
+                by_directory[directory] = [directory, mtime, dict(names), listing]
+                continue
+            if known[1] != mtime:
+                known[1] = None
+            known[2].update(names)
+            if listing is not None:
+                known[3] = listing
+    return [by_directory[d] for d in sorted(by_directory)]

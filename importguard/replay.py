@@ -31,7 +31,7 @@ from typing import Any, Optional
 from importguard import __version__, cache, fast_replay
 from importguard.cache import _atomic_write, digest, file_stat, trusted
 from importguard.fast_replay import inputs_unchanged
-from importguard.lookups import LookupRecorder
+from importguard.lookups import LookupRecorder, merged
 from importguard.types import Finding, Hop, Report
 
 FORMAT = 2
@@ -58,7 +58,7 @@ class Replay:
                 return None
             self.loaded = record
             return Report(
-                tuple(_decode(f) for f in record["findings"]),
+                tuple(decode_finding(f) for f in record["findings"]),
                 record["files_checked"],
                 tuple(record["warnings"]),
             )
@@ -88,7 +88,7 @@ class Replay:
             "format": FORMAT,
             "files": files,
             "lookups": lookups,
-            "findings": [_encode(f) for f in report.findings],
+            "findings": [encode_finding(f) for f in report.findings],
             "files_checked": report.files_checked,
             "warnings": list(report.warnings),
         }
@@ -113,7 +113,7 @@ class Replay:
         for path, was_file in report.consulted_probes:
             if not recorder.probed(path, was_file):
                 return None
-        return recorder.lookups(self.started, cache._RACY_NS)
+        return merged(recorder.lookups(self.started, cache._RACY_NS), report.consulted_lookups)
 
     def save_replayed(self, rendered: tuple[list[tuple[str, str]], int]) -> None:
         """After printing a replayed report, keep what was printed for fast_replay.py
@@ -151,7 +151,7 @@ def _libcst_version_file() -> list[str]:
     return [os.path.join(next(iter(spec.submodule_search_locations)), "_version.py")]
 
 
-def _encode(finding: Finding) -> list[Any]:
+def encode_finding(finding: Finding) -> list[Any]:
     return [
         finding.code, finding.name, finding.path, finding.line, finding.column, finding.message,
         finding.fix, finding.sink, finding.end_line,
@@ -159,7 +159,7 @@ def _encode(finding: Finding) -> list[Any]:
     ]
 
 
-def _decode(data: list[Any]) -> Finding:
+def decode_finding(data: list[Any]) -> Finding:
     code, name, path, line, column, message, fix, sink, end_line, chain = data
     return Finding(
         code=code, name=name, path=path, line=line, column=column, message=message,

@@ -203,3 +203,6 @@ class Report:
     consulted_files: tuple[str, ...] = field(default=(), compare=False)
     consulted_probes: tuple[tuple[str, bool], ...] = field(default=(), compare=False)
     consulted_listings: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = field(default=(), compare=False)
+    # Directory lookups recorded by an earlier check whose findings this one reused
+    # (lookups.py records), found unchanged at the start of this one.
+    consulted_lookups: tuple[Any, ...] = field(default=(), compare=False)

@@ -17,13 +17,13 @@ PACKAGE = REPO / "importguard"
 # Lower layers never import higher ones (DESIGN.md). Feature modules added later sit
 # at the layer of what they use.
 LAYERS = [
-    {"types", "errors", "fast_replay"},
+    {"types", "errors", "fast_replay", "lookups"},
     {"config", "discovery", "collect", "skeleton", "cache", "sinks", "environment", "_environment_child", "record",
      "progress", "_probe_child", "installed"},
     {"graph", "collector", "parallel", "verify_install", "installed_facts", "replay"},
     {"rules"},
     {"engine", "probe", "confirm", "output", "output_ci", "probe_output", "verify_output", "fix",
-     "changed", "rule_docs", "follow", "lsp"},
+     "changed", "rule_docs", "follow", "lsp", "incremental"},
     {"cli_common", "cli", "cli_check", "cli_probe", "cli_verify", "cli_fix", "cli_lsp", "cli_installed", "__main__", "entry"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}

@@ -30,7 +30,7 @@ class ChainRule(Rule):
                 condition = " (conditional, but eager when it runs)" if site.conditional else ""
                 fix = self.fix
                 if facts.is_package:
-                    blockers = eager_from_imports(project.reported) if blockers is None else blockers
+                    blockers = eager_from_imports(project.everything_reported) if blockers is None else blockers
                     hint = blocker_hint(blockers, facts, site)
                     fix = f"{fix}; but {hint}" if hint else fix
                 message = (
