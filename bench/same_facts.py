@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Check, over any tree, that collecting with function bodies reduced to their imports
-(importguard/skeleton.py) gives exactly the facts of parsing whole files.
+(importguard/facts/skeleton.py) gives exactly the facts of parsing whole files.
 
     python bench/same_facts.py bench/.trees/sglang bench/.trees/flashinfer
 
@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from importguard.collect import collect_source
-from importguard.skeleton import import_time_skeleton
-from importguard.types import SourceFile
+from importguard.facts.collect import collect_source
+from importguard.facts.skeleton import import_time_skeleton
+from importguard.model import SourceFile
 
 
 def main(folders: list[str]) -> int:

@@ -13,8 +13,8 @@ from typing import Sequence
 
 from importguard.config import Config
 from importguard.discovery import is_within, module_for
-from importguard.types import Report
-from importguard.types import Finding
+from importguard.model import Report
+from importguard.model import Finding
 
 
 def project_scope(config: Config) -> list[Path]:

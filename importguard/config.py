@@ -18,7 +18,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 from importguard.errors import ConfigError
 from importguard.sinks import DEFAULT_SINK_CALLS, DEFAULT_SINK_MODULES
-from importguard.types import CallSink, ModuleSink
+from importguard.model import CallSink, ModuleSink
 
 # Directories never walked (ruff's list, plus our cache).
 DEFAULT_EXCLUDE = (

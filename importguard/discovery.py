@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
 from importguard.errors import DiscoveryError
-from importguard.types import SourceFile
+from importguard.model import SourceFile
 
 
 

@@ -14,17 +14,16 @@ from importguard.config import Config
 from importguard.discovery import ModuleResolver, discover
 from importguard.graph import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
-from importguard.types import Report, Finding, Hop, ModuleFacts, SourceFile
+from importguard.model import Report, Finding, Hop, ModuleFacts, SourceFile
 
 if TYPE_CHECKING:
-    from importguard.incremental import ResultStore
-    from importguard.installed import InstalledModules
+    from importguard.installed.modules import InstalledModules
 
 Collector = Callable[[Sequence[SourceFile]], list[ModuleFacts]]
 
 
 def collect_serially(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
-    from importguard.collect import collect_file  # libcst only when something is parsed
+    from importguard.facts.collect import collect_file  # libcst only when something is parsed
 
     return [collect_file(source) for source in sources]
 
@@ -89,19 +88,17 @@ def run_check(
     collector: Collector = collect_serially,
     installed: Optional["InstalledModules"] = None,
     record_inputs: bool = False,
-    results: Optional["ResultStore"] = None,
+    results: Any = None,
 ) -> Report:
-    """`results`: the store of the last check's findings (incremental.py); modules
-    whose inputs did not change are then not searched again."""
+    """`results`: the store of the last check's findings (incremental.ResultStore);
+    modules whose inputs did not change are then not searched again."""
     discovered = discover(paths, config.project_root, config.exclude, config.src)
     roots = _unique([*map(Path, dict.fromkeys(s.root for s in discovered.files)), *config.src])
     resolver = _with_installed(ModuleResolver(roots), installed)
     rules = selected_rules(select if select is not None else config.select,
                            ignore if ignore is not None else config.ignore)
     if results is not None and installed is None:
-        from importguard.incremental import check_incrementally
-
-        return check_incrementally(paths, config, discovered, resolver, rules, collector, results, record_inputs)
+        return results.check(paths, config, discovered, resolver, rules, collector, record_inputs)
     store = FactsStore(resolver, collector)
     reported = tuple(store.for_sources(discovered.files))
     graph = build_graph(config, store)
@@ -173,7 +170,7 @@ def _with_installed(resolver: ModuleResolver, installed: Optional["InstalledModu
     a ModuleResolver, or a WithInstalled when `installed` is given."""
     if installed is None:
         return resolver
-    from importguard.installed import WithInstalled
+    from importguard.installed.modules import WithInstalled
 
     return WithInstalled(resolver, installed)
 

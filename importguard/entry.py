@@ -11,14 +11,13 @@ EXIT_CLOSED_PIPE = 1  # as cli_common.EXIT_FINDINGS, without importing click for
 
 
 def main() -> None:
-    from importguard import fast_replay
-
+    from importguard.cache import fast_replay
     argv = sys.argv[1:]
     try:
         code = fast_replay.try_replay(argv)
         if code is None:
             fast_replay.invocation = argv
-            from importguard.cli import cli
+            from importguard.cli.main import cli
 
             cli.main(prog_name="importguard")
             return

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Optional, Sequence
 
-from importguard.types import (
+from importguard.model import (
     CallSink,
     Execution,
     Hop,

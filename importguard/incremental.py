@@ -41,8 +41,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from importguard import __version__, cache, lookups
-from importguard.cache import _atomic_write, digest, key_name
+from importguard import __version__
+from importguard.cache import lookups
+from importguard.cache import store as cache
+from importguard.cache.store import _atomic_write, digest, key_name
 from importguard.config import Config
 from importguard.engine import (
     Collector,
@@ -54,9 +56,8 @@ from importguard.engine import (
     unreadable_findings,
     with_inputs,
 )
-from importguard.replay import decode_finding, encode_finding
+from importguard.model import Finding, ModuleFacts, Report
 from importguard.rules import Project, Rule
-from importguard.types import Finding, ModuleFacts, Report
 
 FORMAT = 1
 _KEEP = 8
@@ -82,6 +83,11 @@ class ResultStore:
         self.started = time.time_ns()  # lookups made after this are recorded; see start()
         self.memory: Optional[dict[str, Any]] = None
         self.last_reuse = ""  # "all", "some" or "none": how the last check went (tests, bench)
+
+    def check(self, paths: Sequence[Path], config: Config, discovered: Any, resolver: Any, rules: Sequence[Rule],
+              collector: Collector, record_inputs: bool) -> Report:
+        """engine.run_check hands its discovery here (engine does not import this module)."""
+        return check_incrementally(paths, config, discovered, resolver, rules, collector, self, record_inputs)
 
     def start(self) -> None:
         """Call before a check begins: a directory changed since may have changed
@@ -193,7 +199,7 @@ def _outside_unchanged(outside: list[Any], resolver: Any, collector: Any) -> boo
 
 def _replayed(record: dict[str, Any], paths: Sequence[Path], discovered: Any, config: Config,
               rules: Sequence[Rule], reported: list[Any], results: ResultStore, record_inputs: bool) -> Report:
-    kept = [decode_finding(f) for found in record["findings"].values() for f in found]
+    kept = [Finding.from_dict(f) for found in record["findings"].values() for f in found]
     kept += unreadable_findings(discovered.unreadable, rules, config)
     report = finish(kept, len(reported), record["warnings"], None, None)
     if record_inputs:
@@ -242,7 +248,7 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     by_path = _by_path(kept)
     for path, module, _, _ in reported:
         if module not in again:
-            by_path[path] = [decode_finding(f) for f in record["findings"].get(path, [])]
+            by_path[path] = [Finding.from_dict(f) for f in record["findings"].get(path, [])]
     for module in again & old_modules.keys():
         if module in now:
             graph.eager_edges(module)  # its edges may differ (a star import of a changed module)
@@ -312,7 +318,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "reported": reported,
         "modules": modules,
         "outside": sorted(outside),
-        "findings": {path: [encode_finding(f) for f in found] for path, found in sorted(by_path.items()) if found},
+        "findings": {path: [f.to_dict() for f in found] for path, found in sorted(by_path.items()) if found},
         "warnings": list(warnings),
         "read": sorted(read if read is not None else store.by_path),
         "lookups": lookups.merged(recorder.lookups(results.started, cache._RACY_NS), earlier),

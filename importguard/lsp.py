@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tokenize
-from io import BytesIO, StringIO
+from io import BytesIO
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -20,13 +20,14 @@ from pygls.uris import from_fs_path
 from pygls.workspace import TextDocument
 
 from importguard import __version__
-from importguard.collect import collect_file, collect_source
+from importguard.facts.collect import collect_file, collect_source
+from importguard.facts.comments import comments as source_comments
 from importguard.config import load_config
 from importguard.engine import run_check
 from importguard.errors import ImportguardError
-from importguard.fix import fix_text, is_fixable
-from importguard.output import hop_text
-from importguard.types import Finding, ModuleFacts, SourceFile
+from importguard.fix.lazy_reexport import fix_text, is_fixable
+from importguard.output.chain import hop_text
+from importguard.model import Finding, ModuleFacts, SourceFile
 
 SOURCE = "importguard"
 
@@ -154,7 +155,7 @@ def noqa_edit(document: TextDocument, code: str, first: int, last: int) -> Optio
     """Append `# noqa: CODE` to the first line of the site that can take a comment (not
     one that ends in a backslash), or add CODE to the noqa comment already there."""
     lines = document.lines
-    comments = _comments(document.source)
+    comments = source_comments(document.source)
     for number in range(first, last + 1):
         index = number - 1
         if index >= len(lines):
@@ -175,19 +176,6 @@ def noqa_edit(document: TextDocument, code: str, first: int, last: int) -> Optio
         end = len(text)
         return lsp.TextEdit(lsp.Range(lsp.Position(index, end), lsp.Position(index, end)), f"  # noqa: {code}")
     return None
-
-
-def _comments(source: str) -> dict[int, tuple[int, str]]:
-    """line -> (column, text) of the comment on it, from the tokenizer (so a `#` in a
-    string is not taken for one)."""
-    found: dict[int, tuple[int, str]] = {}
-    try:
-        for token in tokenize.generate_tokens(StringIO(source).readline):
-            if token.type == tokenize.COMMENT:
-                found[token.start[0]] = (token.start[1], token.string)
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    return found
 
 
 def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) -> list[lsp.CodeAction]:

@@ -8,7 +8,7 @@ none of them is a default module sink; certain calls into them are call sinks.
 
 from __future__ import annotations
 
-from importguard.types import CallSink, ModuleSink
+from importguard.model import CallSink, ModuleSink
 
 DEFAULT_SINK_MODULES: tuple[ModuleSink, ...] = (
     ModuleSink(

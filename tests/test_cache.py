@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import write_tree
 
-from importguard import cache as cache_module
-from importguard.cache import FactsCache, decode, encode
-from importguard.collector import open_collector
+from importguard.cache import store as cache_module
+from importguard.cache.store import FactsCache, decode, encode
+from importguard.cache.loader import open_collector
 from importguard.config import load_config
 from importguard.engine import run_check
-from importguard.types import CallSite, Execution, ImportSite, ModuleFacts, Problem, SiteKind, SourceFile, Suppression
+from importguard.model import CallSite, Execution, ImportSite, ModuleFacts, Problem, SiteKind, SourceFile, Suppression
 
 PROJECT = {
     "pyproject.toml": "[tool.importguard]\n",
@@ -207,7 +207,7 @@ def test_warm_run_does_not_import_libcst(tmp_path: Path) -> None:
     write_tree(tmp_path, PROJECT)
     probe = (
         "import sys\n"
-        "from importguard.cli import cli\n"
+        "from importguard.cli.main import cli\n"
         "try:\n"
         "    cli.main(['check', '.'], standalone_mode=False)\n"
         "except SystemExit:\n"
@@ -274,17 +274,17 @@ def test_entry_of_a_renamed_module_is_not_reused(tmp_path: Path) -> None:
 
 
 def test_key_covers_every_importguard_module_the_collector_uses() -> None:
-    """A module collect.py imports but the key does not hash would let an edit to it
+    """A module facts/collect.py imports but the key does not hash would let an edit to it
     reuse stale facts."""
     import ast
 
-    package = Path(cache_module.__file__).parent
-    tree = ast.parse((package / "collect.py").read_text())
+    package = Path(cache_module.__file__).parent.parent
+    tree = ast.parse((package / "facts" / "collect.py").read_text())
     used = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "importguard":
-            parts = node.module.split(".")
-            used |= {f"{parts[1]}.py"} if len(parts) > 1 else {f"{a.name}.py" for a in node.names}
+            parts = node.module.split(".")[1:]
+            used |= {"/".join(parts) + ".py"} if parts else {f"{a.name}.py" for a in node.names}
         elif isinstance(node, ast.Import):
-            used |= {f"{a.name.split('.')[1]}.py" for a in node.names if a.name.startswith("importguard.")}
+            used |= {"/".join(a.name.split(".")[1:]) + ".py" for a in node.names if a.name.startswith("importguard.")}
     assert used and used <= set(cache_module.COLLECTOR_SOURCES)

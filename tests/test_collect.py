@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from importguard.collect import collect_source
-from importguard.types import Execution, SiteKind, SourceFile
+from importguard.facts.collect import collect_source
+from importguard.model import Execution, SiteKind, SourceFile
 
 E, D, T = Execution.EAGER, Execution.DEFERRED, Execution.TYPE_CHECKING
 
@@ -284,7 +284,7 @@ def test_empty_and_comment_only_files(data):
 
 
 def test_facts_round_trip_through_plain_data():
-    from importguard.types import ModuleFacts
+    from importguard.model import ModuleFacts
 
     facts = facts_of("import a\nfrom typing import TYPE_CHECKING\nimport torch\nX = torch.cuda.is_available()  # noqa\n")
     assert ModuleFacts.from_dict(facts.to_dict()) == facts

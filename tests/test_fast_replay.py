@@ -98,8 +98,7 @@ def test_no_record_where_the_fast_path_would_not_look(tmp_path):
 
 
 def test_another_environment_or_command_line_is_another_record(monkeypatch, tmp_path):
-    from importguard import fast_replay
-
+    from importguard.cache import fast_replay
     cwd = str(tmp_path)
     path = fast_replay.record_path(["check", "pkg"], cwd)
     assert fast_replay.record_path(["check", "pkg", "--exit-zero"], cwd) != path

@@ -14,7 +14,7 @@ import libcst
 import pytest
 from conftest import write_tree
 
-from importguard.fix import fix_file, fix_text
+from importguard.fix.lazy_reexport import fix_file, fix_text
 
 INIT = '''\
 """Kernels, re-exported."""

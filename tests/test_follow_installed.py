@@ -21,17 +21,17 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import check_tree, write_tree
-from importguard.cli import cli
-from importguard.collector import FactsCollector
+from importguard.cli.main import cli
+from importguard.cache.loader import FactsCollector
 from importguard.config import load_config
 from importguard.engine import collect_serially
-from importguard.environment import EnvironmentPaths
+from importguard.installed.interpreter import EnvironmentPaths
 from importguard.errors import ConfigError
-from importguard.installed import InstalledModules
-from importguard.installed_facts import InstalledCollector
-from importguard.cache import FactsCache, cache_key
-from importguard.parallel import ParallelCollector
-from importguard.types import Hop
+from importguard.installed.modules import InstalledModules
+from importguard.installed.facts import InstalledCollector
+from importguard.cache.store import FactsCache, cache_key
+from importguard.cache.pool import ParallelCollector
+from importguard.model import Hop
 
 FAKEOPS = {
     # The package re-exports a kernel module, which imports the (stub) sink.

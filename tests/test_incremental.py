@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 import importguard.incremental
-import importguard.replay
-from importguard.cli import cli
+import importguard.cache.replay
+from importguard.cli.main import cli
 from importguard.config import load_config
 from importguard.incremental import IncrementalCheck
 
@@ -110,7 +110,7 @@ def reuse(monkeypatch):
         return report
 
     monkeypatch.setattr(importguard.incremental, "check_incrementally", recording)
-    monkeypatch.setattr(importguard.replay.Replay, "load", lambda self: None)
+    monkeypatch.setattr(importguard.cache.replay.Replay, "load", lambda self: None)
     return seen
 
 
@@ -186,7 +186,7 @@ def test_the_engine_object_reuses_in_memory(tmp_path):
     old = Path.cwd()
     os.chdir(root)
     try:
-        from importguard.collector import open_collector
+        from importguard.cache.loader import open_collector
 
         config = load_config(None, root)
         with open_collector(config, cache_dir=tmp_path / "cache", jobs=1) as collector:

@@ -156,7 +156,7 @@ async def test_a_bad_config_is_logged_not_fatal(client: LanguageClient, tmp_path
 def test_without_pygls_the_command_says_what_to_install():
     import subprocess
 
-    code = "import sys; sys.modules['pygls'] = None; from importguard.cli import main; sys.argv = ['importguard', 'lsp']; main()"
+    code = "import sys; sys.modules['pygls'] = None; from importguard.entry import main; sys.argv = ['importguard', 'lsp']; main()"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr == (

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, write_tree
 
-from importguard import collect, parallel
-from importguard.collect import collect_file
+from importguard.cache import pool as parallel
+from importguard.facts import collect
+from importguard.facts.collect import collect_file
 from importguard.discovery import discover
-from importguard.parallel import ParallelCollector
-from importguard.types import ModuleFacts
+from importguard.cache.pool import ParallelCollector
+from importguard.model import ModuleFacts
 
 ODD_FILES = {
     "odd/__init__.py": "from .a import *\n__all__ = ['a']\n",
@@ -102,7 +103,7 @@ def test_progress_shows_on_a_terminal_only(tmp_path: Path, monkeypatch: pytest.M
 def test_source_being_parsed_at_once_stays_under_the_budget() -> None:
     from collections import deque
 
-    from importguard.parallel import BYTES_IN_FLIGHT, _next_chunk
+    from importguard.cache.pool import BYTES_IN_FLIGHT, _next_chunk
 
     big, bigger, small = BYTES_IN_FLIGHT * 3 // 5, BYTES_IN_FLIGHT * 3 // 4, 10_000
     queue = deque([(bigger, ["a"]), (big, ["b"]), (small, ["c"])])

@@ -16,18 +16,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from importguard.cli import cli
-from importguard.confirm import confirm_findings
+from importguard.cli.main import cli
+from importguard.probe.confirm import confirm_findings
 from importguard.errors import UsageError
-from importguard.probe import (
+from importguard.probe.runner import (
     DriverState,
     ImportedModule,
     ProbeResult,
     probe_modules,
     result_from_child,
 )
-from importguard.probe_output import format_json, format_text
-from importguard.types import Finding, Hop
+from importguard.probe.report import format_json, format_text
+from importguard.model import Finding, Hop
 
 REPO = Path(__file__).resolve().parent.parent
 PROBE = REPO / "fixtures" / "probe"
@@ -392,7 +392,7 @@ def test_confirm_probes_each_importer_once(monkeypatch):
                             driver=DriverState(True, True, True, False, 3),
                             culprit=ImportedModule("cutlass", (m, "cutlass"))) for m in modules]
 
-    monkeypatch.setattr("importguard.confirm.probe_modules", fake_probe)
+    monkeypatch.setattr("importguard.probe.confirm.probe_modules", fake_probe)
     findings = [_finding("IG001", "a.b"), _finding("IG002", "a.b"), _finding("IG001", "c")]
     confirmed = confirm_findings(findings, python=None, sys_path=(), sink_modules=(), timeout=1, jobs=1)
     assert calls == [["a.b", "c"]]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from importguard.confirm import verdict_for
-from importguard.probe import probe_modules
+from importguard.probe.confirm import verdict_for
+from importguard.probe.runner import probe_modules
 
 PROBE = Path(__file__).resolve().parent.parent / "fixtures" / "probe"
 SRC = (PROBE / "src",)  # no stubs/: the real cutlass, where it is installed

@@ -14,58 +14,164 @@ from conftest import REPO
 
 PACKAGE = REPO / "importguard"
 
-# Lower layers never import higher ones (DESIGN.md). Feature modules added later sit
-# at the layer of what they use.
+# Lower layers never import higher ones (DESIGN.md). Exhaustive, as import-linter's
+# `exhaustive = true`: every module of the package is named here, so a new module
+# must be given its layer.
+SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli"}  # their __init__ imports nothing
 LAYERS = [
-    {"types", "errors", "fast_replay", "lookups"},
-    {"config", "discovery", "collect", "skeleton", "cache", "sinks", "environment", "_environment_child", "record",
-     "progress", "_probe_child", "installed"},
-    {"graph", "collector", "parallel", "verify_install", "installed_facts", "replay"},
-    {"rules"},
-    {"engine", "probe", "confirm", "output", "output_ci", "probe_output", "verify_output", "fix",
-     "changed", "rule_docs", "follow", "lsp", "incremental"},
-    {"cli_common", "cli", "cli_check", "cli_probe", "cli_verify", "cli_fix", "cli_lsp", "cli_installed", "__main__", "entry"},
+    {"model", "errors", "progress", "cache.fast_replay", "cache.lookups", *SUBPACKAGES},
+    {"config", "discovery", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.collect",
+     "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record", "probe.child"},
+    {"graph", "cache.pool", "cache.loader", "cache.replay", "installed.modules", "installed.verify",
+     "installed.facts", "installed.reach"},
+    {"rules", "rules.base", "rules.problems", "rules._chain_rule", "rules._lazy_blockers",
+     "rules.ig001_init_reaches_cuda_sink", "rules.ig002_cuda_free_reaches_cuda_sink",
+     "rules.ig003_cuda_call_at_import", "rules.ig900_syntax_error", "rules.ig901_unreadable_file",
+     "rules.ig902_relative_import_beyond_top_level"},
+    {"engine", "incremental", "workflow", "changed", "rule_docs", "lsp", "fix.lazy_reexport", "fix.apply",
+     "probe.runner", "probe.confirm", "probe.report", "installed.report",
+     "output.chain", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats"},
+    {"cli.common", "cli.main", "cli.check", "cli.explain", "cli.rule", "cli.probe", "cli.verify",
+     "cli.lsp", "cli.installed", "cli.render", "entry", "__main__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
-LIBCST_IMPORTERS = {"collect", "fix"}
+LIBCST_IMPORTERS = {"facts.collect", "facts.positions", "fix.lazy_reexport"}
 
 
-def own_imports(path):
+def package_modules(package):
+    """Dotted names under `package` ("facts.collect"; a subpackage's `__init__` is
+    the subpackage itself, e.g. "rules"), the package's own `__init__` left out."""
+    modules = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts:
+            modules[".".join(parts)] = path
+    return modules
+
+
+def own_imports(path, package_name):
+    """The modules of `package_name` that `path` imports, anywhere in the file."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    prefix = package_name + "."
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module
-            yield from (f"{node.module}.{a.name}" for a in node.names)
+            if node.module.startswith(prefix):
+                yield node.module[len(prefix):]
+                yield from (f"{node.module[len(prefix):]}.{a.name}" for a in node.names)
+            elif node.module == package_name:
+                yield from (a.name for a in node.names)
         elif isinstance(node, ast.Import):
-            yield from (a.name for a in node.names)
+            yield from (a.name[len(prefix):] for a in node.names if a.name.startswith(prefix))
 
 
-def module_key(path):
-    relative = path.relative_to(PACKAGE).with_suffix("")
-    return relative.parts[0]
+def import_graph(package, package_name):
+    modules = package_modules(package)
+    return {
+        name: sorted({target for target in own_imports(path, package_name) if target in modules and target != name})
+        for name, path in modules.items()
+    }
 
 
-def test_layering():
-    problems = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        key = module_key(path)
-        if key == "__init__":
-            continue
-        assert key in LAYER_OF, f"{path.name} has no layer in this test"
-        for imported in own_imports(path):
-            if imported.startswith("libcst") and key not in LIBCST_IMPORTERS:
-                problems.append(f"{path.name} imports libcst")
-            if not imported.startswith("importguard."):
-                continue
-            target = imported.split(".")[1]
-            if target in LAYER_OF and target != key and LAYER_OF[target] > LAYER_OF[key]:
-                problems.append(f"{path.relative_to(PACKAGE)} imports higher layer {imported}")
-    assert problems == []
+def layering_problems(graph):
+    problems = [f"{name} has no layer in this test" for name in graph if name not in LAYER_OF]
+    for name, targets in graph.items():
+        for target in targets:
+            if name in LAYER_OF and target in LAYER_OF and LAYER_OF[target] > LAYER_OF[name]:
+                problems.append(f"{name} imports higher layer {target}")
+    return problems
 
 
-def test_layering_check_can_fail(tmp_path):
-    # The rule above is not vacuous: engine importing cli would be caught.
-    assert LAYER_OF["cli"] > LAYER_OF["engine"] and LAYER_OF["collect"] < LAYER_OF["graph"]
+def cycles(graph):
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def test_layering_is_exhaustive_and_respected():
+    graph = import_graph(PACKAGE, "importguard")
+    assert layering_problems(graph) == []
+    assert sorted(set(LAYER_OF) - set(graph)) == [], "modules named in LAYERS that do not exist"
+
+
+def test_subpackage_inits_import_nothing():
+    for name in SUBPACKAGES:
+        tree = ast.parse((PACKAGE / name / "__init__.py").read_text(encoding="utf-8"))
+        assert not [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))], name
+
+
+def test_no_import_cycles():
+    # Imports inside functions count: a lazy import still ties the two modules together.
+    assert cycles(import_graph(PACKAGE, "importguard")) == []
+
+
+def test_only_the_facts_reader_and_fix_import_libcst():
+    for name, path in package_modules(PACKAGE).items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        if any(m.split(".")[0] == "libcst" for m in imported):
+            assert name in LIBCST_IMPORTERS, f"{name} imports libcst"
+
+
+def _plant(tmp_path, files):
+    package = tmp_path / "planted"
+    for name, text in files.items():
+        path = package / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return import_graph(package, "planted")
+
+
+def test_a_planted_cycle_is_caught(tmp_path):
+    graph = _plant(tmp_path, {
+        "__init__.py": "",
+        "output/__init__.py": "",
+        "output/text.py": "def f():\n    from planted.output import sarif\n",
+        "output/sarif.py": "from planted.output.text import f\n",
+        "engine.py": "import planted.output.text\n",
+    })
+    assert cycles(graph) == [["output.sarif", "output.text"]]
+
+
+def test_a_planted_layer_violation_and_an_unlisted_module_are_caught(tmp_path):
+    graph = _plant(tmp_path, {
+        "__init__.py": "",
+        "engine.py": "from planted.cli import check\n",
+        "cli/__init__.py": "",
+        "cli/check.py": "",
+        "brand_new.py": "",
+    })
+    assert layering_problems(graph) == [
+        "brand_new has no layer in this test",
+        "engine imports higher layer cli.check",
+    ]
 
 
 def test_package_init_imports_nothing_heavy():

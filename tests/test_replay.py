@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import importguard.cache
+import importguard.cache.store
 import importguard.engine
-from importguard.cli import cli
+from importguard.cli.main import cli
 
 from conftest import write_tree
 
@@ -32,7 +32,7 @@ def analyses(monkeypatch):
     """Counts real analyses (run_check calls); replays do not call it."""
     # Timestamps on some file systems are coarse (a few ms): trust a path once it is
     # 50 ms older than the run, and let tests sleep past that instead of 2 s.
-    monkeypatch.setattr(importguard.cache, "_RACY_NS", 50_000_000)
+    monkeypatch.setattr(importguard.cache.store, "_RACY_NS", 50_000_000)
     calls = []
     real = importguard.engine.run_check
 
@@ -132,7 +132,7 @@ def test_an_edited_config_given_with_config_is_seen(tmp_path, analyses):
 
 
 def test_a_file_changed_while_the_run_read_it_is_not_trusted(tmp_path, analyses, monkeypatch):
-    from importguard.replay import Replay
+    from importguard.cache.replay import Replay
 
     write_tree(tmp_path, BASE)
     real_save = Replay.save

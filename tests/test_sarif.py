@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from importguard.output import FORMATTERS
+from importguard.output.formats import formatter
 from importguard.rules import ALL_RULES
-from importguard.types import Finding, Hop
+from importguard.model import Finding, Hop
 
 jsonschema = pytest.importorskip("jsonschema", reason="SARIF validation needs jsonschema: pip install -e '.[test]'")
 
@@ -100,7 +100,7 @@ def test_github_escapes_data_and_properties():
         code="IG001", name="init-imports-cuda-sink", path="odd,dir/a:b.py", line=2, column=5,
         message="100% eager\r\nnext", chain=(Hop("a", "b", "odd,dir/a:b.py", 2),), end_line=4,
     )
-    assert FORMATTERS["github"]([finding]) == (
+    assert formatter("github")([finding]) == (
         "::error file=odd%2Cdir/a%3Ab.py,line=2,col=5,endLine=4,title=IG001 init-imports-cuda-sink"
         "::100%25 eager%0D%0Anext%0Aa -> b (odd,dir/a:b.py:2)\n"
     )
@@ -111,7 +111,7 @@ def test_sarif_uris_are_escaped_and_absolute_paths_are_file_uris():
         Finding("IG003", "x", "dir with space/m.py", 1, 1, "m"),
         Finding("IG003", "x", "/abs/m.py", 1, 1, "m"),
     ]
-    results = json.loads(FORMATTERS["sarif"](findings))["runs"][0]["results"]
+    results = json.loads(formatter("sarif")(findings))["runs"][0]["results"]
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in results]
     assert uris == [{"uri": "dir%20with%20space/m.py", "uriBaseId": "%SRCROOT%"}, {"uri": "file:///abs/m.py"}]
-    assert validator().is_valid(json.loads(FORMATTERS["sarif"](findings)))
+    assert validator().is_valid(json.loads(formatter("sarif")(findings)))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from importguard.collect import collect_source
-from importguard.skeleton import import_time_skeleton
-from importguard.types import Execution, SourceFile
+from importguard.facts.collect import collect_source
+from importguard.facts.skeleton import import_time_skeleton
+from importguard.model import Execution, SourceFile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -253,7 +253,7 @@ def test_every_python_file_of_this_repository_gives_the_same_facts():
 def test_statement_start_lines_match_the_code_generator(name):
     import libcst as cst
 
-    from importguard.collect import _codegen_start_lines
+    from importguard.facts.positions import _codegen_start_lines
 
     text = textwrap.dedent(TRICKY[name]).lstrip("\n")
     skeleton = import_time_skeleton(text)
@@ -270,13 +270,14 @@ def test_statement_start_lines_match_the_code_generator(name):
 def test_import_positions_come_from_ast_where_they_can(name):
     import libcst as cst
 
-    from importguard.collect import _Positions, _Walker
+    from importguard.facts.collect import _Walker
+    from importguard.facts.positions import Positions
 
     text = textwrap.dedent(TRICKY[name]).lstrip("\n")
     skeleton = import_time_skeleton(text)
     walker = _Walker("pkg.sub.mod", False)
     walker.walk_module(cst.parse_module(skeleton.source or text))
-    placed = _Positions()._place_imports(skeleton, walker.import_nodes)
+    placed = Positions()._place_imports(skeleton, walker.import_nodes)
     assert placed is (name != "a semicolon after a backslash")
 
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from importguard.cli import cli
-from importguard.environment import iter_distributions, normalize_name, target_paths
+from importguard.cli.main import cli
+from importguard.installed.interpreter import iter_distributions, normalize_name, target_paths
 from importguard.progress import Progress
-from importguard.record import parse_record
-from importguard.verify_install import ProblemKind, verify
+from importguard.installed.record import parse_record
+from importguard.installed.verify import ProblemKind, verify
 
 
 def _digest(data: bytes) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable
 
 from importguard.rules._lazy_blockers import blocker_hint, eager_from_imports
 from importguard.rules.base import Project, Rule, chain_text, sink_text
-from importguard.types import Execution, Finding, ModuleFacts
+from importguard.model import Execution, Finding, ModuleFacts
 
 
 class ChainRule(Rule):
@@ -28,24 +29,25 @@ class ChainRule(Rule):
                 if chain is None:
                     continue
                 condition = " (conditional, but eager when it runs)" if site.conditional else ""
-                fix = self.fix
+                blocker = ""
                 if facts.is_package:
                     blockers = eager_from_imports(project.everything_reported) if blockers is None else blockers
-                    hint = blocker_hint(blockers, facts, site)
-                    fix = f"{fix}; but {hint}" if hint else fix
-                message = (
-                    f"{self.problem}{condition} reaches {sink_text(chain)}: "
-                    f"{chain_text(chain)}; {fix}"
-                )
-                yield Finding(
+                    blocker = blocker_hint(blockers, facts, site) or ""
+                finding = Finding(
                     code=self.code,
                     name=self.name,
                     path=facts.path,
                     line=site.line,
                     column=site.column,
                     end_line=site.end_line,
-                    message=message,
-                    fix=fix,
+                    message="",
+                    fix=self.fix,
+                    blocker=blocker,
                     sink=chain.sink.module,
                     chain=chain.hops,
                 )
+                message = (
+                    f"{self.problem}{condition} reaches {sink_text(chain)}: "
+                    f"{chain_text(chain)}; {finding.fix_text}"
+                )
+                yield replace(finding, message=message)

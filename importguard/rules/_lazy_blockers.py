@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from importguard.types import Execution, ImportSite, ModuleFacts, SiteKind
+from importguard.model import Execution, ImportSite, ModuleFacts, SiteKind
 
 BLOCKER = "a lazy re-export cannot help"
 # (package, name) -> the first module-level `from package import name` elsewhere.

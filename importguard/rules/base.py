@@ -7,7 +7,7 @@ from typing import ClassVar, Iterable, Optional, Union
 
 from importguard.config import Config
 from importguard.graph import Chain, ImportGraph
-from importguard.types import Finding, ModuleFacts
+from importguard.model import Finding, ModuleFacts
 
 
 @dataclass(frozen=True)

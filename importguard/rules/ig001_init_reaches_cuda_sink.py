@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from importguard.rules._chain_rule import ChainRule
 from importguard.rules.base import Case, Project
-from importguard.types import ModuleFacts
+from importguard.model import ModuleFacts
 
 
 class InitReachesCudaSink(ChainRule):

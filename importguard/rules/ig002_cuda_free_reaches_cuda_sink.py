@@ -4,7 +4,7 @@ import fnmatch
 
 from importguard.rules._chain_rule import ChainRule
 from importguard.rules.base import Case, Project
-from importguard.types import ModuleFacts
+from importguard.model import ModuleFacts
 
 
 class CudaFreeReachesCudaSink(ChainRule):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from importguard.rules.base import Case, Project, Rule
-from importguard.types import Finding
+from importguard.model import Finding
 
 
 class CudaCallAtImport(Rule):

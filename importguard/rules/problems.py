@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from importguard.rules.base import Project, Rule
-from importguard.types import Finding
+from importguard.model import Finding
 
 
 class ProblemRule(Rule):

@@ -1,0 +1,90 @@
+"""The collector the CLI hands to the engine: the facts cache first, then parallel
+collection of the misses, whose facts go back into the cache when the run ends."""
+
+from __future__ import annotations
+
+import gc
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+from importguard.cache.store import DEFAULT_DIRECTORY, FactsCache
+from importguard.config import Config
+from importguard.cache.pool import ParallelCollector
+from importguard.model import ModuleFacts, SourceFile
+
+
+def cache_directory(config: Config, given: Optional[Path] = None) -> Path:
+    """`--cache-dir`, else the config's `cache-dir`, else `.importguard_cache` in the
+    project root."""
+    if given is not None:
+        return given.absolute()
+    return config.cache_dir or config.project_root / DEFAULT_DIRECTORY
+
+
+class FactsCollector:
+    def __init__(self, cache: Optional[FactsCache], pool: ParallelCollector) -> None:
+        self.cache = cache
+        self.pool = pool
+        self.collected = 0  # files parsed by this run (cache misses)
+
+    def __call__(self, sources: Sequence[SourceFile]) -> list[ModuleFacts]:
+        found: dict[str, ModuleFacts] = {}
+        misses: list[SourceFile] = []
+        for source in sources:
+            facts = self.cache.lookup(source) if self.cache is not None else None
+            if facts is None:
+                misses.append(source)
+            else:
+                found[source.path] = facts
+        for source, result in zip(misses, self.pool(misses)):
+            facts = ModuleFacts.from_dict(result["facts"])
+            if self.cache is not None and result["digest"] is not None:
+                self.cache.store(source, result["digest"], result["stat"], facts)
+            found[source.path] = facts
+        self.collected += len(misses)
+        return [found[source.path] for source in sources]
+
+    def facts_hashes(self, sources: Sequence[SourceFile]) -> Optional[list[str]]:
+        """The hash of each file's facts (cache.py), collecting those not cached;
+        None without a cache, or when a file's facts cannot be cached."""
+        if self.cache is None:
+            return None
+        hashes = [self.cache.facts_hash(source) for source in sources]
+        missing = [source for source, hashed in zip(sources, hashes) if hashed is None]
+        if missing:
+            self(missing)
+            hashes = [self.cache.stored_hash(source) if hashed is None else hashed
+                      for source, hashed in zip(sources, hashes)]
+        return None if None in hashes else hashes  # type: ignore[return-value]
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.cache.warnings) if self.cache is not None else []
+
+
+@contextmanager
+def open_collector(
+    config: Config,
+    *,
+    cache_dir: Optional[Path] = None,
+    use_cache: bool = True,
+    jobs: Optional[int] = None,
+) -> Iterator[FactsCollector]:
+    cache = FactsCache.open(cache_directory(config, cache_dir), config) if use_cache else None
+    pool = ParallelCollector(jobs if jobs is not None else os.cpu_count() or 1)
+    collector = FactsCollector(cache, pool)
+    # A run allocates some 100,000 objects (facts, edges) and frees almost none, so the
+    # cyclic GC keeps rescanning them: a quarter of a warm run. Collection leaves about
+    # three cyclic objects per file, so nothing piles up while it is off.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield collector
+    finally:
+        pool.close()
+        if gc_was_enabled:
+            gc.enable()
+    if cache is not None:  # only after a run that finished: never save half a run
+        cache.save()

@@ -1,0 +1,206 @@
+"""Collect facts in worker processes.
+
+Workers return plain dicts (`ModuleFacts.to_dict` plus the content hash and stat the
+cache keys on) and never raise: a crash of the collector on one file becomes a problem
+in that file's facts. A single file, or a few before any pool exists, is collected
+inline, which costs less than starting a pool; once started, the pool stays up for the
+rest of the run, so each breadth-first level of the graph search reuses it. Large files
+go first, but the source being parsed at once stays under a budget (`ast` of the whole
+file plus LibCST of its skeleton took about 120 MB per MB of source on flashinfer's
+largest generated modules; LibCST on whole files took about 1 GB per MB).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any, ContextManager, Optional, Sequence
+
+from importguard.progress import Progress
+from importguard.model import ModuleFacts, Problem, SourceFile
+
+if TYPE_CHECKING:  # imported when a pool starts: a warm run needs none of it
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+UNREADABLE = "IG901"  # collect.UNREADABLE; not imported, to keep libcst out of warm runs
+PROGRESS_MIN_FILES = 100
+POOL_MIN_FILES = 4  # below this, starting a pool costs more than it saves
+_MAX_CHUNK = 16
+_BIG_FILE = 64_000
+BYTES_IN_FLIGHT = 8_000_000  # about 1 GB over all workers
+
+Result = dict[str, Any]
+
+
+def collect_entry(source: SourceFile) -> Result:
+    """Facts of one file as a plain dict, with `digest` and `stat` for the cache
+    (`digest` is None when the facts must not be cached)."""
+    from importguard.cache.store import digest, file_stat
+    from importguard.facts.collect import collect_file, collect_source
+
+    stat = file_stat(source.path)  # before reading: a later edit then fails the fast path
+    try:
+        with open(source.path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return {"facts": collect_file(source).to_dict(), "digest": None, "stat": None}
+    try:
+        facts = collect_source(data, source)
+    except Exception as error:  # noqa: BLE001 - a collector bug must not end the run
+        return _failure(source, f"cannot analyse file: internal error: {type(error).__name__}: {error}")
+    return {"facts": facts.to_dict(), "digest": digest(data), "stat": stat}
+
+
+def _failure(source: SourceFile, message: str) -> Result:
+    facts = ModuleFacts(source.module, source.path, source.is_package, problems=(Problem(UNREADABLE, message),))
+    return {"facts": facts.to_dict(), "digest": None, "stat": None}
+
+
+def _collect_chunk(sources: Sequence[SourceFile]) -> list[Result]:
+    results = [collect_entry(source) for source in sources]
+    _release_memory()
+    return results
+
+
+def _release_memory() -> None:
+    """Give a big parse tree's memory back to the system: glibc keeps what was freed,
+    and an idle worker should not sit on it while another one parses."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _size(source: SourceFile) -> int:
+    try:
+        return os.stat(source.path).st_size
+    except OSError:
+        return 0
+
+
+class ParallelCollector:
+    """`collector(sources) -> [Result]` in the order given."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = max(1, jobs)
+        self._pool: Optional[ProcessPoolExecutor] = None
+
+    def __call__(self, sources: Sequence[SourceFile]) -> list[Result]:
+        if not sources:
+            return []
+        with self._progress(len(sources)) as progress:
+            if self.jobs == 1 or len(sources) == 1 or (
+                self._pool is None and len(sources) < POOL_MIN_FILES
+            ):
+                results = []
+                for source in sources:
+                    results.append(collect_entry(source))
+                    if progress is not None:
+                        progress.advance()
+                return results
+            return self._in_pool(sources, progress)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _progress(self, count: int) -> ContextManager[Optional[Progress]]:
+        if count < PROGRESS_MIN_FILES:
+            return nullcontext()
+        return Progress(count, "collecting facts", unit="files")
+
+    def _start(self) -> ProcessPoolExecutor:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        if self._pool is None:
+            context = None
+            if sys.platform == "linux":
+                # Forked workers inherit LibCST already imported, and share its pages.
+                import importguard.facts.collect  # noqa: F401
+
+                context = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+        return self._pool
+
+    def _in_pool(self, sources: Sequence[SourceFile], progress: Optional[Progress]) -> list[Result]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        queue = _chunks(sources, self.jobs)
+        by_path: dict[str, Result] = {}
+        running: dict[Future[list[Result]], _Chunk] = {}
+        in_flight = 0
+        try:
+            pool = self._start()
+            while queue or running:
+                while queue and len(running) < self.jobs * 2:
+                    chunk = _next_chunk(queue, in_flight if running else None)
+                    if chunk is None:
+                        break
+                    running[pool.submit(_collect_chunk, chunk[1])] = chunk
+                    in_flight += chunk[0]
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    size, files = running[future]
+                    results = future.result()  # a dead worker leaves the chunk running
+                    del running[future]
+                    in_flight -= size
+                    for source, result in zip(files, results):
+                        by_path[source.path] = result
+                    if progress is not None:
+                        progress.advance(len(files))
+        except BrokenProcessPool:
+            self.close()
+            for _, files in [*running.values(), *queue]:
+                for source in files:
+                    if source.path not in by_path:
+                        by_path[source.path] = _isolated(source)
+        return [by_path[source.path] for source in sources]
+
+
+_Chunk = tuple[int, list[SourceFile]]  # bytes of source, files
+
+
+def _chunks(sources: Sequence[SourceFile], jobs: int) -> deque[_Chunk]:
+    """Largest first, so that no worker is left with a big file at the end; big files
+    alone, small ones in groups to save round trips."""
+    sized = sorted(((_size(s), s) for s in sources), key=lambda pair: pair[0], reverse=True)
+    chunks: deque[_Chunk] = deque((size, [s]) for size, s in sized if size >= _BIG_FILE)
+    small = [(size, s) for size, s in sized if size < _BIG_FILE]
+    step = max(1, min(_MAX_CHUNK, len(small) // (jobs * 8)))
+    for i in range(0, len(small), step):
+        group = small[i : i + step]
+        chunks.append((sum(size for size, _ in group), [s for _, s in group]))
+    return chunks
+
+
+def _next_chunk(queue: deque[_Chunk], in_flight: Optional[int]) -> Optional[_Chunk]:
+    """Collecting needs about 120 MB per MB of source, so the source being parsed at
+    once stays under a budget: the largest chunk that fits, else the smallest, else
+    none until something finishes. Alone, any chunk goes."""
+    if in_flight is None or in_flight + queue[0][0] <= BYTES_IN_FLIGHT:
+        return queue.popleft()
+    if in_flight + queue[-1][0] <= BYTES_IN_FLIGHT:
+        return queue.pop()
+    return None
+
+
+def _isolated(source: SourceFile) -> Result:
+    """After a worker died (e.g. the native parser crashed), retry one file alone so
+    that only the file that kills a worker is marked."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        try:
+            return pool.submit(collect_entry, source).result()
+        except BrokenProcessPool:
+            return _failure(source, "cannot analyse file: the parser crashed on it")

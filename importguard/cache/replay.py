@@ -1,0 +1,155 @@
+"""Replay the last report when nothing it depended on has changed.
+
+A warm run with the facts cache still rebuilds the graph and searches it; on trees of
+a few thousand files that costs more than the whole budget of a no-change run. So a
+run records what decided its report: every file it read (with its stat), what each
+directory lookup depended on (lookups.py: the entries a module lookup probed and the
+names a walk took, so an unrelated file written into one of those directories changes
+nothing), the `__init__.py`/`pyproject.toml` it looked for above the tree (present or
+absent), importguard's own sources, and the options. The next run with the same
+options checks those, and only when every one is unchanged prints the stored report
+instead of analysing.
+
+Only plain `check` runs are recorded: not --fix/--diff (they write), --confirm (runs
+code), --follow-installed/--verify-install (read another environment), --changed-only.
+A file changed after the run started, or in the two seconds before (its mtime may
+change again within the same tick), is not trusted, so such a run is not recorded; a
+directory that recent is recorded without its mtime shortcut.
+A run started from the console script also stores what it printed for fast_replay.py,
+which replays that exact command line before click is even imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from importguard import __version__
+from importguard.cache import fast_replay
+from importguard.cache import store as cache
+from importguard.cache.store import _atomic_write, digest, file_stat, trusted
+from importguard.cache.fast_replay import inputs_unchanged
+from importguard.cache.lookups import LookupRecorder, merged
+from importguard.model import Finding, Report
+
+FORMAT = 3  # 2: findings as Finding.to_dict(); 3: directory lookups (lookups.py), not mtimes
+_KEEP = 8
+_OWN_SOURCES = Path(__file__).parent.parent  # the whole importguard package
+
+
+class Replay:
+    def __init__(self, directory: Path, options: dict[str, Any], exclude: tuple[str, ...] = ()) -> None:
+        self.directory = directory
+        self.exclude = exclude  # the config's, for a new name in a walked directory
+        self.cwd = os.getcwd()
+        key = {"format": FORMAT, "importguard": __version__, "python": sys.version, "prefix": sys.prefix,
+               "cwd": self.cwd, **options}
+        self.loaded: Optional[dict[str, Any]] = None  # the record load() accepted
+        # Paths changed after this moment may have been read before the change.
+        self.started = time.time_ns()
+        self.path = directory / f"replay-{digest(json.dumps(key, sort_keys=True, default=str).encode())[:16]}.json"
+
+    def load(self) -> Optional[Report]:
+        try:
+            record = json.loads(self.path.read_bytes())
+            if record.get("format") != FORMAT or not inputs_unchanged(record):
+                return None
+            self.loaded = record
+            return Report(
+                tuple(Finding.from_dict(f) for f in record["findings"]),
+                record["files_checked"],
+                tuple(record["warnings"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no record, or one this version cannot read: analyse instead
+
+    def save(self, report: Report, rendered: Optional[tuple[list[tuple[str, str]], int]] = None) -> None:
+        """`rendered`: what the run prints ((stream, text) pairs, exit code), stored for
+        fast_replay.py too when the command line came through entry.py."""
+        if not report.consulted_files and not report.consulted_listings:
+            return
+        now = self.started
+        own = [str(p) for p in sorted(_OWN_SOURCES.rglob("*.py"))] + _libcst_version_file()
+        files = []
+        for path in (*report.consulted_files, *own):
+            stat = file_stat(path)
+            if stat is None:
+                files.append((path, None))  # looked for and absent: must stay absent
+            elif trusted(stat, now) is None:
+                return
+            else:
+                files.append((path, list(stat)))
+        lookups = self._lookups(report)
+        if lookups is None:
+            return
+        record = {
+            "format": FORMAT,
+            "files": files,
+            "lookups": lookups,
+            "findings": [f.to_dict() for f in report.findings],
+            "files_checked": report.files_checked,
+            "warnings": list(report.warnings),
+        }
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _atomic_write(self.path, json.dumps(record).encode())
+            self._save_fast(record, rendered)
+            self._prune()
+        except OSError:
+            pass  # an unwritable cache only costs the next run its shortcut
+
+    def _lookups(self, report: Report) -> Optional[list[Any]]:
+        """What the run's directory lookups depended on, or None when the tree no
+        longer agrees with what the run saw."""
+        recorder = LookupRecorder(self.exclude)
+        cache_parent, cache_name = os.path.split(os.path.abspath(self.directory))
+        for directory, taken, excluded in report.consulted_listings:
+            if directory == cache_parent and cache_name not in taken:
+                # This run may have created it; it holds no modules to find.
+                excluded = (*excluded, cache_name)
+            recorder.walked(directory, list(taken), list(excluded))
+        for path, was_file in report.consulted_probes:
+            if not recorder.probed(path, was_file):
+                return None
+        return merged(recorder.lookups(self.started, cache._RACY_NS), report.consulted_lookups)
+
+    def save_replayed(self, rendered: tuple[list[tuple[str, str]], int]) -> None:
+        """After printing a replayed report, keep what was printed for fast_replay.py
+        (e.g. the same check in another --format): its inputs were just found unchanged."""
+        if self.loaded is None:
+            return
+        try:
+            self._save_fast(self.loaded, rendered)
+        except OSError:
+            pass
+
+    def _save_fast(self, record: dict[str, Any], rendered: Optional[tuple[list[tuple[str, str]], int]]) -> None:
+        argv = fast_replay.invocation
+        if rendered is None or argv is None:
+            return
+        path = Path(fast_replay.record_path(argv, self.cwd))
+        if os.path.abspath(path.parent) != os.path.abspath(self.directory):
+            return  # fast_replay would not look here; never write anywhere else
+        _atomic_write(path, json.dumps({**record, "format": fast_replay.FORMAT, "output": rendered}).encode())
+
+    def _prune(self) -> None:
+        for pattern in ("replay-*.json", "fast-*.json"):
+            records = sorted(self.directory.glob(pattern), key=lambda p: p.stat().st_mtime_ns)
+            for stale in records[:-_KEEP]:
+                stale.unlink(missing_ok=True)
+
+
+def _libcst_version_file() -> list[str]:
+    """LibCST's version file, so an upgrade (which may parse differently) is a change."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("libcst")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [os.path.join(next(iter(spec.submodule_search_locations)), "_version.py")]
+
+

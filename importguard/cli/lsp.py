@@ -1,0 +1,28 @@
+"""`importguard lsp`: start the language server on stdin/stdout."""
+
+from __future__ import annotations
+
+import click
+
+from importguard.cli.common import debug_option, tool_errors
+from importguard.errors import UsageError
+
+
+@click.command()
+@debug_option
+@tool_errors
+def lsp(debug: bool) -> None:
+    """Run the importguard language server over stdio (for editors).
+
+    Needs the `lsp` extra: pip install 'importguard[lsp]'.
+    """
+    try:
+        from importguard.lsp import serve
+    except ImportError as error:
+        if error.name not in ("pygls", "lsprotocol") and not str(error.name or "").startswith(("pygls.", "lsprotocol.")):
+            raise
+        raise UsageError(
+            "`importguard lsp` needs pygls, which is not installed; "
+            "install it with: pip install 'importguard[lsp]'"
+        ) from None
+    serve()

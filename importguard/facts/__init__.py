@@ -1,0 +1,1 @@
+"""Facts: the only reader of Python source. One file in, plain frozen facts out."""

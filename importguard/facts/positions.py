@@ -1,0 +1,183 @@
+"""Line and column of chosen LibCST nodes, without MetadataWrapper.
+
+LibCST's code generator is run with a state that counts lines and columns over the
+emitted tokens only when a chosen node is entered or left (MetadataWrapper positions
+cost more than the parse itself). That state subclasses LibCST's private
+`CodegenState`, whose use is confined to this module; the versions it is tested on are
+pinned in pyproject.toml, and where the private class is missing the public
+`PositionProvider` computes the same positions (tests/test_positions.py compares both
+on real files).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from importguard.facts.skeleton import Skeleton
+
+try:
+    from libcst._nodes.internal import CodegenState
+except ImportError:  # a LibCST without the private class: the public API instead
+    CodegenState = None  # type: ignore[assignment,misc]
+
+USE_CODEGEN = CodegenState is not None  # tests turn it off to compare with the public API
+
+
+class _AllPlaced(Exception):
+    pass
+
+
+if CodegenState is not None:
+
+    class _PositionState(CodegenState):
+        """LibCST's code generator, told to note where a few chosen nodes start and end.
+
+        Runs the generator once, tracks line/column over the emitted tokens only when a
+        chosen node is entered or left, and stops as soon as the last chosen node is left.
+        """
+
+        def __init__(self, module: cst.Module, targets: Sequence[cst.CSTNode], line: int = 1) -> None:
+            super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+            self.wanted = {id(node) for node in targets}
+            self.starts: dict[int, tuple[int, int]] = {}
+            self.ends: dict[int, int] = {}
+            self.line = line
+            self.column = 0
+            self.consumed = 0
+
+        def _advance(self) -> None:
+            tokens = self.tokens
+            for index in range(self.consumed, len(tokens)):
+                token = tokens[index]
+                newlines = token.count("\n") + token.count("\r") - token.count("\r\n")
+                if newlines:  # \r alone ends a line too (old Mac files)
+                    self.line += newlines
+                    self.column = len(token) - max(token.rfind("\n"), token.rfind("\r")) - 1
+                else:
+                    self.column += len(token)
+            self.consumed = len(tokens)
+
+        def before_codegen(self, node: cst.CSTNode) -> None:
+            key = id(node)
+            if key in self.wanted and key not in self.starts:
+                self._advance()
+                self.starts[key] = (self.line, self.column + 1)
+
+        def after_codegen(self, node: cst.CSTNode) -> None:
+            key = id(node)
+            if key in self.wanted and key not in self.ends:
+                self._advance()
+                self.ends[key] = self.line
+                if len(self.ends) == len(self.wanted):
+                    raise _AllPlaced
+
+
+def _public_positions(
+    module: cst.Module, targets: Sequence[cst.CSTNode]
+) -> tuple[dict[int, tuple[int, int]], dict[int, int]]:
+    """The same positions from LibCST's public metadata API (slower)."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    ranges = wrapper.resolve(PositionProvider)
+    starts, ends = {}, {}
+    for node in targets:
+        found = ranges.get(node)
+        if found is not None:
+            starts[id(node)] = (found.start.line, found.start.column + 1)
+            ends[id(node)] = found.end.line
+    return starts, ends
+
+
+@dataclass
+class Positions:
+    starts: dict[int, tuple[int, int]] = field(default_factory=dict)
+    ends: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def compute(
+        cls,
+        module: cst.Module,
+        targets: Sequence[tuple[int, cst.CSTNode]],
+        skeleton: Optional[Skeleton] = None,
+        import_nodes: Sequence[cst.BaseSmallStatement] = (),
+    ) -> "Positions":
+        """Import statements are placed from the file's `ast` (skeleton.py); code is
+        generated only for the top-level statements that hold other targets, each
+        started at its line. Without a skeleton, or when it does not fit this tree,
+        the module is generated up to the last target."""
+        positions = cls()
+        if not targets:
+            return positions
+        if not USE_CODEGEN:
+            positions.starts, positions.ends = _public_positions(module, [node for _, node in targets])
+            return positions
+        starts = _codegen_start_lines(module, skeleton.statement_lines if skeleton else None)
+        if starts is None:
+            positions._generate(module, module, [node for _, node in targets], 1)
+            return positions
+        placed = positions._place_imports(skeleton, import_nodes) if skeleton else False
+        by_statement: dict[int, list[cst.CSTNode]] = {}
+        for top, node in targets:
+            if not (placed and id(node) in positions.starts):
+                by_statement.setdefault(top, []).append(node)
+        for top, nodes in sorted(by_statement.items()):
+            positions._generate(module, module.body[top], nodes, starts[top])
+        return positions
+
+    def _place_imports(self, skeleton: Skeleton, nodes: Sequence[cst.BaseSmallStatement]) -> bool:
+        """Pairs LibCST's import statements with `ast`'s, in document order; False
+        (nothing placed) unless every pair imports the same thing as written."""
+        known = skeleton.imports
+        if known is None or len(known) != len(nodes):
+            return False
+        if any(_written(node) != entry[3] for node, entry in zip(nodes, known)):
+            return False
+        for node, (line, column, end_line, _) in zip(nodes, known):
+            self.starts[id(node)] = (line, column)
+            self.ends[id(node)] = end_line
+        return True
+
+    def _generate(self, module: cst.Module, node: cst.CSTNode, targets: list[cst.CSTNode], line: int) -> None:
+        state = _PositionState(module, targets, line)
+        try:
+            node._codegen(state)
+        except _AllPlaced:
+            pass
+        self.starts.update(state.starts)
+        self.ends.update(state.ends)
+
+    def of(self, node: cst.CSTNode) -> tuple[int, int, int]:
+        line, column = self.starts.get(id(node), (1, 1))
+        return line, column, self.ends.get(id(node), line)
+
+
+def _written(node: cst.BaseSmallStatement) -> str:
+    if isinstance(node, (cst.Import, cst.LazyImport)):
+        return get_full_name_for_node(node.names[0].name) or ""
+    assert isinstance(node, (cst.ImportFrom, cst.LazyImportFrom))
+    module = get_full_name_for_node(node.module) if node.module is not None else ""
+    return "." * len(node.relative) + (module or "")
+
+
+def _codegen_start_lines(module: cst.Module, statement_lines: Optional[Sequence[int]]) -> Optional[list[int]]:
+    """The line where the code generator starts each top-level statement: the line of
+    its first token (from `ast`, which counts `a; b` as two statements) less the blank
+    and comment lines LibCST emits before it. None when the two trees do not match."""
+    if statement_lines is None:
+        return None
+    starts = []
+    index = 0
+    for statement in module.body:
+        if index >= len(statement_lines):
+            return None
+        leading = len(statement.leading_lines)
+        decorators = getattr(statement, "decorators", ())
+        if decorators:
+            leading += len(decorators[0].leading_lines)
+        starts.append(statement_lines[index] - leading)
+        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+    return starts if index == len(statement_lines) else None

@@ -1,0 +1,1 @@
+"""Rewrites: `--fix` makes eager re-exports in `__init__.py` lazy."""

@@ -1,0 +1,1 @@
+"""Installed packages: the target interpreter, its distributions, wheel RECORDs, verify-install."""

@@ -1,0 +1,1 @@
+"""Runtime truth: import modules in fresh interpreters and read the CUDA driver's state."""

@@ -1,0 +1,382 @@
+"""Child side of the runtime probe: import one module here and report what happened.
+
+Run as a script by a freshly spawned interpreter (never a fork of importguard):
+
+    python child.py RESULT_PATH MODULE DEADLINE [--path DIR]... [--sink NAME]...
+
+RESULT_PATH receives one JSON object (written atomically at the end); stdout and stderr
+belong to the imported code. DEADLINE is a time.time() value bounding the fork check.
+Standard library only, and runnable on CPython 3.8+: it runs inside the environment
+under test, not importguard's.
+
+How the driver state is read (shared/cuda-evidence.md): libcuda is looked up among the
+already-loaded objects with dlopen(RTLD_NOLOAD), and once it is there `cuDeviceGetCount`
+is called through it: 3 (CUDA_ERROR_NOT_INITIALIZED) until someone called cuInit, and it
+initializes nothing itself. Nothing in this process ever calls cuInit; only a forked
+grandchild does, after the import, to see whether a forked worker could still use CUDA.
+"""
+
+import os
+import sys
+
+# Running a script puts its folder (importguard/probe/) first on sys.path, where a
+# module of ours could shadow a standard one for the imported code. Drop it first.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if sys.path and sys.path[0] and os.path.realpath(sys.path[0]) == os.path.realpath(_HERE):
+    del sys.path[0]
+
+import _thread  # noqa: E402
+import ctypes  # noqa: E402
+import faulthandler  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+
+LIBCUDA = "libcuda.so.1"
+CUDA_ERROR_NOT_INITIALIZED = 3
+NO_DRIVER = "no-driver"
+FORK_CHECK_MAX_S = 20.0
+
+
+class _PhdrInfo(ctypes.Structure):
+    # The leading fields of glibc's/musl's struct dl_phdr_info, up to dlpi_adds.
+    _fields_ = [
+        ("addr", ctypes.c_void_p),
+        ("name", ctypes.c_char_p),
+        ("phdr", ctypes.c_void_p),
+        ("phnum", ctypes.c_uint16),
+        ("adds", ctypes.c_ulonglong),
+    ]
+
+
+_PHDR_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(_PhdrInfo), ctypes.c_size_t, ctypes.c_void_p
+)
+
+
+class LoadCounter:
+    """How many shared objects the dynamic linker has ever loaded (dlpi_adds).
+
+    Reading it costs about a microsecond, against tens of microseconds for a failing
+    dlopen(RTLD_NOLOAD) and hundreds for reading /proc/self/maps, so the driver is only
+    looked for again when it changed. None when the platform does not tell.
+    """
+
+    def __init__(self):
+        self._value = None
+        self._callback = _PHDR_CALLBACK(self._first_object)
+        try:
+            self._iterate = ctypes.CDLL(None).dl_iterate_phdr
+            self._iterate.argtypes = [_PHDR_CALLBACK, ctypes.c_void_p]
+            self._iterate.restype = ctypes.c_int
+        except (OSError, AttributeError):
+            self._iterate = None
+
+    def _first_object(self, info, size, _data):
+        if size >= ctypes.sizeof(_PhdrInfo):
+            self._value = info.contents.adds
+        return 1  # stop after the first object: dlpi_adds is the same for all
+
+    def read(self):
+        if self._iterate is None:
+            return None
+        self._value = None
+        self._iterate(self._callback, None)
+        return self._value
+
+
+def libcuda_in_maps():
+    """The path of a mapped libcuda.so from /proc/self/maps, or None (also without /proc)."""
+    try:
+        with open("/proc/self/maps", "rb") as handle:
+            for line in handle:
+                path = line.rstrip(b"\n").split(None, 5)[5:]
+                if path and os.path.basename(path[0]).startswith(b"libcuda.so"):
+                    return path[0].decode("utf-8", "replace")
+    except OSError:
+        pass
+    return None
+
+
+class DriverWatch:
+    """Reads whether the CUDA driver in this process is initialized, without initializing it."""
+
+    def __init__(self):
+        self._counter = LoadCounter()
+        self._last_adds = -1
+        self._get_count = None
+        self.initialized = False
+        self.last_code = None
+
+    def _find_loaded(self, name):
+        try:
+            lib = ctypes.CDLL(name, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+        except OSError:
+            return None
+        get_count = lib.cuDeviceGetCount
+        get_count.argtypes = [ctypes.POINTER(ctypes.c_int)]
+        get_count.restype = ctypes.c_int
+        return get_count
+
+    def poll(self):
+        """True once the driver is initialized (it never goes back)."""
+        if self.initialized:
+            return True
+        if self._get_count is None:
+            adds = self._counter.read()
+            if adds is not None and adds == self._last_adds:
+                return False
+            self._last_adds = adds if adds is not None else -1
+            self._get_count = self._find_loaded(LIBCUDA)
+            if self._get_count is None:
+                return False
+        count = ctypes.c_int(0)
+        self.last_code = self._get_count(ctypes.byref(count))
+        self.initialized = self.last_code == 0
+        return self.initialized
+
+    def final(self):
+        """The state after the import, also catching a libcuda mapped under another name."""
+        mapped = libcuda_in_maps()
+        if self._get_count is None and mapped is not None:
+            self._get_count = self._find_loaded(mapped)
+        self.poll()
+        return mapped
+
+
+class Recorder:
+    """Wraps importlib's _find_and_load, the one function every module import goes through.
+
+    CPython looks `_find_and_load` up on importlib._bootstrap at each import, from the
+    `import` statement, __import__ and importlib.import_module alike, and it covers finding,
+    creating and executing the module for every kind of loader (extension modules run
+    their init in create_module). It is what `python -X importtime` measures. A
+    sys.meta_path wrapper would have to replace each spec's loader (visible to the imported
+    code as __loader__), and a builtins.__import__ wrapper misses importlib.import_module.
+    """
+
+    def __init__(self, bootstrap, sinks, driver):
+        self._bootstrap = bootstrap
+        self._original = bootstrap._find_and_load
+        self._sinks = sinks
+        self._sinks_left = list(sinks)
+        self._driver = driver
+        self._stacks = {}
+        self._lock = _thread.allocate_lock()
+        self.sinks_imported = []
+        self._pending = {}  # sink -> (module, chain) of its first import still running
+        self.culprit = None
+        self.failed = (None, None)  # (exception, chain) of the innermost failed import
+
+    def install(self):
+        self._bootstrap._find_and_load = self._find_and_load
+
+    def uninstall(self):
+        self._bootstrap._find_and_load = self._original
+
+    def preloaded_sinks(self):
+        """Sinks imported before the probed import began (by a .pth file, sitecustomize...)."""
+        for sink in list(self._sinks_left):
+            for name in sorted(sys.modules):
+                if name == sink or name.startswith(sink + "."):
+                    self.sinks_imported.append({"module": name, "chain": []})
+                    self._sinks_left.remove(sink)
+                    break
+
+    def _sink_of(self, name):
+        for sink in self._sinks_left:
+            if (name == sink or name.startswith(sink + ".")) and sink not in self._pending:
+                return sink
+        return None
+
+    def _check_driver(self, chain):
+        if self.culprit is None and self._driver.poll():
+            self.culprit = {"module": chain[-1], "chain": list(chain)}
+
+    def _find_and_load(self, name, import_):
+        if name in sys.modules:  # being initialized elsewhere: nothing is loaded here
+            return self._original(name, import_)
+        stack = self._stacks.setdefault(_thread.get_ident(), [])
+        with self._lock:
+            # The module executing now (top of the stack) may have initialized the driver
+            # before starting this import; this catches it before `name` gets the blame.
+            if stack:
+                self._check_driver(stack)
+            # A sink is reported as the first of its modules whose import *started*
+            # (`cutlass`, not the `cutlass._mlir` that finishes first), once that succeeded.
+            sink = self._sink_of(name)
+            chain = stack + [name]
+            if sink is not None:
+                self._pending[sink] = chain
+        stack.append(name)
+        succeeded = False
+        try:
+            module = self._original(name, import_)
+            succeeded = True
+        except BaseException as error:
+            if self.failed[0] is not error:
+                self.failed = (error, chain)
+            raise
+        finally:
+            stack.pop()
+            with self._lock:
+                self._check_driver(chain)
+                if sink is not None:
+                    del self._pending[sink]
+                    if succeeded:
+                        self.sinks_imported.append({"module": name, "chain": chain})
+                        self._sinks_left.remove(sink)
+        return module
+
+
+def fork_check(deadline):
+    """Fork, call cuInit(0) in the forked child; return its code, NO_DRIVER, or None."""
+    import warnings
+
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 3.12+ warns about forking a threaded process
+        pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            try:
+                lib = ctypes.CDLL(LIBCUDA)
+            except OSError:
+                answer = NO_DRIVER
+            else:
+                lib.cuInit.argtypes = [ctypes.c_uint]
+                lib.cuInit.restype = ctypes.c_int
+                answer = str(lib.cuInit(0))
+            os.write(write_end, answer.encode("ascii"))
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    import select
+
+    answer = b""
+    wait_s = max(0.0, min(FORK_CHECK_MAX_S, deadline - time.time() - 1.0))
+    try:
+        ready, _, _ = select.select([read_end], [], [], wait_s)
+        if ready:
+            answer = os.read(read_end, 64)
+    finally:
+        os.close(read_end)
+        if not answer:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        os.waitpid(pid, 0)
+    text = answer.decode("ascii", "replace")
+    if text == NO_DRIVER:
+        return NO_DRIVER
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def describe_error(error, chain):
+    import traceback
+
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    # Drop this script's own frame and importlib's frozen frames: they are noise.
+    kept = [
+        line
+        for line in lines
+        if "<frozen importlib" not in line and os.path.abspath(__file__) not in line
+    ]
+    kind = type(error)
+    qualname = kind.__name__ if kind.__module__ == "builtins" else kind.__module__ + "." + kind.__qualname__
+    return {
+        "type": qualname,
+        "message": str(error),
+        "traceback": "".join(kept[-12:]),
+        "chain": chain,
+    }
+
+
+def parse_args(argv):
+    result_path, module, deadline = argv[0], argv[1], float(argv[2])
+    paths, sinks = [], []
+    rest = argv[3:]
+    for flag, value in zip(rest[::2], rest[1::2]):
+        (paths if flag == "--path" else sinks).append(value)
+    return result_path, module, deadline, paths, sinks
+
+
+def write_result(result_path, result):
+    import json
+
+    temporary = result_path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(result, handle)
+    os.replace(temporary, result_path)
+
+
+def main(argv):
+    result_path, module, deadline, paths, sinks = parse_args(argv)
+    main_pid = os.getpid()
+    sys.path[0:0] = paths
+    faulthandler.enable()  # a crash leaves a Python traceback in the captured output
+    if hasattr(faulthandler, "register"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # sent before a timeout kill
+
+    driver = DriverWatch()
+    recorder = Recorder(sys.modules["_frozen_importlib"], sinks, driver)
+    recorder.preloaded_sinks()
+    initialized_before = driver.poll()
+    error = None
+    recorder.install()
+    start = time.perf_counter()
+    try:
+        __import__(module)
+    except BaseException as caught:  # SystemExit and KeyboardInterrupt at import included
+        error = caught
+    seconds = time.perf_counter() - start
+    recorder.uninstall()
+    if os.getpid() != main_pid:  # the imported code forked and this is its copy
+        os._exit(0)
+
+    mapped = driver.final()
+    culprit = recorder.culprit
+    if initialized_before:
+        culprit = {"module": None, "chain": []}
+    elif driver.initialized and culprit is None:
+        culprit = {"module": module, "chain": [module]}
+    fork = fork_check(deadline)
+    present = mapped is not None or (fork is not None and fork != NO_DRIVER)
+    if fork is None and mapped is None:
+        present = None
+    cuinit = fork if isinstance(fork, int) else None
+    result = {
+        "module": module,
+        "import_ok": error is None,
+        "error": None,
+        "import_seconds": seconds,
+        "driver": {
+            "present": present,
+            "libcuda_mapped": mapped is not None,
+            "initialized": driver.initialized,
+            "fork_safe": {0: True, CUDA_ERROR_NOT_INITIALIZED: False}.get(cuinit),
+            "cuinit_in_forked_child": cuinit,
+        },
+        "culprit": culprit,
+        "sinks_imported": recorder.sinks_imported,
+    }
+    if error is not None:
+        failed, chain = recorder.failed
+        result["error"] = describe_error(error, chain if failed is error else [module])
+    write_result(result_path, result)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    # Skip interpreter shutdown: non-daemon threads or atexit handlers of the imported
+    # code must not keep the child alive after the result is written.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
