@@ -106,6 +106,8 @@ def _package_of(directory: Path, src_roots: Sequence[Path], packages: _Packages)
     """The dotted package a directory is, and the root it is named from."""
     if str(directory) in packages:
         return packages[str(directory)]
+    if not src_roots:
+        return _package_of_without_src(str(directory), packages)
     start = directory
     limit = max((src for src in src_roots if is_within(start, src)), key=lambda p: len(p.parts), default=None)
     candidates = [start, *start.parents]
@@ -123,6 +125,31 @@ def _package_of(directory: Path, src_roots: Sequence[Path], packages: _Packages)
     parts = list(start.relative_to(root).parts)
     packages[str(start)] = (tuple(parts), root)
     return packages[str(start)]
+
+
+def _package_of_without_src(directory: str, packages: _Packages) -> tuple[tuple[str, ...], Path]:
+    """_package_of without configured source roots, on strings: it runs for every
+    directory of the tree on every run. `__init__.py` lookups are memoised in
+    `packages` too (under "\0" + directory)."""
+    candidates = [directory]
+    while True:
+        parent = os.path.dirname(candidates[-1])
+        if parent == candidates[-1]:
+            break
+        candidates.append(parent)
+    highest = None
+    for candidate in reversed(candidates):  # the highest regular package names it
+        key = "\0" + candidate
+        if key not in packages:
+            packages[key] = os.path.isfile(os.path.join(candidate, "__init__.py"))  # type: ignore[assignment]
+        if packages[key]:
+            highest = candidate
+            break
+    root = os.path.dirname(highest) if highest is not None else directory
+    relative = directory[len(root):].strip(os.sep)
+    parts = tuple(relative.split(os.sep)) if relative else ()
+    packages[directory] = (parts, Path(root))
+    return packages[directory]
 
 
 def _absolute(path: str) -> str:
@@ -155,7 +182,7 @@ def discover(
         if given.is_dir():
             for found, error in _walk(given, project_root, exclude, walked):
                 if error:
-                    unreadable.append((str(found), error))
+                    unreadable.append((found, error))
                 else:
                     source = module_for(found, src_roots, packages)
                     files.setdefault(source.path, source)
@@ -169,14 +196,17 @@ def discover(
 
 def _walk(
     top: Path, project_root: Path, exclude: Sequence[str], walked: list[tuple[str, list[str], list[str]]]
-) -> Iterator[tuple[Path, str]]:
+) -> Iterator[tuple[str, str]]:
+    """(path, "") for each Python file, (path, reason) for what cannot be read. Strings,
+    not Path objects: this runs for every entry of the tree on every run."""
     seen_dirs: set[tuple[int, int]] = set()
     excluder = _Excluder(top, project_root, exclude)
-    stack = [(top, "")]
+    cwd = os.getcwd()
+    stack = [(os.fspath(top), "")]
     while stack:
         directory, relative = stack.pop()
         try:
-            stat = directory.stat()
+            stat = os.stat(directory)
         except OSError as error:
             yield directory, error.strerror or str(error)
             continue
@@ -191,23 +221,26 @@ def _walk(
             continue
         taken: list[str] = []
         excluded: list[str] = []
-        walked.append((str(directory.absolute()), taken, excluded))  # filled below
+        absolute = directory if os.path.isabs(directory) else cwd if directory == "." else os.path.join(cwd, directory)
+        walked.append((absolute, taken, excluded))  # filled below
         for entry in entries:
-            path = Path(entry.path)
-            entry_relative = relative + entry.name
-            if excluder.excluded(entry_relative, entry.name):
-                excluded.append(entry.name)
+            name = entry.name
+            # As Path(entry.path) spells it: top is a Path's string, so only "./" can differ.
+            path = name if directory == "." else entry.path
+            entry_relative = relative + name
+            if excluder.excluded(entry_relative, name):
+                excluded.append(name)
                 continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
-            if is_dir or entry.name.endswith(".py"):
-                taken.append(entry.name)
             if is_dir:
+                taken.append(name)
                 stack.append((path, entry_relative + "/"))
-            elif entry.name.endswith(".py"):
-                if entry.is_symlink() and not os.path.exists(entry.path):
+            elif name.endswith(".py"):
+                taken.append(name)
+                if entry.is_symlink() and not os.path.exists(path):
                     yield path, "cannot read file: broken or looping symbolic link"
                 else:
                     yield path, ""

@@ -161,7 +161,14 @@ def _probed_files(paths: Sequence[Path], discovered: Any) -> set[str]:
     (`consulted_listings`, `consulted_probes`; see lookups.py)."""
     starts = {os.path.dirname(s.path) for s in discovered.files}
     starts.update(str(Path(p).absolute()) for p in paths)
-    ancestors = {str(a) for start in starts for a in (Path(start), *Path(start).parents)}
+    ancestors: set[str] = set()
+    for start in starts:
+        while start not in ancestors:  # strings: a tree has hundreds of directories
+            ancestors.add(start)
+            parent = os.path.dirname(start)
+            if parent == start:
+                break
+            start = parent
     return {os.path.join(a, name) for a in ancestors for name in ("__init__.py", "pyproject.toml")}
 
 
