@@ -139,10 +139,14 @@ def test_corrupt_entry_is_rebuilt_with_one_warning(tmp_path: Path) -> None:
     write_tree(tmp_path, PROJECT)
     cold = check(tmp_path)[0]
     index = index_file(tmp_path)
-    data = json.loads(index.read_text())
-    for path in list(data["entries"])[:2]:
-        data["entries"][path][4] = [["not", "facts"]]
-    index.write_text(json.dumps(data))
+    entries = json.loads(index.read_text())["entries"]
+    facts_file = index.with_name(index.name.replace("facts-", "factdata-"))
+    data = json.loads(facts_file.read_text())
+    hashes = [entry[4] for entry in entries.values()]
+    unique = [h for h in hashes if hashes.count(h) == 1][:2]  # facts of one file each
+    for hashed in unique:
+        data["facts"][hashed] = [["not", "facts"]]
+    facts_file.write_text(json.dumps(data))
     report, parsed, warnings = check(tmp_path)
     assert parsed == 2 and report == cold
     assert warnings == [f"ignored 2 corrupt cache entries in {index}; rebuilt them"]
@@ -288,3 +292,17 @@ def test_key_covers_every_importguard_module_the_collector_uses() -> None:
         elif isinstance(node, ast.Import):
             used |= {"/".join(a.name.split(".")[1:]) + ".py" for a in node.names if a.name.startswith("importguard.")}
     assert used and used <= set(cache_module.COLLECTOR_SOURCES)
+
+
+def test_facts_live_apart_from_the_index_and_a_lost_facts_file_is_collected_again(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    cold = check(tmp_path)[0]
+    index = index_file(tmp_path)
+    facts_file = index.with_name(index.name.replace("facts-", "factdata-"))
+    entries = json.loads(index.read_text())["entries"]
+    stored = json.loads(facts_file.read_text())["facts"]
+    assert entries and all(len(entry) == 5 and entry[4] in stored for entry in entries.values())
+    facts_file.unlink()
+    report, parsed, warnings = check(tmp_path)
+    assert report == cold and parsed == len(entries) and warnings == []
+    assert check(tmp_path)[1] == 0
