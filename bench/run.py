@@ -346,35 +346,38 @@ def bench(name: str, tree: Tree, repeats: int, cold_repeats: int, jobs: int, nai
 
 
 def verdicts(name: str, r: dict[str, Any], tree: Tree) -> None:
-    grimp_warm = r["grimp build_graph from cache"]["median_s"]
-    grimp_cold = r["grimp build_graph cold"]["median_s"]
     cold_s = r["importguard cold"]["median_s"]
     peak = max(r[label]["max_rss_mb"] for label in
                ("importguard cold", "importguard one edited file", "importguard warm, no replay"))
-    # Issue 13's targets.
+    # Issue 13's targets: wall-time ratios (what the issue sets); CPU-time ratios beside
+    # them, because on a shared box the wall time of short runs is mostly waiting.
+    def ratio(label: str, peer: str) -> tuple[float, float]:
+        return r[label]["median_s"] / r[peer]["median_s"], r[label]["cpu_s"] / max(r[peer]["cpu_s"], 1e-9)
+
+    warm_peer = "grimp build_graph from cache"
     checks = [
-        ("warm, unrelated file <= 0.15x grimp warm", r["importguard warm, unrelated file"]["median_s"] / grimp_warm,
-         0.15, "x"),
-        ("warm, no replay <= 0.5x grimp warm", r["importguard warm, no replay"]["median_s"] / grimp_warm, 0.5, "x"),
-        ("one edit <= 1.0x grimp warm", r["importguard one edited file"]["median_s"] / grimp_warm, 1.0, "x"),
-        ("cold <= 25x grimp cold", cold_s / grimp_cold, 25.0, "x"),
-        ("peak memory (largest process) < 400 MB", peak, 400, "MB"),
+        ("warm, unrelated file <= 0.15x grimp warm", *ratio("importguard warm, unrelated file", warm_peer), 0.15, "x"),
+        ("warm, no replay <= 0.5x grimp warm", *ratio("importguard warm, no replay", warm_peer), 0.5, "x"),
+        ("one edit <= 1.0x grimp warm", *ratio("importguard one edited file", warm_peer), 1.0, "x"),
+        ("cold <= 25x grimp cold", *ratio("importguard cold", "grimp build_graph cold"), 25.0, "x"),
+        ("peak memory (largest process) < 400 MB", peak, None, 400, "MB"),
     ]
     # Issue 4's, where the naive baseline ran.
     if "naive_s" in r:
         sub_cold = r[f"importguard cold {tree.subpackage}/"]["median_s"]
         checks += [
-            ("warm <= 0.5x grimp warm", r["importguard warm (no change)"]["median_s"] / grimp_warm, 0.5, "x"),
-            ("cold <= 1.5x parse-only floor", cold_s / r["floor_s"], 1.5, "x"),
-            ("cold >= 3x faster than naive", r["naive_s"] / cold_s, 3.0, "x faster"),
-            (f"cold {tree.subpackage}/ <= 1.5x its floor", sub_cold / max(r["sub_floor_s"], 1e-9), 1.5, "x"),
-            (f"cold {tree.subpackage}/ >= 3x faster than naive", r["naive_s"] / sub_cold, 3.0, "x faster"),
+            ("warm <= 0.5x grimp warm", *ratio("importguard warm (no change)", warm_peer), 0.5, "x"),
+            ("cold <= 1.5x parse-only floor", cold_s / r["floor_s"], None, 1.5, "x"),
+            ("cold >= 3x faster than naive", r["naive_s"] / cold_s, None, 3.0, "x faster"),
+            (f"cold {tree.subpackage}/ <= 1.5x its floor", sub_cold / max(r["sub_floor_s"], 1e-9), None, 1.5, "x"),
+            (f"cold {tree.subpackage}/ >= 3x faster than naive", r["naive_s"] / sub_cold, None, 3.0, "x faster"),
         ]
     print(f"  -- targets ({name}); load now {os.getloadavg()[0]:.2f}; no-replay output identical to cold:"
           f" {r.get('no_replay_output_identical')}")
-    for label, value, limit, unit in checks:
+    for label, value, cpu, limit, unit in checks:
         ok = value >= limit if "faster" in label else value <= limit
-        print(f"     {'PASS' if ok else 'FAIL'}  {label:44} {value:8.2f} {unit}")
+        on_cpu = "" if cpu is None else f"   (CPU time: {cpu:.2f} {unit}, {'PASS' if cpu <= limit else 'FAIL'})"
+        print(f"     {'PASS' if ok else 'FAIL'}  {label:44} {value:8.2f} {unit}{on_cpu}")
 
 
 def machine() -> str:

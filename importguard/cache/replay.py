@@ -134,7 +134,9 @@ class Replay:
         path = Path(fast_replay.record_path(argv, self.cwd))
         if os.path.abspath(path.parent) != os.path.abspath(self.directory):
             return  # fast_replay would not look here; never write anywhere else
-        _atomic_write(path, json.dumps({**record, "format": fast_replay.FORMAT, "output": rendered}).encode())
+        # What was printed replaces the findings: half the record, read on every replay.
+        fast = {k: v for k, v in record.items() if k != "findings"}
+        _atomic_write(path, json.dumps({**fast, "format": fast_replay.FORMAT, "output": rendered}).encode())
 
     def _prune(self) -> None:
         for pattern in ("replay-*.json", "fast-*.json"):
