@@ -217,7 +217,7 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
     warnings = _warnings(store, {f.path: f for f in facts})
     if reported is not None:
         targets = graph.computed_targets()
-        _save(results, reported, store, targets, _by_path(kept), warnings, resolver.probes, (), facts)
+        _save(results, reported, store, targets, _by_path(kept), warnings, resolver.probes, ())
     report = finish([*kept, *unreadable_findings(discovered.unreadable, rules, config)], len(facts), warnings,
                     resolver, None)
     if record_inputs:
@@ -233,8 +233,7 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     before = {module: (path, hashed) for path, module, _, hashed in record["reported"]}
     changed = {m for m in now.keys() | before.keys() if now.get(m) != before.get(m)}
 
-    store = FactsStore(resolver, collector)
-    facts = tuple(store.for_sources(discovered.files))  # decoded: the lazy re-export hint reads them all
+    store = FactsStore(resolver, collector)  # facts decoded only where they are needed
     graph = build_graph(config, store)
     again = set(changed)
     for module in changed:
@@ -243,27 +242,43 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
             again.update(edge.target for edge in graph.eager_edges(module))
     again |= _reaching(old_modules, changed)
 
-    subset = tuple(f for f in facts if f.module in again)
-    kept = findings_of(Project(config, subset, graph, all_reported=facts), rules)
+    subset = tuple(store.for_sources([s for s in discovered.files if s.module in again]))
+    everything = _Decoded(store, discovered.files)  # decoded if the lazy re-export hint looks
+    kept = findings_of(Project(config, subset, graph, all_reported=everything), rules)  # type: ignore[arg-type]
     by_path = _by_path(kept)
     for path, module, _, _ in reported:
         if module not in again:
             by_path[path] = [Finding.from_dict(f) for f in record["findings"].get(path, [])]
-    for module in again & old_modules.keys():
-        if module in now:
-            graph.eager_edges(module)  # its edges may differ (a star import of a changed module)
-    targets = {m: entry[2] for m, entry in old_modules.items() if m in now and m not in again}
+    # Recorded edges: those computed now (every changed module's, every search's), and
+    # the old ones of the rest. An old entry of a module computed again but not
+    # searched through may be out of date (a star import of a changed module), but no
+    # finding depends on it: what reaches it was computed again on fresh edges.
+    targets = {m: entry[2] for m, entry in old_modules.items() if m in now}
     targets.update(graph.computed_targets())
-    warnings = _warnings(store, {f.path: f for f in facts})
+    warnings = _warnings(store, {s.path: None for s in discovered.files})  # type: ignore[misc]
     # The last check read only reported files (no record of one that left PATHS gets here).
     read = sorted({path for path, _ in now.values()} | set(store.by_path))
-    _save(results, reported, store, targets, by_path, warnings, resolver.probes, record["lookups"], facts, read)
+    _save(results, reported, store, targets, by_path, warnings, resolver.probes, record["lookups"], read)
     all_kept = [f for found in by_path.values() for f in found]
-    report = finish([*all_kept, *unreadable_findings(discovered.unreadable, rules, config)], len(facts), warnings,
+    report = finish([*all_kept, *unreadable_findings(discovered.unreadable, rules, config)], len(reported), warnings,
                     resolver, None)
     if record_inputs:
         report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
     return report
+
+
+class _Decoded:
+    """Every reported module's facts, decoded the first time someone iterates."""
+
+    def __init__(self, store: FactsStore, sources: Sequence[Any]) -> None:
+        self._store = store
+        self._sources = sources
+        self._facts: Optional[list[ModuleFacts]] = None
+
+    def __iter__(self):
+        if self._facts is None:
+            self._facts = self._store.for_sources(self._sources)
+        return iter(self._facts)
 
 
 def _reaching(modules: dict[str, list[Any]], changed: set[str]) -> set[str]:
@@ -291,7 +306,7 @@ def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
 
 def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets: dict[str, list[str]],
           by_path: dict[str, list[Finding]], warnings: Sequence[str], probes: Sequence[tuple[str, bool]],
-          earlier: Sequence[Any], facts: Sequence[ModuleFacts], read: Optional[list[str]] = None) -> None:
+          earlier: Sequence[Any], read: Optional[list[str]] = None) -> None:
     reported_paths = {path for path, _, _, _ in reported}
     hashes = {module: (path, hashed) for path, module, _, hashed in reported}
     modules: dict[str, list[Any]] = {}

@@ -289,7 +289,7 @@ class FactsCache:
                 if fresh != content:
                     return None
                 self._put(source, content, now, hashed)
-                return self._entries[source.path]
+                entry = self._entries[source.path]
             return entry
         except (ValueError, TypeError, KeyError, AttributeError):
             self._corrupt(source)
