@@ -140,7 +140,7 @@ def test_corrupt_entry_is_rebuilt_with_one_warning(tmp_path: Path) -> None:
     cold = check(tmp_path)[0]
     index = index_file(tmp_path)
     entries = json.loads(index.read_text())["entries"]
-    facts_file = index.with_name(index.name.replace("facts-", "factdata-"))
+    facts_file = index.with_name(index.name.replace("facts-", "factrecent-"))  # a few files: all recent
     data = json.loads(facts_file.read_text())
     hashes = [entry[4] for entry in entries.values()]
     unique = [h for h in hashes if hashes.count(h) == 1][:2]  # facts of one file each
@@ -298,11 +298,24 @@ def test_facts_live_apart_from_the_index_and_a_lost_facts_file_is_collected_agai
     write_tree(tmp_path, PROJECT)
     cold = check(tmp_path)[0]
     index = index_file(tmp_path)
-    facts_file = index.with_name(index.name.replace("facts-", "factdata-"))
+    recent = index.with_name(index.name.replace("facts-", "factrecent-"))
     entries = json.loads(index.read_text())["entries"]
-    stored = json.loads(facts_file.read_text())["facts"]
+    stored = json.loads(recent.read_text())["facts"]
     assert entries and all(len(entry) == 5 and entry[4] in stored for entry in entries.values())
-    facts_file.unlink()
+    assert not index.with_name(index.name.replace("facts-", "factdata-")).exists()  # few facts: not folded yet
+    recent.unlink()
     report, parsed, warnings = check(tmp_path)
     assert report == cold and parsed == len(entries) and warnings == []
     assert check(tmp_path)[1] == 0
+
+
+def test_many_new_facts_are_folded_into_the_facts_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "_RECENT_LIMIT", 1)
+    write_tree(tmp_path, PROJECT)
+    cold = check(tmp_path)[0]
+    index = index_file(tmp_path)
+    entries = json.loads(index.read_text())["entries"]
+    folded = json.loads(index.with_name(index.name.replace("facts-", "factdata-")).read_text())["facts"]
+    recent = json.loads(index.with_name(index.name.replace("facts-", "factrecent-")).read_text())["facts"]
+    assert recent == {} and all(entry[4] in folded for entry in entries.values())
+    assert check(tmp_path)[:2] == (cold, 0)
