@@ -174,7 +174,7 @@ def check_incrementally(
             if reported == record["reported"] and _outside_unchanged(record["outside"], resolver, collector):
                 results.last_reuse = "all"
                 return _replayed(record, paths, discovered, config, rules, reported, results, record_inputs)
-            if not record["outside"]:
+            if not record["warnings"]:
                 results.last_reuse = "some"
                 return _partial(record, paths, config, discovered, resolver, rules, collector, results,
                                 record_inputs, reported)
@@ -231,6 +231,15 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     old_modules: dict[str, list[Any]] = record["modules"]
     now = {module: (path, hashed) for path, module, _, hashed in reported}
     before = {module: (path, hashed) for path, module, _, hashed in record["reported"]}
+    # Modules outside PATHS that the last check's chains loaded: changed when their
+    # file or facts did. (Only a record without warnings gets here: problems of such
+    # modules are warned about, and which of them a reused search loaded is not kept.)
+    for module, path, hashed in record["outside"]:
+        before[module] = (path, hashed)
+        source = resolver.find(module)
+        current = collector.facts_hashes([source]) if source is not None else None  # type: ignore[attr-defined]
+        if source is not None and current is not None:
+            now.setdefault(module, (source.path, current[0]))
     changed = {m for m in now.keys() | before.keys() if now.get(m) != before.get(m)}
 
     store = FactsStore(resolver, collector)  # facts decoded only where they are needed
@@ -256,9 +265,10 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     targets = {m: entry[2] for m, entry in old_modules.items() if m in now}
     targets.update(graph.computed_targets())
     warnings = _warnings(store, {s.path: None for s in discovered.files})  # type: ignore[misc]
-    # The last check read only reported files (no record of one that left PATHS gets here).
-    read = sorted({path for path, _ in now.values()} | set(store.by_path))
-    _save(results, reported, store, targets, by_path, warnings, resolver.probes, record["lookups"], read)
+    read = sorted({*record["read"], *(path for path, _ in now.values()), *store.by_path})
+    kept_outside = [entry for entry in record["outside"] if entry[0] not in changed]
+    _save(results, reported, store, targets, by_path, warnings, resolver.probes, record["lookups"], read,
+          kept_outside)
     all_kept = [f for found in by_path.values() for f in found]
     report = finish([*all_kept, *unreadable_findings(discovered.unreadable, rules, config)], len(reported), warnings,
                     resolver, None)
@@ -306,15 +316,12 @@ def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
 
 def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets: dict[str, list[str]],
           by_path: dict[str, list[Finding]], warnings: Sequence[str], probes: Sequence[tuple[str, bool]],
-          earlier: Sequence[Any], read: Optional[list[str]] = None) -> None:
+          earlier: Sequence[Any], read: Optional[list[str]] = None, kept_outside: Sequence[Any] = ()) -> None:
+    """`kept_outside`: modules outside PATHS loaded by the findings reused from the
+    last record (module, path, facts hash)."""
     reported_paths = {path for path, _, _, _ in reported}
     hashes = {module: (path, hashed) for path, module, _, hashed in reported}
-    modules: dict[str, list[Any]] = {}
-    outside: list[Any] = []
-    for module, module_targets in targets.items():
-        if module in hashes:
-            path, hashed = hashes[module]
-            modules[module] = [path, hashed, module_targets]
+    outside_by_module = {entry[0]: list(entry) for entry in kept_outside}
     collector = store.collector
     for path, loaded in store.by_path.items():
         if path in reported_paths:
@@ -323,7 +330,14 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         hashed = collector.facts_hashes([source]) if source is not None and hasattr(collector, "facts_hashes") else None
         if hashed is None:
             return  # facts that cannot be keyed: record nothing
-        outside.append([loaded.module, path, hashed[0]])
+        outside_by_module[loaded.module] = [loaded.module, path, hashed[0]]
+    outside = sorted(outside_by_module.values())
+    hashes.update({module: (path, hashed) for module, path, hashed in outside})
+    modules: dict[str, list[Any]] = {}
+    for module, module_targets in targets.items():
+        if module in hashes:
+            path, hashed = hashes[module]
+            modules[module] = [path, hashed, module_targets]
     recorder = lookups.LookupRecorder()
     for path, was_file in probes:
         if not recorder.probed(path, was_file):
@@ -332,7 +346,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "key": results.key,
         "reported": reported,
         "modules": modules,
-        "outside": sorted(outside),
+        "outside": outside,
         "findings": {path: [f.to_dict() for f in found] for path, found in sorted(by_path.items()) if found},
         "warnings": list(warnings),
         "read": sorted(read if read is not None else store.by_path),
