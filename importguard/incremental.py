@@ -393,3 +393,25 @@ class IncrementalCheck:
         """How the last check went: "all" reused, "some", or "none"."""
         store = getattr(self, "last_reuse_store", None)
         return store.last_reuse if store is not None else ""
+
+
+def session_engine() -> Any:
+    """An engine for lsp_session.Session (`Session.engine`): `(paths, config, collector,
+    record_inputs) -> Report`, keeping one in-memory record per (paths, config). The
+    collector must offer `facts_hashes(sources)` (cache/loader.FactsCollector does; a
+    collector that lays editor buffers over it should hash the buffer's facts with
+    cache.store.facts_hash(encode(facts))); without it every check computes everything."""
+    from importguard.engine import run_check
+
+    stores: dict[tuple[Any, ...], ResultStore] = {}
+
+    def engine(paths: Sequence[Path], config: Config, collector: Collector, record_inputs: bool) -> Report:
+        key = (repr(config), *(str(Path(p).absolute()) for p in paths))
+        store = stores.get(key)
+        if store is None:
+            store = stores[key] = ResultStore(None, config, {"paths": key[1:]})
+        store.start()
+        engine.last_reuse = store  # type: ignore[attr-defined]
+        return run_check(paths, config, collector=collector, record_inputs=record_inputs, results=store)
+
+    return engine

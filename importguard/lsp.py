@@ -1,110 +1,221 @@
-"""`importguard lsp`: a language server over stdio (pygls; `pip install 'importguard[lsp]'`).
+"""`importguard lsp`: a language server over stdio (pygls).
 
-Diagnostics for each open Python file on open, change and save. The open file is
-analysed from its editor buffer (saved or not), the rest of the graph from disk.
-Each diagnostic carries the chain in its message and one related location per hop.
-Code actions: add a `# noqa: CODE` comment, and make an `__init__.py` re-export lazy.
+Diagnostics for each open Python file, pushed after open, change (debounced) and save,
+or pulled (`textDocument/diagnostic`) where the client supports it. The open file is
+analysed from its editor buffer (saved or not), the rest of the graph from disk, through
+a `Session` (lsp_session.py) that keeps facts between analyses and reads the on-disk
+facts cache first. Analyses run in one worker thread, so requests are answered while
+one runs; a result for a buffer version that has moved on is dropped. Files changed on
+disk (`workspace/didChangeWatchedFiles`, registered dynamically) re-analyse every open
+file they can affect. A broken config is shown once (`window/showMessage`) and the file
+is linted with the defaults. Each diagnostic carries the chain in its message, one
+related location per hop, and a link to its rule's documentation. Code actions: add a
+`# noqa: CODE` comment, make one `__init__.py` re-export lazy, and a source action that
+makes all of the file's lazy-fixable re-exports lazy.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import os
 import tokenize
-from io import BytesIO
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
-from pygls.uris import from_fs_path
+from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
 from importguard import __version__
-from importguard.facts.collect import collect_file, collect_source
 from importguard.facts.comments import comments as source_comments
-from importguard.config import load_config
-from importguard.engine import run_check
-from importguard.errors import ImportguardError
-from importguard.fix.lazy_reexport import fix_text, is_fixable
+from importguard.links import rule_doc_uri
+from importguard.lsp_session import Analysis, Session
+from importguard.model import Finding
 from importguard.output.chain import hop_text
-from importguard.model import Finding, ModuleFacts, SourceFile
 
 SOURCE = "importguard"
-
-
-class DiskFacts:
-    """Facts of files on disk, kept while their size and mtime stay the same; the file
-    being edited comes from its buffer instead."""
-
-    def __init__(self) -> None:
-        self._memo: dict[str, tuple[tuple[int, int], ModuleFacts]] = {}
-
-    def collector(self, overlay_path: str, overlay_text: str):  # -> engine Collector
-        def collect(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
-            return [
-                collect_source(_encode(overlay_text), s) if _same(s.path, overlay_path) else self._disk(s)
-                for s in sources
-            ]
-
-        return collect
-
-    def _disk(self, source: SourceFile) -> ModuleFacts:
-        try:
-            stat = os.stat(source.path)
-            key = (stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            return collect_file(source)
-        memo = self._memo.get(source.path)
-        if memo is not None and memo[0] == key:
-            return memo[1]
-        facts = collect_file(source)
-        self._memo[source.path] = (key, facts)
-        return facts
-
-
-def _encode(text: str) -> bytes:
-    """The buffer as the bytes it will be saved as: its `# coding:` cookie, else UTF-8."""
-    data = text.encode("utf-8")
-    try:
-        encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
-        return text.encode(encoding)
-    except (SyntaxError, LookupError, UnicodeEncodeError):
-        return data
-
-
-def _same(a: str, b: str) -> bool:
-    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+DEBOUNCE_S = 0.075  # after a change; a burst of keystrokes is analysed once
+WATCH_DEBOUNCE_S = 0.05  # a `git checkout` changes many files in a burst
+FIX_ALL_KIND = f"{lsp.CodeActionKind.SourceFixAll.value}.importguard"
+WATCHERS = ("**/*.py", "**/pyproject.toml")
 
 
 class ImportguardServer(LanguageServer):
-    def __init__(self) -> None:
+    def __init__(self, session: Optional[Session] = None) -> None:
         super().__init__("importguard", __version__)
-        self.disk = DiskFacts()
+        self.session = session or Session()
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="importguard-analysis")
+        self.results: dict[str, tuple[int, Analysis]] = {}  # uri -> (version, last analysis)
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.queue: dict[str, None] = {}  # uris waiting for analysis, in order
+        self.draining: Optional[asyncio.Task[None]] = None
+        self.shown_config_errors: set[str] = set()
+        self.preloaded = False
 
-    def analyse(self, document: TextDocument) -> list[Finding]:
-        path = document.path
-        config = load_config(None, Path(path))
-        report = run_check([Path(path)], config, collector=self.disk.collector(path, document.source))
-        return [f for f in report.findings if _same(f.path, path)]
+    # -- client capabilities
 
-    def refresh(self, uri: str) -> None:
+    @property
+    def pulls(self) -> bool:
+        """The client asks for diagnostics (pull) instead of waiting for them (push)."""
+        text = self.client_capabilities.text_document
+        return text is not None and text.diagnostic is not None
+
+    def _can_refresh(self) -> bool:
+        workspace = self.client_capabilities.workspace
+        return bool(workspace and workspace.diagnostics and workspace.diagnostics.refresh_support)
+
+    def _can_watch(self) -> bool:
+        workspace = self.client_capabilities.workspace
+        watched = workspace.did_change_watched_files if workspace else None
+        return bool(watched and watched.dynamic_registration)
+
+    # -- analysis
+
+    async def analysis(self, document: TextDocument) -> Optional[Analysis]:
+        """The analysis of the document as it is now; None when it changed meanwhile
+        (the newer version has its own analysis coming)."""
+        version, text = document.version, document.source
+        cached = self.results.get(document.uri)
+        if cached is not None and cached[0] == version and version is not None:
+            return cached[1]
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self.worker, self.session.analyse, document.path, text)
+        except Exception as error:  # never let one file take the server down
+            message = f"importguard: internal error while analysing {document.path}: {type(error).__name__}: {error}"
+            self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error, message))
+            self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, message))
+            return Analysis((), frozenset(), error=message)  # not kept: the next change tries again
+        self._log_analysis(document.path, result)
+        self._tell_config_error(document.path, result.config_error)
+        self._tell_warnings()
+        if document.uri not in self.workspace.text_documents or self.workspace.get_text_document(document.uri).version != version:
+            return None  # stale
+        self.results[document.uri] = (version, result)
+        return result
+
+    def _tell_config_error(self, path: str, error: Optional[str]) -> None:
+        if error is None:
+            self.shown_config_errors = {e for e in self.shown_config_errors if not _about(e, path)}
+            return
+        self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Warning, f"importguard: {error}"))
+        if error not in self.shown_config_errors:
+            self.shown_config_errors.add(error)
+            self.window_show_message(
+                lsp.ShowMessageParams(lsp.MessageType.Warning, f"importguard: {error}; linting with the default settings")
+            )
+
+    def _tell_warnings(self) -> None:
+        while self.session.warnings:
+            warning = self.session.warnings.pop(0)
+            self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Warning, f"importguard: {warning}"))
+
+    async def publish(self, uri: str) -> None:
+        if uri not in self.workspace.text_documents:
+            return
         document = self.workspace.get_text_document(uri)
         if not _is_python_file(document):
             return
-        try:
-            findings = self.analyse(document)
-        except ImportguardError as error:
-            self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Warning, f"importguard: {error}"))
-            findings = []
-        except Exception as error:  # never let one file take the server down
-            self.window_log_message(
-                lsp.LogMessageParams(lsp.MessageType.Error, f"importguard: internal error: {type(error).__name__}: {error}")
-            )
-            return
-        diagnostics = [_diagnostic(f, document) for f in findings]
+        result = await self.analysis(document)
+        if result is None or result.error:
+            return  # stale, or failed: an empty list would claim the file is clean
         self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=document.version)
+            lsp.PublishDiagnosticsParams(
+                uri=uri, diagnostics=[_diagnostic(f, document) for f in result.findings], version=document.version
+            )
         )
+        self.after_publish(document, result)
+
+    def after_publish(self, document: TextDocument, result: Analysis) -> None:
+        """Work the published answer did not wait for, queued in the worker: the facts
+        that a replayed answer skipped (for the next edit), and the facts cache."""
+        if result.replayed:
+            loop = asyncio.get_running_loop()
+            path = document.path
+
+            def warm() -> None:
+                warmed = self.session.warm(path)
+                if warmed is not None:
+                    loop.call_soon_threadsafe(self._log_analysis, path, warmed)
+
+            self.worker.submit(warm)
+        self.worker.submit(self.session.save)
+        if not self.preloaded:
+            self.preloaded = True
+            self.worker.submit(_preload)
+
+    def _log_analysis(self, path: str, result: Analysis) -> None:
+        self.window_log_message(
+            lsp.LogMessageParams(lsp.MessageType.Log, "importguard: analysed " + json.dumps(result.summary(path)))
+        )
+
+    # -- scheduling: debounce per document, then one analysis at a time
+
+    def soon(self, uri: str, delay: float) -> None:
+        if self.pulls:
+            return  # the client asks when it wants them
+        timer = self.timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        loop = asyncio.get_running_loop()
+        if delay <= 0:
+            self._enqueue(uri)
+        else:
+            self.timers[uri] = loop.call_later(delay, self._enqueue, uri)
+
+    def _enqueue(self, uri: str) -> None:
+        self.timers.pop(uri, None)
+        self.queue[uri] = None
+        if self.draining is None or self.draining.done():
+            self.draining = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self.queue:
+            uri = next(iter(self.queue))
+            del self.queue[uri]
+            await self.publish(uri)
+
+    def files_changed(self, paths: Sequence[str], structural: bool) -> None:
+        """Files changed on disk: re-analyse the open files that read one of them, or
+        every open file when a file appeared or went away or a config changed (module
+        names and settings may differ then)."""
+        self.worker.submit(self.session.forget, paths)
+        changed = {os.path.abspath(p) for p in paths}
+        for uri in sorted(self.workspace.text_documents):
+            cached = self.results.get(uri)
+            if structural or cached is None or cached[1].consulted & changed:
+                self.results.pop(uri, None)
+                self.soon(uri, WATCH_DEBOUNCE_S)
+        if self.pulls and self._can_refresh():
+            self.workspace_diagnostic_refresh(None)
+
+    def watch_files(self) -> None:
+        if not self._can_watch():
+            return
+        watchers = [lsp.FileSystemWatcher(glob_pattern=pattern) for pattern in WATCHERS]
+        registration = lsp.Registration(
+            id="importguard-watched-files",
+            method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
+        )
+        self.client_register_capability(lsp.RegistrationParams(registrations=[registration]))
+
+
+def _preload() -> None:
+    """Import LibCST and the fixer while idle: the first edit and code action need them,
+    the first diagnostics do not."""
+    import importguard.facts.collect  # noqa: F401
+    import importguard.fix.lazy_reexport  # noqa: F401
+
+
+def _about(error: str, path: str) -> bool:
+    """A config error message names its file; does it concern `path`'s project?"""
+    file = error.split(":", 1)[0]
+    return os.path.isabs(file) and os.path.abspath(path).startswith(os.path.dirname(file) + os.sep)
 
 
 def _is_python_file(document: TextDocument) -> bool:
@@ -132,7 +243,6 @@ def _diagnostic(finding: Finding, document: TextDocument) -> lsp.Diagnostic:
         "column": finding.column,
         "end_line": max(finding.end_line, finding.line),
         "package": finding.chain[0].importer if finding.chain else "",
-        "fixable": is_fixable(finding),
     }
     return lsp.Diagnostic(
         range=lsp.Range(
@@ -142,10 +252,16 @@ def _diagnostic(finding: Finding, document: TextDocument) -> lsp.Diagnostic:
         message=finding.message,
         severity=lsp.DiagnosticSeverity.Warning,
         code=finding.code,
+        code_description=lsp.CodeDescription(href=rule_doc_uri(finding.code)),
         source=SOURCE,
         related_information=related or None,
         data=data,
     )
+
+
+def _result_id(diagnostics: Sequence[lsp.Diagnostic]) -> str:
+    text = repr([(d.range, d.code, d.message) for d in diagnostics])
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 # ----------------------------------------------------------------------------- code actions
@@ -179,6 +295,8 @@ def noqa_edit(document: TextDocument, code: str, first: int, last: int) -> Optio
 
 
 def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) -> list[lsp.CodeAction]:
+    from importguard.fix.lazy_reexport import FIXABLE_CODES, fix_text  # LibCST: loaded when first needed, not at start
+
     actions: list[lsp.CodeAction] = []
     for diagnostic in diagnostics:
         if diagnostic.source != SOURCE or not isinstance(diagnostic.data, dict):
@@ -195,7 +313,7 @@ def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) 
                     edit=lsp.WorkspaceEdit(changes={document.uri: [edit]}),
                 )
             )
-        if data.get("fixable"):
+        if code in FIXABLE_CODES and Path(document.path).name == "__init__.py":
             new_text, _notes = fix_text(document.source, [(int(data["line"]), int(data["column"]))], str(data["package"]))
             if new_text is not None:
                 actions.append(
@@ -208,6 +326,29 @@ def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) 
                     )
                 )
     return actions
+
+
+def fix_all_action(document: TextDocument, findings: Sequence[Finding]) -> Optional[lsp.CodeAction]:
+    """One edit that makes every fixable re-export of the file lazy, as `check --fix` does."""
+    from importguard.fix.lazy_reexport import fix_text, is_fixable
+
+    fixable = [f for f in findings if is_fixable(f)]
+    if not fixable:
+        return None
+    package = next((f.chain[0].importer for f in fixable if f.chain), "")
+    new_text, _notes = fix_text(document.source, [(f.line, f.column) for f in fixable], package)
+    if new_text is None or new_text == document.source:
+        return None
+    return lsp.CodeAction(
+        title="Make all eager re-exports that reach a CUDA sink lazy (importguard)",
+        kind=FIX_ALL_KIND,
+        edit=lsp.WorkspaceEdit(changes={document.uri: [_replace_all(document, new_text)]}),
+    )
+
+
+def _wants(only: Optional[Sequence[str]], kind: str) -> bool:
+    """Does the client's `only` filter (None: everything) admit actions of `kind`?"""
+    return only is None or any(kind == k or kind.startswith(k + ".") for k in only)
 
 
 def _replace_all(document: TextDocument, new_text: str) -> lsp.TextEdit:
@@ -224,34 +365,85 @@ def _replace_all(document: TextDocument, new_text: str) -> lsp.TextEdit:
 # ----------------------------------------------------------------------------- wiring
 
 
-def create_server() -> ImportguardServer:
-    server = ImportguardServer()
+def create_server(session: Optional[Session] = None) -> ImportguardServer:
+    server = ImportguardServer(session)
+
+    @server.feature(lsp.INITIALIZED)
+    def initialized(ls: ImportguardServer, params: lsp.InitializedParams) -> None:
+        ls.watch_files()
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ImportguardServer, params: lsp.DidOpenTextDocumentParams) -> None:
-        ls.refresh(params.text_document.uri)
+        ls.soon(params.text_document.uri, 0)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ImportguardServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        ls.refresh(params.text_document.uri)
+        ls.soon(params.text_document.uri, DEBOUNCE_S)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: ImportguardServer, params: lsp.DidSaveTextDocumentParams) -> None:
-        # A saved leaf module can change the findings of every open file that reaches it.
-        for uri in sorted(ls.workspace.text_documents):
-            ls.refresh(uri)
+        # A saved leaf module can change the findings of every open file that reaches it
+        # (clients that watch files send the same news as didChangeWatchedFiles too).
+        path = to_fs_path(params.text_document.uri)
+        if path:
+            ls.files_changed([path], structural=False)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: ImportguardServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+        paths = [p for p in (to_fs_path(change.uri) for change in params.changes) if p]
+        structural = any(
+            change.type != lsp.FileChangeType.Changed or not change.uri.endswith(".py") for change in params.changes
+        )
+        ls.files_changed(paths, structural)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ImportguardServer, params: lsp.DidCloseTextDocumentParams) -> None:
-        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
+        uri = params.text_document.uri
+        ls.results.pop(uri, None)
+        ls.queue.pop(uri, None)
+        timer = ls.timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        if not ls.pulls:
+            ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_DIAGNOSTIC,
+        lsp.DiagnosticOptions(identifier=SOURCE, inter_file_dependencies=True, workspace_diagnostics=False),
+    )
+    async def diagnostic(ls: ImportguardServer, params: lsp.DocumentDiagnosticParams) -> lsp.DocumentDiagnosticReport:
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        diagnostics: list[lsp.Diagnostic] = []
+        if _is_python_file(document):
+            result = None
+            while result is None and document.uri in ls.workspace.text_documents:
+                result = await ls.analysis(document)
+                document = ls.workspace.get_text_document(params.text_document.uri)
+            if result is None and document.uri not in ls.workspace.text_documents:
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(ls.worker, ls.session.analyse, document.path, document.source)
+            if result.error:
+                raise RuntimeError(result.error)  # an error response, not a clean report
+            diagnostics = [_diagnostic(f, document) for f in result.findings]
+        result_id = _result_id(diagnostics)
+        if params.previous_result_id == result_id:
+            return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        return lsp.RelatedFullDocumentDiagnosticReport(items=diagnostics, result_id=result_id)
 
     @server.feature(
         lsp.TEXT_DOCUMENT_CODE_ACTION,
-        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]),
+        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL_KIND]),
     )
-    def code_action(ls: ImportguardServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    async def code_action(ls: ImportguardServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         document = ls.workspace.get_text_document(params.text_document.uri)
-        return code_actions(document, params.context.diagnostics)
+        only = params.context.only
+        actions = code_actions(document, params.context.diagnostics) if _wants(only, lsp.CodeActionKind.QuickFix) else []
+        if _wants(only, FIX_ALL_KIND) and document.path.endswith("__init__.py"):
+            result = await ls.analysis(document)
+            fix_all = fix_all_action(document, result.findings) if result is not None else None
+            if fix_all is not None:
+                actions.append(fix_all)
+        return actions
 
     return server
 

@@ -1,7 +1,8 @@
 """Rule documentation, generated from the rule docstrings.
 
-`python -m importguard.rule_docs` rewrites docs/rules/*.md and the README's rule table;
-tests/test_rule_docs.py fails when either is stale.
+`python -m importguard.rule_docs` rewrites docs/rules/*.md, the copy installed with the
+package (importguard/rules/docs/*.md, which editor and SARIF links point to) and the
+README's rule table; tests/test_project_rules.py fails when any is stale.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ def readme_with_rules(readme: str) -> str:
 
 
 def write(repo: Path) -> None:
-    docs = repo / "docs" / "rules"
-    docs.mkdir(parents=True, exist_ok=True)
-    for rule in ALL_RULES:
-        (docs / f"{rule.code}.md").write_text(rule_markdown(rule), encoding="utf-8")
+    for docs in (repo / "docs" / "rules", repo / "importguard" / "rules" / "docs"):
+        docs.mkdir(parents=True, exist_ok=True)
+        for rule in ALL_RULES:
+            (docs / f"{rule.code}.md").write_text(rule_markdown(rule), encoding="utf-8")
     readme = repo / "README.md"
     readme.write_text(readme_with_rules(readme.read_text(encoding="utf-8")), encoding="utf-8")
 

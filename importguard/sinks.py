@@ -42,3 +42,8 @@ DEFAULT_SINK_CALLS: tuple[CallSink, ...] = (
     CallSink("jax.devices", _INIT_CONTEXT),
     CallSink("cuda.bindings.driver.cuInit", "cuInit is the call that initializes the CUDA driver"),
 )
+
+# Module sinks that are the driver API: importing them alone was measured not to
+# initialize the driver (the agreement report's `driver-api` verdict). Every other
+# module sink is taken to initialize it (in some version, as `cutlass` 4.5.2 did).
+DRIVER_API_SINK_MODULES: frozenset[str] = frozenset({"cuda.bindings.driver"})

@@ -319,3 +319,22 @@ def test_many_new_facts_are_folded_into_the_facts_file(tmp_path: Path, monkeypat
     recent = json.loads(index.with_name(index.name.replace("facts-", "factrecent-")).read_text())["facts"]
     assert recent == {} and all(entry[4] in folded for entry in entries.values())
     assert check(tmp_path)[:2] == (cold, 0)
+
+
+def test_a_second_save_writes_only_what_is_new(tmp_path: Path) -> None:
+    """A long-lived cache (the language server's) rewrites its index only when it has
+    learned something since the last save."""
+    write_tree(tmp_path, PROJECT)
+    config = load_config(None, tmp_path)
+    cache = FactsCache.open(tmp_path / ".importguard_cache", config)
+    source = SourceFile(str(tmp_path / "pkg" / "util.py"), "pkg.util", False, str(tmp_path))
+    cache.store(source, "0" * 32, None, ModuleFacts("pkg.util", source.path, False))
+    cache.save()
+    written = index_file(tmp_path).stat().st_ino
+    cache.save()
+    assert index_file(tmp_path).stat().st_ino == written  # not rewritten (a write replaces the file)
+    other = SourceFile(str(tmp_path / "pkg" / "gemm.py"), "pkg.gemm", False, str(tmp_path))
+    cache.store(other, "1" * 32, None, ModuleFacts("pkg.gemm", other.path, False))
+    cache.save()
+    assert index_file(tmp_path).stat().st_ino != written
+    assert sorted(json.loads(index_file(tmp_path).read_text())["entries"]) == sorted([source.path, other.path])

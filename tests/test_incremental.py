@@ -208,3 +208,25 @@ def test_the_engine_object_reuses_in_memory(tmp_path):
             assert any("app.ops.gemm" in f.message for f in third.findings)
     finally:
         os.chdir(old)
+
+
+def test_the_session_engine_plugs_into_the_language_server_seam(tmp_path):
+    from importguard.cache.loader import open_collector
+    from importguard.incremental import session_engine
+
+    root = write_tree(tmp_path / "tree", TREE)
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        config = load_config(None, root)
+        engine = session_engine()
+        with open_collector(config, cache_dir=tmp_path / "cache", jobs=1) as collector:
+            first = engine([Path(".")], config, collector, True)
+            assert engine([Path(".")], config, collector, True) == first
+            assert engine.last_reuse.last_reuse == "all"
+            append("app/ops/gemm.py", "import cutlass\n")(root)
+            after = engine([Path(".")], config, collector, True)
+            assert engine.last_reuse.last_reuse == "some" and after != first
+            assert str(root / "app/ops/gemm.py") in after.consulted_files
+    finally:
+        os.chdir(old)

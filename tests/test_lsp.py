@@ -118,7 +118,7 @@ async def test_code_actions_add_noqa_and_make_the_re_export_lazy(client: Languag
         lsp.CodeActionParams(
             text_document=lsp.TextDocumentIdentifier(uri=uri),
             range=diagnostic.range,
-            context=lsp.CodeActionContext(diagnostics=[diagnostic]),
+            context=lsp.CodeActionContext(diagnostics=[diagnostic], only=[lsp.CodeActionKind.QuickFix]),
         )
     )
     by_title = {action.title: action for action in actions}
@@ -141,16 +141,19 @@ async def test_code_actions_add_noqa_and_make_the_re_export_lazy(client: Languag
 
 
 @pytest.mark.asyncio
-async def test_a_bad_config_is_logged_not_fatal(client: LanguageClient, tmp_path: Path):
+async def test_a_bad_config_is_shown_and_the_file_is_linted_with_the_defaults(client: LanguageClient, tmp_path: Path):
     bad = write_tree(tmp_path / "bad", {**FILES, "pyproject.toml": "[tool.importguard]\nno-such-key = 1\n"})
     uri = open_file(client, bad / "pkg" / "__init__.py")
-    assert await diagnostics_until(client, uri, lambda d: True) == []
-    assert any("no-such-key" in message.message for message in client.log_messages)
+    [diagnostic] = await diagnostics_until(client, uri, lambda d: len(d) == 1)
+    assert diagnostic.code == "IG001"
+    [shown] = [m for m in client.messages if "no-such-key" in m.message]
+    assert shown.type == lsp.MessageType.Warning
+    assert shown.message.endswith("unknown key in [tool.importguard]: no-such-key; linting with the default settings")
 
-    # The server is still serving: a file without a config problem gets its findings.
-    other = write_tree(tmp_path / "good", FILES)
-    other_uri = open_file(client, other / "pkg" / "__init__.py")
-    assert len(await diagnostics_until(client, other_uri, lambda d: len(d) == 1)) == 1
+    # Shown once, not on every change.
+    change(client, uri, 2, INIT + "\n")
+    await diagnostics_until(client, uri, lambda d: len(d) == 1)
+    assert len([m for m in client.messages if "no-such-key" in m.message]) == 1
 
 
 def test_without_pygls_the_command_says_what_to_install():
@@ -161,5 +164,5 @@ def test_without_pygls_the_command_says_what_to_install():
     assert result.returncode == 2
     assert result.stderr == (
         "importguard: error: `importguard lsp` needs pygls, which is not installed; "
-        "install it with: pip install 'importguard[lsp]'\n"
+        "install it with: pip install 'pygls>=2,<3'\n"
     )

@@ -4,6 +4,8 @@ tests, fixtures and benchmarks), on both collection paths."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from importguard.facts import positions
@@ -12,7 +14,11 @@ from importguard.model import SourceFile
 
 from conftest import REPO
 
-FILES = sorted(p for top in ("importguard", "tests", "fixtures", "bench") for p in (REPO / top).rglob("*.py"))
+# Tracked files only: a tree unpacked under bench/.trees/ is no part of the test.
+_LISTED = subprocess.run(["git", "ls-files", "*.py"], cwd=REPO, capture_output=True, text=True).stdout.split()
+FILES = sorted(REPO / name for name in _LISTED) or sorted(
+    p for top in ("importguard", "tests", "fixtures", "bench") for p in (REPO / top).rglob("*.py") if ".trees" not in p.parts
+)
 
 
 def _facts(path, reduce_bodies):
@@ -39,3 +45,23 @@ def test_public_positions_place_a_call_after_a_form_feed_and_crlf(monkeypatch):
     monkeypatch.setattr(positions, "USE_CODEGEN", False)
     assert collect_source(data, source) == expected
     assert [(c.name, c.line, c.column) for c in expected.calls] == [("torch.cuda.is_available", 4, 6)]
+
+
+@pytest.mark.parametrize("use_codegen", [True, False], ids=["codegen", "public"])
+def test_a_parenthesised_call_is_placed_inside_its_parentheses(monkeypatch, use_codegen):
+    # vLLM 0.33.0, compilation/breakable_cudagraph.py: a class variable whose value is
+    # a call in parentheses on the next line. The call starts at 4:9, as `ast` says.
+    data = (
+        b"import weakref\n"
+        b"class Wrapper:\n"
+        b"    _all: ClassVar[weakref.WeakSet[Wrapper]] = (\n"
+        b"        weakref.WeakSet()\n"
+        b"    )\n"
+        b"import torch\n"
+        b"x = ((torch.cuda.is_available()))\n"
+    )
+    monkeypatch.setattr(positions, "USE_CODEGEN", use_codegen)
+    facts = collect_source(data, SourceFile("m.py", "m", False, "."))
+    assert [(c.name, c.line, c.column, c.end_line) for c in facts.calls] == [
+        ("weakref.WeakSet", 4, 9, 4), ("torch.cuda.is_available", 7, 7, 7)
+    ]

@@ -61,6 +61,34 @@ def test_a_changed_pyproject_reports_every_finding(tmp_path: Path):
     assert result.stdout == everything.stdout and result.stdout.count(" IG00") == 2
 
 
+def committed(root: Path) -> Path:
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    return root
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_pyproject_change_outside_importguards_table_reports_nothing_old(tmp_path: Path):
+    root = committed(write_tree(tmp_path, {**PROJECT, "pkg/gemm.py": CUTLASS_GEMM}))
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(PROJECT["pyproject.toml"] + '\n[tool.ruff]\nline-length = 100\n')
+    result = check(root, "pyproject.toml")
+    assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr
+
+    # With a changed leaf beside it, the leaf's findings still count.
+    assert check(root, "pyproject.toml", "pkg/gemm.py").stdout.count(" IG00") == 2
+
+    # A change inside [tool.importguard] reports everything, as does a new table.
+    pyproject.write_text('[tool.importguard]\ncuda-free = ["app.entry", "app.mid"]\n')
+    assert check(root, "pyproject.toml").stdout.count(" IG00") == 3
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "config")
+    assert check(root, "pyproject.toml").stdout == ""  # committed: HEAD has it now
+    pyproject.unlink()  # the table is gone: every finding is reported under the defaults
+    assert check(root, "pyproject.toml").stdout.count(" IG00") == 1
+
+
 def test_a_deleted_file_is_not_an_error(tmp_path: Path):
     root = write_tree(tmp_path, PROJECT)
     result = check(root, "pkg/gone.py")
@@ -110,9 +138,15 @@ def pre_commit(project: Path, home: Path, *args: str) -> subprocess.CompletedPro
     )
 
 
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One PRE_COMMIT_HOME for the module: the hook's environment is built once."""
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
 @needs_pre_commit
 def test_the_hook_fails_on_an_eager_cuda_re_export_and_passes_once_fixed(
-    hook_repo: tuple[Path, str], tmp_path: Path
+    hook_repo: tuple[Path, str], tmp_path: Path, home: Path
 ):
     source, rev = hook_repo
     project = write_tree(tmp_path / "project", {
@@ -122,7 +156,6 @@ def test_the_hook_fails_on_an_eager_cuda_re_export_and_passes_once_fixed(
     git(project, "init", "-q")
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "clean")
-    home = tmp_path / "pre-commit-home"
 
     # The commit changes only the leaf; the finding is in the __init__.py that re-exports it.
     (project / "pkg" / "gemm.py").write_text(CUTLASS_GEMM)
@@ -142,3 +175,26 @@ def test_the_hook_fails_on_an_eager_cuda_re_export_and_passes_once_fixed(
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Passed" in passed.stdout
     assert pre_commit(project, home, "--all-files").returncode == 0
+
+
+@needs_pre_commit
+def test_the_hook_ignores_a_pyproject_change_outside_its_table(hook_repo: tuple[Path, str], tmp_path: Path, home: Path):
+    source, rev = hook_repo
+    project = write_tree(tmp_path / "project", {
+        **PROJECT,
+        "pkg/gemm.py": CUTLASS_GEMM,  # an old finding, committed
+        ".pre-commit-config.yaml": f"repos:\n  - repo: {source}\n    rev: {rev}\n    hooks:\n      - id: importguard\n",
+    })
+    committed(project)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(PROJECT["pyproject.toml"] + "\n[tool.ruff]\nline-length = 100\n")
+    git(project, "add", "pyproject.toml")
+    passed = pre_commit(project, home)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "importguard" in passed.stdout and "Passed" in passed.stdout
+
+    pyproject.write_text('[tool.importguard]\ncuda-free = ["app.*"]\n')
+    git(project, "add", "pyproject.toml")
+    failed = pre_commit(project, home)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "pkg/__init__.py:1:1: IG001" in failed.stdout

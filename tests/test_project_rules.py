@@ -19,19 +19,22 @@ PACKAGE = REPO / "importguard"
 # must be given its layer.
 SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli"}  # their __init__ imports nothing
 LAYERS = [
-    {"model", "errors", "progress", "cache.fast_replay", "cache.lookups", *SUBPACKAGES},
+    {"model", "errors", "progress", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree",
+     *SUBPACKAGES},
     {"config", "discovery", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.collect",
-     "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record", "probe.child"},
+     "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record", "probe.child",
+     "output.source"},
     {"graph", "cache.pool", "cache.loader", "cache.replay", "installed.modules", "installed.verify",
-     "installed.facts", "installed.reach"},
+     "installed.facts", "installed.reach", "probe.package_modules"},
     {"rules", "rules.base", "rules.problems", "rules._chain_rule", "rules._lazy_blockers",
      "rules.ig001_init_reaches_cuda_sink", "rules.ig002_cuda_free_reaches_cuda_sink",
      "rules.ig003_cuda_call_at_import", "rules.ig900_syntax_error", "rules.ig901_unreadable_file",
      "rules.ig902_relative_import_beyond_top_level"},
-    {"engine", "incremental", "workflow", "changed", "rule_docs", "lsp", "fix.lazy_reexport", "fix.apply",
-     "probe.runner", "probe.confirm", "probe.report", "installed.report",
+    {"engine", "incremental", "workflow", "changed", "rule_docs", "lsp", "lsp_session", "fix.lazy_reexport", "fix.apply",
+     "probe.runner", "probe.confirm", "probe.report", "probe.merge", "probe.agreement", "probe.agreement_report",
+     "installed.report",
      "output.chain", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats"},
-    {"cli.common", "cli.main", "cli.check", "cli.explain", "cli.rule", "cli.probe", "cli.verify",
+    {"cli.common", "cli.main", "cli.check", "cli.explain", "cli.rule", "cli.probe", "cli.agree", "cli.verify",
      "cli.lsp", "cli.installed", "cli.render", "entry", "__main__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
@@ -181,11 +184,12 @@ def test_package_init_imports_nothing_heavy():
 
 
 def test_rule_docs_are_generated_and_fresh():
+    docs = [REPO / "docs" / "rules", PACKAGE / "rules" / "docs"]  # the repository's, the installed copy
     for rule in ALL_RULES:
-        doc = REPO / "docs" / "rules" / f"{rule.code}.md"
-        assert doc.read_text(encoding="utf-8") == rule_docs.rule_markdown(rule), (
-            f"{doc} is stale: run python -m importguard.rule_docs"
-        )
+        for doc in (directory / f"{rule.code}.md" for directory in docs):
+            assert doc.read_text(encoding="utf-8") == rule_docs.rule_markdown(rule), (
+                f"{doc} is stale: run python -m importguard.rule_docs"
+            )
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert readme == rule_docs.readme_with_rules(readme), "README rule table is stale"
 

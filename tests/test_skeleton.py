@@ -245,8 +245,11 @@ def test_every_python_file_of_this_repository_gives_the_same_facts():
         reduced, whole = both_ways(data, module, path.name == "__init__.py")
         assert reduced == whole, path
         skeleton = import_time_skeleton(data.decode("utf-8"))
-        reduced_count += skeleton is not None and skeleton.source is not None
-    assert reduced_count > len(files) // 2
+        reduced_count += skeleton is not None and skeleton.source is not None and "fixtures" not in path.parts
+    # Not vacuous: most of the package's and the tests' files really were reduced. Fixtures
+    # are left out of this count: most are a few module-level lines with nothing to empty.
+    code_files = [p for p in files if "fixtures" not in p.parts]
+    assert reduced_count > len(code_files) // 2
 
 
 @pytest.mark.parametrize("name", sorted(TRICKY))

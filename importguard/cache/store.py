@@ -347,10 +347,16 @@ class FactsCache:
                     facts = {**self._read_facts(quietly=True), **recent}
                     kept = {h: facts[h] for h in sorted(used) if h in facts}
                     self._write_facts(self.data_path, kept)
+                    self._facts = kept
                     recent = {}
                 self._write_facts(self.recent_path, recent)
+                self._recent, self._new_facts = recent, {}  # what the files now hold
             payload = {"format": FORMAT, "key": self.key, "entries": entries}
             _atomic_write(self.path, json.dumps(payload, separators=(",", ":")).encode())
+            # Written: a long-lived caller (the language server) saves again only when
+            # it learns something new.
+            self._changed = {}
+            self._corrupt_entries = 0
             self._prune()
         except OSError as error:
             self._warn(

@@ -14,7 +14,7 @@ from importguard.errors import UsageError
 def lsp(debug: bool) -> None:
     """Run the importguard language server over stdio (for editors).
 
-    Needs the `lsp` extra: pip install 'importguard[lsp]'.
+    Needs pygls 2 (the `lsp` extra): pip install 'pygls>=2,<3'.
     """
     try:
         from importguard.lsp import serve
@@ -23,6 +23,6 @@ def lsp(debug: bool) -> None:
             raise
         raise UsageError(
             "`importguard lsp` needs pygls, which is not installed; "
-            "install it with: pip install 'importguard[lsp]'"
+            "install it with: pip install 'pygls>=2,<3'"
         ) from None
     serve()

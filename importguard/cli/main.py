@@ -21,6 +21,7 @@ COMMANDS = {
     "explain": "importguard.cli.explain:explain",
     "rule": "importguard.cli.rule:rule",
     "probe": "importguard.cli.probe:probe",
+    "agree": "importguard.cli.agree:agree",
     "verify-install": "importguard.cli.verify:verify_install",
     "lsp": "importguard.cli.lsp:lsp",
 }

@@ -11,8 +11,9 @@ on real files).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -32,6 +33,10 @@ class _AllPlaced(Exception):
     pass
 
 
+class _NeedsPublic(Exception):
+    pass
+
+
 if CodegenState is not None:
 
     class _PositionState(CodegenState):
@@ -46,6 +51,8 @@ if CodegenState is not None:
             self.wanted = {id(node) for node in targets}
             self.starts: dict[int, tuple[int, int]] = {}
             self.ends: dict[int, int] = {}
+            self.syntactic: set[int] = set()  # placed by record_syntactic_position
+            self.done: set[int] = set()
             self.line = line
             self.column = 0
             self.consumed = 0
@@ -66,14 +73,38 @@ if CodegenState is not None:
             key = id(node)
             if key in self.wanted and key not in self.starts:
                 self._advance()
-                self.starts[key] = (self.line, self.column + 1)
+                self.starts[key] = (self.line, self.column + 1)  # before any parentheses
+
+        @contextmanager
+        def record_syntactic_position(
+            self,
+            node: cst.CSTNode,
+            *,
+            start_node: Optional[cst.CSTNode] = None,
+            end_node: Optional[cst.CSTNode] = None,
+        ) -> Iterator[None]:
+            """Inside the node's own parentheses, as PositionProvider places it."""
+            key = id(node)
+            if key not in self.wanted or key in self.syntactic:
+                yield
+                return
+            if start_node is not None or end_node is not None:
+                raise _NeedsPublic  # bounds hoisted from children we do not track
+            self._advance()
+            self.starts[key] = (self.line, self.column + 1)
+            self.syntactic.add(key)
+            yield
+            self._advance()
+            self.ends[key] = self.line
 
         def after_codegen(self, node: cst.CSTNode) -> None:
             key = id(node)
-            if key in self.wanted and key not in self.ends:
-                self._advance()
-                self.ends[key] = self.line
-                if len(self.ends) == len(self.wanted):
+            if key in self.wanted and key not in self.done:
+                if key not in self.syntactic:
+                    self._advance()
+                    self.ends[key] = self.line
+                self.done.add(key)
+                if len(self.done) == len(self.wanted):
                     raise _AllPlaced
 
 
@@ -112,9 +143,22 @@ class Positions:
         positions = cls()
         if not targets:
             return positions
-        if not USE_CODEGEN:
-            positions.starts, positions.ends = _public_positions(module, [node for _, node in targets])
-            return positions
+        if USE_CODEGEN:
+            try:
+                return positions._compute(module, targets, skeleton, import_nodes)
+            except _NeedsPublic:
+                positions = cls()
+        positions.starts, positions.ends = _public_positions(module, [node for _, node in targets])
+        return positions
+
+    def _compute(
+        self,
+        module: cst.Module,
+        targets: Sequence[tuple[int, cst.CSTNode]],
+        skeleton: Optional[Skeleton],
+        import_nodes: Sequence[cst.BaseSmallStatement],
+    ) -> "Positions":
+        positions = self
         starts = _codegen_start_lines(module, skeleton.statement_lines if skeleton else None)
         if starts is None:
             positions._generate(module, module, [node for _, node in targets], 1)

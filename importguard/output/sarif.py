@@ -1,9 +1,12 @@
 """Report -> SARIF 2.1.0 (GitHub code scanning and other SARIF viewers).
 
-One run; `tool.driver.rules` lists every rule with its documentation (from the
-rule docstrings, as `importguard rule` prints it); each result has the site as its
-location and the chain as a codeFlow, one threadFlow location per hop. Paths are
-relative to the working directory (run from the repository root for code scanning).
+One run; `tool.driver.rules` lists every rule with its documentation (from the rule
+docstrings, as `importguard rule` prints it) and a link to it; each result has the site
+as its location, with a full region, and the chain as a codeFlow, one threadFlow
+location per hop. URIs are relative to the repository root under `%SRCROOT%`
+(output/source.py), wherever the run starts. A result's fingerprint names its site by
+the text of the import statement, not its line, so it survives lines moving above it,
+and two statements with the same chain keep two fingerprints.
 """
 
 from __future__ import annotations
@@ -14,36 +17,37 @@ import json
 import re
 from pathlib import Path
 from typing import Any, Iterable
-from urllib.parse import quote
 
 from importguard import __version__
+from importguard.links import information_uri, rule_doc_uri
+from importguard.model import Finding, Hop
 from importguard.output.chain import hop_text
+from importguard.output.source import SRCROOT, artifact, region, repository_root, source_lines, with_snippet
 from importguard.rule_docs import rule_markdown
 from importguard.rules import ALL_RULES, Rule
-from importguard.model import Finding, Hop
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/importguard/"
+FINGERPRINT = "importguardSite/v1"
 
 
 def format_sarif(findings: Iterable[Finding]) -> str:
+    root = repository_root(Path.cwd())
     rules = list(ALL_RULES)
     index = {rule.code: number for number, rule in enumerate(rules)}
-    results = [_result(finding, index) for finding in findings]
+    seen: dict[str, int] = {}
+    results = [_result(finding, index, root, seen) for finding in findings]
+    driver: dict[str, Any] = {"name": "importguard", "version": __version__, "semanticVersion": __version__}
+    home = information_uri()
+    if home:
+        driver["informationUri"] = home
+    driver["rules"] = [_rule(rule) for rule in rules]
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {
-                    "driver": {
-                        "name": "importguard",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "informationUri": INFORMATION_URI,
-                        "rules": [_rule(rule) for rule in rules],
-                    }
-                },
+                "tool": {"driver": driver},
+                "originalUriBaseIds": {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}},
                 # Our columns count characters, not UTF-16 code units (SARIF's default).
                 "columnKind": "unicodeCodePoints",
                 "results": results,
@@ -53,15 +57,21 @@ def format_sarif(findings: Iterable[Finding]) -> str:
     return json.dumps(log, indent=2) + "\n"
 
 
+def pascal_case(name: str) -> str:
+    """SARIF's advice for `rule.name`: one Pascal-case identifier."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_\s]+", name) if part)
+
+
 def _rule(rule: type[Rule]) -> dict[str, Any]:
     return {
         "id": rule.code,
-        "name": rule.name,
+        "name": pascal_case(rule.name),
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": _section(rule, "What it does") or rule.summary},
         "help": {"text": rule_markdown(rule), "markdown": rule_markdown(rule)},
+        "helpUri": rule_doc_uri(rule.code),
         "defaultConfiguration": {"level": "error"},
-        "properties": {"tags": ["imports", "cuda", "fork-safety"], "precision": "high"},
+        "properties": {"tags": ["imports", "cuda", "fork-safety"], "precision": "high", "slug": rule.name},
     }
 
 
@@ -71,27 +81,17 @@ def _section(rule: type[Rule], title: str) -> str:
     return " ".join(match.group(1).split()) if match else ""
 
 
-def _uri(path: str) -> dict[str, str]:
-    if Path(path).is_absolute():
-        return {"uri": Path(path).as_uri()}
-    return {"uri": quote(Path(path).as_posix()), "uriBaseId": "%SRCROOT%"}
+def _physical(path: str, site: dict[str, int], root: Path) -> dict[str, Any]:
+    return {"physicalLocation": {"artifactLocation": artifact(path, root), "region": site}}
 
 
-def _physical(path: str, line: int, column: int = 0) -> dict[str, Any]:
-    region: dict[str, int] = {"startLine": max(line, 1)}
-    if column:
-        region["startColumn"] = column
-    return {"physicalLocation": {"artifactLocation": _uri(path), "region": region}}
-
-
-def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+def _result(finding: Finding, index: dict[str, int], root: Path, seen: dict[str, int]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.code,
         "level": "error",
         "message": {"text": finding.message},
-        "locations": [_physical(finding.path, finding.line, finding.column)],
-        # Stable across line moves, so code scanning tracks the same chain as one alert.
-        "partialFingerprints": {"importguardChain/v1": _fingerprint(finding)},
+        "locations": [_physical(finding.path, with_snippet(finding.path, _site(finding)), root)],
+        "partialFingerprints": {FINGERPRINT: _fingerprint(finding, root, seen)},
     }
     if finding.code in index:
         result["ruleIndex"] = index[finding.code]
@@ -99,7 +99,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
         result["codeFlows"] = [
             {
                 "message": {"text": f"import chain to `{finding.sink}`"},
-                "threadFlows": [{"locations": [_flow_location(hop, n) for n, hop in enumerate(finding.chain)]}],
+                "threadFlows": [{"locations": [_flow_location(hop, n, root) for n, hop in enumerate(finding.chain)]}],
             }
         ]
     extra = dict(finding.extra)
@@ -108,13 +108,29 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
-def _flow_location(hop: Hop, order: int) -> dict[str, Any]:
-    location = _physical(hop.path, hop.line)
+def _site(finding: Finding) -> dict[str, int]:
+    return region(finding.path, finding.line, finding.column, finding.end_line)
+
+
+def _flow_location(hop: Hop, order: int, root: Path) -> dict[str, Any]:
+    lines = source_lines(hop.path)
+    text = lines[hop.line - 1] if 0 < hop.line <= len(lines) else ""
+    column = len(text) - len(text.lstrip()) + 1
+    location = _physical(hop.path, region(hop.path, hop.line, column, hop.line), root)
     location["message"] = {"text": hop_text(hop)}
     return {"location": location, "executionOrder": order + 1}
 
 
-def _fingerprint(finding: Finding) -> str:
+def _fingerprint(finding: Finding, root: Path, seen: dict[str, int]) -> str:
+    """The rule, file, chain and the statement's own text (whitespace collapsed), plus
+    how many earlier results had all of these the same: no line number, so moving the
+    statement keeps it; two statements never share one."""
+    uri = artifact(finding.path, root)["uri"]
     modules = [hop.importer for hop in finding.chain[:1]] + [hop.imported for hop in finding.chain]
-    key = "\0".join([finding.code, finding.path, finding.sink or "", *modules])
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    lines = source_lines(finding.path)
+    last = max(finding.end_line, finding.line)
+    statement = " ".join(" ".join(lines[finding.line - 1 : last]).split()) if last <= len(lines) else f"line {finding.line}"
+    key = "\0".join([finding.code, uri, finding.sink or "", *modules, statement])
+    occurrence = seen.get(key, 0)
+    seen[key] = occurrence + 1
+    return hashlib.sha256(f"{key}\0{occurrence}".encode("utf-8")).hexdigest()[:32]

@@ -25,16 +25,126 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 if sys.path and sys.path[0] and os.path.realpath(sys.path[0]) == os.path.realpath(_HERE):
     del sys.path[0]
 
+# Everything this script needs is imported now, before the project's paths go on
+# sys.path: a json.py or select.py in a source root must not replace ours.
 import _thread  # noqa: E402
 import ctypes  # noqa: E402
 import faulthandler  # noqa: E402
+import json  # noqa: E402
+import select  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
+import traceback  # noqa: E402
+import warnings  # noqa: E402
 
 LIBCUDA = "libcuda.so.1"
 CUDA_ERROR_NOT_INITIALIZED = 3
 NO_DRIVER = "no-driver"
 FORK_CHECK_MAX_S = 20.0
+MAX_LISTED = 20000  # modules listed in the result, at most
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper():
+    """Linux: orphaned descendants (a daemon's double fork, start_new_session=True)
+    become children of this process instead of init, so they can be found and ended."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _children_of(pid):
+    """Direct children of `pid` from /proc; None where /proc cannot tell."""
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return None
+    found = []
+    for task in tasks:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, task)) as handle:
+                found.extend(int(word) for word in handle.read().split())
+        except (OSError, ValueError):
+            return None
+    return found
+
+
+def _children_by_scan(pid):
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and fields[1] == str(pid).encode():
+            found.append(int(entry))
+    return found
+
+
+def descendants(pid):
+    result, todo = [], [pid]
+    while todo and len(result) < MAX_LISTED:
+        parent = todo.pop()
+        children = _children_of(parent)
+        if children is None:
+            children = _children_by_scan(parent)
+        for child in children:
+            if child not in result:
+                result.append(child)
+                todo.append(child)
+    return result
+
+
+def end_descendants():
+    """SIGKILL every process this one left behind; return (ended, still_there)."""
+    ended = 0
+    for _ in range(3):  # a process may fork while its siblings are being killed
+        found = descendants(os.getpid())
+        if not found:
+            break
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                ended += 1
+            except OSError:
+                pass
+        _reap(found, 1.0)
+    left = [pid for pid in descendants(os.getpid()) if not _is_zombie(pid)]
+    return ended, left
+
+
+def _reap(pids, seconds):
+    """Collect the killed processes that are (or became) our children, without ever
+    blocking on one that does not die."""
+    until = time.monotonic() + seconds
+    waiting = list(pids)
+    while waiting and time.monotonic() < until:
+        for pid in list(waiting):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except OSError:  # not our child: init or its own parent reaps it
+                done = pid
+            if done:
+                waiting.remove(pid)
+        if waiting:
+            time.sleep(0.01)
+
+
+def _is_zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True
 
 
 class _PhdrInfo(ctypes.Structure):
@@ -166,6 +276,7 @@ class Recorder:
         self._pending = {}  # sink -> (module, chain) of its first import still running
         self.culprit = None
         self.failed = (None, None)  # (exception, chain) of the innermost failed import
+        self.not_found = {}  # module -> importer, for imports that raised ModuleNotFoundError
 
     def install(self):
         self._bootstrap._find_and_load = self._find_and_load
@@ -215,6 +326,8 @@ class Recorder:
         except BaseException as error:
             if self.failed[0] is not error:
                 self.failed = (error, chain)
+            if isinstance(error, ModuleNotFoundError) and len(self.not_found) < MAX_LISTED:
+                self.not_found.setdefault(name, chain[-2] if len(chain) > 1 else None)
             raise
         finally:
             stack.pop()
@@ -230,8 +343,6 @@ class Recorder:
 
 def fork_check(deadline):
     """Fork, call cuInit(0) in the forked child; return its code, NO_DRIVER, or None."""
-    import warnings
-
     read_end, write_end = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 3.12+ warns about forking a threaded process
@@ -251,8 +362,6 @@ def fork_check(deadline):
         finally:
             os._exit(0)
     os.close(write_end)
-    import select
-
     answer = b""
     wait_s = max(0.0, min(FORK_CHECK_MAX_S, deadline - time.time() - 1.0))
     try:
@@ -277,8 +386,6 @@ def fork_check(deadline):
 
 
 def describe_error(error, chain):
-    import traceback
-
     lines = traceback.format_exception(type(error), error, error.__traceback__)
     # Drop this script's own frame and importlib's frozen frames: they are noise.
     kept = [
@@ -296,6 +403,17 @@ def describe_error(error, chain):
     }
 
 
+def _versions(module, sinks):
+    """`__version__` of the probed module's top package and of each sink imported."""
+    found = {}
+    for name in [module] + [sink["module"] for sink in sinks]:
+        top = name.split(".")[0]
+        version = getattr(sys.modules.get(top), "__version__", None)
+        if isinstance(version, str) and len(version) < 100:
+            found[top] = version
+    return found
+
+
 def parse_args(argv):
     result_path, module, deadline = argv[0], argv[1], float(argv[2])
     paths, sinks = [], []
@@ -306,8 +424,6 @@ def parse_args(argv):
 
 
 def write_result(result_path, result):
-    import json
-
     temporary = result_path + ".tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
         json.dump(result, handle)
@@ -317,6 +433,7 @@ def write_result(result_path, result):
 def main(argv):
     result_path, module, deadline, paths, sinks = parse_args(argv)
     main_pid = os.getpid()
+    subreaper = become_subreaper()
     sys.path[0:0] = paths
     faulthandler.enable()  # a crash leaves a Python traceback in the captured output
     if hasattr(faulthandler, "register"):
@@ -325,6 +442,7 @@ def main(argv):
     driver = DriverWatch()
     recorder = Recorder(sys.modules["_frozen_importlib"], sinks, driver)
     recorder.preloaded_sinks()
+    before = set(sys.modules)
     initialized_before = driver.poll()
     error = None
     recorder.install()
@@ -345,6 +463,8 @@ def main(argv):
     elif driver.initialized and culprit is None:
         culprit = {"module": module, "chain": [module]}
     fork = fork_check(deadline)
+    ended, left = end_descendants()
+    imported = sorted(name for name in list(sys.modules) if name not in before and isinstance(name, str))
     present = mapped is not None or (fork is not None and fork != NO_DRIVER)
     if fork is None and mapped is None:
         present = None
@@ -363,6 +483,10 @@ def main(argv):
         },
         "culprit": culprit,
         "sinks_imported": recorder.sinks_imported,
+        "modules_imported": imported[:MAX_LISTED],
+        "modules_not_found": sorted(recorder.not_found.items(), key=lambda item: item[0]),
+        "versions": _versions(module, recorder.sinks_imported),
+        "processes": {"subreaper": subreaper, "ended": ended, "left": left},
     }
     if error is not None:
         failed, chain = recorder.failed

@@ -16,6 +16,7 @@ from importguard.probe.runner import (
     CRASHED,
     DRIVER_INITIALIZED,
     IMPORT_ERROR,
+    INVALID_RESULT,
     SINK_IMPORTED,
     TIMEOUT,
     ProbeResult,
@@ -126,5 +127,6 @@ def _judge(result: ProbeResult) -> tuple[Optional[bool], str]:
         IMPORT_ERROR: f"importing {module} raised {first_line}",
         TIMEOUT: f"importing {module}: {first_line}",
         CRASHED: f"importing {module}: {first_line}",
+        INVALID_RESULT: f"importing {module}: {first_line}",
     }
     return None, f"unknown: {reasons.get(result.status, result.status)}, so the finding could not be checked"

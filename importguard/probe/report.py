@@ -8,15 +8,16 @@ Wording follows shared/cuda-evidence.md: libcuda being loaded is not initializat
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Optional, Sequence
 
+from importguard.probe import strict_json
 from importguard.probe.runner import (
     CLEAN,
     CRASHED,
     DRIVER_INITIALIZED,
     IMPORT_ERROR,
+    INVALID_RESULT,
     SINK_IMPORTED,
     STATUSES,
     TIMEOUT,
@@ -30,20 +31,30 @@ CUDA_ERROR_NOT_INITIALIZED = 3
 STARTUP = "before the probed import began (interpreter startup: a .pth file or sitecustomize)"
 
 
-def format_json(results: Sequence[ProbeResult]) -> str:
-    document = {"version": JSON_VERSION, "results": [r.to_dict() for r in results]}
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+def format_json(results: Sequence[ProbeResult], run: Optional[dict] = None) -> str:
+    """`run` (from `probe --all` and `--merge`): the packages and the shard."""
+    document: dict = {"version": JSON_VERSION, "results": [r.to_dict() for r in results]}
+    if run is not None:
+        document["run"] = run
+    return strict_json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 def format_text(results: Sequence[ProbeResult]) -> str:
     return "".join(format_block(result) + "\n" for result in results)
 
 
-def summary(results: Sequence[ProbeResult]) -> str:
+def summary(results: Sequence[ProbeResult], run: Optional[dict] = None) -> str:
+    """`probed 3 modules: 2 clean, 1 timeout`; with a `--all` run, which packages and shard."""
     counts = Counter(result.status for result in results)
     parts = [f"{counts[status]} {status}" for status in STATUSES if counts[status]]
     noun = "module" if len(results) == 1 else "modules"
-    return f"probed {len(results)} {noun}: " + ", ".join(parts)
+    scope = ""
+    if run is not None and run.get("packages"):
+        total = sum(package["modules"] for package in run["packages"])
+        names = ", ".join(f"`{package['package']}`" for package in run["packages"])
+        shard = run.get("shard")
+        scope = f" ({'shard {index}/{count} '.format(**shard) if shard else ''}of the {total} in {names})"
+    return f"probed {len(results)} {noun}{scope}: " + ", ".join(parts)
 
 
 def chain_text(chain: Sequence[str]) -> str:
@@ -54,6 +65,10 @@ def format_block(result: ProbeResult) -> str:
     seconds = "" if result.import_seconds is None else f" (import took {result.import_seconds:.2f} s)"
     lines = [f"{result.module}: {result.status}{seconds}"]
     lines += [f"  {line}" for line in _explain(result)]
+    if result.left_running:
+        pids = ", ".join(map(str, result.left_running))
+        lines.append(f"  warning: {len(result.left_running)} process(es) started by the import could "
+                     f"not be ended and are still running: pid {pids}")
     return "\n".join(lines)
 
 
@@ -87,6 +102,16 @@ def _explain(result: ProbeResult) -> list[str]:
             (
                 "fix: if the import is only slow, raise --timeout; otherwise the traceback "
                 "above shows where it hangs"
+            ),
+        ]
+    if result.status == INVALID_RESULT:
+        return [
+            f"importing `{result.module}`: " + _first_line(result.error),
+            *_indented_rest(result.error),
+            (
+                f"fix: the module (or something it imports) overwrote the probe's result file; "
+                f"reproduce with `python -c 'import {result.module}'` and look for writes to "
+                "paths taken from sys.argv"
             ),
         ]
     if result.status == CRASHED:

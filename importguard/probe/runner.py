@@ -9,7 +9,6 @@ grandchild holding them open must not hang us).
 
 from __future__ import annotations
 
-import json
 import os
 import selectors
 import shutil
@@ -20,10 +19,13 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Optional, Sequence, Union
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
+from importguard.probe import strict_json
 from importguard.errors import UsageError
+from importguard.probe.process_tree import ProcessTree
+from importguard.probe.strict_json import BadJSON
 from importguard.model import ModuleSink
 
 CHILD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")
@@ -34,7 +36,11 @@ DRIVER_INITIALIZED = "driver-initialized"
 IMPORT_ERROR = "import-error"
 TIMEOUT = "timeout"
 CRASHED = "crashed"
-STATUSES = (CLEAN, SINK_IMPORTED, DRIVER_INITIALIZED, IMPORT_ERROR, TIMEOUT, CRASHED)
+INVALID_RESULT = "invalid-result"
+STATUSES = (CLEAN, SINK_IMPORTED, DRIVER_INITIALIZED, IMPORT_ERROR, TIMEOUT, CRASHED, INVALID_RESULT)
+
+RESULT_MAX_BYTES = 32 * 1024 * 1024
+INTERPRETER_OUTPUT_MAX_BYTES = 4096
 
 OUTPUT_TAIL_BYTES = 64 * 1024
 TAIL_LINES_IN_ERROR = 15
@@ -84,6 +90,17 @@ class ImportedModule:
 
 
 @dataclass(frozen=True)
+class RuntimeTrace:
+    """What else the import did, for the agreement report (not in the probe's JSON):
+    every module it imported, the imports that raised ModuleNotFoundError (with their
+    importer), and the `__version__` of the probed and sink packages."""
+
+    modules_imported: frozenset[str] = frozenset()
+    modules_not_found: tuple[tuple[str, Optional[str]], ...] = ()
+    versions: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     module: str
     status: str
@@ -92,9 +109,14 @@ class ProbeResult:
     sinks_imported: tuple[ImportedModule, ...] = ()
     import_seconds: Optional[float] = None
     error: Optional[str] = None
+    # Processes the import started that could not be ended (pids); normally empty.
+    left_running: tuple[int, ...] = ()
+    trace: Optional[RuntimeTrace] = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _json_ready(asdict(self))
+        data = _json_ready(asdict(self))
+        del data["trace"]
+        return data
 
 
 def probe_modules(
@@ -105,13 +127,15 @@ def probe_modules(
     sink_modules: Iterable[Union[str, ModuleSink]] = (),
     timeout: float = 60.0,
     jobs: Optional[int] = None,
+    on_done: Optional[Callable[[ProbeResult], None]] = None,
 ) -> list[ProbeResult]:
-    """Probe each module in a fresh interpreter; results in input order (duplicates once)."""
+    """Probe each module in a fresh interpreter; results in input order (duplicates once).
+    `on_done` is called (from a worker thread) as each module finishes."""
     for module in modules:
         check_module_name(module)
     if timeout <= 0:
         raise UsageError(f"the probe timeout must be positive, not {timeout}")
-    executable = check_interpreter(python)
+    executable = check_interpreter(python, timeout)
     paths = [os.path.abspath(os.fspath(p)) for p in sys_path]
     sinks = sorted({s.module if isinstance(s, ModuleSink) else str(s) for s in sink_modules})
     unique = list(dict.fromkeys(modules))
@@ -122,7 +146,7 @@ def probe_modules(
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         futures = {
-            module: pool.submit(_probe_one, executable, module, paths, sinks, timeout, live)
+            module: pool.submit(_probe_reporting, executable, module, paths, sinks, timeout, live, on_done)
             for module in unique
         }
         done = {module: future.result() for module, future in futures.items()}
@@ -139,7 +163,7 @@ def check_module_name(module: str) -> None:
         raise UsageError(f"{module!r} is not a module name (expected a dotted name like pkg.module)")
 
 
-def check_interpreter(python: Optional[str]) -> str:
+def check_interpreter(python: Optional[str], timeout: float = 60.0) -> str:
     """The interpreter to run children with; UsageError unless it is CPython 3.8+ on POSIX."""
     if os.name != "posix":
         raise UsageError("the runtime probe needs a POSIX system (it forks to test cuInit)")
@@ -154,18 +178,9 @@ def check_interpreter(python: Optional[str]) -> str:
         "import sys, platform; sys.stdout.write('%s %d %d' % "
         "(platform.python_implementation(), sys.version_info[0], sys.version_info[1]))"
     )
-    try:
-        completed = subprocess.run(
-            [found, "-c", snippet],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise UsageError(f"--python {python} is not a working Python interpreter ({error})") from None
-    words = completed.stdout.decode("ascii", "replace").split()
-    if completed.returncode != 0 or len(words) != 3 or not all(w.isdigit() for w in words[1:]):
+    returncode, output = _ask_interpreter(python, [found, "-c", snippet], min(timeout, 60.0))
+    words = output.decode("ascii", "replace").split()
+    if returncode != 0 or len(words) != 3 or not all(w.isdigit() for w in words[1:]):
         raise UsageError(f"--python {python} is not a working Python interpreter")
     implementation, version = words[0], (int(words[1]), int(words[2]))
     if implementation != "CPython" or version < _MIN_PYTHON:
@@ -174,6 +189,60 @@ def check_interpreter(python: Optional[str]) -> str:
             "the probe needs CPython 3.8 or newer"
         )
     return found
+
+
+def _ask_interpreter(python: str, argv: list[str], timeout: float) -> tuple[int, bytes]:
+    """Run `argv` in a session of its own, reading at most INTERPRETER_OUTPUT_MAX_BYTES;
+    UsageError (after ending it and everything it started) if it floods or hangs."""
+    not_python = f"--python {python} is not a working Python interpreter"
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as error:
+        raise UsageError(f"{not_python} ({error.strerror or error})") from None
+    tree = ProcessTree(process.pid)
+    output = bytearray()
+    problem = None
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    os.set_blocking(fd, False)
+    deadline = time.monotonic() + timeout
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    problem = f"it did not answer within {timeout:g} s"
+                    break
+                tree.update()
+                if selector.select(min(remaining, _TICK_S)):
+                    try:
+                        chunk = os.read(fd, 65536)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        break
+                    output.extend(chunk)
+                    if len(output) > INTERPRETER_OUTPUT_MAX_BYTES:
+                        problem = (f"it wrote more than {INTERPRETER_OUTPUT_MAX_BYTES} bytes when "
+                                   "asked for its version")
+                        break
+        if problem is None:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                problem = f"it did not exit within {timeout:g} s"
+    finally:
+        _kill_group(process.pid)
+        left = tree.end()
+        process.stdout.close()
+        process.wait()
+    if problem is not None:
+        if left:
+            problem += f"; {len(left)} process(es) it started could not be ended: pid {', '.join(map(str, left))}"
+        raise UsageError(f"{not_python}: {problem}")
+    return process.returncode, bytes(output)
 
 
 class _LiveGroups:
@@ -205,6 +274,21 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
+def _probe_reporting(
+    executable: str,
+    module: str,
+    paths: list[str],
+    sinks: list[str],
+    timeout: float,
+    live: _LiveGroups,
+    on_done: Optional[Callable[[ProbeResult], None]],
+) -> ProbeResult:
+    result = _probe_one(executable, module, paths, sinks, timeout, live)
+    if on_done is not None:
+        on_done(result)
+    return result
+
+
 def _probe_one(
     executable: str,
     module: str,
@@ -228,27 +312,33 @@ def _probe_one(
             start_new_session=True,
         )
         live.add(process.pid)
+        tree = ProcessTree(process.pid)
         try:
-            tail, timed_out = _watch(process, timeout)
+            tail, timed_out = _watch(process, timeout, tree)
         finally:
             _kill_group(process.pid)  # whatever the imported code left running
+            left = tree.end()  # ... also in sessions of their own
             live.discard(process.pid)
             if process.stdout is not None:
                 process.stdout.close()
             process.wait()
         if timed_out:
             return _failed(module, TIMEOUT, f"the import did not finish within {timeout:g} s; "
-                           "the child and its process group were killed", tail)
-        data = _read_result(result_path)
-    if data is None:
-        return _failed(module, CRASHED, _describe_exit(process.returncode), tail)
+                           "the child and every process it started were killed", tail, left)
+        try:
+            data = strict_json.read_file(result_path, RESULT_MAX_BYTES)
+        except FileNotFoundError:
+            return _failed(module, CRASHED, _describe_exit(process.returncode), tail, left)
+        except (OSError, BadJSON) as error:
+            return _failed(module, INVALID_RESULT, f"the child's result is unusable: {error}", tail, left)
     try:
-        return result_from_child(module, data)
-    except (KeyError, TypeError, ValueError):
-        return _failed(module, CRASHED, "the child wrote a malformed result", tail)
+        result = result_from_child(module, data)
+    except BadJSON as error:
+        return _failed(module, INVALID_RESULT, f"the child's result is unusable: {error}", tail, left)
+    return replace(result, left_running=tuple(sorted({*result.left_running, *left})))
 
 
-def _watch(process: subprocess.Popen, timeout: float) -> tuple[bytes, bool]:
+def _watch(process: subprocess.Popen, timeout: float, tree: ProcessTree) -> tuple[bytes, bool]:
     """Wait for the child, keeping the tail of its output; True if it timed out."""
     assert process.stdout is not None
     fd = process.stdout.fileno()
@@ -259,6 +349,7 @@ def _watch(process: subprocess.Popen, timeout: float) -> tuple[bytes, bool]:
         selector.register(fd, selectors.EVENT_READ)
         output_open = True
         while process.poll() is None:
+            tree.update()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 # Ask for a traceback of where it hangs (the child registered SIGUSR1 with
@@ -299,15 +390,6 @@ def _drain(fd: int, selector: selectors.BaseSelector, tail: bytearray, seconds: 
             return
 
 
-def _read_result(path: str) -> Optional[dict[str, Any]]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _describe_exit(returncode: Optional[int]) -> str:
     if returncode is not None and returncode < 0:
         try:
@@ -318,8 +400,8 @@ def _describe_exit(returncode: Optional[int]) -> str:
     return f"the child interpreter exited with code {returncode} before it reported a result"
 
 
-def _failed(module: str, status: str, reason: str, tail: bytes) -> ProbeResult:
-    text = tail.decode("utf-8", errors="replace").translate(_CONTROL_CHARACTERS)
+def _failed(module: str, status: str, reason: str, tail: bytes, left: Sequence[int] = ()) -> ProbeResult:
+    text = printable(tail.decode("utf-8", errors="replace"))
     # importlib's frames and the probe's own in faulthandler's dumps say nothing useful.
     lines = [
         line
@@ -328,66 +410,116 @@ def _failed(module: str, status: str, reason: str, tail: bytes) -> ProbeResult:
     ]
     if lines:
         reason += "\nlast output:\n" + "\n".join(lines[-TAIL_LINES_IN_ERROR:])
-    return ProbeResult(module=module, status=status, driver=DriverState(), error=reason)
+    return ProbeResult(module=module, status=status, driver=DriverState(), error=reason,
+                       left_running=tuple(sorted(left)))
 
 
-# Whatever the imported code printed must not drive a terminal that shows the error.
-_CONTROL_CHARACTERS = {c: "?" for c in range(32) if chr(c) not in "\n\t\r"} | {13: None, 127: "?"}
+# Whatever the imported code printed or raised must not drive a terminal that shows it:
+# C0 and C1 control characters (ESC, CSI...) but newline and tab become "?".
+_CONTROL_CHARACTERS = {c: "?" for c in (*range(32), *range(127, 160)) if chr(c) not in "\n\t"} | {13: None}
 
 
-def _optional_bool(value: Any) -> Optional[bool]:
-    return value if isinstance(value, bool) else None
+def printable(text: str) -> str:
+    return text.translate(_CONTROL_CHARACTERS)
 
 
-def _imported(data: dict[str, Any]) -> ImportedModule:
-    module = data["module"]
-    if module is not None and not isinstance(module, str):
-        raise TypeError("module")
-    return ImportedModule(module=module, chain=tuple(str(m) for m in data["chain"]))
+_MAX_NAME = 1000
+_MAX_TEXT = 256 * 1024
 
 
-def result_from_child(module: str, data: dict[str, Any]) -> ProbeResult:
-    """Turn the child's JSON into a ProbeResult and decide its status."""
-    raw = data["driver"]
-    code = raw.get("cuinit_in_forked_child")
-    driver = DriverState(
-        present=_optional_bool(raw.get("present")),
-        libcuda_mapped=_optional_bool(raw.get("libcuda_mapped")),
-        initialized=_optional_bool(raw.get("initialized")),
-        fork_safe=_optional_bool(raw.get("fork_safe")),
-        cuinit_in_forked_child=code if isinstance(code, int) and not isinstance(code, bool) else None,
+def _name(value: Any, what: str) -> str:
+    return printable(strict_json.need_str(value, what, _MAX_NAME))
+
+
+def _chain(value: Any, what: str) -> tuple[str, ...]:
+    return tuple(_name(item, what) for item in strict_json.need_list(value, what, 100_000))
+
+
+def _imported(value: Any, what: str) -> ImportedModule:
+    data = strict_json.need_dict(value, what)
+    module = data.get("module")
+    return ImportedModule(
+        module=None if module is None else _name(module, f"{what}.module"),
+        chain=_chain(data.get("chain"), f"{what}.chain"),
     )
-    culprit = None if data.get("culprit") is None else _imported(data["culprit"])
-    sinks = tuple(_imported(item) for item in data.get("sinks_imported") or ())
+
+
+def result_from_child(module: str, data: Any) -> ProbeResult:
+    """Validate the child's JSON strictly and decide its status (BadJSON if it is not
+    exactly what `_probe_child.py` writes)."""
+    data = strict_json.need_dict(data, "the result")
+    raw = strict_json.need_dict(data.get("driver"), "driver")
+    driver = DriverState(
+        present=strict_json.optional_bool(raw.get("present"), "driver.present"),
+        libcuda_mapped=strict_json.optional_bool(raw.get("libcuda_mapped"), "driver.libcuda_mapped"),
+        initialized=strict_json.optional_bool(raw.get("initialized"), "driver.initialized"),
+        fork_safe=strict_json.optional_bool(raw.get("fork_safe"), "driver.fork_safe"),
+        cuinit_in_forked_child=strict_json.optional_int(raw.get("cuinit_in_forked_child"),
+                                                        "driver.cuinit_in_forked_child"),
+    )
+    culprit = None if data.get("culprit") is None else _imported(data["culprit"], "culprit")
+    sinks = tuple(_imported(item, "sinks_imported[]")
+                  for item in strict_json.need_list(data.get("sinks_imported", []), "sinks_imported"))
+    import_ok = strict_json.need_bool(data.get("import_ok"), "import_ok")
     error = None
     if data.get("error") is not None:
-        error = _error_text(module, data["error"])
+        error = _error_text(strict_json.need_dict(data["error"], "error"))
     if driver.initialized:
         status = DRIVER_INITIALIZED
-    elif not data["import_ok"]:
+    elif not import_ok:
         status = IMPORT_ERROR
     elif sinks:
         status = SINK_IMPORTED
     else:
         status = CLEAN
-    seconds = data.get("import_seconds")
+    seconds = strict_json.optional_number(data.get("import_seconds"), "import_seconds")
     return ProbeResult(
         module=module,
         status=status,
         driver=driver,
         culprit=culprit,
         sinks_imported=sinks,
-        import_seconds=round(float(seconds), 3) if isinstance(seconds, (int, float)) else None,
+        import_seconds=round(seconds, 3) if seconds is not None else None,
         error=error,
+        left_running=_left(data.get("processes")),
+        trace=_trace(data),
     )
 
 
-def _error_text(module: str, error: dict[str, Any]) -> str:
-    text = f"{error['type']}: {error['message']}" if error["message"] else str(error["type"])
-    chain = [str(m) for m in error.get("chain") or ()]
+def _left(value: Any) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    processes = strict_json.need_dict(value, "processes")
+    left = strict_json.need_list(processes.get("left", []), "processes.left", 10_000)
+    return tuple(sorted(strict_json.optional_int(pid, "processes.left[]") or 0 for pid in left))
+
+
+def _trace(data: dict[str, Any]) -> RuntimeTrace:
+    imported = strict_json.need_list(data.get("modules_imported", []), "modules_imported")
+    not_found = []
+    for pair in strict_json.need_list(data.get("modules_not_found", []), "modules_not_found"):
+        pair = strict_json.need_list(pair, "modules_not_found[]")
+        if len(pair) != 2:
+            raise BadJSON("modules_not_found[] is not a pair")
+        importer = pair[1]
+        not_found.append((_name(pair[0], "modules_not_found[]"),
+                          None if importer is None else _name(importer, "modules_not_found[]")))
+    versions = strict_json.need_dict(data.get("versions", {}), "versions")
+    return RuntimeTrace(
+        modules_imported=frozenset(_name(m, "modules_imported[]") for m in imported),
+        modules_not_found=tuple(not_found),
+        versions=tuple(sorted((_name(k, "versions"), _name(v, "versions")) for k, v in versions.items())),
+    )
+
+
+def _error_text(error: dict[str, Any]) -> str:
+    kind = printable(strict_json.need_str(error.get("type"), "error.type", _MAX_NAME))
+    message = printable(strict_json.need_str(error.get("message", ""), "error.message", _MAX_TEXT))
+    text = f"{kind}: {message}" if message else kind
+    chain = _chain(error.get("chain") or [], "error.chain")
     if len(chain) > 1:
         text += f" (raised while importing `{chain[-1]}`, reached via `{' -> '.join(chain)}`)"
-    trace = str(error.get("traceback") or "").rstrip()
+    trace = printable(strict_json.need_str(error.get("traceback") or "", "error.traceback", _MAX_TEXT)).rstrip()
     if trace:
         text += "\n" + trace
     return text
