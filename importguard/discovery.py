@@ -25,7 +25,8 @@ class DiscoveredFiles:
     files: tuple[SourceFile, ...]
     # Files named explicitly or found under a path that could not be listed.
     unreadable: tuple[tuple[str, str], ...] = ()
-    directories: tuple[str, ...] = ()  # every directory listed
+    # Every directory listed: (directory, names taken, names excluded).
+    listings: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
 
 
 def _relative(path: Path, project_root: Path) -> str:
@@ -104,6 +105,8 @@ def _package_of(directory: Path, src_roots: Sequence[Path], packages: _Packages)
     """The dotted package a directory is, and the root it is named from."""
     if str(directory) in packages:
         return packages[str(directory)]
+    if not src_roots:
+        return _package_of_without_src(str(directory), packages)
     start = directory
     limit = max((src for src in src_roots if is_within(start, src)), key=lambda p: len(p.parts), default=None)
     candidates = [start, *start.parents]
@@ -121,6 +124,31 @@ def _package_of(directory: Path, src_roots: Sequence[Path], packages: _Packages)
     parts = list(start.relative_to(root).parts)
     packages[str(start)] = (tuple(parts), root)
     return packages[str(start)]
+
+
+def _package_of_without_src(directory: str, packages: _Packages) -> tuple[tuple[str, ...], Path]:
+    """_package_of without configured source roots, on strings: it runs for every
+    directory of the tree on every run. `__init__.py` lookups are memoised in
+    `packages` too (under "\0" + directory)."""
+    candidates = [directory]
+    while True:
+        parent = os.path.dirname(candidates[-1])
+        if parent == candidates[-1]:
+            break
+        candidates.append(parent)
+    highest = None
+    for candidate in reversed(candidates):  # the highest regular package names it
+        key = "\0" + candidate
+        if key not in packages:
+            packages[key] = os.path.isfile(os.path.join(candidate, "__init__.py"))  # type: ignore[assignment]
+        if packages[key]:
+            highest = candidate
+            break
+    root = os.path.dirname(highest) if highest is not None else directory
+    relative = directory[len(root):].strip(os.sep)
+    parts = tuple(relative.split(os.sep)) if relative else ()
+    packages[directory] = (parts, Path(root))
+    return packages[directory]
 
 
 def _absolute(path: str) -> str:
@@ -148,14 +176,14 @@ def discover(
     files: dict[str, SourceFile] = {}
     unreadable: list[tuple[str, str]] = []
     packages: _Packages = {}
-    walked: list[str] = []
+    walked: list[tuple[str, list[str], list[str]]] = []
     for given in paths:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
         if given.is_dir():
             for found, error in _walk(given, project_root, exclude, walked, exclude_package_data):
                 if error:
-                    unreadable.append((str(found), error))
+                    unreadable.append((found, error))
                 else:
                     source = module_for(found, src_roots, packages)
                     files.setdefault(source.path, source)
@@ -163,7 +191,8 @@ def discover(
             source = module_for(given, src_roots, packages)
             files.setdefault(source.path, source)
     ordered = tuple(sorted(files.values(), key=lambda s: s.path))
-    return DiscoveredFiles(ordered, tuple(sorted(unreadable)), tuple(walked))
+    listings = tuple((d, tuple(taken), tuple(excluded)) for d, taken, excluded in walked)
+    return DiscoveredFiles(ordered, tuple(sorted(unreadable)), listings)
 
 
 PACKAGE_DATA_NAMES = ("data",)
@@ -177,15 +206,20 @@ def is_package_data(name: str, directory_entries: Iterable[str], has_init: bool)
     return name in PACKAGE_DATA_NAMES and not has_init and "__init__.py" in directory_entries
 
 
-def _walk(top: Path, project_root: Path, exclude: Sequence[str], walked: list[str],
-          exclude_package_data: bool = True) -> Iterator[tuple[Path, str]]:
+def _walk(
+    top: Path, project_root: Path, exclude: Sequence[str], walked: list[tuple[str, list[str], list[str]]],
+    exclude_package_data: bool = True,
+) -> Iterator[tuple[str, str]]:
+    """(path, "") for each Python file, (path, reason) for what cannot be read. Strings,
+    not Path objects: this runs for every entry of the tree on every run."""
     seen_dirs: set[tuple[int, int]] = set()
     excluder = _Excluder(top, project_root, exclude)
-    stack = [(top, "")]
+    cwd = os.getcwd()
+    stack = [(os.fspath(top), "")]
     while stack:
         directory, relative = stack.pop()
         try:
-            stat = directory.stat()
+            stat = os.stat(directory)
         except OSError as error:
             yield directory, error.strerror or str(error)
             continue
@@ -198,23 +232,32 @@ def _walk(top: Path, project_root: Path, exclude: Sequence[str], walked: list[st
         except OSError as error:
             yield directory, f"cannot list directory: {error.strerror or error}"
             continue
-        walked.append(str(directory.absolute()))
+        taken: list[str] = []
+        excluded: list[str] = []
+        absolute = directory if os.path.isabs(directory) else cwd if directory == "." else os.path.join(cwd, directory)
+        walked.append((absolute, taken, excluded))  # filled below
         names = {entry.name for entry in entries} if exclude_package_data else set()
         for entry in entries:
-            path = Path(entry.path)
-            entry_relative = relative + entry.name
-            if excluder.excluded(entry_relative, entry.name):
+            name = entry.name
+            # As Path(entry.path) spells it: top is a Path's string, so only "./" can differ.
+            path = name if directory == "." else entry.path
+            entry_relative = relative + name
+            if excluder.excluded(entry_relative, name):
+                excluded.append(name)
                 continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
             if is_dir:
-                if names and is_package_data(entry.name, names, os.path.isfile(os.path.join(entry.path, "__init__.py"))):
+                if names and is_package_data(name, names, os.path.isfile(os.path.join(entry.path, "__init__.py"))):
+                    excluded.append(name)
                     continue
+                taken.append(name)
                 stack.append((path, entry_relative + "/"))
-            elif entry.name.endswith(".py"):
-                if entry.is_symlink() and not os.path.exists(entry.path):
+            elif name.endswith(".py"):
+                taken.append(name)
+                if entry.is_symlink() and not os.path.exists(path):
                     yield path, "cannot read file: broken or looping symbolic link"
                 else:
                     yield path, ""
@@ -227,6 +270,8 @@ class ModuleResolver:
 
     roots: list[Path]
     _memo: dict[str, Optional[SourceFile]] = field(default_factory=dict)
+    # Every path probed and whether it was a file, for replay.py (lookups.py).
+    probes: list[tuple[str, bool]] = field(default_factory=list)
 
     def add_roots(self, roots: Iterable[Path]) -> None:
         for root in roots:
@@ -243,33 +288,16 @@ class ModuleResolver:
         for root in self.roots if all(parts) else ():
             base = os.path.join(root, *parts)
             init = os.path.join(base, "__init__.py")
-            if os.path.isfile(init):
+            is_file = os.path.isfile(init)
+            self.probes.append((init, is_file))
+            if is_file:
                 found = SourceFile(_absolute(init), module, True, str(root))
                 break
             plain = base + ".py"
-            if os.path.isfile(plain):
+            is_file = os.path.isfile(plain)
+            self.probes.append((plain, is_file))
+            if is_file:
                 found = SourceFile(_absolute(plain), module, False, str(root))
                 break
         self._memo[module] = found
         return found
-
-    def probed_directories(self) -> set[str]:
-        """The directories whose listings answered this resolver's lookups: for each
-        name looked up, the deepest existing directory on its path under each root
-        (and that directory's parent, which holds `name.py`)."""
-        directories: set[str] = set()
-        for module in self._memo:
-            parts = module.split(".")
-            if not all(parts):
-                continue
-            for root in self.roots:
-                base = os.path.join(root, *parts)
-                directory = base
-                while not os.path.isdir(directory):
-                    parent = os.path.dirname(directory)
-                    if parent == directory:
-                        break
-                    directory = parent
-                directories.add(directory)
-                directories.add(os.path.dirname(directory) if directory == base else directory)
-        return directories

@@ -97,65 +97,105 @@ def run_check(
     collector: Collector = collect_serially,
     installed: Optional["InstalledModules"] = None,
     record_inputs: bool = False,
+    results: Any = None,
 ) -> Report:
+    """`results`: the store of the last check's findings (incremental.ResultStore);
+    modules whose inputs did not change are then not searched again."""
     discovered = discover(paths, config.project_root, config.exclude, config.src, config.exclude_package_data)
     roots = _unique([*map(Path, dict.fromkeys(s.root for s in discovered.files)), *config.src])
     resolver = _with_installed(ModuleResolver(roots), installed)
+    rules = selected_rules(select if select is not None else config.select,
+                           ignore if ignore is not None else config.ignore)
+    if results is not None and installed is None:
+        return results.check(paths, config, discovered, resolver, rules, collector, record_inputs)
     store = FactsStore(resolver, collector)
     reported = tuple(store.for_sources(discovered.files))
     graph = build_graph(config, store)
-    project = Project(config, reported, graph)
+    kept = findings_of(Project(config, reported, graph), rules)
+    kept += unreadable_findings(discovered.unreadable, rules, config)
+    report = finish(kept, len(reported), _warnings(store, {f.path: f for f in reported}), resolver, installed,
+                    plan_inputs=(graph, {f.path: f for f in reported}))
+    if record_inputs and installed is None:
+        report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
+    return report
 
-    rules = selected_rules(select if select is not None else config.select,
-                           ignore if ignore is not None else config.ignore)
+
+def findings_of(project: Project, rules: Sequence[Rule]) -> list[Finding]:
+    """What the rules report on `project.reported`, less suppressed and per-file
+    ignored findings, one per (path, line, column, code, message); paths as collected."""
     unused = next((rule for rule in rules if isinstance(rule, UnusedSuppression)), None)
     # To judge a suppression, the rules it names must have run: with IG903, all do.
     running = rules if unused is None else _with_defaults(rules)
     findings: list[Finding] = []
     for rule in running:
         findings.extend(rule.check(project))
-    findings.extend(_unreadable_paths(discovered.unreadable, running))
-
-    facts_by_path = {facts.path: facts for facts in reported}
     if unused is not None:
         judged = [rule.code for rule in running if rule.code != unused.code]
-        findings.extend(unused.unused(reported, findings, judged, suppresses))
+        findings.extend(unused.unused(project.reported, findings, judged, suppresses))
         codes = {rule.code for rule in rules}
         findings = [f for f in findings if f.code in codes]
+    facts_by_path = {facts.path: facts for facts in project.reported}
     kept = [
         f
         for f in findings
-        if not _suppressed(f, facts_by_path.get(f.path)) and not _ignored_for_file(f, config)
+        if not _suppressed(f, facts_by_path.get(f.path)) and not _ignored_for_file(f, project.config)
     ]
+    return list({(f.path, f.line, f.column, f.code, f.message): f for f in kept}.values())
+
+
+def unreadable_findings(unreadable: Iterable[tuple[str, str]], rules: Sequence[Rule], config: Config) -> list[Finding]:
+    return [f for f in _unreadable_paths(unreadable, rules) if not _ignored_for_file(f, config)]
+
+
+def finish(kept: Iterable[Finding], files_checked: int, warnings: Iterable[str], resolver: Any,
+           installed: Optional["InstalledModules"],
+           plan_inputs: Optional[tuple[ImportGraph, dict[str, ModuleFacts]]] = None,
+           plan: Optional[Plan] = None) -> Report:
+    """The report: findings unique, marked with their installed distributions, in
+    display paths and order; the fix plan computed on `plan_inputs` (the graph and the
+    facts of the files with findings), or `plan` as computed before (display paths)."""
     unique = {(f.path, f.line, f.column, f.code, f.message): f for f in kept}
     marked = unique.values() if installed is None else map(resolver.finding, unique.values())
     ordered = sorted((display(f) for f in marked), key=lambda f: f.sort_key)
-    plan = plan_for_findings(graph, sorted(unique.values(), key=lambda f: f.sort_key), facts_by_path)
-    report = Report(tuple(ordered), len(reported), tuple(_warnings(store, facts_by_path)), display_plan(plan))
-    if record_inputs and installed is None:
-        directories, probed = _consulted(paths, discovered, resolver)
-        if config.config_file is not None:
-            probed.add(str(config.config_file))
-        report = replace(
-            report,
-            consulted_files=tuple(sorted({*store.by_path, *probed})),
-            consulted_directories=tuple(sorted(directories)),
-        )
-    return report
+    if plan_inputs is not None:
+        graph, facts_by_path = plan_inputs
+        plan = display_plan(plan_for_findings(graph, sorted(unique.values(), key=lambda f: f.sort_key), facts_by_path))
+    return Report(tuple(ordered), files_checked, tuple(warnings), plan)
 
 
-def _consulted(paths: Sequence[Path], discovered: Any, resolver: ModuleResolver) -> tuple[set[str], set[str]]:
-    """What this run's answer depended on besides the files it read: the directories
-    it listed or looked a module up in (adding or removing a file changes a directory's
-    mtime), and the `__init__.py` / `pyproject.toml` it looked for above them (module
-    names and the config come from those; their directories, such as /tmp, change too
-    often to watch)."""
-    directories = set(discovered.directories) | resolver.probed_directories()
+def with_inputs(report: Report, paths: Sequence[Path], discovered: Any, config: Config, read: Iterable[str],
+                probes: Sequence[tuple[str, bool]], lookups: tuple[Any, ...] = ()) -> Report:
+    """The report with what decided it, for replay.py: `read` the files whose facts
+    were used, `probes` the module lookups made, `lookups` those recorded earlier
+    (lookups.py) and found unchanged."""
+    probed = _probed_files(paths, discovered)
+    if config.config_file is not None:
+        probed.add(str(config.config_file))
+    return replace(
+        report,
+        consulted_files=tuple(sorted({*read, *probed})),
+        consulted_probes=tuple(probes),
+        consulted_listings=discovered.listings,
+        consulted_lookups=tuple(lookups),
+    )
+
+
+def _probed_files(paths: Sequence[Path], discovered: Any) -> set[str]:
+    """The `__init__.py` / `pyproject.toml` this run looked for above the files it
+    found (module names and the config come from those), present or absent. The
+    directories it listed and the module lookups it made are recorded apart
+    (`consulted_listings`, `consulted_probes`; see lookups.py)."""
     starts = {os.path.dirname(s.path) for s in discovered.files}
     starts.update(str(Path(p).absolute()) for p in paths)
-    ancestors = {str(a) for start in starts for a in (Path(start), *Path(start).parents)}
-    probed = {os.path.join(a, name) for a in ancestors for name in ("__init__.py", "pyproject.toml")}
-    return directories, probed
+    ancestors: set[str] = set()
+    for start in starts:
+        while start not in ancestors:  # strings: a tree has hundreds of directories
+            ancestors.add(start)
+            parent = os.path.dirname(start)
+            if parent == start:
+                break
+            start = parent
+    return {os.path.join(a, name) for a in ancestors for name in ("__init__.py", "pyproject.toml")}
 
 
 def _with_installed(resolver: ModuleResolver, installed: Optional["InstalledModules"]) -> Any:
@@ -211,7 +251,11 @@ def _ignored_for_file(finding: Finding, config: Config) -> bool:
     return False
 
 
-def _warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> Iterable[str]:
+def _warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> list[str]:
+    return list(_problem_warnings(store, reported))
+
+
+def _problem_warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> Iterable[str]:
     for path, facts in sorted(store.by_path.items()):
         if path in reported:
             for line, text in facts.notes:

@@ -80,6 +80,13 @@ class ImportGraph:
         self._worth: dict[str, bool] = {}
         self._prefetched: set[str] = set()  # each module is prefetched once, not per search
         self.reach = CallReach(facts_for, sink_calls, nvml_based_cuda_check)
+        # importer -> modules from which a search that started at it (its ancestors
+        # running) found no sink. A later search whose running modules include that
+        # importer (the same package, or one below it) skips them: avoiding more
+        # running modules cannot open a path to a sink, and a module that reaches no
+        # sink lies on no chain, so the chains found are the same.
+        self._sink_free: dict[str, set[str]] = {}
+        self._searched: dict[str, dict[str, None]] = {}  # importer -> targets of the sites searched from
 
     # -- nodes
 
@@ -187,13 +194,22 @@ class ImportGraph:
         self._edges[module] = result
         return result
 
+    def computed_targets(self) -> dict[str, list[str]]:
+        """The modules each module's eager edges point to, for every module whose
+        edges this graph has computed or searched from so far (incremental.py records
+        them: every search result depends only on what these reach)."""
+        targets = {module: dict.fromkeys(e.target for e in edges) for module, edges in self._edges.items()}
+        for module, searched in self._searched.items():
+            targets.setdefault(module, {}).update(searched)
+        return {module: list(found) for module, found in targets.items()}
+
     # -- chains
 
     def chain_from_site(self, facts: ModuleFacts, site: ImportSite) -> Optional[Chain]:
         """The shortest chain from one import site to the nearest sink."""
-        running = {facts.module, *ancestors(facts.module)}
         start = self.site_edges(facts, site)
-        chains = self._search(start, running, first_only=True)
+        self._searched.setdefault(facts.module, {}).update(dict.fromkeys(e.target for e in start))
+        chains = self._search(start, facts.module, first_only=True)
         return chains[0] if chains else None
 
     def chains_from_module(self, module: str) -> list[Chain]:
@@ -202,7 +218,7 @@ class ImportGraph:
         roots = [*ancestors(module), module]
         chains = [Chain((), hit) for hit in map(self.sink_of, roots) if hit is not None]
         start = [edge for root in roots if self.module_sink(root) is None for edge in self.eager_edges(root)]
-        chains += self._search(start, set(roots), first_only=False)
+        chains += self._search(start, module, first_only=False)
         # One chain per configured sink (the first found is the shortest), not one per
         # submodule of a sink package that happens to be imported.
         by_sink: dict[tuple[str, str], Chain] = {}
@@ -212,14 +228,16 @@ class ImportGraph:
             by_sink.setdefault(key, chain)
         return list(by_sink.values())
 
-    def _search(self, start: Sequence[Edge], running: set[str], first_only: bool) -> list[Chain]:
+    def _search(self, start: Sequence[Edge], importer: str, first_only: bool) -> list[Chain]:
+        running = {importer, *_ancestors(importer)}
         visited = set(running)
+        known_free = [self._sink_free[m] for m in running if m in self._sink_free]
         found: list[Chain] = []
         # Each entry keeps the edge that reached it and its predecessor's trail; hops
         # are built only for chains that end at a sink.
         frontier: list[tuple[str, _Trail]] = []
         for edge in start:
-            if edge.target in visited:
+            if edge.target in visited or any(edge.target in free for free in known_free):
                 continue
             visited.add(edge.target)
             frontier.append((edge.target, (edge, None)))
@@ -240,13 +258,16 @@ class ImportGraph:
                     target = edge.target
                     if target not in visited:
                         visited.add(target)
-                        next_frontier.append((target, (edge, trail)))
+                        if not any(target in free for free in known_free):
+                            next_frontier.append((target, (edge, trail)))
             level_hits.sort(key=lambda pair: (pair[0].module, _targets(pair[1])))
             if first_only and level_hits:
                 hit, trail = level_hits[0]
                 return [Chain(_hops(trail), hit)]
             found.extend(Chain(_hops(trail), hit) for hit, trail in level_hits)
             frontier = next_frontier
+        if not found:
+            self._sink_free.setdefault(importer, set()).update(visited - running)
         return found
 
 

@@ -325,7 +325,12 @@ class Report:
     files_checked: int
     warnings: tuple[str, ...] = ()
     plan: Optional[Plan] = None  # the fix plan for the chain and call findings
-    # Paths whose state decided this report (files read, directories listed or
-    # probed); filled only when the caller asks, for replaying it later.
+    # What decided this report besides the facts: files read or looked for, module
+    # lookups (path probed, was a file), directories listed (directory, names taken,
+    # names excluded); filled only when the caller asks, for replaying it later.
     consulted_files: tuple[str, ...] = field(default=(), compare=False)
-    consulted_directories: tuple[str, ...] = field(default=(), compare=False)
+    consulted_probes: tuple[tuple[str, bool], ...] = field(default=(), compare=False)
+    consulted_listings: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = field(default=(), compare=False)
+    # Directory lookups recorded by an earlier check whose findings this one reused
+    # (lookups.py records), found unchanged at the start of this one.
+    consulted_lookups: tuple[Any, ...] = field(default=(), compare=False)

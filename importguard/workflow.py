@@ -97,7 +97,7 @@ def _open_replay(request: CheckRequest) -> "Replay":
     config = request.config
     directory = (request.cache_dir.absolute() if request.cache_dir
                  else config.cache_dir or config.project_root / DEFAULT_DIRECTORY)
-    return Replay(directory, request.replay_options)
+    return Replay(directory, request.replay_options, config.exclude)
 
 
 def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
@@ -109,6 +109,13 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
     config = request.config
     targets = list(request.paths)
     scope = project_scope(config) if request.changed_only else targets
+    results = None
+    if replay is not None:  # a plain check with the cache: reuse the last one's findings
+        from importguard.cache.loader import cache_directory
+        from importguard.incremental import ResultStore
+
+        results = ResultStore(cache_directory(config, request.cache_dir), config, {
+            "paths": [str(p.absolute()) for p in targets], "select": request.select, "ignore": request.ignore})
     notes: list[str] = []
     diff = None
     files_changed = 0
@@ -119,7 +126,7 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
         def analyse() -> Report:
             found = run_check(scope, config, select=request.select, ignore=request.ignore,
                               collector=reach.collector, installed=reach.installed,
-                              record_inputs=replay is not None)
+                              record_inputs=replay is not None, results=results)
             return only_touching(found, targets, config) if request.changed_only else found
 
         report = analyse()

@@ -139,10 +139,14 @@ def test_corrupt_entry_is_rebuilt_with_one_warning(tmp_path: Path) -> None:
     write_tree(tmp_path, PROJECT)
     cold = check(tmp_path)[0]
     index = index_file(tmp_path)
-    data = json.loads(index.read_text())
-    for path in list(data["entries"])[:2]:
-        data["entries"][path][4] = [["not", "facts"]]
-    index.write_text(json.dumps(data))
+    entries = json.loads(index.read_text())["entries"]
+    facts_file = index.with_name(index.name.replace("facts-", "factrecent-"))  # a few files: all recent
+    data = json.loads(facts_file.read_text())
+    hashes = [entry[4] for entry in entries.values()]
+    unique = [h for h in hashes if hashes.count(h) == 1][:2]  # facts of one file each
+    for hashed in unique:
+        data["facts"][hashed] = [["not", "facts"]]
+    facts_file.write_text(json.dumps(data))
     report, parsed, warnings = check(tmp_path)
     assert parsed == 2 and report == cold
     assert warnings == [f"ignored 2 corrupt cache entries in {index}; rebuilt them"]
@@ -288,6 +292,33 @@ def test_key_covers_every_importguard_module_the_collector_uses() -> None:
         elif isinstance(node, ast.Import):
             used |= {"/".join(a.name.split(".")[1:]) + ".py" for a in node.names if a.name.startswith("importguard.")}
     assert used and used <= set(cache_module.COLLECTOR_SOURCES)
+
+
+def test_facts_live_apart_from_the_index_and_a_lost_facts_file_is_collected_again(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    cold = check(tmp_path)[0]
+    index = index_file(tmp_path)
+    recent = index.with_name(index.name.replace("facts-", "factrecent-"))
+    entries = json.loads(index.read_text())["entries"]
+    stored = json.loads(recent.read_text())["facts"]
+    assert entries and all(len(entry) == 5 and entry[4] in stored for entry in entries.values())
+    assert not index.with_name(index.name.replace("facts-", "factdata-")).exists()  # few facts: not folded yet
+    recent.unlink()
+    report, parsed, warnings = check(tmp_path)
+    assert report == cold and parsed == len(entries) and warnings == []
+    assert check(tmp_path)[1] == 0
+
+
+def test_many_new_facts_are_folded_into_the_facts_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "_RECENT_LIMIT", 1)
+    write_tree(tmp_path, PROJECT)
+    cold = check(tmp_path)[0]
+    index = index_file(tmp_path)
+    entries = json.loads(index.read_text())["entries"]
+    folded = json.loads(index.with_name(index.name.replace("facts-", "factdata-")).read_text())["facts"]
+    recent = json.loads(index.with_name(index.name.replace("facts-", "factrecent-")).read_text())["facts"]
+    assert recent == {} and all(entry[4] in folded for entry in entries.values())
+    assert check(tmp_path)[:2] == (cold, 0)
 
 
 def test_a_second_save_writes_only_what_is_new(tmp_path: Path) -> None:

@@ -116,3 +116,16 @@ def test_a_cache_dir_spelled_with_dot_dot_still_gets_a_record(tmp_path):
     assert list((root / "caches").glob("fast-*.json"))
     again, used_click = run(root, *args)
     assert again == first and not used_click
+
+
+def test_an_unrelated_file_in_the_working_directory_keeps_the_fast_replay(tmp_path):
+    root = tmp_path / "project"
+    write_tree(root, {**TREE, "pkg/ops.py": "import helpers\n\ndef gemm():\n    pass\n"})
+    time.sleep(2.1)
+    first, _ = run(root, "check", "pkg", "--exit-zero")  # creates .importguard_cache here
+    (root / "report.txt").write_text(first[0])  # `importguard check pkg > report.txt`
+    again, used_click = run(root, "check", "pkg", "--exit-zero")
+    assert again == first and not used_click
+    write_tree(root, {"helpers.py": "import cutlass\n"})  # now `import helpers` finds it
+    edited, used_click = run(root, "check", "pkg", "--exit-zero")
+    assert used_click and "pkg.ops -> helpers -> cutlass" in edited[0]

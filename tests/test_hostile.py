@@ -146,11 +146,17 @@ def test_cache_entry_of_the_wrong_shape_is_a_miss_and_a_warning(tmp_path, field,
         return [f.code for f in report.findings], collector.collected, collector.warnings
 
     assert check()[:2] == (["IG003"], 1)
-    (index,) = (tmp_path / ".importguard_cache").glob("facts-*.json")
-    data = json.loads(index.read_text())
-    (entry,) = data["entries"].values()
-    entry[4][field] = bad
-    index.write_text(json.dumps(data))
+    cache = tmp_path / ".importguard_cache"
+    (index,) = cache.glob("facts-*.json")
+    (entry,) = json.loads(index.read_text())["entries"].values()
+    damaged = 0
+    for store in (*cache.glob("factrecent-*.json"), *cache.glob("factdata-*.json")):
+        data = json.loads(store.read_text())
+        if entry[4] in data.get("facts", {}):  # the entry names its facts by their hash
+            data["facts"][entry[4]][field] = bad
+            store.write_text(json.dumps(data))
+            damaged += 1
+    assert damaged
     codes, parsed, warnings = check()
     assert codes == ["IG003"] and parsed == 1
     assert len(warnings) == 1 and "corrupt cache entry" in warnings[0]

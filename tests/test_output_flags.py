@@ -37,7 +37,8 @@ def test_the_plan_follows_the_findings_on_stderr(tmp_path):
     assert done.returncode == 1
     lines = done.stderr.splitlines()
     head = next(i for i, line in enumerate(lines) if "root cause" in line)
-    assert lines[head] == "3 findings, 3 root causes; these 2 edits clear 3 of them (the fewest):"
+    # The call at util.py:2 is the root cause of both pkg.sub findings (IG001 and IG003).
+    assert lines[head] == "3 findings, 2 root causes; these 2 edits clear 3 of them (the fewest):"
     assert lines[head + 1].startswith("  1. pkg/")
     assert "pkg/sub/util.py:2: defer the call" in done.stderr
     assert lines[-1] == "Found 3 findings in 5 files checked."
@@ -51,7 +52,7 @@ def test_json_root_causes_and_plan(tmp_path):
     by_path = {f["path"]: f for f in data["findings"]}
     assert by_path["pkg/__init__.py"]["root_cause"] == {"path": "pkg/ops.py", "line": 1,
                                                       "what": "`pkg.ops` imports `cutlass`"}
-    assert by_path["pkg/sub/util.py"]["root_cause"]["what"] == "calls `torch.cuda.get_device_name()` at import"
+    assert by_path["pkg/sub/util.py"]["root_cause"]["what"] == "`pkg.sub.util` calls `torch.cuda.get_device_name`"
     assert sum(c["findings"] for c in data["root_causes"]) == 3
     assert data["plan"]["exact"] is True and data["plan"]["cleared"] == 3
     assert sorted((e["path"], e["line"], e["kind"]) for e in data["plan"]["edits"]) == [
@@ -63,8 +64,9 @@ def test_statistics_per_code_and_root_cause(tmp_path):
     done = run("check", "--statistics", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stdout.splitlines()[:2] == ["2\tIG001\tinit-imports-cuda-sink", "1\tIG003\tcuda-call-at-import"]
-    assert "3 root causes:" in done.stdout
-    assert "pkg/ops.py:1\t`pkg.ops` imports `cutlass`" in done.stdout
+    assert "2 root causes:" in done.stdout
+    assert "2\tpkg/sub/util.py:2\t`pkg.sub.util` calls `torch.cuda.get_device_name`" in done.stdout
+    assert "1\tpkg/ops.py:1\t`pkg.ops` imports `cutlass`" in done.stdout
     data = json.loads(run("check", "--statistics", "--output-format", "json", cwd=tmp_path).stdout)
     assert data["statistics"][0] == {"code": "IG001", "name": "init-imports-cuda-sink", "count": 2}
 

@@ -57,13 +57,14 @@ def check(root: Path, *args: str) -> str:
 
 def recorded(root: Path, analyses: list, *args: str) -> str:
     """Analyse, record, replay; afterwards `analyses` counts only what follows.
-    (The very first run creates the cache directory inside the project, a change
-    during the run, so it is not recorded.)"""
+    (The very first run records only when the files it read are older than the racy
+    window by the time it ends.)"""
     first = check(root, *args)
     time.sleep(0.06)
     second = check(root, *args)
+    count = len(analyses)
     third = check(root, *args)
-    assert first == second == third and len(analyses) == 2, "an unchanged tree must be replayed"
+    assert first == second == third and len(analyses) == count, "an unchanged tree must be replayed"
     analyses.clear()
     return first
 
@@ -159,3 +160,63 @@ def test_a_replayed_report_keeps_its_fix_plan(tmp_path, analyses):
     replayed = check(tmp_path, "--output-format", "json")
     assert analyses == [] and replayed == analysed
     assert '"plan": {' in replayed and '"exact": true' in replayed
+
+
+HELPERS = {**BASE, "pkg/ops.py": "import helpers\n\ndef gemm():\n    pass\n"}  # `helpers` is not found: no edge
+
+
+@pytest.mark.parametrize(
+    "unrelated",
+    [
+        pytest.param(lambda r: (r / "report.json").write_text("{}"), id="report-in-working-directory"),
+        pytest.param(lambda r: (r / ".ops.py.swp").write_text("x"), id="swap-file-in-working-directory"),
+        pytest.param(lambda r: (r / "notes").mkdir(), id="directory-in-working-directory"),
+        pytest.param(lambda r: (r / "pkg/README.md").write_text("x"), id="non-python-file-in-the-package"),
+        pytest.param(lambda r: (r / ".importguard_cache/other.json").write_text("{}"), id="file-in-the-cache"),
+        pytest.param(lambda r: (r / "pkg/__pycache__").mkdir(), id="new-excluded-directory-in-the-package"),
+        pytest.param(lambda r: (r / "pkg/build").mkdir(), id="excluded-directory-seen-before"),
+    ],
+)
+def test_an_unrelated_file_does_not_cost_the_replay(tmp_path, analyses, unrelated):
+    # `build` is excluded by default; it exists when the first runs walk, then goes.
+    write_tree(tmp_path, {**HELPERS, "pkg/build/x.py": ""})
+    (tmp_path / "pkg/build/x.py").unlink()
+    before = recorded(tmp_path, analyses)
+    if (tmp_path / "pkg/build").exists():
+        (tmp_path / "pkg/build").rmdir()
+    unrelated(tmp_path)
+    assert check(tmp_path) == before
+    assert len(analyses) == 0, "an unrelated change must not cost the replay"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda r: write_tree(r, {"helpers.py": "import cutlass\n"}), id="module-file-where-lookup-finds-it"),
+        pytest.param(lambda r: write_tree(r, {"helpers/__init__.py": "import cutlass\n"}),
+                     id="package-directory-where-lookup-finds-it"),
+        pytest.param(lambda r: write_tree(r, {"pkg/new.py": "import torch\nCAP = torch.cuda.get_device_capability()\n"}),
+                     id="new-module-in-a-walked-directory"),
+        pytest.param(lambda r: write_tree(r, {"pkg/sub/__init__.py": "import cutlass\n"}),
+                     id="new-package-in-a-walked-directory"),
+    ],
+)
+def test_a_new_module_where_resolution_or_the_walk_finds_it_is_seen(tmp_path, analyses, change):
+    write_tree(tmp_path, HELPERS)
+    before = recorded(tmp_path, analyses)
+    change(tmp_path)
+    after = check(tmp_path)
+    assert len(analyses) == 1 and after != before
+    assert after == check(tmp_path, "--no-cache")
+
+
+def test_a_lookup_answered_by_a_directory_that_changed_during_the_run_is_rechecked(tmp_path, analyses):
+    """The working directory is new when the first run records (the cache directory was
+    just created in it), so it is recorded without its mtime shortcut: its names are
+    looked at on every run, and a module appearing there is still seen."""
+    write_tree(tmp_path, HELPERS)
+    time.sleep(0.06)
+    first = check(tmp_path)  # creates .importguard_cache in the working directory: records anyway
+    assert check(tmp_path) == first and len(analyses) == 1
+    write_tree(tmp_path, {"helpers.py": "import cutlass\n"})
+    assert "cutlass" in check(tmp_path) and len(analyses) == 2

@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 from importguard import __version__
 
-FORMAT = 1
+FORMAT = 2
 DEFAULT_DIRECTORY = ".importguard_cache"
 
 # The command line of this process when it came through entry.py; None under a test
@@ -61,8 +61,8 @@ def record_path(argv: list[str], cwd: str) -> str:
 
 
 def inputs_unchanged(record: dict[str, Any]) -> bool:
-    """Every recorded file has the same stat (or is still absent), every recorded
-    directory the same mtime."""
+    """Every recorded file has the same stat (or is still absent), and every directory
+    lookup would find what it found (lookups.py)."""
     stat_of = os.stat
     for path, recorded in record["files"]:
         try:
@@ -73,13 +73,9 @@ def inputs_unchanged(record: dict[str, Any]) -> bool:
             return False
         if recorded != [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]:
             return False
-    for path, mtime in record["directories"]:
-        try:
-            if stat_of(path).st_mtime_ns != mtime:
-                return False
-        except OSError:
-            return False
-    return True
+    from importguard.cache import lookups
+
+    return lookups.unchanged(record["lookups"])
 
 
 def _read_regular(path: str) -> bytes:

@@ -46,6 +46,19 @@ class FactsCollector:
         self.collected += len(misses)
         return [found[source.path] for source in sources]
 
+    def facts_hashes(self, sources: Sequence[SourceFile]) -> Optional[list[str]]:
+        """The hash of each file's facts (cache.py), collecting those not cached;
+        None without a cache, or when a file's facts cannot be cached."""
+        if self.cache is None:
+            return None
+        hashes = [self.cache.facts_hash(source) for source in sources]
+        missing = [source for source, hashed in zip(sources, hashes) if hashed is None]
+        if missing:
+            self(missing)
+            hashes = [self.cache.stored_hash(source) if hashed is None else hashed
+                      for source, hashed in zip(sources, hashes)]
+        return None if None in hashes else hashes  # type: ignore[return-value]
+
     @property
     def warnings(self) -> list[str]:
         return list(self.cache.warnings) if self.cache is not None else []

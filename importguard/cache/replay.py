@@ -2,17 +2,19 @@
 
 A warm run with the facts cache still rebuilds the graph and searches it; on trees of
 a few thousand files that costs more than the whole budget of a no-change run. So a
-run records what decided its report: every file it read (with its stat), every
-directory it listed or probed for a module (a file added or removed there changes the
-directory's mtime), the `__init__.py`/`pyproject.toml` it looked for above the tree
-(present or absent), importguard's own sources, and the options. The next run with the
-same options re-stats those paths, and only when every one is unchanged prints the
-stored report instead of analysing.
+run records what decided its report: every file it read (with its stat), what each
+directory lookup depended on (lookups.py: the entries a module lookup probed and the
+names a walk took, so an unrelated file written into one of those directories changes
+nothing), the `__init__.py`/`pyproject.toml` it looked for above the tree (present or
+absent), importguard's own sources, and the options. The next run with the same
+options checks those, and only when every one is unchanged prints the stored report
+instead of analysing.
 
 Only plain `check` runs are recorded: not --fix/--diff (they write), --confirm (runs
 code), --follow-installed/--verify-install (read another environment), --changed-only.
-A path changed after the run started, or in the two seconds before (its mtime may
-change again within the same tick), is not trusted, so such a run is not recorded.
+A file changed after the run started, or in the two seconds before (its mtime may
+change again within the same tick), is not trusted, so such a run is not recorded; a
+directory that recent is recorded without its mtime shortcut.
 A run started from the console script also stores what it printed for fast_replay.py,
 which replays that exact command line before click is even imported.
 """
@@ -31,17 +33,19 @@ from importguard.cache import fast_replay
 from importguard.cache import store as cache
 from importguard.cache.store import _atomic_write, digest, file_stat, trusted
 from importguard.cache.fast_replay import inputs_unchanged
+from importguard.cache.lookups import LookupRecorder, merged
 from importguard.model import Finding, Plan, Report
 from importguard.regular_file import read_regular
 
-FORMAT = 3  # 2: findings as Finding.to_dict(); 3: the fix plan
+FORMAT = 4  # 2: findings as Finding.to_dict(); 3: the fix plan; 4: directory lookups (lookups.py), not mtimes
 _KEEP = 8
 _OWN_SOURCES = Path(__file__).parent.parent  # the whole importguard package
 
 
 class Replay:
-    def __init__(self, directory: Path, options: dict[str, Any]) -> None:
+    def __init__(self, directory: Path, options: dict[str, Any], exclude: tuple[str, ...] = ()) -> None:
         self.directory = directory
+        self.exclude = exclude  # the config's, for a new name in a walked directory
         self.cwd = os.getcwd()
         key = {"format": FORMAT, "importguard": __version__, "python": sys.version, "prefix": sys.prefix,
                "cwd": self.cwd, **options}
@@ -68,7 +72,7 @@ class Replay:
     def save(self, report: Report, rendered: Optional[tuple[list[tuple[str, str]], int]] = None) -> None:
         """`rendered`: what the run prints ((stream, text) pairs, exit code), stored for
         fast_replay.py too when the command line came through entry.py."""
-        if not report.consulted_files and not report.consulted_directories:
+        if not report.consulted_files and not report.consulted_listings:
             return
         now = self.started
         own = [str(p) for p in sorted(_OWN_SOURCES.rglob("*.py"))] + _libcst_version_file()
@@ -81,16 +85,13 @@ class Replay:
                 return
             else:
                 files.append((path, list(stat)))
-        directories = []
-        for path in report.consulted_directories:
-            mtime = _mtime(path)
-            if mtime is None or now - mtime < cache._RACY_NS:
-                return
-            directories.append((path, mtime))
+        lookups = self._lookups(report)
+        if lookups is None:
+            return
         record = {
             "format": FORMAT,
             "files": files,
-            "directories": directories,
+            "lookups": lookups,
             "findings": [f.to_dict() for f in report.findings],
             "files_checked": report.files_checked,
             "warnings": list(report.warnings),
@@ -103,6 +104,21 @@ class Replay:
             self._prune()
         except OSError:
             pass  # an unwritable cache only costs the next run its shortcut
+
+    def _lookups(self, report: Report) -> Optional[list[Any]]:
+        """What the run's directory lookups depended on, or None when the tree no
+        longer agrees with what the run saw."""
+        recorder = LookupRecorder(self.exclude)
+        cache_parent, cache_name = os.path.split(os.path.abspath(self.directory))
+        for directory, taken, excluded in report.consulted_listings:
+            if directory == cache_parent and cache_name not in taken:
+                # This run may have created it; it holds no modules to find.
+                excluded = (*excluded, cache_name)
+            recorder.walked(directory, list(taken), list(excluded))
+        for path, was_file in report.consulted_probes:
+            if not recorder.probed(path, was_file):
+                return None
+        return merged(recorder.lookups(self.started, cache._RACY_NS), report.consulted_lookups)
 
     def save_replayed(self, rendered: tuple[list[tuple[str, str]], int]) -> None:
         """After printing a replayed report, keep what was printed for fast_replay.py
@@ -121,7 +137,9 @@ class Replay:
         path = Path(fast_replay.record_path(argv, self.cwd))
         if os.path.abspath(path.parent) != os.path.abspath(self.directory):
             return  # fast_replay would not look here; never write anywhere else
-        _atomic_write(path, json.dumps({**record, "format": fast_replay.FORMAT, "output": rendered}).encode())
+        # What was printed replaces the findings: half the record, read on every replay.
+        fast = {k: v for k, v in record.items() if k != "findings"}
+        _atomic_write(path, json.dumps({**fast, "format": fast_replay.FORMAT, "output": rendered}).encode())
 
     def _prune(self) -> None:
         for pattern in ("replay-*.json", "fast-*.json"):
@@ -138,12 +156,5 @@ def _libcst_version_file() -> list[str]:
     if spec is None or not spec.submodule_search_locations:
         return []
     return [os.path.join(next(iter(spec.submodule_search_locations)), "_version.py")]
-
-
-def _mtime(path: str) -> Optional[int]:
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None
 
 

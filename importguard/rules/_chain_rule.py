@@ -31,7 +31,7 @@ class ChainRule(Rule):
                 condition = " (conditional, but eager when it runs)" if site.conditional else ""
                 blocker = ""
                 if facts.is_package:
-                    blockers = eager_from_imports(project.reported) if blockers is None else blockers
+                    blockers = eager_from_imports(project.everything_reported) if blockers is None else blockers
                     blocker = blocker_hint(blockers, facts, site) or ""
                 finding = Finding(
                     code=self.code,

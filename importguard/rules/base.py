@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Iterable, Union
+from typing import ClassVar, Iterable, Optional, Union
 
 from importguard.config import Config
 from importguard.graph import Chain, ImportGraph
@@ -13,8 +13,15 @@ from importguard.model import STRENGTH_WORDS, Finding, Hop, ModuleFacts
 @dataclass(frozen=True)
 class Project:
     config: Config
-    reported: tuple[ModuleFacts, ...]  # the files PATHS selected
+    reported: tuple[ModuleFacts, ...]  # the files PATHS selected (or the part of them to check again)
     graph: ImportGraph
+    # Every file PATHS selected, when `reported` holds only those whose findings an
+    # incremental check computes again (the lazy re-export hint looks at all of them).
+    all_reported: Optional[tuple[ModuleFacts, ...]] = None
+
+    @property
+    def everything_reported(self) -> tuple[ModuleFacts, ...]:
+        return self.reported if self.all_reported is None else self.all_reported
 
 
 @dataclass(frozen=True)

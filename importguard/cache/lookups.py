@@ -1,0 +1,173 @@
+"""What a run's directory lookups depended on, and whether that still holds.
+
+A replay used to compare the mtime of every directory the run listed or looked a
+module up in; any file created there (a redirected report, an editor's swap file, the
+cache directory itself) changed it and cost the next run its replay. What the answer
+really depended on is narrower:
+
+- a module lookup (`a.b` under a root: `a/b/__init__.py`, then `a/b.py`) depends on
+  one entry of one directory for each path it probed: the first missing component, or
+  the file itself, in the deepest directory of the path that exists;
+- a discovery walk depends, in each directory it listed, on the names that it took
+  (Python files and subdirectories that are not excluded).
+
+Each directory is recorded once, with those names and their state (absent, file,
+directory) and, for walked directories, the names taken and those excluded. The
+directory's mtime is kept as a shortcut: unchanged, nothing in it was added, removed
+or renamed. Changed (or too recent to prove anything), the recorded names are looked
+at one by one and the walked listing is compared, and only a difference there counts.
+
+Standard library only: fast_replay.py runs this before anything else is imported.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Optional
+
+# What a module lookup saw at one name: a file (`x.py`, `__init__.py` found), no file
+# there (`x.py` not found), or no directory there (the package directory `a` missing).
+FILE, NO_FILE, NO_DIRECTORY = 1, 0, 2
+
+# One recorded directory:
+# [path, mtime_ns or None, {name: what the lookup saw},
+#  [names taken, names excluded, exclude patterns without a slash] or None]
+Lookup = list[Any]
+
+
+def _still(path: str, seen: int) -> bool:
+    if seen == NO_DIRECTORY:
+        return not os.path.isdir(path)
+    return os.path.isfile(path) == (seen == FILE)
+
+
+def listing_unchanged(directory: str, taken: list[str], excluded: Iterable[str], name_patterns: Iterable[str]) -> bool:
+    """Whether a discovery walk would take from `directory` what it took last time:
+    the same Python files and subdirectories. Names it excluded last time, new names
+    that an exclude pattern without a slash matches (`.venv`, `build`) and new
+    directories without a Python file anywhere below (`__pycache__`, `notes/`) change
+    nothing. A new name that only a pattern with a slash would exclude counts as a
+    change: the run analyses again, never a stale replay."""
+    skip = set(excluded)
+    expected = set(taken)
+    patterns = list(name_patterns)
+    seen = 0
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = entry.name
+                if name in expected:
+                    seen += 1
+                    continue
+                if name in skip or (patterns and _matches_any(name, patterns)):
+                    continue
+                if name.endswith(".py"):
+                    return False
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir and _holds_python(entry.path):
+                    return False
+    except OSError:
+        return False
+    return seen == len(expected)
+
+
+def _holds_python(directory: str) -> bool:
+    for _, _, files in os.walk(directory):
+        if any(name.endswith(".py") for name in files):
+            return True
+    return False
+
+
+def _matches_any(name: str, patterns: list[str]) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def unchanged(lookups: list[Lookup]) -> bool:
+    stat_of = os.stat
+    for directory, mtime, names, listing in lookups:
+        if mtime is not None:
+            try:
+                if stat_of(directory).st_mtime_ns == mtime:
+                    continue
+            except OSError:
+                return False
+        for name, seen in names.items():
+            if not _still(os.path.join(directory, name), seen):
+                return False
+        if listing is not None and not listing_unchanged(directory, *listing):
+            return False
+    return True
+
+
+class LookupRecorder:
+    """Builds the record of one run: module probes (path, whether it was a file) and
+    walked directories (names taken, names excluded), as the run saw them."""
+
+    def __init__(self, exclude: Iterable[str] = ()) -> None:
+        # Exclude patterns that match a name alone (discovery's rule for patterns
+        # without a slash); the others are not evaluated here.
+        self._name_patterns = sorted({p.rstrip("/") for p in exclude if "/" not in p.rstrip("/")})
+        self._names: dict[str, dict[str, int]] = {}
+        self._listings: dict[str, list[list[str]]] = {}
+        self._existing: dict[str, bool] = {}
+
+    def walked(self, directory: str, taken: list[str], excluded: list[str]) -> None:
+        self._listings[directory] = [sorted(taken), sorted(excluded), self._name_patterns]
+
+    def probed(self, path: str, was_file: bool) -> bool:
+        """Record a module probe; False when the tree no longer agrees with what the
+        run saw (then nothing may be recorded)."""
+        directory, name = os.path.split(path)
+        seen = FILE if was_file else NO_FILE
+        while not self._is_directory(directory):
+            if was_file:
+                return False
+            parent, name = os.path.split(directory)
+            if parent == directory:
+                return True
+            directory, seen = parent, NO_DIRECTORY
+        self._names.setdefault(directory, {})[name] = seen
+        return True
+
+    def _is_directory(self, path: str) -> bool:
+        known = self._existing.get(path)
+        if known is None:
+            known = self._existing[path] = os.path.isdir(path)
+        return known
+
+    def lookups(self, now_ns: int, racy_ns: int) -> list[Lookup]:
+        """The record, with each directory's mtime as a shortcut where it is older
+        than the run by more than `racy_ns` (a newer one may change again unseen)."""
+        recorded = []
+        for directory in sorted({*self._names, *self._listings}):
+            try:
+                mtime: Optional[int] = os.stat(directory).st_mtime_ns
+            except OSError:
+                mtime = None
+            if mtime is not None and now_ns - mtime < racy_ns:
+                mtime = None
+            recorded.append([directory, mtime, self._names.get(directory, {}), self._listings.get(directory)])
+        return recorded
+
+
+def merged(*records: Iterable[Lookup]) -> list[Lookup]:
+    """One record from several, each directory once: its names together, its mtime
+    shortcut only where every record has the same one."""
+    by_directory: dict[str, Lookup] = {}
+    for record in records:
+        for directory, mtime, names, listing in record:
+            known = by_directory.get(directory)
+            if known is None:
+                by_directory[directory] = [directory, mtime, dict(names), listing]
+                continue
+            if known[1] != mtime:
+                known[1] = None
+            known[2].update(names)
+            if listing is not None:
+                known[3] = listing
+    return [by_directory[d] for d in sorted(by_directory)]

@@ -1,0 +1,426 @@
+"""Reuse the last check's findings for every module whose inputs did not change.
+
+A check with the facts cache also stores what it computed, in
+`<cache-dir>/results-<key>.json` (the key: importguard's sources, the facts cache key,
+the configuration, the rules selected, PATHS and the working directory):
+
+- the reported modules, each with the hash of its facts (cache.py: the digest of the
+  encoded facts, whatever fields they hold, so new kinds of facts need nothing here);
+- every module whose eager edges the graph computed, with its facts hash and the
+  modules its edges point to;
+- the findings of each reported module (suppressions and per-file ignores applied);
+- the warnings, the files read and what the module lookups depended on (lookups.py).
+
+The next check finds the facts hashes of the files it reports (from the facts cache,
+parsing only what changed) and compares:
+
+- all equal, the lookups unchanged: the stored findings are the answer; no facts are
+  decoded and no graph is searched;
+- the lookups unchanged, the facts of some modules changed (C): a module's findings
+  depend on its own facts, on the modules it reaches by eager edges (its chains, and
+  the modules found to reach no sink), and for a package on its direct importers (the
+  lazy re-export hint). So the findings of C, of every module that reaches C over the
+  stored edges (a module outside C has the edges it had, so what reaches C is found
+  on them), and of the modules a changed module imports are computed again, on a graph
+  that loads facts on demand; every other module's come from the record;
+- otherwise (no record; a module lookup would now find another file, e.g. a module
+  added, deleted or renamed where an import looks; a partial check whose chains left
+  PATHS): everything is computed again, and recorded.
+
+The record is JSON read with checks of its shape; any surprise means "no record".
+`IncrementalCheck` is the same engine for a long-lived caller (the language server):
+it keeps the record in memory between checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+from importguard import __version__
+from importguard.cache import lookups
+from importguard.cache import store as cache
+from importguard.cache.store import _atomic_write, digest, key_name
+from importguard.config import Config
+from importguard.engine import (
+    Collector,
+    FactsStore,
+    _warnings,
+    build_graph,
+    findings_of,
+    finish,
+    unreadable_findings,
+    with_inputs,
+)
+from importguard.model import Finding, ModuleFacts, Plan, Report
+from importguard.regular_file import read_regular
+from importguard.rules import Project, Rule
+
+FORMAT = 2  # 2: the fix plan
+_KEEP = 8
+_OWN_SOURCES = Path(__file__).parent
+
+
+class ResultStore:
+    """Where the record of the last check lives: a file in the cache directory, or
+    (`directory=None`) only memory, for a caller that checks again and again."""
+
+    def __init__(self, directory: Optional[Path], config: Config, options: dict[str, Any]) -> None:
+        self.directory = directory
+        self.key = {
+            "format": FORMAT,
+            "importguard": __version__,
+            "sources": _own_sources_digest(),
+            "facts": cache.cache_key(config),
+            "config": repr(config),
+            "cwd": os.getcwd(),
+            **{name: repr(value) for name, value in sorted(options.items())},
+        }
+        self.path = None if directory is None else directory / f"results-{key_name(self.key)}.json"
+        self.started = time.time_ns()  # lookups made after this are recorded; see start()
+        self.memory: Optional[dict[str, Any]] = None
+        self.last_reuse = ""  # "all", "some" or "none": how the last check went (tests, bench)
+
+    def check(self, paths: Sequence[Path], config: Config, discovered: Any, resolver: Any, rules: Sequence[Rule],
+              collector: Collector, record_inputs: bool) -> Report:
+        """engine.run_check hands its discovery here (engine does not import this module)."""
+        return check_incrementally(paths, config, discovered, resolver, rules, collector, self, record_inputs)
+
+    def start(self) -> None:
+        """Call before a check begins: a directory changed since may have changed
+        after the check looked into it, so its mtime proves nothing."""
+        self.started = time.time_ns()
+
+    def load(self) -> Optional[dict[str, Any]]:
+        if self.memory is not None:
+            return self.memory
+        if self.path is None:
+            return None
+        try:
+            record = json.loads(read_regular(self.path, cache.MAX_CACHE_FILE_BYTES))
+        except (OSError, ValueError):
+            return None
+        return record if _well_formed(record, self.key) else None
+
+    def save(self, record: dict[str, Any]) -> None:
+        self.memory = record
+        if self.path is None or self.directory is None:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _atomic_write(self.path, json.dumps(record, separators=(",", ":")).encode())
+            _prune(self.directory)
+        except OSError:
+            pass  # the facts cache warns about an unwritable directory; this only costs speed
+
+
+def _own_sources_digest() -> str:
+    """importguard's own code: another graph or rule never reuses these findings."""
+    parts = []
+    for path in sorted(_OWN_SOURCES.rglob("*.py")):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        parts.append(f"{path}:{stat.st_mtime_ns}:{stat.st_size}")
+    return digest("\n".join(parts).encode())
+
+
+def _well_formed(record: Any, key: dict[str, Any]) -> bool:
+    if not isinstance(record, dict) or record.get("key") != key:
+        return False
+    shapes = {"reported": list, "modules": dict, "findings": dict, "warnings": list, "read": list,
+              "lookups": list, "outside": list}
+    return all(isinstance(record.get(name), kind) for name, kind in shapes.items())
+
+
+def _prune(directory: Path) -> None:
+    try:
+        records = sorted(directory.glob("results-*.json"), key=lambda p: p.stat().st_mtime_ns)
+    except OSError:
+        return
+    for stale in records[:-_KEEP]:
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+
+
+# ----------------------------------------------------------------------------- check
+
+
+def check_incrementally(
+    paths: Sequence[Path],
+    config: Config,
+    discovered: Any,
+    resolver: Any,
+    rules: Sequence[Rule],
+    collector: Collector,
+    results: ResultStore,
+    record_inputs: bool,
+) -> Report:
+    hashes_of = getattr(collector, "facts_hashes", None)
+    hashes = hashes_of(discovered.files) if hashes_of is not None else None
+    if hashes is None:  # no facts cache, or a file whose facts cannot be cached
+        results.last_reuse = "none"
+        return _full(paths, config, discovered, resolver, rules, collector, results, record_inputs, None)
+    reported = [[s.path, s.module, s.is_package, h] for s, h in zip(discovered.files, hashes)]
+    record = results.load()
+    try:
+        if record is not None and lookups.unchanged(record["lookups"]):
+            if reported == record["reported"] and _outside_unchanged(record["outside"], resolver, collector):
+                results.last_reuse = "all"
+                return _replayed(record, paths, discovered, config, rules, reported, results, record_inputs)
+            if not record["warnings"]:
+                results.last_reuse = "some"
+                return _partial(record, paths, config, discovered, resolver, rules, collector, results,
+                                record_inputs, reported)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        pass  # a record this version cannot use: compute everything
+    results.last_reuse = "none"
+    return _full(paths, config, discovered, resolver, rules, collector, results, record_inputs, reported)
+
+
+def _outside_unchanged(outside: list[Any], resolver: Any, collector: Any) -> bool:
+    """Modules the last check loaded outside PATHS (its chains left them) still have
+    the facts it used."""
+    for module, path, hashed in outside:
+        source = resolver.find(module)
+        if source is None or source.path != path:
+            return False
+        now = collector.facts_hashes([source])
+        if now is None or now[0] != hashed:
+            return False
+    return True
+
+
+def _replayed(record: dict[str, Any], paths: Sequence[Path], discovered: Any, config: Config,
+              rules: Sequence[Rule], reported: list[Any], results: ResultStore, record_inputs: bool) -> Report:
+    kept = [Finding.from_dict(f) for found in record["findings"].values() for f in found]
+    kept += unreadable_findings(discovered.unreadable, rules, config)
+    plan = None if record["plan"] is None else Plan.from_dict(record["plan"])
+    report = finish(kept, len(reported), record["warnings"], None, None, plan=plan)
+    if record_inputs:
+        report = with_inputs(report, paths, discovered, config, record["read"], (), record["lookups"])
+    return report
+
+
+def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any, rules: Sequence[Rule],
+          collector: Collector, results: ResultStore, record_inputs: bool,
+          reported: Optional[list[Any]]) -> Report:
+    store = FactsStore(resolver, collector)
+    facts = tuple(store.for_sources(discovered.files))
+    graph = build_graph(config, store)
+    kept = findings_of(Project(config, facts, graph), rules)
+    warnings = _warnings(store, {f.path: f for f in facts})
+    report = finish([*kept, *unreadable_findings(discovered.unreadable, rules, config)], len(facts), warnings,
+                    resolver, None, plan_inputs=(graph, {f.path: f for f in facts}))
+    if reported is not None:
+        targets = graph.computed_targets()
+        _save(results, reported, store, targets, _by_path(kept), warnings, resolver.probes, (), plan=report.plan)
+    if record_inputs:
+        report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
+    return report
+
+
+def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
+             rules: Sequence[Rule], collector: Collector, results: ResultStore, record_inputs: bool,
+             reported: list[Any]) -> Report:
+    old_modules: dict[str, list[Any]] = record["modules"]
+    now = {module: (path, hashed) for path, module, _, hashed in reported}
+    before = {module: (path, hashed) for path, module, _, hashed in record["reported"]}
+    # Modules outside PATHS that the last check's chains loaded: changed when their
+    # file or facts did. (Only a record without warnings gets here: problems of such
+    # modules are warned about, and which of them a reused search loaded is not kept.)
+    for module, path, hashed in record["outside"]:
+        before[module] = (path, hashed)
+        source = resolver.find(module)
+        current = collector.facts_hashes([source]) if source is not None else None  # type: ignore[attr-defined]
+        if source is not None and current is not None:
+            now.setdefault(module, (source.path, current[0]))
+    changed = {m for m in now.keys() | before.keys() if now.get(m) != before.get(m)}
+
+    store = FactsStore(resolver, collector)  # facts decoded only where they are needed
+    graph = build_graph(config, store)
+    again = set(changed)
+    for module in changed:
+        again.update(old_modules.get(module, [None, None, []])[2])  # what it imported (hint)
+        if module in now:
+            again.update(edge.target for edge in graph.eager_edges(module))
+    again |= _reaching(old_modules, changed)
+
+    subset = tuple(store.for_sources([s for s in discovered.files if s.module in again]))
+    everything = _Decoded(store, discovered.files)  # decoded if the lazy re-export hint looks
+    kept = findings_of(Project(config, subset, graph, all_reported=everything), rules)  # type: ignore[arg-type]
+    by_path = _by_path(kept)
+    for path, module, _, _ in reported:
+        if module not in again:
+            by_path[path] = [Finding.from_dict(f) for f in record["findings"].get(path, [])]
+    # Recorded edges: those computed now (every changed module's, every search's), and
+    # the old ones of the rest. An old entry of a module computed again but not
+    # searched through may be out of date (a star import of a changed module), but no
+    # finding depends on it: what reaches it was computed again on fresh edges.
+    targets = {m: entry[2] for m, entry in old_modules.items() if m in now}
+    targets.update(graph.computed_targets())
+    warnings = _warnings(store, {s.path: None for s in discovered.files})  # type: ignore[misc]
+    read = sorted({*record["read"], *(path for path, _ in now.values()), *store.by_path})
+    kept_outside = [entry for entry in record["outside"] if entry[0] not in changed]
+    all_kept = [f for found in by_path.values() for f in found]
+    # The plan is cut on the graph again (its edges decoded on demand from the sites of
+    # the findings), since an edit anywhere on a chain can change it.
+    with_findings = {f.path for f in all_kept}
+    facts_by_path = {f.path: f for f in store.for_sources([s for s in discovered.files if s.path in with_findings])}
+    report = finish([*all_kept, *unreadable_findings(discovered.unreadable, rules, config)], len(reported), warnings,
+                    resolver, None, plan_inputs=(graph, facts_by_path))
+    read = sorted({*read, *store.by_path})  # with the facts the plan decoded
+    _save(results, reported, store, targets, by_path, warnings, resolver.probes, record["lookups"], read,
+          kept_outside, plan=report.plan)
+    if record_inputs:
+        report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
+    return report
+
+
+class _Decoded:
+    """Every reported module's facts, decoded the first time someone iterates."""
+
+    def __init__(self, store: FactsStore, sources: Sequence[Any]) -> None:
+        self._store = store
+        self._sources = sources
+        self._facts: Optional[list[ModuleFacts]] = None
+
+    def __iter__(self):
+        if self._facts is None:
+            self._facts = self._store.for_sources(self._sources)
+        return iter(self._facts)
+
+
+def _reaching(modules: dict[str, list[Any]], changed: set[str]) -> set[str]:
+    """Every module that reaches one of `changed` over the recorded edges."""
+    importers: dict[str, list[str]] = defaultdict(list)
+    for module, entry in modules.items():
+        for target in entry[2]:
+            importers[target].append(module)
+    found: set[str] = set()
+    stack = list(changed)
+    while stack:
+        for importer in importers.get(stack.pop(), ()):
+            if importer not in found:
+                found.add(importer)
+                stack.append(importer)
+    return found
+
+
+def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    grouped: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        grouped[finding.path].append(finding)
+    return grouped
+
+
+def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets: dict[str, list[str]],
+          by_path: dict[str, list[Finding]], warnings: Sequence[str], probes: Sequence[tuple[str, bool]],
+          earlier: Sequence[Any], read: Optional[list[str]] = None, kept_outside: Sequence[Any] = (),
+          plan: Optional[Plan] = None) -> None:
+    """`kept_outside`: modules outside PATHS loaded by the findings reused from the
+    last record (module, path, facts hash)."""
+    reported_paths = {path for path, _, _, _ in reported}
+    hashes = {module: (path, hashed) for path, module, _, hashed in reported}
+    outside_by_module = {entry[0]: list(entry) for entry in kept_outside}
+    collector = store.collector
+    for path, loaded in store.by_path.items():
+        if path in reported_paths:
+            continue
+        source = store.resolver.find(loaded.module)
+        hashed = collector.facts_hashes([source]) if source is not None and hasattr(collector, "facts_hashes") else None
+        if hashed is None:
+            return  # facts that cannot be keyed: record nothing
+        outside_by_module[loaded.module] = [loaded.module, path, hashed[0]]
+    outside = sorted(outside_by_module.values())
+    hashes.update({module: (path, hashed) for module, path, hashed in outside})
+    modules: dict[str, list[Any]] = {}
+    for module, module_targets in targets.items():
+        if module in hashes:
+            path, hashed = hashes[module]
+            modules[module] = [path, hashed, module_targets]
+    recorder = lookups.LookupRecorder()
+    for path, was_file in probes:
+        if not recorder.probed(path, was_file):
+            return  # the tree changed while the check ran: record nothing
+    record = {
+        "key": results.key,
+        "reported": reported,
+        "modules": modules,
+        "outside": outside,
+        "findings": {path: [f.to_dict() for f in found] for path, found in sorted(by_path.items()) if found},
+        "warnings": list(warnings),
+        "plan": None if plan is None else plan.to_dict(),
+        "read": sorted(read if read is not None else store.by_path),
+        "lookups": lookups.merged(recorder.lookups(results.started, cache._RACY_NS), earlier),
+    }
+    results.save(record)
+
+
+class IncrementalCheck:
+    """The incremental engine for a long-lived caller (the language server): facts
+    (through `collector`, e.g. the facts cache with an editor's unsaved text laid
+    over it) and the last check's findings and edges, kept in memory.
+
+        engine = IncrementalCheck(config, collector)
+        report = engine.check([Path("pkg")])     # everything, the first time
+        report = engine.check([Path("pkg")])     # after an edit: only what depends on it
+
+    Each check finds by itself what changed (the facts hash of every reported file,
+    and the module lookups), so a caller need not say which files it changed."""
+
+    def __init__(self, config: Config, collector: Collector, select: Optional[Sequence[str]] = None,
+                 ignore: Optional[Sequence[str]] = None) -> None:
+        self.config = config
+        self.collector = collector
+        self.select = select
+        self.ignore = ignore
+        self._stores: dict[tuple[str, ...], ResultStore] = {}
+
+    def check(self, paths: Sequence[Path]) -> Report:
+        from importguard.engine import run_check
+
+        key = tuple(str(Path(p).absolute()) for p in paths)
+        store = self._stores.get(key)
+        if store is None:
+            store = self._stores[key] = ResultStore(None, self.config, {"paths": key, "select": self.select,
+                                                                          "ignore": self.ignore})
+        store.start()
+        self.last_reuse_store = store
+        return run_check(paths, self.config, select=self.select, ignore=self.ignore, collector=self.collector,
+                         results=store)
+
+    @property
+    def last_reuse(self) -> str:
+        """How the last check went: "all" reused, "some", or "none"."""
+        store = getattr(self, "last_reuse_store", None)
+        return store.last_reuse if store is not None else ""
+
+
+def session_engine() -> Any:
+    """An engine for lsp_session.Session (`Session.engine`): `(paths, config, collector,
+    record_inputs) -> Report`, keeping one in-memory record per (paths, config). The
+    collector must offer `facts_hashes(sources)` (cache/loader.FactsCollector does; a
+    collector that lays editor buffers over it should hash the buffer's facts with
+    cache.store.facts_hash(encode(facts))); without it every check computes everything."""
+    from importguard.engine import run_check
+
+    stores: dict[tuple[Any, ...], ResultStore] = {}
+
+    def engine(paths: Sequence[Path], config: Config, collector: Collector, record_inputs: bool) -> Report:
+        key = (repr(config), *(str(Path(p).absolute()) for p in paths))
+        store = stores.get(key)
+        if store is None:
+            store = stores[key] = ResultStore(None, config, {"paths": key[1:]})
+        store.start()
+        engine.last_reuse = store  # type: ignore[attr-defined]
+        return run_check(paths, config, collector=collector, record_inputs=record_inputs, results=store)
+
+    return engine

@@ -1,0 +1,232 @@
+"""The incremental engine (incremental.py): after an edit, only what depends on the
+edited module is computed again, and the output is byte-identical to `--no-cache`.
+
+Each scripted series edits one tree step by step; after every step the cached run
+(facts cache + stored findings, no replay) must print exactly what `--no-cache`
+prints, and the stored findings must have been reused where nothing they depended on
+changed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import importguard.incremental
+import importguard.cache.replay
+from importguard.cli.main import cli
+from importguard.config import load_config
+from importguard.incremental import IncrementalCheck
+
+from conftest import FIXTURES, write_tree
+
+TREE = {
+    "pyproject.toml": '[tool.importguard]\ncuda-free = ["app.entry"]\n',
+    "app/__init__.py": "from app.ops import gemm\nfrom app.util import helper\n",
+    "app/entry.py": "import app.config\nfrom app.models import *\n",
+    "app/config.py": "X = 1\n",
+    "app/util.py": "import app.plugin  # not there yet\n\ndef helper():\n    pass\n",
+    "app/ops/__init__.py": "from .gemm import gemm\nfrom .norm import norm\n",
+    "app/ops/gemm.py": "import os\n\ndef gemm():\n    pass\n",
+    "app/ops/norm.py": "import torch\n\ndef norm():\n    pass\n",
+    "app/models/__init__.py": '__all__ = ["llama"]\n',
+    "app/models/llama.py": "import json\n",
+    "app/models/mistral.py": "from app.ops import norm\n",
+    "app/kernels/__init__.py": "from . import fused  # noqa: IG001\n",
+    "app/kernels/fused.py": "import cutlass\n",
+    "tools/__init__.py": "",
+    "tools/probe.py": "import torch\nCAP = torch.cuda.get_device_capability()\n",
+}
+
+
+def append(relative: str, text: str):
+    def edit(root: Path) -> None:
+        path = root / relative
+        path.write_text(path.read_text() + text)
+    return edit
+
+
+def replace_text(relative: str, old: str, new: str):
+    def edit(root: Path) -> None:
+        path = root / relative
+        path.write_text(path.read_text().replace(old, new))
+    return edit
+
+
+def add(relative: str, text: str):
+    return lambda root: write_tree(root, {relative: text})
+
+
+def delete(relative: str):
+    return lambda root: (root / relative).unlink()
+
+
+def rename(old: str, new: str):
+    return lambda root: (root / old).rename(root / new)
+
+
+# (name, edit, how much the stored findings may be reused: "all", "some" or "none")
+SERIES = [
+    ("add a sink import to a re-exported leaf", append("app/ops/gemm.py", "import cutlass\n"), "some"),
+    ("remove it again", replace_text("app/ops/gemm.py", "import cutlass\n", ""), "some"),
+    ("a comment only: same facts", append("app/config.py", "# a comment\n"), "all"),
+    ("a call sink in a cuda-free chain", append("app/config.py", "import torch\nA = torch.cuda.is_available()\n"),
+     "some"),
+    ("__all__ of a star-imported package grows", replace_text("app/models/__init__.py", '["llama"]', '["llama", "mistral"]'),
+     "some"),
+    ("mistral reaches cutlass", append("app/ops/norm.py", "from app.kernels import fused\n"), "some"),
+    ("an importer of the package drops its from-import (the lazy re-export hint)",
+     replace_text("app/models/mistral.py", "from app.ops import norm\n", "import json\n"), "some"),
+    ("and takes it up again", replace_text("app/models/mistral.py", "import json\n", "from app.ops import norm\n"),
+     "some"),
+    ("a suppression", replace_text("app/ops/__init__.py", "from .norm import norm\n", "from .norm import norm  # noqa\n"),
+     "some"),
+    ("add a new file nobody imports", add("app/ops/extra.py", "import cutlass\n"), "some"),
+    ("make the __init__ import it", append("app/ops/__init__.py", "from . import extra\n"), "some"),
+    ("add a new file that an import now finds", add("app/plugin.py", "import cutlass\n"), "none"),
+    ("edit it", replace_text("app/plugin.py", "import cutlass\n", "import json\n"), "some"),
+    ("delete one", delete("app/plugin.py"), "none"),
+    ("delete one nobody imports", delete("tools/probe.py"), "some"),
+    ("rename one", rename("app/models/llama.py", "app/models/llama2.py"), "none"),
+    ("rename it back", rename("app/models/llama2.py", "app/models/llama.py"), "none"),
+    ("nothing changed", lambda root: None, "all"),
+]
+
+
+@pytest.fixture
+def reuse(monkeypatch):
+    """How each analysis used the stored findings; replays are switched off so that
+    every run goes through the incremental engine."""
+    seen: list[str] = []
+    real = importguard.incremental.check_incrementally
+
+    def recording(*args, **kwargs):
+        report = real(*args, **kwargs)
+        seen.append(args[6].last_reuse)
+        return report
+
+    monkeypatch.setattr(importguard.incremental, "check_incrementally", recording)
+    monkeypatch.setattr(importguard.cache.replay.Replay, "load", lambda self: None)
+    return seen
+
+
+def run(root: Path, *args: str) -> tuple[str, int]:
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        result = CliRunner().invoke(cli, ["check", *args])
+    finally:
+        os.chdir(old)
+    assert result.exit_code in (0, 1), result.output
+    return result.output, result.exit_code
+
+
+def play(root: Path, reuse: list[str], series, paths=(".",)) -> list[str]:
+    cache = ("--cache-dir", str(root.parent / "cache"))
+    first = run(root, *paths, *cache)
+    assert first == run(root, *paths, "--no-cache")
+    problems = []
+    for name, edit, expected in series:
+        edit(root)
+        cached = run(root, *paths, *cache)
+        fresh = run(root, *paths, "--no-cache")
+        if cached != fresh:
+            problems.append(f"{name}: cached output differs from --no-cache:\n{cached[0]}\n---\n{fresh[0]}")
+        if expected is not None and reuse[-1] != expected:
+            problems.append(f"{name}: stored findings reused {reuse[-1]!r}, expected {expected!r}")
+    return problems
+
+
+def test_scripted_edits_give_what_no_cache_gives_and_reuse_what_they_can(tmp_path, reuse):
+    root = write_tree(tmp_path / "tree", TREE)
+    assert play(root, reuse, SERIES) == []
+    assert "some" in reuse and "all" in reuse
+
+
+def test_edits_that_matter_change_the_output(tmp_path, reuse):
+    """The series is not vacuous: the sink import appears, goes, and the others show."""
+    root = write_tree(tmp_path / "tree", TREE)
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    before, _ = run(root, ".", *cache)
+    append("app/ops/gemm.py", "import cutlass\n")(root)
+    after, _ = run(root, ".", *cache)
+    assert "app.ops -> app.ops.gemm -> cutlass" in after and "app.ops.gemm" not in before
+    assert reuse[-1] == "some"
+
+
+def test_a_part_of_the_tree_whose_chains_leave_it(tmp_path, reuse):
+    root = write_tree(tmp_path / "tree", TREE)
+    series = [
+        ("edit outside PATHS that a chain reaches", append("app/ops/gemm.py", "import cutlass\n"), "some"),
+        ("remove it", replace_text("app/ops/gemm.py", "import cutlass\n", ""), "some"),
+        ("edit inside", append("app/ops/__init__.py", "import json\n"), "some"),
+        ("a chain now leaves through another module", append("app/ops/norm.py", "import app.kernels\n"), "some"),
+        ("nothing changed", lambda r: None, "all"),
+        # A module outside PATHS with a problem is warned about; which reused search
+        # loaded it is not recorded, so such a check computes everything after an edit.
+        ("an outside module cannot be parsed", append("app/kernels/fused.py", "def (:\n"), "some"),
+        ("edit inside again", append("app/ops/__init__.py", "import os\n"), "none"),
+        ("fixed", replace_text("app/kernels/fused.py", "def (:\n", ""), "none"),
+        ("and nothing", lambda r: None, "all"),
+    ]
+    assert play(root, reuse, series, paths=("app/ops/__init__.py",)) == []
+
+
+def test_the_example_tree(tmp_path, reuse):
+    root = tmp_path / "example"
+    shutil.copytree(FIXTURES / "example", root, ignore=shutil.ignore_patterns(".importguard_cache"))
+    leaf = next(p for p in sorted(root.rglob("*.py")) if p.name != "__init__.py")
+    relative = str(leaf.relative_to(root))
+    series = [
+        ("sink import", append(relative, "import cutlass\n"), "some"),
+        ("removed", replace_text(relative, "import cutlass\n", ""), "some"),
+        ("nothing", lambda r: None, "all"),
+    ]
+    assert play(root, reuse, series) == []
+
+
+def test_the_engine_object_reuses_in_memory(tmp_path):
+    root = write_tree(tmp_path / "tree", TREE)
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        from importguard.cache.loader import open_collector
+
+        config = load_config(None, root)
+        with open_collector(config, cache_dir=tmp_path / "cache", jobs=1) as collector:
+            engine = IncrementalCheck(config, collector)
+            first = engine.check([Path(".")])
+            assert engine.last_reuse == "none"
+            assert engine.check([Path(".")]) == first and engine.last_reuse == "all"
+            append("app/ops/gemm.py", "import cutlass\n")(root)
+            third = engine.check([Path(".")])
+            assert engine.last_reuse == "some" and third != first
+            assert any("app.ops.gemm" in f.message for f in third.findings)
+    finally:
+        os.chdir(old)
+
+
+def test_the_session_engine_plugs_into_the_language_server_seam(tmp_path):
+    from importguard.cache.loader import open_collector
+    from importguard.incremental import session_engine
+
+    root = write_tree(tmp_path / "tree", TREE)
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        config = load_config(None, root)
+        engine = session_engine()
+        with open_collector(config, cache_dir=tmp_path / "cache", jobs=1) as collector:
+            first = engine([Path(".")], config, collector, True)
+            assert engine([Path(".")], config, collector, True) == first
+            assert engine.last_reuse.last_reuse == "all"
+            append("app/ops/gemm.py", "import cutlass\n")(root)
+            after = engine([Path(".")], config, collector, True)
+            assert engine.last_reuse.last_reuse == "some" and after != first
+            assert str(root / "app/ops/gemm.py") in after.consulted_files
+    finally:
+        os.chdir(old)
