@@ -55,6 +55,9 @@ class Config:
     # True: the processes that import the project run with PYTORCH_NVML_BASED_CUDA_CHECK=1,
     # so torch.cuda.is_available() does not initialize the driver (measured).
     nvml_based_cuda_check: bool = False
+    # Follow calls that a function makes only on some paths (under an `if`, in a loop or
+    # handler, after an early return): off by default, see README (precision).
+    conditional_calls: bool = False
 
 
 def find_config_file(start: Path) -> Optional[Path]:
@@ -191,6 +194,10 @@ def _from_table(table: Any, path: Path) -> Config:
     nvml = reader.get("nvml-based-cuda-check", bool, "true or false")
     if nvml is not None:
         values["nvml_based_cuda_check"] = nvml
+
+    conditional = reader.get("conditional-calls", bool, "true or false")
+    if conditional is not None:
+        values["conditional_calls"] = conditional
 
     reader.reject_unknown()
     return Config(**values)

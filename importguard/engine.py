@@ -65,6 +65,7 @@ def build_graph(config: Config, store: FactsStore) -> ImportGraph:
         sink_calls=config.sink_calls,
         prefetch=store.prefetch,
         nvml_based_cuda_check=config.nvml_based_cuda_check,
+        conditional_calls=config.conditional_calls,
     )
 
 

@@ -68,6 +68,7 @@ class ImportGraph:
         sink_calls: Sequence[CallSink],
         prefetch: Callable[[Iterable[str]], None] = lambda modules: None,
         nvml_based_cuda_check: bool = False,
+        conditional_calls: bool = False,
     ) -> None:
         self._facts_for = facts_for
         self._is_known = is_known_module
@@ -79,7 +80,7 @@ class ImportGraph:
         self._module_sinks: dict[str, Optional[ModuleSink]] = {}
         self._worth: dict[str, bool] = {}
         self._prefetched: set[str] = set()  # each module is prefetched once, not per search
-        self.reach = CallReach(facts_for, sink_calls, nvml_based_cuda_check)
+        self.reach = CallReach(facts_for, sink_calls, nvml_based_cuda_check, conditional_calls)
         # importer -> modules from which a search that started at it (its ancestors
         # running) found no sink. A later search whose running modules include that
         # importer (the same package, or one below it) skips them: avoiding more

@@ -65,8 +65,12 @@ class CallReach:
         facts_for: Callable[[str], Optional[ModuleFacts]],
         sink_calls: Sequence[CallSink],
         nvml_based_cuda_check: bool = False,
+        conditional_calls: bool = False,
     ) -> None:
         self._facts_for = facts_for
+        # A call on some paths only (see Reached.conditional) is followed only when asked:
+        # on real trees most of them never run (docs/calls-precision.md).
+        self._conditional_calls = conditional_calls
         self._sinks = {sink.name: sink for sink in sink_calls}
         self._nvml_everywhere = nvml_based_cuda_check
         self._memo: dict[tuple[str, bool], Optional[Reached]] = {}
@@ -158,7 +162,7 @@ class CallReach:
         for facts, function in targets:
             owner = f"{facts.module}.{function.name}"
             for call in function.calls:
-                if call.guarded:
+                if call.guarded or (call.conditional and not self._conditional_calls):
                     continue
                 hop = call_hop(owner, call, facts.path, in_function=True)
                 sink = self.call_sink_for(call, nvml)

@@ -23,8 +23,11 @@ def findings(tmp_path, files, **kwargs):
     return [(f.code, f.path, f.line) for f in report.findings], report
 
 
-def ig003_lines(tmp_path, source, extra=None):
-    files = {"m.py": source, **(extra or {})}
+CONDITIONAL = {"pyproject.toml": "[tool.importguard]\nconditional-calls = true\n"}
+
+
+def ig003_lines(tmp_path, source, extra=None, conditional=False):
+    files = {"m.py": source, **(extra or {}), **(CONDITIONAL if conditional else {})}
     found, _ = findings(tmp_path, files)
     return [line for code, path, line in found if code == "IG003" and path == "m.py"]
 
@@ -158,7 +161,7 @@ def test_cycles_terminate_and_still_find_the_sink(tmp_path):
         "def x(n):\n    return y(n)\n"
         "def y(n):\n    return x(n) if n else torch.cuda.synchronize()\n"
     )}
-    assert ig003_lines(tmp_path, "from c import a, x\nA = a(1)\nX = x(1)\n", extra) == [3]
+    assert ig003_lines(tmp_path, "from c import a, x\nA = a(1)\nX = x(1)\n", extra, conditional=True) == [3]
 
 
 def test_recursion_deeper_than_the_limit_is_not_followed_and_does_not_crash(tmp_path):
@@ -220,7 +223,7 @@ def test_exec_of_a_string_gets_a_note(tmp_path):
 )
 def test_is_initialized_guards_in_functions(tmp_path, body, reported):
     source = "import torch\ndef name():\n" + body + "X = name()\n"
-    assert bool(ig003_lines(tmp_path, source)) is reported
+    assert bool(ig003_lines(tmp_path, source, conditional=True)) is reported
 
 
 def test_is_initialized_guard_at_module_level(tmp_path):
@@ -442,7 +445,7 @@ def test_whole_file_and_skeleton_give_the_same_function_facts():
 )
 def test_calls_on_a_branch_of_a_function_are_reported_as_on_some_paths(tmp_path, body, conditional):
     source = "import torch\nLEVEL = 0\ndef f():\n" + body + "X = f()\n"
-    _, report = findings(tmp_path, {"m.py": source})
+    _, report = findings(tmp_path, {"m.py": source, **CONDITIONAL})
     (finding,) = report.findings
     assert ("on some paths" in finding.message) is conditional
     assert (finding.chain[-1].via == "only on some paths through the caller") is conditional
@@ -465,7 +468,7 @@ def test_fallback_after_a_try_that_returns_is_on_some_paths(tmp_path):
         "import torch\ndef arch():\n    try:\n        return probe()\n    except Exception:\n        pass\n"
         "    return torch.cuda.get_device_properties('cuda')\ndef probe():\n    return 'gfx942'\nA = arch()\n"
     )
-    _, report = findings(tmp_path, {"m.py": source})
+    _, report = findings(tmp_path, {"m.py": source, **CONDITIONAL})
     (finding,) = report.findings
     assert "on some paths" in finding.message
 
@@ -488,3 +491,16 @@ def test_main_guard_with_and_never_runs_on_import(tmp_path):
     source = "from helpers import main, ci\nif __name__ == '__main__' and not ci():\n    main()\n"
     assert ig003_lines(tmp_path, source, extra) == []
     assert ig003_lines(tmp_path, "from helpers import main, ci\nif ci() or __name__ == '__main__':\n    main()\n", extra) == [3]
+
+
+@pytest.mark.parametrize("body", [
+    "    if LEVEL:\n        torch.cuda.synchronize()\n",
+    "    if not LEVEL:\n        return\n    torch.cuda.synchronize()\n",
+    "    try:\n        pass\n    except Exception:\n        torch.cuda.synchronize()\n",
+])
+def test_calls_on_some_paths_of_a_function_are_followed_only_when_configured(tmp_path, body):
+    # Default: on vLLM, sglang and flashinfer most such calls never run (ROCm fallbacks,
+    # log-level gates; docs/calls-precision.md), so only `conditional-calls = true` follows them.
+    source = "import torch\nLEVEL = 0\ndef f():\n" + body + "X = f()\n"
+    assert ig003_lines(tmp_path, source) == []
+    assert ig003_lines(tmp_path / "on", source, conditional=True) == [5 + body.count("\n") - 1]
