@@ -16,7 +16,7 @@ from pathlib import Path
 
 import importguard.engine as engine
 import importguard.plan.network as network
-from importguard.cache.loader import open_collector
+from importguard.cache.loader import open_loader
 from importguard.config import load_config
 from importguard.graph import ancestors
 
@@ -32,7 +32,7 @@ def main(package: str) -> None:
 
     network._plan = grab
     config = load_config(None, Path("."))
-    with open_collector(config, cache_dir=None, use_cache=True, jobs=None) as collector:
+    with open_loader(config, cache_dir=None, use_cache=True, jobs=None) as collector:
         engine.run_check([Path(package)], config, collector=collector)
     net, sources, plan = captured["net"], captured["sources"], captured["plan"]
     arcs = net.pruned()

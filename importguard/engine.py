@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
@@ -97,7 +97,7 @@ def run_check(
     ignore: Optional[Sequence[str]] = None,
     collector: Collector = collect_serially,
     installed: Optional["InstalledModules"] = None,
-    record_inputs: bool = False,
+    track_inputs: bool = False,
     results: Any = None,
 ) -> Report:
     """`results`: the store of the last check's findings (incremental.ResultStore);
@@ -108,7 +108,7 @@ def run_check(
     rules = selected_rules(select if select is not None else config.select,
                            ignore if ignore is not None else config.ignore)
     if results is not None and installed is None:
-        return results.check(paths, config, discovered, resolver, rules, collector, record_inputs)
+        return results.check(paths, config, discovered, resolver, rules, collector, track_inputs)
     store = FactsStore(resolver, collector)
     reported = tuple(store.for_sources(discovered.files))
     graph = build_graph(config, store)
@@ -116,7 +116,7 @@ def run_check(
     kept += unreadable_findings(discovered.unreadable, rules, config)
     report = finish(kept, len(reported), _warnings(store, {f.path: f for f in reported}), resolver, installed,
                     plan_inputs=(graph, {f.path: f for f in reported}))
-    if record_inputs and installed is None:
+    if track_inputs and installed is None:
         report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
     return report
 

@@ -11,7 +11,6 @@ Facts are pulled on demand through `facts_for`, so only what a chain reaches is 
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Optional, Sequence

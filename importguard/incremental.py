@@ -86,9 +86,9 @@ class ResultStore:
         self.last_reuse = ""  # "all", "some" or "none": how the last check went (tests, bench)
 
     def check(self, paths: Sequence[Path], config: Config, discovered: Any, resolver: Any, rules: Sequence[Rule],
-              collector: Collector, record_inputs: bool) -> Report:
+              collector: Collector, track_inputs: bool) -> Report:
         """engine.run_check hands its discovery here (engine does not import this module)."""
-        return check_incrementally(paths, config, discovered, resolver, rules, collector, self, record_inputs)
+        return check_incrementally(paths, config, discovered, resolver, rules, collector, self, track_inputs)
 
     def start(self) -> None:
         """Call before a check begins: a directory changed since may have changed
@@ -161,28 +161,28 @@ def check_incrementally(
     rules: Sequence[Rule],
     collector: Collector,
     results: ResultStore,
-    record_inputs: bool,
+    track_inputs: bool,
 ) -> Report:
     hashes_of = getattr(collector, "facts_hashes", None)
     hashes = hashes_of(discovered.files) if hashes_of is not None else None
     if hashes is None:  # no facts cache, or a file whose facts cannot be cached
         results.last_reuse = "none"
-        return _full(paths, config, discovered, resolver, rules, collector, results, record_inputs, None)
+        return _full(paths, config, discovered, resolver, rules, collector, results, track_inputs, None)
     reported = [[s.path, s.module, s.is_package, h] for s, h in zip(discovered.files, hashes)]
     record = results.load()
     try:
         if record is not None and lookups.unchanged(record["lookups"]):
             if reported == record["reported"] and _outside_unchanged(record["outside"], resolver, collector):
                 results.last_reuse = "all"
-                return _replayed(record, paths, discovered, config, rules, reported, results, record_inputs)
+                return _replayed(record, paths, discovered, config, rules, reported, results, track_inputs)
             if not record["warnings"]:
                 results.last_reuse = "some"
                 return _partial(record, paths, config, discovered, resolver, rules, collector, results,
-                                record_inputs, reported)
+                                track_inputs, reported)
     except (KeyError, TypeError, ValueError, AttributeError):
         pass  # a record this version cannot use: compute everything
     results.last_reuse = "none"
-    return _full(paths, config, discovered, resolver, rules, collector, results, record_inputs, reported)
+    return _full(paths, config, discovered, resolver, rules, collector, results, track_inputs, reported)
 
 
 def _outside_unchanged(outside: list[Any], resolver: Any, collector: Any) -> bool:
@@ -199,18 +199,18 @@ def _outside_unchanged(outside: list[Any], resolver: Any, collector: Any) -> boo
 
 
 def _replayed(record: dict[str, Any], paths: Sequence[Path], discovered: Any, config: Config,
-              rules: Sequence[Rule], reported: list[Any], results: ResultStore, record_inputs: bool) -> Report:
+              rules: Sequence[Rule], reported: list[Any], results: ResultStore, track_inputs: bool) -> Report:
     kept = [Finding.from_dict(f) for found in record["findings"].values() for f in found]
     kept += unreadable_findings(discovered.unreadable, rules, config)
     plan = None if record["plan"] is None else Plan.from_dict(record["plan"])
     report = finish(kept, len(reported), record["warnings"], None, None, plan=plan)
-    if record_inputs:
+    if track_inputs:
         report = with_inputs(report, paths, discovered, config, record["read"], (), record["lookups"])
     return report
 
 
 def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any, rules: Sequence[Rule],
-          collector: Collector, results: ResultStore, record_inputs: bool,
+          collector: Collector, results: ResultStore, track_inputs: bool,
           reported: Optional[list[Any]]) -> Report:
     store = FactsStore(resolver, collector)
     facts = tuple(store.for_sources(discovered.files))
@@ -222,13 +222,13 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
     if reported is not None:
         targets = graph.computed_targets()
         _save(results, reported, store, targets, _by_path(kept), warnings, resolver.probes, (), plan=report.plan)
-    if record_inputs:
+    if track_inputs:
         report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
     return report
 
 
 def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
-             rules: Sequence[Rule], collector: Collector, results: ResultStore, record_inputs: bool,
+             rules: Sequence[Rule], collector: Collector, results: ResultStore, track_inputs: bool,
              reported: list[Any]) -> Report:
     old_modules: dict[str, list[Any]] = record["modules"]
     now = {module: (path, hashed) for path, module, _, hashed in reported}
@@ -279,7 +279,7 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     read = sorted({*read, *store.by_path})  # with the facts the plan decoded
     _save(results, reported, store, targets, by_path, warnings, resolver.probes, record["lookups"], read,
           kept_outside, plan=report.plan)
-    if record_inputs:
+    if track_inputs:
         report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
     return report
 
@@ -346,9 +346,9 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         if module in hashes:
             path, hashed = hashes[module]
             modules[module] = [path, hashed, module_targets]
-    recorder = lookups.LookupRecorder()
+    log = lookups.LookupLog()
     for path, was_file in probes:
-        if not recorder.probed(path, was_file):
+        if not log.probed(path, was_file):
             return  # the tree changed while the check ran: record nothing
     record = {
         "key": results.key,
@@ -359,7 +359,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "warnings": list(warnings),
         "plan": None if plan is None else plan.to_dict(),
         "read": sorted(read if read is not None else store.by_path),
-        "lookups": lookups.merged(recorder.lookups(results.started, cache._RACY_NS), earlier),
+        "lookups": lookups.merged(log.lookups(results.started, cache._RACY_NS), earlier),
     }
     results.save(record)
 
@@ -406,21 +406,21 @@ class IncrementalCheck:
 
 def session_engine() -> Any:
     """An engine for lsp_session.Session (`Session.engine`): `(paths, config, collector,
-    record_inputs) -> Report`, keeping one in-memory record per (paths, config). The
-    collector must offer `facts_hashes(sources)` (cache/loader.FactsCollector does; a
+    track_inputs) -> Report`, keeping one in-memory record per (paths, config). The
+    collector must offer `facts_hashes(sources)` (cache/loader.FactsLoader does; a
     collector that lays editor buffers over it should hash the buffer's facts with
     cache.store.facts_hash(encode(facts))); without it every check computes everything."""
     from importguard.engine import run_check
 
     stores: dict[tuple[Any, ...], ResultStore] = {}
 
-    def engine(paths: Sequence[Path], config: Config, collector: Collector, record_inputs: bool) -> Report:
+    def engine(paths: Sequence[Path], config: Config, collector: Collector, track_inputs: bool) -> Report:
         key = (repr(config), *(str(Path(p).absolute()) for p in paths))
         store = stores.get(key)
         if store is None:
             store = stores[key] = ResultStore(None, config, {"paths": key[1:]})
         store.start()
         engine.last_reuse = store  # type: ignore[attr-defined]
-        return run_check(paths, config, collector=collector, record_inputs=record_inputs, results=store)
+        return run_check(paths, config, collector=collector, track_inputs=track_inputs, results=store)
 
     return engine

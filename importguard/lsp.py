@@ -20,7 +20,6 @@ import asyncio
 import hashlib
 import json
 import os
-import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Optional, Sequence

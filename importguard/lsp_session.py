@@ -32,20 +32,20 @@ from importguard.errors import ImportguardError
 from importguard.model import Finding, ModuleFacts, Report, SourceFile
 
 if TYPE_CHECKING:  # imported by the first analysis that is not replayed
-    from importguard.cache.loader import FactsCollector
+    from importguard.cache.loader import FactsLoader
     from importguard.engine import Collector
 
-# (paths, config, collector, record_inputs) -> Report; record_inputs as in run_check
+# (paths, config, collector, track_inputs) -> Report; track_inputs as in run_check
 Engine = Callable[[Sequence[Path], Config, "Collector", bool], Report]
 # A buffer over budget.INLINE_MAX_BYTES is parsed in a worker stopped after this long (a
 # 3 MB file of `x = 1` takes LibCST about a minute and 4 GB).
 EDITOR_TIME_BUDGET_SECONDS = 10.0
 
 
-def check_engine(paths: Sequence[Path], config: Config, collector: "Collector", record_inputs: bool) -> Report:
+def check_engine(paths: Sequence[Path], config: Config, collector: "Collector", track_inputs: bool) -> Report:
     from importguard.engine import run_check
 
-    return run_check(paths, config, collector=collector, record_inputs=record_inputs)
+    return run_check(paths, config, collector=collector, track_inputs=track_inputs)
 
 
 @dataclass(frozen=True)
@@ -99,14 +99,14 @@ class Session:
                 consulted = frozenset(p for p, _ in replay.loaded["files"] if p.endswith(".py"))
                 return Analysis(self._own(replayed, path), consulted, config_error, 0,
                                 time.perf_counter() - started, replayed=True)
-        from importguard.cache.loader import FactsCollector
-        from importguard.cache.pool import ParallelCollector
+        from importguard.cache.loader import FactsLoader
+        from importguard.cache.pool import WorkerPool
 
         self._analysed.add(path)
         consulted: set[str] = set()
         cache = self._cache(config)
-        pool = ParallelCollector(self.jobs)
-        disk = FactsCollector(cache, pool)
+        pool = WorkerPool(self.jobs)
+        disk = FactsLoader(cache, pool)
 
         def collect(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
             consulted.update(s.path for s in sources)
@@ -218,7 +218,7 @@ class Session:
             self._buffers[key] = facts
         return facts
 
-    _from_disk: Optional["FactsCollector"] = None
+    _from_disk: Optional["FactsLoader"] = None
 
 
 def encode_buffer(text: str) -> bytes:

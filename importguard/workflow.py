@@ -101,7 +101,7 @@ def _open_replay(request: CheckRequest) -> "Replay":
 
 
 def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
-    from importguard.cache.loader import open_collector
+    from importguard.cache.loader import open_loader
     from importguard.changed import only_touching, project_scope
     from importguard.installed.reach import open_reach, verify_chains
     from importguard.engine import run_check
@@ -119,14 +119,14 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
     notes: list[str] = []
     diff = None
     files_changed = 0
-    with open_collector(config, cache_dir=request.cache_dir, use_cache=request.use_cache,
+    with open_loader(config, cache_dir=request.cache_dir, use_cache=request.use_cache,
                         jobs=request.jobs) as collector, \
             open_reach(config, request.follow_installed, request.python, request.verify_install,
                        collector) as reach:
         def analyse() -> Report:
             found = run_check(scope, config, select=request.select, ignore=request.ignore,
                               collector=reach.collector, installed=reach.installed,
-                              record_inputs=replay is not None, results=results)
+                              track_inputs=replay is not None, results=results)
             return only_touching(found, targets, config) if request.changed_only else found
 
         report = analyse()

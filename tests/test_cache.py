@@ -14,7 +14,7 @@ from conftest import write_tree
 
 from importguard.cache import store as cache_module
 from importguard.cache.store import FactsCache, decode, encode
-from importguard.cache.loader import open_collector
+from importguard.cache.loader import open_loader
 from importguard.config import load_config
 from importguard.engine import run_check
 from importguard.model import CallSite, Execution, ImportSite, ModuleFacts, Problem, SiteKind, SourceFile, Suppression
@@ -37,7 +37,7 @@ def trust_fresh_stat(monkeypatch: pytest.MonkeyPatch) -> None:
 def check(root: Path, **options):
     """One in-process run with the cache; (report, files parsed, cache warnings)."""
     config = load_config(None, root)
-    with open_collector(config, jobs=1, **options) as collector:
+    with open_loader(config, jobs=1, **options) as collector:
         report = run_check([root], config, collector=collector)
     return report, collector.collected, collector.warnings
 

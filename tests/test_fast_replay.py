@@ -100,10 +100,10 @@ def test_no_record_where_the_fast_path_would_not_look(tmp_path):
 def test_another_environment_or_command_line_is_another_record(monkeypatch, tmp_path):
     from importguard.cache import fast_replay
     cwd = str(tmp_path)
-    path = fast_replay.record_path(["check", "pkg"], cwd)
-    assert fast_replay.record_path(["check", "pkg", "--exit-zero"], cwd) != path
+    path = fast_replay.replay_path(["check", "pkg"], cwd)
+    assert fast_replay.replay_path(["check", "pkg", "--exit-zero"], cwd) != path
     monkeypatch.setattr(sys, "prefix", "/some/other/venv")
-    assert fast_replay.record_path(["check", "pkg"], cwd) != path
+    assert fast_replay.replay_path(["check", "pkg"], cwd) != path
 
 
 def test_a_cache_dir_spelled_with_dot_dot_still_gets_a_record(tmp_path):

@@ -22,15 +22,15 @@ from click.testing import CliRunner
 
 from conftest import check_tree, write_tree
 from importguard.cli.main import cli
-from importguard.cache.loader import FactsCollector
+from importguard.cache.loader import FactsLoader
 from importguard.config import load_config
 from importguard.engine import collect_serially
 from importguard.installed.interpreter import EnvironmentPaths
 from importguard.errors import ConfigError
 from importguard.installed.modules import InstalledModules
-from importguard.installed.facts import InstalledCollector
+from importguard.installed.facts import InstalledLoader
 from importguard.cache.store import FactsCache, cache_key
-from importguard.cache.pool import ParallelCollector
+from importguard.cache.pool import WorkerPool
 from importguard.model import Hop
 
 FAKEOPS = {
@@ -182,10 +182,10 @@ def test_facts_are_cached_per_distribution(layout, tmp_path):
     root, site = layout
     config = load_config(None, root)
 
-    def cached_run() -> InstalledCollector:
-        project = FactsCollector(FactsCache(tmp_path / "cache", cache_key(config)), ParallelCollector(1))
+    def cached_run() -> InstalledLoader:
+        project = FactsLoader(FactsCache(tmp_path / "cache", cache_key(config)), WorkerPool(1))
         installed = installed_for(root, site)
-        collector = InstalledCollector(project, installed)
+        collector = InstalledLoader(project, installed)
         assert len(check_tree(root, installed=installed, collector=collector).findings) == 1
         collector.save()
         return collector
@@ -200,9 +200,9 @@ def test_facts_are_cached_per_distribution(layout, tmp_path):
     assert [c.collected for c in cached_run()._by_distribution.values()] == [0]
     # A changed file (another hash) is parsed again, and its new facts are used.
     (site / "fakeops/kernels.py").write_text("import os\n")
-    project = FactsCollector(FactsCache(tmp_path / "cache", cache_key(config)), ParallelCollector(1))
+    project = FactsLoader(FactsCache(tmp_path / "cache", cache_key(config)), WorkerPool(1))
     installed = installed_for(root, site)
-    collector = InstalledCollector(project, installed)
+    collector = InstalledLoader(project, installed)
     assert check_tree(root, installed=installed, collector=collector).findings == ()
     assert [c.collected for c in collector._by_distribution.values()] == [1]
 
@@ -360,7 +360,7 @@ def test_real_flashinfer_chain(tmp_path, flashinfer_site):
         "vproj/__init__.py": "",
         "vproj/attention.py": "import flashinfer\n\n\ndef run():\n    return flashinfer\n",
     })
-    collector = FactsCollector(None, ParallelCollector(os.cpu_count() or 1))
+    collector = FactsLoader(None, WorkerPool(os.cpu_count() or 1))
     try:
         report = run(root, site, collector=collector)
     finally:

@@ -132,7 +132,7 @@ def test_deep_real_brackets_are_still_refused():
     ],
 )
 def test_cache_entry_of_the_wrong_shape_is_a_miss_and_a_warning(tmp_path, field, bad):
-    from importguard.cache.loader import open_collector
+    from importguard.cache.loader import open_loader
     from importguard.config import load_config
     from importguard.engine import run_check
 
@@ -141,7 +141,7 @@ def test_cache_entry_of_the_wrong_shape_is_a_miss_and_a_warning(tmp_path, field,
 
     def check():
         config = load_config(None, tmp_path)
-        with open_collector(config, jobs=1) as collector:
+        with open_loader(config, jobs=1) as collector:
             report = run_check([tmp_path], config, collector=collector)
         return [f.code for f in report.findings], collector.collected, collector.warnings
 
@@ -193,12 +193,12 @@ def test_a_file_over_the_size_cap_is_a_finding(tmp_path, monkeypatch):
 
 
 def _collect_with_pool(tmp_path, files):
-    from importguard.cache.pool import ParallelCollector
+    from importguard.cache.pool import WorkerPool
 
     sources = []
     for name in files:
         sources.append(SourceFile(str(tmp_path / name), name[:-3], False, str(tmp_path)))
-    collector = ParallelCollector(2)
+    collector = WorkerPool(2)
     try:
         return {s.module: r["facts"] for s, r in zip(sources, collector(sources))}
     finally:

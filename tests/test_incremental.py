@@ -194,10 +194,10 @@ def test_the_engine_object_reuses_in_memory(tmp_path):
     old = Path.cwd()
     os.chdir(root)
     try:
-        from importguard.cache.loader import open_collector
+        from importguard.cache.loader import open_loader
 
         config = load_config(None, root)
-        with open_collector(config, cache_dir=tmp_path / "cache", jobs=1) as collector:
+        with open_loader(config, cache_dir=tmp_path / "cache", jobs=1) as collector:
             engine = IncrementalCheck(config, collector)
             first = engine.check([Path(".")])
             assert engine.last_reuse == "none"
@@ -211,7 +211,7 @@ def test_the_engine_object_reuses_in_memory(tmp_path):
 
 
 def test_the_session_engine_plugs_into_the_language_server_seam(tmp_path):
-    from importguard.cache.loader import open_collector
+    from importguard.cache.loader import open_loader
     from importguard.incremental import session_engine
 
     root = write_tree(tmp_path / "tree", TREE)
@@ -220,7 +220,7 @@ def test_the_session_engine_plugs_into_the_language_server_seam(tmp_path):
     try:
         config = load_config(None, root)
         engine = session_engine()
-        with open_collector(config, cache_dir=tmp_path / "cache", jobs=1) as collector:
+        with open_loader(config, cache_dir=tmp_path / "cache", jobs=1) as collector:
             first = engine([Path(".")], config, collector, True)
             assert engine([Path(".")], config, collector, True) == first
             assert engine.last_reuse.last_reuse == "all"

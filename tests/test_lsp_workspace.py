@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 

@@ -13,7 +13,7 @@ from importguard.cache import pool as parallel
 from importguard.facts import collect
 from importguard.facts.collect import collect_file
 from importguard.discovery import discover
-from importguard.cache.pool import ParallelCollector
+from importguard.cache.pool import WorkerPool
 from importguard.model import ModuleFacts
 
 ODD_FILES = {
@@ -44,7 +44,7 @@ def facts_of(results) -> list[ModuleFacts]:
 def test_parallel_facts_equal_serial_facts(tmp_path: Path) -> None:
     files = sources(tmp_path)
     serial = [collect_file(source) for source in files]
-    pool = ParallelCollector(jobs=2)
+    pool = WorkerPool(jobs=2)
     try:
         in_pool = facts_of(pool(files))
         again = facts_of(pool(files[:3]))  # the pool stays up between batches
@@ -57,7 +57,7 @@ def test_parallel_facts_equal_serial_facts(tmp_path: Path) -> None:
 
 def test_one_job_collects_inline_with_the_same_results(tmp_path: Path) -> None:
     files = sources(tmp_path)
-    inline = ParallelCollector(jobs=1)
+    inline = WorkerPool(jobs=1)
     assert facts_of(inline(files)) == [collect_file(source) for source in files]
     assert inline._pool is None
 
@@ -74,7 +74,7 @@ def test_a_collector_crash_becomes_a_problem(tmp_path: Path, monkeypatch: pytest
         return original(data, source)
 
     monkeypatch.setattr(collect, "collect_source", flaky)  # forked workers inherit it
-    pool = ParallelCollector(jobs=jobs)
+    pool = WorkerPool(jobs=jobs)
     try:
         results = pool(files)
     finally:
@@ -96,7 +96,7 @@ def test_progress_shows_on_a_terminal_only(tmp_path: Path, monkeypatch: pytest.M
 
     for stream, shown in ((io.StringIO(), False), (Terminal(), True)):
         monkeypatch.setattr("sys.stderr", stream)
-        ParallelCollector(jobs=1)(files)
+        WorkerPool(jobs=1)(files)
         assert ("collecting facts" in stream.getvalue()) is shown
 
 

@@ -48,7 +48,7 @@ def _isatty() -> bool:
         return False
 
 
-def record_path(argv: list[str], cwd: str) -> str:
+def replay_path(argv: list[str], cwd: str) -> str:
     key = json.dumps([
         FORMAT, __version__, sys.version, sys.prefix, cwd, argv,
         os.environ.get("LIBCST_PARSER_TYPE", ""),
@@ -99,7 +99,7 @@ def try_replay(argv: list[str]) -> Optional[int]:
     if not argv or argv[0] != "check":
         return None
     try:
-        record = json.loads(_read_regular(record_path(argv, os.getcwd())))
+        record = json.loads(_read_regular(replay_path(argv, os.getcwd())))
         if record.get("format") != FORMAT or not inputs_unchanged(record):
             return None
         chunks, code = record["output"]

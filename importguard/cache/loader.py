@@ -11,7 +11,7 @@ from typing import Iterator, Optional, Sequence
 
 from importguard.cache.store import DEFAULT_DIRECTORY, FactsCache
 from importguard.config import Config
-from importguard.cache.pool import ParallelCollector
+from importguard.cache.pool import WorkerPool
 from importguard.model import ModuleFacts, SourceFile
 
 
@@ -23,8 +23,8 @@ def cache_directory(config: Config, given: Optional[Path] = None) -> Path:
     return config.cache_dir or config.project_root / DEFAULT_DIRECTORY
 
 
-class FactsCollector:
-    def __init__(self, cache: Optional[FactsCache], pool: ParallelCollector) -> None:
+class FactsLoader:
+    def __init__(self, cache: Optional[FactsCache], pool: WorkerPool) -> None:
         self.cache = cache
         self.pool = pool
         self.collected = 0  # files parsed by this run (cache misses)
@@ -65,16 +65,16 @@ class FactsCollector:
 
 
 @contextmanager
-def open_collector(
+def open_loader(
     config: Config,
     *,
     cache_dir: Optional[Path] = None,
     use_cache: bool = True,
     jobs: Optional[int] = None,
-) -> Iterator[FactsCollector]:
+) -> Iterator[FactsLoader]:
     cache = FactsCache.open(cache_directory(config, cache_dir), config) if use_cache else None
-    pool = ParallelCollector(jobs if jobs is not None else os.cpu_count() or 1)
-    collector = FactsCollector(cache, pool)
+    pool = WorkerPool(jobs if jobs is not None else os.cpu_count() or 1)
+    collector = FactsLoader(cache, pool)
     # A run allocates some 100,000 objects (facts, edges) and frees almost none, so the
     # cyclic GC keeps rescanning them: a quarter of a warm run. Collection leaves about
     # three cyclic objects per file, so nothing piles up while it is off.

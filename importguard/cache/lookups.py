@@ -104,7 +104,7 @@ def unchanged(lookups: list[Lookup]) -> bool:
     return True
 
 
-class LookupRecorder:
+class LookupLog:
     """Builds the record of one run: module probes (path, whether it was a file) and
     walked directories (names taken, names excluded), as the run saw them."""
 

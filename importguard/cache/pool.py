@@ -131,7 +131,7 @@ def _size(source: SourceFile) -> int:
         return 0
 
 
-class ParallelCollector:
+class WorkerPool:
     """`collector(sources) -> [Result]` in the order given."""
 
     def __init__(self, jobs: int) -> None:

@@ -33,7 +33,7 @@ from importguard.cache import fast_replay
 from importguard.cache import store as cache
 from importguard.cache.store import _atomic_write, digest, file_stat, trusted
 from importguard.cache.fast_replay import inputs_unchanged
-from importguard.cache.lookups import LookupRecorder, merged
+from importguard.cache.lookups import LookupLog, merged
 from importguard.model import Finding, Plan, Report
 from importguard.regular_file import read_regular
 
@@ -108,17 +108,17 @@ class Replay:
     def _lookups(self, report: Report) -> Optional[list[Any]]:
         """What the run's directory lookups depended on, or None when the tree no
         longer agrees with what the run saw."""
-        recorder = LookupRecorder(self.exclude)
+        log = LookupLog(self.exclude)
         cache_parent, cache_name = os.path.split(os.path.abspath(self.directory))
         for directory, taken, excluded in report.consulted_listings:
             if directory == cache_parent and cache_name not in taken:
                 # This run may have created it; it holds no modules to find.
                 excluded = (*excluded, cache_name)
-            recorder.walked(directory, list(taken), list(excluded))
+            log.walked(directory, list(taken), list(excluded))
         for path, was_file in report.consulted_probes:
-            if not recorder.probed(path, was_file):
+            if not log.probed(path, was_file):
                 return None
-        return merged(recorder.lookups(self.started, cache._RACY_NS), report.consulted_lookups)
+        return merged(log.lookups(self.started, cache._RACY_NS), report.consulted_lookups)
 
     def save_replayed(self, rendered: tuple[list[tuple[str, str]], int]) -> None:
         """After printing a replayed report, keep what was printed for fast_replay.py
@@ -134,7 +134,7 @@ class Replay:
         argv = fast_replay.invocation
         if rendered is None or argv is None:
             return
-        path = Path(fast_replay.record_path(argv, self.cwd))
+        path = Path(fast_replay.replay_path(argv, self.cwd))
         if os.path.abspath(path.parent) != os.path.abspath(self.directory):
             return  # fast_replay would not look here; never write anywhere else
         # What was printed replaces the findings: half the record, read on every replay.

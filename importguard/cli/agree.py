@@ -57,7 +57,7 @@ def agree(
     """
     from importguard.probe.agreement import AGREE, compare
     from importguard.probe.agreement_report import format_json, format_text, summary
-    from importguard.cache.loader import open_collector
+    from importguard.cache.loader import open_loader
     from importguard.discovery import ModuleResolver
     from importguard.engine import FactsStore, build_graph, display_path
     from importguard.probe.package_modules import parse_shard, shard
@@ -77,7 +77,7 @@ def agree(
             sink_modules=config.sink_modules, timeout=timeout, jobs=jobs,
             on_done=lambda result: progress.advance(),
         )
-    with open_collector(config, use_cache=not no_cache, jobs=jobs) as collector:
+    with open_loader(config, use_cache=not no_cache, jobs=jobs) as collector:
         store = FactsStore(ModuleResolver(list(dict.fromkeys([*config.src, *roots]))), collector)
         graph = build_graph(config, store)
         rows = compare(modules, results, graph, store.for_module, display_path)

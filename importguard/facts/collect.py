@@ -16,12 +16,10 @@ MetadataWrapper positions more than double the parse. So this module
 from __future__ import annotations
 
 import io
-import re
 import sys
 import tokenize
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence, Union
 
 import libcst as cst

@@ -14,7 +14,7 @@ import re
 from typing import Any, Callable, Optional, Sequence
 
 from importguard.cache.store import FactsCache
-from importguard.cache.loader import FactsCollector
+from importguard.cache.loader import FactsLoader
 from importguard.installed.interpreter import normalize_name
 from importguard.installed.modules import InstalledModules
 from importguard.model import ModuleFacts, SourceFile
@@ -22,14 +22,14 @@ from importguard.model import ModuleFacts, SourceFile
 Collector = Callable[[Sequence[SourceFile]], list[ModuleFacts]]
 
 
-class InstalledCollector:
+class InstalledLoader:
     def __init__(self, project: Collector, installed: InstalledModules) -> None:
         self.project = project
         self.installed = installed
-        # Only a FactsCollector (the CLI's) has a cache and a worker pool to share.
+        # Only a FactsLoader (the CLI's) has a cache and a worker pool to share.
         self._cache: Optional[FactsCache] = getattr(project, "cache", None)
         self._pool: Any = getattr(project, "pool", None)
-        self._by_distribution: dict[tuple[str, str], FactsCollector] = {}
+        self._by_distribution: dict[tuple[str, str], FactsLoader] = {}
 
     def __call__(self, sources: Sequence[SourceFile]) -> list[ModuleFacts]:
         groups: dict[Optional[tuple[str, str]], list[SourceFile]] = {}
@@ -50,13 +50,13 @@ class InstalledCollector:
             return None
         return normalize_name(origin.name), origin.version
 
-    def _collector(self, key: tuple[str, str]) -> FactsCollector:
+    def _collector(self, key: tuple[str, str]) -> FactsLoader:
         if key not in self._by_distribution:
             assert self._cache is not None
             name, version = key
             directory = self._cache.directory / "installed" / _safe(f"{name}-{version}")
             cache = FactsCache(directory, {**self._cache.key, "distribution": name, "version": version})
-            self._by_distribution[key] = FactsCollector(cache, self._pool)
+            self._by_distribution[key] = FactsLoader(cache, self._pool)
         return self._by_distribution[key]
 
     def save(self) -> None:

@@ -70,13 +70,13 @@ class InstalledDistribution:
     metadata_error: Optional[str] = None  # METADATA missing or unreadable; name from the dir
 
     @property
-    def record_path(self) -> str:
+    def replay_path(self) -> str:
         return os.path.join(self.dist_info, "RECORD")
 
-    def resolve(self, record_path: str) -> str:
+    def resolve(self, replay_path: str) -> str:
         """Absolute path of a RECORD entry: joined to the dist-info's parent, as pip does
         (entries may climb out of site-packages, e.g. `../../../bin/tool`)."""
-        return os.path.normpath(os.path.join(self.location, record_path))
+        return os.path.normpath(os.path.join(self.location, replay_path))
 
 
 def normalize_name(name: str) -> str:

@@ -233,7 +233,7 @@ class _Distributions:
     def files(self, dist: InstalledDistribution) -> frozenset[str]:
         if dist.dist_info not in self._files:
             try:
-                entries: Iterable[str] = (e.path for e in read_record(dist.record_path).entries)
+                entries: Iterable[str] = (e.path for e in read_record(dist.replay_path).entries)
             except RecordError:
                 entries = ()
             self._files[dist.dist_info] = frozenset(

@@ -52,11 +52,11 @@ def open_reach(
         return
     from importguard.installed.interpreter import target_paths
     from importguard.installed.modules import InstalledModules
-    from importguard.installed.facts import InstalledCollector
+    from importguard.installed.facts import InstalledLoader
 
     paths = target_paths(python)
     installed = InstalledModules(paths, follow, config.sink_modules)
-    wrapped = InstalledCollector(collector, installed)
+    wrapped = InstalledLoader(collector, installed)
     yield Reach(installed, wrapped, paths)
     wrapped.save()
 

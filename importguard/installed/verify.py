@@ -147,7 +147,7 @@ def verify(
     records: dict[str, Union[Record, RecordError]] = {}
     for dist in everything:
         try:
-            records[dist.dist_info] = read_record(dist.record_path)
+            records[dist.dist_info] = read_record(dist.replay_path)
         except RecordError as error:
             records[dist.dist_info] = error
 

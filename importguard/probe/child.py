@@ -253,7 +253,7 @@ class DriverWatch:
         return mapped
 
 
-class Recorder:
+class ImportWatcher:
     """Wraps importlib's _find_and_load, the one function every module import goes through.
 
     CPython looks `_find_and_load` up on importlib._bootstrap at each import, from the
@@ -440,24 +440,24 @@ def main(argv):
         faulthandler.register(signal.SIGUSR1, all_threads=True)  # sent before a timeout kill
 
     driver = DriverWatch()
-    recorder = Recorder(sys.modules["_frozen_importlib"], sinks, driver)
-    recorder.preloaded_sinks()
+    watcher = ImportWatcher(sys.modules["_frozen_importlib"], sinks, driver)
+    watcher.preloaded_sinks()
     before = set(sys.modules)
     initialized_before = driver.poll()
     error = None
-    recorder.install()
+    watcher.install()
     start = time.perf_counter()
     try:
         __import__(module)
     except BaseException as caught:  # SystemExit and KeyboardInterrupt at import included
         error = caught
     seconds = time.perf_counter() - start
-    recorder.uninstall()
+    watcher.uninstall()
     if os.getpid() != main_pid:  # the imported code forked and this is its copy
         os._exit(0)
 
     mapped = driver.final()
-    culprit = recorder.culprit
+    culprit = watcher.culprit
     if initialized_before:
         culprit = {"module": None, "chain": []}
     elif driver.initialized and culprit is None:
@@ -482,14 +482,14 @@ def main(argv):
             "cuinit_in_forked_child": cuinit,
         },
         "culprit": culprit,
-        "sinks_imported": recorder.sinks_imported,
+        "sinks_imported": watcher.sinks_imported,
         "modules_imported": imported[:MAX_LISTED],
-        "modules_not_found": sorted(recorder.not_found.items(), key=lambda item: item[0]),
-        "versions": _versions(module, recorder.sinks_imported),
+        "modules_not_found": sorted(watcher.not_found.items(), key=lambda item: item[0]),
+        "versions": _versions(module, watcher.sinks_imported),
         "processes": {"subreaper": subreaper, "ended": ended, "left": left},
     }
     if error is not None:
-        failed, chain = recorder.failed
+        failed, chain = watcher.failed
         result["error"] = describe_error(error, chain if failed is error else [module])
     write_result(result_path, result)
     for stream in (sys.stdout, sys.stderr):
