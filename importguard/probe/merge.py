@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 
 from importguard.probe import strict_json
 from importguard.errors import UsageError
-from importguard.probe.runner import STATUSES, DriverState, ImportedModule, ProbeResult, check_module_name
+from importguard.probe.runner import STATUSES, ProbeResult, check_module_name, driver_state, imported_module
 from importguard.probe.strict_json import BadJSON
 
 DOCUMENT_MAX_BYTES = 256 * 1024 * 1024
@@ -75,14 +75,6 @@ def _run(value: Any) -> ProbeRun:
     return ProbeRun(tuple(packages), shard)
 
 
-def _imported(value: Any, what: str) -> ImportedModule:
-    data = strict_json.need_dict(value, what)
-    module = strict_json.optional_str(data.get("module"), f"{what}.module", 1000)
-    chain = tuple(strict_json.need_str(m, f"{what}.chain[]", 1000)
-                  for m in strict_json.need_list(data.get("chain"), f"{what}.chain"))
-    return ImportedModule(module, chain)
-
-
 def result_from_export(value: Any) -> ProbeResult:
     """A ProbeResult from its to_dict() form, validated."""
     data = strict_json.need_dict(value, "results[]")
@@ -95,16 +87,9 @@ def result_from_export(value: Any) -> ProbeResult:
     if status not in STATUSES:
         raise BadJSON(f"results[].status {status!r} is not one of {', '.join(STATUSES)}")
     raw = strict_json.need_dict(data.get("driver"), "results[].driver")
-    driver = DriverState(
-        present=strict_json.optional_bool(raw.get("present"), "driver.present"),
-        libcuda_mapped=strict_json.optional_bool(raw.get("libcuda_mapped"), "driver.libcuda_mapped"),
-        initialized=strict_json.optional_bool(raw.get("initialized"), "driver.initialized"),
-        fork_safe=strict_json.optional_bool(raw.get("fork_safe"), "driver.fork_safe"),
-        cuinit_in_forked_child=strict_json.optional_int(raw.get("cuinit_in_forked_child"),
-                                                        "driver.cuinit_in_forked_child"),
-    )
-    culprit = None if data.get("culprit") is None else _imported(data["culprit"], "culprit")
-    sinks = tuple(_imported(s, "sinks_imported[]")
+    driver = driver_state(raw)
+    culprit = None if data.get("culprit") is None else imported_module(data["culprit"], "culprit")
+    sinks = tuple(imported_module(s, "sinks_imported[]")
                   for s in strict_json.need_list(data.get("sinks_imported", []), "sinks_imported"))
     left = tuple(strict_json.optional_int(p, "left_running[]") or 0
                  for p in strict_json.need_list(data.get("left_running", []), "left_running"))

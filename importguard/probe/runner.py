@@ -435,7 +435,19 @@ def _chain(value: Any, what: str) -> tuple[str, ...]:
     return tuple(_name(item, what) for item in strict_json.need_list(value, what, 100_000))
 
 
-def _imported(value: Any, what: str) -> ImportedModule:
+def driver_state(raw: dict[str, Any]) -> DriverState:
+    """A result's "driver" object, validated."""
+    return DriverState(
+        present=strict_json.optional_bool(raw.get("present"), "driver.present"),
+        libcuda_mapped=strict_json.optional_bool(raw.get("libcuda_mapped"), "driver.libcuda_mapped"),
+        initialized=strict_json.optional_bool(raw.get("initialized"), "driver.initialized"),
+        fork_safe=strict_json.optional_bool(raw.get("fork_safe"), "driver.fork_safe"),
+        cuinit_in_forked_child=strict_json.optional_int(raw.get("cuinit_in_forked_child"),
+                                                        "driver.cuinit_in_forked_child"),
+    )
+
+
+def imported_module(value: Any, what: str) -> ImportedModule:
     data = strict_json.need_dict(value, what)
     module = data.get("module")
     return ImportedModule(
@@ -449,16 +461,9 @@ def result_from_child(module: str, data: Any) -> ProbeResult:
     exactly what `_probe_child.py` writes)."""
     data = strict_json.need_dict(data, "the result")
     raw = strict_json.need_dict(data.get("driver"), "driver")
-    driver = DriverState(
-        present=strict_json.optional_bool(raw.get("present"), "driver.present"),
-        libcuda_mapped=strict_json.optional_bool(raw.get("libcuda_mapped"), "driver.libcuda_mapped"),
-        initialized=strict_json.optional_bool(raw.get("initialized"), "driver.initialized"),
-        fork_safe=strict_json.optional_bool(raw.get("fork_safe"), "driver.fork_safe"),
-        cuinit_in_forked_child=strict_json.optional_int(raw.get("cuinit_in_forked_child"),
-                                                        "driver.cuinit_in_forked_child"),
-    )
-    culprit = None if data.get("culprit") is None else _imported(data["culprit"], "culprit")
-    sinks = tuple(_imported(item, "sinks_imported[]")
+    driver = driver_state(raw)
+    culprit = None if data.get("culprit") is None else imported_module(data["culprit"], "culprit")
+    sinks = tuple(imported_module(item, "sinks_imported[]")
                   for item in strict_json.need_list(data.get("sinks_imported", []), "sinks_imported"))
     import_ok = strict_json.need_bool(data.get("import_ok"), "import_ok")
     error = None
