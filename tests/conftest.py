@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -45,3 +47,19 @@ def project(tmp_path: Path):
         return write_tree(tmp_path, files)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def fake_libcuda(tmp_path_factory) -> Path:
+    """A libcuda.so.1 that answers the probe's driver calls like an uninitialized driver
+    until cuInit (fixtures/probe/fake_libcuda.c), for probe tests on machines without a GPU."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler to build the fake libcuda.so.1")
+    folder = tmp_path_factory.mktemp("fake_libcuda")
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o", str(folder / "libcuda.so.1"),
+         str(FIXTURES / "probe" / "fake_libcuda.c")],
+        check=True,
+    )
+    return folder

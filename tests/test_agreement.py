@@ -4,11 +4,8 @@ fixtures/probe standing in for the driver (tests/test_probe.py builds it)."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from importguard.cli.main import cli
@@ -20,21 +17,8 @@ from importguard.probe.runner import DriverState, ImportedModule, ProbeResult
 
 REPO = Path(__file__).resolve().parent.parent
 AGREE = REPO / "fixtures" / "agree"
-PROBE = REPO / "fixtures" / "probe"
 
 
-@pytest.fixture(scope="module")
-def fake_libcuda(tmp_path_factory) -> Path:
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler to build the fake libcuda.so.1")
-    folder = tmp_path_factory.mktemp("fake_libcuda")
-    subprocess.run(
-        [compiler, "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o", str(folder / "libcuda.so.1"),
-         str(PROBE / "fake_libcuda.c")],
-        check=True,
-    )
-    return folder
 
 
 def _agree(*args: str):

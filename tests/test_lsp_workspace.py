@@ -20,6 +20,7 @@ pytest_lsp = pytest.importorskip("pytest_lsp", reason="the LSP tests need pytest
 
 import libcst  # noqa: E402
 from conftest import write_tree  # noqa: E402
+from test_lsp import apply  # noqa: E402  (one way to apply a TextEdit, for both LSP test files)
 from lsprotocol import types as lsp  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient  # noqa: E402
 
@@ -102,12 +103,6 @@ def change(client: LanguageClient, uri: str, version: int, text: str) -> None:
             [lsp.TextDocumentContentChangeWholeDocument(text=text)],
         )
     )
-
-
-def apply(text: str, edit: lsp.TextEdit) -> str:
-    lines = text.splitlines(keepends=True) + [""]
-    offset = lambda p: sum(len(line) for line in lines[: p.line]) + p.character
-    return text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
 
 
 def stats(client: LanguageClient) -> list[dict]:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -170,21 +168,8 @@ def _alive(pid: int) -> bool:
         return False
 
 
-# --- a fake libcuda.so.1 -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def fake_libcuda(tmp_path_factory) -> Path:
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler to build the fake libcuda.so.1")
-    folder = tmp_path_factory.mktemp("fake_libcuda")
-    subprocess.run(
-        [compiler, "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o", str(folder / "libcuda.so.1"),
-         str(PROBE / "fake_libcuda.c")],
-        check=True,
-    )
-    return folder
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import os
 import sys
 from collections import deque
 from contextlib import nullcontext
-from typing import TYPE_CHECKING, Any, ContextManager, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Optional, Sequence
 
 from importguard.facts import budget
 from importguard.progress import Progress
@@ -39,7 +39,6 @@ def collect_entry(source: SourceFile) -> Result:
     """Facts of one file as a plain dict, with `digest` and `stat` for the cache
     (`digest` is None when the facts must not be cached)."""
     from importguard.cache.store import digest, file_stat
-    from importguard.facts.collect import collect_source
     from importguard.regular_file import FileTooLarge, read_regular
 
     stat = file_stat(source.path)  # before reading: a later edit then fails the fast path
@@ -49,6 +48,15 @@ def collect_entry(source: SourceFile) -> Result:
         return _failure(source, budget.too_large_message(error.size))
     except OSError as error:
         return _failure(source, f"cannot read file: {error.strerror or error}")
+    return _collect_within_budget(source, data, lambda: (digest(data), stat))
+
+
+def _collect_within_budget(source: SourceFile, data: bytes,
+                           cache_key: Callable[[], tuple[Optional[str], Any]]) -> Result:
+    """Facts of `data` under the per-file budgets; a budget passed, or a collector bug,
+    is that file's IG901. `cache_key` gives (digest, stat) of facts that may be cached."""
+    from importguard.facts.collect import collect_source
+
     try:
         with budget.file_budget():
             facts = collect_source(data, source)
@@ -58,7 +66,8 @@ def collect_entry(source: SourceFile) -> Result:
         if budget.expired():
             return _failure(source, budget.over_budget_message())
         return _failure(source, f"cannot analyse file: internal error: {type(error).__name__}: {error}")
-    return {"facts": facts.to_dict(), "digest": digest(data), "stat": stat}
+    found_digest, stat = cache_key()
+    return {"facts": facts.to_dict(), "digest": found_digest, "stat": stat}
 
 
 def collect_bounded(source: SourceFile, data: Optional[bytes] = None, time_budget: Optional[float] = None) -> ModuleFacts:
@@ -89,17 +98,7 @@ def _entry_for(source: SourceFile, data: Optional[bytes], time_budget: Optional[
         budget.TIME_BUDGET_SECONDS = time_budget  # in this worker only
     if data is None:
         return collect_entry(source)
-    from importguard.facts.collect import collect_source
-
-    try:
-        with budget.file_budget():
-            return {"facts": collect_source(data, source).to_dict(), "digest": None, "stat": None}
-    except (budget.OverBudget, MemoryError):
-        return _failure(source, budget.over_budget_message())
-    except Exception as error:  # noqa: BLE001 - a collector bug must not end the run
-        if budget.expired():
-            return _failure(source, budget.over_budget_message())
-        return _failure(source, f"cannot analyse file: internal error: {type(error).__name__}: {error}")
+    return _collect_within_budget(source, data, lambda: (None, None))  # a buffer: never cached
 
 
 def _failure(source: SourceFile, message: str) -> Result:
