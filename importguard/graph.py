@@ -87,6 +87,7 @@ class ImportGraph:
         # sink lies on no chain, so the chains found are the same.
         self._sink_free: dict[str, set[str]] = {}
         self._searched: dict[str, dict[str, None]] = {}  # importer -> targets of the sites searched from
+        self._star_sources: dict[str, dict[str, None]] = {}  # importer -> packages it star-imports
 
     # -- nodes
 
@@ -148,7 +149,7 @@ class ImportGraph:
         running = {importer, *_ancestors(importer)}
         targets = [(site.module, "")]
         if site.kind is SiteKind.FROM:
-            targets += self._from_import_submodules(site)
+            targets += self._from_import_submodules(site, importer)
         edges: list[Edge] = []
         seen: set[str] = set()
         for target, why in targets:
@@ -163,10 +164,13 @@ class ImportGraph:
                 edges.append(Edge(importer, target, site, facts.path, why))
         return edges
 
-    def _from_import_submodules(self, site: ImportSite) -> list[tuple[str, str]]:
+    def _from_import_submodules(self, site: ImportSite, importer: str) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         names: Iterable[str] = site.names
         if "*" in site.names:
+            # The importer's edges depend on the package's facts, with or without an
+            # edge to it (none when the package is running: `from pkg import *` in pkg.sub).
+            self._star_sources.setdefault(importer, {})[site.module] = None
             package = self._facts_for(site.module)
             # `from pkg import *` imports the submodules that pkg's `__all__` lists.
             names = package.exports if package is not None and package.exports else ()
@@ -195,12 +199,15 @@ class ImportGraph:
         return result
 
     def computed_targets(self) -> dict[str, list[str]]:
-        """The modules each module's eager edges point to, for every module whose
-        edges this graph has computed or searched from so far (incremental.py records
-        them: every search result depends only on what these reach)."""
+        """The modules each module's eager edges point to (and the packages it
+        star-imports, whose `__all__` decided them), for every module whose edges this
+        graph has computed or searched from so far (incremental.py records them: every
+        search result depends only on what these reach)."""
         targets = {module: dict.fromkeys(e.target for e in edges) for module, edges in self._edges.items()}
         for module, searched in self._searched.items():
             targets.setdefault(module, {}).update(searched)
+        for module, packages in self._star_sources.items():
+            targets.setdefault(module, {}).update(packages)
         return {module: list(found) for module, found in targets.items()}
 
     # -- chains

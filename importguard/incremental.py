@@ -56,11 +56,12 @@ from importguard.engine import (
     unreadable_findings,
     with_inputs,
 )
-from importguard.model import Finding, ModuleFacts, Plan, Report
+from importguard.model import Finding, Plan, Report
 from importguard.regular_file import read_regular
 from importguard.rules import Project, Rule
+from importguard.rules._lazy_blockers import index_of, names_imported
 
-FORMAT = 2  # 2: the fix plan
+FORMAT = 3  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint)
 _KEEP = 8
 _OWN_SOURCES = Path(__file__).parent
 
@@ -134,7 +135,7 @@ def _well_formed(record: Any, key: dict[str, Any]) -> bool:
     if not isinstance(record, dict) or record.get("key") != key:
         return False
     shapes = {"reported": list, "modules": dict, "findings": dict, "warnings": list, "read": list,
-              "lookups": list, "outside": list}
+              "lookups": list, "outside": list, "from_imports": dict}
     return all(isinstance(record.get(name), kind) for name, kind in shapes.items())
 
 
@@ -221,7 +222,9 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
                     resolver, None, plan_inputs=(graph, {f.path: f for f in facts}))
     if reported is not None:
         targets = graph.computed_targets()
-        _save(results, reported, store, targets, _by_path(kept), warnings, resolver.probes, (), plan=report.plan)
+        imported = {f.path: names_imported(f) for f in facts}
+        _save(results, reported, store, targets, _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
+              from_imports=imported)
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
     return report
@@ -254,8 +257,14 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     again |= _reaching(old_modules, changed)
 
     subset = tuple(store.for_sources([s for s in discovered.files if s.module in again]))
-    everything = _Decoded(store, discovered.files)  # decoded if the lazy re-export hint looks
-    kept = findings_of(Project(config, subset, graph, all_reported=everything), rules)  # type: ignore[arg-type]
+    # The lazy re-export hint looks at every module's `from pkg import name`: the
+    # record's, where the facts did not change.
+    imported = {f.path: names_imported(f) for f in subset}
+    for path, _, _, _ in reported:
+        if path not in imported:
+            imported[path] = record["from_imports"].get(path, [])
+    blockers = index_of((module, path, imported[path]) for path, module, _, _ in reported)
+    kept = findings_of(Project(config, subset, graph, blockers=blockers), rules)
     by_path = _by_path(kept)
     for path, module, _, _ in reported:
         if module not in again:
@@ -278,24 +287,10 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
                     resolver, None, plan_inputs=(graph, facts_by_path))
     read = sorted({*read, *store.by_path})  # with the facts the plan decoded
     _save(results, reported, store, targets, by_path, warnings, resolver.probes, record["lookups"], read,
-          kept_outside, plan=report.plan)
+          kept_outside, plan=report.plan, from_imports=imported)
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
     return report
-
-
-class _Decoded:
-    """Every reported module's facts, decoded the first time someone iterates."""
-
-    def __init__(self, store: FactsStore, sources: Sequence[Any]) -> None:
-        self._store = store
-        self._sources = sources
-        self._facts: Optional[list[ModuleFacts]] = None
-
-    def __iter__(self):
-        if self._facts is None:
-            self._facts = self._store.for_sources(self._sources)
-        return iter(self._facts)
 
 
 def _reaching(modules: dict[str, list[Any]], changed: set[str]) -> set[str]:
@@ -324,9 +319,9 @@ def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
 def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets: dict[str, list[str]],
           by_path: dict[str, list[Finding]], warnings: Sequence[str], probes: Sequence[tuple[str, bool]],
           earlier: Sequence[Any], read: Optional[list[str]] = None, kept_outside: Sequence[Any] = (),
-          plan: Optional[Plan] = None) -> None:
+          plan: Optional[Plan] = None, from_imports: Optional[dict[str, list[Any]]] = None) -> None:
     """`kept_outside`: modules outside PATHS loaded by the findings reused from the
-    last record (module, path, facts hash)."""
+    last record (module, path, facts hash). `from_imports`: path -> names_imported."""
     reported_paths = {path for path, _, _, _ in reported}
     hashes = {module: (path, hashed) for path, module, _, hashed in reported}
     outside_by_module = {entry[0]: list(entry) for entry in kept_outside}
@@ -358,6 +353,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "findings": {path: [f.to_dict() for f in found] for path, found in sorted(by_path.items()) if found},
         "warnings": list(warnings),
         "plan": None if plan is None else plan.to_dict(),
+        "from_imports": {path: found for path, found in sorted((from_imports or {}).items()) if found},
         "read": sorted(read if read is not None else store.by_path),
         "lookups": lookups.merged(log.lookups(results.started, cache._RACY_NS), earlier),
     }

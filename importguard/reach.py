@@ -78,6 +78,7 @@ class CallReach:
         self._in_progress: set[tuple[str, bool]] = set()
         self._cycles = 0
         self._indexes: dict[str, dict[str, FunctionFacts]] = {}
+        self._ancestor_sets: dict[str, bool] = {}  # package -> its import sets the NVML check
 
     # -- sinks
 
@@ -107,8 +108,13 @@ class CallReach:
             return True
         parts = facts.module.split(".")
         for index in range(1, len(parts)):
-            ancestor = self._facts_for(".".join(parts[:index]))
-            if ancestor is not None and ancestor is not facts and self._sets_nvml_check(ancestor, True):
+            name = ".".join(parts[:index])
+            sets = self._ancestor_sets.get(name)
+            if sets is None:
+                ancestor = self._facts_for(name)
+                sets = ancestor is not None and ancestor is not facts and self._sets_nvml_check(ancestor, True)
+                self._ancestor_sets[name] = sets
+            if sets:
                 return True
         return False
 

@@ -176,6 +176,24 @@ def test_a_part_of_the_tree_whose_chains_leave_it(tmp_path, reuse):
     assert play(root, reuse, series, paths=("app/ops/__init__.py",)) == []
 
 
+def test_a_star_import_from_a_running_package_follows_its_all(tmp_path, reuse):
+    """`from pkg import *` inside pkg.sub has no edge to pkg (it is running), yet its
+    edges depend on pkg's `__all__`: a change there must reach pkg.sub's findings."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": '__all__ = ["a"]\n',
+        "pkg/a.py": "import os\n",
+        "pkg/b.py": "import cutlass\n",
+        "pkg/sub/__init__.py": "from pkg import *\n",
+    })
+    series = [
+        ("__all__ names the module that imports cutlass",
+         replace_text("pkg/__init__.py", '["a"]', '["b"]'), "some"),
+        ("and back", replace_text("pkg/__init__.py", '["b"]', '["a"]'), "some"),
+    ]
+    assert play(root, reuse, series) == []
+
+
 def test_the_example_tree(tmp_path, reuse):
     root = tmp_path / "example"
     shutil.copytree(FIXTURES / "example", root, ignore=shutil.ignore_patterns(".importguard_cache"))

@@ -134,12 +134,13 @@ class Replay:
         argv = fast_replay.invocation
         if rendered is None or argv is None:
             return
-        path = Path(fast_replay.replay_path(argv, self.cwd))
+        key = fast_replay.replay_key(argv, self.cwd)
+        path = Path(fast_replay.replay_path(argv, self.cwd, key))
         if os.path.abspath(path.parent) != os.path.abspath(self.directory):
             return  # fast_replay would not look here; never write anywhere else
         # What was printed replaces the findings: half the record, read on every replay.
         fast = {k: v for k, v in record.items() if k != "findings"}
-        _atomic_write(path, json.dumps({**fast, "format": fast_replay.FORMAT, "output": rendered}).encode())
+        _atomic_write(path, json.dumps({**fast, "format": fast_replay.FORMAT, "key": key, "output": rendered}).encode())
 
     def _prune(self) -> None:
         for pattern in ("replay-*.json", "fast-*.json"):

@@ -196,7 +196,10 @@ def _decode_calls(flat_calls: Any) -> tuple[CallSite, ...]:
         if type(name) is not str or not _ints(line, column, end_line, conditional, guarded) \
                 or type(device) is not str or type(context) is not str:
             raise MalformedEntry("call site fields of the wrong type")
-        sites.append(CallSite(name, line, column, end_line, bool(conditional), bool(guarded), device, context))
+        site = _new(CallSite)  # as for import sites below: __init__ of a frozen dataclass is slow
+        site.__dict__.update(name=name, line=line, column=column, end_line=end_line, conditional=bool(conditional),
+                             guarded=bool(guarded), device=device, context=context)
+        sites.append(site)
     return tuple(sites)
 
 
