@@ -16,7 +16,7 @@ from importguard.graph import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
 from importguard.rules.ig903_unused_suppression import UnusedSuppression
 from importguard.model import Report, Finding, Hop, ModuleFacts, Plan, SourceFile, Suppression
-from importguard.plan.network import plan_for_findings, plan_for_module
+from importguard.plan.network import Builder, plan_for_findings, plan_for_module
 
 if TYPE_CHECKING:
     from importguard.installed.modules import InstalledModules
@@ -151,16 +151,18 @@ def unreadable_findings(unreadable: Iterable[tuple[str, str]], rules: Sequence[R
 def finish(kept: Iterable[Finding], files_checked: int, warnings: Iterable[str], resolver: Any,
            installed: Optional["InstalledModules"],
            plan_inputs: Optional[tuple[ImportGraph, dict[str, ModuleFacts]]] = None,
-           plan: Optional[Plan] = None) -> Report:
+           plan: Optional[Plan] = None, plan_builder: Optional[Builder] = None) -> Report:
     """The report: findings unique, marked with their installed distributions, in
     display paths and order; the fix plan computed on `plan_inputs` (the graph and the
-    facts of the files with findings), or `plan` as computed before (display paths)."""
+    facts of the files with findings; `plan_builder` grows its network), or `plan` as
+    computed before (display paths)."""
     unique = {(f.path, f.line, f.column, f.code, f.message): f for f in kept}
     marked = unique.values() if installed is None else map(resolver.finding, unique.values())
     ordered = sorted((display(f) for f in marked), key=lambda f: f.sort_key)
     if plan_inputs is not None:
         graph, facts_by_path = plan_inputs
-        plan = display_plan(plan_for_findings(graph, sorted(unique.values(), key=lambda f: f.sort_key), facts_by_path))
+        plan = display_plan(plan_for_findings(graph, sorted(unique.values(), key=lambda f: f.sort_key), facts_by_path,
+                                              builder=plan_builder))
     return Report(tuple(ordered), files_checked, tuple(warnings), plan)
 
 

@@ -1,7 +1,8 @@
 """Reuse the last check's findings for every module whose inputs did not change.
 
 A check with the facts cache also stores what it computed, in
-`<cache-dir>/results-<key>.json` (the key: importguard's sources, the facts cache key,
+`<cache-dir>/results-<key>.json` and, for checks after an edit only,
+`partial-<key>.json` (the key: importguard's sources, the facts cache key,
 the configuration, the rules selected, PATHS and the working directory):
 
 - the reported modules, each with the hash of its facts (cache.py: the digest of the
@@ -57,11 +58,12 @@ from importguard.engine import (
     with_inputs,
 )
 from importguard.model import Finding, Plan, Report
+from importguard.plan.network import Builder
 from importguard.regular_file import read_regular
 from importguard.rules import Project, Rule
 from importguard.rules._lazy_blockers import index_of, names_imported
 
-FORMAT = 3  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint)
+FORMAT = 4  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint); 4: plan arcs
 _KEEP = 8
 _OWN_SOURCES = Path(__file__).parent
 
@@ -82,6 +84,9 @@ class ResultStore:
             **{name: repr(value) for name, value in sorted(options.items())},
         }
         self.path = None if directory is None else directory / f"results-{key_name(self.key)}.json"
+        # What only a check after an edit reads (_PARTIAL_ONLY), apart: a check that
+        # reuses everything does not parse it.
+        self.partial_path = None if directory is None else directory / f"partial-{key_name(self.key)}.json"
         self.started = time.time_ns()  # lookups made after this are recorded; see start()
         self.memory: Optional[dict[str, Any]] = None
         self.last_reuse = ""  # "all", "some" or "none": how the last check went (tests, bench)
@@ -107,16 +112,40 @@ class ResultStore:
             return None
         return record if _well_formed(record, self.key) else None
 
+    def load_partial(self, record: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """The _PARTIAL_ONLY parts written with `record` (the same token), or None."""
+        if all(name in record for name in _PARTIAL_ONLY):
+            return record  # kept in memory whole
+        if self.partial_path is None:
+            return None
+        try:
+            partial = json.loads(read_regular(self.partial_path, cache.MAX_CACHE_FILE_BYTES))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(partial, dict) or partial.get("token") != record.get("token") \
+                or not all(isinstance(partial.get(name), dict) for name in _PARTIAL_ONLY):
+            return None
+        return partial
+
     def save(self, record: dict[str, Any]) -> None:
         self.memory = record
-        if self.path is None or self.directory is None:
+        if self.path is None or self.partial_path is None or self.directory is None:
             return
+        token = os.urandom(8).hex()
+        main = {name: value for name, value in record.items() if name not in _PARTIAL_ONLY}
+        partial = {name: record[name] for name in _PARTIAL_ONLY}
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.path, json.dumps(record, separators=(",", ":")).encode())
+            _atomic_write(self.partial_path, json.dumps({"token": token, **partial}, separators=(",", ":")).encode())
+            _atomic_write(self.path, json.dumps({**main, "token": token}, separators=(",", ":")).encode())
             _prune(self.directory)
         except OSError:
             pass  # the facts cache warns about an unwritable directory; this only costs speed
+
+
+# Each module's `from pkg import name` (the lazy re-export hint) and what the fix plan's
+# network grew at it (plan/network.py's Builder).
+_PARTIAL_ONLY = ("from_imports", "arcs", "plain")
 
 
 def _own_sources_digest() -> str:
@@ -135,20 +164,21 @@ def _well_formed(record: Any, key: dict[str, Any]) -> bool:
     if not isinstance(record, dict) or record.get("key") != key:
         return False
     shapes = {"reported": list, "modules": dict, "findings": dict, "warnings": list, "read": list,
-              "lookups": list, "outside": list, "from_imports": dict}
+              "lookups": list, "outside": list}
     return all(isinstance(record.get(name), kind) for name, kind in shapes.items())
 
 
 def _prune(directory: Path) -> None:
-    try:
-        records = sorted(directory.glob("results-*.json"), key=lambda p: p.stat().st_mtime_ns)
-    except OSError:
-        return
-    for stale in records[:-_KEEP]:
+    for pattern in ("results-*.json", "partial-*.json"):
         try:
-            stale.unlink()
+            records = sorted(directory.glob(pattern), key=lambda p: p.stat().st_mtime_ns)
         except OSError:
-            pass
+            return
+        for stale in records[:-_KEEP]:
+            try:
+                stale.unlink()
+            except OSError:
+                pass
 
 
 # ----------------------------------------------------------------------------- check
@@ -176,10 +206,11 @@ def check_incrementally(
             if reported == record["reported"] and _outside_unchanged(record["outside"], resolver, collector):
                 results.last_reuse = "all"
                 return _replayed(record, paths, discovered, config, rules, reported, results, track_inputs)
-            if not record["warnings"]:
+            partial = None if record["warnings"] else results.load_partial(record)
+            if partial is not None:
                 results.last_reuse = "some"
-                return _partial(record, paths, config, discovered, resolver, rules, collector, results,
-                                track_inputs, reported)
+                return _partial({**record, **partial}, paths, config, discovered, resolver, rules, collector,
+                                results, track_inputs, reported)
     except (KeyError, TypeError, ValueError, AttributeError):
         pass  # a record this version cannot use: compute everything
     results.last_reuse = "none"
@@ -218,13 +249,14 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
     graph = build_graph(config, store)
     kept = findings_of(Project(config, facts, graph), rules)
     warnings = _warnings(store, {f.path: f for f in facts})
+    builder = Builder(graph)
     report = finish([*kept, *unreadable_findings(discovered.unreadable, rules, config)], len(facts), warnings,
-                    resolver, None, plan_inputs=(graph, {f.path: f for f in facts}))
+                    resolver, None, plan_inputs=(graph, {f.path: f for f in facts}), plan_builder=builder)
     if reported is not None:
         targets = graph.computed_targets()
-        imported = {f.path: names_imported(f) for f in facts}
+        imported = _from_imports(facts, reported)
         _save(results, reported, store, targets, _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
-              from_imports=imported)
+              from_imports=imported, arcs=builder.grown, plain=_plain(reported))
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
     return report
@@ -234,6 +266,10 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
              rules: Sequence[Rule], collector: Collector, results: ResultStore, track_inputs: bool,
              reported: list[Any]) -> Report:
     old_modules: dict[str, list[Any]] = record["modules"]
+    if any(is_package and module in record["plain"] for _, module, is_package, _ in reported):
+        # A package now where the record kept no one's `from module import name`,
+        # since a plain module had that name: no reuse.
+        raise ValueError("a plain module became a package")
     now = {module: (path, hashed) for path, module, _, hashed in reported}
     before = {module: (path, hashed) for path, module, _, hashed in record["reported"]}
     # Modules outside PATHS that the last check's chains loaded: changed when their
@@ -259,7 +295,7 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     subset = tuple(store.for_sources([s for s in discovered.files if s.module in again]))
     # The lazy re-export hint looks at every module's `from pkg import name`: the
     # record's, where the facts did not change.
-    imported = {f.path: names_imported(f) for f in subset}
+    imported = _from_imports(subset, reported)
     for path, _, _, _ in reported:
         if path not in imported:
             imported[path] = record["from_imports"].get(path, [])
@@ -279,18 +315,33 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     read = sorted({*record["read"], *(path for path, _ in now.values()), *store.by_path})
     kept_outside = [entry for entry in record["outside"] if entry[0] not in changed]
     all_kept = [f for found in by_path.values() for f in found]
-    # The plan is cut on the graph again (its edges decoded on demand from the sites of
-    # the findings), since an edit anywhere on a chain can change it.
+    # The plan is cut again, since an edit anywhere on a chain can change it; its network
+    # is grown from the record where a module's arcs cannot have changed (outside `again`).
     with_findings = {f.path for f in all_kept}
     facts_by_path = {f.path: f for f in store.for_sources([s for s in discovered.files if s.path in with_findings])}
+    builder = Builder(graph, record["arcs"], fresh=again)
     report = finish([*all_kept, *unreadable_findings(discovered.unreadable, rules, config)], len(reported), warnings,
-                    resolver, None, plan_inputs=(graph, facts_by_path))
+                    resolver, None, plan_inputs=(graph, facts_by_path), plan_builder=builder)
+    arcs = {module: grown for module, grown in record["arcs"].items() if module not in again}
+    arcs.update(builder.grown)
     read = sorted({*read, *store.by_path})  # with the facts the plan decoded
     _save(results, reported, store, targets, by_path, warnings, resolver.probes, record["lookups"], read,
-          kept_outside, plan=report.plan, from_imports=imported)
+          kept_outside, plan=report.plan, from_imports=imported, arcs=arcs,
+          plain={**record["plain"], **_plain(reported)})
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
     return report
+
+
+def _from_imports(facts: Iterable[Any], reported: list[Any]) -> dict[str, list[Any]]:
+    """names_imported of each module, less the names imported from a reported module
+    that is no package (`_plain`): the lazy re-export hint only asks about packages."""
+    plain = _plain(reported)
+    return {f.path: [entry for entry in names_imported(f) if entry[0] not in plain] for f in facts}
+
+
+def _plain(reported: list[Any]) -> dict[str, None]:
+    return {module: None for _, module, is_package, _ in reported if not is_package}
 
 
 def _reaching(modules: dict[str, list[Any]], changed: set[str]) -> set[str]:
@@ -319,9 +370,13 @@ def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
 def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets: dict[str, list[str]],
           by_path: dict[str, list[Finding]], warnings: Sequence[str], probes: Sequence[tuple[str, bool]],
           earlier: Sequence[Any], read: Optional[list[str]] = None, kept_outside: Sequence[Any] = (),
-          plan: Optional[Plan] = None, from_imports: Optional[dict[str, list[Any]]] = None) -> None:
+          plan: Optional[Plan] = None, from_imports: Optional[dict[str, list[Any]]] = None,
+          arcs: Optional[dict[str, Any]] = None, plain: Optional[dict[str, None]] = None) -> None:
     """`kept_outside`: modules outside PATHS loaded by the findings reused from the
-    last record (module, path, facts hash). `from_imports`: path -> names_imported."""
+    last record (module, path, facts hash). `from_imports`: path -> names_imported.
+    `arcs`: what the plan's network grew at each module (plan/network.py's Builder).
+    `plain`: the modules whose names `from_imports` left out, in this record or one it
+    carries entries from."""
     reported_paths = {path for path, _, _, _ in reported}
     hashes = {module: (path, hashed) for path, module, _, hashed in reported}
     outside_by_module = {entry[0]: list(entry) for entry in kept_outside}
@@ -354,6 +409,8 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "warnings": list(warnings),
         "plan": None if plan is None else plan.to_dict(),
         "from_imports": {path: found for path, found in sorted((from_imports or {}).items()) if found},
+        "arcs": dict(sorted((arcs or {}).items())),
+        "plain": dict(sorted((plain or {}).items())),
         "read": sorted(read if read is not None else store.by_path),
         "lookups": lookups.merged(log.lookups(results.started, cache._RACY_NS), earlier),
     }

@@ -315,10 +315,30 @@ def test_many_new_facts_are_folded_into_the_facts_file(tmp_path: Path, monkeypat
     cold = check(tmp_path)[0]
     index = index_file(tmp_path)
     entries = json.loads(index.read_text())["entries"]
-    folded = json.loads(index.with_name(index.name.replace("facts-", "factdata-")).read_text())["facts"]
+    # The facts file: a header line saying where each entry lies, then the entries.
+    raw = index.with_name(index.name.replace("facts-", "factdata-")).read_bytes()
+    header, body = raw.split(b"\n", 1)
+    offsets = json.loads(header)["offsets"]
+    folded = {h: json.loads(body[start:start + length]) for h, (start, length) in offsets.items()}
+    assert sum(length for _, length in offsets.values()) == len(body)
     recent = json.loads(index.with_name(index.name.replace("facts-", "factrecent-")).read_text())["facts"]
     assert recent == {} and all(entry[4] in folded for entry in entries.values())
     assert check(tmp_path)[:2] == (cold, 0)
+
+
+def test_a_facts_file_entry_that_is_not_where_its_offsets_say_is_collected_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "_RECENT_LIMIT", 1)
+    write_tree(tmp_path, PROJECT)
+    cold = check(tmp_path)[0]
+    data = next((tmp_path / ".importguard_cache").glob("factdata-*.json"))
+    header, body = data.read_bytes().split(b"\n", 1)
+    offsets = json.loads(header)
+    for where in offsets["offsets"].values():
+        where[0] += 1  # every entry now starts one byte late: none parses
+    data.write_bytes(json.dumps(offsets).encode() + b"\n" + body)
+    report, parsed, _ = check(tmp_path)
+    assert report == cold and parsed == len(offsets["offsets"]) > 0
 
 
 def test_a_second_save_writes_only_what_is_new(tmp_path: Path) -> None:

@@ -194,6 +194,42 @@ def test_a_star_import_from_a_running_package_follows_its_all(tmp_path, reuse):
     assert play(root, reuse, series) == []
 
 
+def test_a_plain_module_that_becomes_a_package_keeps_the_lazy_re_export_hint(tmp_path, reuse):
+    """The record leaves out `from pkg.util import gemm` while pkg.util is a plain
+    module; once pkg.util is a package with a finding, that import blocks its lazy
+    re-export, and the hint must say so as --no-cache does."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": "",
+        "pkg/leaf.py": "from pkg.util import gemm\n",
+        "pkg/util.py": "def gemm():\n    pass\n",
+        "pkg/kernels.py": "import cutlass\n\ndef gemm():\n    pass\n",
+    })
+    series = [
+        ("the plain module goes", delete("pkg/util.py"), None),
+        ("a package of that name comes", add("pkg/util/__init__.py", "from pkg.kernels import gemm\n"), None),
+    ]
+    assert play(root, reuse, series) == []
+    assert "cannot help" in run(root, ".", "--no-cache")[0]
+
+
+def test_a_partial_record_of_another_check_is_not_used(tmp_path, reuse):
+    """The parts only a check after an edit reads live in their own file; one that was
+    not written with the main record (another token) means computing everything."""
+    root = write_tree(tmp_path / "tree", TREE)
+    cache = tmp_path / "cache"
+    run(root, ".", "--cache-dir", str(cache))
+    (partial,) = cache.glob("partial-*.json")
+    stale = partial.read_text()
+    append("app/ops/gemm.py", "import cutlass\n")(root)
+    run(root, ".", "--cache-dir", str(cache))
+    assert reuse[-1] == "some"
+    partial.write_text(stale)  # the one before the last check
+    replace_text("app/ops/gemm.py", "import cutlass\n", "")(root)
+    cached = run(root, ".", "--cache-dir", str(cache))
+    assert reuse[-1] == "none" and cached == run(root, ".", "--no-cache")
+
+
 def test_the_example_tree(tmp_path, reuse):
     root = tmp_path / "example"
     shutil.copytree(FIXTURES / "example", root, ignore=shutil.ignore_patterns(".importguard_cache"))

@@ -37,7 +37,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional, Union
 
 from importguard import __version__
 from importguard.facts import budget
@@ -54,7 +54,9 @@ from importguard.model import (
 )
 from importguard.regular_file import read_regular
 
-FORMAT = 5  # 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes
+# 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes;
+# 6: the facts file read entry by entry (_PackedFacts)
+FORMAT = 6
 # A cache directory can come with a checkout: its files are read only when regular, and
 # only up to this size (flashinfer's index is about 3 MB).
 MAX_CACHE_FILE_BYTES = 512_000_000
@@ -275,6 +277,34 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
 # ----------------------------------------------------------------------------- store
 
 
+class _PackedFacts:
+    """The facts file's entries, each parsed when asked for; an entry whose bytes are
+    not what its offsets promise is a miss (collected again), never an answer."""
+
+    def __init__(self, raw: bytes, body: int, offsets: dict[str, Any]) -> None:
+        self._raw = raw
+        self._body = body
+        self._offsets = offsets
+
+    def get(self, hashed: str) -> Any:
+        where = self._offsets.get(hashed)
+        if type(where) not in _SEQUENCE or len(where) != 2 or not _ints(*where) or min(where) < 0:
+            return None
+        start = self._body + where[0]
+        if start + where[1] > len(self._raw):
+            return None
+        try:
+            return json.loads(self._raw[start:start + where[1]])
+        except ValueError:
+            return None
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        for hashed in self._offsets:
+            found = self.get(hashed)
+            if found is not None:
+                yield hashed, found
+
+
 class FactsCache:
     """Index entries are `path -> [module, is_package, digest, stat or None, facts
     hash]`; the facts file maps `facts hash -> encoded facts`. The facts hash is the
@@ -292,7 +322,7 @@ class FactsCache:
         self.warnings: list[str] = []
         self._entries: dict[str, list[Any]] = {}
         self._changed: dict[str, list[Any]] = {}
-        self._facts: Optional[dict[str, Any]] = None  # the facts file, once read
+        self._facts: Optional[Union[_PackedFacts, dict[str, Any]]] = None  # the facts file, once read
         self._new_facts: dict[str, Any] = {}
         self._recent: Optional[dict[str, Any]] = None
         self._corrupt_entries = 0
@@ -430,9 +460,9 @@ class FactsCache:
                 recent = {**self._read_recent(), **self._new_facts}
                 recent = {h: recent[h] for h in sorted(used) if h in recent}
                 if len(recent) > _RECENT_LIMIT:  # fold them into the facts file
-                    facts = {**self._read_facts(quietly=True), **recent}
+                    facts = {**dict(self._read_facts(quietly=True).items()), **recent}
                     kept = {h: facts[h] for h in sorted(used) if h in facts}
-                    self._write_facts(self.data_path, kept)
+                    self._write_packed(kept)
                     self._facts = kept
                     recent = {}
                 self._write_facts(self.recent_path, recent)
@@ -466,16 +496,32 @@ class FactsCache:
                 pass  # missing or unreadable: its entries are misses, collected again
         return self._recent
 
-    def _read_facts(self, quietly: bool = False) -> dict[str, Any]:
+    def _write_packed(self, facts: dict[str, Any]) -> None:
+        """The facts file: a header line (format, key, where each entry lies after it),
+        then the entries' JSON back to back, so a run parses only the entries it uses."""
+        parts = []
+        offsets = {}
+        position = 0
+        for hashed, encoded in facts.items():
+            text = json.dumps(encoded, separators=(",", ":")).encode()
+            offsets[hashed] = [position, len(text)]
+            parts.append(text)
+            position += len(text)
+        header = json.dumps({"format": FORMAT, "key": self.key, "offsets": offsets}, separators=(",", ":"))
+        _atomic_write(self.data_path, header.encode() + b"\n" + b"".join(parts))
+
+    def _read_facts(self, quietly: bool = False) -> Union[_PackedFacts, dict[str, Any]]:
         """The facts file (hash -> encoded facts), read once; {} when missing, corrupt
         or foreign (each of its entries is then a miss)."""
         if self._facts is None:
-            facts: dict[str, Any] = {}
+            facts: Union[_PackedFacts, dict[str, Any]] = {}
             try:
-                data = json.loads(read_regular(self.data_path, MAX_CACHE_FILE_BYTES))
+                raw = read_regular(self.data_path, MAX_CACHE_FILE_BYTES)
+                end = raw.find(b"\n")
+                data = json.loads(raw[:end]) if end >= 0 else None
                 if isinstance(data, dict) and data.get("format") == FORMAT and data.get("key") == self.key \
-                        and isinstance(data.get("facts"), dict):
-                    facts = data["facts"]
+                        and isinstance(data.get("offsets"), dict):
+                    facts = _PackedFacts(raw, end + 1, data["offsets"])
                 elif not quietly:
                     self._warn(f"ignoring corrupt cache {self.data_path}; rebuilding it")
             except FileNotFoundError:
