@@ -88,6 +88,9 @@ class ImportGraph:
         self._sink_free: dict[str, set[str]] = {}
         self._searched: dict[str, dict[str, None]] = {}  # importer -> targets of the sites searched from
         self._star_sources: dict[str, dict[str, None]] = {}  # importer -> packages it star-imports
+        # module -> the modules whose facts its calls at import were followed into
+        # (reach.py), with or without an eager edge there.
+        self._call_deps: dict[str, dict[str, None]] = {}
 
     # -- nodes
 
@@ -110,18 +113,31 @@ class ImportGraph:
             hit = SinkHit(module, sink.reason, strength=sink.strength)
         else:
             facts = self._facts_for(module)
-            if facts is not None:
-                for call in facts.calls:
-                    reached = self.reach.from_call(facts, call)
-                    if reached is not None:
-                        sink_call = reached.sink
-                        candidate = SinkHit(module, sink_call.reason, sink_call.name, facts.path, call.line,
-                                            sink_call.strength, reached.hops, reached.conditional)
-                        if hit is None or (candidate.conditional, len(candidate.calls)) < (hit.conditional, len(hit.calls)):
-                            hit = candidate
-                        if not hit.conditional:
-                            break
+            deps = self.reach.begin()
+            try:
+                hit = self._call_sink_hit(module, facts)
+            finally:
+                self.reach.end()
+            self._call_deps.setdefault(module, {}).update(dict.fromkeys(deps))
         self._sinks[module] = hit
+        return hit
+
+    def _call_sink_hit(self, module: str, facts: Optional[ModuleFacts]) -> Optional[SinkHit]:
+        """The best sink a call `module` makes at import reaches (a plain one first)."""
+        hit: Optional[SinkHit] = None
+        if facts is None:
+            return None
+        for call in facts.calls:
+            reached = self.reach.from_call(facts, call)
+            if reached is None:
+                continue
+            sink_call = reached.sink
+            candidate = SinkHit(module, sink_call.reason, sink_call.name, facts.path, call.line,
+                                sink_call.strength, reached.hops, reached.conditional)
+            if hit is None or (candidate.conditional, len(candidate.calls)) < (hit.conditional, len(hit.calls)):
+                hit = candidate
+            if not hit.conditional:
+                break
         return hit
 
     def call_sink(self, name: str) -> Optional[CallSink]:
@@ -132,7 +148,12 @@ class ImportGraph:
     def call_reach(self, facts: ModuleFacts, call: CallSite) -> Optional[Reached]:
         """What a call that runs at import in `facts` reaches, directly or through
         the functions it runs."""
-        return self.reach.from_call(facts, call)
+        deps = self.reach.begin()
+        try:
+            return self.reach.from_call(facts, call)
+        finally:
+            self.reach.end()
+            self._call_deps.setdefault(facts.module, {}).update(dict.fromkeys(deps))
 
     def _worth_an_edge(self, module: str) -> bool:
         if module not in self._worth:
@@ -200,14 +221,17 @@ class ImportGraph:
 
     def computed_targets(self) -> dict[str, list[str]]:
         """The modules each module's eager edges point to (and the packages it
-        star-imports, whose `__all__` decided them), for every module whose edges this
-        graph has computed or searched from so far (incremental.py records them: every
+        star-imports, whose `__all__` decided them, and the modules its calls at import
+        were followed into), for every module whose edges this graph has computed or
+        searched from so far (incremental.py records them: every
         search result depends only on what these reach)."""
         targets = {module: dict.fromkeys(e.target for e in edges) for module, edges in self._edges.items()}
         for module, searched in self._searched.items():
             targets.setdefault(module, {}).update(searched)
         for module, packages in self._star_sources.items():
             targets.setdefault(module, {}).update(packages)
+        for module, deps in self._call_deps.items():
+            targets.setdefault(module, {}).update(deps)
         return {module: list(found) for module, found in targets.items()}
 
     # -- chains

@@ -213,6 +213,25 @@ def test_a_plain_module_that_becomes_a_package_keeps_the_lazy_re_export_hint(tmp
     assert "cannot help" in run(root, ".", "--no-cache")[0]
 
 
+def test_a_call_into_a_module_the_caller_does_not_import_follows_its_edits(tmp_path, reuse):
+    """`tool.a.b.f()` at import reaches into tool.a.b without an eager edge to it (only
+    `import tool.a`): an edit of tool.a.b must still reach the caller's finding."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "tool/__init__.py": "",
+        "tool/a/__init__.py": "",
+        "tool/a/b.py": "import torch\n\ndef f():\n    return torch.cuda.is_available()\n",
+        "tool/main.py": "import tool.a\nX = tool.a.b.f()\n",
+    })
+    series = [
+        ("the function no longer calls CUDA",
+         replace_text("tool/a/b.py", "return torch.cuda.is_available()", "return 1"), None),
+        ("and again", replace_text("tool/a/b.py", "return 1", "return torch.cuda.is_available()"), None),
+    ]
+    assert "IG003" in run(root, ".", "--no-cache")[0]
+    assert play(root, reuse, series) == []
+
+
 def test_a_partial_record_of_another_check_is_not_used(tmp_path, reuse):
     """The parts only a check after an edit reads live in their own file; one that was
     not written with the main record (another token) means computing everything."""
