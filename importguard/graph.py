@@ -91,6 +91,41 @@ class ImportGraph:
         # module -> the modules whose facts its calls at import were followed into
         # (reach.py), with or without an eager edge there.
         self._call_deps: dict[str, dict[str, None]] = {}
+        self._touch = False  # see rebind
+
+    # -- kept between checks (graph_memory.py)
+
+    def rebind(self, facts_for: Callable[[str], Optional[ModuleFacts]], is_known_module: Callable[[str], bool],
+               prefetch: Callable[[Iterable[str]], None]) -> None:
+        """Take a new check's facts and lookups; what was computed stays (see forget)."""
+        self._facts_for = facts_for
+        self._is_known = is_known_module
+        self._prefetch = prefetch
+        self._prefetched = set()
+        self._searched = {}
+        self.reach.rebind(facts_for)
+        # A kept answer still reads the module's facts, so the caller learns every
+        # module this check depended on (the language server re-analyses on its edits).
+        self._touch = True
+        self._read_now: set[str] = set()
+
+    def forget(self, changed: set[str]) -> None:
+        """Drop what depends on the facts of the `changed` modules: their eager edges and
+        those of modules that star-import them, the sinks of modules whose calls at
+        import read them, and every search's modules found to reach no sink."""
+        if not changed:
+            return
+        stale = changed | {module for module, packages in self._star_sources.items() if packages.keys() & changed}
+        for module in stale:
+            self._edges.pop(module, None)
+            self._star_sources.pop(module, None)
+        for module in [m for m, deps in self._call_deps.items() if m in changed or deps.keys() & changed]:
+            self._sinks.pop(module, None)
+            self._call_deps.pop(module, None)
+        for module in changed:
+            self._sinks.pop(module, None)
+        self._sink_free = {}
+        self.reach.forget(changed)
 
     # -- nodes
 
@@ -106,6 +141,7 @@ class ImportGraph:
 
     def sink_of(self, module: str) -> Optional[SinkHit]:
         if module in self._sinks:
+            self._touched(module, self._call_deps.get(module, ()))
             return self._sinks[module]
         hit: Optional[SinkHit] = None
         sink = self.module_sink(module)
@@ -119,6 +155,7 @@ class ImportGraph:
             finally:
                 self.reach.end()
             self._call_deps.setdefault(module, {}).update(dict.fromkeys(deps))
+            self._touched(module, deps)
         self._sinks[module] = hit
         return hit
 
@@ -154,6 +191,15 @@ class ImportGraph:
         finally:
             self.reach.end()
             self._call_deps.setdefault(facts.module, {}).update(dict.fromkeys(deps))
+            self._touched(facts.module, deps)
+
+    def _touched(self, module: str, deps: Iterable[str]) -> None:
+        """On a kept graph, read the facts an answer depends on (see rebind)."""
+        if self._touch:
+            for read in (module, *deps):
+                if read not in self._read_now:
+                    self._read_now.add(read)
+                    self._facts_for(read)
 
     def _worth_an_edge(self, module: str) -> bool:
         if module not in self._worth:
@@ -209,6 +255,7 @@ class ImportGraph:
 
     def eager_edges(self, module: str) -> tuple[Edge, ...]:
         if module in self._edges:
+            self._touched(module, ())
             return self._edges[module]
         facts = self._facts_for(module)
         edges: list[Edge] = []

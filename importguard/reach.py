@@ -87,6 +87,25 @@ class CallReach:
         self._resolved_deps: dict[str, frozenset[str]] = {}
         self._ancestor_deps: dict[str, frozenset[str]] = {}
 
+    def rebind(self, facts_for: Callable[[str], Optional[ModuleFacts]]) -> None:
+        self._facts_for = facts_for
+
+    def forget(self, changed: set[str]) -> None:
+        """Drop every answer that read the facts of a `changed` module."""
+        for key in [k for k, deps in self._memo_deps.items() if deps & changed]:
+            self._memo.pop(key, None)
+            self._memo_deps.pop(key, None)
+        # An answer cut short by a cycle was not memoised; nothing else is kept without deps.
+        for key in [k for k in self._memo if k not in self._memo_deps]:
+            self._memo.pop(key)
+        for name in [n for n, deps in self._resolved_deps.items() if deps & changed]:
+            self._resolved.pop(name, None)
+            self._resolved_deps.pop(name, None)
+        for name in [n for n, deps in self._ancestor_deps.items() if deps & changed]:
+            self._ancestor_sets.pop(name, None)
+            self._ancestor_deps.pop(name, None)
+        self._indexes = {}  # by path; cheap to build again
+
     # -- what an answer read
 
     def begin(self) -> set[str]:
