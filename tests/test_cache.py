@@ -358,3 +358,16 @@ def test_a_second_save_writes_only_what_is_new(tmp_path: Path) -> None:
     cache.save()
     assert index_file(tmp_path).stat().st_ino != written
     assert sorted(json.loads(index_file(tmp_path).read_text())["entries"]) == sorted([source.path, other.path])
+
+
+def test_cache_files_are_written_readable_to_the_group_the_umask_allows(tmp_path: Path) -> None:
+    """A CI cache shared between users must not come out 0600 (as a mkstemp file would)."""
+    from importguard.cache.store import _atomic_write
+
+    old = os.umask(0o022)
+    try:
+        _atomic_write(tmp_path / "record.json", b"{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "record.json").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temporary left behind

@@ -327,6 +327,9 @@ class FactsCache:
         self._recent: Optional[dict[str, Any]] = None
         self._corrupt_entries = 0
         self._entries = self._read()
+        # path -> the stat this run took of it before trusting (or collecting) its facts:
+        # replay.py records these instead of taking every stat again.
+        self.stats: dict[str, Stat] = {}
 
     @classmethod
     def open(cls, directory: Path, config: Any) -> "FactsCache":
@@ -405,6 +408,7 @@ class FactsCache:
             now = file_stat(source.path)
             if now is None:
                 return None
+            self.stats[source.path] = now
             if stat is None or list(now) != stat:
                 try:
                     fresh = digest(read_regular(source.path, budget.MAX_SOURCE_BYTES))
@@ -441,6 +445,8 @@ class FactsCache:
         self._put(source, content, stat, hashed)
 
     def _put(self, source: SourceFile, content: str, stat: Optional[Stat], hashed: str) -> None:
+        if stat is not None:
+            self.stats[source.path] = tuple(stat)  # type: ignore[assignment]
         kept = trusted(stat, time.time_ns())
         entry = [source.module, source.is_package, content, None if kept is None else list(kept), hashed]
         self._entries[source.path] = entry
@@ -572,13 +578,19 @@ class FactsCache:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    import tempfile
-
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    """Write to a new file beside `path`, then rename it over `path`. Not tempfile: its
+    import costs a replayed run more than the write itself. Mode 0666 less the umask (a
+    CI cache shared between users stays readable)."""
+    for _ in range(100):
+        temporary = path.parent / f".tmp-{os.getpid()}-{os.urandom(6).hex()}.json"
+        try:
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free temporary name in {path.parent}")
     try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.fchmod(handle, 0o666 & ~mask)  # mkstemp's 0600 would hide a shared CI cache
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         os.replace(temporary, path)
