@@ -8,9 +8,15 @@ the configuration, the rules selected, PATHS and the working directory):
 - the reported modules, each with the hash of its facts (cache.py: the digest of the
   encoded facts, whatever fields they hold, so new kinds of facts need nothing here);
 - every module whose eager edges the graph computed, with its facts hash and the
-  modules its edges point to;
+  modules its answers depend on: its edges' targets, the packages it star-imports
+  (their `__all__` decides its edges) and the modules its calls at import were
+  followed into (reach.py);
 - the findings of each reported module (suppressions and per-file ignores applied);
-- the warnings, the files read and what the module lookups depended on (lookups.py).
+- the warnings, the files read and what the module lookups depended on (lookups.py);
+- in the partial record: each module's `from pkg import name` (the lazy re-export
+  hint; none from a module that is no package) and what the fix plan's network grew
+  at each module (plan/network.py), so that after an edit neither needs every
+  module's facts decoded.
 
 The next check finds the facts hashes of the files it reports (from the facts cache,
 parsing only what changed) and compares:
@@ -23,7 +29,8 @@ parsing only what changed) and compares:
   lazy re-export hint). So the findings of C, of every module that reaches C over the
   stored edges (a module outside C has the edges it had, so what reaches C is found
   on them), and of the modules a changed module imports are computed again, on a graph
-  that loads facts on demand; every other module's come from the record;
+  that loads facts on demand; every other module's come from the record. The fix plan
+  is cut again on a network grown from the record outside those modules;
 - otherwise (no record; a module lookup would now find another file, e.g. a module
   added, deleted or renamed where an import looks; a partial check whose chains left
   PATHS): everything is computed again, and recorded.
