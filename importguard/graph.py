@@ -154,8 +154,7 @@ class ImportGraph:
                 hit = self._call_sink_hit(module, facts)
             finally:
                 self.reach.end()
-            self._call_deps.setdefault(module, {}).update(dict.fromkeys(deps))
-            self._touched(module, deps)
+            self._depends(module, deps)
         self._sinks[module] = hit
         return hit
 
@@ -190,8 +189,15 @@ class ImportGraph:
             return self.reach.from_call(facts, call)
         finally:
             self.reach.end()
-            self._call_deps.setdefault(facts.module, {}).update(dict.fromkeys(deps))
-            self._touched(facts.module, deps)
+            self._depends(facts.module, deps)
+
+    def _depends(self, module: str, deps: set[str]) -> None:
+        deps.discard(module)
+        if deps:
+            known = self._call_deps.setdefault(module, {})
+            for dep in deps:
+                known[dep] = None
+        self._touched(module, deps)
 
     def _touched(self, module: str, deps: Iterable[str]) -> None:
         """On a kept graph, read the facts an answer depends on (see rebind)."""

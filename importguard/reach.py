@@ -86,6 +86,8 @@ class CallReach:
         self._memo_deps: dict[tuple[str, bool], frozenset[str]] = {}
         self._resolved_deps: dict[str, frozenset[str]] = {}
         self._ancestor_deps: dict[str, frozenset[str]] = {}
+        # module -> (an ancestor's import sets the NVML check, what that read)
+        self._by_ancestors: dict[str, tuple[bool, frozenset[str]]] = {}
 
     def rebind(self, facts_for: Callable[[str], Optional[ModuleFacts]]) -> None:
         self._facts_for = facts_for
@@ -104,6 +106,8 @@ class CallReach:
         for name in [n for n, deps in self._ancestor_deps.items() if deps & changed]:
             self._ancestor_sets.pop(name, None)
             self._ancestor_deps.pop(name, None)
+        for module in [m for m, (_, deps) in self._by_ancestors.items() if deps & changed]:
+            del self._by_ancestors[module]
         self._indexes = {}  # by path; cheap to build again
 
     # -- what an answer read
@@ -125,9 +129,12 @@ class CallReach:
             self._deps[-1].update(deps)
 
     def _fetch(self, module: str) -> Optional[ModuleFacts]:
-        if self._deps:
+        facts = self._facts_for(module)
+        # A name that is no project module is no dependency: one appearing there would
+        # change a module lookup, and then nothing is reused anyway.
+        if self._deps and facts is not None:
             self._deps[-1].add(module)
-        return self._facts_for(module)
+        return facts
 
     # -- sinks
 
@@ -153,8 +160,21 @@ class CallReach:
         by this module above that line."""
         if self._nvml_everywhere:
             return True
-        if any(k == NVML_CHECK and v == "1" and at < line for k, v, at in facts.environ):
+        if facts.environ and any(k == NVML_CHECK and v == "1" and at < line for k, v, at in facts.environ):
             return True
+        known = self._by_ancestors.get(facts.module)
+        if known is None:
+            deps = self.begin()
+            try:
+                sets = self._set_by_ancestor(facts)
+            finally:
+                self.end()
+            known = self._by_ancestors[facts.module] = (sets, frozenset(deps))
+        else:
+            self._read(known[1])
+        return known[0]
+
+    def _set_by_ancestor(self, facts: ModuleFacts) -> bool:
         parts = facts.module.split(".")
         for index in range(1, len(parts)):
             name = ".".join(parts[:index])
