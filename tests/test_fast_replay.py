@@ -51,7 +51,7 @@ def test_an_unchanged_check_is_replayed_without_click_and_prints_the_same(tmp_pa
     again, used_click = run(root, "check", "pkg", "--exit-zero")
     assert again == first and not used_click
     # What a replay imports is what it costs: not typing, hashlib or LibCST either.
-    assert not {"typing", "hashlib", "libcst"} & set(run.loaded)  # type: ignore[attr-defined]
+    assert not {"typing", "hashlib", "json", "libcst"} & set(run.loaded)  # type: ignore[attr-defined]
 
     as_json, used_click = run(root, "check", "pkg", "--exit-zero", "--format", "json")
     assert used_click and json.loads(as_json[0])["findings"] == []
@@ -149,3 +149,19 @@ def test_a_record_of_another_key_under_the_same_name_is_a_miss(tmp_path):
     record_path.write_text(json.dumps(record))
     again, used_click = run(root, "check", "pkg", "--exit-zero")
     assert used_click and again == first and "stale output" not in again[0]
+
+
+def test_records_are_read_as_json_loads_reads_them():
+    from importguard.cache.fast_replay import _loads
+
+    record = {"format": 3, "key": "['check', 'pkg']", "files": [["/a/b.py", [1, 2, 3, 4]], ["/c", None]],
+              "output": [[["stdout", "caf\u00e9 \"quoted\"\n"]], 1], "lookups": [["/a", None, {"b": 1}, None]],
+              "numbers": [-1, 2.5, 1e30, True, False]}
+    text = json.dumps(record)
+    assert _loads(text.encode()) == json.loads(text) == record
+    for broken in (b"", b"not json", text.encode() + b" trailing", text.encode()[:-1]):
+        try:
+            _loads(broken)
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted {broken[:20]!r}")

@@ -16,15 +16,14 @@ elsewhere (set in the config) writes no such record and is replayed by replay.py
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import zlib
 
 from importguard import __version__
 
-# Neither typing nor hashlib: together a quarter of this module's import time, paid
-# on every replay (annotations are strings here, never evaluated).
+# Neither typing, hashlib nor json (with re and enum): together most of this module's
+# import time, paid on every replay (annotations are strings here, never evaluated).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional
@@ -54,8 +53,9 @@ def _isatty() -> bool:
 
 
 def replay_key(argv: list[str], cwd: str) -> str:
-    """Everything the printed output depends on besides the inputs the record lists."""
-    return json.dumps([
+    """Everything the printed output depends on besides the inputs the record lists
+    (repr, not JSON: the json module is not imported here)."""
+    return repr([
         FORMAT, __version__, sys.version, sys.prefix, cwd, argv,
         os.environ.get("LIBCST_PARSER_TYPE", ""),
         # What `--color auto` decides on: the same command on a terminal is another record.
@@ -91,6 +91,36 @@ def inputs_unchanged(record: dict[str, Any]) -> bool:
     return lookups.unchanged(record["lookups"])
 
 
+class _Decoding:
+    """What CPython's C JSON scanner asks of its decoder: json.loads's defaults."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+
+
+def _loads(data: bytes) -> Any:
+    """json.loads of a record, through the C scanner json.loads itself uses: importing
+    the json package (re, enum) would cost a replay a fifth of its time."""
+    try:
+        from _json import make_scanner
+    except ImportError:  # an interpreter without CPython's accelerator
+        import json
+
+        return json.loads(data)
+    text = data.decode("utf-8")
+    try:
+        value, end = make_scanner(_Decoding())(text, 0)
+    except StopIteration:
+        raise ValueError("a record that is not JSON") from None
+    if text[end:].strip():
+        raise ValueError("a record with data after its JSON value")
+    return value
+
+
 def _read_regular(path: str) -> bytes:
     """The file's bytes when it is a regular file: a named pipe in a shipped cache
     directory must not hang the run (regular_file.py, inlined: nothing else is imported)."""
@@ -113,7 +143,7 @@ def try_replay(argv: list[str]) -> Optional[int]:
         return None
     try:
         key = replay_key(argv, os.getcwd())
-        record = json.loads(_read_regular(replay_path(argv, os.getcwd(), key)))
+        record = _loads(_read_regular(replay_path(argv, os.getcwd(), key)))
         if record.get("format") != FORMAT or record.get("key") != key or not inputs_unchanged(record):
             return None
         chunks, code = record["output"]
