@@ -102,13 +102,16 @@ def _open_replay(request: CheckRequest) -> "Replay":
 
 def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
     from importguard.cache.loader import open_loader
-    from importguard.changed import only_touching, project_scope
     from importguard.installed.reach import open_reach, verify_chains
     from importguard.engine import run_check
 
     config = request.config
     targets = list(request.paths)
-    scope = project_scope(config) if request.changed_only else targets
+    scope = targets
+    if request.changed_only:  # git, through subprocess: imported only for this
+        from importguard.changed import project_scope
+
+        scope = project_scope(config)
     results = None
     if replay is not None:  # a plain check with the cache: reuse the last one's findings
         from importguard.cache.loader import cache_directory
@@ -127,7 +130,11 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
             found = run_check(scope, config, select=request.select, ignore=request.ignore,
                               collector=reach.collector, installed=reach.installed,
                               track_inputs=replay is not None, results=results)
-            return only_touching(found, targets, config) if request.changed_only else found
+            if not request.changed_only:
+                return found
+            from importguard.changed import only_touching
+
+            return only_touching(found, targets, config)
 
         report = analyse()
         if request.fix or request.diff:
