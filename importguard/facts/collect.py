@@ -142,7 +142,7 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         imports=walker.import_sites(positions),
         calls=walker.call_sites(positions),
         exports=walker.exports,
-        suppressions=suppressions(text),
+        suppressions=suppressions(text, verdict.tree),
         problems=tuple(walker.problems(positions)),
         functions=walker.function_facts(bodies),
         bindings=tuple(sorted(walker.bindings.items())),
@@ -205,7 +205,12 @@ class _Context:
     context: str = ""  # CallSite.context
 
     def under(self, **changes: object) -> "_Context":
-        return replace(self, **changes)  # type: ignore[arg-type]
+        # Few contexts exist; `replace` for each statement and scan cost 3% of collecting.
+        key = (self, *changes.items())
+        found = _CONTEXTS.get(key)
+        if found is None:
+            found = _CONTEXTS[key] = replace(self, **changes)  # type: ignore[arg-type]
+        return found
 
     def deferred(self) -> "_Context":
         # Code under TYPE_CHECKING never runs, whether or not it is in a function.
@@ -215,6 +220,9 @@ class _Context:
             else Execution.DEFERRED
         )
         return self.under(execution=execution, scope="function")
+
+
+_CONTEXTS: dict[tuple, _Context] = {}
 
 
 @dataclass
@@ -827,54 +835,66 @@ class _ExpressionScanner:
     def __init__(self, walker: _Walker, ctx: _Context) -> None:
         self.walker = walker
         self.ctx = ctx
-        self.deferred_ctx = ctx.deferred().under(scope=ctx.scope)
+        self._deferred_ctx: Optional[_Context] = None
         self.consumed: set[int] = set()
 
+    @property
+    def deferred_ctx(self) -> _Context:
+        if self._deferred_ctx is None:  # few scans meet a lambda or a generator
+            self._deferred_ctx = self.ctx.deferred().under(scope=self.ctx.scope)
+        return self._deferred_ctx
+
     def scan(self, node: cst.CSTNode, in_lambda: bool = False) -> None:
-        if isinstance(node, _NOT_RUN_AT_IMPORT):
-            return
-        if isinstance(node, cst.Call):
-            self.walker.record_call(node, self.deferred_ctx if in_lambda else self.ctx)
-            if _consumes(node):  # `any(f() for x in xs)` runs f() right away
-                for arg in node.args:
+        # LibCST's node classes have no subclasses: `type(node) is` is isinstance here.
+        kind = type(node)
+        if kind is cst.Call:
+            self.walker.record_call(node, self.deferred_ctx if in_lambda else self.ctx)  # type: ignore[arg-type]
+            if _consumes(node):  # type: ignore[arg-type]  # `any(f() for x in xs)` runs f() right away
+                for arg in node.args:  # type: ignore[attr-defined]
                     if isinstance(arg.value, cst.GeneratorExp):
                         self.consumed.add(id(arg.value))
-        elif isinstance(node, cst.Lambda):
+        elif kind is cst.Lambda:
             # Default values are evaluated where the lambda is; its body when called.
-            self.scan(node.params, in_lambda)
-            self.scan(node.body, True)
+            self.scan(node.params, in_lambda)  # type: ignore[attr-defined]
+            self.scan(node.body, True)  # type: ignore[attr-defined]
             return
-        elif isinstance(node, cst.GeneratorExp) and id(node) not in self.consumed:
+        elif kind is cst.GeneratorExp and id(node) not in self.consumed:
             # Only the first iterable is evaluated where a generator is created.
-            self.scan(node.for_in.iter, in_lambda)
-            self.scan(node.elt, True)
-            self.scan(node.for_in, True)
+            self.scan(node.for_in.iter, in_lambda)  # type: ignore[attr-defined]
+            self.scan(node.elt, True)  # type: ignore[attr-defined]
+            self.scan(node.for_in, True)  # type: ignore[attr-defined]
             return
-        for name in _child_fields(type(node)):
+        elif kind in _NOT_RUN_AT_IMPORT:
+            return
+        # A node without fields to walk (a leaf, _LEAVES) holds no call: not scanned.
+        for name in _child_fields(kind):
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                self.scan(value, in_lambda)
-            elif isinstance(value, (list, tuple)):
+            if type(value) in _SEQUENCES:
                 for item in value:
-                    if isinstance(item, cst.CSTNode):
+                    if isinstance(item, cst.CSTNode) and _child_fields(type(item)):
                         self.scan(item, in_lambda)
+            elif isinstance(value, cst.CSTNode) and _child_fields(type(value)):
+                self.scan(value, in_lambda)
 
 
-_NOT_RUN_AT_IMPORT = (cst.FunctionDef, cst.ClassDef)
+_SEQUENCES = frozenset({list, tuple})
+_NOT_RUN_AT_IMPORT = frozenset({cst.FunctionDef, cst.ClassDef})
 # Whitespace, comments and tokens never hold a call.
 _LEAVES = (
     cst.BaseParenthesizableWhitespace, cst.Comment, cst.EmptyLine, cst.Newline,
     cst.TrailingWhitespace, cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
 )
-_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _child_fields(node_type: type) -> tuple[str, ...]:
-    names = _FIELDS.get(node_type)
-    if names is None:
+class _Fields(dict):  # type -> the names of its fields to walk; a dict lookup when known
+    def __missing__(self, node_type: type) -> tuple[str, ...]:
         names = () if issubclass(node_type, _LEAVES) else tuple(f.name for f in fields(node_type))
-        _FIELDS[node_type] = names
-    return names
+        self[node_type] = names
+        return names
+
+
+_FIELDS = _Fields()
+_child_fields = _FIELDS.__getitem__
 
 
 # ----------------------------------------------------------------------------- helpers
