@@ -9,15 +9,19 @@ those passes."""
 from __future__ import annotations
 
 import ast
-from typing import Sequence
+from typing import Optional, Sequence
 
 _BLOCK_FIELDS = ("body", "orelse", "finalbody")
 
 
-class _Layout(dict):  # statement type -> (its block fields, has handlers, has cases)
-    def __missing__(self, kind: type) -> tuple[tuple[str, ...], bool, bool]:
+class _Layout(dict):  # statement type -> (its block fields, has handlers, has cases); None: no blocks
+    def __missing__(self, kind: type) -> Optional[tuple[tuple[str, ...], bool, bool]]:
         names = getattr(kind, "_fields", ())
-        layout = (tuple(n for n in _BLOCK_FIELDS if n in names), "handlers" in names, "cases" in names)
+        layout: Optional[tuple[tuple[str, ...], bool, bool]] = (
+            tuple(n for n in _BLOCK_FIELDS if n in names), "handlers" in names, "cases" in names
+        )
+        if layout == ((), False, False):
+            layout = None
         self[kind] = layout
         return layout
 
@@ -25,8 +29,11 @@ class _Layout(dict):  # statement type -> (its block fields, has handlers, has c
 _LAYOUT = _Layout()
 
 
-def blocks(statement: ast.AST) -> list[Sequence[ast.stmt]]:
-    fields, handlers, cases = _LAYOUT[type(statement)]
+def blocks(statement: ast.AST) -> Sequence[Sequence[ast.stmt]]:
+    layout = _LAYOUT[type(statement)]
+    if layout is None:  # most statements
+        return ()
+    fields, handlers, cases = layout
     found = [block for block in map(statement.__getattribute__, fields) if block]
     if handlers:
         found += [handler.body for handler in statement.handlers]  # type: ignore[attr-defined]
