@@ -43,7 +43,7 @@ from importguard.facts.function_calls import (
     RawCall,
     function_calls,
 )
-from importguard.facts.skeleton import Skeleton, import_time_skeleton
+from importguard.facts.skeleton import Skeleton, import_time_skeleton, statement_places
 from importguard.model import (
     CallSite,
     Execution,
@@ -129,9 +129,11 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         walker = _Walker(source.module, source.is_package, bodies.module_names if bodies else ())
         try:
             walker.walk_module(module)
-            positions = Positions.compute(
-                module, walker.position_targets(), skeleton if reduce_bodies else None, walker.import_nodes
-            )
+            targets = walker.position_targets()
+            places = skeleton
+            if places is None and targets and verdict.tree is not None:
+                places = statement_places(text, verdict.tree)  # no skeleton: no functions
+            positions = Positions.compute(module, targets, places if reduce_bodies else None, walker.import_nodes)
         except RecursionError:
             return _failed(source, Problem(UNREADABLE, "cannot analyse file: too deeply nested to analyse"))
 

@@ -95,6 +95,14 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
     return Skeleton("".join(lines) if reduced else None, statement_lines, imports, tree, original)
 
 
+def statement_places(text: str, tree: ast.Module) -> Skeleton:
+    """Only where each top-level statement and each import statement starts, for a file
+    `import_time_skeleton` has no skeleton for (no functions): positions.py then places
+    imports from `ast` there too, instead of generating the whole module's code."""
+    statement_lines = tuple(_start_line(statement) for statement in tree.body)
+    return Skeleton(None, statement_lines, _import_positions(tree.body, _split_lines(text)))
+
+
 def _split_lines(text: str) -> list[str]:
     """Physical lines with their endings, as Python's tokenizer counts them: only \\n,
     \\r\\n and \\r end one (str.splitlines also splits on form feeds and a few more)."""
