@@ -267,9 +267,15 @@ class _Reader:
     ) -> None:
         stack: list[tuple[ast.AST, bool]] = [(node, self.conditional > 0)]
         pop, push = stack.pop, stack.append
+        walked = _WALKED
         while stack:
             current, conditional = pop()
             kind = type(current)
+            while kind is ast.Attribute:  # its one child would be pushed and popped next
+                current = current.value  # type: ignore[attr-defined]
+                kind = type(current)
+            if kind in _LEAF_TYPES:
+                continue
             if kind is ast.Call:
                 call = self._call(current, local, owner, guard)  # type: ignore[arg-type]
                 if call is not None:
@@ -295,16 +301,13 @@ class _Reader:
                 push((current.body, True))  # type: ignore[attr-defined]
                 push((current.orelse, True))  # type: ignore[attr-defined]
                 continue
-            fields = _FIELDS.get(kind)
-            if fields is None:
-                fields = _child_fields(kind)
-            for name in fields:
+            for name in _FIELDS[kind]:
                 value = getattr(current, name)
                 if type(value) is list:
                     for item in value:
-                        if type(item) not in _LEAF_TYPES and isinstance(item, ast.AST):
+                        if walked[type(item)]:
                             push((item, conditional))
-                elif type(value) not in _LEAF_TYPES and isinstance(value, ast.AST):
+                elif walked[type(value)]:
                     push((value, conditional))
 
     def _call(
@@ -365,18 +368,31 @@ class _Reader:
 # Names, constants and contexts never hold a call; the field names of each node type
 # are looked up once (ast.iter_child_nodes costs a generator per node).
 _LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
-_FIELDS: dict[type, tuple[str, ...]] = {}
 _LEAF_TYPES = frozenset(
     t for t in vars(ast).values() if isinstance(t, type) and issubclass(t, _LEAVES)
 )
 
 
-def _child_fields(node_type: type) -> tuple[str, ...]:
-    names = _FIELDS.get(node_type)
-    if names is None:
-        names = () if issubclass(node_type, _LEAVES) else tuple(node_type._fields)
-        _FIELDS[node_type] = names
-    return names
+# Fields the grammar never fills with a node to walk (names, operators, contexts, flags).
+_NOT_NODES = frozenset({"ctx", "op", "ops", "attr", "id", "arg", "conversion", "kind", "is_async"})
+
+
+class _Fields(dict):  # node type -> the fields to walk; a dict lookup once known
+    def __missing__(self, node_type: type) -> tuple[str, ...]:
+        names = () if issubclass(node_type, _LEAVES) else tuple(n for n in node_type._fields if n not in _NOT_NODES)
+        self[node_type] = names
+        return names
+
+
+class _Walked(dict):  # type of a field's value -> whether it is a node to walk
+    def __missing__(self, value_type: type) -> bool:
+        walked = issubclass(value_type, ast.AST) and not issubclass(value_type, _LEAVES)
+        self[value_type] = walked
+        return walked
+
+
+_FIELDS = _Fields()
+_WALKED = _Walked()
 
 
 # The fields of a statement that hold expressions run with it, in the order walked.
