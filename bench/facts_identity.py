@@ -9,8 +9,8 @@ relative to the directory's parent, as `importguard check` names them) in a fres
 process of its own, one after the other, and writes `json.dumps(facts.to_dict(),
 sort_keys=True)` per file; then the two are compared file by file. Prints, per
 version, the CPU time of collecting (`time.process_time` inside that process, reading
-and `to_dict` included), the count of files compared and every file whose facts
-differ (exit 1 if any).
+and `to_dict` included, the cyclic GC off as in `importguard check`), the count of
+files compared and every file whose facts differ (exit 1 if any).
 
     python bench/facts_identity.py --dump OUT PKG_DIR ...   # one version only
 """
@@ -18,6 +18,7 @@ differ (exit 1 if any).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -44,6 +45,9 @@ def _sources(folders: list[str]):
 def dump(out: str, folders: list[str]) -> None:
     from importguard.facts.collect import collect_source
 
+    # As `importguard check` collects: cache/loader.py turns the cyclic GC off for the
+    # run, and the forked workers inherit that.
+    gc.disable()
     cpu = 0.0
     count = 0
     with open(out, "w", encoding="utf-8") as handle:

@@ -62,6 +62,7 @@ RELATIVE_BEYOND_TOP = "IG902"
 
 _IMPORT_NODES = (cst.Import, cst.ImportFrom, cst.LazyImport, cst.LazyImportFrom)
 _LAZY_NODES = (cst.LazyImport, cst.LazyImportFrom)
+_IMPORT_TYPES = frozenset(_IMPORT_NODES)
 _DYNAMIC_IMPORT_CALLS = frozenset({"importlib.import_module", "__import__", "builtins.__import__"})
 _EXEC_CALLS = frozenset({"exec", "builtins.exec"})
 _IS_INITIALIZED = "torch.cuda.is_initialized"
@@ -297,7 +298,7 @@ class _Walker:
 
     def _walk_body(self, body: Sequence[cst.BaseStatement], ctx: _Context) -> None:
         for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine):
+            if type(statement) is cst.SimpleStatementLine:
                 for small in statement.body:
                     self._small_statement(small, ctx)
             else:
@@ -311,7 +312,7 @@ class _Walker:
                 self._small_statement(small, ctx)
 
     def _small_statement(self, small: cst.BaseSmallStatement, ctx: _Context) -> None:
-        if isinstance(small, _IMPORT_NODES):
+        if type(small) in _IMPORT_TYPES:  # concrete classes: no ABC isinstance per statement
             self._import(small, ctx)
             return
         if ctx.scope == "module":
@@ -868,14 +869,15 @@ class _ExpressionScanner:
             return
         elif kind in _NOT_RUN_AT_IMPORT:
             return
-        # A node without fields to walk (a leaf, _LEAVES) holds no call: not scanned.
+        # A node without fields to walk (a leaf, _LEAVES), or a value that is no node,
+        # holds no call: not scanned.
         for name in _child_fields(kind):
             value = getattr(node, name)
             if type(value) in _SEQUENCES:
                 for item in value:
-                    if isinstance(item, cst.CSTNode) and _child_fields(type(item)):
+                    if _child_fields(type(item)):
                         self.scan(item, in_lambda)
-            elif isinstance(value, cst.CSTNode) and _child_fields(type(value)):
+            elif _child_fields(type(value)):
                 self.scan(value, in_lambda)
 
 
@@ -889,8 +891,10 @@ _LEAVES = (
 
 
 class _Fields(dict):  # type -> the names of its fields to walk; a dict lookup when known
+    # (isinstance against LibCST's classes goes through ABCMeta: slow in a hot loop)
     def __missing__(self, node_type: type) -> tuple[str, ...]:
-        names = () if issubclass(node_type, _LEAVES) else tuple(f.name for f in fields(node_type))
+        walked = issubclass(node_type, cst.CSTNode) and not issubclass(node_type, _LEAVES)
+        names = tuple(f.name for f in fields(node_type)) if walked else ()
         self[node_type] = names
         return names
 

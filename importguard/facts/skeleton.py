@@ -89,8 +89,8 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
             )
         except _CannotReduce:
             continue
-        for row, content in enumerate(contents, start=first):
-            lines[row] = content + _ending(lines[row])
+        end = first + len(contents)
+        lines[first:end] = [content + _ending(line) for content, line in zip(contents, lines[first:end])]
         reduced = True
     return Skeleton("".join(lines) if reduced else None, statement_lines, imports, tree, original)
 
