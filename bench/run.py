@@ -10,6 +10,12 @@ only their Python files.
     python bench/run.py --trees sglang --repeats 5 --cold-repeats 1
     python bench/run.py --wheels DIR         # take the pinned wheels from DIR, download nothing
     python bench/run.py --skip-naive         # without the naive LibCST baseline (minutes per tree)
+    python bench/run.py --installed          # the tools of this interpreter, not a bench venv
+
+By default every tool runs from a virtual environment of its own, bench/.trees/_venv,
+where this checkout is installed as users install it (`pip install .`, not editable)
+beside grimp and ruff: an editable install adds its import hook to every interpreter
+start (about 15 ms here), the same for every tool, which is most of a replayed run.
 
 Every figure is the wall time of a fresh process, as a user waits for it (interpreter
 start and imports included, for every tool alike), median over the repeats; peak
@@ -380,6 +386,20 @@ def verdicts(name: str, r: dict[str, Any], tree: Tree) -> None:
         print(f"     {'PASS' if ok else 'FAIL'}  {label:44} {value:8.2f} {unit}{on_cpu}")
 
 
+def bench_venv() -> tuple[str, str]:
+    """bench/.trees/_venv with this checkout installed (not editable) beside grimp and
+    ruff; importguard is reinstalled on every bench run, so it measures this checkout."""
+    venv = TREES_DIR / "_venv"
+    python = venv / "bin" / "python"
+    checkout = Path(__file__).resolve().parent.parent
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(checkout), "grimp", "ruff"], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps", str(checkout)],
+                   check=True)
+    return str(python), str(venv / "bin" / "ruff")
+
+
 def machine() -> str:
     model = "unknown CPU"
     try:
@@ -395,9 +415,9 @@ def machine() -> str:
 
 
 def versions() -> str:
-    from importlib.metadata import version
-
-    return ", ".join(f"{d} {version(d)}" for d in ("importguard", "libcst", "grimp", "ruff"))
+    code = ("from importlib.metadata import version; print(', '.join(f'{d} {version(d)}' for d in "
+            "('importguard', 'libcst', 'grimp', 'ruff')))")
+    return subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def main() -> None:
@@ -407,11 +427,15 @@ def main() -> None:
     parser.add_argument("--cold-repeats", type=int, default=1, help="runs of each cold measurement (minutes each)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--wheels", type=Path, help="directory holding the pinned wheels (nothing is downloaded then)")
+    parser.add_argument("--installed", action="store_true",
+                        help="run the tools installed in this interpreter instead of a bench venv")
     parser.add_argument("--skip-naive", action="store_true",
                         help="leave out the naive LibCST baseline and the parse-only floors (issue 4's targets)")
     args = parser.parse_args()
-    global WHEELS
+    global WHEELS, PYTHON, RUFF
     WHEELS = args.wheels
+    if not args.installed:
+        PYTHON, RUFF = bench_venv()
     for needed in ("grimp", "libcst"):
         if subprocess.run([PYTHON, "-c", f"import {needed}"], capture_output=True).returncode:
             sys.exit(f"bench needs {needed}: {PYTHON} -m pip install grimp ruff")
@@ -422,7 +446,8 @@ def main() -> None:
     # on every run, a cost grimp and ruff, installed from wheels, never pay.
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(Path(__file__).resolve().parent.parent / "importguard")],
                    check=True)
-    print(f"machine: {machine()}\nversions: {versions()}\ncommand: {' '.join([Path(PYTHON).name, *sys.argv])}")
+    print(f"machine: {machine()}\nversions: {versions()}\ncommand: {' '.join([Path(sys.executable).name, *sys.argv])}"
+          f"\ntools run by: {PYTHON}")
     for name in args.trees.split(","):
         results = bench(name, TREES[name], args.repeats, args.cold_repeats, args.jobs, naive=not args.skip_naive)
         results["machine"] = machine()

@@ -16,7 +16,8 @@ from importguard.graph import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
 from importguard.rules.ig903_unused_suppression import UnusedSuppression
 from importguard.model import Report, Finding, Hop, ModuleFacts, Plan, SourceFile, Suppression
-from importguard.plan.network import plan_for_findings, plan_for_module
+from importguard.graph_memory import GraphMemory
+from importguard.plan.network import Builder, plan_for_findings, plan_for_module
 
 if TYPE_CHECKING:
     from importguard.installed.modules import InstalledModules
@@ -40,10 +41,11 @@ class FactsStore:
 
     def for_sources(self, sources: Sequence[SourceFile]) -> list[ModuleFacts]:
         missing = [s for s in sources if s.path not in self.by_path]
-        # The same file may be asked for twice in one batch; collect it once.
-        unique = list({s.path: s for s in missing}.values())
-        for facts in self.collector(unique):
-            self.by_path[facts.path] = facts
+        if missing:
+            # The same file may be asked for twice in one batch; collect it once.
+            unique = list({s.path: s for s in missing}.values())
+            for facts in self.collector(unique):
+                self.by_path[facts.path] = facts
         return [self.by_path[s.path] for s in sources]
 
     def for_module(self, module: str) -> Optional[ModuleFacts]:
@@ -99,26 +101,57 @@ def run_check(
     installed: Optional["InstalledModules"] = None,
     track_inputs: bool = False,
     results: Any = None,
+    memory: Optional[GraphMemory] = None,
 ) -> Report:
     """`results`: the store of the last check's findings (incremental.ResultStore);
-    modules whose inputs did not change are then not searched again."""
+    modules whose inputs did not change are then not searched again. `memory`: the
+    resolver and graph kept from the last check of a long-lived caller."""
     discovered = discover(paths, config.project_root, config.exclude, config.src, config.exclude_package_data)
     roots = _unique([*map(Path, dict.fromkeys(s.root for s in discovered.files)), *config.src])
-    resolver = _with_installed(ModuleResolver(roots), installed)
     rules = selected_rules(select if select is not None else config.select,
                            ignore if ignore is not None else config.ignore)
     if results is not None and installed is None:
-        return results.check(paths, config, discovered, resolver, rules, collector, track_inputs)
-    store = FactsStore(resolver, collector)
+        return results.check(paths, config, discovered, ModuleResolver(roots), rules, collector, track_inputs)
+    if memory is not None and installed is None:
+        store, graph = _kept_graph(memory, config, roots, collector)
+        resolver = store.resolver
+    else:
+        resolver = _with_installed(ModuleResolver(roots), installed)
+        store = FactsStore(resolver, collector)
+        graph = build_graph(config, store)
     reported = tuple(store.for_sources(discovered.files))
-    graph = build_graph(config, store)
     kept = findings_of(Project(config, reported, graph), rules)
     kept += unreadable_findings(discovered.unreadable, rules, config)
     report = finish(kept, len(reported), _warnings(store, {f.path: f for f in reported}), resolver, installed,
                     plan_inputs=(graph, {f.path: f for f in reported}))
     if track_inputs and installed is None:
         report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
+    if memory is not None and installed is None:
+        memory.close(resolver, list(store.by_path.values()))
     return report
+
+
+def _kept_graph(memory: GraphMemory, config: Config, roots: Sequence[Path],
+                collector: Collector) -> tuple[FactsStore, ImportGraph]:
+    stores: list[FactsStore] = []  # this check's, made by whichever of the two below runs
+
+    def make_graph(resolver: ModuleResolver) -> ImportGraph:
+        stores.append(FactsStore(resolver, collector))
+        return build_graph(config, stores[-1])
+
+    def rebind(resolver: ModuleResolver, graph: ImportGraph) -> None:
+        stores.append(FactsStore(resolver, collector))
+        graph.rebind(stores[-1].for_module, lambda module: resolver.find(module) is not None, stores[-1].prefetch)
+
+    def current(module: str) -> Optional[ModuleFacts]:
+        """This check's facts of a module, not counted as read (collector.quietly)."""
+        source = stores[-1].resolver.find(module)
+        return None if source is None else quietly([source])[0]
+
+    quietly = getattr(collector, "quietly", collector)
+    key = (repr(config), *map(str, roots))
+    _, graph = memory.open(key, roots, current, make_graph, rebind)
+    return stores[-1], graph
 
 
 def findings_of(project: Project, rules: Sequence[Rule]) -> list[Finding]:
@@ -151,16 +184,18 @@ def unreadable_findings(unreadable: Iterable[tuple[str, str]], rules: Sequence[R
 def finish(kept: Iterable[Finding], files_checked: int, warnings: Iterable[str], resolver: Any,
            installed: Optional["InstalledModules"],
            plan_inputs: Optional[tuple[ImportGraph, dict[str, ModuleFacts]]] = None,
-           plan: Optional[Plan] = None) -> Report:
+           plan: Optional[Plan] = None, plan_builder: Optional[Builder] = None) -> Report:
     """The report: findings unique, marked with their installed distributions, in
     display paths and order; the fix plan computed on `plan_inputs` (the graph and the
-    facts of the files with findings), or `plan` as computed before (display paths)."""
+    facts of the files with findings; `plan_builder` grows its network), or `plan` as
+    computed before (display paths)."""
     unique = {(f.path, f.line, f.column, f.code, f.message): f for f in kept}
     marked = unique.values() if installed is None else map(resolver.finding, unique.values())
     ordered = sorted((display(f) for f in marked), key=lambda f: f.sort_key)
     if plan_inputs is not None:
         graph, facts_by_path = plan_inputs
-        plan = display_plan(plan_for_findings(graph, sorted(unique.values(), key=lambda f: f.sort_key), facts_by_path))
+        plan = display_plan(plan_for_findings(graph, sorted(unique.values(), key=lambda f: f.sort_key), facts_by_path,
+                                              builder=plan_builder))
     return Report(tuple(ordered), files_checked, tuple(warnings), plan)
 
 

@@ -87,6 +87,45 @@ class ImportGraph:
         # sink lies on no chain, so the chains found are the same.
         self._sink_free: dict[str, set[str]] = {}
         self._searched: dict[str, dict[str, None]] = {}  # importer -> targets of the sites searched from
+        self._star_sources: dict[str, dict[str, None]] = {}  # importer -> packages it star-imports
+        # module -> the modules whose facts its calls at import were followed into
+        # (reach.py), with or without an eager edge there.
+        self._call_deps: dict[str, dict[str, None]] = {}
+        self._touch = False  # see rebind
+
+    # -- kept between checks (graph_memory.py)
+
+    def rebind(self, facts_for: Callable[[str], Optional[ModuleFacts]], is_known_module: Callable[[str], bool],
+               prefetch: Callable[[Iterable[str]], None]) -> None:
+        """Take a new check's facts and lookups; what was computed stays (see forget)."""
+        self._facts_for = facts_for
+        self._is_known = is_known_module
+        self._prefetch = prefetch
+        self._prefetched = set()
+        self._searched = {}
+        self.reach.rebind(facts_for)
+        # A kept answer still reads the module's facts, so the caller learns every
+        # module this check depended on (the language server re-analyses on its edits).
+        self._touch = True
+        self._read_now: set[str] = set()
+
+    def forget(self, changed: set[str]) -> None:
+        """Drop what depends on the facts of the `changed` modules: their eager edges and
+        those of modules that star-import them, the sinks of modules whose calls at
+        import read them, and every search's modules found to reach no sink."""
+        if not changed:
+            return
+        stale = changed | {module for module, packages in self._star_sources.items() if packages.keys() & changed}
+        for module in stale:
+            self._edges.pop(module, None)
+            self._star_sources.pop(module, None)
+        for module in [m for m, deps in self._call_deps.items() if m in changed or deps.keys() & changed]:
+            self._sinks.pop(module, None)
+            self._call_deps.pop(module, None)
+        for module in changed:
+            self._sinks.pop(module, None)
+        self._sink_free = {}
+        self.reach.forget(changed)
 
     # -- nodes
 
@@ -102,6 +141,7 @@ class ImportGraph:
 
     def sink_of(self, module: str) -> Optional[SinkHit]:
         if module in self._sinks:
+            self._touched(module, self._call_deps.get(module, ()))
             return self._sinks[module]
         hit: Optional[SinkHit] = None
         sink = self.module_sink(module)
@@ -109,18 +149,32 @@ class ImportGraph:
             hit = SinkHit(module, sink.reason, strength=sink.strength)
         else:
             facts = self._facts_for(module)
-            if facts is not None:
-                for call in facts.calls:
-                    reached = self.reach.from_call(facts, call)
-                    if reached is not None:
-                        sink_call = reached.sink
-                        candidate = SinkHit(module, sink_call.reason, sink_call.name, facts.path, call.line,
-                                            sink_call.strength, reached.hops, reached.conditional)
-                        if hit is None or (candidate.conditional, len(candidate.calls)) < (hit.conditional, len(hit.calls)):
-                            hit = candidate
-                        if not hit.conditional:
-                            break
+            deps = self.reach.begin()
+            try:
+                hit = self._call_sink_hit(module, facts)
+            finally:
+                self.reach.end()
+            self._call_deps.setdefault(module, {}).update(dict.fromkeys(deps))
+            self._touched(module, deps)
         self._sinks[module] = hit
+        return hit
+
+    def _call_sink_hit(self, module: str, facts: Optional[ModuleFacts]) -> Optional[SinkHit]:
+        """The best sink a call `module` makes at import reaches (a plain one first)."""
+        hit: Optional[SinkHit] = None
+        if facts is None:
+            return None
+        for call in facts.calls:
+            reached = self.reach.from_call(facts, call)
+            if reached is None:
+                continue
+            sink_call = reached.sink
+            candidate = SinkHit(module, sink_call.reason, sink_call.name, facts.path, call.line,
+                                sink_call.strength, reached.hops, reached.conditional)
+            if hit is None or (candidate.conditional, len(candidate.calls)) < (hit.conditional, len(hit.calls)):
+                hit = candidate
+            if not hit.conditional:
+                break
         return hit
 
     def call_sink(self, name: str) -> Optional[CallSink]:
@@ -131,7 +185,21 @@ class ImportGraph:
     def call_reach(self, facts: ModuleFacts, call: CallSite) -> Optional[Reached]:
         """What a call that runs at import in `facts` reaches, directly or through
         the functions it runs."""
-        return self.reach.from_call(facts, call)
+        deps = self.reach.begin()
+        try:
+            return self.reach.from_call(facts, call)
+        finally:
+            self.reach.end()
+            self._call_deps.setdefault(facts.module, {}).update(dict.fromkeys(deps))
+            self._touched(facts.module, deps)
+
+    def _touched(self, module: str, deps: Iterable[str]) -> None:
+        """On a kept graph, read the facts an answer depends on (see rebind)."""
+        if self._touch:
+            for read in (module, *deps):
+                if read not in self._read_now:
+                    self._read_now.add(read)
+                    self._facts_for(read)
 
     def _worth_an_edge(self, module: str) -> bool:
         if module not in self._worth:
@@ -148,7 +216,7 @@ class ImportGraph:
         running = {importer, *_ancestors(importer)}
         targets = [(site.module, "")]
         if site.kind is SiteKind.FROM:
-            targets += self._from_import_submodules(site)
+            targets += self._from_import_submodules(site, importer)
         edges: list[Edge] = []
         seen: set[str] = set()
         for target, why in targets:
@@ -163,10 +231,13 @@ class ImportGraph:
                 edges.append(Edge(importer, target, site, facts.path, why))
         return edges
 
-    def _from_import_submodules(self, site: ImportSite) -> list[tuple[str, str]]:
+    def _from_import_submodules(self, site: ImportSite, importer: str) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         names: Iterable[str] = site.names
         if "*" in site.names:
+            # The importer's edges depend on the package's facts, with or without an
+            # edge to it (none when the package is running: `from pkg import *` in pkg.sub).
+            self._star_sources.setdefault(importer, {})[site.module] = None
             package = self._facts_for(site.module)
             # `from pkg import *` imports the submodules that pkg's `__all__` lists.
             names = package.exports if package is not None and package.exports else ()
@@ -184,6 +255,7 @@ class ImportGraph:
 
     def eager_edges(self, module: str) -> tuple[Edge, ...]:
         if module in self._edges:
+            self._touched(module, ())
             return self._edges[module]
         facts = self._facts_for(module)
         edges: list[Edge] = []
@@ -195,12 +267,18 @@ class ImportGraph:
         return result
 
     def computed_targets(self) -> dict[str, list[str]]:
-        """The modules each module's eager edges point to, for every module whose
-        edges this graph has computed or searched from so far (incremental.py records
-        them: every search result depends only on what these reach)."""
+        """The modules each module's eager edges point to (and the packages it
+        star-imports, whose `__all__` decided them, and the modules its calls at import
+        were followed into), for every module whose edges this graph has computed or
+        searched from so far (incremental.py records them: every
+        search result depends only on what these reach)."""
         targets = {module: dict.fromkeys(e.target for e in edges) for module, edges in self._edges.items()}
         for module, searched in self._searched.items():
             targets.setdefault(module, {}).update(searched)
+        for module, packages in self._star_sources.items():
+            targets.setdefault(module, {}).update(packages)
+        for module, deps in self._call_deps.items():
+            targets.setdefault(module, {}).update(deps)
         return {module: list(found) for module, found in targets.items()}
 
     # -- chains

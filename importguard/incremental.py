@@ -1,15 +1,22 @@
 """Reuse the last check's findings for every module whose inputs did not change.
 
 A check with the facts cache also stores what it computed, in
-`<cache-dir>/results-<key>.json` (the key: importguard's sources, the facts cache key,
+`<cache-dir>/results-<key>.json` and, for checks after an edit only,
+`partial-<key>.json` (the key: importguard's sources, the facts cache key,
 the configuration, the rules selected, PATHS and the working directory):
 
 - the reported modules, each with the hash of its facts (cache.py: the digest of the
   encoded facts, whatever fields they hold, so new kinds of facts need nothing here);
 - every module whose eager edges the graph computed, with its facts hash and the
-  modules its edges point to;
+  modules its answers depend on: its edges' targets, the packages it star-imports
+  (their `__all__` decides its edges) and the modules its calls at import were
+  followed into (reach.py);
 - the findings of each reported module (suppressions and per-file ignores applied);
-- the warnings, the files read and what the module lookups depended on (lookups.py).
+- the warnings, the files read and what the module lookups depended on (lookups.py);
+- in the partial record: each module's `from pkg import name` (the lazy re-export
+  hint; none from a module that is no package) and what the fix plan's network grew
+  at each module (plan/network.py), so that after an edit neither needs every
+  module's facts decoded.
 
 The next check finds the facts hashes of the files it reports (from the facts cache,
 parsing only what changed) and compares:
@@ -22,7 +29,8 @@ parsing only what changed) and compares:
   lazy re-export hint). So the findings of C, of every module that reaches C over the
   stored edges (a module outside C has the edges it had, so what reaches C is found
   on them), and of the modules a changed module imports are computed again, on a graph
-  that loads facts on demand; every other module's come from the record;
+  that loads facts on demand; every other module's come from the record. The fix plan
+  is cut again on a network grown from the record outside those modules;
 - otherwise (no record; a module lookup would now find another file, e.g. a module
   added, deleted or renamed where an import looks; a partial check whose chains left
   PATHS): everything is computed again, and recorded.
@@ -56,11 +64,13 @@ from importguard.engine import (
     unreadable_findings,
     with_inputs,
 )
-from importguard.model import Finding, ModuleFacts, Plan, Report
+from importguard.model import Finding, Plan, Report
+from importguard.plan.network import Builder
 from importguard.regular_file import read_regular
 from importguard.rules import Project, Rule
+from importguard.rules._lazy_blockers import index_of, names_imported
 
-FORMAT = 2  # 2: the fix plan
+FORMAT = 4  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint); 4: plan arcs
 _KEEP = 8
 _OWN_SOURCES = Path(__file__).parent
 
@@ -81,6 +91,9 @@ class ResultStore:
             **{name: repr(value) for name, value in sorted(options.items())},
         }
         self.path = None if directory is None else directory / f"results-{key_name(self.key)}.json"
+        # What only a check after an edit reads (_PARTIAL_ONLY), apart: a check that
+        # reuses everything does not parse it.
+        self.partial_path = None if directory is None else directory / f"partial-{key_name(self.key)}.json"
         self.started = time.time_ns()  # lookups made after this are recorded; see start()
         self.memory: Optional[dict[str, Any]] = None
         self.last_reuse = ""  # "all", "some" or "none": how the last check went (tests, bench)
@@ -106,16 +119,40 @@ class ResultStore:
             return None
         return record if _well_formed(record, self.key) else None
 
+    def load_partial(self, record: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """The _PARTIAL_ONLY parts written with `record` (the same token), or None."""
+        if all(name in record for name in _PARTIAL_ONLY):
+            return record  # kept in memory whole
+        if self.partial_path is None:
+            return None
+        try:
+            partial = json.loads(read_regular(self.partial_path, cache.MAX_CACHE_FILE_BYTES))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(partial, dict) or partial.get("token") != record.get("token") \
+                or not all(isinstance(partial.get(name), dict) for name in _PARTIAL_ONLY):
+            return None
+        return partial
+
     def save(self, record: dict[str, Any]) -> None:
         self.memory = record
-        if self.path is None or self.directory is None:
+        if self.path is None or self.partial_path is None or self.directory is None:
             return
+        token = os.urandom(8).hex()
+        main = {name: value for name, value in record.items() if name not in _PARTIAL_ONLY}
+        partial = {name: record[name] for name in _PARTIAL_ONLY}
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.path, json.dumps(record, separators=(",", ":")).encode())
+            _atomic_write(self.partial_path, json.dumps({"token": token, **partial}, separators=(",", ":")).encode())
+            _atomic_write(self.path, json.dumps({**main, "token": token}, separators=(",", ":")).encode())
             _prune(self.directory)
         except OSError:
             pass  # the facts cache warns about an unwritable directory; this only costs speed
+
+
+# Each module's `from pkg import name` (the lazy re-export hint) and what the fix plan's
+# network grew at it (plan/network.py's Builder).
+_PARTIAL_ONLY = ("from_imports", "arcs", "plain")
 
 
 def _own_sources_digest() -> str:
@@ -139,15 +176,16 @@ def _well_formed(record: Any, key: dict[str, Any]) -> bool:
 
 
 def _prune(directory: Path) -> None:
-    try:
-        records = sorted(directory.glob("results-*.json"), key=lambda p: p.stat().st_mtime_ns)
-    except OSError:
-        return
-    for stale in records[:-_KEEP]:
+    for pattern in ("results-*.json", "partial-*.json"):
         try:
-            stale.unlink()
+            records = sorted(directory.glob(pattern), key=lambda p: p.stat().st_mtime_ns)
         except OSError:
-            pass
+            return
+        for stale in records[:-_KEEP]:
+            try:
+                stale.unlink()
+            except OSError:
+                pass
 
 
 # ----------------------------------------------------------------------------- check
@@ -175,10 +213,11 @@ def check_incrementally(
             if reported == record["reported"] and _outside_unchanged(record["outside"], resolver, collector):
                 results.last_reuse = "all"
                 return _replayed(record, paths, discovered, config, rules, reported, results, track_inputs)
-            if not record["warnings"]:
+            partial = None if record["warnings"] else results.load_partial(record)
+            if partial is not None:
                 results.last_reuse = "some"
-                return _partial(record, paths, config, discovered, resolver, rules, collector, results,
-                                track_inputs, reported)
+                return _partial({**record, **partial}, paths, config, discovered, resolver, rules, collector,
+                                results, track_inputs, reported)
     except (KeyError, TypeError, ValueError, AttributeError):
         pass  # a record this version cannot use: compute everything
     results.last_reuse = "none"
@@ -217,11 +256,14 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
     graph = build_graph(config, store)
     kept = findings_of(Project(config, facts, graph), rules)
     warnings = _warnings(store, {f.path: f for f in facts})
+    builder = Builder(graph)
     report = finish([*kept, *unreadable_findings(discovered.unreadable, rules, config)], len(facts), warnings,
-                    resolver, None, plan_inputs=(graph, {f.path: f for f in facts}))
+                    resolver, None, plan_inputs=(graph, {f.path: f for f in facts}), plan_builder=builder)
     if reported is not None:
         targets = graph.computed_targets()
-        _save(results, reported, store, targets, _by_path(kept), warnings, resolver.probes, (), plan=report.plan)
+        imported = _from_imports(facts, reported)
+        _save(results, reported, store, targets, _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
+              from_imports=imported, arcs=builder.grown, plain=_plain(reported))
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
     return report
@@ -231,6 +273,10 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
              rules: Sequence[Rule], collector: Collector, results: ResultStore, track_inputs: bool,
              reported: list[Any]) -> Report:
     old_modules: dict[str, list[Any]] = record["modules"]
+    if any(is_package and module in record["plain"] for _, module, is_package, _ in reported):
+        # A package now where the record kept no one's `from module import name`,
+        # since a plain module had that name: no reuse.
+        raise ValueError("a plain module became a package")
     now = {module: (path, hashed) for path, module, _, hashed in reported}
     before = {module: (path, hashed) for path, module, _, hashed in record["reported"]}
     # Modules outside PATHS that the last check's chains loaded: changed when their
@@ -254,8 +300,14 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     again |= _reaching(old_modules, changed)
 
     subset = tuple(store.for_sources([s for s in discovered.files if s.module in again]))
-    everything = _Decoded(store, discovered.files)  # decoded if the lazy re-export hint looks
-    kept = findings_of(Project(config, subset, graph, all_reported=everything), rules)  # type: ignore[arg-type]
+    # The lazy re-export hint looks at every module's `from pkg import name`: the
+    # record's, where the facts did not change.
+    imported = _from_imports(subset, reported)
+    for path, _, _, _ in reported:
+        if path not in imported:
+            imported[path] = record["from_imports"].get(path, [])
+    blockers = index_of((module, path, imported[path]) for path, module, _, _ in reported)
+    kept = findings_of(Project(config, subset, graph, blockers=blockers), rules)
     by_path = _by_path(kept)
     for path, module, _, _ in reported:
         if module not in again:
@@ -270,32 +322,33 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     read = sorted({*record["read"], *(path for path, _ in now.values()), *store.by_path})
     kept_outside = [entry for entry in record["outside"] if entry[0] not in changed]
     all_kept = [f for found in by_path.values() for f in found]
-    # The plan is cut on the graph again (its edges decoded on demand from the sites of
-    # the findings), since an edit anywhere on a chain can change it.
+    # The plan is cut again, since an edit anywhere on a chain can change it; its network
+    # is grown from the record where a module's arcs cannot have changed (outside `again`).
     with_findings = {f.path for f in all_kept}
     facts_by_path = {f.path: f for f in store.for_sources([s for s in discovered.files if s.path in with_findings])}
+    builder = Builder(graph, record["arcs"], fresh=again)
     report = finish([*all_kept, *unreadable_findings(discovered.unreadable, rules, config)], len(reported), warnings,
-                    resolver, None, plan_inputs=(graph, facts_by_path))
+                    resolver, None, plan_inputs=(graph, facts_by_path), plan_builder=builder)
+    arcs = {module: grown for module, grown in record["arcs"].items() if module not in again}
+    arcs.update(builder.grown)
     read = sorted({*read, *store.by_path})  # with the facts the plan decoded
     _save(results, reported, store, targets, by_path, warnings, resolver.probes, record["lookups"], read,
-          kept_outside, plan=report.plan)
+          kept_outside, plan=report.plan, from_imports=imported, arcs=arcs,
+          plain={**record["plain"], **_plain(reported)})
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
     return report
 
 
-class _Decoded:
-    """Every reported module's facts, decoded the first time someone iterates."""
+def _from_imports(facts: Iterable[Any], reported: list[Any]) -> dict[str, list[Any]]:
+    """names_imported of each module, less the names imported from a reported module
+    that is no package (`_plain`): the lazy re-export hint only asks about packages."""
+    plain = _plain(reported)
+    return {f.path: [entry for entry in names_imported(f) if entry[0] not in plain] for f in facts}
 
-    def __init__(self, store: FactsStore, sources: Sequence[Any]) -> None:
-        self._store = store
-        self._sources = sources
-        self._facts: Optional[list[ModuleFacts]] = None
 
-    def __iter__(self):
-        if self._facts is None:
-            self._facts = self._store.for_sources(self._sources)
-        return iter(self._facts)
+def _plain(reported: list[Any]) -> dict[str, None]:
+    return {module: None for _, module, is_package, _ in reported if not is_package}
 
 
 def _reaching(modules: dict[str, list[Any]], changed: set[str]) -> set[str]:
@@ -324,9 +377,13 @@ def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
 def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets: dict[str, list[str]],
           by_path: dict[str, list[Finding]], warnings: Sequence[str], probes: Sequence[tuple[str, bool]],
           earlier: Sequence[Any], read: Optional[list[str]] = None, kept_outside: Sequence[Any] = (),
-          plan: Optional[Plan] = None) -> None:
+          plan: Optional[Plan] = None, from_imports: Optional[dict[str, list[Any]]] = None,
+          arcs: Optional[dict[str, Any]] = None, plain: Optional[dict[str, None]] = None) -> None:
     """`kept_outside`: modules outside PATHS loaded by the findings reused from the
-    last record (module, path, facts hash)."""
+    last record (module, path, facts hash). `from_imports`: path -> names_imported.
+    `arcs`: what the plan's network grew at each module (plan/network.py's Builder).
+    `plain`: the modules whose names `from_imports` left out, in this record or one it
+    carries entries from."""
     reported_paths = {path for path, _, _, _ in reported}
     hashes = {module: (path, hashed) for path, module, _, hashed in reported}
     outside_by_module = {entry[0]: list(entry) for entry in kept_outside}
@@ -358,6 +415,9 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "findings": {path: [f.to_dict() for f in found] for path, found in sorted(by_path.items()) if found},
         "warnings": list(warnings),
         "plan": None if plan is None else plan.to_dict(),
+        "from_imports": {path: found for path, found in sorted((from_imports or {}).items()) if found},
+        "arcs": dict(sorted((arcs or {}).items())),
+        "plain": dict(sorted((plain or {}).items())),
         "read": sorted(read if read is not None else store.by_path),
         "lookups": lookups.merged(log.lookups(results.started, cache._RACY_NS), earlier),
     }

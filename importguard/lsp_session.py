@@ -10,8 +10,8 @@ edited file. The facts cache is read on the first analysis and written after it 
 the file on disk replays its last findings when nothing they depended on has changed
 (cache/replay.py, as `check` does), and `warm` then loads the facts for the first edit.
 
-The engine is one callable (`Session.engine`, `run_check` by default): an incremental
-engine that keeps the graph between runs takes its place without changing the server.
+The engine is one callable (`Session.engine`): by default run_check with the resolver
+and graph kept between analyses (KeptGraphEngine); `check_engine` computes everything.
 Not thread-safe: the server calls a Session from one worker thread only.
 """
 
@@ -48,6 +48,22 @@ def check_engine(paths: Sequence[Path], config: Config, collector: "Collector", 
     return run_check(paths, config, collector=collector, track_inputs=track_inputs)
 
 
+class KeptGraphEngine:
+    """run_check with the module resolver and the graph kept from one analysis to the
+    next (graph_memory.py): after an edit, only what depends on the edited file's facts
+    is computed again. The server's default engine."""
+
+    def __init__(self) -> None:
+        from importguard.graph_memory import GraphMemory
+
+        self.memory = GraphMemory()
+
+    def __call__(self, paths: Sequence[Path], config: Config, collector: "Collector", track_inputs: bool) -> Report:
+        from importguard.engine import run_check
+
+        return run_check(paths, config, collector=collector, track_inputs=track_inputs, memory=self.memory)
+
+
 @dataclass(frozen=True)
 class Analysis:
     findings: tuple[Finding, ...]  # of the analysed file only
@@ -70,10 +86,10 @@ class _Known:
 
 
 class Session:
-    def __init__(self, *, use_cache: bool = True, jobs: Optional[int] = None, engine: Engine = check_engine) -> None:
+    def __init__(self, *, use_cache: bool = True, jobs: Optional[int] = None, engine: Optional[Engine] = None) -> None:
         self.use_cache = use_cache
         self.jobs = jobs if jobs is not None else os.cpu_count() or 1
-        self.engine = engine
+        self.engine = engine if engine is not None else KeptGraphEngine()
         self._disk: dict[str, _Known] = {}
         self._buffers: dict[tuple[str, str], ModuleFacts] = {}  # (path, content hash)
         self._caches: dict[Path, FactsCache] = {}
@@ -108,10 +124,16 @@ class Session:
         pool = WorkerPool(self.jobs)
         disk = FactsLoader(cache, pool)
 
-        def collect(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
-            consulted.update(s.path for s in sources)
+        def quietly(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
             return [self._buffer(source, text) if source.path == path and not on_disk else self._known(source)
                     for source in sources]
+
+        def collect(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
+            consulted.update(s.path for s in sources)
+            return quietly(sources)
+
+        # A kept graph (KeptGraphEngine) finds out what changed without reading it.
+        collect.quietly = quietly  # type: ignore[attr-defined]
 
         self._from_disk = disk
         try:

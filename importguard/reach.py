@@ -19,7 +19,7 @@ statements inside that ancestor is not checked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
 from importguard.model import CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
@@ -78,6 +78,56 @@ class CallReach:
         self._in_progress: set[tuple[str, bool]] = set()
         self._cycles = 0
         self._indexes: dict[str, dict[str, FunctionFacts]] = {}
+        self._ancestor_sets: dict[str, bool] = {}  # package -> its import sets the NVML check
+        # The modules whose facts each answer read (incremental.py: an edit of one of
+        # them changes the answer, though no eager edge may lead there), per memo entry,
+        # and a stack of the answers being computed (begin/end).
+        self._deps: list[set[str]] = []
+        self._memo_deps: dict[tuple[str, bool], frozenset[str]] = {}
+        self._resolved_deps: dict[str, frozenset[str]] = {}
+        self._ancestor_deps: dict[str, frozenset[str]] = {}
+
+    def rebind(self, facts_for: Callable[[str], Optional[ModuleFacts]]) -> None:
+        self._facts_for = facts_for
+
+    def forget(self, changed: set[str]) -> None:
+        """Drop every answer that read the facts of a `changed` module."""
+        for key in [k for k, deps in self._memo_deps.items() if deps & changed]:
+            self._memo.pop(key, None)
+            self._memo_deps.pop(key, None)
+        # An answer cut short by a cycle was not memoised; nothing else is kept without deps.
+        for key in [k for k in self._memo if k not in self._memo_deps]:
+            self._memo.pop(key)
+        for name in [n for n, deps in self._resolved_deps.items() if deps & changed]:
+            self._resolved.pop(name, None)
+            self._resolved_deps.pop(name, None)
+        for name in [n for n, deps in self._ancestor_deps.items() if deps & changed]:
+            self._ancestor_sets.pop(name, None)
+            self._ancestor_deps.pop(name, None)
+        self._indexes = {}  # by path; cheap to build again
+
+    # -- what an answer read
+
+    def begin(self) -> set[str]:
+        """Start recording the modules whose facts are read; `end` stops (what was
+        recorded counts for the answer around this one too)."""
+        deps: set[str] = set()
+        self._deps.append(deps)
+        return deps
+
+    def end(self) -> None:
+        deps = self._deps.pop()
+        if self._deps:
+            self._deps[-1].update(deps)
+
+    def _read(self, deps: Iterable[str]) -> None:
+        if self._deps:
+            self._deps[-1].update(deps)
+
+    def _fetch(self, module: str) -> Optional[ModuleFacts]:
+        if self._deps:
+            self._deps[-1].add(module)
+        return self._facts_for(module)
 
     # -- sinks
 
@@ -107,8 +157,20 @@ class CallReach:
             return True
         parts = facts.module.split(".")
         for index in range(1, len(parts)):
-            ancestor = self._facts_for(".".join(parts[:index]))
-            if ancestor is not None and ancestor is not facts and self._sets_nvml_check(ancestor, True):
+            name = ".".join(parts[:index])
+            sets = self._ancestor_sets.get(name)
+            if sets is None:
+                deps = self.begin()
+                try:
+                    ancestor = self._fetch(name)
+                    sets = ancestor is not None and ancestor is not facts and self._sets_nvml_check(ancestor, True)
+                finally:
+                    self.end()
+                self._ancestor_sets[name] = sets
+                self._ancestor_deps[name] = frozenset(deps)
+            else:
+                self._read(self._ancestor_deps[name])
+            if sets:
                 return True
         return False
 
@@ -123,7 +185,7 @@ class CallReach:
             if site.execution is not Execution.EAGER or site.conditional or site.kind not in _PLAIN_IMPORTS:
                 continue
             for module in (site.module, *(f"{site.module}.{name}" for name in site.names if name != "*")):
-                imported = self._facts_for(module) if module != facts.module else None
+                imported = self._fetch(module) if module != facts.module else None
                 if imported is not None and self._sets_nvml_check(imported, False):
                     return True
         return False
@@ -145,6 +207,7 @@ class CallReach:
     def _function(self, name: str, nvml: bool, depth: int) -> Optional[Reached]:
         key = (name, nvml)
         if key in self._memo:
+            self._read(self._memo_deps.get(key, ()))
             return self._memo[key]
         if key in self._in_progress:
             self._cycles += 1
@@ -152,6 +215,16 @@ class CallReach:
         if depth >= MAX_DEPTH:
             self._cycles += 1  # not memoised: a shorter way in may reach further
             return None
+        deps = self.begin()
+        try:
+            best = self._function_body(key, name, nvml, depth)
+        finally:
+            self.end()
+        if key in self._memo:
+            self._memo_deps[key] = frozenset(deps)
+        return best
+
+    def _function_body(self, key: tuple[str, bool], name: str, nvml: bool, depth: int) -> Optional[Reached]:
         targets = self.resolve(name)
         if not targets:
             self._memo[key] = None
@@ -190,11 +263,22 @@ class CallReach:
         """The functions a call of `name` runs: the function itself, or a class's
         constructors; () when `name` is no function of a known module."""
         if name in self._resolved:
+            self._read(self._resolved_deps[name])
             return self._resolved[name]
+        deps = self.begin()
+        try:
+            found = self._resolve_uncached(name, depth)
+        finally:
+            self.end()
+        self._resolved[name] = found
+        self._resolved_deps[name] = frozenset(deps)
+        return found
+
+    def _resolve_uncached(self, name: str, depth: int) -> tuple[tuple[ModuleFacts, FunctionFacts], ...]:
         found: tuple[tuple[ModuleFacts, FunctionFacts], ...] = ()
         parts = name.split(".")
         for split in range(len(parts) - 1, 0, -1):
-            facts = self._facts_for(".".join(parts[:split]))
+            facts = self._fetch(".".join(parts[:split]))
             if facts is None:
                 continue
             rest = ".".join(parts[split:])
@@ -212,7 +296,6 @@ class CallReach:
                     tail = ".".join(parts[split + 1 :])
                     found = self.resolve(f"{bound}.{tail}" if tail else bound, depth + 1)
             break  # the longest module prefix decides
-        self._resolved[name] = found
         return found
 
     def _index(self, facts: ModuleFacts) -> dict[str, FunctionFacts]:

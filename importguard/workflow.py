@@ -149,6 +149,8 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
             noqa_added = added.directives
             files_changed = added.files_changed
         verified = verify_chains(report.findings, reach) if request.verify_install else None
+        if replay is not None and getattr(collector, "cache", None) is not None:
+            replay.known_stats = collector.cache.stats
     warnings = [*collector.warnings, *reach.warnings]
     return CheckResult(
         report,

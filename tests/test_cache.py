@@ -54,6 +54,14 @@ def index_file(root: Path) -> Path:
     return found
 
 
+def index_entries(root: Path) -> dict:
+    """The index as a run reads it: the index file, then the entries changed since."""
+    entries = json.loads(index_file(root).read_text())["entries"]
+    for delta in (root / ".importguard_cache").glob("factsdelta-*.json"):
+        entries.update(json.loads(delta.read_text())["entries"])
+    return entries
+
+
 def test_second_run_parses_nothing_and_reports_the_same(tmp_path: Path) -> None:
     write_tree(tmp_path, PROJECT)
     cold, parsed_cold, _ = check(tmp_path)
@@ -260,11 +268,11 @@ def test_codec_round_trip(names: tuple[str, ...]) -> None:
 def test_racily_fresh_files_are_always_rehashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(tmp_path, PROJECT)
     check(tmp_path)  # files written just now: their stat proves nothing yet
-    entries = json.loads(index_file(tmp_path).read_text())["entries"]
+    entries = index_entries(tmp_path)
     assert all(entry[3] is None for entry in entries.values())
     monkeypatch.setattr(cache_module, "_RACY_NS", 0)
     check(tmp_path)
-    entries = json.loads(index_file(tmp_path).read_text())["entries"]
+    entries = index_entries(tmp_path)
     assert all(entry[3] is not None for entry in entries.values())
 
 
@@ -315,10 +323,30 @@ def test_many_new_facts_are_folded_into_the_facts_file(tmp_path: Path, monkeypat
     cold = check(tmp_path)[0]
     index = index_file(tmp_path)
     entries = json.loads(index.read_text())["entries"]
-    folded = json.loads(index.with_name(index.name.replace("facts-", "factdata-")).read_text())["facts"]
+    # The facts file: a header line saying where each entry lies, then the entries.
+    raw = index.with_name(index.name.replace("facts-", "factdata-")).read_bytes()
+    header, body = raw.split(b"\n", 1)
+    offsets = json.loads(header)["offsets"]
+    folded = {h: json.loads(body[start:start + length]) for h, (start, length) in offsets.items()}
+    assert sum(length for _, length in offsets.values()) == len(body)
     recent = json.loads(index.with_name(index.name.replace("facts-", "factrecent-")).read_text())["facts"]
     assert recent == {} and all(entry[4] in folded for entry in entries.values())
     assert check(tmp_path)[:2] == (cold, 0)
+
+
+def test_a_facts_file_entry_that_is_not_where_its_offsets_say_is_collected_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "_RECENT_LIMIT", 1)
+    write_tree(tmp_path, PROJECT)
+    cold = check(tmp_path)[0]
+    data = next((tmp_path / ".importguard_cache").glob("factdata-*.json"))
+    header, body = data.read_bytes().split(b"\n", 1)
+    offsets = json.loads(header)
+    for where in offsets["offsets"].values():
+        where[0] += 1  # every entry now starts one byte late: none parses
+    data.write_bytes(json.dumps(offsets).encode() + b"\n" + body)
+    report, parsed, _ = check(tmp_path)
+    assert report == cold and parsed == len(offsets["offsets"]) > 0
 
 
 def test_a_second_save_writes_only_what_is_new(tmp_path: Path) -> None:
@@ -336,5 +364,33 @@ def test_a_second_save_writes_only_what_is_new(tmp_path: Path) -> None:
     other = SourceFile(str(tmp_path / "pkg" / "gemm.py"), "pkg.gemm", False, str(tmp_path))
     cache.store(other, "1" * 32, None, ModuleFacts("pkg.gemm", other.path, False))
     cache.save()
-    assert index_file(tmp_path).stat().st_ino != written
-    assert sorted(json.loads(index_file(tmp_path).read_text())["entries"]) == sorted([source.path, other.path])
+    # The new entry goes to the small delta file; the index stays as it was.
+    assert index_file(tmp_path).stat().st_ino == written
+    (delta,) = (tmp_path / ".importguard_cache").glob("factsdelta-*.json")
+    assert list(json.loads(delta.read_text())["entries"]) == [other.path]
+    assert sorted(index_entries(tmp_path)) == sorted([source.path, other.path])
+
+
+def test_many_changed_entries_are_folded_into_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "_RECENT_LIMIT", 1)
+    write_tree(tmp_path, PROJECT)
+    check(tmp_path)
+    for path in sorted(tmp_path.rglob("*.py")):
+        path.write_text(path.read_text() + "# edited\n")
+    report, parsed, _ = check(tmp_path)
+    (delta,) = (tmp_path / ".importguard_cache").glob("factsdelta-*.json")
+    assert json.loads(delta.read_text())["entries"] == {} and parsed > 1
+    assert check(tmp_path)[:2] == (report, 0)
+
+
+def test_cache_files_are_written_readable_to_the_group_the_umask_allows(tmp_path: Path) -> None:
+    """A CI cache shared between users must not come out 0600 (as a mkstemp file would)."""
+    from importguard.cache.store import _atomic_write
+
+    old = os.umask(0o022)
+    try:
+        _atomic_write(tmp_path / "record.json", b"{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "record.json").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temporary left behind

@@ -36,6 +36,7 @@ def run(root: Path, *args: str):
         cwd=root, capture_output=True, text=True, timeout=120, check=False,
     )
     loaded = modules_file.read_text().split("\n")
+    run.loaded = loaded  # type: ignore[attr-defined]
     return (done.stdout, done.stderr, done.returncode), "click" in loaded
 
 
@@ -49,6 +50,8 @@ def test_an_unchanged_check_is_replayed_without_click_and_prints_the_same(tmp_pa
     assert used_click and list((root / ".importguard_cache").glob("fast-*.json"))
     again, used_click = run(root, "check", "pkg", "--exit-zero")
     assert again == first and not used_click
+    # What a replay imports is what it costs: not typing, hashlib or LibCST either.
+    assert not {"typing", "hashlib", "libcst"} & set(run.loaded)  # type: ignore[attr-defined]
 
     as_json, used_click = run(root, "check", "pkg", "--exit-zero", "--format", "json")
     assert used_click and json.loads(as_json[0])["findings"] == []
@@ -129,3 +132,20 @@ def test_an_unrelated_file_in_the_working_directory_keeps_the_fast_replay(tmp_pa
     write_tree(root, {"helpers.py": "import cutlass\n"})  # now `import helpers` finds it
     edited, used_click = run(root, "check", "pkg", "--exit-zero")
     assert used_click and "pkg.ops -> helpers -> cutlass" in edited[0]
+
+
+def test_a_record_of_another_key_under_the_same_name_is_a_miss(tmp_path):
+    """The file name is a checksum of the key: a record whose key differs (a collision,
+    or a copied cache directory) is never replayed."""
+    root = tmp_path / "project"
+    write_tree(root, TREE)
+    (root / ".importguard_cache").mkdir()
+    time.sleep(2.1)
+    first, _ = run(root, "check", "pkg", "--exit-zero")
+    (record_path,) = (root / ".importguard_cache").glob("fast-*.json")
+    record = json.loads(record_path.read_text())
+    record["key"] = record["key"].replace("--exit-zero", "--other")
+    record["output"] = [["stdout", "stale output\n"], 0]
+    record_path.write_text(json.dumps(record))
+    again, used_click = run(root, "check", "pkg", "--exit-zero")
+    assert used_click and again == first and "stale output" not in again[0]

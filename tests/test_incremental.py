@@ -176,6 +176,79 @@ def test_a_part_of_the_tree_whose_chains_leave_it(tmp_path, reuse):
     assert play(root, reuse, series, paths=("app/ops/__init__.py",)) == []
 
 
+def test_a_star_import_from_a_running_package_follows_its_all(tmp_path, reuse):
+    """`from pkg import *` inside pkg.sub has no edge to pkg (it is running), yet its
+    edges depend on pkg's `__all__`: a change there must reach pkg.sub's findings."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": '__all__ = ["a"]\n',
+        "pkg/a.py": "import os\n",
+        "pkg/b.py": "import cutlass\n",
+        "pkg/sub/__init__.py": "from pkg import *\n",
+    })
+    series = [
+        ("__all__ names the module that imports cutlass",
+         replace_text("pkg/__init__.py", '["a"]', '["b"]'), "some"),
+        ("and back", replace_text("pkg/__init__.py", '["b"]', '["a"]'), "some"),
+    ]
+    assert play(root, reuse, series) == []
+
+
+def test_a_plain_module_that_becomes_a_package_keeps_the_lazy_re_export_hint(tmp_path, reuse):
+    """The record leaves out `from pkg.util import gemm` while pkg.util is a plain
+    module; once pkg.util is a package with a finding, that import blocks its lazy
+    re-export, and the hint must say so as --no-cache does."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": "",
+        "pkg/leaf.py": "from pkg.util import gemm\n",
+        "pkg/util.py": "def gemm():\n    pass\n",
+        "pkg/kernels.py": "import cutlass\n\ndef gemm():\n    pass\n",
+    })
+    series = [
+        ("the plain module goes", delete("pkg/util.py"), None),
+        ("a package of that name comes", add("pkg/util/__init__.py", "from pkg.kernels import gemm\n"), None),
+    ]
+    assert play(root, reuse, series) == []
+    assert "cannot help" in run(root, ".", "--no-cache")[0]
+
+
+def test_a_call_into_a_module_the_caller_does_not_import_follows_its_edits(tmp_path, reuse):
+    """`tool.a.b.f()` at import reaches into tool.a.b without an eager edge to it (only
+    `import tool.a`): an edit of tool.a.b must still reach the caller's finding."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "tool/__init__.py": "",
+        "tool/a/__init__.py": "",
+        "tool/a/b.py": "import torch\n\ndef f():\n    return torch.cuda.is_available()\n",
+        "tool/main.py": "import tool.a\nX = tool.a.b.f()\n",
+    })
+    series = [
+        ("the function no longer calls CUDA",
+         replace_text("tool/a/b.py", "return torch.cuda.is_available()", "return 1"), None),
+        ("and again", replace_text("tool/a/b.py", "return 1", "return torch.cuda.is_available()"), None),
+    ]
+    assert "IG003" in run(root, ".", "--no-cache")[0]
+    assert play(root, reuse, series) == []
+
+
+def test_a_partial_record_of_another_check_is_not_used(tmp_path, reuse):
+    """The parts only a check after an edit reads live in their own file; one that was
+    not written with the main record (another token) means computing everything."""
+    root = write_tree(tmp_path / "tree", TREE)
+    cache = tmp_path / "cache"
+    run(root, ".", "--cache-dir", str(cache))
+    (partial,) = cache.glob("partial-*.json")
+    stale = partial.read_text()
+    append("app/ops/gemm.py", "import cutlass\n")(root)
+    run(root, ".", "--cache-dir", str(cache))
+    assert reuse[-1] == "some"
+    partial.write_text(stale)  # the one before the last check
+    replace_text("app/ops/gemm.py", "import cutlass\n", "")(root)
+    cached = run(root, ".", "--cache-dir", str(cache))
+    assert reuse[-1] == "none" and cached == run(root, ".", "--no-cache")
+
+
 def test_the_example_tree(tmp_path, reuse):
     root = tmp_path / "example"
     shutil.copytree(FIXTURES / "example", root, ignore=shutil.ignore_patterns(".importguard_cache"))

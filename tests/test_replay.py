@@ -146,7 +146,9 @@ def test_a_file_changed_while_the_run_read_it_is_not_trusted(tmp_path, analyses,
     time.sleep(0.06)
     monkeypatch.setattr(Replay, "save", edit_then_save)
     before = check(tmp_path)
-    assert "IG001" not in before and not list((tmp_path / ".importguard_cache").glob("replay-*.json"))
+    assert "IG001" not in before
+    # Whatever the record holds (the stats taken before reading, or none at all), the
+    # next run must not replay the answer computed from the old content.
     monkeypatch.setattr(Replay, "save", real_save)
     assert "IG001" in check(tmp_path) and len(analyses) == 2
 

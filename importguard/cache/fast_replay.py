@@ -16,15 +16,20 @@ elsewhere (set in the config) writes no such record and is replayed by replay.py
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
-from typing import Any, Optional
+import zlib
 
 from importguard import __version__
 
-FORMAT = 2
+# Neither typing nor hashlib: together a quarter of this module's import time, paid
+# on every replay (annotations are strings here, never evaluated).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional
+
+FORMAT = 3  # 3: the record holds its key (the file name is only a checksum of it)
 DEFAULT_DIRECTORY = ".importguard_cache"
 
 # The command line of this process when it came through entry.py; None under a test
@@ -48,15 +53,23 @@ def _isatty() -> bool:
         return False
 
 
-def replay_path(argv: list[str], cwd: str) -> str:
-    key = json.dumps([
+def replay_key(argv: list[str], cwd: str) -> str:
+    """Everything the printed output depends on besides the inputs the record lists."""
+    return json.dumps([
         FORMAT, __version__, sys.version, sys.prefix, cwd, argv,
         os.environ.get("LIBCST_PARSER_TYPE", ""),
         # What `--color auto` decides on: the same command on a terminal is another record.
         os.environ.get("NO_COLOR", ""), os.environ.get("FORCE_COLOR", ""), os.environ.get("TERM", ""),
         _isatty(),
     ])
-    name = "fast-" + hashlib.sha256(key.encode()).hexdigest()[:16] + ".json"
+
+
+def replay_path(argv: list[str], cwd: str, key: Optional[str] = None) -> str:
+    """Where the record of this invocation lives. Its name is a CRC of the key, so two
+    keys may share a file: the record holds its key, and another key's is a miss."""
+    key = replay_key(argv, cwd) if key is None else key
+    encoded = key.encode()
+    name = f"fast-{zlib.crc32(encoded):08x}{zlib.adler32(encoded):08x}.json"
     return os.path.join(lookup_directory(argv, cwd), name)
 
 
@@ -99,8 +112,9 @@ def try_replay(argv: list[str]) -> Optional[int]:
     if not argv or argv[0] != "check":
         return None
     try:
-        record = json.loads(_read_regular(replay_path(argv, os.getcwd())))
-        if record.get("format") != FORMAT or not inputs_unchanged(record):
+        key = replay_key(argv, os.getcwd())
+        record = json.loads(_read_regular(replay_path(argv, os.getcwd(), key)))
+        if record.get("format") != FORMAT or record.get("key") != key or not inputs_unchanged(record):
             return None
         chunks, code = record["output"]
         streams = {"stdout": sys.stdout, "stderr": sys.stderr}

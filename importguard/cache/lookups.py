@@ -23,7 +23,10 @@ Standard library only: fast_replay.py runs this before anything else is imported
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Optional
+
+TYPE_CHECKING = False  # typing is not imported at replay time (fast_replay.py)
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Optional
 
 # What a module lookup saw at one name: a file (`x.py`, `__init__.py` found), no file
 # there (`x.py` not found), or no directory there (the package directory `a` missing).
@@ -32,7 +35,8 @@ FILE, NO_FILE, NO_DIRECTORY = 1, 0, 2
 # One recorded directory:
 # [path, mtime_ns or None, {name: what the lookup saw},
 #  [names taken, names excluded, exclude patterns without a slash] or None]
-Lookup = list[Any]
+if TYPE_CHECKING:
+    Lookup = list[Any]
 
 
 def _still(path: str, seen: int) -> bool:

@@ -50,6 +50,9 @@ class Replay:
         key = {"format": FORMAT, "importguard": __version__, "python": sys.version, "prefix": sys.prefix,
                "cwd": self.cwd, **options}
         self.loaded: Optional[dict[str, Any]] = None  # the record load() accepted
+        # Stats the run already took (the facts cache's, before reading each file);
+        # taken again for the files not in it.
+        self.known_stats: dict[str, Any] = {}
         # Paths changed after this moment may have been read before the change.
         self.started = time.time_ns()
         self.path = directory / f"replay-{digest(json.dumps(key, sort_keys=True, default=str).encode())[:16]}.json"
@@ -77,8 +80,9 @@ class Replay:
         now = self.started
         own = [str(p) for p in sorted(_OWN_SOURCES.rglob("*.py"))] + _libcst_version_file()
         files = []
+        known = self.known_stats
         for path in (*report.consulted_files, *own):
-            stat = file_stat(path)
+            stat = known.get(path) or file_stat(path)
             if stat is None:
                 files.append((path, None))  # looked for and absent: must stay absent
             elif trusted(stat, now) is None:
@@ -99,7 +103,7 @@ class Replay:
         }
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.path, json.dumps(record).encode())
+            _atomic_write(self.path, json.dumps(record, separators=(",", ":"), check_circular=False).encode())
             self._save_fast(record, rendered)
             self._prune()
         except OSError:
@@ -134,12 +138,14 @@ class Replay:
         argv = fast_replay.invocation
         if rendered is None or argv is None:
             return
-        path = Path(fast_replay.replay_path(argv, self.cwd))
+        key = fast_replay.replay_key(argv, self.cwd)
+        path = Path(fast_replay.replay_path(argv, self.cwd, key))
         if os.path.abspath(path.parent) != os.path.abspath(self.directory):
             return  # fast_replay would not look here; never write anywhere else
         # What was printed replaces the findings: half the record, read on every replay.
         fast = {k: v for k, v in record.items() if k != "findings"}
-        _atomic_write(path, json.dumps({**fast, "format": fast_replay.FORMAT, "output": rendered}).encode())
+        _atomic_write(path, json.dumps({**fast, "format": fast_replay.FORMAT, "key": key, "output": rendered},
+                                       separators=(",", ":"), check_circular=False).encode())
 
     def _prune(self) -> None:
         for pattern in ("replay-*.json", "fast-*.json"):

@@ -3,8 +3,9 @@
 Layout: per cache key, two packed JSON files: the index `<cache-dir>/facts-<key>.json`
 (path -> module, package-ness, content hash, stat, facts hash) and the facts
 themselves, `<cache-dir>/factdata-<key>.json` (facts hash -> encoded facts), with the
-facts collected since that file was last written in `factrecent-<key>.json` (an edit
-rewrites that small file; past `_RECENT_LIMIT` facts it is folded into the big one). A check
+facts collected since that file was last written in `factrecent-<key>.json` and the
+index entries changed since the index was written in `factsdelta-<key>.json` (an edit
+rewrites those small files; past `_RECENT_LIMIT` they are folded into the big ones). A check
 whose stored findings still hold (incremental.py) needs only the index: on vLLM
 (3,244 files) 0.8 MB that loads in 8 ms, against 3.8 MB and 60 ms for index and facts
 together (marshal of the same data: 46 ms, and not safe to read from a checkout). The
@@ -37,7 +38,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional, Union
 
 from importguard import __version__
 from importguard.facts import budget
@@ -54,7 +55,9 @@ from importguard.model import (
 )
 from importguard.regular_file import read_regular
 
-FORMAT = 5  # 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes
+# 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes;
+# 6: the facts file read entry by entry (_PackedFacts)
+FORMAT = 6
 # A cache directory can come with a checkout: its files are read only when regular, and
 # only up to this size (flashinfer's index is about 3 MB).
 MAX_CACHE_FILE_BYTES = 512_000_000
@@ -196,7 +199,10 @@ def _decode_calls(flat_calls: Any) -> tuple[CallSite, ...]:
         if type(name) is not str or not _ints(line, column, end_line, conditional, guarded) \
                 or type(device) is not str or type(context) is not str:
             raise MalformedEntry("call site fields of the wrong type")
-        sites.append(CallSite(name, line, column, end_line, bool(conditional), bool(guarded), device, context))
+        site = _new(CallSite)  # as for import sites below: __init__ of a frozen dataclass is slow
+        site.__dict__.update(name=name, line=line, column=column, end_line=end_line, conditional=bool(conditional),
+                             guarded=bool(guarded), device=device, context=context)
+        sites.append(site)
     return tuple(sites)
 
 
@@ -272,6 +278,34 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
 # ----------------------------------------------------------------------------- store
 
 
+class _PackedFacts:
+    """The facts file's entries, each parsed when asked for; an entry whose bytes are
+    not what its offsets promise is a miss (collected again), never an answer."""
+
+    def __init__(self, raw: bytes, body: int, offsets: dict[str, Any]) -> None:
+        self._raw = raw
+        self._body = body
+        self._offsets = offsets
+
+    def get(self, hashed: str) -> Any:
+        where = self._offsets.get(hashed)
+        if type(where) not in _SEQUENCE or len(where) != 2 or not _ints(*where) or min(where) < 0:
+            return None
+        start = self._body + where[0]
+        if start + where[1] > len(self._raw):
+            return None
+        try:
+            return json.loads(self._raw[start:start + where[1]])
+        except ValueError:
+            return None
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        for hashed in self._offsets:
+            found = self.get(hashed)
+            if found is not None:
+                yield hashed, found
+
+
 class FactsCache:
     """Index entries are `path -> [module, is_package, digest, stat or None, facts
     hash]`; the facts file maps `facts hash -> encoded facts`. The facts hash is the
@@ -286,14 +320,21 @@ class FactsCache:
         # Facts collected since the facts file was last written: an edit rewrites this
         # small file, not the big one (flashinfer's is several MB).
         self.recent_path = directory / f"factrecent-{key_name(key)}.json"
+        # Index entries changed since the index was last written, the same way.
+        self.delta_path = directory / f"factsdelta-{key_name(key)}.json"
         self.warnings: list[str] = []
         self._entries: dict[str, list[Any]] = {}
         self._changed: dict[str, list[Any]] = {}
-        self._facts: Optional[dict[str, Any]] = None  # the facts file, once read
+        self._facts: Optional[Union[_PackedFacts, dict[str, Any]]] = None  # the facts file, once read
         self._new_facts: dict[str, Any] = {}
         self._recent: Optional[dict[str, Any]] = None
         self._corrupt_entries = 0
         self._entries = self._read()
+        self._indexed = bool(self._entries)  # an index to add a delta to
+        self._entries.update(self._read_delta())
+        # path -> the stat this run took of it before trusting (or collecting) its facts:
+        # replay.py records these instead of taking every stat again.
+        self.stats: dict[str, Stat] = {}
 
     @classmethod
     def open(cls, directory: Path, config: Any) -> "FactsCache":
@@ -372,6 +413,7 @@ class FactsCache:
             now = file_stat(source.path)
             if now is None:
                 return None
+            self.stats[source.path] = now
             if stat is None or list(now) != stat:
                 try:
                     fresh = digest(read_regular(source.path, budget.MAX_SOURCE_BYTES))
@@ -408,34 +450,33 @@ class FactsCache:
         self._put(source, content, stat, hashed)
 
     def _put(self, source: SourceFile, content: str, stat: Optional[Stat], hashed: str) -> None:
+        if stat is not None:
+            self.stats[source.path] = tuple(stat)  # type: ignore[assignment]
         kept = trusted(stat, time.time_ns())
         entry = [source.module, source.is_package, content, None if kept is None else list(kept), hashed]
         self._entries[source.path] = entry
         self._changed[source.path] = entry
 
     def save(self) -> None:
-        """Write what this run learned, merged into what is on disk now."""
+        """Write what this run learned, merged into what is on disk now: into the small
+        delta files while they stay small, else into the index and facts files."""
         if not self._changed and not self._corrupt_entries:
             return
         try:
             self._prepare_directory()
-            on_disk = self._reread_quietly()
-            on_disk.update(self._changed)
-            entries = {p: e for p, e in on_disk.items() if p in self._changed or os.path.exists(p)}
-            if self._new_facts:
-                used = {e[4] for e in entries.values() if isinstance(e, list) and len(e) == 5}
-                recent = {**self._read_recent(), **self._new_facts}
-                recent = {h: recent[h] for h in sorted(used) if h in recent}
-                if len(recent) > _RECENT_LIMIT:  # fold them into the facts file
-                    facts = {**self._read_facts(quietly=True), **recent}
-                    kept = {h: facts[h] for h in sorted(used) if h in facts}
-                    self._write_facts(self.data_path, kept)
-                    self._facts = kept
-                    recent = {}
-                self._write_facts(self.recent_path, recent)
-                self._recent, self._new_facts = recent, {}  # what the files now hold
-            payload = {"format": FORMAT, "key": self.key, "entries": entries}
-            _atomic_write(self.path, json.dumps(payload, separators=(",", ":")).encode())
+            delta = {**self._read_delta(), **self._changed}
+            if self._indexed and len(delta) <= _RECENT_LIMIT and not self._corrupt_entries:
+                self._save_recent_facts({e[4] for e in [*self._entries.values(), *delta.values()]
+                                         if isinstance(e, list) and len(e) == 5})
+                self._write_entries(self.delta_path, delta)
+            else:
+                on_disk = self._reread_quietly()
+                on_disk.update(delta)
+                entries = {p: e for p, e in on_disk.items() if p in self._changed or os.path.exists(p)}
+                self._save_recent_facts({e[4] for e in entries.values() if isinstance(e, list) and len(e) == 5})
+                self._write_entries(self.path, entries)
+                self._write_entries(self.delta_path, {})
+                self._indexed = True
             # Written: a long-lived caller (the language server) saves again only when
             # it learns something new.
             self._changed = {}
@@ -446,6 +487,36 @@ class FactsCache:
                 f"cannot write cache in {self.directory}: {error.strerror or error}; "
                 "use --cache-dir or --no-cache"
             )
+
+    def _write_entries(self, path: Path, entries: dict[str, Any]) -> None:
+        payload = {"format": FORMAT, "key": self.key, "entries": entries}
+        _atomic_write(path, json.dumps(payload, separators=(",", ":")).encode())
+
+    def _read_delta(self) -> dict[str, Any]:
+        try:
+            data = json.loads(read_regular(self.delta_path, MAX_CACHE_FILE_BYTES))
+        except (OSError, ValueError):
+            return {}  # missing or unreadable: its entries are misses, collected again
+        if isinstance(data, dict) and data.get("format") == FORMAT and data.get("key") == self.key \
+                and isinstance(data.get("entries"), dict):
+            return data["entries"]
+        return {}
+
+    def _save_recent_facts(self, used: set[str]) -> None:
+        """The facts collected since the facts file was written (only those an index
+        entry still `used`), folded into the facts file once they are many."""
+        if not self._new_facts:
+            return
+        recent = {**self._read_recent(), **self._new_facts}
+        recent = {h: recent[h] for h in sorted(used) if h in recent}
+        if len(recent) > _RECENT_LIMIT:  # fold them into the facts file
+            facts = {**dict(self._read_facts(quietly=True).items()), **recent}
+            kept = {h: facts[h] for h in sorted(used) if h in facts}
+            self._write_packed(kept)
+            self._facts = kept
+            recent = {}
+        self._write_facts(self.recent_path, recent)
+        self._recent, self._new_facts = recent, {}  # what the files now hold
 
     def _write_facts(self, path: Path, facts: dict[str, Any]) -> None:
         data = {"format": FORMAT, "key": self.key, "facts": facts}
@@ -463,16 +534,32 @@ class FactsCache:
                 pass  # missing or unreadable: its entries are misses, collected again
         return self._recent
 
-    def _read_facts(self, quietly: bool = False) -> dict[str, Any]:
+    def _write_packed(self, facts: dict[str, Any]) -> None:
+        """The facts file: a header line (format, key, where each entry lies after it),
+        then the entries' JSON back to back, so a run parses only the entries it uses."""
+        parts = []
+        offsets = {}
+        position = 0
+        for hashed, encoded in facts.items():
+            text = json.dumps(encoded, separators=(",", ":")).encode()
+            offsets[hashed] = [position, len(text)]
+            parts.append(text)
+            position += len(text)
+        header = json.dumps({"format": FORMAT, "key": self.key, "offsets": offsets}, separators=(",", ":"))
+        _atomic_write(self.data_path, header.encode() + b"\n" + b"".join(parts))
+
+    def _read_facts(self, quietly: bool = False) -> Union[_PackedFacts, dict[str, Any]]:
         """The facts file (hash -> encoded facts), read once; {} when missing, corrupt
         or foreign (each of its entries is then a miss)."""
         if self._facts is None:
-            facts: dict[str, Any] = {}
+            facts: Union[_PackedFacts, dict[str, Any]] = {}
             try:
-                data = json.loads(read_regular(self.data_path, MAX_CACHE_FILE_BYTES))
+                raw = read_regular(self.data_path, MAX_CACHE_FILE_BYTES)
+                end = raw.find(b"\n")
+                data = json.loads(raw[:end]) if end >= 0 else None
                 if isinstance(data, dict) and data.get("format") == FORMAT and data.get("key") == self.key \
-                        and isinstance(data.get("facts"), dict):
-                    facts = data["facts"]
+                        and isinstance(data.get("offsets"), dict):
+                    facts = _PackedFacts(raw, end + 1, data["offsets"])
                 elif not quietly:
                     self._warn(f"ignoring corrupt cache {self.data_path}; rebuilding it")
             except FileNotFoundError:
@@ -507,7 +594,7 @@ class FactsCache:
     def _prune(self) -> None:
         """Keep the newest few indexes; older keys belong to other versions or settings."""
         for pattern, current in (("facts-*.json", self.path), ("factdata-*.json", self.data_path),
-                                 ("factrecent-*.json", self.recent_path)):
+                                 ("factrecent-*.json", self.recent_path), ("factsdelta-*.json", self.delta_path)):
             indexes = []
             for candidate in self.directory.glob(pattern):
                 try:
@@ -523,13 +610,19 @@ class FactsCache:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    import tempfile
-
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    """Write to a new file beside `path`, then rename it over `path`. Not tempfile: its
+    import costs a replayed run more than the write itself. Mode 0666 less the umask (a
+    CI cache shared between users stays readable)."""
+    for _ in range(100):
+        temporary = path.parent / f".tmp-{os.getpid()}-{os.urandom(6).hex()}.json"
+        try:
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free temporary name in {path.parent}")
     try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.fchmod(handle, 0o666 & ~mask)  # mkstemp's 0600 would hide a shared CI cache
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         os.replace(temporary, path)

@@ -16,7 +16,7 @@ the cut may then be larger than needed, never too small.
 from __future__ import annotations
 
 from collections import deque
-from typing import Hashable, Iterable, Optional, Sequence
+from typing import Any, Container, Hashable, Iterable, Optional, Sequence
 
 from importguard.graph import ImportGraph
 from importguard.model import Finding, ModuleFacts, Plan, PlanEdit
@@ -72,20 +72,37 @@ def _reach(start: Node, arcs: dict[Node, list[Node]], blocked: frozenset = froze
     return seen
 
 
-class Builder:
-    """Grows the network from start nodes along the graph's eager edges."""
+# What growing the network found at one module, in the order it adds arcs: [its path,
+# the sink calls it makes at import [line, column, name], its eager edges [line,
+# column, kind, what the site imports or calls, target (None: that same module)]];
+# None for a module without facts. Compact: incremental.py stores one per module.
+Grown = Optional[list[Any]]
 
-    def __init__(self, graph: ImportGraph) -> None:
+
+class Builder:
+    """Grows the network from start nodes along the graph's eager edges.
+
+    `recorded`: what an earlier check grew at each module (`grown`, kept by
+    incremental.py); it is used for every module outside `fresh` instead of the facts,
+    so a check after an edit decodes only the modules whose arcs may have changed. The
+    arcs are added in the same order either way, so the network and the plan are the
+    same."""
+
+    def __init__(self, graph: ImportGraph, recorded: Optional[dict[str, Grown]] = None,
+                 fresh: Container[str] = frozenset()) -> None:
         self.graph = graph
         self.network = Network()
         self._done: set[str] = set()
         self._queue: deque[str] = deque()
+        self._recorded = recorded or {}
+        self._fresh = fresh
+        self.grown: dict[str, Grown] = {}
 
     def site_node(self, facts: ModuleFacts, site) -> Node:
         """A reported import site: its node, with arcs to what executing it executes."""
         target = getattr(site, "module", None)
         kind = "import" if target is not None else "call"
-        what = f"`{facts.module}` imports `{target}`" if target is not None else f"`{facts.module}` calls `{site.name}()`"
+        what = _site_what(facts.module, kind, target if target is not None else site.name)
         node = self.network.site(facts.path, site.line, site.column, kind, what)
         for edge in self.graph.site_edges(facts, site):
             self.network.arc(node, _module(edge.target))
@@ -93,8 +110,7 @@ class Builder:
         return node
 
     def call_node(self, facts: ModuleFacts, call) -> Node:
-        node = self.network.site(facts.path, call.line, call.column, "call",
-                                 f"`{facts.module}` calls `{call.name}()` at import")
+        node = self.network.site(facts.path, call.line, call.column, "call", _call_what(facts.module, call.name))
         self.network.arc(node, SINK)
         return node
 
@@ -116,29 +132,55 @@ class Builder:
             if graph.module_sink(name) is not None:
                 network.arc(node, SINK)
                 continue  # never descend into a sink package, as the chain search
-            facts = graph.facts(name)
-            if facts is None:
+            if name in self._recorded and name not in self._fresh:
+                grown = self._recorded[name]
+            else:
+                grown = self._grow_at(name)
+            self.grown[name] = grown
+            if grown is None:
                 continue
-            for call in facts.calls:
-                if graph.call_sink(call.name) is not None:
-                    network.arc(node, self.call_node(facts, call))
-            for edge in graph.eager_edges(name):
-                site = edge.site
-                target = getattr(site, "module", None)
-                kind = "import" if target is not None else "call"
-                what = (f"`{name}` imports `{target}`" if target is not None
-                        else f"`{name}` calls `{getattr(site, 'name', edge.target)}()`")
-                site_node = network.site(edge.path, site.line, site.column, kind, what)
+            path, calls, edges = grown
+            for line, column, called in calls:
+                call_node = network.site(path, line, column, "call", _call_what(name, called))
+                network.arc(call_node, SINK)
+                network.arc(node, call_node)
+            for line, column, kind, label, target in edges:
+                site_node = network.site(path, line, column, kind, _site_what(name, kind, label))
                 network.arc(node, site_node)
-                network.arc(site_node, _module(edge.target))
-                self._enqueue(edge.target)
+                target = label if target is None else target
+                network.arc(site_node, _module(target))
+                self._enqueue(target)
         return network
 
+    def _grow_at(self, name: str) -> Grown:
+        graph = self.graph
+        facts = graph.facts(name)
+        if facts is None:
+            return None
+        calls = [[call.line, call.column, call.name] for call in facts.calls if graph.call_sink(call.name) is not None]
+        edges = []
+        for edge in graph.eager_edges(name):
+            site = edge.site
+            imported = getattr(site, "module", None)
+            kind = "import" if imported is not None else "call"
+            label = imported if imported is not None else getattr(site, "name", edge.target)
+            edges.append([site.line, site.column, kind, label, None if edge.target == label else edge.target])
+        return [facts.path, calls, edges]
 
-def plan_for_findings(graph: ImportGraph, findings: Sequence[Finding],
-                      facts_by_path: dict[str, ModuleFacts], exact_limit: Optional[int] = None) -> Optional[Plan]:
-    """The plan that clears every IG001/IG002/IG003 finding; None when there is none."""
-    builder = Builder(graph)
+
+def _call_what(module: str, called: str) -> str:
+    return f"`{module}` calls `{called}()` at import"
+
+
+def _site_what(module: str, kind: str, label: str) -> str:
+    return f"`{module}` imports `{label}`" if kind == "import" else f"`{module}` calls `{label}()`"
+
+
+def plan_for_findings(graph: ImportGraph, findings: Sequence[Finding], facts_by_path: dict[str, ModuleFacts],
+                      exact_limit: Optional[int] = None, builder: Optional[Builder] = None) -> Optional[Plan]:
+    """The plan that clears every IG001/IG002/IG003 finding; None when there is none.
+    `builder`: one made with what an earlier check grew (its `grown` is then this one's)."""
+    builder = Builder(graph) if builder is None else builder
     sources: dict[Node, list[Finding]] = {}
     for finding in findings:
         facts = facts_by_path.get(finding.path)

@@ -18,7 +18,7 @@ class ChainRule(Rule):
         raise NotImplementedError
 
     def check(self, project: Project) -> Iterable[Finding]:
-        blockers = None
+        blockers = project.blockers
         for facts in project.reported:
             if not self.applies_to(facts, project):
                 continue
@@ -31,7 +31,7 @@ class ChainRule(Rule):
                 condition = " (conditional, but eager when it runs)" if site.conditional else ""
                 blocker = ""
                 if facts.is_package:
-                    blockers = eager_from_imports(project.everything_reported) if blockers is None else blockers
+                    blockers = eager_from_imports(project.reported) if blockers is None else blockers
                     blocker = blocker_hint(blockers, facts, site) or ""
                 finding = Finding(
                     code=self.code,

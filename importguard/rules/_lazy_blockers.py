@@ -5,7 +5,7 @@ edge (it points at `pkg`, not at the module that defines `name`), so the fix hin
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Iterable, Optional, Sequence
 
 from importguard.model import Execution, ImportSite, ModuleFacts, SiteKind
 
@@ -14,13 +14,27 @@ BLOCKER = "a lazy re-export cannot help"
 Index = dict[tuple[str, str], tuple[str, str, int]]
 
 
-def eager_from_imports(reported: tuple[ModuleFacts, ...]) -> Index:
+def eager_from_imports(reported: Iterable[ModuleFacts]) -> Index:
+    return index_of((facts.module, facts.path, names_imported(facts)) for facts in reported)
+
+
+def names_imported(facts: ModuleFacts) -> list[tuple[str, str, int]]:
+    """(package, name, line) of each module-level `from package import name` of one
+    module, in its order: what the index needs of it (the incremental record keeps these)."""
+    return [
+        (site.module, name, site.line)
+        for site in facts.imports
+        if site.execution is Execution.EAGER and site.kind is SiteKind.FROM
+        for name in site.names
+    ]
+
+
+def index_of(modules: Iterable[tuple[str, str, Sequence[Sequence[Any]]]]) -> Index:
+    """The index from (module, path, names_imported) of every module, in report order."""
     index: Index = {}
-    for facts in reported:
-        for site in facts.imports:
-            if site.execution is Execution.EAGER and site.kind is SiteKind.FROM:
-                for name in site.names:
-                    index.setdefault((site.module, name), (facts.module, facts.path, site.line))
+    for module, path, imported in modules:
+        for package, name, line in imported:
+            index.setdefault((package, name), (module, path, line))
     return index
 
 

@@ -15,13 +15,9 @@ class Project:
     config: Config
     reported: tuple[ModuleFacts, ...]  # the files PATHS selected (or the part of them to check again)
     graph: ImportGraph
-    # Every file PATHS selected, when `reported` holds only those whose findings an
-    # incremental check computes again (the lazy re-export hint looks at all of them).
-    all_reported: Optional[tuple[ModuleFacts, ...]] = None
-
-    @property
-    def everything_reported(self) -> tuple[ModuleFacts, ...]:
-        return self.reported if self.all_reported is None else self.all_reported
+    # The lazy re-export hint's index (_lazy_blockers.py) over every file PATHS selected,
+    # when `reported` holds only those whose findings an incremental check computes again.
+    blockers: Optional[dict[tuple[str, str], tuple[str, str, int]]] = None
 
 
 @dataclass(frozen=True)
