@@ -6,7 +6,7 @@ JSON and returned from worker processes; `to_dict`/`from_dict` do the round trip
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional
 
@@ -125,7 +125,7 @@ class ModuleFacts:
     def to_dict(self) -> dict[str, Any]:
         """What `dataclasses.asdict` gives (keys in field order, tuples kept), written
         out: asdict deep-copies every leaf, which cost 8% of collecting a file.
-        tests/test_collect.py checks it against asdict."""
+        tests/test_facts_dict.py checks it against asdict."""
         exports = self.exports
         return {
             "module": self.module,
