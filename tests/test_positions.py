@@ -65,3 +65,18 @@ def test_a_parenthesised_call_is_placed_inside_its_parentheses(monkeypatch, use_
     assert [(c.name, c.line, c.column, c.end_line) for c in facts.calls] == [
         ("weakref.WeakSet", 4, 9, 4), ("torch.cuda.is_available", 7, 7, 7)
     ]
+
+
+def test_a_file_without_functions_places_its_imports_from_ast(monkeypatch):
+    # No functions, so no skeleton: the imports are still placed from `ast`, and the
+    # `from` import's parentheses send nothing to the (slow) public API.
+    data = b"from a import (\n    b,\n    c,\n)\nimport torch\nX = torch.cuda.is_available()\n"
+    source = SourceFile("m.py", "m", False, ".")
+    public = []
+    real = positions._public_positions
+    monkeypatch.setattr(positions, "_public_positions", lambda *args: public.append(args) or real(*args))
+    facts = collect_source(data, source)
+    assert public == []
+    assert [(s.module, s.line, s.column, s.end_line) for s in facts.imports] == [("a", 1, 1, 4), ("torch", 5, 1, 5)]
+    assert [(c.name, c.line, c.column) for c in facts.calls] == [("torch.cuda.is_available", 6, 5)]
+    assert collect_source(data, source, reduce_bodies=False) == facts  # code generated for the whole module

@@ -43,7 +43,7 @@ from importguard.facts.function_calls import (
     RawCall,
     function_calls,
 )
-from importguard.facts.skeleton import Skeleton, import_time_skeleton
+from importguard.facts.skeleton import Skeleton, import_time_skeleton, statement_places
 from importguard.model import (
     CallSite,
     Execution,
@@ -62,6 +62,7 @@ RELATIVE_BEYOND_TOP = "IG902"
 
 _IMPORT_NODES = (cst.Import, cst.ImportFrom, cst.LazyImport, cst.LazyImportFrom)
 _LAZY_NODES = (cst.LazyImport, cst.LazyImportFrom)
+_IMPORT_TYPES = frozenset(_IMPORT_NODES)
 _DYNAMIC_IMPORT_CALLS = frozenset({"importlib.import_module", "__import__", "builtins.__import__"})
 _EXEC_CALLS = frozenset({"exec", "builtins.exec"})
 _IS_INITIALIZED = "torch.cuda.is_initialized"
@@ -129,9 +130,11 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         walker = _Walker(source.module, source.is_package, bodies.module_names if bodies else ())
         try:
             walker.walk_module(module)
-            positions = Positions.compute(
-                module, walker.position_targets(), skeleton if reduce_bodies else None, walker.import_nodes
-            )
+            targets = walker.position_targets()
+            places = skeleton
+            if places is None and targets and verdict.tree is not None:
+                places = statement_places(text, verdict.tree)  # no skeleton: no functions
+            positions = Positions.compute(module, targets, places if reduce_bodies else None, walker.import_nodes)
         except RecursionError:
             return _failed(source, Problem(UNREADABLE, "cannot analyse file: too deeply nested to analyse"))
 
@@ -142,7 +145,7 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         imports=walker.import_sites(positions),
         calls=walker.call_sites(positions),
         exports=walker.exports,
-        suppressions=suppressions(text),
+        suppressions=suppressions(text, verdict.tree),
         problems=tuple(walker.problems(positions)),
         functions=walker.function_facts(bodies),
         bindings=tuple(sorted(walker.bindings.items())),
@@ -205,7 +208,12 @@ class _Context:
     context: str = ""  # CallSite.context
 
     def under(self, **changes: object) -> "_Context":
-        return replace(self, **changes)  # type: ignore[arg-type]
+        # Few contexts exist; `replace` for each statement and scan cost 3% of collecting.
+        key = (self, *changes.items())
+        found = _CONTEXTS.get(key)
+        if found is None:
+            found = _CONTEXTS[key] = replace(self, **changes)  # type: ignore[arg-type]
+        return found
 
     def deferred(self) -> "_Context":
         # Code under TYPE_CHECKING never runs, whether or not it is in a function.
@@ -215,6 +223,9 @@ class _Context:
             else Execution.DEFERRED
         )
         return self.under(execution=execution, scope="function")
+
+
+_CONTEXTS: dict[tuple, _Context] = {}
 
 
 @dataclass
@@ -287,7 +298,7 @@ class _Walker:
 
     def _walk_body(self, body: Sequence[cst.BaseStatement], ctx: _Context) -> None:
         for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine):
+            if type(statement) is cst.SimpleStatementLine:
                 for small in statement.body:
                     self._small_statement(small, ctx)
             else:
@@ -301,7 +312,7 @@ class _Walker:
                 self._small_statement(small, ctx)
 
     def _small_statement(self, small: cst.BaseSmallStatement, ctx: _Context) -> None:
-        if isinstance(small, _IMPORT_NODES):
+        if type(small) in _IMPORT_TYPES:  # concrete classes: no ABC isinstance per statement
             self._import(small, ctx)
             return
         if ctx.scope == "module":
@@ -827,54 +838,69 @@ class _ExpressionScanner:
     def __init__(self, walker: _Walker, ctx: _Context) -> None:
         self.walker = walker
         self.ctx = ctx
-        self.deferred_ctx = ctx.deferred().under(scope=ctx.scope)
+        self._deferred_ctx: Optional[_Context] = None
         self.consumed: set[int] = set()
 
+    @property
+    def deferred_ctx(self) -> _Context:
+        if self._deferred_ctx is None:  # few scans meet a lambda or a generator
+            self._deferred_ctx = self.ctx.deferred().under(scope=self.ctx.scope)
+        return self._deferred_ctx
+
     def scan(self, node: cst.CSTNode, in_lambda: bool = False) -> None:
-        if isinstance(node, _NOT_RUN_AT_IMPORT):
-            return
-        if isinstance(node, cst.Call):
-            self.walker.record_call(node, self.deferred_ctx if in_lambda else self.ctx)
-            if _consumes(node):  # `any(f() for x in xs)` runs f() right away
-                for arg in node.args:
+        # LibCST's node classes have no subclasses: `type(node) is` is isinstance here.
+        kind = type(node)
+        if kind is cst.Call:
+            self.walker.record_call(node, self.deferred_ctx if in_lambda else self.ctx)  # type: ignore[arg-type]
+            if _consumes(node):  # type: ignore[arg-type]  # `any(f() for x in xs)` runs f() right away
+                for arg in node.args:  # type: ignore[attr-defined]
                     if isinstance(arg.value, cst.GeneratorExp):
                         self.consumed.add(id(arg.value))
-        elif isinstance(node, cst.Lambda):
+        elif kind is cst.Lambda:
             # Default values are evaluated where the lambda is; its body when called.
-            self.scan(node.params, in_lambda)
-            self.scan(node.body, True)
+            self.scan(node.params, in_lambda)  # type: ignore[attr-defined]
+            self.scan(node.body, True)  # type: ignore[attr-defined]
             return
-        elif isinstance(node, cst.GeneratorExp) and id(node) not in self.consumed:
+        elif kind is cst.GeneratorExp and id(node) not in self.consumed:
             # Only the first iterable is evaluated where a generator is created.
-            self.scan(node.for_in.iter, in_lambda)
-            self.scan(node.elt, True)
-            self.scan(node.for_in, True)
+            self.scan(node.for_in.iter, in_lambda)  # type: ignore[attr-defined]
+            self.scan(node.elt, True)  # type: ignore[attr-defined]
+            self.scan(node.for_in, True)  # type: ignore[attr-defined]
             return
-        for name in _child_fields(type(node)):
+        elif kind in _NOT_RUN_AT_IMPORT:
+            return
+        # A node without fields to walk (a leaf, _LEAVES), or a value that is no node,
+        # holds no call: not scanned.
+        for name in _child_fields(kind):
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                self.scan(value, in_lambda)
-            elif isinstance(value, (list, tuple)):
+            if type(value) in _SEQUENCES:
                 for item in value:
-                    if isinstance(item, cst.CSTNode):
+                    if _child_fields(type(item)):
                         self.scan(item, in_lambda)
+            elif _child_fields(type(value)):
+                self.scan(value, in_lambda)
 
 
-_NOT_RUN_AT_IMPORT = (cst.FunctionDef, cst.ClassDef)
+_SEQUENCES = frozenset({list, tuple})
+_NOT_RUN_AT_IMPORT = frozenset({cst.FunctionDef, cst.ClassDef})
 # Whitespace, comments and tokens never hold a call.
 _LEAVES = (
     cst.BaseParenthesizableWhitespace, cst.Comment, cst.EmptyLine, cst.Newline,
     cst.TrailingWhitespace, cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
 )
-_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _child_fields(node_type: type) -> tuple[str, ...]:
-    names = _FIELDS.get(node_type)
-    if names is None:
-        names = () if issubclass(node_type, _LEAVES) else tuple(f.name for f in fields(node_type))
-        _FIELDS[node_type] = names
-    return names
+class _Fields(dict):  # type -> the names of its fields to walk; a dict lookup when known
+    # (isinstance against LibCST's classes goes through ABCMeta: slow in a hot loop)
+    def __missing__(self, node_type: type) -> tuple[str, ...]:
+        walked = issubclass(node_type, cst.CSTNode) and not issubclass(node_type, _LEAVES)
+        names = tuple(f.name for f in fields(node_type)) if walked else ()
+        self[node_type] = names
+        return names
+
+
+_FIELDS = _Fields()
+_child_fields = _FIELDS.__getitem__
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
+
+from importguard.facts.statement_blocks import blocks as _blocks
 
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
-_BLOCK_FIELDS = ("body", "orelse", "finalbody")
 # How a raw call's name is to be finished by collect.py.
 QUALIFIED = "qualified"  # already absolute (bound by an import in the function)
 LOCAL = "local"  # relative to the module: prefix the module name
@@ -67,17 +68,6 @@ def function_calls(tree: ast.Module, lines: Sequence[str], module: str, is_packa
     names: set[str] = set()
     reader.definitions(tree.body, "", None, {}, names)
     return FunctionCalls(reader.functions, names)
-
-
-def _blocks(statement: ast.stmt) -> Iterator[Sequence[ast.stmt]]:
-    for name in _BLOCK_FIELDS:
-        block = getattr(statement, name, None)
-        if block and isinstance(block, list):
-            yield block
-    for handler in getattr(statement, "handlers", ()):
-        yield handler.body
-    for case in getattr(statement, "cases", ()):
-        yield case.body
 
 
 def dotted_name(node: ast.AST) -> Optional[str]:
@@ -145,7 +135,8 @@ class _Reader:
         facts = RawFunction(name, node.lineno)
         self.functions.append(facts)
         local = dict(bound)
-        for statement in _walk_statements(node.body):
+        statements = _walk_statements(node.body)
+        for statement in statements:
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 self._bind(statement, local)
             elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -154,7 +145,7 @@ class _Reader:
         outer, self.conditional = self.conditional, 0
         self._block(node.body, facts, local, body_owner, guard=None)
         self.conditional = outer
-        for statement in _walk_statements(node.body):
+        for statement in statements:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.function(statement, f"{name}.{statement.name}", None, local)
             elif isinstance(statement, ast.ClassDef):
@@ -213,52 +204,57 @@ class _Reader:
         guard: Optional[ast.AST],
     ) -> None:
         for statement in body:
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            kind = type(statement)
+            if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 # Decorators and defaults run when the enclosing function does.
-                for expression in (*statement.decorator_list, *statement.args.defaults,
-                                   *(d for d in statement.args.kw_defaults if d is not None)):
+                for expression in (*statement.decorator_list, *statement.args.defaults,  # type: ignore[attr-defined]
+                                   *(d for d in statement.args.kw_defaults if d is not None)):  # type: ignore[attr-defined]
                     self._expression(expression, facts, local, owner, guard)
                 continue
-            if isinstance(statement, ast.ClassDef):
-                for expression in (*statement.decorator_list, *statement.bases):
+            if kind is ast.ClassDef:
+                for expression in (*statement.decorator_list, *statement.bases):  # type: ignore[attr-defined]
                     self._expression(expression, facts, local, owner, guard)
                 continue
-            if isinstance(statement, ast.If):
-                self._expression(statement.test, facts, local, owner, guard)
-                test_guard = _is_initialized_test(statement.test)
-                self._branch(statement.body, facts, local, owner, test_guard or guard)
-                self._branch(statement.orelse, facts, local, owner, guard)
-                if statement.body and isinstance(statement.body[-1], (ast.Return, ast.Raise)):
+            if kind is ast.If:
+                self._expression(statement.test, facts, local, owner, guard)  # type: ignore[attr-defined]
+                test_guard = _is_initialized_test(statement.test)  # type: ignore[attr-defined]
+                self._branch(statement.body, facts, local, owner, test_guard or guard)  # type: ignore[attr-defined]
+                self._branch(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
+                if statement.body and type(statement.body[-1]) in _EXITS:  # type: ignore[attr-defined]
                     self.conditional += 1  # after an early exit: the rest runs on some paths only
-                    negated = _negated_is_initialized(statement.test)
+                    negated = _negated_is_initialized(statement.test)  # type: ignore[attr-defined]
                     if negated is not None:
                         guard = guard or negated  # `if not is_initialized(): return`: the rest is guarded
                 continue
-            for name in ("test", "iter", "subject", "value", "exc", "cause", "target", "targets",
-                         "items", "annotation", "msg", "returns"):
-                value = getattr(statement, name, None)
-                if isinstance(value, list):
+            expressions, has_cases, has_handlers, has_body = _LAYOUT[kind]
+            for name in expressions:
+                value = getattr(statement, name)
+                if type(value) is list:
                     for item in value:
                         self._expression(item, facts, local, owner, guard)
                 elif isinstance(value, ast.AST):
                     self._expression(value, facts, local, owner, guard)
-            for case in getattr(statement, "cases", ()):
-                if case.guard is not None:
-                    self._expression(case.guard, facts, local, owner, guard)
-            for handler in getattr(statement, "handlers", ()):
-                if handler.type is not None:
-                    self._expression(handler.type, facts, local, owner, guard)
-            if isinstance(statement, (ast.For, ast.AsyncFor, ast.While, ast.Match)):
+            if has_cases:
+                for case in statement.cases:  # type: ignore[attr-defined]
+                    if case.guard is not None:
+                        self._expression(case.guard, facts, local, owner, guard)
+            if has_handlers:
+                for handler in statement.handlers:  # type: ignore[attr-defined]
+                    if handler.type is not None:
+                        self._expression(handler.type, facts, local, owner, guard)
+            if kind in _BRANCHING:
                 for block in _blocks(statement):
                     self._branch(block, facts, local, owner, guard)
                 continue
-            self._block(getattr(statement, "body", None) or [], facts, local, owner, guard)
-            for handler in getattr(statement, "handlers", ()):
-                self._branch(handler.body, facts, local, owner, guard)
-            if isinstance(statement, (ast.Try, getattr(ast, "TryStar", ast.Try))):
-                self._branch(statement.orelse, facts, local, owner, guard)
-                self._block(statement.finalbody, facts, local, owner, guard)
-                if statement.body and isinstance(statement.body[-1], (ast.Return, ast.Raise)):
+            if has_body and statement.body:  # type: ignore[attr-defined]
+                self._block(statement.body, facts, local, owner, guard)  # type: ignore[attr-defined]
+            if has_handlers:
+                for handler in statement.handlers:  # type: ignore[attr-defined]
+                    self._branch(handler.body, facts, local, owner, guard)
+            if kind in _TRIES:
+                self._branch(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
+                self._block(statement.finalbody, facts, local, owner, guard)  # type: ignore[attr-defined]
+                if statement.body and type(statement.body[-1]) in _EXITS:  # type: ignore[attr-defined]
                     self.conditional += 1  # `try: return x` then a fallback: only after an exception
 
     def _expression(
@@ -271,9 +267,15 @@ class _Reader:
     ) -> None:
         stack: list[tuple[ast.AST, bool]] = [(node, self.conditional > 0)]
         pop, push = stack.pop, stack.append
+        walked = _WALKED
         while stack:
             current, conditional = pop()
             kind = type(current)
+            while kind is ast.Attribute:  # its one child would be pushed and popped next
+                current = current.value  # type: ignore[attr-defined]
+                kind = type(current)
+            if kind in _LEAF_TYPES:
+                continue
             if kind is ast.Call:
                 call = self._call(current, local, owner, guard)  # type: ignore[arg-type]
                 if call is not None:
@@ -299,16 +301,13 @@ class _Reader:
                 push((current.body, True))  # type: ignore[attr-defined]
                 push((current.orelse, True))  # type: ignore[attr-defined]
                 continue
-            fields = _FIELDS.get(kind)
-            if fields is None:
-                fields = _child_fields(kind)
-            for name in fields:
+            for name in _FIELDS[kind]:
                 value = getattr(current, name)
                 if type(value) is list:
                     for item in value:
-                        if type(item) not in _LEAF_TYPES and isinstance(item, ast.AST):
+                        if walked[type(item)]:
                             push((item, conditional))
-                elif type(value) not in _LEAF_TYPES and isinstance(value, ast.AST):
+                elif walked[type(value)]:
                     push((value, conditional))
 
     def _call(
@@ -329,8 +328,12 @@ class _Reader:
                 dotted = f"{inner}{TENSOR_METHOD}{func.attr}"
         if dotted is None:
             return None
-        keyword = next((k.value for k in node.keywords if k.arg == "device"), None)
-        device = cuda_device(keyword)
+        keyword = None
+        for item in node.keywords:
+            if item.arg == "device":
+                keyword = item.value
+                break
+        device = cuda_device(keyword) if keyword is not None else ""
         if not device and dotted.endswith(".to") and node.args:
             device = cuda_device(node.args[0])
         name, resolution = self._resolve(dotted, local, owner)
@@ -365,28 +368,67 @@ class _Reader:
 # Names, constants and contexts never hold a call; the field names of each node type
 # are looked up once (ast.iter_child_nodes costs a generator per node).
 _LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
-_FIELDS: dict[type, tuple[str, ...]] = {}
 _LEAF_TYPES = frozenset(
     t for t in vars(ast).values() if isinstance(t, type) and issubclass(t, _LEAVES)
 )
 
 
-def _child_fields(node_type: type) -> tuple[str, ...]:
-    names = _FIELDS.get(node_type)
-    if names is None:
-        names = () if issubclass(node_type, _LEAVES) else tuple(node_type._fields)
-        _FIELDS[node_type] = names
-    return names
+# Fields the grammar never fills with a node to walk (names, operators, contexts, flags).
+_NOT_NODES = frozenset({"ctx", "op", "ops", "attr", "id", "arg", "conversion", "kind", "is_async"})
 
 
-def _walk_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
-    """The statements of a body and of its nested blocks, not inside nested defs."""
+class _Fields(dict):  # node type -> the fields to walk; a dict lookup once known
+    def __missing__(self, node_type: type) -> tuple[str, ...]:
+        names = () if issubclass(node_type, _LEAVES) else tuple(n for n in node_type._fields if n not in _NOT_NODES)
+        self[node_type] = names
+        return names
+
+
+class _Walked(dict):  # type of a field's value -> whether it is a node to walk
+    def __missing__(self, value_type: type) -> bool:
+        walked = issubclass(value_type, ast.AST) and not issubclass(value_type, _LEAVES)
+        self[value_type] = walked
+        return walked
+
+
+_FIELDS = _Fields()
+_WALKED = _Walked()
+
+
+# The fields of a statement that hold expressions run with it, in the order walked.
+_EXPRESSION_FIELDS = ("test", "iter", "subject", "value", "exc", "cause", "target", "targets",
+                      "items", "annotation", "msg", "returns")
+_EXITS = frozenset({ast.Return, ast.Raise})
+_BRANCHING = frozenset({ast.For, ast.AsyncFor, ast.While, ast.Match})  # each block on some paths only
+_TRIES = frozenset({ast.Try, getattr(ast, "TryStar", ast.Try)})
+
+
+class _Layout(dict):  # statement type -> (expression fields, has cases, has handlers, has body)
+    def __missing__(self, kind: type) -> tuple[tuple[str, ...], bool, bool, bool]:
+        names = kind._fields
+        layout = (tuple(n for n in _EXPRESSION_FIELDS if n in names), "cases" in names, "handlers" in names,
+                  "body" in names)
+        self[kind] = layout
+        return layout
+
+
+_LAYOUT = _Layout()
+
+
+def _walk_statements(body: Sequence[ast.stmt], found: Optional[list[ast.stmt]] = None) -> list[ast.stmt]:
+    """The statements of a body and of its nested blocks, not inside nested defs, in
+    document order."""
+    if found is None:
+        found = []
     for statement in body:
-        yield statement
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for block in _blocks(statement):
-            yield from _walk_statements(block)
+        found.append(statement)
+        if type(statement) not in _DEFINITIONS:
+            for block in _blocks(statement):
+                _walk_statements(block, found)
+    return found
+
+
+_DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 
 
 def _is_method(node: _Function, owner: Optional[str]) -> bool:

@@ -11,9 +11,9 @@ on real files).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Sequence
+from typing import ContextManager, Iterator, Optional, Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -27,6 +27,9 @@ except ImportError:  # a LibCST without the private class: the public API instea
     CodegenState = None  # type: ignore[assignment,misc]
 
 USE_CODEGEN = CodegenState is not None  # tests turn it off to compare with the public API
+
+
+_UNTRACKED: ContextManager[None] = nullcontext()  # reusable: it holds no state
 
 
 class _AllPlaced(Exception):
@@ -75,19 +78,23 @@ if CodegenState is not None:
                 self._advance()
                 self.starts[key] = (self.line, self.column + 1)  # before any parentheses
 
-        @contextmanager
         def record_syntactic_position(
             self,
             node: cst.CSTNode,
             *,
             start_node: Optional[cst.CSTNode] = None,
             end_node: Optional[cst.CSTNode] = None,
-        ) -> Iterator[None]:
+        ) -> ContextManager[None]:
             """Inside the node's own parentheses, as PositionProvider places it."""
             key = id(node)
             if key not in self.wanted or key in self.syntactic:
-                yield
-                return
+                return _UNTRACKED  # most nodes: no generator made for them
+            return self._record(key, start_node, end_node)
+
+        @contextmanager
+        def _record(
+            self, key: int, start_node: Optional[cst.CSTNode], end_node: Optional[cst.CSTNode]
+        ) -> Iterator[None]:
             if start_node is not None or end_node is not None:
                 raise _NeedsPublic  # bounds hoisted from children we do not track
             self._advance()

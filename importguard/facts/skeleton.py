@@ -27,10 +27,11 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence, Union
 
+from importguard.facts.statement_blocks import blocks as _blocks
+
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 _OTHER_LINE_BREAKS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _TYPE_CHECKING_ALIAS = re.compile(r"\bTYPE_CHECKING\s+as\s+(\w+)")
-_BLOCK_FIELDS = ("body", "orelse", "finalbody")
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 _Import = Union[ast.Import, ast.ImportFrom]
 
@@ -88,10 +89,18 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
             )
         except _CannotReduce:
             continue
-        for row, content in enumerate(contents, start=first):
-            lines[row] = content + _ending(lines[row])
+        end = first + len(contents)
+        lines[first:end] = [content + _ending(line) for content, line in zip(contents, lines[first:end])]
         reduced = True
     return Skeleton("".join(lines) if reduced else None, statement_lines, imports, tree, original)
+
+
+def statement_places(text: str, tree: ast.Module) -> Skeleton:
+    """Only where each top-level statement and each import statement starts, for a file
+    `import_time_skeleton` has no skeleton for (no functions): positions.py then places
+    imports from `ast` there too, instead of generating the whole module's code."""
+    statement_lines = tuple(_start_line(statement) for statement in tree.body)
+    return Skeleton(None, statement_lines, _import_positions(tree.body, _split_lines(text)))
 
 
 def _split_lines(text: str) -> list[str]:
@@ -111,9 +120,10 @@ def _content(line: str) -> str:
 
 
 def _ending(line: str) -> str:
-    if line.endswith("\n"):
-        return "\r\n" if line.endswith("\r\n") else "\n"
-    return "\r" if line.endswith("\r") else ""
+    last = line[-1:]
+    if last == "\n":
+        return "\r\n" if line[-2:] == "\r\n" else "\n"
+    return last if last == "\r" else ""
 
 
 def _outermost_functions(body: Sequence[ast.stmt]) -> Iterator[_Function]:
@@ -123,17 +133,6 @@ def _outermost_functions(body: Sequence[ast.stmt]) -> Iterator[_Function]:
             continue
         for block in _blocks(statement):
             yield from _outermost_functions(block)
-
-
-def _blocks(statement: ast.stmt) -> Iterator[Sequence[ast.stmt]]:
-    for name in _BLOCK_FIELDS:
-        block = getattr(statement, name, None)
-        if block:
-            yield block
-    for handler in getattr(statement, "handlers", ()):
-        yield handler.body
-    for case in getattr(statement, "cases", ()):
-        yield case.body
 
 
 def _import_positions(
@@ -155,13 +154,19 @@ def _import_positions(
     return tuple(positions)
 
 
-def _all_imports(body: Sequence[ast.stmt]) -> Iterator[_Import]:
+def _all_imports(body: Sequence[ast.stmt], found: Optional[list[_Import]] = None) -> list[_Import]:
+    if found is None:
+        found = []
     for statement in body:
-        if isinstance(statement, (ast.Import, ast.ImportFrom)):
-            yield statement
+        if type(statement) in _IMPORTS:
+            found.append(statement)  # type: ignore[arg-type]
         else:
             for block in _blocks(statement):
-                yield from _all_imports(block)
+                _all_imports(block, found)
+    return found
+
+
+_IMPORTS = frozenset({ast.Import, ast.ImportFrom})
 
 
 def _type_checking_names(text: str) -> frozenset[str]:
@@ -179,7 +184,7 @@ def _emptied(
     nothing to the facts: all its lines, header included, become one string."""
     if function.decorator_list or _calls_in_header(function):
         return None
-    if any(True for _ in _imports(function.body, type_checking)):
+    if _imports(function.body, type_checking):
         return None
     first, last = function.lineno - 1, function.end_lineno or function.lineno
     content = _content(lines[first])
@@ -201,7 +206,22 @@ def _calls_in_header(function: _Function) -> bool:
             expressions.append(argument.annotation)
     if function.returns is not None:
         expressions.append(function.returns)
-    return any(isinstance(node, ast.Call) for expression in expressions for node in ast.walk(expression))
+    return _holds_call(expressions)
+
+
+def _holds_call(expressions: list[ast.expr]) -> bool:
+    stack: list[ast.AST] = expressions
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.Call:
+            return True
+        for name in node._fields:
+            value = getattr(node, name)
+            if type(value) is list:
+                stack.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                stack.append(value)
+    return False
 
 
 def _reduced_body(
@@ -279,22 +299,27 @@ def _starts_line(statement: ast.stmt, content: str, indent: str) -> bool:
     return _char_column(content, statement.col_offset) == len(indent)
 
 
-def _imports(body: Sequence[ast.stmt], type_checking: frozenset[str]) -> Iterator[_Import]:
+def _imports(body: Sequence[ast.stmt], type_checking: frozenset[str],
+             found: Optional[list[_Import]] = None) -> list[_Import]:
     """Every import statement in a body, nested ones included. An import under an `if`
     that may test TYPE_CHECKING would change its kind if moved out: keep that body."""
+    if found is None:
+        found = []
     for statement in body:
-        if isinstance(statement, (ast.Import, ast.ImportFrom)):
-            yield statement
+        kind = type(statement)
+        if kind in _IMPORTS:
+            found.append(statement)  # type: ignore[arg-type]
             continue
         if (
             type_checking
-            and isinstance(statement, ast.If)
-            and _mentions(statement.test, type_checking)
-            and any(True for block in _blocks(statement) for _ in _imports(block, frozenset()))
+            and kind is ast.If
+            and _mentions(statement.test, type_checking)  # type: ignore[attr-defined]
+            and any(_imports(block, frozenset()) for block in _blocks(statement))
         ):
             raise _CannotReduce
         for block in _blocks(statement):
-            yield from _imports(block, type_checking)
+            _imports(block, type_checking, found)
+    return found
 
 
 def _mentions(expression: ast.expr, names: frozenset[str]) -> bool:
