@@ -7,16 +7,15 @@ the configuration, the rules selected, PATHS and the working directory):
 
 - the reported modules, each with the hash of its facts (cache.py: the digest of the
   encoded facts, whatever fields they hold, so new kinds of facts need nothing here);
-- every module whose eager edges the graph computed, with its facts hash and the
-  modules its answers depend on: its edges' targets, the packages it star-imports
-  (their `__all__` decides its edges) and the modules its calls at import were
-  followed into (reach.py);
 - the findings of each reported module (suppressions and per-file ignores applied);
 - the warnings, the files read and what the module lookups depended on (lookups.py);
-- in the partial record: each module's `from pkg import name` (the lazy re-export
-  hint; none from a module that is no package) and what the fix plan's network grew
-  at each module (plan/network.py), so that after an edit neither needs every
-  module's facts decoded.
+- in the partial record (only a check after an edit reads it): every module whose
+  eager edges the graph computed, with its facts hash and the modules its answers
+  depend on (its edges' targets, the packages it star-imports, whose `__all__`
+  decides its edges, and the modules its calls at import were followed into:
+  reach.py); each module's `from pkg import name` (the lazy re-export hint; none from
+  a module that is no package); and what the fix plan's network grew at each module
+  (plan/network.py), so that after an edit neither needs every module's facts decoded.
 
 The next check finds the facts hashes of the files it reports (from the facts cache,
 parsing only what changed) and compares:
@@ -150,9 +149,9 @@ class ResultStore:
             pass  # the facts cache warns about an unwritable directory; this only costs speed
 
 
-# Each module's `from pkg import name` (the lazy re-export hint) and what the fix plan's
-# network grew at it (plan/network.py's Builder).
-_PARTIAL_ONLY = ("from_imports", "arcs", "plain")
+# What each module's answers depend on, its `from pkg import name` (the lazy re-export
+# hint) and what the fix plan's network grew at it (plan/network.py's Builder).
+_PARTIAL_ONLY = ("modules", "from_imports", "arcs", "plain")
 
 
 def _own_sources_digest() -> str:
@@ -170,7 +169,7 @@ def _own_sources_digest() -> str:
 def _well_formed(record: Any, key: dict[str, Any]) -> bool:
     if not isinstance(record, dict) or record.get("key") != key:
         return False
-    shapes = {"reported": list, "modules": dict, "findings": dict, "warnings": list, "read": list,
+    shapes = {"reported": list, "findings": dict, "warnings": list, "read": list,
               "lookups": list, "outside": list}
     return all(isinstance(record.get(name), kind) for name, kind in shapes.items())
 
