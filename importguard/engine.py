@@ -102,10 +102,12 @@ def run_check(
     track_inputs: bool = False,
     results: Any = None,
     memory: Optional[GraphMemory] = None,
+    plan: bool = True,
 ) -> Report:
     """`results`: the store of the last check's findings (incremental.ResultStore);
     modules whose inputs did not change are then not searched again. `memory`: the
-    resolver and graph kept from the last check of a long-lived caller."""
+    resolver and graph kept from the last check of a long-lived caller. `plan=False`:
+    no fix plan (the language server shows none)."""
     discovered = discover(paths, config.project_root, config.exclude, config.src, config.exclude_package_data)
     roots = _unique([*map(Path, dict.fromkeys(s.root for s in discovered.files)), *config.src])
     rules = selected_rules(select if select is not None else config.select,
@@ -123,7 +125,7 @@ def run_check(
     kept = findings_of(Project(config, reported, graph), rules)
     kept += unreadable_findings(discovered.unreadable, rules, config)
     report = finish(kept, len(reported), _warnings(store, {f.path: f for f in reported}), resolver, installed,
-                    plan_inputs=(graph, {f.path: f for f in reported}))
+                    plan_inputs=(graph, {f.path: f for f in reported}) if plan else None)
     if track_inputs and installed is None:
         report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
     if memory is not None and installed is None:

@@ -61,7 +61,9 @@ class KeptGraphEngine:
     def __call__(self, paths: Sequence[Path], config: Config, collector: "Collector", track_inputs: bool) -> Report:
         from importguard.engine import run_check
 
-        return run_check(paths, config, collector=collector, track_inputs=track_inputs, memory=self.memory)
+        # No fix plan: the server shows diagnostics and code actions, never the plan.
+        return run_check(paths, config, collector=collector, track_inputs=track_inputs, memory=self.memory,
+                         plan=False)
 
 
 @dataclass(frozen=True)

@@ -53,3 +53,17 @@ def test_a_kept_graph_answers_as_a_fresh_one_through_a_series_of_edits(tmp_path)
         assert reused > 0  # not vacuous: some analyses did run on a kept graph
     finally:
         os.chdir(old)
+
+
+def test_the_server_engine_computes_no_fix_plan(tmp_path):
+    """The server shows no fix plan, so its engine does not cut one (a tenth of an edit)."""
+    from importguard.config import load_config
+
+    root = write_tree(tmp_path / "tree", TREE)
+    config = load_config(None, root)
+    target = [root / "tools" / "probe.py"]  # IG003: a CUDA call at import
+    from importguard.engine import collect_serially
+
+    assert check_engine(target, config, collect_serially, False).plan is not None
+    report = KeptGraphEngine()(target, config, collect_serially, False)
+    assert report.findings and report.plan is None
