@@ -338,18 +338,6 @@ def display(finding: Finding) -> Finding:
     )
 
 
-def explain(
-    module: str,
-    config: Config,
-    roots: Sequence[Path],
-    installed: Optional["InstalledModules"] = None,
-    collector: Collector = collect_serially,
-) -> tuple[Optional[ModuleFacts], list[Chain]]:
-    """Every eager chain from importing `module` (parents first) to each sink."""
-    facts, chains, _ = explanation(module, config, roots, installed, collector)
-    return facts, chains
-
-
 def explanation(
     module: str,
     config: Config,

@@ -35,8 +35,7 @@ parsing only what changed) and compares:
   PATHS): everything is computed again, and recorded.
 
 The record is JSON read with checks of its shape; any surprise means "no record".
-`IncrementalCheck` is the same engine for a long-lived caller (the language server):
-it keeps the record in memory between checks.
+The language server keeps its graph between analyses instead (graph_memory.py).
 """
 
 from __future__ import annotations
@@ -75,10 +74,10 @@ _OWN_SOURCES = Path(__file__).parent
 
 
 class ResultStore:
-    """Where the record of the last check lives: a file in the cache directory, or
-    (`directory=None`) only memory, for a caller that checks again and again."""
+    """Where the record of the last check lives: files in the cache directory (and in
+    memory, for a second check in the same run: --fix analyses again)."""
 
-    def __init__(self, directory: Optional[Path], config: Config, options: dict[str, Any]) -> None:
+    def __init__(self, directory: Path, config: Config, options: dict[str, Any]) -> None:
         self.directory = directory
         self.key = {
             "format": FORMAT,
@@ -89,10 +88,10 @@ class ResultStore:
             "cwd": os.getcwd(),
             **{name: repr(value) for name, value in sorted(options.items())},
         }
-        self.path = None if directory is None else directory / f"results-{key_name(self.key)}.json"
+        self.path = directory / f"results-{key_name(self.key)}.json"
         # What only a check after an edit reads (_PARTIAL_ONLY), apart: a check that
         # reuses everything does not parse it.
-        self.partial_path = None if directory is None else directory / f"partial-{key_name(self.key)}.json"
+        self.partial_path = directory / f"partial-{key_name(self.key)}.json"
         self.started = time.time_ns()  # lookups made after this are recorded; see start()
         self.memory: Optional[dict[str, Any]] = None
         self.last_reuse = ""  # "all", "some" or "none": how the last check went (tests, bench)
@@ -110,8 +109,6 @@ class ResultStore:
     def load(self) -> Optional[dict[str, Any]]:
         if self.memory is not None:
             return self.memory
-        if self.path is None:
-            return None
         try:
             record = json.loads(read_regular(self.path, cache.MAX_CACHE_FILE_BYTES))
         except (OSError, ValueError):
@@ -122,8 +119,6 @@ class ResultStore:
         """The _PARTIAL_ONLY parts written with `record` (the same token), or None."""
         if all(name in record for name in _PARTIAL_ONLY):
             return record  # kept in memory whole
-        if self.partial_path is None:
-            return None
         try:
             partial = json.loads(read_regular(self.partial_path, cache.MAX_CACHE_FILE_BYTES))
         except (OSError, ValueError):
@@ -135,8 +130,6 @@ class ResultStore:
 
     def save(self, record: dict[str, Any]) -> None:
         self.memory = record
-        if self.path is None or self.partial_path is None or self.directory is None:
-            return
         token = os.urandom(8).hex()
         main = {name: value for name, value in record.items() if name not in _PARTIAL_ONLY}
         partial = {name: record[name] for name in _PARTIAL_ONLY}
@@ -421,65 +414,3 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "lookups": lookups.merged(log.lookups(results.started, cache._RACY_NS), earlier),
     }
     results.save(record)
-
-
-class IncrementalCheck:
-    """The incremental engine for a long-lived caller (the language server): facts
-    (through `collector`, e.g. the facts cache with an editor's unsaved text laid
-    over it) and the last check's findings and edges, kept in memory.
-
-        engine = IncrementalCheck(config, collector)
-        report = engine.check([Path("pkg")])     # everything, the first time
-        report = engine.check([Path("pkg")])     # after an edit: only what depends on it
-
-    Each check finds by itself what changed (the facts hash of every reported file,
-    and the module lookups), so a caller need not say which files it changed."""
-
-    def __init__(self, config: Config, collector: Collector, select: Optional[Sequence[str]] = None,
-                 ignore: Optional[Sequence[str]] = None) -> None:
-        self.config = config
-        self.collector = collector
-        self.select = select
-        self.ignore = ignore
-        self._stores: dict[tuple[str, ...], ResultStore] = {}
-
-    def check(self, paths: Sequence[Path]) -> Report:
-        from importguard.engine import run_check
-
-        key = tuple(str(Path(p).absolute()) for p in paths)
-        store = self._stores.get(key)
-        if store is None:
-            store = self._stores[key] = ResultStore(None, self.config, {"paths": key, "select": self.select,
-                                                                          "ignore": self.ignore})
-        store.start()
-        self.last_reuse_store = store
-        return run_check(paths, self.config, select=self.select, ignore=self.ignore, collector=self.collector,
-                         results=store)
-
-    @property
-    def last_reuse(self) -> str:
-        """How the last check went: "all" reused, "some", or "none"."""
-        store = getattr(self, "last_reuse_store", None)
-        return store.last_reuse if store is not None else ""
-
-
-def session_engine() -> Any:
-    """An engine for lsp_session.Session (`Session.engine`): `(paths, config, collector,
-    track_inputs) -> Report`, keeping one in-memory record per (paths, config). The
-    collector must offer `facts_hashes(sources)` (cache/loader.FactsLoader does; a
-    collector that lays editor buffers over it should hash the buffer's facts with
-    cache.store.facts_hash(encode(facts))); without it every check computes everything."""
-    from importguard.engine import run_check
-
-    stores: dict[tuple[Any, ...], ResultStore] = {}
-
-    def engine(paths: Sequence[Path], config: Config, collector: Collector, track_inputs: bool) -> Report:
-        key = (repr(config), *(str(Path(p).absolute()) for p in paths))
-        store = stores.get(key)
-        if store is None:
-            store = stores[key] = ResultStore(None, config, {"paths": key[1:]})
-        store.start()
-        engine.last_reuse = store  # type: ignore[attr-defined]
-        return run_check(paths, config, collector=collector, track_inputs=track_inputs, results=store)
-
-    return engine

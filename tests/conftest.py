@@ -16,6 +16,15 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 
 
+def alive(pid: int) -> bool:
+    """The process exists and is no zombie (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def write_tree(root: Path, files: dict[str, Union[str, bytes]]) -> Path:
     for relative, source in files.items():
         path = root / relative

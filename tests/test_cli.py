@@ -273,3 +273,15 @@ def test_explain_names_each_configured_sink_once(tmp_path):
     done = run("explain", "pkg.k", cwd=tmp_path)
     assert "importing `pkg.k` reaches 2 CUDA sinks" in done.stdout
     assert "SmemAllocator" not in done.stdout
+
+
+def test_the_probing_commands_share_one_timeout_option():
+    """check --confirm, probe and agree take --timeout the same way: any positive number."""
+    from click.testing import CliRunner
+
+    from importguard.cli.main import cli
+
+    for command in (["check", "--confirm", "."], ["probe", "pkg"], ["agree", "pkg"]):
+        result = CliRunner().invoke(cli, [*command, "--timeout", "0"])
+        assert result.exit_code == 2
+        assert "Invalid value for '--timeout': 0.0 is not in the range x>0." in result.output

@@ -19,8 +19,6 @@ from click.testing import CliRunner
 import importguard.incremental
 import importguard.cache.replay
 from importguard.cli.main import cli
-from importguard.config import load_config
-from importguard.incremental import IncrementalCheck
 
 from conftest import FIXTURES, write_tree
 
@@ -260,46 +258,3 @@ def test_the_example_tree(tmp_path, reuse):
         ("nothing", lambda r: None, "all"),
     ]
     assert play(root, reuse, series) == []
-
-
-def test_the_engine_object_reuses_in_memory(tmp_path):
-    root = write_tree(tmp_path / "tree", TREE)
-    old = Path.cwd()
-    os.chdir(root)
-    try:
-        from importguard.cache.loader import open_loader
-
-        config = load_config(None, root)
-        with open_loader(config, cache_dir=tmp_path / "cache", jobs=1) as collector:
-            engine = IncrementalCheck(config, collector)
-            first = engine.check([Path(".")])
-            assert engine.last_reuse == "none"
-            assert engine.check([Path(".")]) == first and engine.last_reuse == "all"
-            append("app/ops/gemm.py", "import cutlass\n")(root)
-            third = engine.check([Path(".")])
-            assert engine.last_reuse == "some" and third != first
-            assert any("app.ops.gemm" in f.message for f in third.findings)
-    finally:
-        os.chdir(old)
-
-
-def test_the_session_engine_plugs_into_the_language_server_seam(tmp_path):
-    from importguard.cache.loader import open_loader
-    from importguard.incremental import session_engine
-
-    root = write_tree(tmp_path / "tree", TREE)
-    old = Path.cwd()
-    os.chdir(root)
-    try:
-        config = load_config(None, root)
-        engine = session_engine()
-        with open_loader(config, cache_dir=tmp_path / "cache", jobs=1) as collector:
-            first = engine([Path(".")], config, collector, True)
-            assert engine([Path(".")], config, collector, True) == first
-            assert engine.last_reuse.last_reuse == "all"
-            append("app/ops/gemm.py", "import cutlass\n")(root)
-            after = engine([Path(".")], config, collector, True)
-            assert engine.last_reuse.last_reuse == "some" and after != first
-            assert str(root / "app/ops/gemm.py") in after.consulted_files
-    finally:
-        os.chdir(old)

@@ -111,6 +111,15 @@ def stats(client: LanguageClient) -> list[dict]:
     return [json.loads(m.message[len(prefix):]) for m in client.log_messages if m.message.startswith(prefix)]
 
 
+
+async def opened_package(client: LanguageClient, tmp_path: Path) -> tuple[Path, str]:
+    """FILES written, a push client started, `pkg/__init__.py` opened and published once."""
+    root = write_tree(tmp_path, FILES)
+    await start(client, PUSH)
+    uri = open_file(client, root / "pkg" / "__init__.py")
+    await until(client, lambda: publishes(client, uri))
+    return root, uri
+
 @pytest.mark.asyncio
 async def test_the_first_analysis_reads_the_facts_cache_and_an_edit_parses_one_file(
     client: LanguageClient, tmp_path: Path
@@ -135,10 +144,7 @@ async def test_the_first_analysis_reads_the_facts_cache_and_an_edit_parses_one_f
 
 @pytest.mark.asyncio
 async def test_without_a_cache_the_server_parses_and_writes_it(client: LanguageClient, tmp_path: Path):
-    root = write_tree(tmp_path, FILES)
-    await start(client, PUSH)
-    uri = open_file(client, root / "pkg" / "__init__.py")
-    await until(client, lambda: publishes(client, uri))
+    root, uri = await opened_package(client, tmp_path)
     assert stats(client)[0]["parsed_from_disk"] == 4  # the buffer is the file on disk: cached too
     await until(client, lambda: list((root / ".importguard_cache").glob("facts-*.json")))
     [index] = (root / ".importguard_cache").glob("facts-*.json")
@@ -233,10 +239,7 @@ async def test_requests_are_answered_while_an_analysis_runs(client: LanguageClie
 
 @pytest.mark.asyncio
 async def test_a_burst_of_changes_is_analysed_once(client: LanguageClient, tmp_path: Path):
-    root = write_tree(tmp_path, FILES)
-    await start(client, PUSH)
-    uri = open_file(client, root / "pkg" / "__init__.py")
-    await until(client, lambda: publishes(client, uri))
+    root, uri = await opened_package(client, tmp_path)
     before = len(stats(client))
 
     for version in range(2, 7):  # five edits 30 ms apart
@@ -322,10 +325,7 @@ async def test_pull_diagnostics_where_the_client_asks(client: LanguageClient, tm
 
 @pytest.mark.asyncio
 async def test_each_diagnostic_links_to_its_rule_doc(client: LanguageClient, tmp_path: Path):
-    root = write_tree(tmp_path, FILES)
-    await start(client, PUSH)
-    uri = open_file(client, root / "pkg" / "__init__.py")
-    await until(client, lambda: publishes(client, uri))
+    root, uri = await opened_package(client, tmp_path)
     [href] = {d.code_description.href for d in publishes(client, uri)[-1].diagnostics}
     assert href.startswith("file://") and href.endswith("/IG001.md")
     assert Path(url2pathname(urlparse(href).path)).read_text().startswith("# IG001 `init-imports-cuda-sink`")
@@ -333,10 +333,7 @@ async def test_each_diagnostic_links_to_its_rule_doc(client: LanguageClient, tmp
 
 @pytest.mark.asyncio
 async def test_the_source_action_makes_every_re_export_lazy(client: LanguageClient, tmp_path: Path):
-    root = write_tree(tmp_path, FILES)
-    await start(client, PUSH)
-    uri = open_file(client, root / "pkg" / "__init__.py")
-    await until(client, lambda: publishes(client, uri))
+    root, uri = await opened_package(client, tmp_path)
     actions = await client.text_document_code_action_async(
         lsp.CodeActionParams(
             text_document=lsp.TextDocumentIdentifier(uri=uri),

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from conftest import alive
 from click.testing import CliRunner
 
 from importguard.cli.main import cli
@@ -130,7 +132,7 @@ def test_module_that_forks_reports_once(probed):
     assert probed["probe_cases.forker"].status == "clean"
 
 
-def test_leftover_non_daemon_thread_does_not_keep_the_child_alive(probed):
+def test_leftover_non_daemon_thread_does_not_keep_the_childalive(probed):
     assert probed["probe_cases.threads"].status == "clean"
 
 
@@ -155,21 +157,9 @@ def test_subprocess_left_running_neither_hangs_the_probe_nor_survives(tmp_path, 
     assert result.status == "clean"
     pid = int(pidfile.read_text())
     deadline = time.monotonic() + 5
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-
-
+    assert not alive(pid)
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from conftest import alive
 from click.testing import CliRunner
 
 from importguard.cli.main import cli
@@ -90,19 +92,11 @@ def test_terminal_escapes_from_the_module_are_never_printed_raw():
     assert "ValueError: ?[31mred?[0m ?31m" in result.error
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def _wait_dead(pid: int, seconds: float = 5.0) -> bool:
     until = time.monotonic() + seconds
-    while _alive(pid) and time.monotonic() < until:
+    while alive(pid) and time.monotonic() < until:
         time.sleep(0.05)
-    return not _alive(pid)
+    return not alive(pid)
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc")
@@ -118,7 +112,7 @@ def test_descendants_in_other_sessions_are_ended(module, tmp_path, monkeypatch):
         assert result.left_running == ()
         assert result.status == ("crashed" if module.endswith("_exit") else "clean"), result.error
     finally:
-        if _alive(pid):
+        if alive(pid):
             os.kill(pid, 9)
 
 
@@ -154,7 +148,7 @@ def test_python_that_hangs_respects_the_timeout_and_its_children_are_ended(tmp_p
     try:
         assert _wait_dead(pid), "the interpreter's own child outlived the probe"
     finally:
-        if _alive(pid):
+        if alive(pid):
             os.kill(pid, 9)
 
 

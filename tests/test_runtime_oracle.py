@@ -12,7 +12,7 @@ import pytest
 
 from importguard.config import Config
 from importguard.discovery import module_for
-from importguard.engine import explain
+from importguard.engine import explanation
 from importguard.sinks import DEFAULT_SINK_MODULES
 
 from conftest import FIXTURES
@@ -51,7 +51,7 @@ def static_sinks(module: str, conditional_calls: bool = True) -> set[str]:
     as the runtime does when the branch runs; the default leaves out calls that run on
     some paths only, and must then never claim more than the runtime saw."""
     config = Config(project_root=FIXTURES, conditional_calls=conditional_calls)
-    _, chains = explain(module, config, [FIXTURES])
+    _, chains, _ = explanation(module, config, [FIXTURES])
     return {chain.sink.call or sink_name(chain.sink.module) for chain in chains}
 
 

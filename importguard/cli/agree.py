@@ -13,7 +13,9 @@ from typing import Optional
 
 import click
 
-from importguard.cli.common import EXIT_CLEAN, EXIT_FINDINGS, debug_option, tool_errors
+from importguard.cli.common import (
+    EXIT_CLEAN, EXIT_FINDINGS, debug_option, jobs_option, text_or_json_option, timeout_option, tool_errors,
+)
 from importguard.cli.probe import all_modules, probe_sys_path
 from importguard.config import load_config
 
@@ -23,11 +25,9 @@ from importguard.config import load_config
 @click.option("--shard", "shard_text", metavar="I/N", help="Only shard I of N of the modules (every N-th, sorted).")
 @click.option("--python", "python", metavar="PATH",
               help="Interpreter whose environment to probe and whose sys.path the static side reads (default: this one).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
-              help="Seconds each module's import may take.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Modules probed (and processes parsing files) at once (default: the number of CPUs).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@timeout_option("Seconds each module's import may take.")
+@jobs_option("Modules probed (and processes parsing files) at once (default: the number of CPUs).")
+@text_or_json_option
 @click.option("--disagreements-only", is_flag=True, help="Leave the agreeing modules out of the text report.")
 @click.option("--src", "src", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory with project packages (repeatable; default: the config's `src`).")

@@ -9,7 +9,9 @@ from typing import Optional
 
 import click
 
-from importguard.cli.common import config_option, debug_option, load, parse_codes, tool_errors
+from importguard.cli.common import (
+    config_option, debug_option, jobs_option, load, parse_codes, timeout_option, tool_errors,
+)
 from importguard.cli.installed import follow_option, verify_option
 from importguard.errors import UsageError
 
@@ -34,8 +36,7 @@ from importguard.errors import UsageError
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Facts cache directory (default: the config's cache-dir, else .importguard_cache in the project root).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the facts cache.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Processes that parse files (default: the number of CPUs).")
+@jobs_option("Processes that parse files (default: the number of CPUs).")
 @click.option("--changed-only", is_flag=True,
               help="PATHS are changed files: analyse the whole project, report findings whose site, chain or sink is in one of them (for pre-commit).")
 @click.option("--fix", is_flag=True, help="Make eager re-exports in `__init__.py` that reach a sink lazy (PEP 562 `__getattr__`).")
@@ -44,8 +45,7 @@ from importguard.errors import UsageError
               help="Import the importer of every IG001/IG002 finding in a fresh interpreter and report whether it really initializes the CUDA driver here (runs project code).")
 @click.option("--python", "python", type=click.Path(dir_okay=False),
               help="Interpreter whose environment --confirm probes and --follow-installed/--verify-install read (default: this one).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-              help="Seconds each --confirm import may take.")
+@timeout_option("Seconds each --confirm import may take.")
 @follow_option
 @verify_option
 @debug_option

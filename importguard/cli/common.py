@@ -61,6 +61,19 @@ config_option = click.option(
     "--config", "config_path", help="pyproject.toml to read [tool.importguard] from."
 )
 
+# The probe's options, one spelling for every command that probes (probe, agree, check --confirm).
+text_or_json_option = click.option("--format", "output_format", type=click.Choice(["text", "json"]),
+                                   default="text", show_default=True)
+
+
+def timeout_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+                        help=help)
+
+
+def jobs_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help=help)
+
 
 def load(config_path: Optional[str], start: Path) -> Config:
     return load_config(Path(config_path) if config_path else None, start)

@@ -7,7 +7,9 @@ from typing import Optional
 
 import click
 
-from importguard.cli.common import EXIT_CLEAN, EXIT_FINDINGS, debug_option, tool_errors
+from importguard.cli.common import (
+    EXIT_CLEAN, EXIT_FINDINGS, debug_option, jobs_option, text_or_json_option, timeout_option, tool_errors,
+)
 from importguard.config import Config, load_config
 from importguard.errors import UsageError
 
@@ -78,12 +80,9 @@ def all_modules(
               help="Arguments are JSON files from earlier runs (shards): merge them, probe nothing.")
 @click.option("--python", "python", metavar="PATH",
               help="Interpreter whose environment to probe (default: the one running importguard).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
-              help="Seconds each module's import may take before it and every process it started are killed.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Modules probed at once (default: the number of CPUs).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@timeout_option("Seconds each module's import may take before it and every process it started are killed.")
+@jobs_option("Modules probed at once (default: the number of CPUs).")
+@text_or_json_option
 @click.option("--src", "src", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory put first on the child's sys.path (repeatable; default: the config's `src`).")
 @click.option("--config", "config_path",
