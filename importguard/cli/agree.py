@@ -14,7 +14,7 @@ from typing import Optional
 import click
 
 from importguard.cli.common import (
-    EXIT_CLEAN, EXIT_FINDINGS, debug_option, jobs_option, text_or_json_option, timeout_option, tool_errors,
+    EXIT_CLEAN, EXIT_FINDINGS, config_option, debug_option, jobs_option, text_or_json_option, timeout_option, tool_errors,
 )
 from importguard.cli.probe import all_modules, probe_sys_path
 from importguard.config import load_config
@@ -32,8 +32,7 @@ from importguard.config import load_config
 @click.option("--src", "src", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory with project packages (repeatable; default: the config's `src`).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the facts cache.")
-@click.option("--config", "config_path",
-              help="pyproject.toml to read [tool.importguard] from.")
+@config_option
 @debug_option
 @tool_errors
 def agree(

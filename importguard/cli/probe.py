@@ -8,7 +8,7 @@ from typing import Optional
 import click
 
 from importguard.cli.common import (
-    EXIT_CLEAN, EXIT_FINDINGS, debug_option, jobs_option, text_or_json_option, timeout_option, tool_errors,
+    EXIT_CLEAN, EXIT_FINDINGS, config_option, debug_option, jobs_option, text_or_json_option, timeout_option, tool_errors,
 )
 from importguard.config import Config, load_config
 from importguard.errors import UsageError
@@ -85,8 +85,7 @@ def all_modules(
 @text_or_json_option
 @click.option("--src", "src", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory put first on the child's sys.path (repeatable; default: the config's `src`).")
-@click.option("--config", "config_path",
-              help="pyproject.toml to read [tool.importguard] from.")
+@config_option
 @debug_option
 @tool_errors
 def probe(
