@@ -222,3 +222,28 @@ def test_a_lookup_answered_by_a_directory_that_changed_during_the_run_is_recheck
     assert check(tmp_path) == first and len(analyses) == 1
     write_tree(tmp_path, {"helpers.py": "import cutlass\n"})
     assert "cutlass" in check(tmp_path) and len(analyses) == 2
+
+
+MANY = {"pkg/__init__.py": "".join(f"import absent{i}\n" for i in range(30)) + "from .ops import gemm\n",
+        "pkg/ops.py": "def gemm():\n    pass\n"}
+
+
+@pytest.mark.parametrize(
+    "change, seen",
+    [
+        pytest.param(lambda r: (r / "report.txt").write_text("x"), False, id="unrelated-file"),
+        pytest.param(lambda r: (r / "absent7.py").mkdir(), False, id="directory-named-like-the-module-file"),
+        pytest.param(lambda r: write_tree(r, {"absent7.py": "import cutlass\n"}), True, id="module-file"),
+        pytest.param(lambda r: write_tree(r, {"absent29/__init__.py": "import cutlass\n"}), True, id="package"),
+    ],
+)
+def test_a_directory_with_many_looked_up_names_is_listed_once_and_still_exact(tmp_path, analyses, change, seen):
+    """Thirty names looked up in the working directory: the replay reads its listing
+    once instead of looking at each name, and still sees any one of them appear."""
+    write_tree(tmp_path, MANY)
+    before = recorded(tmp_path, analyses)
+    change(tmp_path)
+    after = check(tmp_path)
+    assert len(analyses) == int(seen)
+    assert after == check(tmp_path, "--no-cache")
+    assert (after != before) == seen

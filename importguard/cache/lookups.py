@@ -45,6 +45,28 @@ def _still(path: str, seen: int) -> bool:
     return os.path.isfile(path) == (seen == FILE)
 
 
+# Past this many names, one listing of the directory is cheaper than a stat per name
+# (the working directory: every top-level name a tree imports was looked for there).
+_LIST_PAST = 16
+
+
+def _names_still(directory: str, names: dict[str, int]) -> bool:
+    """Whether each name is still what the lookup saw there."""
+    listed: Optional[set[str]] = None
+    if len(names) > _LIST_PAST:
+        try:
+            # Case-folded: on a case-insensitive file system `Torch.py` answers for `torch.py`.
+            listed = {entry.casefold() for entry in os.listdir(directory)}
+        except OSError:
+            pass
+    for name, seen in names.items():
+        if listed is not None and seen != FILE and name.casefold() not in listed:
+            continue  # no entry of that name: still no file, still no directory
+        if not _still(os.path.join(directory, name), seen):
+            return False
+    return True
+
+
 def listing_unchanged(directory: str, taken: list[str], excluded: Iterable[str], name_patterns: Iterable[str]) -> bool:
     """Whether a discovery walk would take from `directory` what it took last time:
     the same Python files and subdirectories. Names it excluded last time, new names
@@ -100,9 +122,8 @@ def unchanged(lookups: list[Lookup]) -> bool:
                     continue
             except OSError:
                 return False
-        for name, seen in names.items():
-            if not _still(os.path.join(directory, name), seen):
-                return False
+        if not _names_still(directory, names):
+            return False
         if listing is not None and not listing_unchanged(directory, *listing):
             return False
     return True

@@ -80,16 +80,19 @@ class Replay:
         now = self.started
         own = [str(p) for p in sorted(_OWN_SOURCES.rglob("*.py"))] + _libcst_version_file()
         files = []
+        absent = []
         known = self.known_stats
         for path in (*report.consulted_files, *own):
             stat = known.get(path) or file_stat(path)
             if stat is None:
-                files.append((path, None))  # looked for and absent: must stay absent
+                # Looked for and absent: must stay absent. A name in a directory
+                # (lookups.py) costs a replay nothing while the directory is unchanged.
+                absent.append(path)
             elif trusted(stat, now) is None:
                 return
             else:
                 files.append((path, list(stat)))
-        lookups = self._lookups(report)
+        lookups = self._lookups(report, absent)
         if lookups is None:
             return
         record = {
@@ -109,9 +112,9 @@ class Replay:
         except OSError:
             pass  # an unwritable cache only costs the next run its shortcut
 
-    def _lookups(self, report: Report) -> Optional[list[Any]]:
-        """What the run's directory lookups depended on, or None when the tree no
-        longer agrees with what the run saw."""
+    def _lookups(self, report: Report, absent: list[str]) -> Optional[list[Any]]:
+        """What the run's directory lookups depended on (with the `absent` files it
+        looked for), or None when the tree no longer agrees with what the run saw."""
         log = LookupLog(self.exclude)
         cache_parent, cache_name = os.path.split(os.path.abspath(self.directory))
         for directory, taken, excluded in report.consulted_listings:
@@ -119,7 +122,7 @@ class Replay:
                 # This run may have created it; it holds no modules to find.
                 excluded = (*excluded, cache_name)
             log.walked(directory, list(taken), list(excluded))
-        for path, was_file in report.consulted_probes:
+        for path, was_file in (*report.consulted_probes, *((path, False) for path in absent)):
             if not log.probed(path, was_file):
                 return None
         return merged(log.lookups(self.started, cache._RACY_NS), report.consulted_lookups)
