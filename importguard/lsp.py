@@ -26,18 +26,18 @@ from typing import Any, Optional, Sequence
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.protocol import default_converter
+from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from importguard import __version__
 from importguard.facts.comments import comments as source_comments
-from importguard.links import rule_doc_uri
+from importguard.lsp_diagnostics import SOURCE, diagnostic
 from importguard.lsp_protocol import RobustProtocol, start_io
 from importguard.lsp_session import Analysis, Session
 from importguard.model import Finding
-from importguard.output.chain import finding_level, hop_text
 
-SOURCE = "importguard"
+_CONVERTER = default_converter()
 DEBOUNCE_S = 0.075  # after a change; a burst of keystrokes is analysed once
 WATCH_DEBOUNCE_S = 0.05  # a `git checkout` changes many files in a burst
 FIX_ALL_KIND = f"{lsp.CodeActionKind.SourceFixAll.value}.importguard"
@@ -55,6 +55,7 @@ class ImportguardServer(LanguageServer):
         self.draining: Optional[asyncio.Task[None]] = None
         self.shown_config_errors: set[str] = set()
         self.preloaded = False
+        self.published_early: dict[str, int] = {}  # uri -> the version lsp_early.py published
 
     # -- client capabilities
 
@@ -223,40 +224,7 @@ def _is_python_file(document: TextDocument) -> bool:
 
 
 def _diagnostic(finding: Finding, document: TextDocument) -> lsp.Diagnostic:
-    lines = document.lines
-    start_line = finding.line - 1
-    end_line = max(finding.end_line, finding.line) - 1
-    end_text = lines[end_line] if end_line < len(lines) else ""
-    related = [
-        lsp.DiagnosticRelatedInformation(
-            location=lsp.Location(
-                uri=from_fs_path(str(Path(hop.path).absolute())) or "",
-                range=lsp.Range(lsp.Position(hop.line - 1, 0), lsp.Position(hop.line, 0)),
-            ),
-            message=hop_text(hop),
-        )
-        for hop in finding.chain
-    ]
-    data = {
-        "code": finding.code,
-        "line": finding.line,
-        "column": finding.column,
-        "end_line": max(finding.end_line, finding.line),
-        "package": finding.chain[0].importer if finding.chain else "",
-    }
-    return lsp.Diagnostic(
-        range=lsp.Range(
-            lsp.Position(start_line, finding.column - 1),
-            lsp.Position(end_line, len(end_text.rstrip("\r\n"))),
-        ),
-        message=finding.message,
-        severity=lsp.DiagnosticSeverity.Error if finding_level(finding) == "error" else lsp.DiagnosticSeverity.Warning,
-        code=finding.code,
-        code_description=lsp.CodeDescription(href=rule_doc_uri(finding.code)),
-        source=SOURCE,
-        related_information=related or None,
-        data=data,
-    )
+    return _CONVERTER.structure(diagnostic(finding, document.lines), lsp.Diagnostic)
 
 
 def _result_id(diagnostics: Sequence[lsp.Diagnostic]) -> str:
@@ -374,7 +342,11 @@ def create_server(session: Optional[Session] = None) -> ImportguardServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ImportguardServer, params: lsp.DidOpenTextDocumentParams) -> None:
-        ls.soon(params.text_document.uri, 0)
+        uri = params.text_document.uri
+        if ls.published_early.pop(uri, None) == params.text_document.version:
+            ls.after_publish(ls.workspace.get_text_document(uri), ls.results[uri][1])
+            return
+        ls.soon(uri, 0)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ImportguardServer, params: lsp.DidChangeTextDocumentParams) -> None:
@@ -448,5 +420,14 @@ def create_server(session: Optional[Session] = None) -> ImportguardServer:
     return server
 
 
-def serve() -> None:
-    start_io(create_server())
+def serve_after(session: Optional[Session], published: Optional[tuple[str, int, Analysis]],
+                consumed: Sequence[bytes], answered: Any) -> None:
+    """The server, after lsp_early.py's first answers: it reads again what that read
+    (`consumed`), without answering `initialize` (id `answered`) twice or publishing
+    the first file's diagnostics (`published`: uri, version, analysis) twice."""
+    server = create_server(session)
+    if published is not None:
+        uri, version, result = published
+        server.results[uri] = (version, result)
+        server.published_early[uri] = version
+    start_io(server, consumed, answered)

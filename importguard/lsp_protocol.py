@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
+from io import BytesIO
+from typing import Any, BinaryIO, Sequence
 
 from lsprotocol import types as lsp
 from pygls.protocol import LanguageServerProtocol
@@ -72,8 +73,10 @@ async def read_messages(stop_event: Any, reader: Any, protocol: Any, error_handl
                 error_handler(error, JsonRpcException)
 
 
-def start_io(server: Any) -> None:
-    """pygls' `start_io` (asynchronous stdio), with `read_messages` as its loop."""
+def start_io(server: Any, consumed: Sequence[bytes] = (), answered: Any = None) -> None:
+    """pygls' `start_io` (asynchronous stdio), with `read_messages` as its loop.
+    `consumed`: what lsp_early.py read from stdin first, read again here; `answered`:
+    the id of the `initialize` it answered, whose second answer is not sent."""
     import asyncio
     import sys
     from threading import Event
@@ -81,11 +84,62 @@ def start_io(server: Any) -> None:
     from pygls.io_ import StdinAsyncReader, StdoutWriter
 
     server._stop_event = Event()
-    reader = StdinAsyncReader(sys.stdin.buffer, server.thread_pool)
-    server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+    reader = StdinAsyncReader(_Prefixed(b"".join(consumed), sys.stdin.buffer), server.thread_pool)
+    writer = StdoutWriter(sys.stdout.buffer)
+    server.protocol.set_writer(writer if answered is None else _AnsweredOnce(writer, answered))
     try:
         asyncio.run(read_messages(server._stop_event, reader, server.protocol, server.report_server_error))
     except (BrokenPipeError, KeyboardInterrupt, SystemExit):
         pass
     finally:
         server.shutdown()
+
+
+class _Prefixed:
+    """A binary stream that yields `prefix`, then `stream`."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self._prefix = BytesIO(prefix)
+        self._left = len(prefix)
+        self._stream = stream
+
+    def readline(self) -> bytes:
+        if not self._left:
+            return self._stream.readline()
+        line = self._prefix.readline()
+        self._left -= len(line)
+        if self._left or line.endswith(b"\n"):
+            return line
+        return line + self._stream.readline()
+
+    def read(self, size: int) -> bytes:
+        if not self._left:
+            return self._stream.read(size)
+        data = self._prefix.read(size)
+        self._left -= len(data)
+        if len(data) < size:
+            data += self._stream.read(size - len(data))
+        return data
+
+
+class _AnsweredOnce:
+    """A writer that drops the response to request `answered` (already sent), once."""
+
+    def __init__(self, writer: Any, answered: Any) -> None:
+        self._writer = writer
+        self._answered = answered
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def write(self, data: bytes) -> None:
+        if self._answered is not None:
+            _, _, body = data.partition(b"\r\n\r\n")
+            try:
+                message = json.loads(body)
+            except ValueError:
+                message = None
+            if isinstance(message, dict) and "method" not in message and message.get("id") == self._answered:
+                self._answered = None
+                return
+        self._writer.write(data)

@@ -17,7 +17,7 @@ def lsp(debug: bool) -> None:
     Needs pygls 2 (the `lsp` extra): pip install 'pygls>=2,<3'.
     """
     try:
-        from importguard.lsp import serve
+        _require_pygls()
     except ImportError as error:
         if error.name not in ("pygls", "lsprotocol") and not str(error.name or "").startswith(("pygls.", "lsprotocol.")):
             raise
@@ -25,4 +25,17 @@ def lsp(debug: bool) -> None:
             "`importguard lsp` needs pygls, which is not installed; "
             "install it with: pip install 'pygls>=2,<3'"
         ) from None
+    from importguard.lsp_early import serve
+
     serve()
+
+
+def _require_pygls() -> None:
+    """ImportError unless pygls and lsprotocol are there, without importing either's
+    bulk (the server answers first without them: lsp_early.py)."""
+    import importlib.util
+
+    import pygls.uris  # noqa: F401
+
+    if importlib.util.find_spec("lsprotocol") is None:
+        raise ImportError("No module named 'lsprotocol'", name="lsprotocol")
