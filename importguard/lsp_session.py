@@ -25,6 +25,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
+from importguard.cache.fast_replay import recorded_files
 from importguard.cache.replay import Replay
 from importguard.cache.store import DEFAULT_DIRECTORY, FactsCache, digest, file_stat, trusted
 from importguard.config import Config, load_config
@@ -114,7 +115,7 @@ class Session:
             replayed = replay.load()
             if replayed is not None and replay.loaded is not None:
                 self._analysed.add(path)
-                consulted = frozenset(p for p, _ in replay.loaded["files"] if p.endswith(".py"))
+                consulted = frozenset(p for p in recorded_files(replay.loaded) if p.endswith(".py"))
                 return Analysis(self._own(replayed, path), consulted, config_error, 0,
                                 time.perf_counter() - started, replayed=True)
         from importguard.cache.loader import FactsLoader

@@ -83,6 +83,17 @@ def test_a_corrupt_record_is_ignored(tmp_path):
         record.write_text('{"format": 1, "files": [], "directories": [], "output": 7}')
     again, used_click = run(root, "check", "pkg")
     assert again == first and used_click
+    # Records of this format and key whose files are cut short or of the wrong shape.
+    [record] = (root / ".importguard_cache").glob("fast-*.json")
+    good = json.loads(record.read_text())
+    directory, entries = next(iter(good["files"].items()))
+    for files in ({directory: entries[:-1]}, [[directory, entries]], {directory: [str(e) for e in entries]},
+                  {directory: [None] * 5}):
+        record.write_text(json.dumps({**good, "files": files}))
+        again, used_click = run(root, "check", "pkg")
+        assert again == first and used_click, files
+        record.write_text(json.dumps(good))
+        assert run(root, "check", "pkg") == (first, False)
 
 
 def test_no_record_where_the_fast_path_would_not_look(tmp_path):

@@ -28,7 +28,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional
 
-FORMAT = 3  # 3: the record holds its key (the file name is only a checksum of it)
+FORMAT = 4  # 3: the record holds its key (the file name is only a checksum of it); 4: files by directory
 DEFAULT_DIRECTORY = ".importguard_cache"
 
 # The command line of this process when it came through entry.py; None under a test
@@ -74,21 +74,28 @@ def replay_path(argv: list[str], cwd: str, key: Optional[str] = None) -> str:
 
 
 def inputs_unchanged(record: dict[str, Any]) -> bool:
-    """Every recorded file has the same stat (or is still absent), and every directory
-    lookup would find what it found (lookups.py)."""
+    """Every recorded file has the same stat, and every directory lookup would find
+    what it found (lookups.py). `files`: {directory: [name, mtime_ns, ctime_ns, size,
+    inode, name, ...]}, flat, as that is what a replay reads fastest."""
     stat_of = os.stat
-    for path, recorded in record["files"]:
-        try:
-            st = stat_of(path)
-        except OSError:
-            if recorded is None:
-                continue  # looked for, absent then and now
-            return False
-        if recorded != [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]:
-            return False
+    for directory, entries in record["files"].items():
+        prefix = directory + os.sep
+        for at in range(0, len(entries), 5):
+            try:
+                st = stat_of(prefix + entries[at])
+            except OSError:
+                return False
+            if (st.st_mtime_ns != entries[at + 1] or st.st_ctime_ns != entries[at + 2]
+                    or st.st_size != entries[at + 3] or st.st_ino != entries[at + 4]):
+                return False
     from importguard.cache import lookups
 
     return lookups.unchanged(record["lookups"])
+
+
+def recorded_files(record: dict[str, Any]) -> list[str]:
+    """The paths of a record's files."""
+    return [directory + os.sep + name for directory, entries in record["files"].items() for name in entries[::5]]
 
 
 class _Decoding:
@@ -152,7 +159,7 @@ def try_replay(argv: list[str]) -> Optional[int]:
             (streams[name], text.encode(streams[name].encoding or "utf-8")) for name, text in chunks
         ]
         code = int(code)
-    except (OSError, ValueError, KeyError, TypeError, UnicodeEncodeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, IndexError, UnicodeEncodeError, AttributeError):
         return None
     for stream, data in encoded:
         _write(stream, data)

@@ -37,7 +37,8 @@ from importguard.cache.lookups import LookupLog, merged
 from importguard.model import Finding, Plan, Report
 from importguard.regular_file import read_regular
 
-FORMAT = 4  # 2: findings as Finding.to_dict(); 3: the fix plan; 4: directory lookups (lookups.py), not mtimes
+FORMAT = 5  # 2: findings as Finding.to_dict(); 3: the fix plan; 4: directory lookups (lookups.py), not mtimes;
+# 5: files by directory, their stats flat (fast_replay.inputs_unchanged)
 _KEEP = 8
 _OWN_SOURCES = Path(__file__).parent.parent  # the whole importguard package
 
@@ -69,7 +70,7 @@ class Replay:
                 tuple(record["warnings"]),
                 None if record["plan"] is None else Plan.from_dict(record["plan"]),
             )
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None  # no record, or one this version cannot read: analyse instead
 
     def save(self, report: Report, rendered: Optional[tuple[list[tuple[str, str]], int]] = None) -> None:
@@ -79,7 +80,7 @@ class Replay:
             return
         now = self.started
         own = [str(p) for p in sorted(_OWN_SOURCES.rglob("*.py"))] + _libcst_version_file()
-        files = []
+        files: dict[str, list[Any]] = {}
         absent = []
         known = self.known_stats
         for path in (*report.consulted_files, *own):
@@ -91,7 +92,8 @@ class Replay:
             elif trusted(stat, now) is None:
                 return
             else:
-                files.append((path, list(stat)))
+                directory, name = os.path.split(path)
+                files.setdefault(directory, []).extend((name, *stat))
         lookups = self._lookups(report, absent)
         if lookups is None:
             return
@@ -145,8 +147,8 @@ class Replay:
         path = Path(fast_replay.replay_path(argv, self.cwd, key))
         if os.path.abspath(path.parent) != os.path.abspath(self.directory):
             return  # fast_replay would not look here; never write anywhere else
-        # What was printed replaces the findings: half the record, read on every replay.
-        fast = {k: v for k, v in record.items() if k != "findings"}
+        # What was printed replaces the findings and the plan: most of the record, read on every replay.
+        fast = {k: v for k, v in record.items() if k not in ("findings", "plan")}
         _atomic_write(path, json.dumps({**fast, "format": fast_replay.FORMAT, "key": key, "output": rendered},
                                        separators=(",", ":"), check_circular=False).encode())
 
