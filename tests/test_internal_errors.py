@@ -47,7 +47,7 @@ def test_check_reports_an_internal_error_in_one_sentence(tmp_path):
 
 def test_the_language_server_shows_an_internal_error_and_publishes_nothing(tmp_path):
     pytest.importorskip("pygls", reason="the language server needs pygls: pip install -e '.[test]'")
-    from test_lsp_early import INITIALIZED, did_open, frame, frames, initialize, read_until
+    from test_lsp_early import INITIALIZED, did_open, frame, initialize, read_until, shut_down
 
     root, env = planted(tmp_path)
     path = root / "pkg" / "__init__.py"
@@ -57,11 +57,7 @@ def test_the_language_server_shows_an_internal_error_and_publishes_nothing(tmp_p
         server.stdin.write(frame(initialize()) + frame(INITIALIZED) + frame(did_open(path)))
         server.stdin.flush()
         seen = read_until(server.stdout, lambda m: m.get("method") == "window/showMessage")
-        server.stdin.write(frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}) +
-                           frame({"jsonrpc": "2.0", "method": "exit"}))
-        server.stdin.close()
-        seen += frames(server.stdout.read())
-        assert server.wait(timeout=30) == 0
+        seen += shut_down(server)
     finally:
         server.kill()
     [shown] = [m["params"] for m in seen if m.get("method") == "window/showMessage"]

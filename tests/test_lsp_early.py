@@ -179,11 +179,7 @@ def test_server_after_the_early_start_answers_once_and_publishes_once(tmp_path: 
         server.stdin.write(frame(change))
         server.stdin.flush()
         seen += read_until(server.stdout, lambda m: m.get("method") == "textDocument/publishDiagnostics")
-        server.stdin.write(frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}) +
-                           frame({"jsonrpc": "2.0", "method": "exit"}))
-        server.stdin.close()
-        seen += frames(server.stdout.read())
-        assert server.wait(timeout=30) == 0
+        seen += shut_down(server)
     finally:
         server.kill()
     answers = [m["id"] for m in seen if "id" in m and "method" not in m]
@@ -191,6 +187,16 @@ def test_server_after_the_early_start_answers_once_and_publishes_once(tmp_path: 
     publishes = [m["params"] for m in seen if m.get("method") == "textDocument/publishDiagnostics"]
     assert [p["version"] for p in publishes] == [1, 2]
     assert [[d["range"]["start"]["line"] for d in p["diagnostics"]] for p in publishes] == [[1], [2]]
+
+
+def shut_down(server: subprocess.Popen) -> list[dict]:
+    """`shutdown` (id 2) and `exit`; what the server sent until it exited (with 0)."""
+    server.stdin.write(frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}) +
+                       frame({"jsonrpc": "2.0", "method": "exit"}))
+    server.stdin.close()
+    sent = frames(server.stdout.read())
+    assert server.wait(timeout=30) == 0
+    return sent
 
 
 def read_until(stream, done) -> list[dict]:
