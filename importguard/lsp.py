@@ -32,7 +32,7 @@ from pygls.workspace import TextDocument
 
 from importguard import __version__
 from importguard.facts.comments import comments as source_comments
-from importguard.lsp_diagnostics import SOURCE, diagnostic
+from importguard.lsp_diagnostics import SOURCE, diagnostic_json
 from importguard.lsp_protocol import RobustProtocol, start_io
 from importguard.lsp_session import Analysis, Session
 from importguard.model import Finding
@@ -224,7 +224,7 @@ def _is_python_file(document: TextDocument) -> bool:
 
 
 def _diagnostic(finding: Finding, document: TextDocument) -> lsp.Diagnostic:
-    return _CONVERTER.structure(diagnostic(finding, document.lines), lsp.Diagnostic)
+    return _CONVERTER.structure(diagnostic_json(finding, document.lines), lsp.Diagnostic)
 
 
 def _result_id(diagnostics: Sequence[lsp.Diagnostic]) -> str:

@@ -22,7 +22,7 @@ def _range(start_line: int, start_column: int, end_line: int, end_column: int) -
             "end": {"line": end_line, "character": end_column}}
 
 
-def diagnostic(finding: Finding, lines: Sequence[str]) -> dict[str, Any]:
+def diagnostic_json(finding: Finding, lines: Sequence[str]) -> dict[str, Any]:
     """`lines`: the document's lines with their ends (the site's last line sets the end column)."""
     start_line = finding.line - 1
     end_line = max(finding.end_line, finding.line) - 1

@@ -114,7 +114,7 @@ class EarlyStart:
         path = to_fs_path(uri) if uri.startswith("file:") else None
         if not path or not path.endswith(".py"):
             return
-        from importguard.lsp_diagnostics import LOG, diagnostic
+        from importguard.lsp_diagnostics import LOG, diagnostic_json
         from importguard.lsp_session import Session
 
         session = Session()
@@ -129,7 +129,7 @@ class EarlyStart:
                     "params": {"type": LOG, "message": "importguard: analysed " + json.dumps(result.summary(path))}})
         lines = text.splitlines(True)
         self._send({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
-                    "params": {"uri": uri, "diagnostics": [diagnostic(f, lines) for f in result.findings],
+                    "params": {"uri": uri, "diagnostics": [diagnostic_json(f, lines) for f in result.findings],
                                "version": version}})
         self.published = (uri, version, result)
 

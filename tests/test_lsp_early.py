@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from conftest import write_tree  # noqa: E402
 from lsprotocol import types as lsp  # noqa: E402
 
 from importguard.lsp import _CONVERTER, _diagnostic, create_server  # noqa: E402
-from importguard.lsp_diagnostics import diagnostic  # noqa: E402
+from importguard.lsp_diagnostics import diagnostic_json  # noqa: E402
 from importguard.lsp_early import capabilities  # noqa: E402
 from importguard.lsp_protocol import _AnsweredOnce, _Prefixed  # noqa: E402
 from importguard.lsp_session import Session  # noqa: E402
@@ -73,7 +72,7 @@ def test_diagnostic_json_is_a_whole_lsp_diagnostic(tmp_path: Path):
 
     document = TextDocument(path.as_uri(), text)
     for finding in result.findings:
-        built = diagnostic(finding, text.splitlines(True))
+        built = diagnostic_json(finding, text.splitlines(True))
         # A key lsprotocol does not know would not survive the round trip.
         assert _CONVERTER.unstructure(_diagnostic(finding, document)) == built
         assert built["relatedInformation"] and built["codeDescription"]["href"]
