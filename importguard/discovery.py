@@ -87,13 +87,16 @@ def module_for(path: Path, src_roots: Sequence[Path] = (), packages: Optional[_P
     across the files of one discovery."""
     # Strings, not Path objects: this runs once per file of the tree on every run.
     # Normalised: `pkg/../pkg` and `..` must name modules as `pkg` does.
-    text = os.path.abspath(os.fspath(path))
-    directory, name = os.path.split(text)
-    memo = {} if packages is None else packages
-    prefix, root = memo[directory] if directory in memo else _package_of(Path(directory), src_roots, memo)
+    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
+    return _module_in(directory, name, src_roots, {} if packages is None else packages)
+
+
+def _module_in(directory: str, name: str, src_roots: Sequence[Path], packages: _Packages) -> SourceFile:
+    """module_for of the file `name` in the absolute, normalised `directory`."""
+    prefix, root = packages[directory] if directory in packages else _package_of(Path(directory), src_roots, packages)
     is_package = name == "__init__.py"
     parts = prefix if is_package else (*prefix, _stem(name))
-    return SourceFile(text, ".".join(parts), is_package, str(root))
+    return SourceFile(os.path.join(directory, name), ".".join(parts), is_package, str(root))
 
 
 def _stem(name: str) -> str:
@@ -128,26 +131,27 @@ def _package_of(directory: Path, src_roots: Sequence[Path], packages: _Packages)
 
 def _package_of_without_src(directory: str, packages: _Packages) -> tuple[tuple[str, ...], Path]:
     """_package_of without configured source roots, on strings: it runs for every
-    directory of the tree on every run. `__init__.py` lookups are memoised in
-    `packages` too (under "\0" + directory)."""
-    candidates = [directory]
-    while True:
-        parent = os.path.dirname(candidates[-1])
-        if parent == candidates[-1]:
+    directory of the tree on every run. A directory below a regular package is named
+    from the same root as its parent; one whose parent is in no package starts one if
+    it has an `__init__.py`. So each directory is looked at once, from its nearest
+    known ancestor down (no recursion: a tree may be deeper than Python's stack)."""
+    pending = []
+    while directory not in packages:
+        parent = os.path.dirname(directory)
+        if parent == directory:  # the file system's root
+            packages[directory] = ((), Path(directory))
             break
-        candidates.append(parent)
-    highest = None
-    for candidate in reversed(candidates):  # the highest regular package names it
-        key = "\0" + candidate
-        if key not in packages:
-            packages[key] = os.path.isfile(os.path.join(candidate, "__init__.py"))  # type: ignore[assignment]
-        if packages[key]:
-            highest = candidate
-            break
-    root = os.path.dirname(highest) if highest is not None else directory
-    relative = directory[len(root):].strip(os.sep)
-    parts = tuple(relative.split(os.sep)) if relative else ()
-    packages[directory] = (parts, Path(root))
+        pending.append(directory)
+        directory = parent
+    for directory in reversed(pending):
+        parent, name = os.path.split(directory)
+        parent_parts, parent_root = packages[parent]
+        if parent_parts:  # the parent is in a package: so is this directory
+            packages[directory] = ((*parent_parts, name), parent_root)
+        elif os.path.isfile(os.path.join(directory, "__init__.py")):
+            packages[directory] = ((name,), Path(parent))
+        else:
+            packages[directory] = ((), Path(directory))
     return packages[directory]
 
 
@@ -177,6 +181,7 @@ def discover(
     unreadable: list[tuple[str, str]] = []
     packages: _Packages = {}
     walked: list[tuple[str, list[str], list[str]]] = []
+    absolute: dict[str, str] = {}  # a walked directory as found -> normalised (abspath once per directory)
     for given in paths:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
@@ -185,7 +190,11 @@ def discover(
                 if error:
                     unreadable.append((found, error))
                 else:
-                    source = module_for(found, src_roots, packages)
+                    directory, name = os.path.split(found)
+                    normalised = absolute.get(directory)
+                    if normalised is None:
+                        normalised = absolute[directory] = os.path.abspath(directory)
+                    source = _module_in(normalised, name, src_roots, packages)
                     files.setdefault(source.path, source)
         else:
             source = module_for(given, src_roots, packages)
