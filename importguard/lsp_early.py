@@ -123,7 +123,7 @@ class EarlyStart:
         except Exception:  # noqa: BLE001 - the server analyses again and reports it
             return
         self.session = session
-        if result.error or result.config_error or self.session.warnings:
+        if result.config_error or self.session.warnings:
             return  # messages to show: the server shows them, analysing again
         self._send({"jsonrpc": "2.0", "method": "window/logMessage",
                     "params": {"type": LOG, "message": "importguard: analysed " + json.dumps(result.summary(path))}})

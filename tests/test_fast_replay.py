@@ -7,6 +7,7 @@ These run the real entry point in fresh interpreters. Files must be older than t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -176,3 +177,26 @@ def test_records_are_read_as_json_loads_reads_them():
         except ValueError:
             continue
         raise AssertionError(f"accepted {broken[:20]!r}")
+
+
+def test_a_record_lists_files_that_exist_and_looks_up_the_absent_ones(tmp_path):
+    """The `pyproject.toml` and `__init__.py` looked for above the tree, absent, are
+    names in directory lookups (free while the directory is unchanged), not files to
+    stat; every recorded file exists; the fast record carries no fix plan."""
+    root = tmp_path / "project"
+    write_tree(root, {**TREE, "pkg/ops.py": "import cutlass\n"})
+    (root / ".importguard_cache").mkdir()
+    time.sleep(2.1)
+    run(root, "check", "pkg")
+    cache = root / ".importguard_cache"
+    [replay] = [json.loads(p.read_text()) for p in cache.glob("replay-*.json")]
+    [fast] = [json.loads(p.read_text()) for p in cache.glob("fast-*.json")]
+    from importguard.cache import fast_replay, lookups
+
+    for record in (replay, fast):
+        assert all(os.path.exists(path) for path in fast_replay.recorded_files(record))
+        names = {directory: seen for directory, _, seen, _ in record["lookups"]}
+        assert names[str(tmp_path)]["pyproject.toml"] == lookups.NO_FILE
+        assert names[str(tmp_path)]["__init__.py"] == lookups.NO_FILE
+    assert str(root / "pkg" / "ops.py") in fast_replay.recorded_files(fast)
+    assert replay["plan"] is not None and "plan" not in fast

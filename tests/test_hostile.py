@@ -618,3 +618,29 @@ def test_cache_files_that_are_named_pipes_do_not_hang_a_run(tmp_path):
     again = run("check", cwd=tmp_path, timeout=30)
     assert again.returncode == first.returncode == 1 and again.stdout == first.stdout
     assert "not a regular file" in again.stderr
+
+
+def test_a_tree_deeper_than_pythons_stack_is_named_and_checked(tmp_path):
+    """1,100 nested packages (past the default recursion limit of 1,000): every module
+    is named from the top, and the re-export at the bottom is found."""
+    directories = [tmp_path]
+    for _ in range(1_100):
+        directories.append(directories[-1] / "p")
+        directories[-1].mkdir()
+        (directories[-1] / "__init__.py").write_text("")
+    directory = directories[-1]
+    (directory / "__init__.py").write_text("from .ops import x\n")
+    (directory / "ops.py").write_text("import cutlass\nx = 1\n")
+    try:
+        done = run("check", "--no-cache", "--output-format", "json", "p", cwd=tmp_path, timeout=300)
+    finally:  # pytest's own cleanup recurses, past Python's stack here: from the bottom up
+        for level in reversed(directories[1:]):
+            for entry in level.iterdir():
+                if not entry.is_dir():
+                    entry.unlink()
+            level.rmdir()
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [finding] = json.loads(done.stdout)["findings"]
+    assert finding["code"] == "IG001" and finding["path"].endswith("/p/__init__.py")
+    assert finding["chain"][-1]["importer"] == "p." * 1_100 + "ops"
+    assert done.stderr.endswith("Found 1 finding in 1101 files checked.\n")

@@ -155,10 +155,29 @@ def test_early_start_leaves_a_pulling_client_to_the_server(tmp_path: Path):
     assert sent == [] and state == repr((None, None, []))
 
 
-def test_early_start_stops_at_a_frame_it_cannot_read(tmp_path: Path):
-    done = subprocess.run([sys.executable, "-c", EARLY_ONLY], input=b"Content-Length: x\r\n\r\n{}",
+@pytest.mark.parametrize("data", [
+    b"Content-Length: x\r\n\r\n{}",
+    b"x" * 5_000,  # a header line too long to be one
+])
+def test_early_start_stops_at_a_frame_it_cannot_read(tmp_path: Path, data: bytes):
+    done = subprocess.run([sys.executable, "-c", EARLY_ONLY], input=data,
                           capture_output=True, cwd=tmp_path, timeout=60)
     assert done.stdout == b"" and done.stderr.decode().strip() == repr((None, None, []))
+
+
+def test_early_start_does_not_read_a_message_over_its_limit(tmp_path: Path):
+    """A frame announcing 1 GB: the early start stops at its header (the server's reader
+    skips such a body in chunks) instead of waiting to read it all into memory."""
+    child = subprocess.Popen([sys.executable, "-c", EARLY_ONLY], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=tmp_path)
+    try:
+        child.stdin.write(b"Content-Length: 1000000000\r\n\r\n" + b"x" * 100_000)
+        child.stdin.flush()  # and the input stays open: the rest "is coming"
+        assert child.wait(timeout=60) == 0
+        assert child.stderr.read().decode().strip() == repr((None, None, []))
+    finally:
+        child.kill()
+        child.stdin.close()
 
 
 def test_server_after_the_early_start_answers_once_and_publishes_once(tmp_path: Path):
@@ -186,6 +205,31 @@ def test_server_after_the_early_start_answers_once_and_publishes_once(tmp_path: 
     publishes = [m["params"] for m in seen if m.get("method") == "textDocument/publishDiagnostics"]
     assert [p["version"] for p in publishes] == [1, 2]
     assert [[d["range"]["start"]["line"] for d in p["diagnostics"]] for p in publishes] == [[1], [2]]
+
+
+@pytest.mark.parametrize("first", [
+    pytest.param(b"Content-Length: x\r\n\r\n{}", id="unreadable-frame"),
+    pytest.param(b"garbage without a header\n", id="garbage"),
+    # Over the early start's 16 MB: the server's reader (64 MB) takes the message.
+    pytest.param(frame({**initialize(), "params": {**initialize()["params"], "padding": "x" * 17_000_000}}),
+                 id="initialize-over-16-MB"),
+])
+def test_the_server_answers_after_what_the_early_start_leaves(tmp_path: Path, first: bytes):
+    """Bad or oversized input first: the early start answers nothing, the server reads
+    it again and deals with it, and `initialize` is answered exactly once."""
+    server = subprocess.Popen([sys.executable, "-m", "importguard", "lsp"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        oversized = len(first) > 16_000_000
+        server.stdin.write(first if oversized else first + frame(initialize()))
+        server.stdin.flush()
+        seen = read_until(server.stdout, lambda m: m.get("id") == 1)
+        seen += shut_down(server)
+    finally:
+        server.kill()
+    answers = [m for m in seen if "id" in m and "method" not in m]
+    assert [m["id"] for m in answers] == [1, 2]
+    assert answers[0]["result"] == capabilities({})
 
 
 def shut_down(server: subprocess.Popen) -> list[dict]:
