@@ -26,6 +26,9 @@ sys.path.insert(0, str(HERE))
 from run import TREES, TREES_DIR  # noqa: E402
 
 PYTHON = sys.executable
+# Set by a module that an ancestor package imports, it turns `torch.cuda.is_available()`
+# at import below that package into no sink (reach.py).
+NVML = '\nimport os\nos.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"\n'
 
 
 def check(root: Path, package: str, *args: str) -> tuple[bytes, bytes, int, float]:
@@ -52,6 +55,8 @@ def main() -> int:
     package_dir = leaf.parent
     renamed = sorted(p for p in package_dir.glob("*.py") if p.name != "__init__.py" and p != leaf)[0]
     init = package_dir / "__init__.py"
+    package = ".".join(leaf.parent.relative_to(root).parts)
+    from_package = f"\nfrom {package} import {leaf.stem}\n"  # the lazy re-export hint reads these
 
     def append(path: Path, text: str):
         return lambda: path.write_text(path.read_text() + text)
@@ -62,6 +67,10 @@ def main() -> int:
     series = [
         ("add a sink import to a re-exported leaf", append(leaf, "\nimport cutlass\n")),
         ("remove it", remove(leaf, "\nimport cutlass\n")),
+        ("the leaf sets the NVML check", append(leaf, NVML)),
+        ("and no longer", remove(leaf, NVML)),
+        (f"{renamed.name} imports the leaf's name from its package", append(renamed, from_package)),
+        ("and no longer", remove(renamed, from_package)),
         ("add a new file nobody imports", lambda: (package_dir / "bench_new.py").write_text("import cutlass\n")),
         ("the package __init__ imports it", append(init, "\nfrom . import bench_new\n")),
         ("delete the new file", lambda: (package_dir / "bench_new.py").unlink()),

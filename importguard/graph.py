@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from importguard.reach import CallReach, Reached
 from importguard.model import (
@@ -57,6 +57,37 @@ class Chain:
     hops: tuple[Hop, ...]
     sink: SinkHit
 
+    def to_data(self) -> list[Any]:
+        """Plain JSON data (incremental.py keeps each search's chain)."""
+        sink = self.sink
+        return [[_hop_data(hop) for hop in self.hops],
+                [sink.module, sink.reason, sink.call, sink.path, sink.line, sink.strength,
+                 [_hop_data(hop) for hop in sink.calls], sink.conditional]]
+
+    @classmethod
+    def from_data(cls, data: list[Any]) -> "Chain":
+        hops, (module, reason, call, path, line, strength, calls, conditional) = data
+        sink = SinkHit(str(module), str(reason), str(call), str(path), int(line), str(strength),
+                       tuple(Hop(*hop) for hop in calls), bool(conditional))
+        return cls(tuple(Hop(*hop) for hop in hops), sink)
+
+
+def _hop_data(hop: Hop) -> list[Any]:
+    return [hop.importer, hop.imported, hop.path, hop.line, hop.via, hop.kind]
+
+
+# What one search from an import site found, and what that answer depends on:
+# (the chain or None, the modules whose facts it read (`explicit`), the modules whose
+# every reachable module it depends on (`roots`: the starts of a search that found no
+# sink, the modules a search skipped as known to reach none)); see chain_from_site.
+Search = tuple[Optional[Any], list[str], list[str]]
+
+
+@dataclass
+class _Trace:
+    queried: list[str]  # modules whose sink and edges the search looked up
+    skipped: set[str]  # modules skipped as known to reach no sink
+
 
 class ImportGraph:
     def __init__(
@@ -92,6 +123,11 @@ class ImportGraph:
         # (reach.py), with or without an eager edge there.
         self._call_deps: dict[str, dict[str, None]] = {}
         self._touch = False  # see rebind
+        # module -> (line, column) of a site -> what its search found and depended on:
+        # `searches` as computed or kept by this check (chains as Chain), `_kept` as an
+        # earlier check left them (chains as data; incremental.py seeds it, keep_searches).
+        self.searches: dict[str, dict[tuple[int, int], Search]] = {}
+        self._kept: dict[str, dict[tuple[int, int], Search]] = {}
 
     # -- kept between checks (graph_memory.py)
 
@@ -103,6 +139,8 @@ class ImportGraph:
         self._prefetch = prefetch
         self._prefetched = set()
         self._searched = {}
+        self.searches = {}
+        self._kept = {}
         self.reach.rebind(facts_for)
         # A kept answer still reads the module's facts, so the caller learns every
         # module this check depended on (the language server re-analyses on its edits).
@@ -287,14 +325,54 @@ class ImportGraph:
             targets.setdefault(module, {}).update(deps)
         return {module: list(found) for module, found in targets.items()}
 
+    def star_sources(self) -> dict[str, list[str]]:
+        """The packages each module star-imports (their `__all__` decides its edges),
+        for every module whose edges this graph has computed so far."""
+        found = {module: [] for module in self._edges}
+        found.update((module, list(packages)) for module, packages in self._star_sources.items())
+        return found
+
     # -- chains
+
+    def keep_searches(self, kept: dict[str, dict[tuple[int, int], Search]]) -> None:
+        """Searches an earlier check made whose answers still hold (chains as data)."""
+        self._kept = kept
 
     def chain_from_site(self, facts: ModuleFacts, site: ImportSite) -> Optional[Chain]:
         """The shortest chain from one import site to the nearest sink."""
         start = self.site_edges(facts, site)
         self._searched.setdefault(facts.module, {}).update(dict.fromkeys(e.target for e in start))
-        chains = self._search(start, facts.module, first_only=True)
-        return chains[0] if chains else None
+        where = (site.line, site.column)
+        kept = self._kept.get(facts.module, {}).get(where)
+        if kept is not None:
+            chain = None if kept[0] is None else Chain.from_data(kept[0])
+            found: Search = (chain, kept[1], kept[2])
+        else:
+            trace = _Trace([], set())
+            chains = self._search(start, facts.module, first_only=True, trace=trace)
+            chain = chains[0] if chains else None
+            found = (chain, *self._depends_on(trace, chain is not None, start, facts.module))
+        self.searches.setdefault(facts.module, {})[where] = found
+        return chain
+
+    def _depends_on(self, trace: _Trace, hit: bool, start: Sequence[Edge],
+                    importer: str) -> tuple[list[str], list[str]]:
+        """A search that stopped at a sink depends on what it looked up (the sinks and
+        edges of the modules up to that level, and what those read) and on the modules
+        it skipped reaching no sink; one that found none on all that its starts reach.
+        Either depends on the packages the importer star-imports (they decide its starts)."""
+        stars = self._star_sources.get(importer, {})
+        if not hit:
+            return sorted(stars), sorted({edge.target for edge in start})
+        explicit = {*trace.queried, *stars}
+        for module in trace.queried:
+            explicit.update(self._call_deps.get(module, ()))
+            explicit.update(self._star_sources.get(module, ()))
+        return sorted(explicit), sorted(trace.skipped)
+
+    def call_deps(self) -> dict[str, list[str]]:
+        """The modules whose facts each module's calls at import read (reach.py)."""
+        return {module: list(deps) for module, deps in self._call_deps.items()}
 
     def chains_from_module(self, module: str) -> list[Chain]:
         """One shortest chain to every sink reached by importing `module` from a fresh
@@ -312,7 +390,8 @@ class ImportGraph:
             by_sink.setdefault(key, chain)
         return list(by_sink.values())
 
-    def _search(self, start: Sequence[Edge], importer: str, first_only: bool) -> list[Chain]:
+    def _search(self, start: Sequence[Edge], importer: str, first_only: bool,
+                trace: Optional[_Trace] = None) -> list[Chain]:
         running = {importer, *_ancestors(importer)}
         visited = set(running)
         known_free = [self._sink_free[m] for m in running if m in self._sink_free]
@@ -321,7 +400,11 @@ class ImportGraph:
         # are built only for chains that end at a sink.
         frontier: list[tuple[str, _Trail]] = []
         for edge in start:
-            if edge.target in visited or any(edge.target in free for free in known_free):
+            if edge.target in visited:
+                continue
+            if any(edge.target in free for free in known_free):
+                if trace is not None:
+                    trace.skipped.add(edge.target)
                 continue
             visited.add(edge.target)
             frontier.append((edge.target, (edge, None)))
@@ -333,6 +416,8 @@ class ImportGraph:
             level_hits: list[tuple[SinkHit, _Trail]] = []
             next_frontier: list[tuple[str, _Trail]] = []
             for module, trail in frontier:
+                if trace is not None:
+                    trace.queried.append(module)
                 hit = self.sink_of(module)
                 if hit is not None:
                     level_hits.append((hit, trail))
@@ -344,6 +429,8 @@ class ImportGraph:
                         visited.add(target)
                         if not any(target in free for free in known_free):
                             next_frontier.append((target, (edge, trail)))
+                        elif trace is not None:
+                            trace.skipped.add(target)
             level_hits.sort(key=lambda pair: (pair[0].module, _targets(pair[1])))
             if first_only and level_hits:
                 hit, trail = level_hits[0]

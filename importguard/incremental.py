@@ -10,12 +10,15 @@ the configuration, the rules selected, PATHS and the working directory):
 - the findings of each reported module (suppressions and per-file ignores applied);
 - the warnings, the files read and what the module lookups depended on (lookups.py);
 - in the partial record (only a check after an edit reads it): every module whose
-  eager edges the graph computed, with its facts hash and the modules its answers
+  eager edges the graph computed, with its facts hash, the modules its answers
   depend on (its edges' targets, the packages it star-imports, whose `__all__`
   decides its edges, and the modules its calls at import were followed into:
-  reach.py); each module's `from pkg import name` (the lazy re-export hint; none from
-  a module that is no package); and what the fix plan's network grew at each module
-  (plan/network.py), so that after an edit neither needs every module's facts decoded.
+  reach.py) and, apart, the packages it star-imports and the modules its calls read;
+  each search from an import site (graph.chain_from_site): its chain and what it
+  depended on; each module's `from pkg import name` (the lazy re-export hint; none
+  from a module that is no package); and what the fix plan's network grew at each
+  module (plan/network.py), so that after an edit neither needs every module's facts
+  decoded.
 
 The next check finds the facts hashes of the files it reports (from the facts cache,
 parsing only what changed) and compares:
@@ -23,13 +26,20 @@ parsing only what changed) and compares:
 - all equal, the lookups unchanged: the stored findings are the answer; no facts are
   decoded and no graph is searched;
 - the lookups unchanged, the facts of some modules changed (C): a module's findings
-  depend on its own facts, on the modules it reaches by eager edges (its chains, and
-  the modules found to reach no sink), and for a package on its direct importers (the
-  lazy re-export hint). So the findings of C, of every module that reaches C over the
-  stored edges (a module outside C has the edges it had, so what reaches C is found
-  on them), and of the modules a changed module imports are computed again, on a graph
-  that loads facts on demand; every other module's come from the record. The fix plan
-  is cut again on a network grown from the record outside those modules;
+  depend on its own facts, on its searches, on what its calls at import read, and for
+  a package on the `from package import name` of other modules (the lazy re-export
+  hint). A search that stopped at a sink depends on the modules it looked up (and
+  what their sinks and edges read) and on those it skipped as reaching no sink; one
+  that found no sink on everything its starts reach. So a search still holds when
+  none of C is among the first, and none of C is reached, over the stored edges, from
+  the second (a module outside C has the edges it had, so what reaches C is found
+  on them). The findings of C, of every module with a search that no longer holds or
+  whose calls read one of C, and of the packages a changed module does or did
+  `from package import name` of are computed again, on a graph that loads facts on
+  demand and takes the searches that hold from the record; every other module's
+  come from the record. The edges of C and of the modules that star-import one of C
+  are computed again too, for the record. The fix plan is cut again on a network
+  grown from the record outside those modules;
 - otherwise (no record; a module lookup would now find another file, e.g. a module
   added, deleted or renamed where an import looks; a partial check whose chains left
   PATHS): everything is computed again, and recorded.
@@ -68,7 +78,8 @@ from importguard.regular_file import read_regular
 from importguard.rules import Project, Rule
 from importguard.rules._lazy_blockers import index_of, names_imported
 
-FORMAT = 4  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint); 4: plan arcs
+FORMAT = 5  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint); 4: plan arcs;
+# 5: each module's star imports and calls' reads, each search's chain and what it depended on
 _KEEP = 8
 _OWN_SOURCES = Path(__file__).parent
 
@@ -142,9 +153,10 @@ class ResultStore:
             pass  # the facts cache warns about an unwritable directory; this only costs speed
 
 
-# What each module's answers depend on, its `from pkg import name` (the lazy re-export
-# hint) and what the fix plan's network grew at it (plan/network.py's Builder).
-_PARTIAL_ONLY = ("modules", "from_imports", "arcs", "plain")
+# What each module's answers depend on, what each of its searches found and depended
+# on, its `from pkg import name` (the lazy re-export hint) and what the fix plan's
+# network grew at it (plan/network.py's Builder).
+_PARTIAL_ONLY = ("modules", "searches", "from_imports", "arcs", "plain")
 
 
 def _own_sources_digest() -> str:
@@ -254,7 +266,8 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
     if reported is not None:
         targets = graph.computed_targets()
         imported = _from_imports(facts, reported)
-        _save(results, reported, store, targets, _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
+        _save(results, reported, store, targets, graph.star_sources(), graph.call_deps(), _searches_data(graph),
+              _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
               from_imports=imported, arcs=builder.grown, plain=_plain(reported))
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
@@ -284,12 +297,37 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
 
     store = FactsStore(resolver, collector)  # facts decoded only where they are needed
     graph = build_graph(config, store)
-    again = set(changed)
-    for module in changed:
-        again.update(old_modules.get(module, [None, None, []])[2])  # what it imported (hint)
+    changed_facts = store.for_sources([s for s in discovered.files if s.module in changed])
+    # The edges of the changed modules and of those that star-import one are computed
+    # now, so that the record keeps their targets as they are, searched through or not.
+    for module in changed | {m for m, entry in old_modules.items() if not changed.isdisjoint(entry[3])}:
         if module in now:
-            again.update(edge.target for edge in graph.eager_edges(module))
-    again |= _reaching(old_modules, changed)
+            graph.eager_edges(module)
+    # A package's lazy re-export hint names the first `from package import name`
+    # elsewhere: a changed module's, before or now, may change it.
+    hinted: set[str] = set()
+    for module in changed & before.keys():
+        hinted.update(entry[0] for entry in record["from_imports"].get(before[module][0], []))
+    for facts in changed_facts:
+        hinted.update(entry[0] for entry in names_imported(facts))
+    packages = {module for _, module, is_package, _ in reported if is_package}
+    # A search's answer holds while nothing it read changed and nothing its roots reach
+    # did; a module with a search that does not hold is checked again, reusing the rest.
+    reaching = changed | _reaching(old_modules, changed)
+    kept_searches: dict[str, dict[tuple[int, int], Any]] = {}
+    stale: set[str] = set()
+    for module, searches in record["searches"].items():
+        if module in changed:
+            continue
+        holding = kept_searches[module] = {}
+        for line, column, chain, explicit, roots in searches:
+            if changed.isdisjoint(explicit) and reaching.isdisjoint(roots):
+                holding[(line, column)] = (chain, explicit, roots)
+            else:
+                stale.add(module)
+    calls_changed = {m for m, entry in old_modules.items() if not changed.isdisjoint(entry[4])}
+    again = changed | (hinted & packages) | stale | calls_changed
+    graph.keep_searches(kept_searches)
 
     subset = tuple(store.for_sources([s for s in discovered.files if s.module in again]))
     # The lazy re-export hint looks at every module's `from pkg import name`: the
@@ -310,6 +348,12 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     # finding depends on it: what reaches it was computed again on fresh edges.
     targets = {m: entry[2] for m, entry in old_modules.items() if m in now}
     targets.update(graph.computed_targets())
+    stars = {m: entry[3] for m, entry in old_modules.items() if m in now}
+    stars.update(graph.star_sources())
+    calls = {m: entry[4] for m, entry in old_modules.items() if m in now}
+    calls.update(graph.call_deps())
+    searches = {m: found for m, found in record["searches"].items() if m not in again}
+    searches.update(_searches_data(graph))
     warnings = _warnings(store, {s.path: None for s in discovered.files})  # type: ignore[misc]
     read = sorted({*record["read"], *(path for path, _ in now.values()), *store.by_path})
     kept_outside = [entry for entry in record["outside"] if entry[0] not in changed]
@@ -324,7 +368,8 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     arcs = {module: grown for module, grown in record["arcs"].items() if module not in again}
     arcs.update(builder.grown)
     read = sorted({*read, *store.by_path})  # with the facts the plan decoded
-    _save(results, reported, store, targets, by_path, warnings, resolver.probes, record["lookups"], read,
+    _save(results, reported, store, targets, stars, calls, searches, by_path, warnings, resolver.probes,
+          record["lookups"], read,
           kept_outside, plan=report.plan, from_imports=imported, arcs=arcs,
           plain={**record["plain"], **_plain(reported)})
     if track_inputs:
@@ -341,6 +386,13 @@ def _from_imports(facts: Iterable[Any], reported: list[Any]) -> dict[str, list[A
 
 def _plain(reported: list[Any]) -> dict[str, None]:
     return {module: None for _, module, is_package, _ in reported if not is_package}
+
+
+def _searches_data(graph: Any) -> dict[str, list[Any]]:
+    """Each module's searches as the record keeps them: [line, column, chain, explicit, roots]."""
+    return {module: [[line, column, None if chain is None else chain.to_data(), explicit, roots]
+                     for (line, column), (chain, explicit, roots) in sorted(found.items())]
+            for module, found in graph.searches.items()}
 
 
 def _reaching(modules: dict[str, list[Any]], changed: set[str]) -> set[str]:
@@ -367,6 +419,7 @@ def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
 
 
 def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets: dict[str, list[str]],
+          stars: dict[str, list[str]], calls: dict[str, list[str]], searches: dict[str, list[Any]],
           by_path: dict[str, list[Finding]], warnings: Sequence[str], probes: Sequence[tuple[str, bool]],
           earlier: Sequence[Any], read: Optional[list[str]] = None, kept_outside: Sequence[Any] = (),
           plan: Optional[Plan] = None, from_imports: Optional[dict[str, list[Any]]] = None,
@@ -394,7 +447,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
     for module, module_targets in targets.items():
         if module in hashes:
             path, hashed = hashes[module]
-            modules[module] = [path, hashed, module_targets]
+            modules[module] = [path, hashed, module_targets, stars.get(module, []), calls.get(module, [])]
     log = lookups.LookupLog()
     for path, was_file in probes:
         if not log.probed(path, was_file):
@@ -407,6 +460,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "findings": {path: [f.to_dict() for f in found] for path, found in sorted(by_path.items()) if found},
         "warnings": list(warnings),
         "plan": None if plan is None else plan.to_dict(),
+        "searches": dict(sorted(searches.items())),
         "from_imports": {path: found for path, found in sorted((from_imports or {}).items()) if found},
         "arcs": dict(sorted((arcs or {}).items())),
         "plain": dict(sorted((plain or {}).items())),

@@ -216,7 +216,14 @@ class CallReach:
         """What a call in `facts` reaches (`owner`: who makes it, the module by default)."""
         if call.guarded:
             return None
-        nvml = self.nvml_check_set(facts, call.line)
+        # The NVML check only takes sinks away, so a call that reaches none without it
+        # reaches none with it: it is looked up (with what that reads) only after a hit.
+        reached = self._from_call(facts, call, owner, False)
+        if reached is None or not self.nvml_check_set(facts, call.line):
+            return reached
+        return self._from_call(facts, call, owner, True)
+
+    def _from_call(self, facts: ModuleFacts, call: CallSite, owner: str, nvml: bool) -> Optional[Reached]:
         hop = call_hop(owner or facts.module, call, facts.path)
         sink = self.call_sink_for(call, nvml)
         if sink is not None:

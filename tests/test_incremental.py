@@ -55,6 +55,11 @@ def replace_text(relative: str, old: str, new: str):
     return edit
 
 
+def there_and_back(name: str, relative: str, old: str, new: str) -> list:
+    """Two steps of a series: `old` becomes `new` in one file, then `old` again."""
+    return [(name, replace_text(relative, old, new), "some"), ("and back", replace_text(relative, new, old), "some")]
+
+
 def add(relative: str, text: str):
     return lambda root: write_tree(root, {relative: text})
 
@@ -184,11 +189,7 @@ def test_a_star_import_from_a_running_package_follows_its_all(tmp_path, reuse):
         "pkg/b.py": "import cutlass\n",
         "pkg/sub/__init__.py": "from pkg import *\n",
     })
-    series = [
-        ("__all__ names the module that imports cutlass",
-         replace_text("pkg/__init__.py", '["a"]', '["b"]'), "some"),
-        ("and back", replace_text("pkg/__init__.py", '["b"]', '["a"]'), "some"),
-    ]
+    series = there_and_back("__all__ names the module that imports cutlass", "pkg/__init__.py", '["a"]', '["b"]')
     assert play(root, reuse, series) == []
 
 
@@ -228,6 +229,60 @@ def test_a_call_into_a_module_the_caller_does_not_import_follows_its_edits(tmp_p
     ]
     assert "IG003" in run(root, ".", "--no-cache")[0]
     assert play(root, reuse, series) == []
+
+
+def test_an_ancestor_import_that_sets_the_nvml_check_reaches_the_callers(tmp_path, reuse):
+    """tools.env, which tools/__init__ imports, comes to set PYTORCH_NVML_BASED_CUDA_CHECK=1:
+    `torch.cuda.is_available()` at import in tools.probe is then no sink. No edge leads
+    from tools.probe to tools.env (its ancestor is running); what the NVML check read
+    must lead there."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "tools/__init__.py": "import tools.env\n",
+        "tools/env.py": "import os\n",
+        "tools/probe.py": "import torch\nOK = torch.cuda.is_available()\n",
+        "tools/other.py": "import json\nX = json.dumps(1)\n",
+    })
+    setting = 'import os\nos.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"\n'
+    series = there_and_back("the ancestor's import sets the check", "tools/env.py", "import os\n", setting)
+    assert "tools/probe.py:2" in run(root, ".", "--no-cache")[0]
+    assert play(root, reuse, series) == []
+    series[0][1](root)
+    assert "tools/probe.py:2" not in run(root, ".", "--no-cache")[0]
+
+
+def test_a_from_import_by_a_module_inside_the_package_changes_its_hint(tmp_path, reuse):
+    """pkg.user (which nothing imports; pkg is running for it, so it has no edge to pkg)
+    comes to do `from pkg import gemm`: pkg's finding must say a lazy re-export cannot help."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": "from pkg.heavy import gemm\n",
+        "pkg/heavy.py": "import cutlass\n\ndef gemm():\n    pass\n",
+        "pkg/user.py": "import json\n",
+    })
+    series = there_and_back("the module imports a name from its package", "pkg/user.py", "import json\n",
+                            "from pkg import gemm\n")
+    assert play(root, reuse, series) == []
+    series[0][1](root)
+    assert "`pkg.user` does `from pkg import gemm`" in run(root, ".", "--no-cache")[0]
+
+
+def test_a_search_that_skipped_a_module_known_to_reach_no_sink_follows_its_edits(tmp_path, reuse):
+    """pkg's search finds that pkg.a reaches no sink; pkg.sub's search from
+    `from pkg import a, b` then skips pkg.a and stops at pkg.b -> cutlass. Once pkg.a
+    imports cutlass, the shortest chain goes through pkg.a: the kept search must not hold."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": "import pkg.a\n",
+        "pkg/a.py": "import json\n",
+        "pkg/b.py": "import cutlass\n",
+        "pkg/sub/__init__.py": "from pkg import a, b\n",
+    })
+    series = there_and_back("the skipped module comes to reach a sink", "pkg/a.py", "import json\n", "import cutlass\n")
+    assert "pkg.sub -> pkg.b -> cutlass" in run(root, ".", "--no-cache")[0]
+    assert play(root, reuse, series) == []
+    series[0][1](root)
+    assert "pkg.sub -> pkg.a -> cutlass" in run(root, ".", "--no-cache")[0]
 
 
 def test_a_partial_record_of_another_check_is_not_used(tmp_path, reuse):
