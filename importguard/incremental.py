@@ -222,7 +222,7 @@ def check_incrementally(
                 results.last_reuse = "some"
                 return _partial({**record, **partial}, paths, config, discovered, resolver, rules, collector,
                                 results, track_inputs, reported)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (LookupError, TypeError, ValueError, AttributeError):
         pass  # a record this version cannot use: compute everything
     results.last_reuse = "none"
     return _full(paths, config, discovered, resolver, rules, collector, results, track_inputs, reported)

@@ -9,6 +9,7 @@ changed.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -300,6 +301,53 @@ def test_a_partial_record_of_another_check_is_not_used(tmp_path, reuse):
     replace_text("app/ops/gemm.py", "import cutlass\n", "")(root)
     cached = run(root, ".", "--cache-dir", str(cache))
     assert reuse[-1] == "none" and cached == run(root, ".", "--no-cache")
+
+
+def _chains_garbled(partial):
+    for searches in partial["searches"].values():
+        for search in searches:
+            search[2] = None if search[2] is None else ["x"]
+
+
+def _searches_garbled(partial):
+    partial["searches"] = {module: "garbage" for module in partial["searches"]}
+
+
+def _stars_not_lists(partial):
+    for entry in partial["modules"].values():
+        entry[3] = 5
+
+
+def _entries_of_the_old_format(partial):
+    partial["modules"] = {module: entry[:3] for module, entry in partial["modules"].items()}
+
+
+def _searches_not_a_dict(partial):
+    partial["searches"] = []
+
+
+@pytest.mark.parametrize("garble", [_chains_garbled, _searches_garbled, _stars_not_lists,
+                                    _entries_of_the_old_format, _searches_not_a_dict])
+def test_a_partial_record_of_the_wrong_shape_means_computing_everything(tmp_path, reuse, garble):
+    """A kept search whose chain is not a chain, searches or module entries of another
+    shape: the check after an edit computes everything, as --no-cache prints it."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": "from pkg.a import x\nfrom pkg.b import y\n",
+        "pkg/a.py": "import cutlass\nx = 1\n",
+        "pkg/b.py": "import cutlass\ny = 1\n",
+    })
+    cache = tmp_path / "cache"
+    run(root, ".", "--cache-dir", str(cache))
+    (partial_path,) = cache.glob("partial-*.json")
+    partial = json.loads(partial_path.read_text())
+    assert any(search[2] is not None for searches in partial["searches"].values() for search in searches)
+    garble(partial)
+    partial_path.write_text(json.dumps(partial))
+    append("pkg/b.py", "import os\n")(root)  # pkg's search from `pkg.b` goes stale, the one from `pkg.a` holds
+    cached = run(root, ".", "--cache-dir", str(cache))
+    assert reuse[-1] == "none"
+    assert cached == run(root, ".", "--no-cache") and "pkg -> pkg.a -> cutlass" in cached[0]
 
 
 def test_the_example_tree(tmp_path, reuse):
