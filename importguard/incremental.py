@@ -214,6 +214,7 @@ def check_incrementally(
     record = results.load()
     try:
         if record is not None and lookups.unchanged(record["lookups"]):
+            record["lookups"] = lookups.refreshed(record["lookups"], results.started, cache._RACY_NS)
             if reported == record["reported"] and _outside_unchanged(record["outside"], resolver, collector):
                 results.last_reuse = "all"
                 return _replayed(record, paths, discovered, config, rules, reported, results, track_inputs)

@@ -20,14 +20,34 @@ TREE = {
     "pkg/ops.py": "import os\n\ndef gemm():\n    pass\n",
 }
 # Runs the entry point as the console script does, and notes which modules it loaded.
+# A replay ends in os._exit, which runs no atexit handler: that exit is wrapped too.
 RUNNER = """
-import atexit, sys
+import atexit, os, sys
 modules_file = sys.argv.pop(1)
-atexit.register(lambda: open(modules_file, "w").write("\\n".join(sorted(sys.modules))))
+def note_modules():
+    open(modules_file, "w").write("\\n".join(sorted(sys.modules)))
+atexit.register(note_modules)
+exit_now = os._exit
+os._exit = lambda code: (note_modules(), exit_now(code))
 sys.argv[0] = "importguard"
 from importguard.entry import main
 main()
 """
+
+
+def read_fast(path: Path) -> dict:
+    """A fast record with its lookups' entries unpacked, as replay records hold them."""
+    from importguard.cache import fast_replay
+
+    record, detail = fast_replay.unpack(path.read_bytes())
+    record["lookups"] = [[directory, mtime, *detail(offset)] for directory, mtime, offset in record["lookups"]]
+    return record
+
+
+def write_fast(path: Path, record: dict) -> None:
+    from importguard.cache import fast_replay
+
+    path.write_bytes(fast_replay.pack(record, json.dumps))
 
 
 def run(root: Path, *args: str):
@@ -86,15 +106,32 @@ def test_a_corrupt_record_is_ignored(tmp_path):
     assert again == first and used_click
     # Records of this format and key whose files are cut short or of the wrong shape.
     [record] = (root / ".importguard_cache").glob("fast-*.json")
-    good = json.loads(record.read_text())
+    good = read_fast(record)
     directory, entries = next(iter(good["files"].items()))
     for files in ({directory: entries[:-1]}, [[directory, entries]], {directory: [str(e) for e in entries]},
                   {directory: [None] * 5}):
-        record.write_text(json.dumps({**good, "files": files}))
+        write_fast(record, {**good, "files": files})
         again, used_click = run(root, "check", "pkg")
         assert again == first and used_click, files
-        record.write_text(json.dumps(good))
+        write_fast(record, good)
         assert run(root, "check", "pkg") == (first, False)
+    # The lookups' entries: the header without them, offsets past them or into them,
+    # an entry of the wrong shape. Each directory's mtime is taken away so that the
+    # replay has to read its entry.
+    packed = record.read_bytes()
+    header, _, details = packed.partition(b"\n")
+    unshortcut = {**good, "lookups": [[d, None, names, listing] for d, _, names, listing in good["lookups"]]}
+    write_fast(record, unshortcut)
+    assert run(root, "check", "pkg") == (first, False)
+    header, _, details = record.read_bytes().partition(b"\n")
+    as_json = json.loads(header)
+    shifted = {**as_json, "lookups": [[d, m, offset + 1] for d, m, offset in as_json["lookups"]]}
+    beyond = {**as_json, "lookups": [[d, m, len(details) + 5] for d, m, _ in as_json["lookups"]]}
+    for broken in (header, header + b"\n", json.dumps(shifted).encode() + b"\n" + details,
+                   json.dumps(beyond).encode() + b"\n" + details, header + b"\n" + b'[{"a": 1}]' * 40):
+        record.write_bytes(broken)
+        again, used_click = run(root, "check", "pkg")
+        assert again == first and used_click, broken[-40:]
 
 
 def test_no_record_where_the_fast_path_would_not_look(tmp_path):
@@ -155,25 +192,30 @@ def test_a_record_of_another_key_under_the_same_name_is_a_miss(tmp_path):
     time.sleep(2.1)
     first, _ = run(root, "check", "pkg", "--exit-zero")
     (record_path,) = (root / ".importguard_cache").glob("fast-*.json")
-    record = json.loads(record_path.read_text())
+    record = read_fast(record_path)
     record["key"] = record["key"].replace("--exit-zero", "--other")
     record["output"] = [["stdout", "stale output\n"], 0]
-    record_path.write_text(json.dumps(record))
+    write_fast(record_path, record)
     again, used_click = run(root, "check", "pkg", "--exit-zero")
     assert used_click and again == first and "stale output" not in again[0]
 
 
 def test_records_are_read_as_json_loads_reads_them():
-    from importguard.cache.fast_replay import _loads
+    from importguard.cache.fast_replay import pack, unpack
 
     record = {"format": 3, "key": "['check', 'pkg']", "files": [["/a/b.py", [1, 2, 3, 4]], ["/c", None]],
-              "output": [[["stdout", "caf\u00e9 \"quoted\"\n"]], 1], "lookups": [["/a", None, {"b": 1}, None]],
+              "output": [[["stdout", "caf\u00e9 \"quoted\"\n"]], 1],
+              "lookups": [["/a", None, {"b": 1}, None], ["/d\u00e9", 5, {}, [["x.py"], [], ["*.egg"]]]],
               "numbers": [-1, 2.5, 1e30, True, False]}
-    text = json.dumps(record)
-    assert _loads(text.encode()) == json.loads(text) == record
-    for broken in (b"", b"not json", text.encode() + b" trailing", text.encode()[:-1]):
+    packed = pack(record, json.dumps)
+    header, detail = unpack(packed)
+    assert [[d, m, *detail(offset)] for d, m, offset in header.pop("lookups")] == record["lookups"]
+    assert header == {k: v for k, v in record.items() if k != "lookups"}
+    assert json.loads(packed.partition(b"\n")[0])["files"] == record["files"]
+    for broken in (b"", b"not json", b"[1, 2]\n", packed.partition(b"\n")[0], packed[:-1], b"\n" + packed):
         try:
-            _loads(broken)
+            header, detail = unpack(broken)
+            [detail(offset) for _, _, offset in header["lookups"]]
         except ValueError:
             continue
         raise AssertionError(f"accepted {broken[:20]!r}")
@@ -190,7 +232,7 @@ def test_a_record_lists_files_that_exist_and_looks_up_the_absent_ones(tmp_path):
     run(root, "check", "pkg")
     cache = root / ".importguard_cache"
     [replay] = [json.loads(p.read_text()) for p in cache.glob("replay-*.json")]
-    [fast] = [json.loads(p.read_text()) for p in cache.glob("fast-*.json")]
+    [fast] = [read_fast(p) for p in cache.glob("fast-*.json")]
     from importguard.cache import fast_replay, lookups
 
     for record in (replay, fast):

@@ -7,6 +7,7 @@ again and print exactly what `--no-cache` prints.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -247,3 +248,27 @@ def test_a_directory_with_many_looked_up_names_is_listed_once_and_still_exact(tm
     assert len(analyses) == int(seen)
     assert after == check(tmp_path, "--no-cache")
     assert (after != before) == seen
+
+
+def test_a_directory_too_recent_at_the_first_check_gets_its_shortcut_back(tmp_path, analyses):
+    """A check right after a clone records the directories it looked in without their
+    mtime shortcut (too recent to prove anything). A later check that finds their names
+    unchanged, the directories now old enough, records the shortcut again instead of
+    leaving every replay to look at each name; a module appearing is still seen."""
+    write_tree(tmp_path, HELPERS)
+    first = check(tmp_path)
+    cache_dir = tmp_path / ".importguard_cache"
+
+    def shortcuts(pattern: str) -> dict[str, bool]:
+        [record] = [json.loads(p.read_text()) for p in cache_dir.glob(pattern)]
+        return {directory: mtime is not None for directory, mtime, _, _ in record["lookups"]}
+
+    looked_in = {str(tmp_path), str(tmp_path / "pkg")}
+    assert looked_in <= set(shortcuts("results-*.json")) and not any(shortcuts("results-*.json").values())
+    time.sleep(0.06)
+    for record in cache_dir.glob("replay-*.json"):
+        record.unlink()  # the next check starts from the stored findings (incremental.py)
+    assert check(tmp_path) == first
+    assert all(shortcuts("replay-*.json")[directory] for directory in looked_in)
+    write_tree(tmp_path, {"helpers.py": "import cutlass\n"})
+    assert "pkg.ops -> helpers -> cutlass" in check(tmp_path)

@@ -28,7 +28,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional
 
-FORMAT = 4  # 3: the record holds its key (the file name is only a checksum of it); 4: files by directory
+FORMAT = 5  # 3: the record holds its key (the file name is only a checksum of it); 4: files by directory;
+# 5: lookups packed (lookups.packed)
 DEFAULT_DIRECTORY = ".importguard_cache"
 
 # The command line of this process when it came through entry.py; None under a test
@@ -73,24 +74,51 @@ def replay_path(argv: list[str], cwd: str, key: Optional[str] = None) -> str:
     return os.path.join(lookup_directory(argv, cwd), name)
 
 
-def inputs_unchanged(record: dict[str, Any]) -> bool:
+def inputs_unchanged(record: dict[str, Any], detail: Any = None) -> bool:
     """Every recorded file has the same stat, and every directory lookup would find
-    what it found (lookups.py). `files`: {directory: [name, mtime_ns, ctime_ns, size,
-    inode, name, ...]}, flat, as that is what a replay reads fastest."""
-    stat_of = os.stat
+    what it found (lookups.py; `detail` reads a packed record's entries). `files`:
+    {directory: [name, mtime_ns, ctime_ns, size, inode, name, ...]}, flat, as that is
+    what a replay reads fastest."""
     for directory, entries in record["files"].items():
-        prefix = directory + os.sep
-        for at in range(0, len(entries), 5):
-            try:
-                st = stat_of(prefix + entries[at])
-            except OSError:
-                return False
-            if (st.st_mtime_ns != entries[at + 1] or st.st_ctime_ns != entries[at + 2]
-                    or st.st_size != entries[at + 3] or st.st_ino != entries[at + 4]):
-                return False
+        if not _stats_unchanged(directory, entries):
+            return False
     from importguard.cache import lookups
 
-    return lookups.unchanged(record["lookups"])
+    return lookups.unchanged(record["lookups"], detail)
+
+
+# Relative to an open directory the kernel resolves one name, not the whole path
+# (a tenth of a replay's stat time on a deep tree).
+_RELATIVE = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+
+
+def _stats_unchanged(directory: str, entries: list[Any]) -> bool:
+    if _RELATIVE:
+        try:
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return False
+        try:
+            for at in range(0, len(entries), 5):
+                st = os.stat(entries[at], dir_fd=fd)
+                if (st.st_mtime_ns != entries[at + 1] or st.st_ctime_ns != entries[at + 2]
+                        or st.st_size != entries[at + 3] or st.st_ino != entries[at + 4]):
+                    return False
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        return True
+    prefix = directory + os.sep
+    for at in range(0, len(entries), 5):
+        try:
+            st = os.stat(prefix + entries[at])
+        except OSError:
+            return False
+        if (st.st_mtime_ns != entries[at + 1] or st.st_ctime_ns != entries[at + 2]
+                or st.st_size != entries[at + 3] or st.st_ino != entries[at + 4]):
+            return False
+    return True
 
 
 def recorded_files(record: dict[str, Any]) -> list[str]:
@@ -109,23 +137,60 @@ class _Decoding:
     parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
 
 
-def _loads(data: bytes) -> Any:
-    """json.loads of a record, through the C scanner json.loads itself uses: importing
-    the json package (re, enum) would cost a replay a fifth of its time."""
+def _scanner() -> Any:
+    """CPython's C JSON scanner, as json.loads uses it: importing the json package
+    (re, enum) would cost a replay a fifth of its time. None without the accelerator."""
     try:
         from _json import make_scanner
-    except ImportError:  # an interpreter without CPython's accelerator
+    except ImportError:
+        return None
+    return make_scanner(_Decoding())
+
+
+def pack(record: dict[str, Any], dumps: Any) -> bytes:
+    """The fast record as stored: a JSON header line, then the names and listing of
+    each directory lookup, one JSON value after another. The header's lookups are
+    [path, mtime_ns or None, offset]; a replay scans an entry's names only where its
+    directory's mtime changed (they are most of the record on a big tree)."""
+    details = []
+    entries = []
+    offset = 0
+    for directory, mtime, names, listing in record["lookups"]:
+        encoded = dumps([names, listing])
+        entries.append([directory, mtime, offset])
+        details.append(encoded)
+        offset += len(encoded)
+    header = dumps({**record, "lookups": entries})
+    return (header + "\n" + "".join(details)).encode()
+
+
+def unpack(data: bytes) -> tuple[dict[str, Any], Any]:
+    """The header of a pack()ed record and a reader of its lookups' entries."""
+    text = data.decode("utf-8")
+    scan = _scanner()
+    if scan is None:  # an interpreter without CPython's accelerator
         import json
 
-        return json.loads(data)
-    text = data.decode("utf-8")
-    try:
-        value, end = make_scanner(_Decoding())(text, 0)
-    except StopIteration:
-        raise ValueError("a record that is not JSON") from None
-    if text[end:].strip():
-        raise ValueError("a record with data after its JSON value")
-    return value
+        end = text.index("\n")
+        header, scan = json.loads(text[:end]), json.JSONDecoder().raw_decode
+    else:
+        try:
+            header, end = scan(text, 0)
+        except StopIteration:
+            raise ValueError("a record that is not JSON") from None
+    if not isinstance(header, dict) or text[end:end + 1] != "\n":
+        raise ValueError("a record without its header line")
+    base = end + 1
+
+    def detail(offset: int) -> Any:
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError("a lookup without its entry")
+        try:
+            return scan(text, base + offset)[0]
+        except StopIteration:
+            raise ValueError("a lookup entry that is not JSON") from None
+
+    return header, detail
 
 
 def _read_regular(path: str) -> bytes:
@@ -150,8 +215,8 @@ def try_replay(argv: list[str]) -> Optional[int]:
         return None
     try:
         key = replay_key(argv, os.getcwd())
-        record = _loads(_read_regular(replay_path(argv, os.getcwd(), key)))
-        if record.get("format") != FORMAT or record.get("key") != key or not inputs_unchanged(record):
+        record, detail = unpack(_read_regular(replay_path(argv, os.getcwd(), key)))
+        if record.get("format") != FORMAT or record.get("key") != key or not inputs_unchanged(record, detail):
             return None
         chunks, code = record["output"]
         streams = {"stdout": sys.stdout, "stderr": sys.stderr}

@@ -26,7 +26,7 @@ import os
 
 TYPE_CHECKING = False  # typing is not imported at replay time (fast_replay.py)
 if TYPE_CHECKING:
-    from typing import Any, Iterable, Optional
+    from typing import Any, Callable, Iterable, Optional
 
 # What a module lookup saw at one name: a file (`x.py`, `__init__.py` found), no file
 # there (`x.py` not found), or no directory there (the package directory `a` missing).
@@ -113,20 +113,47 @@ def _matches_any(name: str, patterns: list[str]) -> bool:
     return any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
-def unchanged(lookups: list[Lookup]) -> bool:
+def unchanged(lookups: list[Lookup], detail: Optional[Callable[[Any], Any]] = None) -> bool:
+    """Whether every lookup would find what it found. Entries of a packed record
+    (fast_replay.pack) are [path, mtime_ns or None, offset], `detail(offset)` their
+    [names, listing]."""
     stat_of = os.stat
-    for directory, mtime, names, listing in lookups:
+    for directory, mtime, *seen in lookups:
         if mtime is not None:
             try:
                 if stat_of(directory).st_mtime_ns == mtime:
                     continue
             except OSError:
                 return False
+        if detail is not None:
+            (offset,) = seen
+            names, listing = detail(offset)
+        else:
+            names, listing = seen
         if not _names_still(directory, names):
             return False
         if listing is not None and not listing_unchanged(directory, *listing):
             return False
     return True
+
+
+def refreshed(verified: list[Lookup], started_ns: int, racy_ns: int) -> list[Lookup]:
+    """A record just found unchanged (after `started_ns`), with each directory's mtime
+    shortcut taken again where it is missing or outdated: a directory not modified
+    since `racy_ns` before the check started held then what the check found in it.
+    Without this, a directory too recent at the first check (a fresh clone) would be
+    looked at name by name on every later run that reuses the record."""
+    stat_of = os.stat
+    refreshed_record = []
+    for directory, mtime, names, listing in verified:
+        try:
+            now = stat_of(directory).st_mtime_ns
+        except OSError:
+            now = None
+        if now is not None and now != mtime and started_ns - now >= racy_ns:
+            mtime = now
+        refreshed_record.append([directory, mtime, names, listing])
+    return refreshed_record
 
 
 class LookupLog:

@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
@@ -149,8 +150,9 @@ class Replay:
             return  # fast_replay would not look here; never write anywhere else
         # What was printed replaces the findings and the plan: most of the record, read on every replay.
         fast = {k: v for k, v in record.items() if k not in ("findings", "plan")}
-        _atomic_write(path, json.dumps({**fast, "format": fast_replay.FORMAT, "key": key, "output": rendered},
-                                       separators=(",", ":"), check_circular=False).encode())
+        dumps = partial(json.dumps, separators=(",", ":"), check_circular=False)
+        _atomic_write(path, fast_replay.pack({**fast, "format": fast_replay.FORMAT, "key": key, "output": rendered},
+                                             dumps))
 
     def _prune(self) -> None:
         for pattern in ("replay-*.json", "fast-*.json"):
