@@ -27,6 +27,10 @@ def main() -> None:
         finally:
             gc.enable()
         if code is None:
+            if argv and argv[0] == "check":
+                from importguard.cache import early_parser
+
+                early_parser.start()
             fast_replay.invocation = argv
             from importguard.cli.main import cli
 

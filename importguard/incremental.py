@@ -205,20 +205,35 @@ def check_incrementally(
     results: ResultStore,
     track_inputs: bool,
 ) -> Report:
+    loaded: dict[str, Any] = {}
+
+    def load_records() -> None:
+        """While edited files are parsed in another process: what a check after an
+        edit reads."""
+        record = loaded["record"] = results.load()
+        try:
+            if record is not None and not record["warnings"]:
+                loaded["partial"] = results.load_partial(record)
+        except (LookupError, TypeError):
+            pass  # a record of another shape: found out below
+
     hashes_of = getattr(collector, "facts_hashes", None)
-    hashes = hashes_of(discovered.files) if hashes_of is not None else None
+    hashes = hashes_of(discovered.files, load_records) if hashes_of is not None else None
     if hashes is None:  # no facts cache, or a file whose facts cannot be cached
         results.last_reuse = "none"
         return _full(paths, config, discovered, resolver, rules, collector, results, track_inputs, None)
     reported = [[s.path, s.module, s.is_package, h] for s, h in zip(discovered.files, hashes)]
-    record = results.load()
+    record = loaded["record"] if "record" in loaded else results.load()
     try:
         if record is not None and lookups.unchanged(record["lookups"]):
             record["lookups"] = lookups.refreshed(record["lookups"], results.started, cache._RACY_NS)
             if reported == record["reported"] and _outside_unchanged(record["outside"], resolver, collector):
                 results.last_reuse = "all"
                 return _replayed(record, paths, discovered, config, rules, reported, results, track_inputs)
-            partial = None if record["warnings"] else results.load_partial(record)
+            if record["warnings"]:
+                partial = None
+            else:
+                partial = loaded["partial"] if "partial" in loaded else results.load_partial(record)
             if partial is not None:
                 results.last_reuse = "some"
                 return _partial({**record, **partial}, paths, config, discovered, resolver, rules, collector,

@@ -26,7 +26,7 @@ LAYERS = [
      "facts.collect", "facts.budget", "facts.cpython_verdict",
      "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record",
      "probe.child", "output.source", "plan.causes"},
-    {"graph", "graph_memory", "reach", "cache.pool", "cache.loader", "cache.replay", "installed.modules", "installed.verify",
+    {"graph", "graph_memory", "reach", "cache.pool", "cache.early_parser", "cache.loader", "cache.replay", "installed.modules", "installed.verify",
      "installed.facts", "installed.reach", "probe.package_modules", "plan.network"},
     {"rules", "rules.base", "rules.problems", "rules._chain_rule", "rules._lazy_blockers",
      "rules.ig001_init_reaches_cuda_sink", "rules.ig002_cuda_free_reaches_cuda_sink",

@@ -7,7 +7,7 @@ import gc
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from importguard.cache.store import DEFAULT_DIRECTORY, FactsCache
 from importguard.config import Config
@@ -29,7 +29,11 @@ class FactsLoader:
         self.pool = pool
         self.collected = 0  # files parsed by this run (cache misses)
 
-    def __call__(self, sources: Sequence[SourceFile]) -> list[ModuleFacts]:
+    def __call__(self, sources: Sequence[SourceFile],
+                 meanwhile: Optional[Callable[[], None]] = None) -> list[ModuleFacts]:
+        """The facts of `sources`, from the cache or collected; `meanwhile` is work
+        to do while they are collected, where that happens in another process (it may
+        not be called)."""
         found: dict[str, ModuleFacts] = {}
         misses: list[SourceFile] = []
         for source in sources:
@@ -38,7 +42,7 @@ class FactsLoader:
                 misses.append(source)
             else:
                 found[source.path] = facts
-        for source, result in zip(misses, self.pool(misses)):
+        for source, result in zip(misses, self.pool(misses, meanwhile)):
             facts = ModuleFacts.from_dict(result["facts"])
             if self.cache is not None and result["digest"] is not None:
                 self.cache.store(source, result["digest"], result["stat"], facts)
@@ -46,15 +50,17 @@ class FactsLoader:
         self.collected += len(misses)
         return [found[source.path] for source in sources]
 
-    def facts_hashes(self, sources: Sequence[SourceFile]) -> Optional[list[str]]:
+    def facts_hashes(self, sources: Sequence[SourceFile],
+                     meanwhile: Optional[Callable[[], None]] = None) -> Optional[list[str]]:
         """The hash of each file's facts (cache.py), collecting those not cached;
-        None without a cache, or when a file's facts cannot be cached."""
+        None without a cache, or when a file's facts cannot be cached. `meanwhile` as
+        for __call__."""
         if self.cache is None:
             return None
         hashes = [self.cache.facts_hash(source) for source in sources]
         missing = [source for source, hashed in zip(sources, hashes) if hashed is None]
         if missing:
-            self(missing)
+            self(missing, meanwhile)
             hashes = [self.cache.stored_hash(source) if hashed is None else hashed
                       for source, hashed in zip(sources, hashes)]
         return None if None in hashes else hashes  # type: ignore[return-value]

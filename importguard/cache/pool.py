@@ -18,6 +18,7 @@ from collections import deque
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Optional, Sequence
 
+from importguard.cache import early_parser
 from importguard.facts import budget
 from importguard.progress import Progress
 from importguard.model import ModuleFacts, Problem, SourceFile
@@ -137,13 +138,21 @@ class WorkerPool:
         self.jobs = max(1, jobs)
         self._pool: Optional[ProcessPoolExecutor] = None
 
-    def __call__(self, sources: Sequence[SourceFile]) -> list[Result]:
+    def __call__(self, sources: Sequence[SourceFile], meanwhile: Optional[Callable[[], None]] = None) -> list[Result]:
+        """`meanwhile`: work to do while the parser process started early
+        (early_parser.py) collects, if it does; it is not called otherwise."""
         if not sources:
             return []
         with self._progress(len(sources)) as progress:
             if not any(_size(s) > budget.INLINE_MAX_BYTES for s in sources) and (
                 self.jobs == 1 or len(sources) == 1 or (self._pool is None and len(sources) < POOL_MIN_FILES)
             ):
+                try:
+                    early = early_parser.collect(_collect_chunk, sources, meanwhile)
+                except ChildProcessError:  # it died on one of them: find which, as below
+                    return [_isolated(source) for source in sources]
+                if early is not None:
+                    return early
                 results = []
                 for source in sources:
                     results.append(collect_entry(source))
@@ -167,6 +176,7 @@ class WorkerPool:
         from concurrent.futures import ProcessPoolExecutor
 
         if self._pool is None:
+            early_parser.stop()  # the pool's workers parse from here on
             context = None
             if sys.platform == "linux":
                 # Forked workers inherit LibCST already imported, and share its pages.

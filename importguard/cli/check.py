@@ -85,6 +85,10 @@ def check(
     from importguard.output.style import use_color
     from importguard.workflow import CheckRequest, run
 
+    if no_cache or jobs == 1 or show_files or show_settings:
+        from importguard.cache import early_parser
+
+        early_parser.stop()  # a pool parses everything, one process was asked for, or nothing is parsed
     targets = tuple(paths) or (Path("."),)
     config = load(config_path, targets[0])
     if show_files or show_settings:

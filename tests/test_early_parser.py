@@ -1,0 +1,98 @@
+"""The parser process that a `check` without a replay forks at once (early_parser.py):
+it parses what the run would have parsed inline, the run never imports LibCST itself,
+what it reports does not change, and nothing is left running after the run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import alive, write_tree
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux" or (os.cpu_count() or 1) < 2,
+                                reason="the parser process is forked only on Linux with a second CPU")
+
+TREE = {
+    "pkg/__init__.py": "from .ops import gemm\n",
+    "pkg/ops.py": "import os\n\ndef gemm():\n    pass\n",
+}
+# The console script's entry point, noting what the run imported and the parser
+# process it started (its pid), for the test to look at afterwards.
+RUNNER = """
+import atexit, json, sys
+notes_file = sys.argv.pop(1)
+from importguard.cache import early_parser
+started = []
+real_start = early_parser.start
+def start():
+    real_start()
+    if early_parser._child is not None:
+        started.append(early_parser._child[0])
+early_parser.start = start
+atexit.register(lambda: open(notes_file, "w").write(json.dumps({"modules": sorted(sys.modules), "pids": started})))
+sys.argv[0] = "importguard"
+from importguard.entry import main
+main()
+"""
+
+
+def run(root: Path, *args: str) -> tuple[str, dict]:
+    notes = root.parent / "notes.json"
+    done = subprocess.run([sys.executable, "-c", RUNNER, str(notes), *args], cwd=root, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout, json.loads(notes.read_text())
+
+
+def test_an_edited_file_is_parsed_by_the_parser_process_and_reported_the_same(tmp_path):
+    root = tmp_path / "project"
+    write_tree(root, TREE)
+    time.sleep(2.1)  # older than the racy window: the first run records
+    run(root, "check", "pkg")
+    write_tree(root, {"pkg/ops.py": "import cutlass\n\ndef gemm():\n    pass\n"})
+    edited, notes = run(root, "check", "pkg")
+    assert "pkg -> pkg.ops -> cutlass" in edited
+    assert "libcst" not in notes["modules"], "the run parsed the edited file itself"
+    [pid] = notes["pids"]
+    assert not alive(pid), "the parser process outlived the run"
+    fresh, _ = run(root, "check", "pkg", "--no-cache")
+    assert edited == fresh
+
+
+def test_a_run_that_parses_nothing_stops_it(tmp_path):
+    root = tmp_path / "project"
+    write_tree(root, TREE)
+    time.sleep(2.1)
+    run(root, "check", "pkg")
+    for record in (root / ".importguard_cache").glob("fast-*.json"):
+        record.unlink()  # not replayed by the console script: the parser process starts
+    _, notes = run(root, "check", "pkg")
+    [pid] = notes["pids"]
+    assert not alive(pid)
+
+
+def test_the_files_it_died_on_are_collected_as_after_a_worker_died(tmp_path):
+    from importguard.cache import early_parser
+    from importguard.cache.pool import WorkerPool, collect_entry
+    from importguard.discovery import module_for
+
+    write_tree(tmp_path, {**TREE, "pkg/more.py": "import cutlass\n"})
+    sources = [module_for(tmp_path / "pkg" / name) for name in ("ops.py", "more.py")]
+    inline = [collect_entry(source) for source in sources]
+    early_parser.start()
+    try:
+        pid = early_parser._child[0]
+        assert WorkerPool(2)(sources) == inline
+        assert alive(pid)
+        os.kill(pid, signal.SIGKILL)
+        assert WorkerPool(2)(sources) == inline  # collected one by one, each in a fresh worker
+        assert not early_parser.running() and not alive(pid)
+    finally:
+        early_parser.stop()
