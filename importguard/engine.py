@@ -327,7 +327,7 @@ def display_plan(plan: Optional[Plan]) -> Optional[Plan]:
 
 
 def display_hop(hop: Hop) -> Hop:
-    return replace(hop, path=display_path(hop.path))
+    return hop.at_path(display_path(hop.path))
 
 
 def display(finding: Finding) -> Finding:

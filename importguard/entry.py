@@ -14,10 +14,18 @@ EXIT_CLOSED_PIPE = 1  # as cli_common.EXIT_FINDINGS, without importing click for
 def main() -> None:
     from importguard.cache import fast_replay
     argv = sys.argv[1:]
+    if sys.stderr is None:  # started with it closed (`2>&-`)
+        sys.stderr = open(os.devnull, "w")
+    if sys.stdout is None:  # `importguard check >&-`: the exit code still tells
+        sys.stdout = open(os.devnull, "w")
+        print("importguard: standard output is closed: the report is not shown", file=sys.stderr)
     for stream in (sys.stdout, sys.stderr):  # a text we failed to make printable still prints
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
+            try:
+                reconfigure(errors="backslashreplace")
+            except (OSError, ValueError):  # a closed stream: what writes to it says so
+                pass
     try:
         # The record is a few thousand small objects, none of them cyclic: a collection
         # while it loads is a tenth of a replay.

@@ -117,6 +117,9 @@ class ImportGraph:
         # running modules cannot open a path to a sink, and a module that reaches no
         # sink lies on no chain, so the chains found are the same.
         self._sink_free: dict[str, set[str]] = {}
+        # Modules that reach no sink at all, as an earlier check found them and its
+        # answer still holds (incremental.py, keep_sink_free): every search skips them.
+        self._free_everywhere: set[str] = set()
         self._searched: dict[str, dict[str, None]] = {}  # importer -> targets of the sites searched from
         self._star_sources: dict[str, dict[str, None]] = {}  # importer -> packages it star-imports
         # module -> the modules whose facts its calls at import were followed into
@@ -163,6 +166,7 @@ class ImportGraph:
         for module in changed:
             self._sinks.pop(module, None)
         self._sink_free = {}
+        self._free_everywhere = set()
         self.reach.forget(changed)
 
     # -- nodes
@@ -338,6 +342,33 @@ class ImportGraph:
         """Searches an earlier check made whose answers still hold (chains as data)."""
         self._kept = kept
 
+    def keep_sink_free(self, modules: Iterable[str]) -> None:
+        """Modules an earlier check found to reach no sink at all (sink_free_modules)
+        that still reach none: nothing they reach changed."""
+        self._free_everywhere = set(modules)
+
+    def sink_free_modules(self) -> set[str]:
+        """The modules known to reach no sink at all: those kept (keep_sink_free), and
+        those this check found to be no sink whose every eager edge leads to such a
+        module. A module whose edges were never computed is not known to be free."""
+        kept = self._free_everywhere
+        candidates = [m for m in self._edges if m not in kept and m in self._sinks and self._sinks[m] is None]
+        free = {*kept, *candidates}
+        importers: dict[str, list[str]] = {}
+        doomed = []
+        for module in candidates:
+            for edge in self._edges[module]:
+                if edge.target in free:
+                    importers.setdefault(edge.target, []).append(module)
+                else:
+                    doomed.append(module)  # a sink, or a module not known to be free
+        while doomed:
+            module = doomed.pop()
+            if module in free:
+                free.discard(module)
+                doomed.extend(importers.get(module, ()))
+        return free
+
     def chain_from_site(self, facts: ModuleFacts, site: ImportSite) -> Optional[Chain]:
         """The shortest chain from one import site to the nearest sink."""
         start = self.site_edges(facts, site)
@@ -395,6 +426,8 @@ class ImportGraph:
         running = {importer, *_ancestors(importer)}
         visited = set(running)
         known_free = [self._sink_free[m] for m in running if m in self._sink_free]
+        if self._free_everywhere:
+            known_free.append(self._free_everywhere)
         found: list[Chain] = []
         # Each entry keeps the edge that reached it and its predecessor's trail; hops
         # are built only for chains that end at a sink.

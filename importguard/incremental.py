@@ -78,10 +78,10 @@ from importguard.regular_file import read_regular
 from importguard.rules import Project, Rule
 from importguard.rules._lazy_blockers import index_of, names_imported
 
-FORMAT = 5  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint); 4: plan arcs;
-# 5: each module's star imports and calls' reads, each search's chain and what it depended on
+FORMAT = 6  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint); 4: plan arcs;
+# 5: each module's star imports and calls' reads, each search's chain and what it depended on;
+# 6: the modules that reach no sink
 _KEEP = 8
-_OWN_SOURCES = Path(__file__).parent
 
 
 class ResultStore:
@@ -154,17 +154,17 @@ class ResultStore:
 
 
 # What each module's answers depend on, what each of its searches found and depended
-# on, its `from pkg import name` (the lazy re-export hint) and what the fix plan's
-# network grew at it (plan/network.py's Builder).
-_PARTIAL_ONLY = ("modules", "searches", "from_imports", "arcs", "plain")
+# on, its `from pkg import name` (the lazy re-export hint), what the fix plan's
+# network grew at it (plan/network.py's Builder), and the modules that reach no sink.
+_PARTIAL_ONLY = ("modules", "searches", "from_imports", "arcs", "plain", "free")
 
 
 def _own_sources_digest() -> str:
     """importguard's own code: another graph or rule never reuses these findings."""
     parts = []
-    for path in sorted(_OWN_SOURCES.rglob("*.py")):
+    for path in cache.own_sources():
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except OSError:
             continue
         parts.append(f"{path}:{stat.st_mtime_ns}:{stat.st_size}")
@@ -284,7 +284,7 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
         imported = _from_imports(facts, reported)
         _save(results, reported, store, targets, graph.star_sources(), graph.call_deps(), _searches_data(graph),
               _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
-              from_imports=imported, arcs=builder.grown, plain=_plain(reported))
+              from_imports=imported, arcs=builder.grown, plain=_plain(reported), free=graph.sink_free_modules())
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
     return report
@@ -344,6 +344,9 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     calls_changed = {m for m, entry in old_modules.items() if not changed.isdisjoint(entry[4])}
     again = changed | (hinted & packages) | stale | calls_changed
     graph.keep_searches(kept_searches)
+    # A module that reached no sink still reaches none when nothing it reaches changed:
+    # a search skips it instead of decoding everything below it again.
+    graph.keep_sink_free(m for m in record["free"] if m in old_modules and m not in reaching)
 
     subset = tuple(store.for_sources([s for s in discovered.files if s.module in again]))
     # The lazy re-export hint looks at every module's `from pkg import name`: the
@@ -387,7 +390,7 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     _save(results, reported, store, targets, stars, calls, searches, by_path, warnings, resolver.probes,
           record["lookups"], read,
           kept_outside, plan=report.plan, from_imports=imported, arcs=arcs,
-          plain={**record["plain"], **_plain(reported)})
+          plain={**record["plain"], **_plain(reported)}, free=graph.sink_free_modules())
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
     return report
@@ -439,12 +442,13 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
           by_path: dict[str, list[Finding]], warnings: Sequence[str], probes: Sequence[tuple[str, bool]],
           earlier: Sequence[Any], read: Optional[list[str]] = None, kept_outside: Sequence[Any] = (),
           plan: Optional[Plan] = None, from_imports: Optional[dict[str, list[Any]]] = None,
-          arcs: Optional[dict[str, Any]] = None, plain: Optional[dict[str, None]] = None) -> None:
+          arcs: Optional[dict[str, Any]] = None, plain: Optional[dict[str, None]] = None,
+          free: Iterable[str] = ()) -> None:
     """`kept_outside`: modules outside PATHS loaded by the findings reused from the
     last record (module, path, facts hash). `from_imports`: path -> names_imported.
     `arcs`: what the plan's network grew at each module (plan/network.py's Builder).
     `plain`: the modules whose names `from_imports` left out, in this record or one it
-    carries entries from."""
+    carries entries from. `free`: the modules known to reach no sink (graph.py)."""
     reported_paths = {path for path, _, _, _ in reported}
     hashes = {module: (path, hashed) for path, module, _, hashed in reported}
     outside_by_module = {entry[0]: list(entry) for entry in kept_outside}
@@ -480,6 +484,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "from_imports": {path: found for path, found in sorted((from_imports or {}).items()) if found},
         "arcs": dict(sorted((arcs or {}).items())),
         "plain": dict(sorted((plain or {}).items())),
+        "free": {module: None for module in sorted(free) if module in modules},
         "read": sorted(read if read is not None else store.by_path),
         "lookups": lookups.merged(log.lookups(results.started, cache._RACY_NS), earlier),
     }

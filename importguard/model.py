@@ -262,6 +262,11 @@ class Hop:
         return {"importer": self.importer, "imported": self.imported, "path": self.path, "line": self.line,
                 "via": self.via, "kind": self.kind}
 
+    def at_path(self, path: str) -> "Hop":
+        """This hop with its path spelled `path`: dataclasses.replace, without the
+        field lookups that cost a report of thousands of hops a few milliseconds."""
+        return self if path == self.path else Hop(self.importer, self.imported, path, self.line, self.via, self.kind)
+
 
 @dataclass(frozen=True)
 class SinkHit:

@@ -285,3 +285,18 @@ def test_the_probing_commands_share_one_timeout_option():
         result = CliRunner().invoke(cli, [*command, "--timeout", "0"])
         assert result.exit_code == 2
         assert "Invalid value for '--timeout': 0.0 is not in the range x>0." in result.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="closes a file descriptor before exec")
+@pytest.mark.parametrize("closed", [1, 2])
+def test_a_closed_standard_stream_is_no_internal_error(tmp_path, closed):
+    """`importguard check pkg >&-` (or `2>&-`): the exit code still says whether
+    there are findings; with stdout closed, stderr says the report is not shown."""
+    write_tree(tmp_path, {"pkg/__init__.py": "from . import ops\n", "pkg/ops.py": "import cutlass\n"})
+    done = subprocess.run([sys.executable, "-m", "importguard", "check", "pkg", "--no-cache"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.close(closed))
+    assert done.returncode == 1
+    if closed == 1:
+        assert "standard output is closed" in done.stderr and "internal error" not in done.stderr
+    else:
+        assert "pkg -> pkg.ops -> cutlass" in done.stdout

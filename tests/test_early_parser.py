@@ -23,8 +23,9 @@ TREE = {
     "pkg/__init__.py": "from .ops import gemm\n",
     "pkg/ops.py": "import os\n\ndef gemm():\n    pass\n",
 }
-# The console script's entry point, noting what the run imported and the parser
-# process it started (its pid), for the test to look at afterwards.
+# The console script's entry point, noting what the run imported, the parser process
+# it started (its pid) and the files collected one by one after it died, for the test
+# to look at afterwards.
 RUNNER = """
 import atexit, json, sys
 notes_file = sys.argv.pop(1)
@@ -36,7 +37,12 @@ def start():
     if early_parser._child is not None:
         started.append(early_parser._child[0])
 early_parser.start = start
-atexit.register(lambda: open(notes_file, "w").write(json.dumps({"modules": sorted(sys.modules), "pids": started})))
+from importguard.cache import pool
+isolated = []
+real_isolated = pool._isolated
+pool._isolated = lambda source: (isolated.append(source.path), real_isolated(source))[1]
+atexit.register(lambda: open(notes_file, "w").write(json.dumps(
+    {"modules": sorted(sys.modules), "pids": started, "isolated": isolated})))
 sys.argv[0] = "importguard"
 from importguard.entry import main
 main()
@@ -60,6 +66,7 @@ def test_an_edited_file_is_parsed_by_the_parser_process_and_reported_the_same(tm
     edited, notes = run(root, "check", "pkg")
     assert "pkg -> pkg.ops -> cutlass" in edited
     assert "libcst" not in notes["modules"], "the run parsed the edited file itself"
+    assert notes["isolated"] == []
     [pid] = notes["pids"]
     assert not alive(pid), "the parser process outlived the run"
     fresh, _ = run(root, "check", "pkg", "--no-cache")
@@ -96,3 +103,19 @@ def test_the_files_it_died_on_are_collected_as_after_a_worker_died(tmp_path):
         assert not early_parser.running() and not alive(pid)
     finally:
         early_parser.stop()
+
+
+def test_a_run_with_its_standard_input_closed_still_parses_there(tmp_path):
+    """A pipe to the parser process then gets the number 0, which the process points
+    at /dev/null for itself: it must keep its pipes elsewhere."""
+    root = tmp_path / "project"
+    write_tree(root, TREE)
+    time.sleep(2.1)
+    run(root, "check", "pkg")
+    write_tree(root, {"pkg/ops.py": "import cutlass\n\ndef gemm():\n    pass\n"})
+    notes = root.parent / "notes.json"
+    closing = "import os; os.close(0); exec(compile(" + repr(RUNNER) + ", 'runner', 'exec'))"
+    done = subprocess.run([sys.executable, "-c", closing, str(notes), "check", "pkg"], cwd=root,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1 and "pkg -> pkg.ops -> cutlass" in done.stdout, done.stderr
+    assert json.loads(notes.read_text())["isolated"] == [], "the parser process did not answer"

@@ -361,3 +361,46 @@ def test_the_example_tree(tmp_path, reuse):
         ("nothing", lambda r: None, "all"),
     ]
     assert play(root, reuse, series) == []
+
+
+def test_a_module_that_reaches_no_sink_is_skipped_until_it_reaches_one(tmp_path, reuse):
+    """pkg.big reaches no sink, and nothing it reaches changes: after pkg.leaf comes
+    to import cutlass, the search from pkg's first import site runs again and skips
+    pkg.big as known to reach no sink. pkg.a and pkg.shared reached no sink before the
+    edit too, but they reach pkg.leaf: they are searched through, and the chain found."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": "from pkg import a\nfrom pkg import other\n",
+        "pkg/a.py": "import pkg.shared\nimport pkg.big\n",
+        "pkg/shared.py": "import pkg.leaf\n",
+        "pkg/leaf.py": "X = 1\n",
+        "pkg/big.py": "import json\nimport pkg.deep\n",
+        "pkg/deep.py": "import os\n",
+        "pkg/other.py": "import pkg.big\n",
+    })
+    series = there_and_back("the leaf comes to import cutlass", "pkg/leaf.py", "X = 1\n", "import cutlass\n")
+    assert play(root, reuse, series[:1]) == []
+    assert "pkg -> pkg.a -> pkg.shared -> pkg.leaf -> cutlass" in run(root, ".", "--no-cache")[0]
+    [partial] = [json.loads(p.read_text()) for p in (tmp_path / "cache").glob("partial-*.json")]
+    [(line, _, chain, explicit, roots), _] = partial["searches"]["pkg"]
+    assert line == 1 and chain is not None
+    assert "pkg.big" in roots and "pkg.big" not in explicit and "pkg.deep" not in explicit
+    assert {"pkg.big", "pkg.deep", "pkg.other"} <= set(partial["free"])
+    assert not {"pkg", "pkg.a", "pkg.shared", "pkg.leaf"} & set(partial["free"])
+    assert play(root, reuse, series[1:]) == []
+
+
+def test_modules_in_an_import_cycle_reach_no_sink_only_when_none_of_them_does(tmp_path, reuse):
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": "from pkg import p\nfrom pkg import x\n",
+        "pkg/p.py": "import pkg.q\n",
+        "pkg/q.py": "import pkg.p\nimport json\n",
+        "pkg/x.py": "import pkg.y\n",
+        "pkg/y.py": "import pkg.x\nimport pkg.z\n",
+        "pkg/z.py": "import pkg.y\nimport cutlass\n",
+    })
+    run(root, ".", "--cache-dir", str(tmp_path / "cache"))
+    [partial] = [json.loads(p.read_text()) for p in (tmp_path / "cache").glob("partial-*.json")]
+    assert {"pkg.p", "pkg.q"} <= set(partial["free"])
+    assert not {"pkg.x", "pkg.y", "pkg.z"} & set(partial["free"])

@@ -18,6 +18,7 @@ CPU to run on.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import pickle
 import signal
@@ -110,6 +111,8 @@ def stop() -> None:
 def _serve(requests: int, results: int) -> None:
     """The child's loop: import the collector, then do each request's work until
     the parent closes its end."""
+    # A parent started with stdin or stdout closed got one of those numbers for a pipe.
+    requests, results = (fcntl.fcntl(fd, fcntl.F_DUPFD, 3) if fd < 3 else fd for fd in (requests, results))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):  # hold none of the parent's streams: its reader would wait for us
         os.dup2(devnull, fd)

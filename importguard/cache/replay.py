@@ -41,7 +41,6 @@ from importguard.regular_file import read_regular
 FORMAT = 5  # 2: findings as Finding.to_dict(); 3: the fix plan; 4: directory lookups (lookups.py), not mtimes;
 # 5: files by directory, their stats flat (fast_replay.inputs_unchanged)
 _KEEP = 8
-_OWN_SOURCES = Path(__file__).parent.parent  # the whole importguard package
 
 
 class Replay:
@@ -80,7 +79,7 @@ class Replay:
         if not report.consulted_files and not report.consulted_listings:
             return
         now = self.started
-        own = [str(p) for p in sorted(_OWN_SOURCES.rglob("*.py"))] + _libcst_version_file()
+        own = cache.own_sources() + _libcst_version_file()
         files: dict[str, list[Any]] = {}
         absent = []
         known = self.known_stats

@@ -91,6 +91,19 @@ def file_stat(path: str) -> Optional[Stat]:
     return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole importguard package
+
+
+def own_sources() -> list[str]:
+    """importguard's own Python files, sorted: an edit of them (an editable install)
+    makes every stored answer another run's."""
+    found = []
+    for directory, subdirectories, files in os.walk(_PACKAGE):
+        subdirectories[:] = [d for d in subdirectories if d != "__pycache__"]
+        found.extend(os.path.join(directory, name) for name in files if name.endswith(".py"))
+    return sorted(found)
+
+
 def digest(data: bytes) -> str:
     return _blake2b(data, digest_size=16).hexdigest()
 

@@ -91,36 +91,42 @@ class _Network:
                 if total >= _INF:
                     return total
 
+    # Locals, not attributes, in the loops below: they run over every arc of the
+    # network in each phase, most of a fix plan's time on a big tree.
     def _levels(self, source: int, sink: int) -> list[int]:
-        level = [-1] * len(self.heads)
+        heads, to, capacity = self.heads, self.to, self.capacity
+        level = [-1] * len(heads)
         level[source] = 0
         queue = deque([source])
         while queue:
             node = queue.popleft()
-            for arc in self.heads[node]:
-                head = self.to[arc]
-                if self.capacity[arc] > 0 and level[head] < 0:
-                    level[head] = level[node] + 1
+            next_level = level[node] + 1
+            for arc in heads[node]:
+                head = to[arc]
+                if capacity[arc] > 0 and level[head] < 0:
+                    level[head] = next_level
                     queue.append(head)
         return level
 
     def _augment(self, source: int, sink: int, level: list[int], pointer: list[int]) -> int:
         """One blocking-flow path, found by an iterative depth-first search."""
+        heads, to, capacity = self.heads, self.to, self.capacity
         path: list[int] = []  # arcs from the source
         node = source
         while True:
             if node == sink:
-                pushed = min(self.capacity[arc] for arc in path)
+                pushed = min(capacity[arc] for arc in path)
                 for arc in path:
-                    self.capacity[arc] -= pushed
-                    self.capacity[arc ^ 1] += pushed
+                    capacity[arc] -= pushed
+                    capacity[arc ^ 1] += pushed
                 return pushed
-            heads = self.heads[node]
+            leaving = heads[node]
+            wanted = level[node] + 1
             advanced = False
-            while pointer[node] < len(heads):
-                arc = heads[pointer[node]]
-                head = self.to[arc]
-                if self.capacity[arc] > 0 and level[head] == level[node] + 1:
+            while pointer[node] < len(leaving):
+                arc = leaving[pointer[node]]
+                head = to[arc]
+                if capacity[arc] > 0 and level[head] == wanted:
                     path.append(arc)
                     node = head
                     advanced = True
@@ -132,7 +138,7 @@ class _Network:
                 return 0
             level[node] = -1  # dead end for this phase
             arc = path.pop()
-            node = self.to[arc ^ 1]
+            node = to[arc ^ 1]
             pointer[node] += 1
 
     def reaching(self, sink: int) -> set[int]:
