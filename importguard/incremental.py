@@ -103,6 +103,10 @@ class ResultStore:
         # What only a check after an edit reads (_PARTIAL_ONLY), apart: a check that
         # reuses everything does not parse it.
         self.partial_path = directory / f"partial-{key_name(self.key)}.json"
+        # Which entries of the partial record changed since it was written: a check
+        # after an edit changes a few of thousands, and writes those (_Delta).
+        self.delta_path = directory / f"partialdelta-{key_name(self.key)}.json"
+        self._base: Optional[dict[str, Any]] = None  # the partial record as read, for the next delta
         self.started = time.time_ns()  # lookups made after this are recorded; see start()
         self.memory: Optional[dict[str, Any]] = None
         self.last_reuse = ""  # "all", "some" or "none": how the last check went (tests, bench)
@@ -127,30 +131,101 @@ class ResultStore:
         return record if _well_formed(record, self.key) else None
 
     def load_partial(self, record: dict[str, Any]) -> Optional[dict[str, Any]]:
-        """The _PARTIAL_ONLY parts written with `record` (the same token), or None."""
+        """The _PARTIAL_ONLY parts written with `record` (the same token), or None:
+        the partial record, with the delta written since where the tokens say so."""
         if all(name in record for name in _PARTIAL_ONLY):
             return record  # kept in memory whole
-        try:
-            partial = json.loads(read_regular(self.partial_path, cache.MAX_CACHE_FILE_BYTES))
-        except (OSError, ValueError):
+        base = _read_sections(self.partial_path)
+        if base is None:
             return None
-        if not isinstance(partial, dict) or partial.get("token") != record.get("token") \
-                or not all(isinstance(partial.get(name), dict) for name in _PARTIAL_ONLY):
+        self._base = base
+        if base.get("token") == record.get("token"):
+            return base
+        delta = _read_sections(self.delta_path, ("set", "drop"))
+        if delta is None or delta.get("token") != record.get("token") or delta.get("base") != base.get("token"):
             return None
-        return partial
+        return _Delta(delta["set"], delta["drop"]).applied_to(base)
 
     def save(self, record: dict[str, Any]) -> None:
         self.memory = record
         token = os.urandom(8).hex()
         main = {name: value for name, value in record.items() if name not in _PARTIAL_ONLY}
         partial = {name: record[name] for name in _PARTIAL_ONLY}
+        delta = None if self._base is None else _Delta.between(self._base, partial)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.partial_path, json.dumps({"token": token, **partial}, separators=(",", ":")).encode())
-            _atomic_write(self.path, json.dumps({**main, "token": token}, separators=(",", ":")).encode())
+            if delta is not None and delta.small(partial):
+                _atomic_write(self.delta_path, _dumps({"token": token, "base": self._base["token"], **delta.data()}))
+            else:
+                _atomic_write(self.partial_path, _dumps({"token": token, **partial}))
+                self._base = {"token": token, **partial}
+            _atomic_write(self.path, _dumps({**main, "token": token}))
             _prune(self.directory)
         except OSError:
             pass  # the facts cache warns about an unwritable directory; this only costs speed
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _read_sections(path: Path, sections: Sequence[str] = ()) -> Optional[dict[str, Any]]:
+    """A partial record or its delta, if it has the shape one has: each of
+    _PARTIAL_ONLY (or of `sections`) a dict."""
+    try:
+        data = json.loads(read_regular(path, cache.MAX_CACHE_FILE_BYTES))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    for name in sections or _PARTIAL_ONLY:
+        if not isinstance(data.get(name), dict):
+            return None
+    return data
+
+
+class _Delta:
+    """The entries of each _PARTIAL_ONLY section set or dropped since the partial
+    record was written. Past _DELTA_SHARE of its entries the record is written again."""
+
+    def __init__(self, changed: dict[str, dict[str, Any]], dropped: dict[str, Any]) -> None:
+        self.changed = changed
+        self.dropped = dropped
+
+    @classmethod
+    def between(cls, base: dict[str, Any], now: dict[str, Any]) -> "_Delta":
+        changed = {}
+        dropped = {}
+        for name in _PARTIAL_ONLY:
+            old, new = base[name], now[name]
+            changed[name] = {key: value for key, value in new.items() if key not in old or old[key] != value}
+            dropped[name] = [key for key in old if key not in new]
+        return cls(changed, dropped)
+
+    def small(self, now: dict[str, Any]) -> bool:
+        size = sum(len(entries) for entries in self.changed.values()) + sum(map(len, self.dropped.values()))
+        return size * _DELTA_SHARE <= sum(len(now[name]) for name in _PARTIAL_ONLY)
+
+    def data(self) -> dict[str, Any]:
+        return {"set": self.changed, "drop": self.dropped}
+
+    def applied_to(self, base: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """`base` with these changes, or None when they are of another shape."""
+        applied: dict[str, Any] = {}
+        for name in _PARTIAL_ONLY:
+            changed, dropped = self.changed.get(name), self.dropped.get(name)
+            if not isinstance(changed, dict) or not isinstance(dropped, list):
+                return None
+            entries = {**base[name], **changed}
+            for key in dropped:
+                if not isinstance(key, str):
+                    return None
+                entries.pop(key, None)
+            applied[name] = entries
+        return applied
+
+
+_DELTA_SHARE = 8
 
 
 # What each module's answers depend on, what each of its searches found and depended
@@ -180,7 +255,7 @@ def _well_formed(record: Any, key: dict[str, Any]) -> bool:
 
 
 def _prune(directory: Path) -> None:
-    for pattern in ("results-*.json", "partial-*.json"):
+    for pattern in ("results-*.json", "partial-*.json", "partialdelta-*.json"):
         try:
             records = sorted(directory.glob(pattern), key=lambda p: p.stat().st_mtime_ns)
         except OSError:

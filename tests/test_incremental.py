@@ -404,3 +404,80 @@ def test_modules_in_an_import_cycle_reach_no_sink_only_when_none_of_them_does(tm
     [partial] = [json.loads(p.read_text()) for p in (tmp_path / "cache").glob("partial-*.json")]
     assert {"pkg.p", "pkg.q"} <= set(partial["free"])
     assert not {"pkg.x", "pkg.y", "pkg.z"} & set(partial["free"])
+
+
+MANY_MODULES = {
+    "pyproject.toml": "[tool.importguard]\n",
+    "pkg/__init__.py": "".join(f"from pkg import m{i}\n" for i in range(40)),
+    **{f"pkg/m{i}.py": "import json\n" for i in range(40)},
+}
+
+
+def test_a_check_after_an_edit_writes_what_changed_of_the_partial_record(tmp_path, reuse):
+    """On a tree of many modules an edit changes a few entries of the partial record:
+    they go to `partialdelta-*.json`, read over the record by the next check."""
+    root = write_tree(tmp_path / "tree", MANY_MODULES)
+    series = [
+        *there_and_back("a leaf comes to import cutlass", "pkg/m3.py", "import json\n", "import cutlass\n"),
+        *there_and_back("another one", "pkg/m7.py", "import json\n", "import cutlass\n"),
+        ("two at once", lambda r: (append("pkg/m1.py", "import cutlass\n")(r), append("pkg/m2.py", "import os\n")(r)),
+         "some"),
+    ]
+    assert play(root, reuse, series[:1]) == []
+    cache = tmp_path / "cache"
+    (base,) = cache.glob("partial-*.json")
+    (delta,) = cache.glob("partialdelta-*.json")
+    written = base.read_bytes()
+    assert len(delta.read_bytes()) * 2 < len(written)
+    assert play(root, reuse, series[1:]) == []
+    assert base.read_bytes() == written, "the partial record was written again for a small change"
+
+
+def _delta_set_garbled(delta):
+    delta["set"] = "garbage"
+
+
+def _delta_searches_garbled(delta):
+    delta["set"]["searches"] = {module: "garbage" for module in delta["set"]["searches"]} or {"pkg": "garbage"}
+
+
+def _delta_drops_garbled(delta):
+    delta["drop"]["modules"] = [1, 2]
+
+
+def _delta_of_another_base(delta):
+    delta["base"] = "0" * 16
+
+
+@pytest.mark.parametrize("garble", [_delta_set_garbled, _delta_searches_garbled, _delta_drops_garbled,
+                                    _delta_of_another_base])
+def test_a_delta_of_the_wrong_shape_or_base_means_computing_everything(tmp_path, reuse, garble):
+    root = write_tree(tmp_path / "tree", MANY_MODULES)
+    cache = tmp_path / "cache"
+    run(root, ".", "--cache-dir", str(cache))
+    append("pkg/m3.py", "import cutlass\n")(root)
+    run(root, ".", "--cache-dir", str(cache))
+    (delta_path,) = cache.glob("partialdelta-*.json")
+    delta = json.loads(delta_path.read_text())
+    garble(delta)
+    delta_path.write_text(json.dumps(delta))
+    replace_text("pkg/m3.py", "import cutlass\n", "")(root)
+    cached = run(root, ".", "--cache-dir", str(cache))
+    assert reuse[-1] == "none" and cached == run(root, ".", "--no-cache")
+
+
+def test_a_delta_left_by_an_earlier_check_is_not_used(tmp_path, reuse):
+    root = write_tree(tmp_path / "tree", MANY_MODULES)
+    cache = tmp_path / "cache"
+    run(root, ".", "--cache-dir", str(cache))
+    append("pkg/m3.py", "import cutlass\n")(root)
+    run(root, ".", "--cache-dir", str(cache))
+    (delta_path,) = cache.glob("partialdelta-*.json")
+    stale = delta_path.read_text()
+    append("pkg/m5.py", "import cutlass\n")(root)
+    run(root, ".", "--cache-dir", str(cache))
+    assert reuse[-1] == "some"
+    delta_path.write_text(stale)  # it says pkg.m5 still reaches no sink
+    replace_text("pkg/m3.py", "import cutlass\n", "")(root)
+    cached = run(root, ".", "--cache-dir", str(cache))
+    assert reuse[-1] == "none" and cached == run(root, ".", "--no-cache")
