@@ -156,6 +156,7 @@ class ResultStore:
             self.directory.mkdir(parents=True, exist_ok=True)
             if delta is not None and delta.small(partial):
                 _atomic_write(self.delta_path, _dumps({"token": token, "base": self._base["token"], **delta.data()}))
+                os.utime(self.partial_path)  # in use: _prune keeps the newest
             else:
                 _atomic_write(self.partial_path, _dumps({"token": token, **partial}))
                 self._base = {"token": token, **partial}

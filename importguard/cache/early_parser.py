@@ -10,15 +10,14 @@ worker does (budget.start_worker: memory limit, per-file alarm, stderr silenced)
 so a file that crashes the parser takes this process down, not the run, and the
 run collects what is left the way the pool does after a worker died.
 
-A run that parses nothing, or starts a pool, stops it; so does the run's end. Only
-where fork is safe and cheap (Linux, with no thread started yet) and with a second
-CPU to run on.
+A pool starting stops it, and so does the run's end: a run that parsed nothing
+leaves nothing running. Only where fork is safe and cheap (Linux, with no thread
+started yet) and with a second CPU to run on.
 """
 
 from __future__ import annotations
 
 import atexit
-import fcntl
 import os
 import pickle
 import signal
@@ -111,6 +110,8 @@ def stop() -> None:
 def _serve(requests: int, results: int) -> None:
     """The child's loop: import the collector, then do each request's work until
     the parent closes its end."""
+    import fcntl  # Linux only, as this process
+
     # A parent started with stdin or stdout closed got one of those numbers for a pipe.
     requests, results = (fcntl.fcntl(fd, fcntl.F_DUPFD, 3) if fd < 3 else fd for fd in (requests, results))
     devnull = os.open(os.devnull, os.O_RDWR)
