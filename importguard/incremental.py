@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 from importguard import __version__
-from importguard.cache import lookups
+from importguard.cache import early_parser, lookups
 from importguard.cache import store as cache
 from importguard.cache.store import _atomic_write, digest, key_name
 from importguard.config import Config
@@ -305,6 +305,7 @@ def check_incrementally(
             record["lookups"] = lookups.refreshed(record["lookups"], results.started, cache._RACY_NS)
             if reported == record["reported"] and _outside_unchanged(record["outside"], resolver, collector):
                 results.last_reuse = "all"
+                early_parser.stop()  # nothing is parsed from here on: its CPU is another run's
                 return _replayed(record, paths, discovered, config, rules, reported, results, track_inputs)
             if record["warnings"]:
                 partial = None

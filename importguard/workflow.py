@@ -113,12 +113,14 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
 
         scope = project_scope(config)
     results = None
-    if replay is not None:  # a plain check with the cache: reuse the last one's findings
+    if replay is not None or (request.changed_only and request.use_cache):
+        # A plain check with the cache, or the pre-commit hook's (its report is not
+        # replayed: it depends on the files given): reuse the last one's findings.
         from importguard.cache.loader import cache_directory
         from importguard.incremental import ResultStore
 
         results = ResultStore(cache_directory(config, request.cache_dir), config, {
-            "paths": [str(p.absolute()) for p in targets], "select": request.select, "ignore": request.ignore})
+            "paths": [str(p.absolute()) for p in scope], "select": request.select, "ignore": request.ignore})
     notes: list[str] = []
     diff = None
     files_changed = 0

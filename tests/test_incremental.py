@@ -481,3 +481,18 @@ def test_a_delta_left_by_an_earlier_check_is_not_used(tmp_path, reuse):
     replace_text("pkg/m3.py", "import cutlass\n", "")(root)
     cached = run(root, ".", "--cache-dir", str(cache))
     assert reuse[-1] == "none" and cached == run(root, ".", "--no-cache")
+
+
+def test_the_pre_commit_hook_reuses_the_stored_findings(tmp_path, reuse):
+    """`check --changed-only FILES` analyses the whole project, which a check after an
+    edit need not do again: only the report's filter depends on FILES."""
+    root = write_tree(tmp_path / "tree", TREE)
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    first = run(root, "--changed-only", "app/ops/gemm.py", *cache)
+    assert reuse[-1] == "none" and first == run(root, "--changed-only", "app/ops/gemm.py", "--no-cache")
+    append("app/ops/gemm.py", "import cutlass\n")(root)
+    for files in (["app/ops/gemm.py"], ["app/config.py"], ["app/ops/gemm.py", "app/ops/__init__.py"]):
+        cached = run(root, "--changed-only", *files, *cache)
+        assert reuse[-1] in ("some", "all") and cached == run(root, "--changed-only", *files, "--no-cache")
+    assert "app.ops -> app.ops.gemm -> cutlass" in run(root, "--changed-only", "app/ops/gemm.py", *cache)[0]
+    assert reuse[-1] == "all"
