@@ -449,38 +449,42 @@ def _delta_of_another_base(delta):
     delta["base"] = "0" * 16
 
 
-@pytest.mark.parametrize("garble", [_delta_set_garbled, _delta_searches_garbled, _delta_drops_garbled,
-                                    _delta_of_another_base])
-def test_a_delta_of_the_wrong_shape_or_base_means_computing_everything(tmp_path, reuse, garble):
+def _delta_after_an_edit(tmp_path):
+    """The tree of many modules checked, pkg.m3 edited and checked: the root, the cache
+    and the delta that check wrote."""
     root = write_tree(tmp_path / "tree", MANY_MODULES)
     cache = tmp_path / "cache"
     run(root, ".", "--cache-dir", str(cache))
     append("pkg/m3.py", "import cutlass\n")(root)
     run(root, ".", "--cache-dir", str(cache))
     (delta_path,) = cache.glob("partialdelta-*.json")
-    delta = json.loads(delta_path.read_text())
-    garble(delta)
-    delta_path.write_text(json.dumps(delta))
+    return root, cache, delta_path
+
+
+def _computes_everything_after_the_edit_back(root, cache, reuse):
     replace_text("pkg/m3.py", "import cutlass\n", "")(root)
     cached = run(root, ".", "--cache-dir", str(cache))
     assert reuse[-1] == "none" and cached == run(root, ".", "--no-cache")
 
 
+@pytest.mark.parametrize("garble", [_delta_set_garbled, _delta_searches_garbled, _delta_drops_garbled,
+                                    _delta_of_another_base])
+def test_a_delta_of_the_wrong_shape_or_base_means_computing_everything(tmp_path, reuse, garble):
+    root, cache, delta_path = _delta_after_an_edit(tmp_path)
+    delta = json.loads(delta_path.read_text())
+    garble(delta)
+    delta_path.write_text(json.dumps(delta))
+    _computes_everything_after_the_edit_back(root, cache, reuse)
+
+
 def test_a_delta_left_by_an_earlier_check_is_not_used(tmp_path, reuse):
-    root = write_tree(tmp_path / "tree", MANY_MODULES)
-    cache = tmp_path / "cache"
-    run(root, ".", "--cache-dir", str(cache))
-    append("pkg/m3.py", "import cutlass\n")(root)
-    run(root, ".", "--cache-dir", str(cache))
-    (delta_path,) = cache.glob("partialdelta-*.json")
+    root, cache, delta_path = _delta_after_an_edit(tmp_path)
     stale = delta_path.read_text()
     append("pkg/m5.py", "import cutlass\n")(root)
     run(root, ".", "--cache-dir", str(cache))
     assert reuse[-1] == "some"
     delta_path.write_text(stale)  # it says pkg.m5 still reaches no sink
-    replace_text("pkg/m3.py", "import cutlass\n", "")(root)
-    cached = run(root, ".", "--cache-dir", str(cache))
-    assert reuse[-1] == "none" and cached == run(root, ".", "--no-cache")
+    _computes_everything_after_the_edit_back(root, cache, reuse)
 
 
 def test_the_pre_commit_hook_reuses_the_stored_findings(tmp_path, reuse):
