@@ -82,6 +82,9 @@ def run(request: CheckRequest) -> CheckResult:
     if replay is not None:
         replayed = replay.load()
         if replayed is not None:
+            from importguard.cache import early_parser
+
+            early_parser.stop()  # nothing is parsed: its CPU is another run's
             return CheckResult(replayed, replay=replay, replayed=True)
     result = _analyse(request, replay)
     if request.confirm and result.report.findings:

@@ -41,8 +41,16 @@ from importguard.cache import pool
 isolated = []
 real_isolated = pool._isolated
 pool._isolated = lambda source: (isolated.append(source.path), real_isolated(source))[1]
+from importguard.cli import render as rendering
+running_at_report = []
+real_render = rendering.render
+def render(*args):
+    running_at_report.append(early_parser.running())
+    return real_render(*args)
+rendering.render = render
 atexit.register(lambda: open(notes_file, "w").write(json.dumps(
-    {"modules": sorted(sys.modules), "pids": started, "isolated": isolated})))
+    {"modules": sorted(sys.modules), "pids": started, "isolated": isolated,
+     "running_at_report": running_at_report})))
 sys.argv[0] = "importguard"
 from importguard.entry import main
 main()
@@ -73,15 +81,25 @@ def test_an_edited_file_is_parsed_by_the_parser_process_and_reported_the_same(tm
     assert edited == fresh
 
 
-def test_a_run_that_parses_nothing_stops_it(tmp_path):
+@pytest.mark.parametrize("records", [("fast-*.json",), ("fast-*.json", "replay-*.json")],
+                         ids=["report replayed", "findings reused"])
+def test_a_run_that_parses_nothing_stops_it(tmp_path, records):
+    """Not replayed by the console script (its record is removed), the check starts the
+    parser process; it then replays the stored report (replay.py) or, without that
+    record either, reuses every stored finding (incremental.py). Either way it stops
+    the parser process as soon as it knows, before the report, not at its end."""
     root = tmp_path / "project"
     write_tree(root, TREE)
     time.sleep(2.1)
-    run(root, "check", "pkg")
-    for record in (root / ".importguard_cache").glob("fast-*.json"):
-        record.unlink()  # not replayed by the console script: the parser process starts
-    _, notes = run(root, "check", "pkg")
+    first, _ = run(root, "check", "pkg")
+    cache = root / ".importguard_cache"
+    for pattern in records:
+        for record in cache.glob(pattern):
+            record.unlink()
+    again, notes = run(root, "check", "pkg")
+    assert again == first
     [pid] = notes["pids"]
+    assert notes["running_at_report"] == [False]
     assert not alive(pid)
 
 

@@ -10,8 +10,9 @@ worker does (budget.start_worker: memory limit, per-file alarm, stderr silenced)
 so a file that crashes the parser takes this process down, not the run, and the
 run collects what is left the way the pool does after a worker died.
 
-A pool starting stops it, and so does the run's end: a run that parsed nothing
-leaves nothing running. Only where fork is safe and cheap (Linux, with no thread
+A pool starting stops it, so does a check that finds it has nothing to parse (a
+stored report replayed, every stored finding reused), and so does the run's end: a
+run that parsed nothing leaves nothing running. Only where fork is safe and cheap (Linux, with no thread
 started yet) and with a second CPU to run on.
 """
 
