@@ -60,6 +60,7 @@ from typing import Any, Iterable, Optional, Sequence
 from importguard import __version__
 from importguard.cache import early_parser, lookups
 from importguard.cache import store as cache
+from importguard.cache.codec import codec
 from importguard.cache.store import _atomic_write, digest, key_name
 from importguard.config import Config
 from importguard.engine import (
@@ -78,9 +79,9 @@ from importguard.regular_file import read_regular
 from importguard.rules import Project, Rule
 from importguard.rules._lazy_blockers import index_of, names_imported
 
-FORMAT = 6  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint); 4: plan arcs;
+FORMAT = 7  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint); 4: plan arcs;
 # 5: each module's star imports and calls' reads, each search's chain and what it depended on;
-# 6: the modules that reach no sink
+# 6: the modules that reach no sink; 7: findings and plan by codec.py
 _KEEP = 8
 
 
@@ -336,9 +337,9 @@ def _outside_unchanged(outside: list[Any], resolver: Any, collector: Any) -> boo
 
 def _replayed(record: dict[str, Any], paths: Sequence[Path], discovered: Any, config: Config,
               rules: Sequence[Rule], reported: list[Any], results: ResultStore, track_inputs: bool) -> Report:
-    kept = [Finding.from_dict(f) for found in record["findings"].values() for f in found]
+    kept = [codec(Finding).decode(f) for found in record["findings"].values() for f in found]
     kept += unreadable_findings(discovered.unreadable, rules, config)
-    plan = None if record["plan"] is None else Plan.from_dict(record["plan"])
+    plan = None if record["plan"] is None else codec(Plan).decode(record["plan"])
     report = finish(kept, len(reported), record["warnings"], None, None, plan=plan)
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, record["read"], (), record["lookups"])
@@ -437,7 +438,7 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     by_path = _by_path(kept)
     for path, module, _, _ in reported:
         if module not in again:
-            by_path[path] = [Finding.from_dict(f) for f in record["findings"].get(path, [])]
+            by_path[path] = [codec(Finding).decode(f) for f in record["findings"].get(path, [])]
     # Recorded edges: those computed now (every changed module's, every search's), and
     # the old ones of the rest. An old entry of a module computed again but not
     # searched through may be out of date (a star import of a changed module), but no
@@ -554,9 +555,9 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "reported": reported,
         "modules": modules,
         "outside": outside,
-        "findings": {path: [f.to_dict() for f in found] for path, found in sorted(by_path.items()) if found},
+        "findings": {path: [codec(Finding).encode(f) for f in found] for path, found in sorted(by_path.items()) if found},
         "warnings": list(warnings),
-        "plan": None if plan is None else plan.to_dict(),
+        "plan": None if plan is None else codec(Plan).encode(plan),
         "searches": dict(sorted(searches.items())),
         "from_imports": {path: found for path, found in sorted((from_imports or {}).items()) if found},
         "arcs": dict(sorted((arcs or {}).items())),

@@ -1,7 +1,8 @@
 """Plain data shared by every stage. Imports nothing from importguard.
 
-Facts are frozen dataclasses of strings, ints and tuples, so they can be cached as
-JSON and returned from worker processes; `to_dict`/`from_dict` do the round trip.
+Facts are frozen dataclasses of strings, ints, enums and tuples, so they can be cached
+as JSON and returned from worker processes; cache/codec.py derives the round trip from
+the fields (a field that a later stage fills, not stored, says `metadata={"stored": False}`).
 """
 
 from __future__ import annotations
@@ -122,79 +123,6 @@ class ModuleFacts:
     # Things at import time that cannot be followed (exec of a string...): (line, text).
     notes: tuple[tuple[int, str], ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        """What `dataclasses.asdict` gives (keys in field order, tuples kept), written
-        out: asdict deep-copies every leaf, which cost 8% of collecting a file.
-        tests/test_facts_dict.py checks it against asdict."""
-        exports = self.exports
-        return {
-            "module": self.module,
-            "path": self.path,
-            "is_package": self.is_package,
-            "imports": tuple(
-                {"module": s.module, "names": tuple(s.names), "line": s.line, "column": s.column,
-                 "end_line": s.end_line, "execution": s.execution, "kind": s.kind,
-                 "conditional": s.conditional}
-                for s in self.imports
-            ),
-            "calls": tuple(map(_call_dict, self.calls)),
-            "exports": None if exports is None else tuple(exports),
-            "suppressions": tuple(
-                {"line": s.line, "codes": tuple(s.codes), "directive": s.directive} for s in self.suppressions
-            ),
-            "problems": tuple(
-                {"code": p.code, "message": p.message, "line": p.line, "column": p.column} for p in self.problems
-            ),
-            "functions": tuple(
-                {"name": f.name, "line": f.line, "calls": tuple(map(_call_dict, f.calls)), "is_class": f.is_class}
-                for f in self.functions
-            ),
-            "bindings": tuple(map(tuple, self.bindings)),
-            "environ": tuple(map(tuple, self.environ)),
-            "notes": tuple(map(tuple, self.notes)),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModuleFacts":
-        return cls(
-            module=data["module"],
-            path=data["path"],
-            is_package=data["is_package"],
-            imports=tuple(
-                ImportSite(
-                    module=s["module"],
-                    names=tuple(s["names"]),
-                    line=s["line"],
-                    column=s["column"],
-                    end_line=s["end_line"],
-                    execution=Execution(s["execution"]),
-                    kind=SiteKind(s["kind"]),
-                    conditional=s["conditional"],
-                )
-                for s in data["imports"]
-            ),
-            calls=tuple(CallSite(**c) for c in data["calls"]),
-            functions=tuple(
-                FunctionFacts(f["name"], f["line"], tuple(CallSite(**c) for c in f["calls"]), f["is_class"])
-                for f in data.get("functions", ())
-            ),
-            bindings=tuple((a, b) for a, b in data.get("bindings", ())),
-            environ=tuple((k, v, line) for k, v, line in data.get("environ", ())),
-            notes=tuple((line, text) for line, text in data.get("notes", ())),
-            exports=None if data["exports"] is None else tuple(data["exports"]),
-            suppressions=tuple(
-                Suppression(line=s["line"], codes=tuple(s["codes"]), directive=s.get("directive", "noqa"))
-                for s in data["suppressions"]
-            ),
-            problems=tuple(Problem(**p) for p in data["problems"]),
-        )
-
-
-def _call_dict(call: CallSite) -> dict[str, Any]:
-    return {"name": call.name, "line": call.line, "column": call.column, "end_line": call.end_line,
-            "conditional": call.conditional, "guarded": call.guarded, "device": call.device,
-            "context": call.context}
-
 
 @dataclass(frozen=True)
 class SourceFile:
@@ -301,7 +229,7 @@ class Finding:
     blocker: str = ""
     strength: str = ""  # of the sink reached: INITIALIZER, DRIVER_API, CONFIGURED ("" for 9xx)
     # Filled by optional stages (e.g. the runtime probe's verdict under "confirmation").
-    extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+    extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False, metadata={"stored": False})
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
@@ -311,22 +239,6 @@ class Finding:
     def fix_text(self) -> str:
         """The fix hint as printed: the hint, then what blocks it."""
         return f"{self.fix}; but {self.blocker}" if self.blocker else self.fix
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data without `extra` (optional stages add it after a run); the dict
-        `dataclasses.asdict` gives, built by hand: a run stores every finding, and
-        asdict's deep copies cost a warm run about a tenth of its time."""
-        return {
-            "code": self.code, "name": self.name, "path": self.path, "line": self.line, "column": self.column,
-            "message": self.message, "fix": self.fix, "sink": self.sink, "chain": tuple(hop.to_dict() for hop in self.chain),
-            "end_line": self.end_line, "blocker": self.blocker, "strength": self.strength,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Finding":
-        fields = dict(data)
-        fields["chain"] = tuple(Hop(**hop) for hop in fields["chain"])
-        return cls(**fields)
 
 
 @dataclass(frozen=True)
@@ -360,15 +272,6 @@ class Plan:
                            for e in self.edits),
             "cleared": self.cleared, "exact": self.exact, "method": self.method,
         }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Plan":
-        return cls(
-            edits=tuple(PlanEdit(**edit) for edit in data["edits"]),
-            cleared=data["cleared"],
-            exact=data["exact"],
-            method=data["method"],
-        )
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ def test_collection_settings_are_part_of_the_key(tmp_path: Path, monkeypatch: py
 
 def test_collector_source_is_part_of_the_key() -> None:
     key = cache_module.cache_key(load_config(None, Path(".")))
-    assert set(key) == {"importguard", "collector", "libcst", "python", "parser", "settings"}
+    assert set(key) == {"importguard", "collector", "libcst", "python", "parser", "settings", "schema"}
     assert key["libcst"] not in ("missing", "unknown")
 
 

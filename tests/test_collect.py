@@ -284,7 +284,8 @@ def test_empty_and_comment_only_files(data):
 
 
 def test_facts_round_trip_through_plain_data():
+    from importguard.cache.codec import codec
     from importguard.model import ModuleFacts
 
     facts = facts_of("import a\nfrom typing import TYPE_CHECKING\nimport torch\nX = torch.cuda.is_available()  # noqa\n")
-    assert ModuleFacts.from_dict(facts.to_dict()) == facts
+    assert codec(ModuleFacts).decode(codec(ModuleFacts).encode(facts)) == facts

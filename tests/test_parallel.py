@@ -13,7 +13,7 @@ from importguard.cache import pool as parallel
 from importguard.facts import collect
 from importguard.facts.collect import collect_file
 from importguard.discovery import discover
-from importguard.cache.pool import WorkerPool
+from importguard.cache.pool import WorkerPool, facts_codec
 from importguard.model import ModuleFacts
 
 ODD_FILES = {
@@ -38,7 +38,7 @@ def sources(tmp_path: Path):
 
 
 def facts_of(results) -> list[ModuleFacts]:
-    return [ModuleFacts.from_dict(result["facts"]) for result in results]
+    return [facts_codec().decode(result["facts"]) for result in results]
 
 
 def test_parallel_facts_equal_serial_facts(tmp_path: Path) -> None:
@@ -79,9 +79,10 @@ def test_a_collector_crash_becomes_a_problem(tmp_path: Path, monkeypatch: pytest
         results = pool(files)
     finally:
         pool.close()
-    crashed = [r for r in results if r["facts"]["path"] == victim]
-    (problem,) = crashed[0]["facts"]["problems"]
-    assert problem["code"] == "IG901" and "internal error: RuntimeError: boom" in problem["message"]
+    crashed = [r for r in facts_of(results) if r.path == victim]
+    (problem,) = crashed[0].problems
+    assert problem.code == "IG901" and "internal error: RuntimeError: boom" in problem.message
+    crashed = [r for r in results if facts_codec().decode(r["facts"]).path == victim]
     assert crashed[0]["digest"] is None  # never cached
     assert sum(r["digest"] is None for r in results) == 1
 

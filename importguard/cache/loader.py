@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
-from importguard.cache.store import DEFAULT_DIRECTORY, FactsCache
+from importguard.cache.store import DEFAULT_DIRECTORY, FactsCache, without_identity
 from importguard.config import Config
-from importguard.cache.pool import WorkerPool
+from importguard.cache.pool import WorkerPool, facts_codec
 from importguard.model import ModuleFacts, SourceFile
 
 
@@ -43,9 +43,9 @@ class FactsLoader:
             else:
                 found[source.path] = facts
         for source, result in zip(misses, self.pool(misses, meanwhile)):
-            facts = ModuleFacts.from_dict(result["facts"])
+            facts = facts_codec().decode(result["facts"])
             if self.cache is not None and result["digest"] is not None:
-                self.cache.store(source, result["digest"], result["stat"], facts)
+                self.cache.store_encoded(source, result["digest"], result["stat"], without_identity(result["facts"]))
             found[source.path] = facts
         self.collected += len(misses)
         return [found[source.path] for source in sources]

@@ -1,7 +1,7 @@
 """Collect facts in worker processes.
 
-Workers return plain dicts (`ModuleFacts.to_dict` plus the content hash and stat the
-cache keys on) and never raise: a crash of the collector on one file becomes a problem
+Workers return plain data (the facts as codec.py encodes them, plus the content hash
+and stat the cache keys on: the main process stores them without encoding them again) and never raise: a crash of the collector on one file becomes a problem
 in that file's facts. A single file, or a few before any pool exists, is collected
 inline, which costs less than starting a pool; once started, the pool stays up for the
 rest of the run, so each breadth-first level of the graph search reuses it. Large files
@@ -19,6 +19,7 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Optional, Sequence
 
 from importguard.cache import early_parser
+from importguard.cache.codec import Codec, codec
 from importguard.facts import budget
 from importguard.progress import Progress
 from importguard.model import ModuleFacts, Problem, SourceFile
@@ -34,6 +35,10 @@ _BIG_FILE = 64_000
 BYTES_IN_FLIGHT = 8_000_000  # about 1 GB over all workers
 
 Result = dict[str, Any]
+
+
+def facts_codec() -> Codec:
+    return codec(ModuleFacts)
 
 
 def collect_entry(source: SourceFile) -> Result:
@@ -68,7 +73,7 @@ def _collect_within_budget(source: SourceFile, data: bytes,
             return _failure(source, budget.over_budget_message())
         return _failure(source, f"cannot analyse file: internal error: {type(error).__name__}: {error}")
     found_digest, stat = cache_key()
-    return {"facts": facts.to_dict(), "digest": found_digest, "stat": stat}
+    return {"facts": facts_codec().encode(facts), "digest": found_digest, "stat": stat}
 
 
 def collect_bounded(source: SourceFile, data: Optional[bytes] = None, time_budget: Optional[float] = None) -> ModuleFacts:
@@ -78,9 +83,9 @@ def collect_bounded(source: SourceFile, data: Optional[bytes] = None, time_budge
     `time_budget` seconds instead of the default."""
     size = len(data) if data is not None else _size(source)
     if size <= budget.INLINE_MAX_BYTES:
-        return ModuleFacts.from_dict(_entry_for(source, data)["facts"])
+        return facts_codec().decode(_entry_for(source, data)["facts"])
     if size > budget.MAX_SOURCE_BYTES:
-        return ModuleFacts.from_dict(_failure(source, budget.too_large_message(size))["facts"])
+        return facts_codec().decode(_failure(source, budget.too_large_message(size))["facts"])
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -91,7 +96,7 @@ def collect_bounded(source: SourceFile, data: Optional[bytes] = None, time_budge
             result = pool.submit(_entry_for, source, data, time_budget).result()
         except BrokenProcessPool:
             result = _failure(source, budget.over_budget_message(time_budget))
-    return ModuleFacts.from_dict(result["facts"])
+    return facts_codec().decode(result["facts"])
 
 
 def _entry_for(source: SourceFile, data: Optional[bytes], time_budget: Optional[float] = None) -> Result:
@@ -104,7 +109,7 @@ def _entry_for(source: SourceFile, data: Optional[bytes], time_budget: Optional[
 
 def _failure(source: SourceFile, message: str) -> Result:
     facts = ModuleFacts(source.module, source.path, source.is_package, problems=(Problem(UNREADABLE, message),))
-    return {"facts": facts.to_dict(), "digest": None, "stat": None}
+    return {"facts": facts_codec().encode(facts), "digest": None, "stat": None}
 
 
 def _collect_chunk(sources: Sequence[SourceFile]) -> list[Result]:

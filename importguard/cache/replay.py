@@ -35,11 +35,12 @@ from importguard.cache import store as cache
 from importguard.cache.store import _atomic_write, digest, file_stat, trusted
 from importguard.cache.fast_replay import inputs_unchanged
 from importguard.cache.lookups import LookupLog, merged
+from importguard.cache.codec import codec
 from importguard.model import Finding, Plan, Report
 from importguard.regular_file import read_regular
 
-FORMAT = 5  # 2: findings as Finding.to_dict(); 3: the fix plan; 4: directory lookups (lookups.py), not mtimes;
-# 5: files by directory, their stats flat (fast_replay.inputs_unchanged)
+FORMAT = 6  # 2: findings stored; 3: the fix plan; 4: directory lookups (lookups.py), not mtimes;
+# 5: files by directory, their stats flat (fast_replay.inputs_unchanged); 6: findings and plan by codec.py
 _KEEP = 8
 
 
@@ -65,10 +66,10 @@ class Replay:
                 return None
             self.loaded = record
             return Report(
-                tuple(Finding.from_dict(f) for f in record["findings"]),
+                tuple(codec(Finding).decode(f) for f in record["findings"]),
                 record["files_checked"],
                 tuple(record["warnings"]),
-                None if record["plan"] is None else Plan.from_dict(record["plan"]),
+                None if record["plan"] is None else codec(Plan).decode(record["plan"]),
             )
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None  # no record, or one this version cannot read: analyse instead
@@ -101,10 +102,10 @@ class Replay:
             "format": FORMAT,
             "files": files,
             "lookups": lookups,
-            "findings": [f.to_dict() for f in report.findings],
+            "findings": [codec(Finding).encode(f) for f in report.findings],
             "files_checked": report.files_checked,
             "warnings": list(report.warnings),
-            "plan": None if report.plan is None else report.plan.to_dict(),
+            "plan": None if report.plan is None else codec(Plan).encode(report.plan),
         }
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

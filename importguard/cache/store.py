@@ -42,22 +42,14 @@ from typing import Any, Iterator, Optional, Union
 
 from importguard import __version__
 from importguard.facts import budget
-from importguard.model import (
-    CallSite,
-    Execution,
-    FunctionFacts,
-    ImportSite,
-    ModuleFacts,
-    Problem,
-    SiteKind,
-    SourceFile,
-    Suppression,
-)
+from importguard.cache.codec import MalformedEntry, codec, schema
+from importguard.model import ModuleFacts, SourceFile
 from importguard.regular_file import read_regular
 
 # 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes;
-# 6: the facts file read entry by entry (_PackedFacts)
-FORMAT = 6
+# 6: the facts file read entry by entry (_PackedFacts); 7: the layout derived from the
+# dataclasses (codec.py), whose schema is part of the key
+FORMAT = 7
 # A cache directory can come with a checkout: its files are read only when regular, and
 # only up to this size (flashinfer's index is about 3 MB).
 MAX_CACHE_FILE_BYTES = 512_000_000
@@ -66,7 +58,7 @@ DEFAULT_DIRECTORY = ".importguard_cache"
 COLLECTION_SETTINGS: tuple[str, ...] = ()
 # The collector's own source; a test fails when collect.py imports a module not listed.
 COLLECTOR_SOURCES = (  # under importguard/
-    "facts/budget.py", "facts/collect.py", "facts/comments.py", "facts/cpython_verdict.py",
+    "cache/codec.py", "facts/budget.py", "facts/collect.py", "facts/comments.py", "facts/cpython_verdict.py",
     "facts/function_calls.py", "facts/positions.py", "facts/skeleton.py", "model.py", "regular_file.py",
 )
 # A file modified this recently may be modified again within the same timestamp tick,
@@ -131,6 +123,7 @@ def cache_key(config: Any) -> dict[str, str]:
         "python": f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}",
         "parser": os.environ.get("LIBCST_PARSER_TYPE", ""),
         "settings": digest(repr(settings).encode()),
+        "schema": digest(schema(ModuleFacts).encode()),
     }
 
 
@@ -153,141 +146,38 @@ def key_name(key: dict[str, str]) -> str:
 
 
 # ----------------------------------------------------------------------------- codec
-# Flat lists, one per kind of site (8 or 5 values per site): JSON builds one list per
-# module instead of one per site, which loads three times faster on real trees.
+# codec.py derives the layout from ModuleFacts' fields. The fields that say which file
+# the facts are of (module, path, package-ness) come from the index entry, not the
+# facts file: facts are stored by content, and two files with the same content share them.
 
-_EXECUTION = {e.value: e for e in Execution}
-_KIND = {k.value: k for k in SiteKind}
-_new = object.__new__
+IDENTITY_FIELDS = ("module", "path", "is_package")  # ModuleFacts' first fields (a test checks)
+_IDENTITY = len(IDENTITY_FIELDS)
+_SEQUENCE = (list, tuple)
 
 
 def encode(facts: ModuleFacts) -> list[Any]:
-    imports: list[Any] = []
-    for s in facts.imports:
-        exact = all(n and "," not in n for n in s.names)  # () is exact: ""
-        names: Any = ",".join(s.names) if exact else list(s.names)
-        imports += (s.module, names, s.line, s.column, s.end_line, s.execution.value, s.kind.value,
-                    int(s.conditional))
-    return [
-        imports,
-        _encode_calls(facts.calls),
-        facts.exports,
-        [[s.line, s.codes, s.directive] for s in facts.suppressions],
-        [[p.code, p.message, p.line, p.column] for p in facts.problems],
-        [[f.name, f.line, _encode_calls(f.calls), int(f.is_class)] for f in facts.functions],
-        [value for pair in facts.bindings for value in pair],
-        [list(entry) for entry in facts.environ],
-        [list(note) for note in facts.notes],
-    ]
+    return codec(ModuleFacts).encode(facts)[_IDENTITY:]
 
 
-def _encode_calls(calls: Any) -> list[Any]:
-    flat: list[Any] = []
-    for c in calls:
-        flat += (c.name, c.line, c.column, c.end_line, int(c.conditional), int(c.guarded), c.device, c.context)
-    return flat
+def without_identity(encoded: list[Any]) -> list[Any]:
+    """What `encode` gives, from what the whole facts' codec gave (a worker's result)."""
+    return encoded[_IDENTITY:]
 
 
-class MalformedEntry(ValueError):
-    """A cache entry whose shape is not what `encode` writes: a miss, never an answer."""
-
-
-_SEQUENCE = (list, tuple)  # JSON gives lists; facts kept in memory may hold tuples
-
-
-def _ints(*values: Any) -> bool:
-    return all(type(v) is int for v in values)
-
-
-def _rows(value: Any, width: int) -> bool:
-    return type(value) in _SEQUENCE and all(type(row) in _SEQUENCE and len(row) == width for row in value)
-
-
-def _decode_calls(flat_calls: Any) -> tuple[CallSite, ...]:
-    if type(flat_calls) not in _SEQUENCE or len(flat_calls) % 8:
-        raise MalformedEntry("call sites of the wrong length")
-    flat = iter(flat_calls)
-    sites = []
-    for name, line, column, end_line, conditional, guarded, device, context in zip(*[flat] * 8):
-        # Chained `is`: every field an int (a bool is not), spelled out for speed.
-        if type(name) is not str or not (type(line) is type(column) is type(end_line) is type(conditional)
-                                         is type(guarded) is int) \
-                or type(device) is not str or type(context) is not str:
-            raise MalformedEntry("call site fields of the wrong type")
-        site = _new(CallSite)  # as for import sites below: __init__ of a frozen dataclass is slow
-        site.__dict__.update(name=name, line=line, column=column, end_line=end_line, conditional=bool(conditional),
-                             guarded=bool(guarded), device=device, context=context)
-        sites.append(site)
-    return tuple(sites)
+def decode(source: SourceFile, data: Any) -> ModuleFacts:
+    """The facts `encode` wrote, every value's type checked (MalformedEntry if not):
+    the hash only proves the file is unchanged, not that the entry is intact."""
+    if type(data) not in _SEQUENCE:
+        raise MalformedEntry("facts: not a list")
+    return codec(ModuleFacts).decode([source.module, source.path, source.is_package, *data])
 
 
 def facts_hash(encoded: list[Any]) -> str:
     return digest(json.dumps(encoded, separators=(",", ":")).encode())
 
 
-def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
-    """The facts `encode` wrote. Every field is checked, since the hash only proves the
-    file is unchanged, not that the entry is intact (a `calls` list of `[1]` would
-    otherwise drop every call silently)."""
-    if type(data) not in _SEQUENCE or len(data) != 9:
-        raise MalformedEntry("not a list of nine fields")
-    imports, calls, exports, suppressions, problems, functions, bindings, environ, notes = data
-    if type(imports) not in _SEQUENCE or len(imports) % 8:
-        raise MalformedEntry("import sites of the wrong length")
-    sites = []
-    flat = iter(imports)
-    for module, names, line, column, end_line, execution, kind, conditional in zip(*[flat] * 8):
-        if type(module) is not str or not (type(line) is type(column) is type(end_line) is type(conditional) is int):
-            raise MalformedEntry("import site fields of the wrong type")
-        if type(names) is str:
-            names = tuple(names.split(",")) if names else ()
-        elif type(names) in _SEQUENCE and all(type(n) is str for n in names):
-            names = tuple(names)
-        else:
-            raise MalformedEntry("import names of the wrong type")
-        # Frozen dataclasses block __setattr__; filling __dict__ skips what __init__
-        # would repeat for each of tens of thousands of cached sites.
-        site = _new(ImportSite)
-        site.__dict__.update(
-            module=module, names=names, line=line, column=column, end_line=end_line,
-            execution=_EXECUTION[execution], kind=_KIND[kind], conditional=bool(conditional),
-        )
-        sites.append(site)
-    if exports is not None and (type(exports) not in _SEQUENCE or not all(type(e) is str for e in exports)):
-        raise MalformedEntry("exports of the wrong type")
-    if type(suppressions) not in _SEQUENCE or not all(
-        type(s) in _SEQUENCE and len(s) in (2, 3) and _ints(s[0]) and type(s[1]) in _SEQUENCE
-        and all(type(c) is str for c in s[1]) and all(type(d) is str for d in s[2:])
-        for s in suppressions
-    ):
-        raise MalformedEntry("suppressions of the wrong shape")
-    if not _rows(problems, 4) or not all(
-        type(p[0]) is str and type(p[1]) is str and _ints(p[2], p[3]) for p in problems
-    ):
-        raise MalformedEntry("problems of the wrong shape")
-    if not _rows(functions, 4) or not all(type(f[0]) is str and _ints(f[1], f[3]) for f in functions):
-        raise MalformedEntry("function facts of the wrong shape")
-    if type(bindings) not in _SEQUENCE or len(bindings) % 2 or not all(type(b) is str for b in bindings):
-        raise MalformedEntry("bindings of the wrong shape")
-    if not _rows(environ, 3) or not all(type(k) is str and type(v) is str and _ints(n) for k, v, n in environ):
-        raise MalformedEntry("environment settings of the wrong shape")
-    if not _rows(notes, 2) or not all(_ints(n) and type(t) is str for n, t in notes):
-        raise MalformedEntry("notes of the wrong shape")
-    pairs = iter(bindings)
-    return ModuleFacts(
-        module=source.module,
-        path=source.path,
-        is_package=source.is_package,
-        imports=tuple(sites),
-        calls=_decode_calls(calls),
-        exports=None if exports is None else tuple(exports),
-        suppressions=tuple(Suppression(entry[0], tuple(entry[1]), *entry[2:]) for entry in suppressions),
-        problems=tuple(Problem(code, message, line, col) for code, message, line, col in problems),
-        functions=tuple(FunctionFacts(name, line, _decode_calls(c), bool(k)) for name, line, c, k in functions),
-        bindings=tuple(zip(pairs, pairs)),
-        environ=tuple((key, value, line) for key, value, line in environ),
-        notes=tuple((line, text) for line, text in notes),
-    )
+def _ints(*values: Any) -> bool:
+    return all(type(v) is int for v in values)
 
 
 # ----------------------------------------------------------------------------- store
@@ -459,7 +349,10 @@ class FactsCache:
     # -- writing
 
     def store(self, source: SourceFile, content: str, stat: Optional[Stat], facts: ModuleFacts) -> None:
-        encoded = encode(facts)
+        self.store_encoded(source, content, stat, encode(facts))
+
+    def store_encoded(self, source: SourceFile, content: str, stat: Optional[Stat], encoded: list[Any]) -> None:
+        """Store facts as `encode` gave them (a worker encoded them: no round trip here)."""
         hashed = facts_hash(encoded)
         self._new_facts[hashed] = encoded
         self._put(source, content, stat, hashed)
