@@ -6,10 +6,10 @@
 `--baseline` is a checkout of another importguard (e.g. `git archive main | tar -x -C
 DIR`). Each version collects every `*.py` under each package directory (module names
 relative to the directory's parent, as `importguard check` names them) in a fresh
-process of its own, one after the other, and writes `json.dumps(facts.to_dict(),
-sort_keys=True)` per file; then the two are compared file by file. Prints, per
+process of its own, one after the other, and writes `json.dumps(dataclasses.asdict(facts),
+sort_keys=True)` per file (the same in every version); then the two are compared file by file. Prints, per
 version, the CPU time of collecting (`time.process_time` inside that process, reading
-and `to_dict` included, the cyclic GC off as in `importguard check`), the count of
+included, writing not, the cyclic GC off as in `importguard check`), the count of
 files compared and every file whose facts differ (exit 1 if any).
 
     python bench/facts_identity.py --dump OUT PKG_DIR ...   # one version only
@@ -18,6 +18,7 @@ files compared and every file whose facts differ (exit 1 if any).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -54,8 +55,9 @@ def dump(out: str, folders: list[str]) -> None:
         for source in _sources(folders):
             start = time.process_time()
             data = Path(source.path).read_bytes()
-            facts = collect_source(data, source).to_dict()
+            collected = collect_source(data, source)
             cpu += time.process_time() - start
+            facts = dataclasses.asdict(collected)
             count += 1
             handle.write(json.dumps([source.path, json.dumps(facts, sort_keys=True)]) + "\n")
     print(f"{count} files collected, CPU {cpu:.2f} s (importguard from {_origin()})", file=sys.stderr)

@@ -26,7 +26,7 @@ class DiscoveredFiles:
     # Files named explicitly or found under a path that could not be listed.
     unreadable: tuple[tuple[str, str], ...] = ()
     # Every directory listed: (directory, names taken, names excluded).
-    listings: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
+    listings: tuple[tuple[str, Optional[tuple[str, ...]], Optional[tuple[str, ...]]], ...] = ()  # None: unlistable
 
 
 def _relative(path: Path, project_root: Path) -> str:
@@ -180,7 +180,7 @@ def discover(
     files: dict[str, SourceFile] = {}
     unreadable: list[tuple[str, str]] = []
     packages: _Packages = {}
-    walked: list[tuple[str, list[str], list[str]]] = []
+    walked: list[tuple[str, Optional[list[str]], Optional[list[str]]]] = []
     absolute: dict[str, str] = {}  # a walked directory as found -> normalised (abspath once per directory)
     for given in paths:
         if not os.path.lexists(given):
@@ -200,7 +200,8 @@ def discover(
             source = module_for(given, src_roots, packages)
             files.setdefault(source.path, source)
     ordered = tuple(sorted(files.values(), key=lambda s: s.path))
-    listings = tuple((d, tuple(taken), tuple(excluded)) for d, taken, excluded in walked)
+    listings = tuple((d, None if taken is None else tuple(taken), None if excluded is None else tuple(excluded))
+                     for d, taken, excluded in walked)
     return DiscoveredFiles(ordered, tuple(sorted(unreadable)), listings)
 
 
@@ -216,7 +217,7 @@ def is_package_data(name: str, directory_entries: Iterable[str], has_init: bool)
 
 
 def _walk(
-    top: Path, project_root: Path, exclude: Sequence[str], walked: list[tuple[str, list[str], list[str]]],
+    top: Path, project_root: Path, exclude: Sequence[str], walked: list[tuple[str, Optional[list[str]], Optional[list[str]]]],
     exclude_package_data: bool = True,
 ) -> Iterator[tuple[str, str]]:
     """(path, "") for each Python file, (path, reason) for what cannot be read. Strings,
@@ -227,9 +228,11 @@ def _walk(
     stack = [(os.fspath(top), "")]
     while stack:
         directory, relative = stack.pop()
+        absolute = directory if os.path.isabs(directory) else cwd if directory == "." else os.path.join(cwd, directory)
         try:
             stat = os.stat(directory)
         except OSError as error:
+            walked.append((absolute, None, None))  # an input all the same: it must stay unlistable
             yield directory, error.strerror or str(error)
             continue
         key = (stat.st_dev, stat.st_ino)
@@ -239,11 +242,11 @@ def _walk(
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as error:
+            walked.append((absolute, None, None))
             yield directory, f"cannot list directory: {error.strerror or error}"
             continue
         taken: list[str] = []
         excluded: list[str] = []
-        absolute = directory if os.path.isabs(directory) else cwd if directory == "." else os.path.join(cwd, directory)
         walked.append((absolute, taken, excluded))  # filled below
         names = {entry.name for entry in entries} if exclude_package_data else set()
         for entry in entries:

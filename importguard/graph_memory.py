@@ -22,7 +22,7 @@ from importguard.discovery import ModuleResolver
 from importguard.graph import ImportGraph
 from importguard.model import ModuleFacts
 
-_RACY_NS = 2_000_000_000  # as the caches: a directory changed this recently proves nothing by its mtime
+_RACY_NS = 2_000_000_000  # as the caches: a directory changed this recently proves nothing by its stamp
 
 
 @dataclass

@@ -285,7 +285,9 @@ class Report:
     # names excluded); filled only when the caller asks, for replaying it later.
     consulted_files: tuple[str, ...] = field(default=(), compare=False)
     consulted_probes: tuple[tuple[str, bool], ...] = field(default=(), compare=False)
-    consulted_listings: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = field(default=(), compare=False)
+    # (taken and excluded are None for a directory the walk could not list)
+    consulted_listings: tuple[tuple[str, Optional[tuple[str, ...]], Optional[tuple[str, ...]]], ...] = field(
+        default=(), compare=False)
     # Directory lookups recorded by an earlier check whose findings this one reused
     # (lookups.py records), found unchanged at the start of this one.
     consulted_lookups: tuple[Any, ...] = field(default=(), compare=False)

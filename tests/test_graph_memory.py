@@ -17,7 +17,7 @@ def analyse_all(session: Session, root: Path) -> dict[str, tuple]:
     found = {}
     for path in sorted(root.rglob("*.py")):
         analysis = session.analyse(str(path), path.read_text())
-        found[str(path.relative_to(root))] = tuple(f.to_dict() for f in analysis.findings)
+        found[str(path.relative_to(root))] = tuple(analysis.findings)
     return found
 
 

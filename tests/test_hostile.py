@@ -180,27 +180,28 @@ def test_named_pipes_and_devices_are_findings_not_hangs(tmp_path):
 
 def test_a_file_over_the_size_cap_is_a_finding(tmp_path, monkeypatch):
     from importguard.facts import budget
-    from importguard.cache.pool import collect_entry
+    from importguard.cache.pool import collect_entry, facts_codec
 
     monkeypatch.setattr(budget, "MAX_SOURCE_BYTES", 10_000)
     write_tree(tmp_path, {"big.py": "x = '" + "a" * 20_000 + "'\n", "small.py": "import os\n"})
     big = collect_entry(SourceFile(str(tmp_path / "big.py"), "big", False, str(tmp_path)))
     small = collect_entry(SourceFile(str(tmp_path / "small.py"), "small", False, str(tmp_path)))
-    (problem,) = big["facts"]["problems"]
-    assert problem["code"] == "IG901" and "20,007 bytes, over the 10,000 bytes" in problem["message"]
+    (problem,) = facts_codec().decode(big["facts"]).problems
+    assert problem.code == "IG901" and "20,007 bytes, over the 10,000 bytes" in problem.message
     assert big["digest"] is None  # never cached
-    assert small["facts"]["problems"] == () and small["facts"]["imports"]
+    small_facts = facts_codec().decode(small["facts"])
+    assert small_facts.problems == () and small_facts.imports
 
 
 def _collect_with_pool(tmp_path, files):
-    from importguard.cache.pool import WorkerPool
+    from importguard.cache.pool import WorkerPool, facts_codec
 
     sources = []
     for name in files:
         sources.append(SourceFile(str(tmp_path / name), name[:-3], False, str(tmp_path)))
     collector = WorkerPool(2)
     try:
-        return {s.module: r["facts"] for s, r in zip(sources, collector(sources))}
+        return {s.module: facts_codec().decode(r["facts"]) for s, r in zip(sources, collector(sources))}
     finally:
         collector.close()
 
@@ -212,9 +213,9 @@ def test_a_file_past_the_memory_budget_is_a_finding_and_the_run_goes_on(tmp_path
     monkeypatch.setattr(budget, "MEMORY_BUDGET_BYTES", 150 * 1024**2)
     write_tree(tmp_path, {"heavy.py": "x = 1\n" * 60_000, "a.py": "import cutlass\n", "b.py": "import os\n"})
     facts = _collect_with_pool(tmp_path, ["heavy.py", "a.py", "b.py"])
-    (problem,) = facts["heavy"]["problems"]
-    assert problem["code"] == "IG901" and "passed the budget of one worker (150 MB" in problem["message"]
-    assert [s["module"] for s in facts["a"]["imports"]] == ["cutlass"] and facts["a"]["problems"] == ()
+    (problem,) = facts["heavy"].problems
+    assert problem.code == "IG901" and "passed the budget of one worker (150 MB" in problem.message
+    assert [s.module for s in facts["a"].imports] == ["cutlass"] and facts["a"].problems == ()
 
 
 def test_a_file_past_the_time_budget_is_a_finding(tmp_path, monkeypatch):
@@ -224,9 +225,9 @@ def test_a_file_past_the_time_budget_is_a_finding(tmp_path, monkeypatch):
     monkeypatch.setattr(budget, "TIME_BUDGET_SECONDS", 0.5)
     write_tree(tmp_path, {"slow.py": "x = 1\n" * 40_000, "a.py": "import cutlass\n"})
     facts = _collect_with_pool(tmp_path, ["slow.py", "a.py"])
-    (problem,) = facts["slow"]["problems"]
-    assert problem["code"] == "IG901" and "0.5 s" in problem["message"]
-    assert [s["module"] for s in facts["a"]["imports"]] == ["cutlass"]
+    (problem,) = facts["slow"].problems
+    assert problem.code == "IG901" and "0.5 s" in problem.message
+    assert [s.module for s in facts["a"].imports] == ["cutlass"]
 
 
 # ----------------------------------------------------------------------------- output

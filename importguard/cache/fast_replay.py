@@ -28,7 +28,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional
 
-FORMAT = 5  # 3: the record holds its key (the file name is only a checksum of it); 4: files by directory;
+FORMAT = 6  # 3: the record holds its key (the file name is only a checksum of it); 4: files by directory;
 # 5: lookups packed (lookups.packed)
 DEFAULT_DIRECTORY = ".importguard_cache"
 
@@ -150,14 +150,14 @@ def _scanner() -> Any:
 def pack(record: dict[str, Any], dumps: Any) -> bytes:
     """The fast record as stored: a JSON header line, then the names and listing of
     each directory lookup, one JSON value after another. The header's lookups are
-    [path, mtime_ns or None, offset]; a replay scans an entry's names only where its
-    directory's mtime changed (they are most of the record on a big tree)."""
+    [path, stamp or None, offset]; a replay scans an entry's names only where its
+    directory's stamp changed (they are most of the record on a big tree)."""
     details = []
     entries = []
     offset = 0
-    for directory, mtime, names, listing in record["lookups"]:
+    for directory, stamp, names, listing in record["lookups"]:
         encoded = dumps([names, listing])
-        entries.append([directory, mtime, offset])
+        entries.append([directory, stamp, offset])
         details.append(encoded)
         offset += len(encoded)
     header = dumps({**record, "lookups": entries})

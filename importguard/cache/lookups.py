@@ -12,10 +12,14 @@ really depended on is narrower:
   (Python files and subdirectories that are not excluded).
 
 Each directory is recorded once, with those names and their state (absent, file,
-directory) and, for walked directories, the names taken and those excluded. The
-directory's mtime is kept as a shortcut: unchanged, nothing in it was added, removed
-or renamed. Changed (or too recent to prove anything), the recorded names are looked
-at one by one and the walked listing is compared, and only a difference there counts.
+directory) and, for walked directories, the names taken and those excluded. What
+decides is that listing; the directory's stamp (mtime, ctime, inode) is only a
+shortcut past it: the kernel sets a directory's ctime whenever an entry is added,
+removed or renamed, and no call sets it back, so an mtime restored by `touch -r` or
+`cp -a` still shows. A stamp that changed (or was too recent to prove anything) sends
+the check to the recorded names one by one and to the walked listing, and only a
+difference there counts. A directory holding a symbolic link gets no stamp: the link's
+target can appear, change or vanish without the directory changing.
 
 Standard library only: fast_replay.py runs this before anything else is imported.
 """
@@ -28,15 +32,21 @@ TYPE_CHECKING = False  # typing is not imported at replay time (fast_replay.py)
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterable, Optional
 
+# A walked directory that could not be listed (or stat'ed): it must stay so.
+UNLISTABLE = "unlistable"
 # What a module lookup saw at one name: a file (`x.py`, `__init__.py` found), no file
 # there (`x.py` not found), or no directory there (the package directory `a` missing).
 FILE, NO_FILE, NO_DIRECTORY = 1, 0, 2
 
 # One recorded directory:
-# [path, mtime_ns or None, {name: what the lookup saw},
+# [path, stamp ([mtime_ns, ctime_ns, inode]) or None, {name: what the lookup saw},
 #  [names taken, names excluded, exclude patterns without a slash] or None]
 if TYPE_CHECKING:
     Lookup = list[Any]
+
+
+def stamp(st: Any) -> list[int]:
+    return [st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def _still(path: str, seen: int) -> bool:
@@ -115,16 +125,17 @@ def _matches_any(name: str, patterns: list[str]) -> bool:
 
 def unchanged(lookups: list[Lookup], detail: Optional[Callable[[Any], Any]] = None) -> bool:
     """Whether every lookup would find what it found. Entries of a packed record
-    (fast_replay.pack) are [path, mtime_ns or None, offset], `detail(offset)` their
+    (fast_replay.pack) are [path, stamp or None, offset], `detail(offset)` their
     [names, listing]."""
     stat_of = os.stat
-    for directory, mtime, *seen in lookups:
-        if mtime is not None:
+    for directory, recorded, *seen in lookups:
+        if recorded is not None:
             try:
-                if stat_of(directory).st_mtime_ns == mtime:
-                    continue
+                st = stat_of(directory)
             except OSError:
                 return False
+            if [st.st_mtime_ns, st.st_ctime_ns, st.st_ino] == recorded:
+                continue
         if detail is not None:
             (offset,) = seen
             names, listing = detail(offset)
@@ -132,28 +143,48 @@ def unchanged(lookups: list[Lookup], detail: Optional[Callable[[Any], Any]] = No
             names, listing = seen
         if not _names_still(directory, names):
             return False
-        if listing is not None and not listing_unchanged(directory, *listing):
+        if listing == UNLISTABLE:
+            if _listable(directory):
+                return False
+        elif listing is not None and not listing_unchanged(directory, *listing):
             return False
     return True
 
 
+def _listable(directory: str) -> bool:
+    try:
+        with os.scandir(directory):
+            return True
+    except OSError:
+        return False
+
+
 def refreshed(verified: list[Lookup], started_ns: int, racy_ns: int) -> list[Lookup]:
-    """A record just found unchanged (after `started_ns`), with each directory's mtime
-    shortcut taken again where it is missing or outdated: a directory not modified
-    since `racy_ns` before the check started held then what the check found in it.
-    Without this, a directory too recent at the first check (a fresh clone) would be
-    looked at name by name on every later run that reuses the record."""
-    stat_of = os.stat
+    """A record just found unchanged (after `started_ns`), with each directory's stamp
+    taken again where it is missing or outdated: a directory not changed since
+    `racy_ns` before the check started held then what the check found in it. Without
+    this, a directory too recent at the first check (a fresh clone) would be looked at
+    name by name on every later run that reuses the record."""
     refreshed_record = []
-    for directory, mtime, names, listing in verified:
-        try:
-            now = stat_of(directory).st_mtime_ns
-        except OSError:
-            now = None
-        if now is not None and now != mtime and started_ns - now >= racy_ns:
-            mtime = now
-        refreshed_record.append([directory, mtime, names, listing])
+    for directory, recorded, names, listing in verified:
+        now = _settled_stamp(directory, started_ns, racy_ns)
+        refreshed_record.append([directory, now if now is not None else recorded, names, listing])
     return refreshed_record
+
+
+def _settled_stamp(directory: str, now_ns: int, racy_ns: int) -> Optional[list[int]]:
+    """The directory's stamp, unless it changed within `racy_ns` of `now_ns` (it may
+    change again within the same timestamp tick) or holds a symbolic link."""
+    try:
+        st = os.stat(directory)
+        if now_ns - st.st_mtime_ns < racy_ns or now_ns - st.st_ctime_ns < racy_ns:
+            return None
+        with os.scandir(directory) as entries:
+            if any(entry.is_symlink() for entry in entries):
+                return None
+    except OSError:
+        return None
+    return stamp(st)
 
 
 class LookupLog:
@@ -165,11 +196,15 @@ class LookupLog:
         # without a slash); the others are not evaluated here.
         self._name_patterns = sorted({p.rstrip("/") for p in exclude if "/" not in p.rstrip("/")})
         self._names: dict[str, dict[str, int]] = {}
-        self._listings: dict[str, list[list[str]]] = {}
+        self._listings: dict[str, Any] = {}
         self._existing: dict[str, bool] = {}
 
-    def walked(self, directory: str, taken: list[str], excluded: list[str]) -> None:
-        self._listings[directory] = [sorted(taken), sorted(excluded), self._name_patterns]
+    def walked(self, directory: str, taken: Optional[list[str]], excluded: list[str]) -> None:
+        """`taken` None: the walk could not list the directory."""
+        if taken is None:
+            self._listings[directory] = UNLISTABLE
+        else:
+            self._listings[directory] = [sorted(taken), sorted(excluded), self._name_patterns]
 
     def probed(self, path: str, was_file: bool) -> bool:
         """Record a module probe; False when the tree no longer agrees with what the
@@ -193,31 +228,26 @@ class LookupLog:
         return known
 
     def lookups(self, now_ns: int, racy_ns: int) -> list[Lookup]:
-        """The record, with each directory's mtime as a shortcut where it is older
+        """The record, with each directory's stamp as a shortcut where it is older
         than the run by more than `racy_ns` (a newer one may change again unseen)."""
-        recorded = []
-        for directory in sorted({*self._names, *self._listings}):
-            try:
-                mtime: Optional[int] = os.stat(directory).st_mtime_ns
-            except OSError:
-                mtime = None
-            if mtime is not None and now_ns - mtime < racy_ns:
-                mtime = None
-            recorded.append([directory, mtime, self._names.get(directory, {}), self._listings.get(directory)])
-        return recorded
+        return [
+            [directory, _settled_stamp(directory, now_ns, racy_ns), self._names.get(directory, {}),
+             self._listings.get(directory)]
+            for directory in sorted({*self._names, *self._listings})
+        ]
 
 
 def merged(*records: Iterable[Lookup]) -> list[Lookup]:
-    """One record from several, each directory once: its names together, its mtime
-    shortcut only where every record has the same one."""
+    """One record from several, each directory once: its names together, its stamp
+    only where every record has the same one."""
     by_directory: dict[str, Lookup] = {}
     for record in records:
-        for directory, mtime, names, listing in record:
+        for directory, recorded, names, listing in record:
             known = by_directory.get(directory)
             if known is None:
-                by_directory[directory] = [directory, mtime, dict(names), listing]
+                by_directory[directory] = [directory, recorded, dict(names), listing]
                 continue
-            if known[1] != mtime:
+            if known[1] != recorded:
                 known[1] = None
             known[2].update(names)
             if listing is not None:

@@ -124,7 +124,7 @@ class Replay:
             if directory == cache_parent and cache_name not in taken:
                 # This run may have created it; it holds no modules to find.
                 excluded = (*excluded, cache_name)
-            log.walked(directory, list(taken), list(excluded))
+            log.walked(directory, None if taken is None else list(taken), list(excluded or ()))
         for path, was_file in (*report.consulted_probes, *((path, False) for path in absent)):
             if not log.probed(path, was_file):
                 return None
