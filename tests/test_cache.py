@@ -4,6 +4,7 @@ run gives the cold run's output without importing LibCST."""
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -367,8 +368,22 @@ def test_a_second_save_writes_only_what_is_new(tmp_path: Path) -> None:
     # The new entry goes to the small delta file; the index stays as it was.
     assert index_file(tmp_path).stat().st_ino == written
     (delta,) = (tmp_path / ".importguard_cache").glob("factsdelta-*.json")
-    assert list(json.loads(delta.read_text())["entries"]) == [other.path]
-    assert sorted(index_entries(tmp_path)) == sorted([source.path, other.path])
+    assert list(json.loads(delta.read_text())["entries"]) == ["pkg/gemm.py"]  # relative to the project root
+    assert sorted(index_entries(tmp_path)) == ["pkg/gemm.py", "pkg/util.py"]
+
+
+def test_a_moved_checkout_reuses_its_facts(tmp_path: Path) -> None:
+    """The index names files relative to the project root: after `mv` (or a copy with
+    the cache, as a CI runner restores it) nothing is parsed again."""
+    write_tree(tmp_path / "a", PROJECT)
+    cold, parsed, _ = check(tmp_path / "a")
+    assert parsed > 1
+    (tmp_path / "a").rename(tmp_path / "b")
+    report, parsed, warnings = check(tmp_path / "b")
+    assert parsed == 0 and warnings == []
+    assert [(f.code, f.path, f.line) for f in report.findings] == [(f.code, f.path, f.line) for f in cold.findings]
+    shutil.copytree(tmp_path / "b", tmp_path / "c")  # new inodes: each file hashed, none parsed
+    assert check(tmp_path / "c")[1] == 0
 
 
 def test_many_changed_entries_are_folded_into_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

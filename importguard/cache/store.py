@@ -48,7 +48,7 @@ from importguard.regular_file import read_regular
 
 # 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes;
 # 6: the facts file read entry by entry (_PackedFacts); 7: the layout derived from the
-# dataclasses (codec.py), whose schema is part of the key
+# dataclasses (codec.py), whose schema is part of the key; index entries relative to the project root
 FORMAT = 7
 # A cache directory can come with a checkout: its files are read only when regular, and
 # only up to this size (flashinfer's index is about 3 MB).
@@ -217,9 +217,12 @@ class FactsCache:
     digest of the encoded facts, whatever fields they hold: what incremental.py keys
     its stored findings on."""
 
-    def __init__(self, directory: Path, key: dict[str, str]) -> None:
+    def __init__(self, directory: Path, key: dict[str, str], base: Optional[Path] = None) -> None:
         self.directory = directory
         self.key = key
+        # Index entries name the files under `base` (the project root) relative to it,
+        # so a moved checkout, a worktree or a CI runner restoring the cache reuses them.
+        self._base = None if base is None else os.path.join(os.path.abspath(base), "")
         self.path = directory / f"facts-{key_name(key)}.json"
         self.data_path = directory / f"factdata-{key_name(key)}.json"
         # Facts collected since the facts file was last written: an edit rewrites this
@@ -243,7 +246,19 @@ class FactsCache:
 
     @classmethod
     def open(cls, directory: Path, config: Any) -> "FactsCache":
-        return cls(directory, cache_key(config))
+        return cls(directory, cache_key(config), config.project_root)
+
+    def _name(self, path: str) -> str:
+        """The index's name of a file: relative to the base where it lies below it."""
+        base = self._base
+        if base is None:
+            return path
+        if not os.path.isabs(path):
+            path = os.path.abspath(path)
+        return path[len(base):] if path.startswith(base) else path
+
+    def _path(self, name: str) -> str:
+        return name if self._base is None or os.path.isabs(name) else self._base + name
 
     # -- reading
 
@@ -302,11 +317,12 @@ class FactsCache:
 
     def stored_hash(self, source: SourceFile) -> Optional[str]:
         """The facts hash this run stored for `source` (just collected), if any."""
-        entry = self._changed.get(source.path)
+        entry = self._changed.get(self._name(source.path))
         return None if entry is None or entry[0] != source.module else entry[4]
 
     def _valid_entry(self, source: SourceFile) -> Optional[list[Any]]:
-        entry = self._entries.get(source.path)
+        name = self._name(source.path)
+        entry = self._entries.get(name)
         if entry is None:
             return None
         try:
@@ -327,7 +343,7 @@ class FactsCache:
                 if fresh != content:
                     return None
                 self._put(source, content, now, hashed)
-                entry = self._entries[source.path]
+                entry = self._entries[name]
             return entry
         except (ValueError, TypeError, KeyError, AttributeError):
             self._corrupt(source)
@@ -336,8 +352,8 @@ class FactsCache:
     def _corrupt(self, source: SourceFile) -> None:
         self._corrupt_entries += 1
         self._warn_corrupt_entries()
-        self._entries.pop(source.path, None)
-        self._changed.pop(source.path, None)  # never saved back
+        self._entries.pop(self._name(source.path), None)
+        self._changed.pop(self._name(source.path), None)  # never saved back
 
     def _warn_corrupt_entries(self) -> None:
         self.warnings = [w for w in self.warnings if not w.startswith("ignored ")]
@@ -362,8 +378,9 @@ class FactsCache:
             self.stats[source.path] = tuple(stat)  # type: ignore[assignment]
         kept = trusted(stat, time.time_ns())
         entry = [source.module, source.is_package, content, None if kept is None else list(kept), hashed]
-        self._entries[source.path] = entry
-        self._changed[source.path] = entry
+        name = self._name(source.path)
+        self._entries[name] = entry
+        self._changed[name] = entry
 
     def save(self) -> None:
         """Write what this run learned, merged into what is on disk now: into the small
@@ -380,7 +397,7 @@ class FactsCache:
             else:
                 on_disk = self._reread_quietly()
                 on_disk.update(delta)
-                entries = {p: e for p, e in on_disk.items() if p in self._changed or os.path.exists(p)}
+                entries = {p: e for p, e in on_disk.items() if p in self._changed or os.path.exists(self._path(p))}
                 self._save_recent_facts({e[4] for e in entries.values() if isinstance(e, list) and len(e) == 5})
                 self._write_entries(self.path, entries)
                 self._write_entries(self.delta_path, {})
