@@ -12,6 +12,7 @@ import fnmatch
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
@@ -313,3 +314,18 @@ class ModuleResolver:
                 break
         self._memo[module] = found
         return found
+
+
+def display_path(path: str) -> str:
+    """Relative to the working directory where possible, with forward slashes: how a
+    path is shown to users (a report must not change with the checkout's location)."""
+    return _display_path(path, os.getcwd())
+
+
+@lru_cache(maxsize=1 << 14)  # every hop of every chain repeats a few paths
+def _display_path(path: str, cwd: str) -> str:
+    try:
+        relative = os.path.relpath(path, cwd)
+    except ValueError:  # another drive on Windows
+        return Path(path).as_posix()
+    return Path(path if relative.startswith("..") else relative).as_posix()

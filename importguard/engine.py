@@ -6,12 +6,11 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
 from importguard.config import Config
-from importguard.discovery import ModuleResolver, discover
+from importguard.discovery import ModuleResolver, discover, display_path
 from importguard.graph import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
 from importguard.rules.ig903_unused_suppression import UnusedSuppression
@@ -304,20 +303,6 @@ def _problem_warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> It
                 f"{display_path(path)}:{problem.line}:{problem.column}: {problem.code} "
                 f"{problem.message}; imports of `{facts.module}` are not followed"
             )
-
-
-def display_path(path: str) -> str:
-    """Relative to the working directory where possible, with forward slashes."""
-    return _display_path(path, os.getcwd())
-
-
-@lru_cache(maxsize=1 << 14)  # every hop of every chain repeats a few paths
-def _display_path(path: str, cwd: str) -> str:
-    try:
-        relative = os.path.relpath(path, cwd)
-    except ValueError:  # another drive on Windows
-        return Path(path).as_posix()
-    return Path(path if relative.startswith("..") else relative).as_posix()
 
 
 def display_plan(plan: Optional[Plan]) -> Optional[Plan]:

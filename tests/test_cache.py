@@ -409,3 +409,19 @@ def test_cache_files_are_written_readable_to_the_group_the_umask_allows(tmp_path
         os.umask(old)
     assert (tmp_path / "record.json").stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temporary left behind
+
+
+def test_a_moved_checkout_prints_the_same_report(tmp_path: Path) -> None:
+    """Every path in the report is shown relative to the working directory, the fix
+    hint's too: moving the checkout changes nothing the user reads."""
+    tree = {
+        "pkg/__init__.py": "from .ops import gemm\n",
+        "pkg/ops.py": "import cutlass\n\ndef gemm():\n    pass\n",
+        "pkg/user.py": "from pkg import gemm\n",
+    }
+    write_tree(tmp_path / "a", tree)
+    before = cli(tmp_path / "a", "--output-format", "json")
+    assert "(pkg/user.py:1)" in before.stdout  # where the lazy re-export's blocker is
+    (tmp_path / "a").rename(tmp_path / "b")
+    after = cli(tmp_path / "b", "--output-format", "json")
+    assert (after.returncode, after.stdout) == (before.returncode, before.stdout)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Sequence
 
+from importguard.discovery import display_path
 from importguard.model import Execution, ImportSite, ModuleFacts, SiteKind
 
 BLOCKER = "a lazy re-export cannot help"
@@ -52,7 +53,7 @@ def blocker_hint(index: Index, facts: ModuleFacts, site: ImportSite) -> Optional
             importer, path, line = found
             return (
                 f"{BLOCKER} while `{importer}` does `from {facts.module} "
-                f"import {name}` at module level ({path}:{line}), which runs the lazy import "
+                f"import {name}` at module level ({display_path(path)}:{line}), which runs the lazy import "
                 "as soon as it is imported: move that import into a function first"
             )
     return None
