@@ -11,6 +11,7 @@ only their Python files.
     python bench/run.py --wheels DIR         # take the pinned wheels from DIR, download nothing
     python bench/run.py --skip-naive         # without the naive LibCST baseline (minutes per tree)
     python bench/run.py --installed          # the tools of this interpreter, not a bench venv
+    python bench/run.py --copies 1,2,4,8     # cold time and peak memory on copies of vLLM
 
 By default every tool runs from a virtual environment of its own, bench/.trees/_venv,
 where this checkout is installed as users install it (`pip install .`, not editable)
@@ -392,6 +393,42 @@ def bench(name: str, tree: Tree, repeats: int, cold_repeats: int, jobs: int, nai
     return results
 
 
+def bench_copies(counts: list[int], jobs: int) -> None:
+    """Cold runs on 1, 2, 4, 8... copies of vLLM side by side (`vllm`, `vllm_copy1`, ...):
+    is cold time linear in the tree, and does peak memory stay flat?"""
+    tree = TREES["vllm"]
+    source = prepare("vllm", tree)
+    print(f"\n== vLLM copies {counts}, cold, jobs={jobs}", flush=True)
+    per_file = []
+    for count in counts:
+        root = TREES_DIR / f"_copies-{count}"
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        (root / "pyproject.toml").write_text("[tool.importguard]\n")
+        packages = [tree.package] + [f"{tree.package}_copy{i}" for i in range(1, count)]
+        for package in packages:
+            shutil.copytree(source / tree.package, root / package)
+        files = sum(len(python_files(root / p)) for p in packages)
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        work = TREES_DIR / f"_copies-work-{count}"
+        shutil.rmtree(work, ignore_errors=True)
+        code = f"import grimp; grimp.build_graph(*{packages!r}, cache_dir={str(work / 'grimp')!r})"
+        grimp_run = run([PYTHON, "-c", code], root, sample_tree=True, env=env)
+        ig = [PYTHON, "-m", "importguard", "check", *packages, "--cache-dir", str(work / "ig"), "--jobs", str(jobs)]
+        ig_run = run(ig, root, sample_tree=True, env=env)
+        per_file.append(ig_run.seconds / files)
+        print(f"  {count} copies, {files} files: importguard {ig_run.seconds:.1f} s, peak {ig_run.max_rss_mb:.0f} MB "
+              f"(tree sum {ig_run.tree_rss_mb:.0f} MB); grimp {grimp_run.seconds:.1f} s, peak "
+              f"{grimp_run.max_rss_mb:.0f} MB; cold ratio {ig_run.seconds / grimp_run.seconds:.1f}x", flush=True)
+        ok = ig_run.max_rss_mb <= 400
+        print(f"     {'PASS' if ok else 'FAIL'}  peak memory (largest process) <= 400 MB at {count} copies "
+              f"{ig_run.max_rss_mb:8.0f} MB")
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    spread = max(per_file) / min(per_file)
+    print(f"     {'PASS' if spread <= 1.5 else 'FAIL'}  cold time linear (seconds per file within 1.5x) {spread:8.2f} x")
+
+
 def verdicts(name: str, r: dict[str, Any], tree: Tree) -> None:
     cold_s = r["importguard cold"]["median_s"]
     peak = max(r[label]["max_rss_mb"] for label in
@@ -478,6 +515,8 @@ def main() -> None:
                         help="run the tools installed in this interpreter instead of a bench venv")
     parser.add_argument("--skip-naive", action="store_true",
                         help="leave out the naive LibCST baseline and the parse-only floors (issue 4's targets)")
+    parser.add_argument("--copies", help="comma-separated counts of vLLM copies for the cold-memory runs, e.g. 1,2,4,8"
+                        " (then no tree bench)")
     args = parser.parse_args()
     global WHEELS, PYTHON, RUFF
     WHEELS = args.wheels
@@ -495,6 +534,9 @@ def main() -> None:
                    check=True)
     print(f"machine: {machine()}\nversions: {versions()}\ncommand: {' '.join([Path(sys.executable).name, *sys.argv])}"
           f"\ntools run by: {PYTHON}")
+    if args.copies:
+        bench_copies([int(c) for c in args.copies.split(",")], args.jobs)
+        return
     for name in args.trees.split(","):
         results = bench(name, TREES[name], args.repeats, args.cold_repeats, args.jobs, naive=not args.skip_naive)
         results["machine"] = machine()
