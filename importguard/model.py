@@ -27,7 +27,7 @@ class SiteKind(str, Enum):
     LAZY_ATTACH = "lazy-attach"  # lazy_loader.attach(__name__, submodules=[...])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImportSite:
     """One place in source that imports a module.
 
@@ -46,7 +46,7 @@ class ImportSite:
     conditional: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallSite:
     """A call, named by its qualified name (resolved through the module's import
     aliases, the imports of the enclosing function, and the names the module itself
@@ -70,7 +70,7 @@ class CallSite:
     context: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FunctionFacts:
     """A function or method the module defines (`name` is its qualified name inside
     the module: `f`, `Cls.method`, `outer.inner`; a class is an entry of its own with
@@ -84,7 +84,7 @@ class FunctionFacts:
     is_class: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """A problem with the user's file itself (syntax error, undecodable bytes...)."""
 
@@ -94,7 +94,7 @@ class Problem:
     column: int = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Suppression:
     """`# noqa` / `# importguard: ignore[...]` on a line; empty codes = every code.
     A file-level `# importguard: noqa` (directive "file") covers the whole file."""
@@ -104,7 +104,7 @@ class Suppression:
     directive: str = field(default="noqa", compare=False)  # "noqa", "ignore" (importguard's own) or "file"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModuleFacts:
     module: str
     path: str

@@ -269,13 +269,17 @@ class _Builder:
         tens of thousands of cached sites its setattr calls."""
         constant = self._constant(cls)
         values = values or [f"f_{n}" for n, _ in fields]
-        pairs = ", ".join(f"{n}={value}" for (n, _), value in zip(fields, values))
+        assigned = [(n, value) for (n, _), value in zip(fields, values)]
         for field in _unstored(cls):  # their defaults, as __init__ would set them
             if field.default_factory is not dataclasses.MISSING:
-                pairs += f", {field.name}={self._constant(field.default_factory)}()"
+                assigned.append((field.name, f"{self._constant(field.default_factory)}()"))
             elif field.default is not dataclasses.MISSING:
-                pairs += f", {field.name}={self._constant(field.default)}"
+                assigned.append((field.name, self._constant(field.default)))
             else:
                 raise TypeError(f"{cls.__qualname__}.{field.name} is not stored and has no default")
-        return [f"{indent}o = new({constant})", f"{indent}o.__dict__.update({pairs})",
-                f"{indent}{how}(o)" if how != "return" else f"{indent}return o"]
+        lines = [f"{indent}o = new({constant})"]
+        if "__slots__" in vars(cls):  # each slot's descriptor sets it (frozen: no setattr)
+            lines += [f"{indent}{self._constant(vars(cls)[n].__set__)}(o, {value})" for n, value in assigned]
+        else:
+            lines.append(f"{indent}o.__dict__.update({', '.join(f'{n}={value}' for n, value in assigned)})")
+        return [*lines, f"{indent}{how}(o)" if how != "return" else f"{indent}return o"]
