@@ -6,7 +6,7 @@ is answered and before the first file's diagnostics. So `importguard lsp` starts
 with the standard library and the analysis alone: it answers `initialize` with the
 capabilities the pygls server would give (`capabilities`; a test compares the two),
 waits for the first `didOpen` of a Python file, analyses it and publishes its
-diagnostics. Then it hands over: the pygls server (lsp.py) reads every byte this read
+diagnostics. Then it hands over: the pygls server (server.py) reads every byte this read
 first, as if it had read them itself, drops its own answer to `initialize`, takes the
 analysed session, and knows the file's diagnostics were published.
 
@@ -36,7 +36,7 @@ OPEN_WAIT_S = 0.2
 
 
 def capabilities(params: dict[str, Any]) -> dict[str, Any]:
-    """The InitializeResult the pygls server (lsp.py) returns for these params."""
+    """The InitializeResult the pygls server (server.py) returns for these params."""
     client = params.get("capabilities") or {}
     synchronization = (client.get("textDocument") or {}).get("synchronization") or {}
     # Told by the client, pygls says false for these (the server has no handler for them).
@@ -114,8 +114,8 @@ class EarlyStart:
         path = to_fs_path(uri) if uri.startswith("file:") else None
         if not path or not path.endswith(".py"):
             return
-        from importguard.lsp_diagnostics import LOG, diagnostic_json
-        from importguard.lsp_session import Session
+        from importguard.lsp.diagnostics import LOG, diagnostic_json
+        from importguard.lsp.session import Session
 
         session = Session()
         try:
@@ -197,6 +197,6 @@ def serve() -> None:
             early.run()
         except (OSError, ValueError):
             pass  # a closed pipe, a bad frame: the server meets it too, and deals with it
-    from importguard.lsp import serve_after
+    from importguard.lsp.server import serve_after
 
     serve_after(early.session, early.published, early.consumed, early.answered)

@@ -3,7 +3,7 @@
 Diagnostics for each open Python file, pushed after open, change (debounced) and save,
 or pulled (`textDocument/diagnostic`) where the client supports it. The open file is
 analysed from its editor buffer (saved or not), the rest of the graph from disk, through
-a `Session` (lsp_session.py) that keeps facts between analyses and reads the on-disk
+a `Session` (session.py) that keeps facts between analyses and reads the on-disk
 facts cache first. Analyses run in one worker thread, so requests are answered while
 one runs; a result for a buffer version that has moved on is dropped. Files changed on
 disk (`workspace/didChangeWatchedFiles`, registered dynamically) re-analyse every open
@@ -32,9 +32,9 @@ from pygls.workspace import TextDocument
 
 from importguard import __version__
 from importguard.facts.comments import comments as source_comments
-from importguard.lsp_diagnostics import SOURCE, diagnostic_json
-from importguard.lsp_protocol import RobustProtocol, start_io
-from importguard.lsp_session import Analysis, Session
+from importguard.lsp.diagnostics import SOURCE, diagnostic_json
+from importguard.lsp.protocol import RobustProtocol, start_io
+from importguard.lsp.session import Analysis, Session
 from importguard.model import Finding
 
 _CONVERTER = default_converter()
@@ -55,7 +55,7 @@ class ImportguardServer(LanguageServer):
         self.draining: Optional[asyncio.Task[None]] = None
         self.shown_config_errors: set[str] = set()
         self.preloaded = False
-        self.published_early: dict[str, int] = {}  # uri -> the version lsp_early.py published
+        self.published_early: dict[str, int] = {}  # uri -> the version early.py published
 
     # -- client capabilities
 
@@ -422,7 +422,7 @@ def create_server(session: Optional[Session] = None) -> ImportguardServer:
 
 def serve_after(session: Optional[Session], published: Optional[tuple[str, int, Analysis]],
                 consumed: Sequence[bytes], answered: Any) -> None:
-    """The server, after lsp_early.py's first answers: it reads again what that read
+    """The server, after early.py's first answers: it reads again what that read
     (`consumed`), without answering `initialize` (id `answered`) twice or publishing
     the first file's diagnostics (`published`: uri, version, analysis) twice."""
     server = create_server(session)
