@@ -7,7 +7,8 @@ a `Session` (session.py) that keeps facts between analyses and reads the on-disk
 facts cache first. Analyses run in one worker thread, so requests are answered while
 one runs; a result for a buffer version that has moved on is dropped. Files changed on
 disk (`workspace/didChangeWatchedFiles`, registered dynamically) re-analyse every open
-file they can affect. A broken config is shown once (`window/showMessage`) and the file
+file they can affect. An analysis that runs long shows work-done progress (progress.py).
+A broken config is shown once (`window/showMessage`) and the file
 is linted with the defaults. Each diagnostic carries the chain in its message, one
 related location per hop, and a link to its rule's documentation. Code actions: add a
 `# noqa: CODE` comment, make one `__init__.py` re-export lazy, and a source action that
@@ -33,6 +34,7 @@ from pygls.workspace import TextDocument
 from importguard import __version__
 from importguard.facts.comments import comments as source_comments
 from importguard.lsp.diagnostics import SOURCE, diagnostic_json
+from importguard.lsp.progress import AnalysisProgress
 from importguard.lsp.protocol import RobustProtocol, start_io
 from importguard.lsp.session import Analysis, Session
 from importguard.model import Finding
@@ -69,6 +71,10 @@ class ImportguardServer(LanguageServer):
         workspace = self.client_capabilities.workspace
         return bool(workspace and workspace.diagnostics and workspace.diagnostics.refresh_support)
 
+    def _shows_progress(self) -> bool:
+        window = self.client_capabilities.window
+        return bool(window and window.work_done_progress)
+
     def _can_watch(self) -> bool:
         workspace = self.client_capabilities.workspace
         watched = workspace.did_change_watched_files if workspace else None
@@ -84,13 +90,18 @@ class ImportguardServer(LanguageServer):
         if cached is not None and cached[0] == version and version is not None:
             return cached[1]
         loop = asyncio.get_running_loop()
+        progress = AnalysisProgress(self, loop, f"analysing {os.path.basename(document.path)}") if self._shows_progress() else None
+        tell = progress.tell if progress is not None else None
         try:
-            result = await loop.run_in_executor(self.worker, self.session.analyse, document.path, text)
+            result = await loop.run_in_executor(self.worker, self.session.analyse, document.path, text, tell)
         except Exception as error:  # never let one file take the server down
             message = f"importguard: internal error while analysing {document.path}: {type(error).__name__}: {error}"
             self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error, message))
             self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, message))
             return Analysis((), frozenset(), error=message)  # not kept: the next change tries again
+        finally:
+            if progress is not None:
+                progress.finish()
         self._log_analysis(document.path, result)
         self._tell_config_error(document.path, result.config_error)
         self._tell_warnings()
