@@ -10,6 +10,7 @@ const path = require('path');
 const puppeteer = require(require.resolve('puppeteer-core', { paths: [process.cwd()] }));
 
 const { URL: url, FILE: file, CHROMIUM: chromium, LOGS: logs } = process.env;
+const waitSeconds = Number(process.env.IMPORTGUARD_E2E_WAIT_S || 120); // for the first diagnostics
 const started = Date.now();
 const seconds = () => ((Date.now() - started) / 1000).toFixed(2);
 
@@ -110,7 +111,7 @@ function traceProgress() {
     await new Promise((resolve) => setTimeout(resolve, 500));
     await press(page, 'Enter');
     const opened = Date.now();
-    await page.waitForSelector('.monaco-editor .squiggly-error, .monaco-editor .squiggly-warning', { timeout: 120000 });
+    await page.waitForSelector('.monaco-editor .squiggly-error, .monaco-editor .squiggly-warning', { timeout: waitSeconds * 1000 });
     console.log(`[${seconds()}s] first squiggle ${((Date.now() - opened) / 1000).toFixed(2)}s after opening`);
 
     await press(page, 'Control+Shift+KeyM');

@@ -10,7 +10,8 @@
 # ripgrep), build tools and libkrb5-dev for code-server's native modules; a Python with
 # importguard and pygls 2 installed (IMPORTGUARD_PYTHON, default: python3 on PATH).
 # Optional: IMPORTGUARD_E2E_VSIX (a .vsix built already), IMPORTGUARD_E2E_PROJECT (a project to copy instead of fixtures/example) and
-# IMPORTGUARD_E2E_FILE (the file to open, relative to it).
+# IMPORTGUARD_E2E_FILE (the file to open, relative to it), IMPORTGUARD_E2E_WAIT_S (how long
+# to wait for its first diagnostics, default 120).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 EXTENSION=$(dirname "$HERE")
