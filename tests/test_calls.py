@@ -360,7 +360,7 @@ def test_ig001_chain_shows_call_hops_after_import_hops_in_every_format(tmp_path)
 def test_lsp_related_information_and_severity(tmp_path):
     from pygls.workspace import TextDocument
 
-    from importguard.lsp import _diagnostic
+    from importguard.lsp.server import _diagnostic
 
     _, report = findings(tmp_path, {
         "m.py": "from u import f\nX = f()\n",

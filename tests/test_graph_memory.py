@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from importguard.lsp_session import KeptGraphEngine, Session, check_engine
+from importguard.lsp.session import KeptGraphEngine, Session, check_engine
 
 from conftest import write_tree
 from test_incremental import SERIES, TREE

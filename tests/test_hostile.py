@@ -560,7 +560,7 @@ def test_language_server_reports_a_buffer_over_the_cap_without_parsing_it(raw_se
 
 def test_language_server_parses_a_big_buffer_in_a_worker_with_a_time_budget(tmp_path, monkeypatch):
     pytest.importorskip("pygls")
-    from importguard import lsp_session
+    from importguard.lsp import session as lsp_session
     from importguard.facts import budget
 
     monkeypatch.setattr(budget, "INLINE_MAX_BYTES", 1_000)

@@ -1,4 +1,4 @@
-"""The language server's early start (lsp_early.py): its answers before pygls loads
+"""The language server's early start (lsp/early.py): its answers before pygls loads
 must be the ones the pygls server gives, and the server must take over from it as if
 it had read everything itself."""
 
@@ -17,11 +17,11 @@ pytest.importorskip("pygls", reason="the language server needs pygls: pip instal
 from conftest import write_tree  # noqa: E402
 from lsprotocol import types as lsp  # noqa: E402
 
-from importguard.lsp import _CONVERTER, _diagnostic, create_server  # noqa: E402
-from importguard.lsp_diagnostics import diagnostic_json  # noqa: E402
-from importguard.lsp_early import capabilities  # noqa: E402
-from importguard.lsp_protocol import _AnsweredOnce, _Prefixed  # noqa: E402
-from importguard.lsp_session import Session  # noqa: E402
+from importguard.lsp.server import _CONVERTER, _diagnostic, create_server  # noqa: E402
+from importguard.lsp.diagnostics import diagnostic_json  # noqa: E402
+from importguard.lsp.early import capabilities  # noqa: E402
+from importguard.lsp.protocol import _AnsweredOnce, _Prefixed  # noqa: E402
+from importguard.lsp.session import Session  # noqa: E402
 
 FILES = {
     "pkg/__init__.py": '"""Ops."""\nfrom .gemm import gemm  # kernels\nfrom .util import helper\n',
@@ -95,7 +95,7 @@ def frames(data: bytes) -> list[dict]:
 
 EARLY_ONLY = """
 import sys
-from importguard.lsp_early import EarlyStart
+from importguard.lsp.early import EarlyStart
 early = EarlyStart(sys.stdin.fileno(), sys.stdout.buffer)
 early.run()
 loaded = sorted(m for m in ("lsprotocol", "pygls.lsp", "pygls.protocol") if m in sys.modules)

@@ -17,7 +17,7 @@ PACKAGE = REPO / "importguard"
 # Lower layers never import higher ones (DESIGN.md). Exhaustive, as import-linter's
 # `exhaustive = true`: every module of the package is named here, so a new module
 # must be given its layer.
-SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan"}  # their __init__ imports nothing
+SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan", "lsp"}  # their __init__ imports nothing
 LAYERS = [
     {"model", "errors", "progress", "regular_file", "cache.codec", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree",
      "plan.mincut", "output.style", *SUBPACKAGES},
@@ -32,7 +32,7 @@ LAYERS = [
      "rules.ig001_init_reaches_cuda_sink", "rules.ig002_cuda_free_reaches_cuda_sink",
      "rules.ig003_cuda_call_at_import", "rules.ig900_syntax_error", "rules.ig901_unreadable_file",
      "rules.ig902_relative_import_beyond_top_level", "rules.ig903_unused_suppression"},
-    {"engine", "incremental", "workflow", "changed", "rule_docs", "lsp", "lsp_protocol", "lsp_session", "lsp_early", "lsp_diagnostics", "fix.lazy_reexport", "fix.apply",
+    {"engine", "incremental", "workflow", "changed", "rule_docs", "lsp.server", "lsp.progress", "lsp.protocol", "lsp.session", "lsp.early", "lsp.diagnostics", "fix.lazy_reexport", "fix.apply",
      "probe.runner", "probe.confirm", "probe.report", "probe.merge", "probe.agreement", "probe.agreement_report",
      "installed.report",
      "output.chain", "output.printable", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats",

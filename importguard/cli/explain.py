@@ -34,7 +34,8 @@ def explain(
         hint = " (a path? name the module with dots, e.g. `pkg.sub`)" if "/" in module or module.endswith(".py") else ""
         raise UsageError(f"{module!r} is not a module name{hint}")
     from importguard.installed.reach import follow_setting, open_reach
-    from importguard.engine import collect_serially, display_hop, explanation
+    from importguard.cache.loader import open_loader
+    from importguard.engine import display_hop, explanation
     from importguard.output.plan_text import explain_plan_text
     from importguard.output.chain import hop_text
     from importguard.rules.base import chain_text, sink_text
@@ -43,7 +44,8 @@ def explain(
     roots = list(src) or ([] if config.src else [config.project_root, config.project_root / "src"])
     if python is not None and not follow_setting(config, follow_installed):
         raise UsageError("--python is used only with --follow-installed (or follow-installed in the config)")
-    with open_reach(config, follow_installed, python, False, collect_serially) as reach:
+    # The facts cache `check` fills (and the language server): explain reads what they stored.
+    with open_loader(config) as loader, open_reach(config, follow_installed, python, False, loader) as reach:
         facts, chains, plan = explanation(module, config, roots, reach.installed, reach.collector)
     if facts is None and not chains:
         raise UsageError(f"module {module!r} was not found under {', '.join(str(r) for r in (*config.src, *roots))}")

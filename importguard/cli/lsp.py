@@ -25,14 +25,14 @@ def lsp(debug: bool) -> None:
             "`importguard lsp` needs pygls, which is not installed; "
             "install it with: pip install 'pygls>=2,<3'"
         ) from None
-    from importguard.lsp_early import serve
+    from importguard.lsp.early import serve
 
     serve()
 
 
 def _require_pygls() -> None:
     """ImportError unless pygls and lsprotocol are there, without importing either's
-    bulk (the server answers first without them: lsp_early.py)."""
+    bulk (the server answers first without them: lsp/early.py)."""
     import importlib.util
 
     import pygls.uris  # noqa: F401

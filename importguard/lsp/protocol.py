@@ -75,7 +75,7 @@ async def read_messages(stop_event: Any, reader: Any, protocol: Any, error_handl
 
 def start_io(server: Any, consumed: Sequence[bytes] = (), answered: Any = None) -> None:
     """pygls' `start_io` (asynchronous stdio), with `read_messages` as its loop.
-    `consumed`: what lsp_early.py read from stdin first, read again here; `answered`:
+    `consumed`: what early.py read from stdin first, read again here; `answered`:
     the id of the `initialize` it answered, whose second answer is not sent."""
     import asyncio
     import sys

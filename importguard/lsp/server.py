@@ -3,11 +3,12 @@
 Diagnostics for each open Python file, pushed after open, change (debounced) and save,
 or pulled (`textDocument/diagnostic`) where the client supports it. The open file is
 analysed from its editor buffer (saved or not), the rest of the graph from disk, through
-a `Session` (lsp_session.py) that keeps facts between analyses and reads the on-disk
+a `Session` (session.py) that keeps facts between analyses and reads the on-disk
 facts cache first. Analyses run in one worker thread, so requests are answered while
 one runs; a result for a buffer version that has moved on is dropped. Files changed on
 disk (`workspace/didChangeWatchedFiles`, registered dynamically) re-analyse every open
-file they can affect. A broken config is shown once (`window/showMessage`) and the file
+file they can affect. An analysis that runs long shows work-done progress (progress.py).
+A broken config is shown once (`window/showMessage`) and the file
 is linted with the defaults. Each diagnostic carries the chain in its message, one
 related location per hop, and a link to its rule's documentation. Code actions: add a
 `# noqa: CODE` comment, make one `__init__.py` re-export lazy, and a source action that
@@ -32,9 +33,10 @@ from pygls.workspace import TextDocument
 
 from importguard import __version__
 from importguard.facts.comments import comments as source_comments
-from importguard.lsp_diagnostics import SOURCE, diagnostic_json
-from importguard.lsp_protocol import RobustProtocol, start_io
-from importguard.lsp_session import Analysis, Session
+from importguard.lsp.diagnostics import SOURCE, diagnostic_json
+from importguard.lsp.progress import AnalysisProgress
+from importguard.lsp.protocol import RobustProtocol, start_io
+from importguard.lsp.session import Analysis, Session
 from importguard.model import Finding
 
 _CONVERTER = default_converter()
@@ -50,12 +52,14 @@ class ImportguardServer(LanguageServer):
         self.session = session or Session()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="importguard-analysis")
         self.results: dict[str, tuple[int, Analysis]] = {}  # uri -> (version, last analysis)
+        self.fixes = FixMemo()  # code actions' fixer answers, per buffer version
+        self.running: dict[str, tuple[int, asyncio.Task[Optional[Analysis]]]] = {}  # uri -> (version, analysis under way)
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.queue: dict[str, None] = {}  # uris waiting for analysis, in order
         self.draining: Optional[asyncio.Task[None]] = None
         self.shown_config_errors: set[str] = set()
         self.preloaded = False
-        self.published_early: dict[str, int] = {}  # uri -> the version lsp_early.py published
+        self.published_early: dict[str, int] = {}  # uri -> the version early.py published
 
     # -- client capabilities
 
@@ -69,6 +73,10 @@ class ImportguardServer(LanguageServer):
         workspace = self.client_capabilities.workspace
         return bool(workspace and workspace.diagnostics and workspace.diagnostics.refresh_support)
 
+    def _shows_progress(self) -> bool:
+        window = self.client_capabilities.window
+        return bool(window and window.work_done_progress)
+
     def _can_watch(self) -> bool:
         workspace = self.client_capabilities.workspace
         watched = workspace.did_change_watched_files if workspace else None
@@ -79,18 +87,38 @@ class ImportguardServer(LanguageServer):
     async def analysis(self, document: TextDocument) -> Optional[Analysis]:
         """The analysis of the document as it is now; None when it changed meanwhile
         (the newer version has its own analysis coming)."""
-        version, text = document.version, document.source
+        version = document.version
         cached = self.results.get(document.uri)
         if cached is not None and cached[0] == version and version is not None:
             return cached[1]
-        loop = asyncio.get_running_loop()
+        running = self.running.get(document.uri)
+        if running is not None and running[0] == version and version is not None:
+            # The same buffer is being analysed for another request (a pull and a code
+            # action, say): share that analysis instead of queueing a second one.
+            return await asyncio.shield(running[1])
+        task = asyncio.get_running_loop().create_task(self._analyse(document))
+        self.running[document.uri] = (version, task)
         try:
-            result = await loop.run_in_executor(self.worker, self.session.analyse, document.path, text)
+            return await asyncio.shield(task)
+        finally:
+            if self.running.get(document.uri, (None, None))[1] is task:
+                del self.running[document.uri]
+
+    async def _analyse(self, document: TextDocument) -> Optional[Analysis]:
+        version, text = document.version, document.source
+        loop = asyncio.get_running_loop()
+        progress = AnalysisProgress(self, loop, f"analysing {os.path.basename(document.path)}") if self._shows_progress() else None
+        tell = progress.tell if progress is not None else None
+        try:
+            result = await loop.run_in_executor(self.worker, self.session.analyse, document.path, text, tell)
         except Exception as error:  # never let one file take the server down
             message = f"importguard: internal error while analysing {document.path}: {type(error).__name__}: {error}"
             self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error, message))
             self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, message))
             return Analysis((), frozenset(), error=message)  # not kept: the next change tries again
+        finally:
+            if progress is not None:
+                progress.finish()
         self._log_analysis(document.path, result)
         self._tell_config_error(document.path, result.config_error)
         self._tell_warnings()
@@ -190,6 +218,7 @@ class ImportguardServer(LanguageServer):
             cached = self.results.get(uri)
             if structural or cached is None or cached[1].consulted & changed:
                 self.results.pop(uri, None)
+                self.running.pop(uri, None)  # a request from now on waits for an analysis that sees the change
                 self.soon(uri, WATCH_DEBOUNCE_S)
         if self.pulls and self._can_refresh():
             self.workspace_diagnostic_refresh(None)
@@ -262,8 +291,41 @@ def noqa_edit(document: TextDocument, code: str, first: int, last: int) -> Optio
     return None
 
 
-def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) -> list[lsp.CodeAction]:
-    from importguard.fix.lazy_reexport import FIXABLE_CODES, fix_text  # LibCST: loaded when first needed, not at start
+class FixMemo:
+    """The lazy re-export fixer's answers (fix_text) for the buffer version code actions
+    were asked about: an editor asks again at every cursor move and every diagnostics
+    refresh, and each answer is a LibCST parse of the whole file (0.2-0.5 s for a large
+    `__init__.py` of vLLM). The answer depends on the buffer alone, so its version keys it."""
+
+    def __init__(self) -> None:
+        self._by_uri: dict[str, tuple[int, dict[tuple[Any, ...], Optional[str]]]] = {}
+        self.computed = 0  # fixer runs (tests)
+
+    def new_text(self, document: TextDocument, sites: Sequence[tuple[int, int]], package: str) -> Optional[str]:
+        from importguard.fix.lazy_reexport import fix_text  # LibCST: loaded when first needed, not at start
+
+        version = document.version
+        if version is None:  # unversioned: nothing tells two buffers apart
+            self.computed += 1
+            return fix_text(document.source, list(sites), package)[0]
+        kept = self._by_uri.get(document.uri)
+        if kept is None or kept[0] != version:
+            kept = self._by_uri[document.uri] = (version, {})
+        key = (tuple(sites), package)
+        if key not in kept[1]:
+            self.computed += 1
+            kept[1][key] = fix_text(document.source, list(sites), package)[0]
+        return kept[1][key]
+
+    def forget(self, uri: str) -> None:
+        self._by_uri.pop(uri, None)
+
+
+def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic],
+                 fixes: Optional[FixMemo] = None) -> list[lsp.CodeAction]:
+    from importguard.fix.lazy_reexport import FIXABLE_CODES  # LibCST: loaded when first needed, not at start
+
+    fixes = fixes if fixes is not None else FixMemo()
 
     actions: list[lsp.CodeAction] = []
     for diagnostic in diagnostics:
@@ -282,7 +344,7 @@ def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) 
                 )
             )
         if code in FIXABLE_CODES and Path(document.path).name == "__init__.py":
-            new_text, _notes = fix_text(document.source, [(int(data["line"]), int(data["column"]))], str(data["package"]))
+            new_text = fixes.new_text(document, [(int(data["line"]), int(data["column"]))], str(data["package"]))
             if new_text is not None:
                 actions.append(
                     lsp.CodeAction(
@@ -296,15 +358,18 @@ def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic]) 
     return actions
 
 
-def fix_all_action(document: TextDocument, findings: Sequence[Finding]) -> Optional[lsp.CodeAction]:
+def fix_all_action(document: TextDocument, findings: Sequence[Finding],
+                   fixes: Optional[FixMemo] = None) -> Optional[lsp.CodeAction]:
     """One edit that makes every fixable re-export of the file lazy, as `check --fix` does."""
-    from importguard.fix.lazy_reexport import fix_text, is_fixable
+    from importguard.fix.lazy_reexport import is_fixable
+
+    fixes = fixes if fixes is not None else FixMemo()
 
     fixable = [f for f in findings if is_fixable(f)]
     if not fixable:
         return None
     package = next((f.chain[0].importer for f in fixable if f.chain), "")
-    new_text, _notes = fix_text(document.source, [(f.line, f.column) for f in fixable], package)
+    new_text = fixes.new_text(document, [(f.line, f.column) for f in fixable], package)
     if new_text is None or new_text == document.source:
         return None
     return lsp.CodeAction(
@@ -372,6 +437,7 @@ def create_server(session: Optional[Session] = None) -> ImportguardServer:
     def did_close(ls: ImportguardServer, params: lsp.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.results.pop(uri, None)
+        ls.fixes.forget(uri)
         ls.queue.pop(uri, None)
         timer = ls.timers.pop(uri, None)
         if timer is not None:
@@ -409,10 +475,10 @@ def create_server(session: Optional[Session] = None) -> ImportguardServer:
     async def code_action(ls: ImportguardServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         document = ls.workspace.get_text_document(params.text_document.uri)
         only = params.context.only
-        actions = code_actions(document, params.context.diagnostics) if _wants(only, lsp.CodeActionKind.QuickFix) else []
+        actions = code_actions(document, params.context.diagnostics, ls.fixes) if _wants(only, lsp.CodeActionKind.QuickFix) else []
         if _wants(only, FIX_ALL_KIND) and document.path.endswith("__init__.py"):
             result = await ls.analysis(document)
-            fix_all = fix_all_action(document, result.findings) if result is not None else None
+            fix_all = fix_all_action(document, result.findings, ls.fixes) if result is not None else None
             if fix_all is not None:
                 actions.append(fix_all)
         return actions
@@ -422,7 +488,7 @@ def create_server(session: Optional[Session] = None) -> ImportguardServer:
 
 def serve_after(session: Optional[Session], published: Optional[tuple[str, int, Analysis]],
                 consumed: Sequence[bytes], answered: Any) -> None:
-    """The server, after lsp_early.py's first answers: it reads again what that read
+    """The server, after early.py's first answers: it reads again what that read
     (`consumed`), without answering `initialize` (id `answered`) twice or publishing
     the first file's diagnostics (`published`: uri, version, analysis) twice."""
     server = create_server(session)

@@ -36,6 +36,11 @@ if TYPE_CHECKING:  # imported by the first analysis that is not replayed
     from importguard.cache.loader import FactsLoader
     from importguard.engine import Collector
 
+# message -> None: what an analysis is doing now (Session.analyse), which an editor shows
+# as work-done progress with this title, at most every REPORT_EVERY_S
+Progress = Callable[[str], None]
+PROGRESS_TITLE = "importguard"
+REPORT_EVERY_S = 0.2
 # (paths, config, collector, track_inputs) -> Report; track_inputs as in run_check
 Engine = Callable[[Sequence[Path], Config, "Collector", bool], Report]
 # A buffer over budget.INLINE_MAX_BYTES is parsed in a worker stopped after this long (a
@@ -102,8 +107,10 @@ class Session:
 
     # -- the one entry point
 
-    def analyse(self, path: str, text: str) -> Analysis:
-        """Findings of the file at `path` whose buffer holds `text`."""
+    def analyse(self, path: str, text: str, progress: Optional[Progress] = None) -> Analysis:
+        """Findings of the file at `path` whose buffer holds `text`. `progress(message)`
+        is told when an analysis that is not a replay starts, and after each batch of
+        facts it reads (what an editor shows while a cold analysis runs)."""
         started = time.perf_counter()
         path = os.path.abspath(path)
         config, config_error = self.config_for(path)
@@ -133,12 +140,17 @@ class Session:
 
         def collect(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
             consulted.update(s.path for s in sources)
-            return quietly(sources)
+            facts = quietly(sources)
+            if progress is not None:
+                progress(_read_so_far(len(consulted), disk.collected))
+            return facts
 
         # A kept graph (KeptGraphEngine) finds out what changed without reading it.
         collect.quietly = quietly  # type: ignore[attr-defined]
 
         self._from_disk = disk
+        if progress is not None:
+            progress(f"analysing {os.path.basename(path)}")
         try:
             report = self.engine([Path(path)], config, collect, replay is not None)
         finally:
@@ -244,6 +256,11 @@ class Session:
         return facts
 
     _from_disk: Optional["FactsLoader"] = None
+
+
+def _read_so_far(files: int, parsed: int) -> str:
+    read = f"{files} file{'s' if files != 1 else ''} read"
+    return f"{read}, {parsed} parsed" if parsed else read
 
 
 def encode_buffer(text: str) -> bytes:

@@ -1,5 +1,5 @@
 """A finding as an LSP `Diagnostic`, in its JSON form (no pygls, no lsprotocol): the
-early start (lsp_early.py) publishes it as it is, the server structures it."""
+early start (early.py) publishes it as it is, the server structures it."""
 
 from __future__ import annotations
 

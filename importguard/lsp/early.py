@@ -6,9 +6,12 @@ is answered and before the first file's diagnostics. So `importguard lsp` starts
 with the standard library and the analysis alone: it answers `initialize` with the
 capabilities the pygls server would give (`capabilities`; a test compares the two),
 waits for the first `didOpen` of a Python file, analyses it and publishes its
-diagnostics. Then it hands over: the pygls server (lsp.py) reads every byte this read
+diagnostics. Then it hands over: the pygls server (server.py) reads every byte this read
 first, as if it had read them itself, drops its own answer to `initialize`, takes the
 analysed session, and knows the file's diagnostics were published.
+
+A client that shows work-done progress sees the analysis' progress when it is not a
+replay (`_FirstProgress`: window/workDoneProgress/create, then begin, reports, end).
 
 Anything else first (a request, a client that pulls diagnostics, an unexpected
 message, a frame it cannot read, an analysis with something to tell) ends the early
@@ -21,6 +24,7 @@ import json
 import os
 import select
 import sys
+import time
 from typing import Any, BinaryIO, Optional
 
 from importguard import __version__
@@ -33,10 +37,13 @@ _ENCODINGS = ("utf-8", "utf-16", "utf-32")  # pygls' supported position encoding
 # After `initialized`, a client opens its files at once; one that waits (for the file
 # watchers the server registers, say) gets the server after this long.
 OPEN_WAIT_S = 0.2
+# Work-done progress of the first analysis (progress.py does it for the server's).
+CREATE_WAIT_S = 2.0  # for the answer to window/workDoneProgress/create
+_PROGRESS_TOKEN = "importguard-first-analysis"
 
 
 def capabilities(params: dict[str, Any]) -> dict[str, Any]:
-    """The InitializeResult the pygls server (lsp.py) returns for these params."""
+    """The InitializeResult the pygls server (server.py) returns for these params."""
     client = params.get("capabilities") or {}
     synchronization = (client.get("textDocument") or {}).get("synchronization") or {}
     # Told by the client, pygls says false for these (the server has no handler for them).
@@ -64,6 +71,11 @@ def _position_encoding(params: dict[str, Any]) -> str:
     return "utf-16"
 
 
+def _shows_progress(params: dict[str, Any]) -> bool:
+    window = (params.get("capabilities") or {}).get("window") or {}
+    return window.get("workDoneProgress") is True
+
+
 def _pulls(params: dict[str, Any]) -> bool:
     """The client asks for diagnostics (textDocument/diagnostic): the server answers those."""
     text_document = (params.get("capabilities") or {}).get("textDocument") or {}
@@ -79,6 +91,9 @@ class EarlyStart:
         self.answered: Optional[Any] = None  # the id of the `initialize` answered here
         self.session: Optional[Any] = None
         self.published: Optional[tuple[str, int, Any]] = None  # (uri, version, Analysis)
+        self.shows_progress = False  # the client takes window/workDoneProgress/create
+        self.interrupted = False  # a message came while this waited for the client: the server takes over
+        self._read = 0  # bytes read from stdin so far
 
     def run(self) -> None:
         message = self._next()
@@ -89,6 +104,7 @@ class EarlyStart:
             return
         self._send({"jsonrpc": "2.0", "id": message["id"], "result": capabilities(params)})
         self.answered = message["id"]
+        self.shows_progress = _shows_progress(params)
         initialized = False
         while True:
             message = self._next(OPEN_WAIT_S if initialized else None)
@@ -114,17 +130,21 @@ class EarlyStart:
         path = to_fs_path(uri) if uri.startswith("file:") else None
         if not path or not path.endswith(".py"):
             return
-        from importguard.lsp_diagnostics import LOG, diagnostic_json
-        from importguard.lsp_session import Session
+        from importguard.lsp.diagnostics import LOG, diagnostic_json
+        from importguard.lsp.session import Session
 
         session = Session()
+        progress = _FirstProgress(self) if self.shows_progress else None
         try:
-            result = session.analyse(path, text)
+            result = session.analyse(path, text, progress.tell if progress is not None else None)
         except Exception:  # noqa: BLE001 - the server analyses again and reports it
             return
+        finally:
+            if progress is not None:
+                progress.end()
         self.session = session
-        if result.config_error or self.session.warnings:
-            return  # messages to show: the server shows them, analysing again
+        if result.config_error or self.session.warnings or self.interrupted:
+            return  # messages to show, or one to answer: the server does, analysing again
         self._send({"jsonrpc": "2.0", "method": "window/logMessage",
                     "params": {"type": LOG, "message": "importguard: analysed " + json.dumps(result.summary(path))}})
         lines = text.splitlines(True)
@@ -137,6 +157,7 @@ class EarlyStart:
         """The next message, or None (having kept what it read) for anything unexpected,
         or when none began within `wait` seconds."""
         length = None
+        self.started_at = self._read - len(self._buffer)  # where this message begins in the stream
         while True:
             line = self._line(wait)
             if line is None:
@@ -179,14 +200,69 @@ class EarlyStart:
         if wait is not None and not select.select([self.stdin], [], [], wait)[0]:
             return False
         data = os.read(self.stdin, 1 << 16)
+        self._read += len(data)
         self.consumed.append(data)
         self._buffer += data
         return bool(data)
+
+    def _forget_last(self) -> None:
+        """Leave the message just read out of what the server reads again (the answer
+        to a request of this early start: the server never made that request)."""
+        end = self._read - len(self._buffer)
+        stream = b"".join(self.consumed)
+        self.consumed = [stream[:self.started_at] + stream[end:]]
 
     def _send(self, message: dict[str, Any]) -> None:
         body = json.dumps(message).encode()
         self.stdout.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         self.stdout.flush()
+
+
+class _FirstProgress:
+    """Work-done progress of the early start's analysis: created when the analysis
+    turns out not to be a replay (the session's first `tell`), then begin, reports,
+    end. The client's answer to the create request is read here, in the analysis;
+    anything else read instead ends the early start once the analysis is done."""
+
+    def __init__(self, early: EarlyStart) -> None:
+        self.early = early
+        self.state = "new"  # -> begun | refused
+        self.reported_at = 0.0
+
+    def tell(self, message: str) -> None:
+        from importguard.lsp.session import REPORT_EVERY_S
+
+        if self.state == "new":
+            self._create(message)
+        elif self.state == "begun" and time.monotonic() - self.reported_at >= REPORT_EVERY_S:
+            self.reported_at = time.monotonic()
+            self._progress({"kind": "report", "message": message})
+
+    def _create(self, message: str) -> None:
+        from importguard.lsp.session import PROGRESS_TITLE
+
+        self.state = "refused"
+        early = self.early
+        early._send({"jsonrpc": "2.0", "id": _PROGRESS_TOKEN, "method": "window/workDoneProgress/create",
+                     "params": {"token": _PROGRESS_TOKEN}})
+        answer = early._next(CREATE_WAIT_S)
+        if answer is None or answer.get("id") != _PROGRESS_TOKEN or "method" in answer:
+            early.interrupted = True  # the server reads it (or its end) and answers
+            return
+        early._forget_last()
+        if "error" in answer:
+            return
+        self.state = "begun"
+        self.reported_at = time.monotonic()
+        self._progress({"kind": "begin", "title": PROGRESS_TITLE, "message": message, "cancellable": False})
+
+    def end(self) -> None:
+        if self.state == "begun":
+            self.state = "ended"
+            self._progress({"kind": "end", "message": "done"})
+
+    def _progress(self, value: dict[str, Any]) -> None:
+        self.early._send({"jsonrpc": "2.0", "method": "$/progress", "params": {"token": _PROGRESS_TOKEN, "value": value}})
 
 
 def serve() -> None:
@@ -197,6 +273,6 @@ def serve() -> None:
             early.run()
         except (OSError, ValueError):
             pass  # a closed pipe, a bad frame: the server meets it too, and deals with it
-    from importguard.lsp import serve_after
+    from importguard.lsp.server import serve_after
 
     serve_after(early.session, early.published, early.consumed, early.answered)
