@@ -271,4 +271,4 @@ def test_a_directory_too_recent_at_the_first_check_gets_its_shortcut_back(tmp_pa
     assert check(tmp_path) == first
     assert all(shortcuts("replay-*.json")[directory] for directory in looked_in)
     write_tree(tmp_path, {"helpers.py": "import cutlass\n"})
-    assert "pkg.ops -> helpers -> cutlass" in check(tmp_path)
+    assert "pkg.ops -> helpers -> cutlass" in check(tmp_path, "--output-format", "full")
