@@ -8,7 +8,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Iterable
 
-from importguard.model import STRENGTH_WORDS, Finding
+from importguard.model import CONFIGURED, DRIVER_API, INITIALIZER, Finding
 from importguard.output.chain import hop_text
 from importguard.output.style import PLAIN, Style
 
@@ -45,6 +45,11 @@ def format_grouped(findings: Iterable[Finding], style: Style = PLAIN) -> str:
     return "\n".join(blocks)
 
 
+# The strength as a short tag (the message, SARIF and the editor have the long words).
+CONCISE_STRENGTH = {INITIALIZER: "initializer", DRIVER_API: "driver API, no call", CONFIGURED: "configured sink"}
+CONDITIONAL = " (conditional, but eager when it runs)"
+
+
 def concise_message(finding: Finding) -> str:
     """The message's problem and the sink it reaches, without the reason measured, the
     chain and the fix (`full` and the editor show those): `eager import in package
@@ -54,11 +59,12 @@ def concise_message(finding: Finding) -> str:
     import and reaches `SINK()`, which ..." (IG003); tests/test_cli_concise.py holds
     each rule to it. Other messages (IG9xx: the problem, then its short fix) are whole."""
     message = finding.message
-    strength = f" [{STRENGTH_WORDS[finding.strength]}]" if finding.strength in STRENGTH_WORDS else ""
+    strength = f" [{CONCISE_STRENGTH[finding.strength]}]" if finding.strength in CONCISE_STRENGTH else ""
     if finding.code in ("IG001", "IG002") and finding.sink and " reaches " in message:
         calls = [hop for hop in finding.chain if hop.kind == "call"]
         sink = f"{calls[-1].imported}()" if calls else finding.sink
-        return f"{message.split(' reaches ', 1)[0]} reaches `{sink}`{strength}"
+        problem = message.split(" reaches ", 1)[0].replace(CONDITIONAL, " (conditional)")
+        return f"{problem} reaches `{sink}`{strength}"
     if finding.code == "IG003" and " runs at import" in message:
         for separator in (", which ", "; it "):
             if separator in message:
