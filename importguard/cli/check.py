@@ -153,7 +153,7 @@ def check(
         result = check_source(request, targets[0], click.get_binary_stream("stdin").read())
     else:
         result = run(request)
-    chunks, code = render(result, request, exit_non_zero_on_fix=exit_non_zero_on_fix)
+    chunks, code = render(result, request, exit_non_zero_on_fix)
     if output_file is None and not from_stdin:
         result.remember((chunks, code))  # a replay prints to stdout: not for --output-file
     echo(chunks, output_file)
