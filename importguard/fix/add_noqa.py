@@ -96,6 +96,14 @@ def add_to_module(module: cst.Module, findings: Iterable[Finding]) -> tuple[cst.
     return edited, count, sorted(set(missed))
 
 
+def noqa_line(text: str, first: int, last: int) -> Optional[int]:
+    """The line of `text` that a `# noqa` for a site on lines first..last goes on (the
+    first that can end in a comment), or None: the one choice for --add-noqa and the
+    editor's action."""
+    open_lines, _ = _comment_slots(text)
+    return next((n for n in range(first, max(first, last) + 1) if n in open_lines), None)
+
+
 def _comment_slots(text: str) -> tuple[set[int], dict[int, int]]:
     """The lines a comment may end (the tokenizer ends them with NEWLINE or NL) and
     the column of each comment already there."""
