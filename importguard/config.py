@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -108,11 +108,12 @@ def load_config(
     config_path: Optional[Path],
     start: Path,
     overrides: Sequence[str] = (),
-    rule_codes: Optional[Sequence[str]] = None,
+    rule_codes: Optional[Callable[[], Sequence[str]]] = None,
 ) -> Config:
     """The config of `config_path`, else of the nearest pyproject.toml with our table
     above `start`, with the `--config KEY = VALUE` `overrides` on top. `rule_codes`:
-    check every rule selector against them (the caller knows the rules)."""
+    gives the codes to check every rule selector against (the caller knows the rules;
+    asked only when the config names some)."""
     override_table, override_origins = parse_overrides(overrides)
     if config_path is not None:
         if not config_path.exists():
@@ -213,7 +214,7 @@ def _from_table(
     path: Optional[Path],
     overrides: Optional[dict[str, Any]] = None,
     origins: Optional[dict[str, str]] = None,
-    rule_codes: Optional[Sequence[str]] = None,
+    rule_codes: Optional[Callable[[], Sequence[str]]] = None,
 ) -> Config:
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.importguard] must be a table")
@@ -245,9 +246,9 @@ def _from_table(
     if cuda_free is not None:
         values["cuda_free"] = tuple(cuda_free)
     selectors = {key: reader.strings(key) for key in ("select", "extend-select", "ignore", "extend-ignore")}
-    if rule_codes is not None:
-        for key, found in selectors.items():
-            check_selectors(found or (), rule_codes, reader.where(key))
+    for key, found in selectors.items():
+        if found and rule_codes is not None:
+            check_selectors(found, rule_codes(), reader.where(key))
     select, extend_select = selectors["select"], selectors["extend-select"] or []
     if select is not None:
         # One layer: `extend-select` goes with its own `select` (selection.py).
@@ -276,8 +277,8 @@ def _from_table(
         for pattern, codes in per_file.items():
             if not (isinstance(codes, list) and all(isinstance(c, str) for c in codes)):
                 raise reader.fail("per-file-ignores", f"a table of glob = [codes] ({pattern!r} is not a list of codes)")
-            if rule_codes is not None:
-                check_selectors(codes, rule_codes, f"{reader.where('per-file-ignores')} ({pattern!r})")
+            if codes and rule_codes is not None:
+                check_selectors(codes, rule_codes(), f"{reader.where('per-file-ignores')} ({pattern!r})")
             entries.append((pattern, tuple(codes)))
         values["per_file_ignores"] = tuple(entries)
 

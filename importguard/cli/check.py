@@ -165,14 +165,14 @@ def _rule_selection(config: Config, select: tuple[str, ...], extend_select: tupl
     """The rules to run and those to skip, as exact codes, after the config's selection
     and the command line's on top of it (selection.py); (None, None) when the command
     line selects nothing: the engine takes the config's."""
-    from importguard.rules import ALL_RULES
-    from importguard.selection import Selection, selected_codes
-
     given = {option: parse_codes(values, option) for option, values in (
         ("--select", select), ("--extend-select", extend_select), ("--ignore", ignore),
         ("--extend-ignore", extend_ignore))}
     if not any(given.values()):
         return None, None
+    from importguard.rules import ALL_RULES  # the rules' modules: only when the command line selects
+    from importguard.selection import Selection, selected_codes
+
     layers = [
         Selection(config.select or None, config.extend_select, config.ignore),
         Selection(given["--select"], given["--extend-select"] or (),

@@ -83,13 +83,17 @@ def load(config_args: Sequence[str], start: Path) -> Config:
     """The config `--config` names (ruff's rule: an argument that is an existing file is
     the config file, any other must be a TOML `KEY = VALUE` override), else the one
     found above `start`. Every rule selector in it must name a rule."""
-    from importguard.rules import ALL_RULES
-
     files = [arg for arg in config_args if os.path.isfile(arg) or _names_a_file(arg)]
     if len(files) > 1:
         raise UsageError(f"--config names more than one config file: {', '.join(files)}")
     overrides = [arg for arg in config_args if arg not in files]
-    return load_config(Path(files[0]) if files else None, start, overrides, [rule.code for rule in ALL_RULES])
+    return load_config(Path(files[0]) if files else None, start, overrides, rule_codes)
+
+
+def rule_codes() -> list[str]:
+    from importguard.rules import ALL_RULES  # the rules' modules: only when a config names rules
+
+    return [rule.code for rule in ALL_RULES]
 
 
 def _names_a_file(arg: str) -> bool:
