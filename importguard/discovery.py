@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
 from importguard.errors import DiscoveryError
+from importguard.gitignore import git_ignored
 from importguard.model import SourceFile
 
 
@@ -28,6 +29,9 @@ class DiscoveredFiles:
     unreadable: tuple[tuple[str, str], ...] = ()
     # Every directory listed: (directory, names taken, names excluded).
     listings: tuple[tuple[str, Optional[tuple[str, ...]], Optional[tuple[str, ...]]], ...] = ()  # None: unlistable
+    # With respect-gitignore: the files git reads to decide what it ignores, present or
+    # absent (a replay must notice when one changes): gitignore.ignore_files.
+    ignore_files: tuple[str, ...] = ()
 
 
 def _relative(path: Path, project_root: Path) -> str:
@@ -174,20 +178,27 @@ def discover(
     exclude: Sequence[str],
     src_roots: Sequence[Path] = (),
     exclude_package_data: bool = True,
+    respect_gitignore: bool = False,
 ) -> DiscoveredFiles:
     """Expand PATHS to Python files. Explicit files are always taken; directories are
     walked, skipping excluded names (and, with `exclude_package_data`, package data
-    directories: see `is_package_data`), without following a directory link twice."""
+    directories: see `is_package_data`; with `respect_gitignore`, what git ignores:
+    gitignore.py), without following a directory link twice."""
     files: dict[str, SourceFile] = {}
     unreadable: list[tuple[str, str]] = []
     packages: _Packages = {}
     walked: list[tuple[str, Optional[list[str]], Optional[list[str]]]] = []
     absolute: dict[str, str] = {}  # a walked directory as found -> normalised (abspath once per directory)
+    ignore_files: set[str] = set()
     for given in paths:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
         if given.is_dir():
-            for found, error in _walk(given, project_root, exclude, walked, exclude_package_data):
+            ignored = git_ignored(given) if respect_gitignore else None
+            if ignored is not None:
+                ignore_files.update(ignored.files)
+            for found, error in _walk(given, project_root, exclude, walked, exclude_package_data,
+                                      ignored.paths if ignored is not None else frozenset()):
                 if error:
                     unreadable.append((found, error))
                 else:
@@ -203,7 +214,10 @@ def discover(
     ordered = tuple(sorted(files.values(), key=lambda s: s.path))
     listings = tuple((d, None if taken is None else tuple(taken), None if excluded is None else tuple(excluded))
                      for d, taken, excluded in walked)
-    return DiscoveredFiles(ordered, tuple(sorted(unreadable)), listings)
+    if respect_gitignore:
+        # Every listed directory's own .gitignore counts, also one created later.
+        ignore_files.update(os.path.join(d, ".gitignore") for d, _, _ in walked)
+    return DiscoveredFiles(ordered, tuple(sorted(unreadable)), listings, tuple(sorted(ignore_files)))
 
 
 PACKAGE_DATA_NAMES = ("data",)
@@ -219,10 +233,11 @@ def is_package_data(name: str, directory_entries: Iterable[str], has_init: bool)
 
 def _walk(
     top: Path, project_root: Path, exclude: Sequence[str], walked: list[tuple[str, Optional[list[str]], Optional[list[str]]]],
-    exclude_package_data: bool = True,
+    exclude_package_data: bool = True, ignored: frozenset[str] = frozenset(),
 ) -> Iterator[tuple[str, str]]:
     """(path, "") for each Python file, (path, reason) for what cannot be read. Strings,
-    not Path objects: this runs for every entry of the tree on every run."""
+    not Path objects: this runs for every entry of the tree on every run. `ignored`:
+    paths relative to `top` that git ignores (a directory's with a trailing slash)."""
     seen_dirs: set[tuple[int, int]] = set()
     excluder = _Excluder(top, project_root, exclude)
     cwd = os.getcwd()
@@ -262,6 +277,9 @@ def _walk(
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
+            if ignored and (entry_relative + "/" if is_dir else entry_relative) in ignored:
+                excluded.append(name)
+                continue
             if is_dir:
                 if names and is_package_data(name, names, os.path.isfile(os.path.join(entry.path, "__init__.py"))):
                     excluded.append(name)

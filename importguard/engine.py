@@ -13,6 +13,7 @@ from importguard.config import Config
 from importguard.discovery import ModuleResolver, discover, display_path
 from importguard.graph import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
+from importguard.selection import Selection, check_selectors, selected_codes
 from importguard.rules.ig903_unused_suppression import UnusedSuppression
 from importguard.model import Report, Finding, Hop, ModuleFacts, Plan, SourceFile, Suppression
 from importguard.graph_memory import GraphMemory
@@ -70,19 +71,13 @@ def build_graph(config: Config, store: FactsStore) -> ImportGraph:
     )
 
 
-def selected_rules(select: Sequence[str], ignore: Sequence[str]) -> list[Rule]:
-    """ruff-style prefixes: a rule runs when `select` (default: all but the opt-in
-    ones) has a prefix of its code and `ignore` has none."""
-
-    def matches(code: str, prefixes: Sequence[str]) -> bool:
-        return any(p == "ALL" or code.startswith(p) for p in prefixes)
-
-    return [
-        rule()
-        for rule in ALL_RULES
-        if (matches(rule.code, select) if select else not rule.opt_in)
-        and not matches(rule.code, ignore)
-    ]
+def selected_rules(select: Sequence[str], ignore: Sequence[str], extend_select: Sequence[str] = ()) -> list[Rule]:
+    """ruff-style prefixes (selection.py): `select` (default: all but the opt-in ones)
+    plus `extend_select`, less `ignore`; the more specific selector wins."""
+    check_selectors((*select, *extend_select, *ignore), [rule.code for rule in ALL_RULES], "rule selection")
+    layer = Selection(tuple(select) or None, tuple(extend_select), tuple(ignore))
+    chosen = selected_codes([(rule.code, rule.opt_in) for rule in ALL_RULES], [layer])
+    return [rule() for rule in ALL_RULES if rule.code in chosen]
 
 
 def _with_defaults(rules: Sequence[Rule]) -> list[Rule]:
@@ -107,10 +102,12 @@ def run_check(
     modules whose inputs did not change are then not searched again. `memory`: the
     resolver and graph kept from the last check of a long-lived caller. `plan=False`:
     no fix plan (the language server shows none)."""
-    discovered = discover(paths, config.project_root, config.exclude, config.src, config.exclude_package_data)
+    discovered = discover(paths, config.project_root, config.exclude, config.src, config.exclude_package_data,
+                          config.respect_gitignore)
     roots = _unique([*map(Path, dict.fromkeys(s.root for s in discovered.files)), *config.src])
     rules = selected_rules(select if select is not None else config.select,
-                           ignore if ignore is not None else config.ignore)
+                           ignore if ignore is not None else config.ignore,
+                           config.extend_select if select is None else ())
     if results is not None and installed is None:
         return results.check(paths, config, discovered, ModuleResolver(roots), rules, collector, track_inputs)
     if memory is not None and installed is None:
@@ -206,6 +203,7 @@ def with_inputs(report: Report, paths: Sequence[Path], discovered: Any, config: 
     were used, `probes` the module lookups made, `lookups` those recorded earlier
     (lookups.py) and found unchanged."""
     probed = _probed_files(paths, discovered)
+    probed.update(discovered.ignore_files)
     if config.config_file is not None:
         probed.add(str(config.config_file))
     return replace(

@@ -148,7 +148,8 @@ async def test_a_bad_config_is_shown_and_the_file_is_linted_with_the_defaults(cl
     assert diagnostic.code == "IG001"
     [shown] = [m for m in client.messages if "no-such-key" in m.message]
     assert shown.type == lsp.MessageType.Warning
-    assert shown.message.endswith("unknown key in [tool.importguard]: no-such-key; linting with the default settings")
+    assert shown.message.endswith(
+        "pyproject.toml:2: unknown key `no-such-key` in [tool.importguard]; linting with the default settings")
 
     # Shown once, not on every change.
     change(client, uri, 2, INIT + "\n")

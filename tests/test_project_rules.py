@@ -21,7 +21,7 @@ SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "
 LAYERS = [
     {"model", "errors", "progress", "regular_file", "cache.codec", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree",
      "plan.mincut", "output.style", *SUBPACKAGES},
-    {"config", "discovery", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
+    {"config", "selection", "discovery", "gitignore", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
      "facts.statement_blocks",
      "facts.collect", "facts.budget", "facts.cpython_verdict",
      "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record",
@@ -37,7 +37,7 @@ LAYERS = [
      "installed.report",
      "output.chain", "output.printable", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats",
      "output.plan_text", "fix.add_noqa"},
-    {"cli.common", "cli.main", "cli.check", "cli.explain", "cli.rule", "cli.probe", "cli.agree", "cli.verify",
+    {"cli.common", "cli.main", "cli.check", "cli.stdin_source", "cli.explain", "cli.rule", "cli.probe", "cli.agree", "cli.verify",
      "cli.lsp", "cli.installed", "cli.render", "cli.show", "entry", "__main__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}

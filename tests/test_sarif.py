@@ -9,12 +9,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 import pytest
 from conftest import FIXTURES, write_tree
 
+import importguard
+from importguard import links
 from importguard.output.formats import formatter
 from importguard.rules import ALL_RULES
 from importguard.model import Finding, Hop
@@ -189,10 +189,20 @@ def test_regions_are_full_and_rules_link_to_their_docs(tmp_path: Path):
     assert [(g["startLine"], g["startColumn"], g["endLine"], g["endColumn"]) for g in regions] == [(1, 1, 1, 23), (2, 1, 2, 27)]
     driver = run["tool"]["driver"]
     assert "informationUri" not in driver  # importguard has no public home yet (links.py)
+    # No dead link in code scanning: no helpUri without a public page, no file:// path
+    # into the environment; the rule's docs are the help, as markdown and text.
+    assert "helpUri" not in json.dumps(run) and str(Path(importguard.__file__).parent) not in json.dumps(run)
     for rule in driver["rules"]:
-        doc = Path(url2pathname(urlparse(rule["helpUri"]).path))
-        assert doc.read_text(encoding="utf-8").startswith(f"# {rule['id']} ")
+        doc = (Path(importguard.__file__).parent / "rules" / "docs" / f"{rule['id']}.md").read_text(encoding="utf-8")
+        assert rule["help"] == {"text": doc, "markdown": doc} and doc.startswith(f"# {rule['id']} ")
     assert validator().is_valid({"version": "2.1.0", "runs": [run]})
+
+
+def test_rules_link_to_their_page_once_there_is_a_public_home(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(links, "REPOSITORY", "https://example.org/importguard")
+    rules = json.loads(formatter("sarif")([]))["runs"][0]["tool"]["driver"]["rules"]
+    assert [rule["helpUri"] for rule in rules][0] == (
+        f"https://example.org/importguard/blob/v{importguard.__version__}/docs/rules/IG001.md")
 
 
 def test_sarif_uris_are_escaped_and_outside_paths_are_normalised_file_uris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

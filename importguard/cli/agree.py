@@ -14,10 +14,10 @@ from typing import Optional
 import click
 
 from importguard.cli.common import (
-    EXIT_CLEAN, EXIT_FINDINGS, config_option, debug_option, jobs_option, text_or_json_option, timeout_option, tool_errors,
+    EXIT_CLEAN, EXIT_FINDINGS, config_option, debug_option, jobs_option, load, text_or_json_option, timeout_option,
+    tool_errors,
 )
 from importguard.cli.probe import all_modules, probe_sys_path
-from importguard.config import load_config
 
 
 @click.command()
@@ -45,7 +45,7 @@ def agree(
     disagreements_only: bool,
     src: tuple[Path, ...],
     no_cache: bool,
-    config_path: Optional[str],
+    config_path: tuple[str, ...],
     debug: bool,
 ) -> int:
     """Probe every module of each PACKAGE (a name or a directory) in a fresh interpreter
@@ -63,7 +63,7 @@ def agree(
     from importguard.probe.runner import probe_modules
     from importguard.progress import Progress
 
-    config = load_config(Path(config_path) if config_path else None, Path("."))
+    config = load(config_path, Path("."))
     modules, extra, listed, warnings, roots = all_modules(packages, config, src, python, timeout)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -5,15 +5,17 @@ wrapper here is the one place that exits."""
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import click
 
 from importguard.config import Config, load_config
 from importguard.errors import ImportguardError, UsageError
+from importguard.selection import check_selectors
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -58,7 +60,9 @@ def tool_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 debug_option = click.option("--debug", is_flag=True, help="Show tracebacks of tool errors.")
 
 config_option = click.option(
-    "--config", "config_path", help="pyproject.toml to read [tool.importguard] from."
+    "--config", "config_path", multiple=True,
+    help="A config file (pyproject.toml or importguard.toml), or a TOML `KEY = VALUE` pair that overrides "
+         "one key of it (repeatable; as ruff's --config).",
 )
 
 # The probe's options, one spelling for every command that probes (probe, agree, check --confirm).
@@ -75,16 +79,36 @@ def jobs_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
     return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help=help)
 
 
-def load(config_path: Optional[str], start: Path) -> Config:
-    return load_config(Path(config_path) if config_path else None, start)
+def load(config_args: Sequence[str], start: Path) -> Config:
+    """The config `--config` names (ruff's rule: an argument that is an existing file is
+    the config file, any other must be a TOML `KEY = VALUE` override), else the one
+    found above `start`. Every rule selector in it must name a rule."""
+    files = [arg for arg in config_args if os.path.isfile(arg) or _names_a_file(arg)]
+    if len(files) > 1:
+        raise UsageError(f"--config names more than one config file: {', '.join(files)}")
+    overrides = [arg for arg in config_args if arg not in files]
+    return load_config(Path(files[0]) if files else None, start, overrides, rule_codes)
 
 
-def parse_codes(values: tuple[str, ...]) -> Optional[tuple[str, ...]]:
-    """`--select IG001,IG002 --select IG9` -> ("IG001", "IG002", "IG9")."""
+def rule_codes() -> list[str]:
+    from importguard.rules import ALL_RULES  # the rules' modules: only when a config names rules
+
+    return [rule.code for rule in ALL_RULES]
+
+
+def _names_a_file(arg: str) -> bool:
+    """An argument that is no `KEY = VALUE` pair but a path that exists (a directory, a
+    pipe) or ends in .toml: a config file argument, so that its own error is shown."""
+    return "=" not in arg and (os.path.lexists(arg) or arg.endswith(".toml"))
+
+
+def parse_codes(values: tuple[str, ...], option: str = "--select") -> Optional[tuple[str, ...]]:
+    """`--select IG001,IG002 --select IG9` -> ("IG001", "IG002", "IG9"); each must be
+    `ALL` or a prefix of a rule code (exit 2 naming the nearest one)."""
+    from importguard.rules import ALL_RULES
+
     if not values:
         return None
     codes = tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
-    for code in codes:
-        if not (code == "ALL" or (code.startswith("IG") and (code[2:].isdigit() or code == "IG"))):
-            raise UsageError(f"{code!r} is not a rule code or prefix such as 'IG001' or 'IG0'")
+    check_selectors(codes, [rule.code for rule in ALL_RULES], option)
     return codes

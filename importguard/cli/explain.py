@@ -24,7 +24,7 @@ from importguard.errors import UsageError
 def explain(
     module: str,
     src: tuple[Path, ...],
-    config_path: Optional[str],
+    config_path: tuple[str, ...],
     follow_installed: Optional[bool],
     python: Optional[str],
     debug: bool,

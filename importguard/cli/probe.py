@@ -8,9 +8,10 @@ from typing import Optional
 import click
 
 from importguard.cli.common import (
-    EXIT_CLEAN, EXIT_FINDINGS, config_option, debug_option, jobs_option, text_or_json_option, timeout_option, tool_errors,
+    EXIT_CLEAN, EXIT_FINDINGS, config_option, debug_option, jobs_option, load, text_or_json_option, timeout_option,
+    tool_errors,
 )
-from importguard.config import Config, load_config
+from importguard.config import Config
 from importguard.errors import UsageError
 
 
@@ -98,7 +99,7 @@ def probe(
     jobs: Optional[int],
     output_format: str,
     src: tuple[Path, ...],
-    config_path: Optional[str],
+    config_path: tuple[str, ...],
     debug: bool,
 ) -> int:
     """Import each MODULE in its own fresh interpreter and report whether that initialized
@@ -115,7 +116,7 @@ def probe(
         return _merge(arguments, output_format)
     if shard_text and not whole_packages:
         raise UsageError("--shard splits the modules of --all; give --all too")
-    config = load_config(Path(config_path) if config_path else None, Path("."))
+    config = load(config_path, Path("."))
     sys_path = probe_sys_path(config, src)
     run = None
     if whole_packages:

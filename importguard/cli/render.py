@@ -4,11 +4,16 @@ what was printed."""
 
 from __future__ import annotations
 
+import os
+import stat
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from importguard.cli.common import EXIT_CLEAN, EXIT_FINDINGS
+from importguard.errors import UsageError
 from importguard.model import Report
 from importguard.output.printable import printable
 from importguard.workflow import CheckRequest, CheckResult, Rendered
@@ -20,9 +25,12 @@ if TYPE_CHECKING:
 Chunks = list[tuple[str, str]]
 
 
-def exit_code(result: CheckResult, request: CheckRequest) -> int:
+def exit_code(result: CheckResult, request: CheckRequest, exit_non_zero_on_fix: bool = False) -> int:
     """0 clean, 1 findings (or, with --diff, files that would change; with
-    --verify-install, a broken install). Tool errors (2) never reach here."""
+    --verify-install, a broken install; with --fix and --exit-non-zero-on-fix, files
+    that were changed). --exit-zero wins, as in ruff. Tool errors (2) never reach here."""
+    if exit_non_zero_on_fix and request.fix and result.files_changed and not request.exit_zero:
+        return EXIT_FINDINGS
     if result.diff is not None:
         return EXIT_FINDINGS if result.files_changed else EXIT_CLEAN
     if result.noqa_added is not None:
@@ -31,7 +39,7 @@ def exit_code(result: CheckResult, request: CheckRequest) -> int:
     return EXIT_FINDINGS if (result.report.findings and not request.exit_zero) or broken else EXIT_CLEAN
 
 
-def render(result: CheckResult, request: CheckRequest) -> Rendered:
+def render(result: CheckResult, request: CheckRequest, exit_non_zero_on_fix: bool = False) -> Rendered:
     chunks: Chunks = [("stderr", f"{note}\n") for note in result.notes]
     chunks += [("stderr", f"warning: {warning}\n") for warning in result.warnings]
     if result.diff is not None:
@@ -42,7 +50,7 @@ def render(result: CheckResult, request: CheckRequest) -> Rendered:
         chunks += report_chunks(result.report, request, result.verified)
     if request.quiet:
         chunks = [(stream, text) for stream, text in chunks if stream == "stdout" or text.startswith("warning: ")]
-    return chunks, exit_code(result, request)
+    return chunks, exit_code(result, request, exit_non_zero_on_fix)
 
 
 def report_chunks(report: Report, request: CheckRequest, verified: "VerifyReport | None" = None) -> Chunks:
@@ -110,8 +118,40 @@ def _verified_chunks(report: Report, output_format: str, verified: "VerifyReport
     return chunks
 
 
-def echo(chunks: Chunks) -> None:
+def echo(chunks: Chunks, output_file: Path | None = None) -> None:
+    """Print the chunks; with `output_file`, stdout's part goes to that file instead,
+    written whole or not at all (a temporary file beside it, then renamed)."""
+    if output_file is not None:
+        write_atomically(output_file, "".join(printable(text) for stream, text in chunks if stream == "stdout"))
+        chunks = [(stream, text) for stream, text in chunks if stream != "stdout"]
     for stream, text in chunks:
         # color=True: click would strip the styles off a pipe, but --color always (or
         # FORCE_COLOR) asked for them; without colour the text has none to strip.
         click.echo(printable(text), nl=False, err=stream == "stderr", color=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers of `path` see the old report or the new one, never a part."""
+    data = text.encode("utf-8", "backslashreplace")
+    directory = path.absolute().parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as error:
+        raise UsageError(f"cannot write --output-file {path}: {error.strerror or error}") from None

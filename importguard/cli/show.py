@@ -15,7 +15,7 @@ from importguard.engine import display_path
 def files_text(config: Config, paths: Sequence[Path]) -> str:
     """One path a line, sorted, relative to the working directory where possible."""
     discovered = discover(paths, config.project_root, config.exclude, config.src,
-                          config.exclude_package_data)
+                          config.exclude_package_data, config.respect_gitignore)
     lines = [display_path(source.path) for source in discovered.files]
     lines += [f"{display_path(path)} (unreadable: {reason})" for path, reason in discovered.unreadable]
     return "".join(f"{line}\n" for line in sorted(lines))

@@ -1,27 +1,25 @@
-"""`check --add-noqa`: write `# noqa: IGxxx` on every reported line, through LibCST.
+"""`check --add-noqa`: write `# noqa: IGxxx` on every reported line.
 
-The comment goes on the last line of the statement that holds the site (a
-suppression counts on any line of a multi-line import), or on the header line of an
-`if`/`while`/`for`/`with` whose test holds it, or on a decorator's line. An existing
+The comment goes on the first line of the site (a suppression counts on any line of
+it) that can end in a comment, as the editor's "Add `# noqa`" action does. An existing
 `# noqa: codes` gets the new codes merged in; a bare `# noqa` already covers
-everything; any other comment keeps its text and gets `  # noqa: ...` after it.
-Running it twice changes nothing: what is suppressed is no longer reported.
+everything; any other comment keeps its text and gets `  # noqa: ...` after it. The
+result is parsed again (LibCST) before it is written. Running it twice changes
+nothing: what is suppressed is no longer reported.
 """
 
 from __future__ import annotations
 
+import io
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Iterable, Optional
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from importguard.facts.comments import NOQA as _NOQA
 from importguard.model import Finding
-
-_HEADED = (cst.If, cst.While, cst.For, cst.With)
-
 
 @dataclass
 class Added:
@@ -61,81 +59,65 @@ def add_noqa(findings: Iterable[Finding]) -> Added:
 
 def add_to_module(module: cst.Module, findings: Iterable[Finding]) -> tuple[cst.Module, int, list[int]]:
     """The module with the comments added, how many codes were written, and the
-    finding lines that found no place."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    slots = _Slots()
-    wrapper.visit(slots)
-    wanted: dict[cst.CSTNode, set[str]] = {}
+    finding lines that found no place. Each finding's comment goes on the first line of
+    its site (line..end_line, where a suppression counts) that can end in a comment:
+    where Python's tokenizer ends a line (NEWLINE or NL), so not a line continued by a
+    backslash or inside a string. That is the line the editor's "Add `# noqa`" action
+    picks (lsp.noqa_edit): both write the comment where `check` reads it."""
+    text = module.code
+    lines = text.splitlines(keepends=True)
+    open_lines, comments = _comment_slots(text)
+    wanted: dict[int, set[str]] = {}
     missed = []
     for finding in findings:
         last = max(finding.line, finding.end_line)
-        node = slots.find(finding.line, last)
-        if node is None:
+        line = next((n for n in range(finding.line, last + 1) if n in open_lines), None)
+        if line is None or line > len(lines):
             missed.append(finding.line)
         else:
-            wanted.setdefault(node, set()).add(finding.code)
-    writer = _Writer(wanted)
-    return wrapper.module.visit(writer), writer.count, sorted(set(missed))
+            wanted.setdefault(line, set()).add(finding.code)
+    count = 0
+    for line, codes in wanted.items():
+        source = lines[line - 1]
+        body = source.rstrip("\r\n")
+        ending = source[len(body):]
+        column = comments.get(line)
+        comment, written = _with_codes(body[column:] if column is not None else None, codes)
+        if written:
+            code_part = body[:column] if column is not None else body.rstrip(" \t") + "  "
+            lines[line - 1] = code_part + comment + ending
+            count += written
+    if not count:
+        return module, 0, sorted(set(missed))
+    try:
+        edited = cst.parse_module("".join(lines).encode(module.encoding))
+    except (cst.ParserSyntaxError, UnicodeEncodeError):  # never expected: then write nothing
+        return module, 0, sorted({*missed, *wanted})
+    return edited, count, sorted(set(missed))
 
 
-class _Slots(cst.CSTVisitor):
-    """Every node that owns a trailing comment: (first line, comment line, node)."""
-
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
-    def __init__(self) -> None:
-        self.slots: list[tuple[int, int, cst.CSTNode]] = []
-
-    def _span(self, node: cst.CSTNode) -> tuple[int, int]:
-        position = self.get_metadata(PositionProvider, node)
-        return position.start.line, position.end.line
-
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        self.slots.append((*self._span(node), node))
-
-    def visit_Decorator(self, node: cst.Decorator) -> None:
-        self.slots.append((*self._span(node), node))
-
-    def _headed(self, node: Union[cst.If, cst.While, cst.For, cst.With]) -> None:
-        if not isinstance(node.body, cst.IndentedBlock):
-            return  # `if x: y` on one line: its SimpleStatementSuite is the slot
-        start, _ = self._span(node)
-        header = node.items[-1] if isinstance(node, cst.With) else node.iter if isinstance(node, cst.For) else node.test
-        _, end = self._span(header)
-        self.slots.append((start, end, node.body))
-
-    visit_If = _headed
-    visit_While = _headed
-    visit_For = _headed
-    visit_With = _headed
-
-    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
-        self.slots.append((*self._span(node), node))  # `if x: y`: the comment ends its line
-
-    def find(self, line: int, last: int) -> Optional[cst.CSTNode]:
-        """The innermost slot whose statement holds `line` and whose comment line is
-        one a suppression on this site counts on."""
-        fits = [(end - start, start, node) for start, end, node in self.slots if start <= line and line <= end <= last]
-        return min(fits, key=lambda fit: (fit[0], -fit[1]))[2] if fits else None
+def noqa_line(text: str, first: int, last: int) -> Optional[int]:
+    """The line of `text` that a `# noqa` for a site on lines first..last goes on (the
+    first that can end in a comment), or None: the one choice for --add-noqa and the
+    editor's action."""
+    open_lines, _ = _comment_slots(text)
+    return next((n for n in range(first, max(first, last) + 1) if n in open_lines), None)
 
 
-class _Writer(cst.CSTTransformer):
-    def __init__(self, wanted: dict[cst.CSTNode, set[str]]) -> None:
-        self.wanted = wanted
-        self.count = 0
-
-    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> cst.CSTNode:
-        codes = self.wanted.get(original)
-        if not codes:
-            return updated
-        attribute = "header" if isinstance(updated, cst.IndentedBlock) else "trailing_whitespace"
-        trailing: cst.TrailingWhitespace = getattr(updated, attribute)
-        comment, written = _with_codes(trailing.comment.value if trailing.comment else None, codes)
-        if not written:
-            return updated
-        self.count += written
-        whitespace = trailing.whitespace if trailing.comment else cst.SimpleWhitespace("  ")
-        return updated.with_changes(**{attribute: trailing.with_changes(whitespace=whitespace, comment=cst.Comment(comment))})
+def _comment_slots(text: str) -> tuple[set[int], dict[int, int]]:
+    """The lines a comment may end (the tokenizer ends them with NEWLINE or NL) and
+    the column of each comment already there."""
+    open_lines: set[int] = set()
+    comments: dict[int, int] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type in (tokenize.NEWLINE, tokenize.NL):
+                open_lines.add(token.start[0])
+            elif token.type == tokenize.COMMENT:
+                comments[token.start[0]] = token.start[1]
+    except (tokenize.TokenError, SyntaxError):
+        pass  # lines seen before the error keep their slots
+    return open_lines, comments
 
 
 def _with_codes(comment: Optional[str], codes: set[str]) -> tuple[str, int]:

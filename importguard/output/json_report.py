@@ -1,6 +1,8 @@
 """Report -> JSON.
 
-JSON schema, version 1 (stable; fields are only ever added):
+The JSON Schema is shipped as importguard/output/report.schema.json (package data;
+tests/test_cli_json_schema.py validates real output against it). Version 1 (stable;
+fields are only ever added):
 {"version": 1, "findings": [{"code", "name", "path", "line", "column", "message",
   "sink", "strength", "level", "chain": [{"importer", "imported", "path", "line", "via", "kind"}], "fix",
   "root_cause": {"path", "line", "what"} | null,

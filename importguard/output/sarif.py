@@ -1,7 +1,7 @@
 """Report -> SARIF 2.1.0 (GitHub code scanning and other SARIF viewers).
 
 One run; `tool.driver.rules` lists every rule with its documentation (from the rule
-docstrings, as `importguard rule` prints it) and a link to it; each result has the site
+docstrings, as `importguard rule` prints it; a link to it once there is a public page); each result has the site
 as its location, with a full region, and the chain as a codeFlow, one threadFlow
 location per hop. URIs are relative to the repository root under `%SRCROOT%`
 (output/source.py), wherever the run starts. A result's fingerprint names its site by
@@ -64,16 +64,21 @@ def pascal_case(name: str) -> str:
 
 
 def _rule(rule: type[Rule]) -> dict[str, Any]:
-    return {
+    """The rule's documentation travels in `help` (code scanning renders `markdown`);
+    `helpUri` only where a public page exists: a file:// path into the user's
+    environment is a dead link on GitHub (links.py)."""
+    described: dict[str, Any] = {
         "id": rule.code,
         "name": pascal_case(rule.name),
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": _section(rule, "What it does") or rule.summary},
         "help": {"text": rule_markdown(rule), "markdown": rule_markdown(rule)},
-        "helpUri": rule_doc_uri(rule.code),
-        "defaultConfiguration": {"level": "error"},
-        "properties": {"tags": ["imports", "cuda", "fork-safety"], "precision": "high", "slug": rule.name},
     }
+    if information_uri():
+        described["helpUri"] = rule_doc_uri(rule.code)
+    described["defaultConfiguration"] = {"level": "error"}
+    described["properties"] = {"tags": ["imports", "cuda", "fork-safety"], "precision": "high", "slug": rule.name}
+    return described
 
 
 def _section(rule: type[Rule], title: str) -> str:
