@@ -53,6 +53,7 @@ from importguard.model import (
     SourceFile,
     Suppression,
 )
+from importguard.atomic_write import write_atomically as _atomic_write  # one writer for every file
 from importguard.regular_file import read_regular
 
 # 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes;
@@ -622,28 +623,3 @@ class FactsCache:
                         stale.unlink()
                     except OSError:
                         pass
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a new file beside `path`, then rename it over `path`. Not tempfile: its
-    import costs a replayed run more than the write itself. Mode 0666 less the umask (a
-    CI cache shared between users stays readable)."""
-    for _ in range(100):
-        temporary = path.parent / f".tmp-{os.getpid()}-{os.urandom(6).hex()}.json"
-        try:
-            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise FileExistsError(f"no free temporary name in {path.parent}")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise

@@ -14,7 +14,6 @@ Anything the rewrite cannot do safely is left alone, with a note saying why.
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
@@ -22,6 +21,8 @@ from typing import Iterable, Optional, Sequence, Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from importguard.atomic_write import write_atomically
+from importguard.inside_project import links_outside, refusal
 from importguard.model import Finding
 
 FIXABLE_CODES = frozenset({"IG001", "IG002"})
@@ -76,12 +77,9 @@ def fix_findings(findings: Iterable[Finding], project_root: Optional[str] = None
     results = []
     for path, group in sorted(by_path.items()):
         package = next((f.chain[0].importer for f in group if f.chain), "")
-        outside = _links_outside(path, project_root) if project_root is not None else None
+        outside = links_outside(path, project_root) if project_root is not None else None
         if outside is not None:
-            results.append(FileFix(path, b"", b"", (), (), (
-                f"{path}: not rewritten, it is a symbolic link to {outside}, outside the project "
-                f"({project_root}); fix that file where it lives",
-            )))
+            results.append(FileFix(path, b"", b"", (), (), (refusal(path, outside, project_root, "not rewritten"),)))
             continue
         result = fix_file(path, [(f.line, f.column) for f in group], package)
         blocked = tuple(
@@ -91,17 +89,6 @@ def fix_findings(findings: Iterable[Finding], project_root: Optional[str] = None
         )
         results.append(replace(result, notes=result.notes + blocked))
     return results
-
-
-def _links_outside(path: str, project_root: str) -> Optional[str]:
-    """Where `path` really is, when links take it out of `project_root`; else None."""
-    real = os.path.realpath(path)
-    root = os.path.realpath(project_root)
-    if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
-        return None
-    if real == os.path.abspath(path):
-        return None  # no link involved: a file the user named outside the project
-    return real
 
 
 Site = tuple[int, int]  # 1-based line and column of an import statement
@@ -135,7 +122,7 @@ def fix_text(text: str, sites: Iterable[Site], package: str) -> tuple[Optional[s
 
 
 def write(fix: FileFix) -> None:
-    Path(fix.path).write_bytes(fix.after)
+    write_atomically(fix.path, fix.after, keep_mode=True)
 
 
 # ----------------------------------------------------------------------------- rewrite
