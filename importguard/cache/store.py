@@ -54,6 +54,7 @@ from importguard.model import (
     Suppression,
 )
 from importguard.atomic_write import write_atomically as _atomic_write  # one writer for every file
+from importguard.cache.directory import prepare as prepare_cache_directory, prunable
 from importguard.regular_file import read_regular
 
 # 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes;
@@ -598,14 +599,7 @@ class FactsCache:
         return {}
 
     def _prepare_directory(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        for name, text in (
-            (".gitignore", "# Created by importguard.\n*\n"),
-            ("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n# importguard facts cache\n"),
-        ):
-            target = self.directory / name
-            if not target.exists():
-                _atomic_write(target, text.encode())
+        prepare_cache_directory(self.directory)  # never through a link, only into our own directory
 
     def _prune(self) -> None:
         """Keep the newest few indexes; older keys belong to other versions or settings."""
@@ -613,6 +607,8 @@ class FactsCache:
                                  ("factrecent-*.json", self.recent_path), ("factsdelta-*.json", self.delta_path)):
             indexes = []
             for candidate in self.directory.glob(pattern):
+                if not prunable(candidate):
+                    continue
                 try:
                     indexes.append((candidate.stat().st_mtime_ns, candidate))
                 except OSError:
