@@ -19,12 +19,12 @@ PACKAGE = REPO / "importguard"
 # must be given its layer.
 SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan"}  # their __init__ imports nothing
 LAYERS = [
-    {"model", "errors", "progress", "regular_file", "atomic_write", "inside_project", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree",
+    {"model", "errors", "progress", "regular_file", "atomic_write", "inside_project", "die_with_parent", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree",
      "plan.mincut", "output.style", *SUBPACKAGES},
     {"config", "discovery", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
      "facts.statement_blocks",
      "facts.collect", "facts.budget", "facts.cpython_verdict",
-     "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record",
+     "cache.store", "cache.directory", "installed.interpreter", "installed.interpreter_child", "installed.record",
      "probe.child", "output.source", "plan.causes"},
     {"graph", "graph_memory", "reach", "cache.pool", "cache.early_parser", "cache.loader", "cache.replay", "installed.modules", "installed.verify",
      "installed.facts", "installed.reach", "probe.package_modules", "plan.network"},
