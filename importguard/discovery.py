@@ -200,8 +200,28 @@ def discover(
             source = module_for(given, src_roots, packages)
             files.setdefault(source.path, source)
     ordered = tuple(sorted(files.values(), key=lambda s: s.path))
+    refuse_duplicate_packages(ordered)
     listings = tuple((d, tuple(taken), tuple(excluded)) for d, taken, excluded in walked)
     return DiscoveredFiles(ordered, tuple(sorted(unreadable)), listings)
+
+
+def refuse_duplicate_packages(files: Iterable[SourceFile]) -> None:
+    """DiscoveryError when two directories hold a top-level package of the same name
+    (`check p1 p3`, both with `pkg/`): an import of `pkg.x` would mean either one, so
+    any chain through it could be wrong. Plain top-level modules (a `conftest.py` in
+    two folders) are not packages and are left alone."""
+    first: dict[str, tuple[str, str]] = {}  # top-level name -> (real root, package directory)
+    for source in files:
+        if "." not in source.module and not source.is_package:
+            continue
+        top = source.module.split(".", 1)[0]
+        real_root = os.path.realpath(source.root)
+        seen = first.setdefault(top, (real_root, os.path.join(source.root, top)))
+        if seen[0] != real_root:
+            raise DiscoveryError(
+                f"two packages named `{top}` in one run: {seen[1]} and {os.path.join(source.root, top)}; "
+                "an import of it could mean either, so check them in separate runs or exclude one"
+            )
 
 
 PACKAGE_DATA_NAMES = ("data",)
