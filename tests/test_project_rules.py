@@ -32,7 +32,7 @@ LAYERS = [
      "rules.ig001_init_reaches_cuda_sink", "rules.ig002_cuda_free_reaches_cuda_sink",
      "rules.ig003_cuda_call_at_import", "rules.ig900_syntax_error", "rules.ig901_unreadable_file",
      "rules.ig902_relative_import_beyond_top_level", "rules.ig903_unused_suppression"},
-    {"engine", "incremental", "workflow", "changed", "rule_docs", "lsp", "lsp_protocol", "lsp_session", "lsp_early", "lsp_diagnostics", "fix.lazy_reexport", "fix.apply",
+    {"engine", "incremental", "workflow", "changed", "rule_docs", "lsp", "lsp_protocol", "lsp_session", "lsp_early", "lsp_diagnostics", "fix.lazy_reexport", "fix.star_exports", "fix.apply",
      "probe.runner", "probe.confirm", "probe.report", "probe.merge", "probe.agreement", "probe.agreement_report",
      "installed.report",
      "output.chain", "output.printable", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats",
@@ -41,7 +41,7 @@ LAYERS = [
      "cli.lsp", "cli.installed", "cli.render", "cli.show", "entry", "__main__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
-LIBCST_IMPORTERS = {"facts.collect", "facts.positions", "fix.lazy_reexport", "fix.add_noqa"}
+LIBCST_IMPORTERS = {"facts.collect", "facts.positions", "fix.lazy_reexport", "fix.star_exports", "fix.add_noqa"}
 
 
 def package_modules(package):

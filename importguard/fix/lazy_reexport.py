@@ -7,7 +7,8 @@ round-trips every comment and blank line that the rewrite does not touch.
 For each top-level import statement at a reported line, the names it binds move into
 a generated module `__getattr__` (one branch per name, each a plain import statement
 that runs on first access) and a `__dir__`; the statement itself moves under
-`if TYPE_CHECKING:` so type checkers still see the names. `__all__` is left as it is.
+`if TYPE_CHECKING:` so type checkers still see the names. `__all__` is left as it is; a module without
+one gets an `__all__` listing what `from pkg import *` bound before (star_exports.py).
 Anything the rewrite cannot do safely is left alone, with a note saying why.
 """
 
@@ -23,6 +24,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from importguard.atomic_write import write_atomically
 from importguard.inside_project import links_outside, refusal
+from importguard.fix.star_exports import all_comment, render_all, star_exports
 from importguard.model import Finding
 
 FIXABLE_CODES = frozenset({"IG001", "IG002"})
@@ -169,13 +171,22 @@ def rewrite_module(module: cst.Module, sites: Iterable[Site], package: str) -> R
             notes.append(f"{conversion.line}: {existing.problem}; add a branch for it by hand (`{code}`)")
         conversions = []
     conversions = _drop_unsafe(tree, conversions, existing, notes)
+    star_all = None
+    if conversions:
+        star_all, unknown = _star_all(tree, existing, package)
+        if unknown:
+            notes += [f"{c.line}: not rewritten: without `__all__`, `from {package or 'the package'} import *` "
+                      f"binds every public global, and {unknown}; add an `__all__` and run --fix again"
+                      for c in conversions]
+            conversions = []
     if not conversions:
         return Rewrite(None, (), (), tuple(sorted(notes, key=_note_line)))
 
     branches = list({name: (name, body) for name, body in reversed(
         [*existing.branches, *(b for c in conversions for b in c.branches)]
     )}.values())[::-1]  # one branch per name, the first
-    new_tree = _apply(tree, conversions, existing, branches)
+    star_all_leading = [cst.EmptyLine(), cst.EmptyLine(), cst.EmptyLine(comment=cst.Comment(all_comment(package)))]
+    new_tree = _apply(tree, conversions, existing, branches, star_all, star_all_leading)
     try:
         compile(new_tree.code, "<importguard --fix>", "exec", dont_inherit=True)
     except SyntaxError as error:  # a bug in the rewrite; never write a broken file
@@ -185,6 +196,19 @@ def rewrite_module(module: cst.Module, sites: Iterable[Site], package: str) -> R
     fixed = tuple(sorted(c.line for c in conversions))
     notes.extend(_shadow_warnings(conversions))
     return Rewrite(new_tree, names, fixed, tuple(sorted(notes, key=_note_line)))
+
+
+def _star_all(tree: cst.Module, existing: "_ExistingLazy", package: str) -> tuple[Optional[str], str]:
+    """The `__all__` statement that keeps what `from package import *` binds (None when
+    the module has its own `__all__`), or why it cannot be written (star_exports.py)."""
+    visitor = _Names({id(n) for n in existing.nodes})
+    tree.visit(visitor)
+    exports = star_exports(tree, package, visitor.seen)
+    if exports.has_all:
+        return None, ""
+    if exports.unknown:
+        return None, exports.unknown
+    return render_all(exports.names), ""
 
 
 def _note_line(note: str) -> int:
@@ -479,6 +503,8 @@ def _apply(
     conversions: list[_Conversion],
     existing: _ExistingLazy,
     branches: list[tuple[str, list[str]]],
+    star_all: Optional[str] = None,
+    star_all_leading: Sequence[cst.EmptyLine] = (),
 ) -> cst.Module:
     body = list(tree.body)
     removed = {id(c.node) for c in conversions}
@@ -553,6 +579,8 @@ def _apply(
 
     names = [name for name, _ in branches]
     two_blank = [cst.EmptyLine(), cst.EmptyLine()]
+    if star_all is not None:
+        new_body.append(cst.parse_statement(star_all).with_changes(leading_lines=star_all_leading))
     new_body.append(cst.parse_statement(_render_getattr(branches)).with_changes(leading_lines=two_blank))
     new_body.append(cst.parse_statement(_render_dir(names)).with_changes(leading_lines=two_blank))
     return tree.with_changes(body=new_body)
