@@ -173,10 +173,13 @@ def discover(
     exclude: Sequence[str],
     src_roots: Sequence[Path] = (),
     exclude_package_data: bool = True,
+    refuse_duplicates: bool = True,
 ) -> DiscoveredFiles:
     """Expand PATHS to Python files. Explicit files are always taken; directories are
     walked, skipping excluded names (and, with `exclude_package_data`, package data
-    directories: see `is_package_data`), without following a directory link twice."""
+    directories: see `is_package_data`), without following a directory link twice.
+    Two top-level packages of one name are an error (`refuse_duplicate_packages`)
+    unless `refuse_duplicates` is off, for a caller that never looks a module up."""
     files: dict[str, SourceFile] = {}
     unreadable: list[tuple[str, str]] = []
     packages: _Packages = {}
@@ -200,7 +203,8 @@ def discover(
             source = module_for(given, src_roots, packages)
             files.setdefault(source.path, source)
     ordered = tuple(sorted(files.values(), key=lambda s: s.path))
-    refuse_duplicate_packages(ordered)
+    if refuse_duplicates:
+        refuse_duplicate_packages(ordered)
     listings = tuple((d, tuple(taken), tuple(excluded)) for d, taken, excluded in walked)
     return DiscoveredFiles(ordered, tuple(sorted(unreadable)), listings)
 
