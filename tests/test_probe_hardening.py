@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from importguard.cli.main import cli
 from importguard.probe.confirm import confirm_findings
 from importguard.errors import UsageError
+from importguard.probe.cgroup import ProbeCgroup
 from importguard.probe.runner import probe_modules
 from importguard.probe.report import format_json, format_text
 from importguard.model import Finding, Hop
@@ -205,6 +206,7 @@ def test_a_process_that_left_the_session_of_a_child_that_exited_at_once_is_ended
     from importguard.probe.process_tree import ProcessTree
 
     monkeypatch.setattr(ProcessTree, "update", lambda self: None)
+    monkeypatch.setattr(ProbeCgroup, "create", classmethod(lambda cls, name: None))  # the sweep, alone
     (result,) = probe_modules([module], sys_path=[tmp_path], timeout=30)
     pid = int(pidfile.read_text())
     try:
@@ -212,6 +214,38 @@ def test_a_process_that_left_the_session_of_a_child_that_exited_at_once_is_ended
         # Ended, or else named: never running while the JSON says nothing is.
         assert _wait_dead(pid) or pid in result.left_running, f"pid {pid} outlived the probe unreported"
         assert result.left_running == ()
+    finally:
+        if alive(pid):
+            os.kill(pid, 9)
+
+
+ESCAPE_WITHOUT_MARKER = """
+import os, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], env={},
+                         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+with open(os.environ["IMPORTGUARD_TEST_PIDFILE"], "w") as handle:
+    handle.write(str(child.pid))
+os._exit(0)
+"""
+
+
+def test_a_process_that_also_dropped_its_environment_is_ended_by_the_module_s_cgroup(tmp_path, monkeypatch):
+    made = ProbeCgroup.create(f"importguard-test-{os.getpid()}")
+    if made is None:
+        pytest.skip("no cgroup can be made here; the /proc sweep alone cannot find such a process")
+    made.end()
+    (tmp_path / "escape_env.py").write_text(ESCAPE_WITHOUT_MARKER)
+    pidfile = tmp_path / "pid"
+    monkeypatch.setenv("IMPORTGUARD_TEST_PIDFILE", str(pidfile))
+    from importguard.probe.process_tree import ProcessTree
+
+    monkeypatch.setattr(ProcessTree, "update", lambda self: None)
+    (result,) = probe_modules(["escape_env"], sys_path=[tmp_path], timeout=30)
+    pid = int(pidfile.read_text())
+    try:
+        assert _wait_dead(pid) or pid in result.left_running, f"pid {pid} outlived the probe unreported"
+        assert result.left_running == () and result.status == "crashed"
+        assert not os.path.exists(made.path)
     finally:
         if alive(pid):
             os.kill(pid, 9)

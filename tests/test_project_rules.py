@@ -19,7 +19,7 @@ PACKAGE = REPO / "importguard"
 # must be given its layer.
 SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan"}  # their __init__ imports nothing
 LAYERS = [
-    {"model", "errors", "progress", "regular_file", "atomic_write", "inside_project", "die_with_parent", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree",
+    {"model", "errors", "progress", "regular_file", "atomic_write", "inside_project", "die_with_parent", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree", "probe.cgroup",
      "plan.mincut", "output.style", *SUBPACKAGES},
     {"config", "discovery", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
      "facts.statement_blocks",

@@ -2,7 +2,7 @@
 
 Run as a script by a freshly spawned interpreter (never a fork of importguard):
 
-    python child.py RESULT_PATH MODULE DEADLINE [--path DIR]... [--sink NAME]...
+    python child.py RESULT_PATH MODULE DEADLINE [--path DIR]... [--sink NAME]... [--cgroup DIR]
 
 RESULT_PATH receives one JSON object (written atomically at the end); stdout and stderr
 belong to the imported code. DEADLINE is a time.time() value bounding the fork check.
@@ -435,11 +435,26 @@ def _versions(module, sinks):
 
 def parse_args(argv):
     result_path, module, deadline = argv[0], argv[1], float(argv[2])
-    paths, sinks = [], []
+    paths, sinks, cgroup = [], [], None
     rest = argv[3:]
     for flag, value in zip(rest[::2], rest[1::2]):
-        (paths if flag == "--path" else sinks).append(value)
-    return result_path, module, deadline, paths, sinks
+        if flag == "--cgroup":
+            cgroup = value
+        else:
+            (paths if flag == "--path" else sinks).append(value)
+    return result_path, module, deadline, paths, sinks, cgroup
+
+
+def join_cgroup(path):
+    """Move into the cgroup the parent made for this module (probe/cgroup.py), so that
+    every process the import starts is born in it; without it, the parent's sweeps."""
+    if path is None:
+        return
+    try:
+        with open(os.path.join(path, "cgroup.procs"), "w") as handle:
+            handle.write(str(os.getpid()))
+    except OSError:
+        pass
 
 
 def write_result(result_path, result):
@@ -450,7 +465,8 @@ def write_result(result_path, result):
 
 
 def main(argv):
-    result_path, module, deadline, paths, sinks = parse_args(argv)
+    result_path, module, deadline, paths, sinks, cgroup = parse_args(argv)
+    join_cgroup(cgroup)
     main_pid = os.getpid()
     subreaper = become_subreaper()
     sys.path[0:0] = paths

@@ -9,8 +9,8 @@ child runs, and ends the ones still alive afterwards. A descendant that left the
 child's session and outlived it between two looks (the child exited at once) is found
 by the marker the parent put in the child's environment, which every descendant
 inherits: a sweep of /proc reads the environment of each process of this user. A
-process that replaced its environment (`execve` with a new one) escapes that sweep;
-cgroups are not used. Linux only: elsewhere it finds nothing and says so through
+process that replaced its environment (`execve` with a new one) escapes that sweep,
+not the cgroup the module runs in where one can be made (cgroup.py). Linux only: elsewhere it finds nothing and says so through
 `supported`.
 """
 

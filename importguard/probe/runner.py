@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 from importguard.probe import strict_json
 from importguard.errors import UsageError
+from importguard.probe.cgroup import ProbeCgroup
 from importguard.probe.process_tree import MARKER_VARIABLE, ProcessTree, new_marker
 from importguard.probe.strict_json import BadJSON
 from importguard.model import ModuleSink
@@ -306,8 +307,13 @@ def _probe_one(
         for sink in sinks:
             argv += ["--sink", sink]
         marker = new_marker()
+        cgroup = ProbeCgroup.create(f"importguard-probe-{marker}")
+        if cgroup is not None:
+            argv += ["--cgroup", cgroup.path]
         process = _start_child(argv, {**os.environ, MARKER_VARIABLE: marker}, time.monotonic() + timeout)
         if isinstance(process, OSError):
+            if cgroup is not None:
+                cgroup.end()
             return _failed(module, CRASHED, f"the child interpreter could not be started within {timeout:g} s: "
                            f"{process.strerror or process}", b"")
         live.add(process.pid)
@@ -321,6 +327,8 @@ def _probe_one(
             if process.stdout is not None:
                 process.stdout.close()
             process.wait()
+            if cgroup is not None:  # what left the session and replaced its environment too
+                left = sorted({*left, *cgroup.end()})
         if timed_out:
             return _failed(module, TIMEOUT, f"the import did not finish within {timeout:g} s; "
                            "the child and every process it started were killed", tail, left)
