@@ -17,11 +17,14 @@ from typing import Union
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def write_atomically(path: Union[str, os.PathLike], data: bytes, *, keep_mode: bool = False) -> None:
+def write_atomically(path: Union[str, os.PathLike], data: bytes, *, keep_mode: bool = False,
+                     follow_links: bool = False) -> None:
     """Replace `path` with `data`. New files get mode 0666 less the umask (a CI cache
     shared between users stays readable); with `keep_mode`, an existing file keeps its
-    permission bits (a source file rewritten by `--fix` stays executable if it was)."""
-    path = os.fspath(path)
+    permission bits (a source file rewritten by `--fix` stays executable if it was).
+    A link at `path` is replaced by the file, unless `follow_links` (for a caller that
+    checked where it leads): then the file it leads to is replaced and it stays a link."""
+    path = os.path.realpath(path) if follow_links else os.fspath(path)
     directory = os.path.dirname(path) or "."
     mode = None
     if keep_mode:

@@ -157,3 +157,22 @@ def test_sarif_snippets_still_come_from_ordinary_files(tmp_path):
     write_tree(tmp_path, {"pkg/__init__.py": "from .ops import gemm\n", "pkg/ops.py": "import cutlass\n"})
     done = importguard(tmp_path, "check", "--no-cache", "--output-format", "sarif")
     assert '"text": "from .ops import gemm"' in done.stdout
+
+
+@pytest.mark.parametrize("flag", ["--fix", "--add-noqa"])
+def test_a_file_link_inside_the_project_is_written_at_its_target_and_stays_a_link(tmp_path, flag):
+    write_tree(tmp_path, {"shared/init.py": "from .ops import gemm\n",
+                          "pkg/ops.py": "import cutlass\n\ndef gemm():\n    pass\n"})
+    os.symlink("../shared/init.py", tmp_path / "pkg" / "__init__.py")
+    done = importguard(tmp_path, "check", "--no-cache", flag, "pkg")
+    assert "not rewritten" not in done.stderr and "symbolic link" not in done.stderr, done.stderr
+    assert (tmp_path / "pkg" / "__init__.py").is_symlink()
+    assert (tmp_path / "shared" / "init.py").read_text() != "from .ops import gemm\n"
+
+
+def test_a_cache_file_that_is_a_link_is_replaced_never_followed(tmp_path):
+    target = tmp_path / "precious.json"
+    target.write_text("keep me\n")
+    os.symlink(target, tmp_path / "facts-x.json")
+    write_atomically(tmp_path / "facts-x.json", b"{}")
+    assert target.read_text() == "keep me\n" and (tmp_path / "facts-x.json").read_bytes() == b"{}"

@@ -55,7 +55,8 @@ def add_noqa(findings: Iterable[Finding], project_root: Optional[str] = None) ->
                         for line in missed]
         if count and after.bytes != before:
             try:
-                write_atomically(path, after.bytes, keep_mode=True)
+                # A link out of the project was refused above; one inside is written at its target.
+                write_atomically(path, after.bytes, keep_mode=True, follow_links=True)
             except OSError as error:
                 added.notes.append(f"note: {path}: not rewritten, cannot write it: {error.strerror or error}")
                 continue

@@ -124,7 +124,8 @@ def fix_text(text: str, sites: Iterable[Site], package: str) -> tuple[Optional[s
 
 
 def write(fix: FileFix) -> None:
-    write_atomically(fix.path, fix.after, keep_mode=True)
+    # fix_findings refused a link out of the project; one inside is written at its target.
+    write_atomically(fix.path, fix.after, keep_mode=True, follow_links=True)
 
 
 # ----------------------------------------------------------------------------- rewrite
