@@ -179,11 +179,14 @@ def discover(
     src_roots: Sequence[Path] = (),
     exclude_package_data: bool = True,
     respect_gitignore: bool = False,
+    refuse_duplicates: bool = True,
 ) -> DiscoveredFiles:
     """Expand PATHS to Python files. Explicit files are always taken; directories are
     walked, skipping excluded names (and, with `exclude_package_data`, package data
     directories: see `is_package_data`; with `respect_gitignore`, what git ignores:
-    gitignore.py), without following a directory link twice."""
+    gitignore.py), without following a directory link twice. Two top-level packages of
+    one name are an error (`refuse_duplicate_packages`) unless `refuse_duplicates` is
+    off, for a caller that never looks a module up."""
     files: dict[str, SourceFile] = {}
     unreadable: list[tuple[str, str]] = []
     packages: _Packages = {}
@@ -212,12 +215,33 @@ def discover(
             source = module_for(given, src_roots, packages)
             files.setdefault(source.path, source)
     ordered = tuple(sorted(files.values(), key=lambda s: s.path))
+    if refuse_duplicates:
+        refuse_duplicate_packages(ordered)
     listings = tuple((d, None if taken is None else tuple(taken), None if excluded is None else tuple(excluded))
                      for d, taken, excluded in walked)
     if respect_gitignore:
         # Every listed directory's own .gitignore counts, also one created later.
         ignore_files.update(os.path.join(d, ".gitignore") for d, _, _ in walked)
     return DiscoveredFiles(ordered, tuple(sorted(unreadable)), listings, tuple(sorted(ignore_files)))
+
+
+def refuse_duplicate_packages(files: Iterable[SourceFile]) -> None:
+    """DiscoveryError when two directories hold a top-level package of the same name
+    (`check p1 p3`, both with `pkg/`): an import of `pkg.x` would mean either one, so
+    any chain through it could be wrong. Plain top-level modules (a `conftest.py` in
+    two folders) are not packages and are left alone."""
+    first: dict[str, tuple[str, str]] = {}  # top-level name -> (real root, package directory)
+    for source in files:
+        if "." not in source.module and not source.is_package:
+            continue
+        top = source.module.split(".", 1)[0]
+        real_root = os.path.realpath(source.root)
+        seen = first.setdefault(top, (real_root, os.path.join(source.root, top)))
+        if seen[0] != real_root:
+            raise DiscoveryError(
+                f"two packages named `{top}` in one run: {seen[1]} and {os.path.join(source.root, top)}; "
+                "an import of it could mean either, so check them in separate runs or exclude one"
+            )
 
 
 PACKAGE_DATA_NAMES = ("data",)

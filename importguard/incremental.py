@@ -61,6 +61,7 @@ from importguard import __version__
 from importguard.cache import early_parser, lookups
 from importguard.cache import store as cache
 from importguard.cache.codec import codec
+from importguard.cache.directory import prepare as prepare_cache_directory, prunable
 from importguard.cache.store import _atomic_write, digest, key_name
 from importguard.config import Config
 from importguard.engine import (
@@ -154,7 +155,7 @@ class ResultStore:
         partial = {name: record[name] for name in _PARTIAL_ONLY}
         delta = None if self._base is None else _Delta.between(self._base, partial)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            prepare_cache_directory(self.directory)
             if delta is not None and delta.small(partial):
                 _atomic_write(self.delta_path, _dumps({"token": token, "base": self._base["token"], **delta.data()}))
                 os.utime(self.partial_path)  # in use: _prune keeps the newest
@@ -259,7 +260,7 @@ def _well_formed(record: Any, key: dict[str, Any]) -> bool:
 def _prune(directory: Path) -> None:
     for pattern in ("results-*.json", "partial-*.json", "partialdelta-*.json"):
         try:
-            records = sorted(directory.glob(pattern), key=lambda p: p.stat().st_mtime_ns)
+            records = sorted((p for p in directory.glob(pattern) if prunable(p)), key=lambda p: p.stat().st_mtime_ns)
         except OSError:
             return
         for stale in records[:-_KEEP]:

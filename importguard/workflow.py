@@ -156,7 +156,7 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
         if request.add_noqa:
             from importguard.fix.add_noqa import add_noqa
 
-            added = add_noqa(report.findings)
+            added = add_noqa(report.findings, project_root=str(config.project_root))
             notes += added.notes
             noqa_added = added.directives
             files_changed = added.files_changed

@@ -191,3 +191,60 @@ def test_a_submodule_import_becomes_a_lazy_attribute(tmp_path: Path):
         print("ok")
     """)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+STAR_NAMES = """
+    import sys
+    namespace = {}
+    exec("from pkg import *", namespace)
+    print(sorted(name for name in namespace if not name.startswith("_")))
+"""
+NO_ALL = {
+    "stubs/cutlass/__init__.py": "",
+    "pkg/__init__.py": (
+        "import os\n"
+        "from .gemm import gemm, GemmConfig as Config\n"
+        "from .util import helper\n"
+        "try:\n    from ._native import fast\nexcept ImportError:\n    fast = None\n"
+        "if os.name == 'nt':\n    SEP = '\\\\'\nelse:\n    SEP = '/'\n"
+        "_private = 1\n"
+    ),
+    "pkg/gemm.py": "import cutlass\n\n\ndef gemm(x):\n    return x * 2\n\n\nclass GemmConfig:\n    pass\n",
+    "pkg/util.py": "def helper():\n    return 'help'\n",
+}
+
+
+def test_fix_of_a_package_without_all_keeps_what_a_star_import_binds(tmp_path: Path):
+    write_tree(tmp_path, NO_ALL)
+    before = python(tmp_path, STAR_NAMES)
+    assert "'gemm'" in before.stdout and "'util'" in before.stdout, before.stderr
+    fixed = importguard(tmp_path, "--fix", "pkg")
+    assert "Fixed 1 site in 1 file." in fixed.stderr and fixed.returncode == 0, fixed.stderr
+    assert python(tmp_path, "import sys, pkg; print('cutlass' in sys.modules)").stdout.strip() == "False"
+    after = python(tmp_path, STAR_NAMES)
+    assert after.stdout == before.stdout, after.stderr
+    text = (tmp_path / "pkg" / "__init__.py").read_text()
+    assert ("# What `from pkg import *` bound before --fix made names lazy.\n"
+            '__all__ = ["Config", "SEP", "fast", "gemm", "helper", "os", "util"]\n') in text
+    again = importguard(tmp_path, "--fix", "pkg")  # idempotent: nothing left to fix, nothing rewritten
+    assert again.returncode == 0 and (tmp_path / "pkg" / "__init__.py").read_text() == text
+
+
+@pytest.mark.parametrize("body, reason", [
+    ("from .extra import *\n", "the module has a star import of its own"),
+    ("if FLAG:\n    EXTRA = 1\n", "`EXTRA` is bound on some paths only"),
+    ("globals()['EXTRA'] = 1\n", "the module calls `globals()`"),
+    ("del helper\n", "the module deletes names with `del`"),
+])
+def test_fix_leaves_a_package_alone_when_its_star_import_cannot_be_known(body, reason):
+    source = f"FLAG = True\nfrom .gemm import gemm\nfrom .util import helper\n{body}"
+    new, notes = fix_text(source, [(2, 1)], "pkg")
+    assert new is None
+    assert notes[-1].startswith("2: not rewritten: without `__all__`, `from pkg import *` binds every public global, "
+                                f"and {reason}")
+    assert notes[-1].endswith("; add an `__all__` and run --fix again")
+
+
+def test_a_package_with_all_gets_no_second_one():
+    new, _ = fix_text("from .gemm import gemm\n__all__ = ['gemm']\n", [(1, 1)], "pkg")
+    assert new is not None and new.count("__all__") == 1

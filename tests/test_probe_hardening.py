@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from importguard.cli.main import cli
 from importguard.probe.confirm import confirm_findings
 from importguard.errors import UsageError
+from importguard.probe.cgroup import ProbeCgroup
 from importguard.probe.runner import probe_modules
 from importguard.probe.report import format_json, format_text
 from importguard.model import Finding, Hop
@@ -159,3 +160,178 @@ def test_probe_all_with_a_flooding_python_is_one_sentence_too(tmp_path):
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"importguard: error: --python {flood} is not a working Python interpreter: it wrote more")
+
+
+# ----------------------------------------------------------------------------- issue 27
+
+# The probed module starts a process that leaves its session and exits at once, before
+# the parent could see the process in its tree.
+ESCAPES = {
+    "escape_popen": """
+        import os, subprocess, sys
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(os.environ["IMPORTGUARD_TEST_PIDFILE"], "w") as handle:
+            handle.write(str(child.pid))
+        os._exit(0)
+    """,
+    "escape_double_fork": """
+        import os, time
+        middle = os.fork()
+        if middle == 0:
+            os.setsid()
+            daemon = os.fork()
+            if daemon == 0:
+                time.sleep(120)
+                os._exit(0)
+            with open(os.environ["IMPORTGUARD_TEST_PIDFILE"], "w") as handle:
+                handle.write(str(daemon))
+            os._exit(0)
+        os.waitpid(middle, 0)
+        os._exit(0)
+    """,
+}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc")
+@pytest.mark.parametrize("module", sorted(ESCAPES))
+def test_a_process_that_left_the_session_of_a_child_that_exited_at_once_is_ended(module, tmp_path, monkeypatch):
+    import textwrap
+
+    (tmp_path / f"{module}.py").write_text(textwrap.dedent(ESCAPES[module]))
+    pidfile = tmp_path / "pid"
+    monkeypatch.setenv("IMPORTGUARD_TEST_PIDFILE", str(pidfile))
+    # The parent looks at the child's tree every 0.1 s; a child that exits at once is
+    # mostly gone before the first look. Here no look ever sees it, deterministically.
+    from importguard.probe.process_tree import ProcessTree
+
+    monkeypatch.setattr(ProcessTree, "update", lambda self: None)
+    monkeypatch.setattr(ProbeCgroup, "create", classmethod(lambda cls, name: None))  # the sweep, alone
+    (result,) = probe_modules([module], sys_path=[tmp_path], timeout=30)
+    pid = int(pidfile.read_text())
+    try:
+        assert result.status == "crashed", result.error
+        # Ended, or else named: never running while the JSON says nothing is.
+        assert _wait_dead(pid) or pid in result.left_running, f"pid {pid} outlived the probe unreported"
+        assert result.left_running == ()
+    finally:
+        if alive(pid):
+            os.kill(pid, 9)
+
+
+ESCAPE_WITHOUT_MARKER = """
+import os, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], env={},
+                         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+with open(os.environ["IMPORTGUARD_TEST_PIDFILE"], "w") as handle:
+    handle.write(str(child.pid))
+os._exit(0)
+"""
+
+
+def test_a_process_that_also_dropped_its_environment_is_ended_by_the_module_s_cgroup(tmp_path, monkeypatch):
+    made = ProbeCgroup.create(f"importguard-test-{os.getpid()}")
+    if made is None:
+        pytest.skip("no cgroup can be made here; the /proc sweep alone cannot find such a process")
+    made.end()
+    (tmp_path / "escape_env.py").write_text(ESCAPE_WITHOUT_MARKER)
+    pidfile = tmp_path / "pid"
+    monkeypatch.setenv("IMPORTGUARD_TEST_PIDFILE", str(pidfile))
+    from importguard.probe.process_tree import ProcessTree
+
+    monkeypatch.setattr(ProcessTree, "update", lambda self: None)
+    (result,) = probe_modules(["escape_env"], sys_path=[tmp_path], timeout=30)
+    pid = int(pidfile.read_text())
+    try:
+        assert _wait_dead(pid) or pid in result.left_running, f"pid {pid} outlived the probe unreported"
+        assert result.left_running == () and result.status == "crashed"
+        assert not os.path.exists(made.path)
+    finally:
+        if alive(pid):
+            os.kill(pid, 9)
+
+
+def test_a_module_whose_child_cannot_start_is_that_module_s_failure_and_the_batch_goes_on(monkeypatch):
+    import errno
+    import subprocess
+
+    from importguard.probe import runner
+
+    real_popen = subprocess.Popen
+
+    def out_of_processes(argv, **kwargs):
+        if "hostile_cases.escape" in argv:
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        return real_popen(argv, **kwargs)
+
+    monkeypatch.setattr(runner.subprocess, "Popen", out_of_processes)
+    results = probe_modules(["hostile_cases.escape", "clean_pkg", "reexport_pkg"], sys_path=SYS_PATH,
+                            sink_modules=["cutlass"], timeout=1, jobs=2)
+    assert [r.status for r in results] == ["crashed", "clean", "sink-imported"]
+    assert results[0].error.startswith("the child interpreter could not be started within 1 s: "
+                                       "Resource temporarily unavailable")
+    assert "fix: reproduce with" in format_text(results)
+
+
+FORK_BOMB = """
+import os, time
+for _ in range(10_000):
+    try:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+    except OSError:
+        break
+time.sleep(3)  # hold every process the limit allows while the other modules start
+"""
+
+
+def _pids_cgroup(limit: int):
+    """A cgroup v1 `pids` group of at most `limit` tasks, or None where none can be made."""
+    parent = Path("/sys/fs/cgroup/pids")
+    group = parent / f"importguard-test-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        group.mkdir()
+        (group / "pids.max").write_text(str(limit))
+    except OSError:
+        if group.is_dir():
+            group.rmdir()
+        return None
+    return group
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc")
+def test_a_fork_bomb_under_a_process_limit_does_not_void_the_batch(tmp_path):
+    """A real process limit (a `pids` cgroup, the kernel's RLIMIT_NPROC for a group)
+    where this machine lets a test make one; the fork bomb is bounded by it."""
+    import subprocess
+    import sys
+
+    group = _pids_cgroup(40)
+    if group is None:
+        pytest.skip("no pids cgroup can be made here to bound a fork bomb")
+    (tmp_path / "bomb.py").write_text(FORK_BOMB)
+    for name in ("calm_a", "calm_b", "calm_c"):
+        (tmp_path / f"{name}.py").write_text("import json\n")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "importguard", "probe", "--src", str(tmp_path), "--jobs", "2", "--timeout", "30",
+             "--format", "json", "bomb", "calm_a", "calm_b", "calm_c"],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            preexec_fn=lambda: (group / "cgroup.procs").write_text(str(os.getpid())),
+        )
+    finally:
+        for pid in (group / "cgroup.procs").read_text().split():
+            os.kill(int(pid), 9)
+        deadline = time.monotonic() + 10
+        while (group / "cgroup.procs").read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        group.rmdir()
+    assert "internal error" not in done.stderr, done.stderr
+    results = {r["module"]: r for r in _strict(done.stdout)["results"]}
+    # Every module has its own result; the bomb's processes were ended (as any module's
+    # are), so its import, which touched no driver, is clean too.
+    assert {name: r["status"] for name, r in results.items()} == dict.fromkeys(["bomb", "calm_a", "calm_b", "calm_c"],
+                                                                               "clean"), done.stdout
+    assert all(r["left_running"] == [] for r in results.values())
+    assert done.returncode == 0, done.stderr

@@ -19,12 +19,12 @@ PACKAGE = REPO / "importguard"
 # must be given its layer.
 SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan", "lsp"}  # their __init__ imports nothing
 LAYERS = [
-    {"model", "errors", "progress", "regular_file", "cache.codec", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree",
+    {"model", "errors", "progress", "regular_file", "atomic_write", "inside_project", "die_with_parent", "cache.codec", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree", "probe.cgroup",
      "plan.mincut", "output.style", *SUBPACKAGES},
     {"config", "selection", "discovery", "gitignore", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
      "facts.statement_blocks",
      "facts.collect", "facts.budget", "facts.cpython_verdict",
-     "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record",
+     "cache.store", "cache.directory", "installed.interpreter", "installed.interpreter_child", "installed.record",
      "probe.child", "output.source", "plan.causes"},
     {"graph", "graph_memory", "reach", "cache.pool", "cache.early_parser", "cache.loader", "cache.replay", "installed.modules", "installed.verify",
      "installed.facts", "installed.reach", "probe.package_modules", "plan.network"},
@@ -32,7 +32,7 @@ LAYERS = [
      "rules.ig001_init_reaches_cuda_sink", "rules.ig002_cuda_free_reaches_cuda_sink",
      "rules.ig003_cuda_call_at_import", "rules.ig900_syntax_error", "rules.ig901_unreadable_file",
      "rules.ig902_relative_import_beyond_top_level", "rules.ig903_unused_suppression"},
-    {"engine", "incremental", "workflow", "changed", "rule_docs", "lsp.server", "lsp.progress", "lsp.protocol", "lsp.session", "lsp.early", "lsp.diagnostics", "fix.lazy_reexport", "fix.apply",
+    {"engine", "incremental", "workflow", "changed", "rule_docs", "lsp.server", "lsp.progress", "lsp.protocol", "lsp.session", "lsp.early", "lsp.diagnostics", "fix.lazy_reexport", "fix.star_exports", "fix.apply",
      "probe.runner", "probe.confirm", "probe.report", "probe.merge", "probe.agreement", "probe.agreement_report",
      "installed.report",
      "output.chain", "output.printable", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats",
@@ -41,7 +41,7 @@ LAYERS = [
      "cli.lsp", "cli.installed", "cli.render", "cli.show", "entry", "__main__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
-LIBCST_IMPORTERS = {"facts.collect", "facts.positions", "fix.lazy_reexport", "fix.add_noqa"}
+LIBCST_IMPORTERS = {"facts.collect", "facts.positions", "fix.lazy_reexport", "fix.star_exports", "fix.add_noqa"}
 
 
 def package_modules(package):

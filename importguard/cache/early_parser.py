@@ -10,7 +10,7 @@ worker does (budget.start_worker: memory limit, per-file alarm, stderr silenced)
 so a file that crashes the parser takes this process down, not the run, and the
 run collects what is left the way the pool does after a worker died.
 
-A pool starting stops it, so does a check that finds it has nothing to parse (a
+It dies with the run, however the run ends (die_with_parent.py). A pool starting stops it, so does a check that finds it has nothing to parse (a
 stored report replayed, every stored finding reused), and so does the run's end: a
 run that parsed nothing leaves nothing running. Only where fork is safe and cheap (Linux, with no thread
 started yet) and with a second CPU to run on.
@@ -26,6 +26,8 @@ import struct
 import sys
 from typing import Any, Callable, Optional, Sequence
 
+from importguard.die_with_parent import die_with_parent
+
 _HEADER = struct.Struct("!Q")
 
 # The child's pid and the parent's ends of the two pipes; None when there is none.
@@ -39,6 +41,7 @@ def start() -> None:
         return
     requests_read, requests_write = os.pipe()
     results_read, results_write = os.pipe()
+    parent = os.getpid()
     try:
         pid = os.fork()
     except OSError:
@@ -47,6 +50,7 @@ def start() -> None:
         return
     if pid == 0:  # the child: never returns into the caller's code
         try:
+            die_with_parent(parent)  # a killed check leaves no parser behind
             os.close(requests_write)
             os.close(results_read)
             _serve(requests_read, results_write)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager, Optional, Seque
 
 from importguard.cache import early_parser
 from importguard.cache.codec import Codec, codec
+from importguard.die_with_parent import die_with_parent
 from importguard.facts import budget
 from importguard.progress import Progress
 from importguard.model import ModuleFacts, Problem, SourceFile
@@ -91,7 +92,7 @@ def collect_bounded(source: SourceFile, data: Optional[bytes] = None, time_budge
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
-    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=budget.start_worker) as pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_start_worker, initargs=_worker_args()) as pool:
         try:
             result = pool.submit(_entry_for, source, data, time_budget).result()
         except BrokenProcessPool:
@@ -105,6 +106,21 @@ def _entry_for(source: SourceFile, data: Optional[bytes], time_budget: Optional[
     if data is None:
         return collect_entry(source)
     return _collect_within_budget(source, data, lambda: (None, None))  # a buffer: never cached
+
+
+def _worker_args() -> tuple[int, bool]:
+    import threading
+
+    return os.getpid(), threading.current_thread() is threading.main_thread()
+
+
+def _start_worker(parent_pid: int, forked_by_main_thread: bool) -> None:
+    """Pool initializer: die with the run (a killed check leaves no worker behind), then
+    the budgets. PR_SET_PDEATHSIG fires when the forking thread ends, so a pool started
+    from another thread (the language server's) relies on its pipes instead."""
+    if forked_by_main_thread:
+        die_with_parent(parent_pid)
+    budget.start_worker()
 
 
 def _failure(source: SourceFile, message: str) -> Result:
@@ -189,7 +205,7 @@ class WorkerPool:
 
                 context = multiprocessing.get_context("fork")
             self._pool = ProcessPoolExecutor(
-                max_workers=self.jobs, mp_context=context, initializer=budget.start_worker
+                max_workers=self.jobs, mp_context=context, initializer=_start_worker, initargs=_worker_args()
             )
         return self._pool
 
@@ -264,7 +280,7 @@ def _isolated(source: SourceFile) -> Result:
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
-    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=budget.start_worker) as pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_start_worker, initargs=_worker_args()) as pool:
         try:
             return pool.submit(collect_entry, source).result()
         except BrokenProcessPool:

@@ -32,6 +32,7 @@ from typing import Any, Optional
 from importguard import __version__
 from importguard.cache import fast_replay
 from importguard.cache import store as cache
+from importguard.cache.directory import prepare as prepare_cache_directory, prunable
 from importguard.cache.store import _atomic_write, digest, file_stat, trusted
 from importguard.cache.fast_replay import inputs_unchanged
 from importguard.cache.lookups import LookupLog, merged
@@ -108,7 +109,7 @@ class Replay:
             "plan": None if report.plan is None else codec(Plan).encode(report.plan),
         }
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            prepare_cache_directory(self.directory)
             _atomic_write(self.path, json.dumps(record, separators=(",", ":"), check_circular=False).encode())
             self._save_fast(record, rendered)
             self._prune()
@@ -136,6 +137,7 @@ class Replay:
         if self.loaded is None:
             return
         try:
+            prepare_cache_directory(self.directory)
             self._save_fast(self.loaded, rendered)
         except OSError:
             pass
@@ -156,7 +158,7 @@ class Replay:
 
     def _prune(self) -> None:
         for pattern in ("replay-*.json", "fast-*.json"):
-            records = sorted(self.directory.glob(pattern), key=lambda p: p.stat().st_mtime_ns)
+            records = sorted((p for p in self.directory.glob(pattern) if prunable(p)), key=lambda p: p.stat().st_mtime_ns)
             for stale in records[:-_KEEP]:
                 stale.unlink(missing_ok=True)
 

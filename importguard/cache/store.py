@@ -44,6 +44,8 @@ from importguard import __version__
 from importguard.facts import budget
 from importguard.cache.codec import MalformedEntry, codec, schema
 from importguard.model import ModuleFacts, SourceFile
+from importguard.atomic_write import write_atomically as _atomic_write  # one writer for every file
+from importguard.cache.directory import prepare as prepare_cache_directory, prunable
 from importguard.regular_file import read_regular
 
 # 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes;
@@ -507,14 +509,7 @@ class FactsCache:
         return {}
 
     def _prepare_directory(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        for name, text in (
-            (".gitignore", "# Created by importguard.\n*\n"),
-            ("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n# importguard facts cache\n"),
-        ):
-            target = self.directory / name
-            if not target.exists():
-                _atomic_write(target, text.encode())
+        prepare_cache_directory(self.directory)  # never through a link, only into our own directory
 
     def _prune(self) -> None:
         """Keep the newest few indexes; older keys belong to other versions or settings."""
@@ -522,6 +517,8 @@ class FactsCache:
                                  ("factrecent-*.json", self.recent_path), ("factsdelta-*.json", self.delta_path)):
             indexes = []
             for candidate in self.directory.glob(pattern):
+                if not prunable(candidate):
+                    continue
                 try:
                     indexes.append((candidate.stat().st_mtime_ns, candidate))
                 except OSError:
@@ -532,28 +529,3 @@ class FactsCache:
                         stale.unlink()
                     except OSError:
                         pass
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a new file beside `path`, then rename it over `path`. Not tempfile: its
-    import costs a replayed run more than the write itself. Mode 0666 less the umask (a
-    CI cache shared between users stays readable)."""
-    for _ in range(100):
-        temporary = path.parent / f".tmp-{os.getpid()}-{os.urandom(6).hex()}.json"
-        try:
-            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise FileExistsError(f"no free temporary name in {path.parent}")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise

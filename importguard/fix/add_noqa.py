@@ -18,7 +18,9 @@ from typing import Iterable, Optional
 
 import libcst as cst
 
+from importguard.atomic_write import write_atomically
 from importguard.facts.comments import NOQA as _NOQA
+from importguard.inside_project import links_outside, refusal
 from importguard.model import Finding
 
 @dataclass
@@ -28,12 +30,18 @@ class Added:
     notes: list[str] = field(default_factory=list)
 
 
-def add_noqa(findings: Iterable[Finding]) -> Added:
+def add_noqa(findings: Iterable[Finding], project_root: Optional[str] = None) -> Added:
+    """Add the comments; with `project_root`, a file that is (or lies under) a link to a
+    place outside it is left alone with a note, as `--fix` does."""
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.path, []).append(finding)
     added = Added()
     for path in sorted(by_path):
+        outside = links_outside(path, project_root) if project_root is not None else None
+        if outside is not None:
+            added.notes.append(f"note: {refusal(path, outside, project_root, 'no `# noqa` added')}")
+            continue
         try:
             before = Path(path).read_bytes()
             module = cst.parse_module(before)
@@ -45,7 +53,8 @@ def add_noqa(findings: Iterable[Finding]) -> Added:
                         for line in missed]
         if count and after.bytes != before:
             try:
-                Path(path).write_bytes(after.bytes)
+                # A link out of the project was refused above; one inside is written at its target.
+                write_atomically(path, after.bytes, keep_mode=True, follow_links=True)
             except OSError as error:
                 added.notes.append(f"note: {path}: not rewritten, cannot write it: {error.strerror or error}")
                 continue

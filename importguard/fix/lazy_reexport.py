@@ -7,14 +7,14 @@ round-trips every comment and blank line that the rewrite does not touch.
 For each top-level import statement at a reported line, the names it binds move into
 a generated module `__getattr__` (one branch per name, each a plain import statement
 that runs on first access) and a `__dir__`; the statement itself moves under
-`if TYPE_CHECKING:` so type checkers still see the names. `__all__` is left as it is.
+`if TYPE_CHECKING:` so type checkers still see the names. `__all__` is left as it is; a module without
+one gets an `__all__` listing what `from pkg import *` bound before (star_exports.py).
 Anything the rewrite cannot do safely is left alone, with a note saying why.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
@@ -22,6 +22,9 @@ from typing import Iterable, Optional, Sequence, Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from importguard.atomic_write import write_atomically
+from importguard.inside_project import links_outside, refusal
+from importguard.fix.star_exports import all_comment, render_all, star_exports
 from importguard.model import Finding
 
 FIXABLE_CODES = frozenset({"IG001", "IG002"})
@@ -76,12 +79,9 @@ def fix_findings(findings: Iterable[Finding], project_root: Optional[str] = None
     results = []
     for path, group in sorted(by_path.items()):
         package = next((f.chain[0].importer for f in group if f.chain), "")
-        outside = _links_outside(path, project_root) if project_root is not None else None
+        outside = links_outside(path, project_root) if project_root is not None else None
         if outside is not None:
-            results.append(FileFix(path, b"", b"", (), (), (
-                f"{path}: not rewritten, it is a symbolic link to {outside}, outside the project "
-                f"({project_root}); fix that file where it lives",
-            )))
+            results.append(FileFix(path, b"", b"", (), (), (refusal(path, outside, project_root, "not rewritten"),)))
             continue
         result = fix_file(path, [(f.line, f.column) for f in group], package)
         blocked = tuple(
@@ -91,17 +91,6 @@ def fix_findings(findings: Iterable[Finding], project_root: Optional[str] = None
         )
         results.append(replace(result, notes=result.notes + blocked))
     return results
-
-
-def _links_outside(path: str, project_root: str) -> Optional[str]:
-    """Where `path` really is, when links take it out of `project_root`; else None."""
-    real = os.path.realpath(path)
-    root = os.path.realpath(project_root)
-    if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
-        return None
-    if real == os.path.abspath(path):
-        return None  # no link involved: a file the user named outside the project
-    return real
 
 
 Site = tuple[int, int]  # 1-based line and column of an import statement
@@ -135,7 +124,8 @@ def fix_text(text: str, sites: Iterable[Site], package: str) -> tuple[Optional[s
 
 
 def write(fix: FileFix) -> None:
-    Path(fix.path).write_bytes(fix.after)
+    # fix_findings refused a link out of the project; one inside is written at its target.
+    write_atomically(fix.path, fix.after, keep_mode=True, follow_links=True)
 
 
 # ----------------------------------------------------------------------------- rewrite
@@ -182,13 +172,22 @@ def rewrite_module(module: cst.Module, sites: Iterable[Site], package: str) -> R
             notes.append(f"{conversion.line}: {existing.problem}; add a branch for it by hand (`{code}`)")
         conversions = []
     conversions = _drop_unsafe(tree, conversions, existing, notes)
+    star_all = None
+    if conversions:
+        star_all, unknown = _star_all(tree, existing, package)
+        if unknown:
+            notes += [f"{c.line}: not rewritten: without `__all__`, `from {package or 'the package'} import *` "
+                      f"binds every public global, and {unknown}; add an `__all__` and run --fix again"
+                      for c in conversions]
+            conversions = []
     if not conversions:
         return Rewrite(None, (), (), tuple(sorted(notes, key=_note_line)))
 
     branches = list({name: (name, body) for name, body in reversed(
         [*existing.branches, *(b for c in conversions for b in c.branches)]
     )}.values())[::-1]  # one branch per name, the first
-    new_tree = _apply(tree, conversions, existing, branches)
+    star_all_leading = [cst.EmptyLine(), cst.EmptyLine(), cst.EmptyLine(comment=cst.Comment(all_comment(package)))]
+    new_tree = _apply(tree, conversions, existing, branches, star_all, star_all_leading)
     try:
         compile(new_tree.code, "<importguard --fix>", "exec", dont_inherit=True)
     except SyntaxError as error:  # a bug in the rewrite; never write a broken file
@@ -198,6 +197,19 @@ def rewrite_module(module: cst.Module, sites: Iterable[Site], package: str) -> R
     fixed = tuple(sorted(c.line for c in conversions))
     notes.extend(_shadow_warnings(conversions))
     return Rewrite(new_tree, names, fixed, tuple(sorted(notes, key=_note_line)))
+
+
+def _star_all(tree: cst.Module, existing: "_ExistingLazy", package: str) -> tuple[Optional[str], str]:
+    """The `__all__` statement that keeps what `from package import *` binds (None when
+    the module has its own `__all__`), or why it cannot be written (star_exports.py)."""
+    visitor = _Names({id(n) for n in existing.nodes})
+    tree.visit(visitor)
+    exports = star_exports(tree, package, visitor.seen)
+    if exports.has_all:
+        return None, ""
+    if exports.unknown:
+        return None, exports.unknown
+    return render_all(exports.names), ""
 
 
 def _note_line(note: str) -> int:
@@ -492,6 +504,8 @@ def _apply(
     conversions: list[_Conversion],
     existing: _ExistingLazy,
     branches: list[tuple[str, list[str]]],
+    star_all: Optional[str] = None,
+    star_all_leading: Sequence[cst.EmptyLine] = (),
 ) -> cst.Module:
     body = list(tree.body)
     removed = {id(c.node) for c in conversions}
@@ -566,6 +580,8 @@ def _apply(
 
     names = [name for name, _ in branches]
     two_blank = [cst.EmptyLine(), cst.EmptyLine()]
+    if star_all is not None:
+        new_body.append(cst.parse_statement(star_all).with_changes(leading_lines=star_all_leading))
     new_body.append(cst.parse_statement(_render_getattr(branches)).with_changes(leading_lines=two_blank))
     new_body.append(cst.parse_statement(_render_dir(names)).with_changes(leading_lines=two_blank))
     return tree.with_changes(body=new_body)

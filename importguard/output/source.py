@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from importguard.facts.budget import MAX_SOURCE_BYTES
+from importguard.inside_project import links_outside
+from importguard.regular_file import read_regular
+
 SRCROOT = "%SRCROOT%"
 
 
@@ -71,10 +75,13 @@ def with_snippet(path: str, site: dict[str, int]) -> dict[str, Any]:
 @lru_cache(maxsize=256)
 def source_lines(path: str) -> tuple[str, ...]:
     """The file's lines without line ends (decoded as Python does), or () when it
-    cannot be read."""
+    cannot be read. Only a regular file whose links stay inside the repository is read:
+    a `pkg/env.py` linked to `/proc/self/environ` must not copy the environment into a
+    report (inside_project.py)."""
+    if links_outside(path, repository_root(Path.cwd())) is not None:
+        return ()
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_regular(path, MAX_SOURCE_BYTES)
     except OSError:
         return ()
     try:

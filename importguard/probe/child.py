@@ -2,7 +2,7 @@
 
 Run as a script by a freshly spawned interpreter (never a fork of importguard):
 
-    python child.py RESULT_PATH MODULE DEADLINE [--path DIR]... [--sink NAME]...
+    python child.py RESULT_PATH MODULE DEADLINE [--path DIR]... [--sink NAME]... [--cgroup DIR]
 
 RESULT_PATH receives one JSON object (written atomically at the end); stdout and stderr
 belong to the imported code. DEADLINE is a time.time() value bounding the fork check.
@@ -341,12 +341,31 @@ class ImportWatcher:
         return module
 
 
+def _fork_when_possible(deadline):
+    """os.fork(), waiting out a process limit reached (EAGAIN) for a while; None if it
+    never gave way."""
+    pause = 0.05
+    until = min(time.time() + FORK_CHECK_MAX_S, deadline - 1.0)
+    while True:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # 3.12+ warns about forking a threaded process
+                return os.fork()
+        except (BlockingIOError, MemoryError):
+            if time.time() + pause > until:
+                return None
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
 def fork_check(deadline):
     """Fork, call cuInit(0) in the forked child; return its code, NO_DRIVER, or None."""
     read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # 3.12+ warns about forking a threaded process
-        pid = os.fork()
+    pid = _fork_when_possible(deadline)
+    if pid is None:  # the process limit held all along (another module's fork bomb): unknown
+        os.close(read_end)
+        os.close(write_end)
+        return None
     if pid == 0:
         try:
             os.close(read_end)
@@ -416,11 +435,26 @@ def _versions(module, sinks):
 
 def parse_args(argv):
     result_path, module, deadline = argv[0], argv[1], float(argv[2])
-    paths, sinks = [], []
+    paths, sinks, cgroup = [], [], None
     rest = argv[3:]
     for flag, value in zip(rest[::2], rest[1::2]):
-        (paths if flag == "--path" else sinks).append(value)
-    return result_path, module, deadline, paths, sinks
+        if flag == "--cgroup":
+            cgroup = value
+        else:
+            (paths if flag == "--path" else sinks).append(value)
+    return result_path, module, deadline, paths, sinks, cgroup
+
+
+def join_cgroup(path):
+    """Move into the cgroup the parent made for this module (probe/cgroup.py), so that
+    every process the import starts is born in it; without it, the parent's sweeps."""
+    if path is None:
+        return
+    try:
+        with open(os.path.join(path, "cgroup.procs"), "w") as handle:
+            handle.write(str(os.getpid()))
+    except OSError:
+        pass
 
 
 def write_result(result_path, result):
@@ -431,7 +465,8 @@ def write_result(result_path, result):
 
 
 def main(argv):
-    result_path, module, deadline, paths, sinks = parse_args(argv)
+    result_path, module, deadline, paths, sinks, cgroup = parse_args(argv)
+    join_cgroup(cgroup)
     main_pid = os.getpid()
     subreaper = become_subreaper()
     sys.path[0:0] = paths
@@ -462,8 +497,13 @@ def main(argv):
         culprit = {"module": None, "chain": []}
     elif driver.initialized and culprit is None:
         culprit = {"module": module, "chain": [module]}
+    # The import's processes end before the fork check, so a module that used up the
+    # process limit (a fork bomb) does not keep the check from forking; then whatever
+    # the check itself left.
+    ended_first, _ = end_descendants()
     fork = fork_check(deadline)
     ended, left = end_descendants()
+    ended += ended_first
     imported = sorted(name for name in list(sys.modules) if name not in before and isinstance(name, str))
     present = mapped is not None or (fork is not None and fork != NO_DRIVER)
     if fork is None and mapped is None:

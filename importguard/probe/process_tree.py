@@ -5,8 +5,13 @@ its own (`start_new_session=True`, a daemon's double fork). The probe child make
 itself a child subreaper, so such orphans stay below it while it lives, and ends them
 itself before it exits; this module is the parent's backstop for a child that dies
 first. It notes each descendant (pid and start time, against pid reuse) while the
-child runs, and ends the ones still alive afterwards. Linux only: elsewhere it finds
-nothing and says so through `supported`.
+child runs, and ends the ones still alive afterwards. A descendant that left the
+child's session and outlived it between two looks (the child exited at once) is found
+by the marker the parent put in the child's environment, which every descendant
+inherits: a sweep of /proc reads the environment of each process of this user. A
+process that replaced its environment (`execve` with a new one) escapes that sweep,
+not the cgroup the module runs in where one can be made (cgroup.py). Linux only: elsewhere it finds nothing and says so through
+`supported`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import time
 from typing import Optional
 
 _KILL_WAIT_S = 1.0
+MARKER_VARIABLE = "IMPORTGUARD_PROBE_MARKER"
+_SWEEPS = 3  # a process may fork while its siblings are being killed
 
 
 def supported() -> bool:
@@ -77,11 +84,41 @@ def descendants(pid: int) -> list[int]:
     return result
 
 
-class ProcessTree:
-    """The descendants of one root process seen so far."""
+def new_marker() -> str:
+    return f"{os.getpid()}-{os.urandom(8).hex()}"
 
-    def __init__(self, root: int) -> None:
+
+def marked(marker: str) -> list[int]:
+    """Processes of this user whose environment (as it was at their start) holds
+    MARKER_VARIABLE=`marker`."""
+    needle = f"{MARKER_VARIABLE}={marker}".encode()
+    uid = os.getuid()
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                environ = handle.read()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(entry))
+    return found
+
+
+class ProcessTree:
+    """The descendants of one root process seen so far, and those that carry `marker`."""
+
+    def __init__(self, root: int, marker: Optional[str] = None) -> None:
         self.root = root
+        self.marker = marker
         self.seen: dict[int, Optional[int]] = {}
 
     def update(self) -> None:
@@ -94,14 +131,26 @@ class ProcessTree:
         still running after a short wait (unkillable, or not ours to kill)."""
         self.update()
         alive = [pid for pid, started in self.seen.items() if started is not None and start_time(pid) == started]
-        for pid in alive:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        _kill(alive)
+        for _ in range(_SWEEPS if self.marker is not None else 0):
+            found = [pid for pid in marked(self.marker) if is_running(pid)]
+            if not found:
+                break
+            for pid in found:
+                self.seen.setdefault(pid, start_time(pid))
+            _kill(found)
+            alive += [pid for pid in found if pid not in alive and self.seen[pid] is not None]
         until = time.monotonic() + _KILL_WAIT_S
         left = [pid for pid in alive if is_running(pid)]
         while left and time.monotonic() < until:
             time.sleep(0.02)
             left = [pid for pid in left if is_running(pid) and start_time(pid) == self.seen[pid]]
         return sorted(left)
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass

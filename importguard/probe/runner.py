@@ -9,6 +9,7 @@ grandchild holding them open must not hang us).
 
 from __future__ import annotations
 
+import errno
 import os
 import selectors
 import shutil
@@ -24,7 +25,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 from importguard.probe import strict_json
 from importguard.errors import UsageError
-from importguard.probe.process_tree import ProcessTree
+from importguard.probe.cgroup import ProbeCgroup
+from importguard.probe.process_tree import MARKER_VARIABLE, ProcessTree, new_marker
 from importguard.probe.strict_json import BadJSON
 from importguard.model import ModuleSink
 
@@ -304,15 +306,18 @@ def _probe_one(
             argv += ["--path", path]
         for sink in sinks:
             argv += ["--sink", sink]
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        marker = new_marker()
+        cgroup = ProbeCgroup.create(f"importguard-probe-{marker}")
+        if cgroup is not None:
+            argv += ["--cgroup", cgroup.path]
+        process = _start_child(argv, {**os.environ, MARKER_VARIABLE: marker}, time.monotonic() + timeout)
+        if isinstance(process, OSError):
+            if cgroup is not None:
+                cgroup.end()
+            return _failed(module, CRASHED, f"the child interpreter could not be started within {timeout:g} s: "
+                           f"{process.strerror or process}", b"")
         live.add(process.pid)
-        tree = ProcessTree(process.pid)
+        tree = ProcessTree(process.pid, marker)
         try:
             tail, timed_out = _watch(process, timeout, tree)
         finally:
@@ -322,6 +327,8 @@ def _probe_one(
             if process.stdout is not None:
                 process.stdout.close()
             process.wait()
+            if cgroup is not None:  # what left the session and replaced its environment too
+                left = sorted({*left, *cgroup.end()})
         if timed_out:
             return _failed(module, TIMEOUT, f"the import did not finish within {timeout:g} s; "
                            "the child and every process it started were killed", tail, left)
@@ -336,6 +343,24 @@ def _probe_one(
     except BadJSON as error:
         return _failed(module, INVALID_RESULT, f"the child's result is unusable: {error}", tail, left)
     return replace(result, left_running=tuple(sorted({*result.left_running, *left})))
+
+
+def _start_child(argv: list[str], env: dict[str, str], deadline: float) -> Union[subprocess.Popen, OSError]:
+    """The child, in a session of its own; or the error that kept it from starting
+    past `deadline`. A process limit reached (another module's fork bomb, until that
+    module's processes are ended) is waited out; other errors are not."""
+    pause = 0.05
+    while True:
+        try:
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        except (BlockingIOError, MemoryError) as error:  # EAGAIN: out of processes or memory for now
+            if time.monotonic() + pause > deadline:
+                return error if isinstance(error, OSError) else OSError(errno.ENOMEM, "out of memory")
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+        except OSError as error:
+            return error
 
 
 def _watch(process: subprocess.Popen, timeout: float, tree: ProcessTree) -> tuple[bytes, bool]:

@@ -1,0 +1,61 @@
+"""Every file importguard writes goes through `write_atomically`.
+
+The bytes go to a new temporary file in the same directory, are flushed to disk
+(`fsync`), and the temporary file is renamed over the target (`os.replace`, atomic on
+one file system). A reader sees the old file or the new one, never a torn one; on any
+error (a full disk, a read-only directory, an interrupt) the original is untouched and
+the temporary file is removed. Not `tempfile`: its import costs a replayed run more
+than the write itself.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Union
+
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def write_atomically(path: Union[str, os.PathLike], data: bytes, *, keep_mode: bool = False,
+                     follow_links: bool = False) -> None:
+    """Replace `path` with `data`. New files get mode 0666 less the umask (a CI cache
+    shared between users stays readable); with `keep_mode`, an existing file keeps its
+    permission bits (a source file rewritten by `--fix` stays executable if it was).
+    A link at `path` is replaced by the file, unless `follow_links` (for a caller that
+    checked where it leads): then the file it leads to is replaced and it stays a link."""
+    path = os.path.realpath(path) if follow_links else os.fspath(path)
+    directory = os.path.dirname(path) or "."
+    mode = None
+    if keep_mode:
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            pass
+    for _ in range(100):
+        temporary = os.path.join(directory, f".importguard-tmp-{os.getpid()}-{os.urandom(6).hex()}")
+        try:
+            fd = os.open(temporary, _FLAGS, 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free temporary name in {directory}")
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if mode is not None:
+            os.fchmod(fd, mode)
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(temporary, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
