@@ -53,7 +53,7 @@ from importguard.model import (
     SourceFile,
     Suppression,
 )
-from importguard.atomic_write import write_atomically as _atomic_write  # one writer for every file
+from importguard.atomic_write import write_cache_file as _atomic_write  # one writer for every file
 from importguard.cache.directory import prepare as prepare_cache_directory, prunable
 from importguard.regular_file import read_regular
 
