@@ -227,19 +227,22 @@ def discover(
 
 def refuse_duplicate_packages(files: Iterable[SourceFile]) -> None:
     """DiscoveryError when two directories hold a top-level package of the same name
-    (`check p1 p3`, both with `pkg/`): an import of `pkg.x` would mean either one, so
-    any chain through it could be wrong. Plain top-level modules (a `conftest.py` in
-    two folders) are not packages and are left alone."""
-    first: dict[str, tuple[str, str]] = {}  # top-level name -> (real root, package directory)
+    (`check p1 p3`, both with `pkg/`) and one of them is a regular package: Python
+    imports only that one, so an import of `pkg.x` could mean either and any chain
+    through it could be wrong. Portions of one namespace package (no `__init__.py`
+    anywhere, PEP 420) under several source roots are one package and are fine; so
+    are plain top-level modules of one name (a `conftest.py` in two folders)."""
+    roots: dict[str, dict[str, str]] = {}  # top-level name -> real root -> the root as given
     for source in files:
-        if "." not in source.module and not source.is_package:
+        if "." in source.module or source.is_package:
+            roots.setdefault(source.module.split(".", 1)[0], {}).setdefault(os.path.realpath(source.root), source.root)
+    for top, found in sorted(roots.items()):
+        if len(found) < 2:
             continue
-        top = source.module.split(".", 1)[0]
-        real_root = os.path.realpath(source.root)
-        seen = first.setdefault(top, (real_root, os.path.join(source.root, top)))
-        if seen[0] != real_root:
+        places = sorted(os.path.join(root, top) for root in found.values())
+        if any(os.path.isfile(os.path.join(place, "__init__.py")) for place in places):
             raise DiscoveryError(
-                f"two packages named `{top}` in one run: {seen[1]} and {os.path.join(source.root, top)}; "
+                f"two packages named `{top}` in one run: {places[0]} and {places[1]}; "
                 "an import of it could mean either, so check them in separate runs or exclude one"
             )
 

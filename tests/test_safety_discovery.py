@@ -46,3 +46,25 @@ def test_plain_modules_of_one_name_in_two_folders_are_fine(tmp_path):
                           "pkg/__init__.py": "from . import ops\n", "pkg/ops.py": "import cutlass\n"})
     done = importguard(tmp_path, "check", "--no-cache", ".")
     assert done.returncode == 1 and "IG001" in done.stdout
+
+
+def test_portions_of_one_namespace_package_under_two_source_roots_are_one_package(tmp_path):
+    write_tree(tmp_path, {
+        "pyproject.toml": "[tool.importguard]\nsrc = ['liba/src', 'libb/src']\n",
+        "liba/src/company/a/__init__.py": "from . import ops\n",
+        "liba/src/company/a/ops.py": "import cutlass\n",
+        "libb/src/company/b/__init__.py": "from company.a import ops\n",
+    })
+    done = importguard(tmp_path, "check", "--no-cache", ".")
+    assert done.returncode == 1 and "company.b -> company.a" in done.stdout, done.stderr
+
+
+def test_a_regular_package_and_a_namespace_portion_of_one_name_are_an_error(tmp_path):
+    write_tree(tmp_path, {
+        "pyproject.toml": "[tool.importguard]\nsrc = ['liba/src', 'libb/src']\n",
+        "liba/src/company/__init__.py": "",
+        "liba/src/company/a.py": "import cutlass\n",
+        "libb/src/company/b/__init__.py": "from company import a\n",
+    })
+    done = importguard(tmp_path, "check", "--no-cache", ".")
+    assert done.returncode == 2 and "two packages named `company` in one run" in done.stderr

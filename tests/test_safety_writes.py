@@ -176,3 +176,13 @@ def test_a_cache_file_that_is_a_link_is_replaced_never_followed(tmp_path):
     os.symlink(target, tmp_path / "facts-x.json")
     write_atomically(tmp_path / "facts-x.json", b"{}")
     assert target.read_text() == "keep me\n" and (tmp_path / "facts-x.json").read_bytes() == b"{}"
+
+
+def test_user_files_are_flushed_to_disk_and_cache_files_are_not(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(atomic_write.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    write_atomically(tmp_path / "__init__.py", b"x = 1\n")
+    assert len(synced) == 1
+    atomic_write.write_cache_file(tmp_path / "facts-x.json", b"{}")
+    assert len(synced) == 1 and (tmp_path / "facts-x.json").read_bytes() == b"{}"

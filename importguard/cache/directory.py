@@ -17,7 +17,7 @@ import re
 import stat
 from pathlib import Path
 
-from importguard.atomic_write import write_atomically
+from importguard.atomic_write import write_cache_file
 
 TAG_NAME = "CACHEDIR.TAG"
 TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# importguard facts cache\n"
@@ -49,7 +49,7 @@ def prepare(directory: Path) -> None:
             )
     for name, text in _MARKERS:
         if not os.path.lexists(directory / name):
-            write_atomically(directory / name, text.encode())
+            write_cache_file(directory / name, text.encode())
 
 
 def prunable(path: Path) -> bool:

@@ -44,7 +44,7 @@ from importguard import __version__
 from importguard.facts import budget
 from importguard.cache.codec import MalformedEntry, codec, schema
 from importguard.model import ModuleFacts, SourceFile
-from importguard.atomic_write import write_atomically as _atomic_write  # one writer for every file
+from importguard.atomic_write import write_cache_file as _atomic_write  # one writer for every file
 from importguard.cache.directory import prepare as prepare_cache_directory, prunable
 from importguard.regular_file import read_regular
 
