@@ -43,6 +43,9 @@ class ImportSite:
     execution: Execution
     kind: SiteKind
     conditional: bool = False
+    # The tests of the branches it sits in, as data (facts/conditions.py): "platform:rocm",
+    # "not platform:rocm && when:envs.X"; the environment profile decides them.
+    condition: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class CallSite:
     guarded: bool = False
     device: str = ""
     context: str = ""
+    condition: str = ""  # as ImportSite.condition
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class FunctionFacts:
     line: int
     calls: tuple[CallSite, ...] = ()
     is_class: bool = False
+    # `os.environ[KEY] = "V"` / `setdefault` in the body, outside any branch: (KEY, V, line).
+    environ: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ class ModuleFacts:
             "imports": tuple(
                 {"module": s.module, "names": tuple(s.names), "line": s.line, "column": s.column,
                  "end_line": s.end_line, "execution": s.execution, "kind": s.kind,
-                 "conditional": s.conditional}
+                 "conditional": s.conditional, "condition": s.condition}
                 for s in self.imports
             ),
             "calls": tuple(map(_call_dict, self.calls)),
@@ -146,7 +152,8 @@ class ModuleFacts:
                 {"code": p.code, "message": p.message, "line": p.line, "column": p.column} for p in self.problems
             ),
             "functions": tuple(
-                {"name": f.name, "line": f.line, "calls": tuple(map(_call_dict, f.calls)), "is_class": f.is_class}
+                {"name": f.name, "line": f.line, "calls": tuple(map(_call_dict, f.calls)), "is_class": f.is_class,
+                 "environ": tuple(map(tuple, f.environ))}
                 for f in self.functions
             ),
             "bindings": tuple(map(tuple, self.bindings)),
@@ -170,12 +177,14 @@ class ModuleFacts:
                     execution=Execution(s["execution"]),
                     kind=SiteKind(s["kind"]),
                     conditional=s["conditional"],
+                    condition=s.get("condition", ""),
                 )
                 for s in data["imports"]
             ),
             calls=tuple(CallSite(**c) for c in data["calls"]),
             functions=tuple(
-                FunctionFacts(f["name"], f["line"], tuple(CallSite(**c) for c in f["calls"]), f["is_class"])
+                FunctionFacts(f["name"], f["line"], tuple(CallSite(**c) for c in f["calls"]), f["is_class"],
+                              tuple((k, v, line) for k, v, line in f.get("environ", ())))
                 for f in data.get("functions", ())
             ),
             bindings=tuple((a, b) for a, b in data.get("bindings", ())),
@@ -193,7 +202,7 @@ class ModuleFacts:
 def _call_dict(call: CallSite) -> dict[str, Any]:
     return {"name": call.name, "line": call.line, "column": call.column, "end_line": call.end_line,
             "conditional": call.conditional, "guarded": call.guarded, "device": call.device,
-            "context": call.context}
+            "context": call.context, "condition": call.condition}
 
 
 @dataclass(frozen=True)
@@ -211,11 +220,16 @@ class SourceFile:
 INITIALIZER = "initializer"  # measured to initialize the CUDA driver
 DRIVER_API = "driver-api"  # the driver API, imported; no call of it was seen
 CONFIGURED = "configured"  # named in the user's configuration
+# Measured to initialize the driver in some versions of its distribution and not in
+# others, the installed one unknown (sinks.VERSIONED_SINK_MODULES; a warning).
+VERSION_DEPENDENT = "version-dependent"
 STRENGTH_WORDS = {
     INITIALIZER: "measured CUDA initializer",
     DRIVER_API: "CUDA driver API, imported without a call",
     CONFIGURED: "configured CUDA sink",
+    VERSION_DEPENDENT: "CUDA initializer in some versions (measured)",
 }
+WARNING_STRENGTHS = frozenset({DRIVER_API, VERSION_DEPENDENT})  # reported as warnings, not errors
 
 
 @dataclass(frozen=True)

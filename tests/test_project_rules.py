@@ -17,11 +17,11 @@ PACKAGE = REPO / "importguard"
 # Lower layers never import higher ones (DESIGN.md). Exhaustive, as import-linter's
 # `exhaustive = true`: every module of the package is named here, so a new module
 # must be given its layer.
-SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan"}  # their __init__ imports nothing
+SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan", "environment"}  # their __init__ imports nothing
 LAYERS = [
     {"model", "errors", "progress", "regular_file", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree",
      "plan.mincut", "output.style", *SUBPACKAGES},
-    {"config", "discovery", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
+    {"config", "discovery", "sinks", "facts.conditions", "environment.profile", "environment.installed", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
      "facts.statement_blocks",
      "facts.collect", "facts.budget", "facts.cpython_verdict",
      "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record",

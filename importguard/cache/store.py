@@ -56,8 +56,8 @@ from importguard.model import (
 from importguard.regular_file import read_regular
 
 # 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes;
-# 6: the facts file read entry by entry (_PackedFacts)
-FORMAT = 6
+# 6: the facts file read entry by entry (_PackedFacts); 7: conditions of sites, environ of functions
+FORMAT = 7
 # A cache directory can come with a checkout: its files are read only when regular, and
 # only up to this size (flashinfer's index is about 3 MB).
 MAX_CACHE_FILE_BYTES = 512_000_000
@@ -66,7 +66,7 @@ DEFAULT_DIRECTORY = ".importguard_cache"
 COLLECTION_SETTINGS: tuple[str, ...] = ()
 # The collector's own source; a test fails when collect.py imports a module not listed.
 COLLECTOR_SOURCES = (  # under importguard/
-    "facts/budget.py", "facts/collect.py", "facts/comments.py", "facts/cpython_verdict.py",
+    "facts/budget.py", "facts/collect.py", "facts/comments.py", "facts/conditions.py", "facts/cpython_verdict.py",
     "facts/function_calls.py", "facts/positions.py", "facts/skeleton.py", "model.py", "regular_file.py",
 )
 # A file modified this recently may be modified again within the same timestamp tick,
@@ -153,7 +153,7 @@ def key_name(key: dict[str, str]) -> str:
 
 
 # ----------------------------------------------------------------------------- codec
-# Flat lists, one per kind of site (8 or 5 values per site): JSON builds one list per
+# Flat lists, one per kind of site (9 values per site): JSON builds one list per
 # module instead of one per site, which loads three times faster on real trees.
 
 _EXECUTION = {e.value: e for e in Execution}
@@ -167,14 +167,15 @@ def encode(facts: ModuleFacts) -> list[Any]:
         exact = all(n and "," not in n for n in s.names)  # () is exact: ""
         names: Any = ",".join(s.names) if exact else list(s.names)
         imports += (s.module, names, s.line, s.column, s.end_line, s.execution.value, s.kind.value,
-                    int(s.conditional))
+                    int(s.conditional), s.condition)
     return [
         imports,
         _encode_calls(facts.calls),
         facts.exports,
         [[s.line, s.codes, s.directive] for s in facts.suppressions],
         [[p.code, p.message, p.line, p.column] for p in facts.problems],
-        [[f.name, f.line, _encode_calls(f.calls), int(f.is_class)] for f in facts.functions],
+        [[f.name, f.line, _encode_calls(f.calls), int(f.is_class), [list(e) for e in f.environ]]
+         for f in facts.functions],
         [value for pair in facts.bindings for value in pair],
         [list(entry) for entry in facts.environ],
         [list(note) for note in facts.notes],
@@ -184,7 +185,8 @@ def encode(facts: ModuleFacts) -> list[Any]:
 def _encode_calls(calls: Any) -> list[Any]:
     flat: list[Any] = []
     for c in calls:
-        flat += (c.name, c.line, c.column, c.end_line, int(c.conditional), int(c.guarded), c.device, c.context)
+        flat += (c.name, c.line, c.column, c.end_line, int(c.conditional), int(c.guarded), c.device, c.context,
+                 c.condition)
     return flat
 
 
@@ -204,19 +206,19 @@ def _rows(value: Any, width: int) -> bool:
 
 
 def _decode_calls(flat_calls: Any) -> tuple[CallSite, ...]:
-    if type(flat_calls) not in _SEQUENCE or len(flat_calls) % 8:
+    if type(flat_calls) not in _SEQUENCE or len(flat_calls) % 9:
         raise MalformedEntry("call sites of the wrong length")
     flat = iter(flat_calls)
     sites = []
-    for name, line, column, end_line, conditional, guarded, device, context in zip(*[flat] * 8):
+    for name, line, column, end_line, conditional, guarded, device, context, condition in zip(*[flat] * 9):
         # Chained `is`: every field an int (a bool is not), spelled out for speed.
         if type(name) is not str or not (type(line) is type(column) is type(end_line) is type(conditional)
                                          is type(guarded) is int) \
-                or type(device) is not str or type(context) is not str:
+                or type(device) is not str or type(context) is not str or type(condition) is not str:
             raise MalformedEntry("call site fields of the wrong type")
         site = _new(CallSite)  # as for import sites below: __init__ of a frozen dataclass is slow
         site.__dict__.update(name=name, line=line, column=column, end_line=end_line, conditional=bool(conditional),
-                             guarded=bool(guarded), device=device, context=context)
+                             guarded=bool(guarded), device=device, context=context, condition=condition)
         sites.append(site)
     return tuple(sites)
 
@@ -232,12 +234,13 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
     if type(data) not in _SEQUENCE or len(data) != 9:
         raise MalformedEntry("not a list of nine fields")
     imports, calls, exports, suppressions, problems, functions, bindings, environ, notes = data
-    if type(imports) not in _SEQUENCE or len(imports) % 8:
+    if type(imports) not in _SEQUENCE or len(imports) % 9:
         raise MalformedEntry("import sites of the wrong length")
     sites = []
     flat = iter(imports)
-    for module, names, line, column, end_line, execution, kind, conditional in zip(*[flat] * 8):
-        if type(module) is not str or not (type(line) is type(column) is type(end_line) is type(conditional) is int):
+    for module, names, line, column, end_line, execution, kind, conditional, condition in zip(*[flat] * 9):
+        if type(module) is not str or not (type(line) is type(column) is type(end_line) is type(conditional) is int) \
+                or type(condition) is not str:
             raise MalformedEntry("import site fields of the wrong type")
         if type(names) is str:
             names = tuple(names.split(",")) if names else ()
@@ -250,7 +253,7 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         site = _new(ImportSite)
         site.__dict__.update(
             module=module, names=names, line=line, column=column, end_line=end_line,
-            execution=_EXECUTION[execution], kind=_KIND[kind], conditional=bool(conditional),
+            execution=_EXECUTION[execution], kind=_KIND[kind], conditional=bool(conditional), condition=condition,
         )
         sites.append(site)
     if exports is not None and (type(exports) not in _SEQUENCE or not all(type(e) is str for e in exports)):
@@ -265,7 +268,9 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         type(p[0]) is str and type(p[1]) is str and _ints(p[2], p[3]) for p in problems
     ):
         raise MalformedEntry("problems of the wrong shape")
-    if not _rows(functions, 4) or not all(type(f[0]) is str and _ints(f[1], f[3]) for f in functions):
+    if not _rows(functions, 5) or not all(type(f[0]) is str and _ints(f[1], f[3]) and _rows(f[4], 3)
+                                          and all(type(k) is str and type(v) is str and _ints(n) for k, v, n in f[4])
+                                          for f in functions):
         raise MalformedEntry("function facts of the wrong shape")
     if type(bindings) not in _SEQUENCE or len(bindings) % 2 or not all(type(b) is str for b in bindings):
         raise MalformedEntry("bindings of the wrong shape")
@@ -283,7 +288,8 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         exports=None if exports is None else tuple(exports),
         suppressions=tuple(Suppression(entry[0], tuple(entry[1]), *entry[2:]) for entry in suppressions),
         problems=tuple(Problem(code, message, line, col) for code, message, line, col in problems),
-        functions=tuple(FunctionFacts(name, line, _decode_calls(c), bool(k)) for name, line, c, k in functions),
+        functions=tuple(FunctionFacts(name, line, _decode_calls(c), bool(k), tuple(tuple(e) for e in env))
+                        for name, line, c, k, env in functions),
         bindings=tuple(zip(pairs, pairs)),
         environ=tuple((key, value, line) for key, value, line in environ),
         notes=tuple((line, text) for line, text in notes),

@@ -13,6 +13,7 @@ from importguard.cli.common import (
     config_option, debug_option, jobs_option, load, parse_codes, timeout_option, tool_errors,
 )
 from importguard.cli.installed import follow_option, verify_option
+from importguard.environment.profile import PLATFORMS
 from importguard.errors import UsageError
 
 
@@ -44,7 +45,9 @@ from importguard.errors import UsageError
 @click.option("--confirm", is_flag=True,
               help="Import the importer of every IG001/IG002 finding in a fresh interpreter and report whether it really initializes the CUDA driver here (runs project code).")
 @click.option("--python", "python", type=click.Path(dir_okay=False),
-              help="Interpreter whose environment --confirm probes and --follow-installed/--verify-install read (default: this one).")
+              help="Interpreter whose environment --confirm probes and --follow-installed/--verify-install read (default: this one); its installed versions join the environment profile.")
+@click.option("--platform", "platform", type=click.Choice(PLATFORMS),
+              help="The platform branches are decided for (default: the config's, else cuda; docs/environment.md).")
 @timeout_option("Seconds each --confirm import may take.")
 @follow_option
 @verify_option
@@ -71,6 +74,7 @@ def check(
     show_diff: bool,
     confirm: bool,
     python: Optional[str],
+    platform: Optional[str],
     timeout: float,
     follow_installed: Optional[bool],
     verify_install: bool,
@@ -90,7 +94,9 @@ def check(
 
         early_parser.stop()  # a pool parses everything, one process was asked for, or nothing is parsed
     targets = tuple(paths) or (Path("."),)
-    config = load(config_path, targets[0])
+    from importguard.environment.installed import apply_options
+
+    config = apply_options(load(config_path, targets[0]), platform, python)
     if show_files or show_settings:
         from importguard.cli.show import files_text, settings_text
 
@@ -121,7 +127,7 @@ def check(
         follow_installed=follow_installed,
         verify_install=verify_install,
         replay_options={"paths": [str(p.absolute()) for p in targets], "select": select, "ignore": ignore,
-                        "config": config_path, "jobs": jobs},
+                        "config": config_path, "jobs": jobs, "platform": platform},
     )
     result = run(request)
     chunks, code = render(result, request)

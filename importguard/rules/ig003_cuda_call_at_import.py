@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from importguard.rules.base import Case, Project, Rule, call_chain_text, strength_text
+from importguard.rules.base import Case, Project, Rule, call_chain_text, condition_words, strength_text
 from importguard.model import Finding
 
 
@@ -102,7 +102,8 @@ class CudaCallAtImport(Rule):
                 if reached is None:
                     continue
                 sink = reached.sink
-                condition = " (conditionally)" if call.conditional else ""
+                words = condition_words(project, call.conditional, call.condition)
+                condition = f" ({words})" if words else ""
                 if call.context == "annotation":
                     condition += " (in an annotation: evaluated at import on Python < 3.14, deferred on 3.14+)"
                 elif call.context == "decorator":
