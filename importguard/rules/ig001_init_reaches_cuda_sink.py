@@ -23,7 +23,7 @@ class InitReachesCudaSink(ChainRule):
 
     ## Known problems
     Whether a sink module really initializes the driver depends on the installed
-    version: `import cutlass` from nvidia-cutlass-dsl 4.5.2 does, 4.8.1 does not
+    version: `import cutlass` from nvidia-cutlass-dsl 4.5.2 does, 4.8.0 and 4.8.1 do not
     (measured). The finding says the import path *reaches* the sink; run
     `importguard check --confirm` to learn whether it initializes the driver in your
     environment. Imports whose target is computed at run time are not followed.
