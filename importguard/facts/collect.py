@@ -27,7 +27,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 import importguard.facts.budget as budget
-from importguard.facts import conditions
+import importguard.facts.conditions as conditions
 from importguard.facts.comments import suppressions
 from importguard.facts.cpython_verdict import (
     LIBCST_MAX_DEPTH,

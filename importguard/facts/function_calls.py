@@ -26,7 +26,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
 
-from importguard.facts import conditions as _conditions
+import importguard.facts.conditions as _conditions
 from importguard.facts.statement_blocks import blocks as _blocks
 
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
