@@ -57,6 +57,9 @@ def terms(test: str, names=None):
     ('importlib.util.find_spec("flash_attn") is not None', ["installed:flash_attn"], ["not installed:flash_attn"]),
     ("envs.VLLM_USE_V1", ["when:envs.VLLM_USE_V1"], ["not when:envs.VLLM_USE_V1"]),
     ("is_rocm(1)", ["when:is_rocm(1)"], ["not when:is_rocm(1)"]),  # a check takes no argument
+    ("TYPE_CHECKING or not current_platform.is_rocm()", ["not platform:rocm"], ["platform:rocm"]),  # vLLM muse_spark
+    ('current_platform.device_type == "tpu"', ["platform:tpu"], ["not platform:tpu"]),  # vLLM kimi_k3
+    ('current_platform.device_type == "cuda"', ["platform:cuda|rocm"], ["not platform:cuda|rocm"]),
 ])
 def test_branch_terms(test, body, orelse):
     names = {"_is_cuda": "platform:cuda", "_is_hip": "platform:rocm"}

@@ -53,6 +53,8 @@ class Profile:
         if term.startswith(conditions.NOT):
             inner = self.term(term[len(conditions.NOT):])
             return None if inner is None else not inner
+        if term == conditions.NEVER:
+            return False
         if term.startswith(conditions.PLATFORM):
             return self.platform in term[len(conditions.PLATFORM):].split("|")
         if term.startswith(conditions.INSTALLED):

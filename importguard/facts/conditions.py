@@ -48,6 +48,14 @@ PLATFORM_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "torch.version.cuda": ("cuda",),
 }
 _FIND_SPEC = ("importlib.util.find_spec", "util.find_spec", "find_spec")
+# `current_platform.device_type == "tpu"` (vLLM; its ROCm platform says "cuda" too).
+DEVICE_TYPES: dict[str, tuple[str, ...]] = {
+    "cuda": ("cuda", "rocm"), "tpu": ("tpu",), "xpu": ("xpu",), "cpu": ("cpu",), "hpu": ("hpu",), "npu": ("npu",),
+}
+# False at run time; `if TYPE_CHECKING:` itself never runs (collect.py), but it also
+# appears as an operand (`if TYPE_CHECKING or not is_rocm():`) and as the test of an `else`.
+NEVER = "never"
+_TYPE_CHECKING = ("TYPE_CHECKING", "typing.TYPE_CHECKING")
 
 
 def join(terms: Sequence[str]) -> str:
@@ -90,21 +98,32 @@ def known_term(test: ast.expr, names: dict[str, str]) -> Optional[str]:
         dotted = _dotted(test.func)
         if dotted is not None and dotted.rpartition(".")[2] in PLATFORM_CHECKS:
             return _platform_term(set(PLATFORM_CHECKS[dotted.rpartition(".")[2]]))
+    dotted = _dotted(test)
+    if dotted in _TYPE_CHECKING:
+        return NEVER
     if isinstance(test, ast.Name):
         return names.get(test.id)
-    dotted = _dotted(test)
     if dotted in PLATFORM_ATTRIBUTES:
         return _platform_term(set(PLATFORM_ATTRIBUTES[dotted]))
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
-        # `_is_cuda or _is_hip`: one platform term when every operand is one.
+        # `_is_cuda or _is_hip`: one platform term when every operand is one; an operand
+        # that is never true (TYPE_CHECKING) drops out.
+        values = [v for v in test.values if known_term(v, names) != NEVER]
+        if len(values) == 1:
+            return known_term(values[0], names)
         found: set[str] = set()
-        for value in test.values:
+        for value in values:
             term = known_term(value, names)
             platforms = _platforms(term) if term else None
             if platforms is None:
                 return None
             found |= platforms
-        return _platform_term(found)
+        return _platform_term(found) if found else NEVER
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq)) \
+            and (_dotted(test.left) or "").endswith(".device_type") and isinstance(test.comparators[0], ast.Constant) \
+            and test.comparators[0].value in DEVICE_TYPES:
+        term = _platform_term(set(DEVICE_TYPES[test.comparators[0].value]))
+        return term if isinstance(test.ops[0], ast.Eq) else negate(term)
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.comparators[0], ast.Constant) \
             and test.comparators[0].value is None and isinstance(test.ops[0], (ast.Is, ast.IsNot)):
         module = _found_spec(test.left)
