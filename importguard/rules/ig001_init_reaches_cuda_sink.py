@@ -44,7 +44,8 @@ class InitReachesCudaSink(ChainRule):
     or make the re-export lazy with a module-level `__getattr__` (PEP 562).
 
     ## Options
-    `sink-modules`, `extend-sink-modules`, `sink-calls`, `extend-sink-calls`.
+    `sink-modules`, `extend-sink-modules`, `sink-calls`, `extend-sink-calls`, `environment`
+    (platform, installed versions: docs/environment.md).
 
     ## References
     - PEP 562 — Module `__getattr__` and `__dir__`

@@ -64,7 +64,8 @@ class CudaCallAtImport(Rule):
     ```
 
     ## Options
-    `sink-calls`, `extend-sink-calls`, `nvml-based-cuda-check`.
+    `sink-calls`, `extend-sink-calls`, `nvml-based-cuda-check`, `environment` (platform branches,
+    variables: docs/environment.md).
 
     ## References
     - shared/cuda-evidence.md (measurements on an H100), docs/cuda-calls-evidence.md (H200)
