@@ -32,7 +32,7 @@ from conftest import FIXTURES, write_tree
 ENVIRONMENT = FIXTURES / "environment"
 
 
-def check(fixture: str, profile: Profile = Profile(), tmp_path: Path = None):
+def check(fixture: str, profile: Profile = Profile()):
     root = ENVIRONMENT / fixture
     config = Config(project_root=root, environment=profile)
     report = run_check([root], config)

@@ -126,9 +126,3 @@ class Profile:
 
     def nvml_check(self) -> bool:
         return dict(self.env).get(NVML_CHECK) == "1"
-
-    def describe(self) -> str:
-        """One line for `--show-settings`."""
-        versions = f"{len(self.versions)} installed versions ({self.source})" if self.versions else \
-            "installed versions unknown"
-        return f"platform {self.platform}; {versions}; undecided calls: {self.undecided_calls}"

@@ -224,9 +224,3 @@ def _assigns_true(statement: ast.stmt) -> bool:
     return (isinstance(statement, ast.Assign) and len(statement.targets) == 1
             and isinstance(statement.targets[0], ast.Name)
             and isinstance(statement.value, ast.Constant) and statement.value.value is True)
-
-
-def installed_after(statement: ast.stmt) -> Optional[str]:
-    """`installed:x` for the statements after `import x` inside a `try` body."""
-    module = _first_module(statement)
-    return INSTALLED + module if module else None
