@@ -19,6 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+from importguard.environment.profile import PLATFORMS, UNDECIDED_CHOICES, Profile, normalize
 from importguard.errors import ConfigError
 from importguard.regular_file import is_regular, kind_of, read_regular
 from importguard.sinks import DEFAULT_SINK_CALLS, DEFAULT_SINK_MODULES
@@ -43,7 +44,7 @@ KNOWN_KEYS = (
     "src", "sink-modules", "extend-sink-modules", "sink-calls", "extend-sink-calls", "cuda-free",
     "select", "extend-select", "ignore", "extend-ignore", "per-file-ignores", "exclude", "extend-exclude",
     "exclude-package-data", "respect-gitignore", "cache-dir", "follow-installed", "nvml-based-cuda-check",
-    "conditional-calls",
+    "environment",
 )
 
 @dataclass(frozen=True)
@@ -70,9 +71,8 @@ class Config:
     # True: the processes that import the project run with PYTORCH_NVML_BASED_CUDA_CHECK=1,
     # so torch.cuda.is_available() does not initialize the driver (measured).
     nvml_based_cuda_check: bool = False
-    # Follow calls that a function makes only on some paths (under an `if`, in a loop or
-    # handler, after an early return): off by default, see README (precision).
-    conditional_calls: bool = False
+    # The environment profile: platform, installed versions, variables ([tool.importguard.environment]).
+    environment: Profile = Profile()
 
 
 def find_config_file(start: Path) -> Optional[Path]:
@@ -265,8 +265,7 @@ def _from_table(
 
     for key, attribute in (("exclude-package-data", "exclude_package_data"),
                            ("respect-gitignore", "respect_gitignore"),
-                           ("nvml-based-cuda-check", "nvml_based_cuda_check"),
-                           ("conditional-calls", "conditional_calls")):
+                           ("nvml-based-cuda-check", "nvml_based_cuda_check")):
         flag = reader.get(key, bool, "true or false")
         if flag is not None:
             values[attribute] = flag
@@ -297,8 +296,43 @@ def _from_table(
     elif follow is not None:
         values["follow_installed"] = follow
 
+    if "conditional-calls" in table:
+        raise ConfigError(f"{path}: [tool.importguard] conditional-calls was replaced by the environment profile: "
+                          "write `environment = { undecided-calls = \"follow\" }` (or \"skip\", the default) "
+                          "instead (docs/environment.md)")
+    environment = reader.get("environment", dict, "a table (docs/environment.md)")
+    if environment is not None:
+        values["environment"] = _environment(environment, path)
+
     reader.reject_unknown()
     return Config(**values)
+
+
+def _environment(table: dict[str, Any], path: Path) -> Profile:
+    """[tool.importguard.environment]: platform, versions, env, undecided-calls, read-installed."""
+    where = f"{path}: [tool.importguard] environment"
+    unknown = sorted(set(table) - {"platform", "versions", "env", "undecided-calls", "read-installed"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+    platform = table.get("platform", Profile.platform)
+    if platform not in PLATFORMS:
+        raise ConfigError(f"{where}.platform must be one of {', '.join(PLATFORMS)}, not {platform!r}")
+    undecided = table.get("undecided-calls", Profile.undecided_calls)
+    if undecided not in UNDECIDED_CHOICES:
+        raise ConfigError(f"{where}.undecided-calls must be \"skip\" or \"follow\", not {undecided!r}")
+    read_installed = table.get("read-installed", False)
+    if not isinstance(read_installed, bool):
+        raise ConfigError(f"{where}.read-installed must be true or false")
+    pairs = {}
+    for key in ("versions", "env"):
+        value = table.get(key, {})
+        if not (isinstance(value, dict) and all(isinstance(k, str) and k and isinstance(v, str) for k, v in value.items())):
+            raise ConfigError(f"{where}.{key} must be a table of name = \"string\"")
+        pairs[key] = value
+    versions = tuple(sorted((normalize(name), version) for name, version in pairs["versions"].items()))
+    return Profile(platform=platform, versions=versions, env=tuple(sorted(pairs["env"].items())),
+                   undecided_calls=undecided, read_installed=read_installed,
+                   source=f"{path.name}" if versions else "")
 
 
 class _TableReader:

@@ -63,11 +63,11 @@ def build_graph(config: Config, store: FactsStore) -> ImportGraph:
     return ImportGraph(
         facts_for=store.for_module,
         is_known_module=lambda module: store.resolver.find(module) is not None,
-        sink_modules=config.sink_modules,
+        sink_modules=config.environment.sink_modules(config.sink_modules),
         sink_calls=config.sink_calls,
         prefetch=store.prefetch,
-        nvml_based_cuda_check=config.nvml_based_cuda_check,
-        conditional_calls=config.conditional_calls,
+        nvml_based_cuda_check=config.nvml_based_cuda_check or config.environment.nvml_check(),
+        profile=config.environment,
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Optional, Sequence
 
+from importguard.environment.profile import Profile
 from importguard.reach import CallReach, Reached
 from importguard.model import (
     CallSink,
@@ -98,7 +99,7 @@ class ImportGraph:
         sink_calls: Sequence[CallSink],
         prefetch: Callable[[Iterable[str]], None] = lambda modules: None,
         nvml_based_cuda_check: bool = False,
-        conditional_calls: bool = False,
+        profile: Profile = Profile(),
     ) -> None:
         self._facts_for = facts_for
         self._is_known = is_known_module
@@ -110,7 +111,8 @@ class ImportGraph:
         self._module_sinks: dict[str, Optional[ModuleSink]] = {}
         self._worth: dict[str, bool] = {}
         self._prefetched: set[str] = set()  # each module is prefetched once, not per search
-        self.reach = CallReach(facts_for, sink_calls, nvml_based_cuda_check, conditional_calls)
+        self.profile = profile  # decides which conditional sites run (environment/profile.py)
+        self.reach = CallReach(facts_for, sink_calls, nvml_based_cuda_check, profile)
         # importer -> modules from which a search that started at it (its ancestors
         # running) found no sink. A later search whose running modules include that
         # importer (the same package, or one below it) skips them: avoiding more
@@ -258,7 +260,7 @@ class ImportGraph:
 
     def site_edges(self, facts: ModuleFacts, site: ImportSite) -> list[Edge]:
         """Every module that executing `site` may execute, in execution order."""
-        if site.execution is not Execution.EAGER:
+        if site.execution is not Execution.EAGER or self.profile.decide(site.conditional, site.condition) is False:
             return []
         importer = facts.module
         running = {importer, *_ancestors(importer)}

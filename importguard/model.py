@@ -44,6 +44,9 @@ class ImportSite:
     execution: Execution
     kind: SiteKind
     conditional: bool = False
+    # The tests of the branches it sits in, as data (facts/conditions.py): "platform:rocm",
+    # "not platform:rocm && when:envs.X"; the environment profile decides them.
+    condition: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,7 @@ class CallSite:
     guarded: bool = False
     device: str = ""
     context: str = ""
+    condition: str = ""  # as ImportSite.condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,8 @@ class FunctionFacts:
     line: int
     calls: tuple[CallSite, ...] = ()
     is_class: bool = False
+    # `os.environ[KEY] = "V"` / `setdefault` in the body, outside any branch: (KEY, V, line).
+    environ: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +145,16 @@ class SourceFile:
 INITIALIZER = "initializer"  # measured to initialize the CUDA driver
 DRIVER_API = "driver-api"  # the driver API, imported; no call of it was seen
 CONFIGURED = "configured"  # named in the user's configuration
+# Measured to initialize the driver in some versions of its distribution and not in
+# others, the installed one unknown (sinks.VERSIONED_SINK_MODULES; a warning).
+VERSION_DEPENDENT = "version-dependent"
 STRENGTH_WORDS = {
     INITIALIZER: "measured CUDA initializer",
     DRIVER_API: "CUDA driver API, imported without a call",
     CONFIGURED: "configured CUDA sink",
+    VERSION_DEPENDENT: "CUDA initializer in some versions (measured)",
 }
+WARNING_STRENGTHS = frozenset({DRIVER_API, VERSION_DEPENDENT})  # reported as warnings, not errors
 
 
 @dataclass(frozen=True)

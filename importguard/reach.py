@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence
 
+from importguard.environment.profile import Profile
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
 from importguard.model import CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
 
@@ -45,13 +46,13 @@ class Reached:
         return (self.conditional, len(self.hops))
 
 
-def call_hop(owner: str, call: CallSite, path: str, in_function: bool = False) -> Hop:
+def call_hop(owner: str, call: CallSite, path: str, in_function: bool = False, some_paths: bool = False) -> Hop:
     notes = []
     if call.context == "decorator":
         notes.append("decorator: called with the function it decorates")
     if call.device:
         notes.append(f'device "{call.device}"')
-    if call.conditional and in_function:
+    if some_paths and in_function:
         notes.append(ON_SOME_PATHS)
     return Hop(owner, call.name, path, call.line, ", ".join(notes), kind="call")
 
@@ -65,12 +66,13 @@ class CallReach:
         facts_for: Callable[[str], Optional[ModuleFacts]],
         sink_calls: Sequence[CallSink],
         nvml_based_cuda_check: bool = False,
-        conditional_calls: bool = False,
+        profile: Profile = Profile(),
     ) -> None:
         self._facts_for = facts_for
-        # A call on some paths only (see Reached.conditional) is followed only when asked:
-        # on real trees most of them never run (docs/calls-precision.md).
-        self._conditional_calls = conditional_calls
+        # Decides which calls on a branch run; one whose test it cannot decide is followed
+        # only when asked (`undecided-calls`): on real trees most of them never run
+        # (docs/calls-precision.md).
+        self._profile = profile
         self._sinks = {sink.name: sink for sink in sink_calls}
         self._nvml_everywhere = nvml_based_cuda_check
         self._memo: dict[tuple[str, bool], Optional[Reached]] = {}
@@ -214,7 +216,7 @@ class CallReach:
 
     def from_call(self, facts: ModuleFacts, call: CallSite, owner: str = "") -> Optional[Reached]:
         """What a call in `facts` reaches (`owner`: who makes it, the module by default)."""
-        if call.guarded:
+        if call.guarded or self._profile.decide(call.conditional, call.condition) is False:
             return None
         # The NVML check only takes sinks away, so a call that reaches none without it
         # reaches none with it: it is looked up (with what that reads) only after a hit.
@@ -262,16 +264,20 @@ class CallReach:
         for facts, function in targets:
             owner = f"{facts.module}.{function.name}"
             for call in function.calls:
-                if call.guarded or (call.conditional and not self._conditional_calls):
+                if call.guarded or not self._profile.follows(call.conditional, call.condition):
                     continue
-                hop = call_hop(owner, call, facts.path, in_function=True)
-                sink = self.call_sink_for(call, nvml)
+                some_paths = self._profile.decide(call.conditional, call.condition) is None
+                hop = call_hop(owner, call, facts.path, in_function=True, some_paths=some_paths)
+                # PYTORCH_NVML_BASED_CUDA_CHECK=1 set by the function above the call.
+                call_nvml = nvml or any(k == NVML_CHECK and v == "1" and at < call.line
+                                        for k, v, at in function.environ)
+                sink = self.call_sink_for(call, call_nvml)
                 if sink is not None:
-                    found: Optional[Reached] = Reached((hop,), sink, call.conditional)
+                    found: Optional[Reached] = Reached((hop,), sink, some_paths)
                 else:
-                    inner = self._function(call.name, nvml, depth + 1)
+                    inner = self._function(call.name, call_nvml, depth + 1)
                     found = None if inner is None else Reached(
-                        (hop, *inner.hops), inner.sink, inner.conditional or call.conditional
+                        (hop, *inner.hops), inner.sink, inner.conditional or some_paths
                     )
                 if found is not None and (best is None or found.rank < best.rank):
                     best = found

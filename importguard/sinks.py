@@ -17,15 +17,37 @@ measured as the same object), and its submodules import the others from the pack
 
 from __future__ import annotations
 
-from importguard.model import DRIVER_API, INITIALIZER, CallSink, ModuleSink
+from dataclasses import dataclass
+
+from importguard.model import DRIVER_API, INITIALIZER, VERSION_DEPENDENT, CallSink, ModuleSink
+
+
+@dataclass(frozen=True)
+class VersionedSink:
+    """A module whose import initializes the driver in some versions of the distribution
+    that ships it and not in others, each version measured (the environment profile
+    picks the verdict of the installed one; other versions stay version-dependent)."""
+
+    module: str
+    distribution: str  # PEP 503 name
+    initializes: tuple[str, ...]
+    does_not: tuple[str, ...]
+    evidence: str
+
+    @property
+    def reason(self) -> str:
+        return (f"initializes the CUDA driver at import in {self.distribution} {' and '.join(self.initializes)}, "
+                f"not in {' or '.join(self.does_not)} (measured)")
+
+
+# shared/cuda-evidence.md (4.5.2, 4.8.1: H100, 2026-11-21); docs/environment.md (4.8.0: H100, 2026-12-06).
+VERSIONED_SINK_MODULES: tuple[VersionedSink, ...] = (
+    VersionedSink("cutlass", "nvidia-cutlass-dsl", initializes=("4.5.2",), does_not=("4.8.0", "4.8.1"),
+                  evidence="shared/cuda-evidence.md, docs/environment.md"),
+)
 
 DEFAULT_SINK_MODULES: tuple[ModuleSink, ...] = (
-    ModuleSink(
-        "cutlass",
-        "initializes the CUDA driver at import in nvidia-cutlass-dsl 4.5.2 "
-        "(measured; 4.8.1 does not)",
-        INITIALIZER,
-    ),
+    *(ModuleSink(sink.module, sink.reason, VERSION_DEPENDENT) for sink in VERSIONED_SINK_MODULES),
     ModuleSink(
         "cuda.bindings.driver",
         "is the CUDA driver API: importing it alone did not initialize the driver "

@@ -50,7 +50,8 @@ class CheckRequest:
         """Only a plain `check` is replayed: the others write files, run project code,
         filter by changed files or read an environment that the replay does not track."""
         writes_or_runs = self.fix or self.diff or self.confirm or self.add_noqa
-        reads_more = self.changed_only or self.verify_install or self.follow_installed or self.config.follow_installed
+        reads_more = self.changed_only or self.verify_install or self.follow_installed or self.config.follow_installed \
+            or self.config.environment.modules is not None  # installed versions read from an interpreter
         return self.use_cache and not (writes_or_runs or reads_more)
 
 

@@ -23,7 +23,7 @@ def findings(tmp_path, files, **kwargs):
     return [(f.code, f.path, f.line) for f in report.findings], report
 
 
-CONDITIONAL = {"pyproject.toml": "[tool.importguard]\nconditional-calls = true\n"}
+CONDITIONAL = {"pyproject.toml": '[tool.importguard]\nenvironment = { undecided-calls = "follow" }\n'}
 
 
 def ig003_lines(tmp_path, source, extra=None, conditional=False):
@@ -323,13 +323,15 @@ def test_strength_driver_api_is_a_warning_everywhere(tmp_path):
     by_sink = {f.sink: f for f in report.findings}
     assert by_sink["cuda.bindings.driver"].strength == DRIVER_API
     assert "[CUDA driver API, imported without a call]" in by_sink["cuda.bindings.driver"].message
-    assert "[measured CUDA initializer]" in by_sink["cutlass"].message
+    # Without an environment profile, cutlass is version-dependent: a warning too
+    # (tests/test_environment.py: an error with 4.5.2 installed, nothing with 4.8.1).
+    assert "[CUDA initializer in some versions (measured)]" in by_sink["cutlass"].message
     levels = {r["message"]["text"].split(" reaches ")[1].split(",")[0]: r["level"]
               for r in json.loads(format_sarif(report.findings))["runs"][0]["results"]}
-    assert levels == {"`cuda.bindings.driver`": "warning", "`cutlass`": "error"}
+    assert levels == {"`cuda.bindings.driver`": "warning", "`cutlass`": "warning"}
     data = json.loads(format_json(report.findings))["findings"]
     assert {d["sink"]: (d["strength"], d["level"]) for d in data} == {
-        "cuda.bindings.driver": ("driver-api", "warning"), "cutlass": ("initializer", "error")
+        "cuda.bindings.driver": ("driver-api", "warning"), "cutlass": ("version-dependent", "warning")
     }
 
 

@@ -356,7 +356,7 @@ def flashinfer_site(tmp_path_factory) -> Path:
 def test_real_flashinfer_chain(tmp_path, flashinfer_site):
     site = flashinfer_site
     root = write_tree(tmp_path / "project", {
-        "pyproject.toml": '[tool.importguard]\ncuda-free = ["vproj.attention"]\nconditional-calls = true\n',
+        "pyproject.toml": '[tool.importguard]\ncuda-free = ["vproj.attention"]\nenvironment = { undecided-calls = "follow" }\n',
         "vproj/__init__.py": "",
         "vproj/attention.py": "import flashinfer\n\n\ndef run():\n    return flashinfer\n",
     })

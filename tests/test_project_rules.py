@@ -17,11 +17,11 @@ PACKAGE = REPO / "importguard"
 # Lower layers never import higher ones (DESIGN.md). Exhaustive, as import-linter's
 # `exhaustive = true`: every module of the package is named here, so a new module
 # must be given its layer.
-SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan", "lsp"}  # their __init__ imports nothing
+SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan", "lsp", "environment"}  # their __init__ imports nothing
 LAYERS = [
     {"model", "errors", "progress", "regular_file", "atomic_write", "inside_project", "die_with_parent", "cache.codec", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree", "probe.cgroup",
      "plan.mincut", "output.style", *SUBPACKAGES},
-    {"config", "selection", "discovery", "gitignore", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
+    {"config", "selection", "discovery", "gitignore", "sinks", "facts.conditions", "environment.profile", "environment.installed", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
      "facts.statement_blocks",
      "facts.collect", "facts.budget", "facts.cpython_verdict",
      "cache.store", "cache.directory", "installed.interpreter", "installed.interpreter_child", "installed.record",

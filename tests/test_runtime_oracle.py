@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from importguard.config import Config
+from importguard.environment.profile import Profile
 from importguard.discovery import module_for
 from importguard.engine import explanation
 from importguard.sinks import DEFAULT_SINK_MODULES
@@ -47,10 +48,11 @@ def runtime_sinks(module: str) -> set[str]:
 
 
 def static_sinks(module: str, conditional_calls: bool = True) -> set[str]:
-    """With `conditional-calls = true` the model follows every call a function makes,
+    """With `undecided-calls = "follow"` the model follows every call a function makes,
     as the runtime does when the branch runs; the default leaves out calls that run on
     some paths only, and must then never claim more than the runtime saw."""
-    config = Config(project_root=FIXTURES, conditional_calls=conditional_calls)
+    undecided = "follow" if conditional_calls else "skip"
+    config = Config(project_root=FIXTURES, environment=Profile(undecided_calls=undecided))
     _, chains, _ = explanation(module, config, [FIXTURES])
     return {chain.sink.call or sink_name(chain.sink.module) for chain in chains}
 

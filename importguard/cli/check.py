@@ -15,6 +15,7 @@ from importguard.cli.common import (
 )
 from importguard.cli.installed import follow_option, verify_option
 from importguard.config import Config
+from importguard.environment.profile import PLATFORMS
 from importguard.errors import UsageError
 
 
@@ -55,7 +56,9 @@ from importguard.errors import UsageError
 @click.option("--confirm", is_flag=True,
               help="Import the importer of every IG001/IG002 finding in a fresh interpreter and report whether it really initializes the CUDA driver here (runs project code).")
 @click.option("--python", "python", type=click.Path(dir_okay=False),
-              help="Interpreter whose environment --confirm probes and --follow-installed/--verify-install read (default: this one).")
+              help="Interpreter whose environment --confirm probes and --follow-installed/--verify-install read (default: this one); its installed versions join the environment profile.")
+@click.option("--platform", "platform", type=click.Choice(PLATFORMS),
+              help="The platform branches are decided for (default: the config's, else cuda; docs/environment.md).")
 @timeout_option("Seconds each --confirm import may take.")
 @follow_option
 @verify_option
@@ -88,6 +91,7 @@ def check(
     show_diff: bool,
     confirm: bool,
     python: Optional[str],
+    platform: Optional[str],
     timeout: float,
     follow_installed: Optional[bool],
     verify_install: bool,
@@ -110,7 +114,9 @@ def check(
     if from_stdin and (stdin_filename is None or paths not in ((), (Path("-"),))):
         raise UsageError("a source read from stdin needs --stdin-filename PATH, and no PATHS but `-`")
     targets = (stdin_filename,) if stdin_filename is not None else tuple(paths) or (Path("."),)
-    config = load(config_path, targets[0])
+    from importguard.environment.installed import apply_options
+
+    config = apply_options(load(config_path, targets[0]), platform, python)
     if respect_gitignore is not None:
         config = replace(config, respect_gitignore=respect_gitignore)
     if show_files or show_settings:
@@ -145,7 +151,8 @@ def check(
         verify_install=verify_install,
         replay_options={"paths": [str(p.absolute()) for p in targets], "select": select, "ignore": ignore,
                         "extend_select": extend_select, "extend_ignore": extend_ignore,
-                        "config": config_path, "respect_gitignore": respect_gitignore, "jobs": jobs},
+                        "config": config_path, "respect_gitignore": respect_gitignore, "jobs": jobs,
+                        "platform": platform},
     )
     if from_stdin:
         from importguard.cli.stdin_source import check_source

@@ -15,6 +15,7 @@ MetadataWrapper positions more than double the parse. So this module
 
 from __future__ import annotations
 
+import ast
 import io
 import sys
 import tokenize
@@ -26,6 +27,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 import importguard.facts.budget as budget
+import importguard.facts.conditions as conditions
 from importguard.facts.comments import suppressions
 from importguard.facts.cpython_verdict import (
     LIBCST_MAX_DEPTH,
@@ -122,12 +124,15 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
             return _failed(source, Problem(SYNTAX_ERROR, f"syntax error: {error}"))
 
         bodies: Optional[FunctionCalls] = None
+        condition_names = conditions.module_names(verdict.tree)
         if skeleton is not None and skeleton.tree is not None:
             try:
-                bodies = function_calls(skeleton.tree, skeleton.lines, source.module, source.is_package)
+                bodies = function_calls(skeleton.tree, skeleton.lines, source.module, source.is_package,
+                                        condition_names)
             except RecursionError:
                 bodies = None
         walker = _Walker(source.module, source.is_package, bodies.module_names if bodies else ())
+        walker.condition_names = condition_names
         try:
             walker.walk_module(module)
             targets = walker.position_targets()
@@ -206,6 +211,12 @@ class _Context:
     in_try_or_with: bool = False
     guarded: bool = False  # under `if torch.cuda.is_initialized():` (see CallSite)
     context: str = ""  # CallSite.context
+    condition: str = ""  # ImportSite.condition / CallSite.condition
+
+    def on_branch(self, terms: Sequence[str], **changes: object) -> "_Context":
+        """This context inside a branch whose test gives `terms`."""
+        return self.under(conditional=True, condition=conditions.join([*conditions.split(self.condition), *terms]),
+                          **changes)
 
     def under(self, **changes: object) -> "_Context":
         # Few contexts exist; `replace` for each statement and scan cost 3% of collecting.
@@ -226,6 +237,7 @@ class _Context:
 
 
 _CONTEXTS: dict[tuple, _Context] = {}
+_EMPTY_MODULE = cst.Module([])
 
 
 @dataclass
@@ -288,6 +300,7 @@ class _Walker:
         self.exports: Optional[tuple[str, ...]] = None
         self.top = 0
         self.import_nodes: list[cst.BaseSmallStatement] = []  # in document order
+        self.condition_names: dict[str, str] = {}  # conditions.module_names
 
     # -- statements
 
@@ -351,8 +364,8 @@ class _Walker:
         elif isinstance(statement, cst.If):
             self._if(statement, ctx)
         elif isinstance(statement, (cst.Try, cst.TryStar)):
-            guarded = ctx.under(conditional=True, in_try_or_with=True)
-            self._block(statement.body, guarded)
+            guarded = ctx.on_branch((conditions.UNKNOWN,), in_try_or_with=True)
+            self._try_body(statement.body, guarded)
             for handler in statement.handlers:
                 if eager and handler.type is not None:
                     self._scan(handler.type, ctx)
@@ -369,7 +382,7 @@ class _Walker:
         elif isinstance(statement, (cst.For, cst.While)):
             if eager:
                 self._scan(statement.iter if isinstance(statement, cst.For) else statement.test, ctx)
-            loop_ctx = ctx.under(conditional=True)
+            loop_ctx = ctx.on_branch((conditions.UNKNOWN,))
             if isinstance(statement, cst.While) and _never_true(statement.test):
                 loop_ctx = ctx.under(execution=Execution.TYPE_CHECKING)  # `while False:` never runs
             self._block(statement.body, loop_ctx)
@@ -379,7 +392,7 @@ class _Walker:
             if eager:
                 self._scan(statement.subject, ctx)
             for case in statement.cases:
-                case_ctx = ctx.under(conditional=True)
+                case_ctx = ctx.on_branch((conditions.UNKNOWN,))
                 if eager and case.guard is not None:
                     self._scan(case.guard, case_ctx)
                 self._block(case.body, case_ctx)
@@ -388,7 +401,8 @@ class _Walker:
         test = statement.test
         if ctx.execution is Execution.EAGER:
             self._scan(test, ctx)
-        else_ctx = ctx.under(conditional=True)
+        body_terms, else_terms = self._branch_terms(test)
+        else_ctx = ctx.on_branch(else_terms)
         if self._is_type_checking_test(test) or _never_true(test):
             # `if TYPE_CHECKING:`, and dead code (`if False:`, `if 0:`), never run.
             body_ctx = ctx.under(execution=Execution.TYPE_CHECKING)
@@ -398,15 +412,47 @@ class _Walker:
             # Runs only when the file is executed as a script, never on import.
             body_ctx = ctx.deferred().under(scope=ctx.scope)
         elif self._is_initialized_test(test):
-            body_ctx = ctx.under(conditional=True, guarded=True)
+            body_ctx = ctx.on_branch(body_terms, guarded=True)
         else:
-            body_ctx = ctx.under(conditional=True)
+            body_ctx = ctx.on_branch(body_terms)
         self._block(statement.body, body_ctx)
         orelse = statement.orelse
         if isinstance(orelse, cst.If):  # elif
             self._if(orelse, else_ctx)
         elif orelse is not None:
             self._block(orelse.body, else_ctx)
+
+    def _branch_terms(self, test: cst.BaseExpression) -> tuple[list[str], list[str]]:
+        """conditions.branch_terms of an `if` test, read through `ast`."""
+        source = _EMPTY_MODULE.code_for_node(test).strip()
+        try:
+            expression = ast.parse(f"({source})", mode="eval").body
+        except (SyntaxError, ValueError, RecursionError):
+            return [conditions.UNKNOWN], [conditions.UNKNOWN]
+        return conditions.branch_terms(expression, self.condition_names, source)
+
+    def _try_body(self, body: cst.BaseSuite, ctx: _Context) -> None:
+        """A try body: what follows `import x` there runs only when x is installed."""
+        if not isinstance(body, cst.IndentedBlock):
+            self._block(body, ctx)
+            return
+        for statement in body.body:
+            self._walk_body((statement,), ctx)
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        term = self._installed_term(small)
+                        if term:
+                            ctx = ctx.on_branch((term,))
+
+    def _installed_term(self, small: Union[cst.Import, cst.ImportFrom]) -> Optional[str]:
+        if isinstance(small, cst.Import):
+            name = get_full_name_for_node(small.names[0].name) if small.names else None
+        elif small.relative or small.module is None:
+            return None
+        else:
+            name = get_full_name_for_node(small.module)
+        return conditions.INSTALLED + name.partition(".")[0] if name else None
 
     def _is_initialized_test(self, test: cst.BaseExpression) -> bool:
         if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
@@ -684,14 +730,18 @@ class _Walker:
                 if call.guard:
                     guard = self._finish(RawCall(call.guard, call.guard_resolution, 0, 0, 0))
                     guarded = _is_initialized_name(guard)
-                key = (name, call.device)
+                # One occurrence per condition: which of them runs is the profile's to decide.
+                key = (name, call.device, call.condition)
                 known = calls.get(key)
                 # Keep the occurrence most likely to run: unguarded, then unconditional.
                 if known is None or (known.guarded, known.conditional) > (guarded, call.conditional):
                     calls[key] = CallSite(name, call.line, call.column, call.end_line, call.conditional,
-                                          guarded=guarded, device=call.device)
-            ordered = sorted(calls.values(), key=lambda c: (c.line, c.column, c.name))
-            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class))
+                                          guarded=guarded, device=call.device, condition=call.condition)
+            # An unguarded occurrence on every path makes the others redundant.
+            plain = {(n, d) for (n, d, c), site in calls.items() if not c and not site.guarded}
+            kept = [site for (n, d, c), site in calls.items() if not c or (n, d) not in plain]
+            ordered = sorted(kept, key=lambda c: (c.line, c.column, c.name))
+            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class, tuple(raw.environ)))
         return tuple(functions)
 
     def environ_settings(self, positions: "Positions") -> tuple[tuple[str, str, int], ...]:
@@ -725,6 +775,7 @@ class _Walker:
                     execution=execution,
                     kind=pending.kind,
                     conditional=pending.context.conditional and execution is Execution.EAGER,
+                    condition=pending.context.condition if execution is Execution.EAGER else "",
                 )
             )
         for pending_call in self.calls:
@@ -763,7 +814,8 @@ class _Walker:
         line, column, end_line = positions.of(call.node)
         conditional = call.context.conditional and execution is Execution.EAGER
         return [
-            ImportSite(module, (), line, column, end_line, execution, kind, conditional)
+            ImportSite(module, (), line, column, end_line, execution, kind, conditional,
+                       call.context.condition if conditional else "")
             for module in modules
         ]
 
@@ -816,7 +868,7 @@ class _Walker:
             line, column, end_line = positions.of(call.node)
             ctx = call.context
             sites.append(CallSite(qualified, line, column, end_line, ctx.conditional, ctx.guarded,
-                                  call.device, ctx.context))
+                                  call.device, ctx.context, ctx.condition))
         sites.sort(key=lambda c: (c.line, c.column, c.name))
         return tuple(sites)
 

@@ -26,6 +26,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
 
+import importguard.facts.conditions as _conditions
 from importguard.facts.statement_blocks import blocks as _blocks
 
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
@@ -47,6 +48,7 @@ class RawCall:
     guard_resolution: str = RAW
     device: str = ""
     conditional: bool = False  # runs on some paths through the body only
+    condition: str = ""  # the tests of those paths (facts/conditions.py)
 
 
 @dataclass
@@ -55,6 +57,7 @@ class RawFunction:
     line: int
     calls: list[RawCall] = field(default_factory=list)
     is_class: bool = False
+    environ: list[tuple[str, str, int]] = field(default_factory=list)  # as FunctionFacts.environ
 
 
 @dataclass
@@ -63,8 +66,10 @@ class FunctionCalls:
     module_names: set[str]  # names that module-level def/class statements bind
 
 
-def function_calls(tree: ast.Module, lines: Sequence[str], module: str, is_package: bool) -> FunctionCalls:
-    reader = _Reader(lines, module if is_package else module.rpartition(".")[0])
+def function_calls(tree: ast.Module, lines: Sequence[str], module: str, is_package: bool,
+                   condition_names: Optional[dict[str, str]] = None) -> FunctionCalls:
+    """`condition_names`: module-level names bound to a known test (conditions.module_names)."""
+    reader = _Reader(lines, module if is_package else module.rpartition(".")[0], condition_names or {})
     names: set[str] = set()
     reader.definitions(tree.body, "", None, {}, names)
     return FunctionCalls(reader.functions, names)
@@ -96,11 +101,14 @@ def cuda_device(node: Optional[ast.AST]) -> str:
 
 
 class _Reader:
-    def __init__(self, lines: Sequence[str], package: str) -> None:
+    def __init__(self, lines: Sequence[str], package: str, condition_names: dict[str, str]) -> None:
         self.lines = lines
         self.package = package
         self.functions: list[RawFunction] = []
         self.conditional = 0  # depth of branches (if, loops, handlers, after an early exit)
+        # The condition terms of those branches (one or more per level; `?` when no test).
+        self.terms: list[str] = []
+        self.condition_names = condition_names
 
     # -- definitions
 
@@ -143,8 +151,9 @@ class _Reader:
                 local[statement.name] = (f"{name}.{statement.name}", LOCAL)
         body_owner = owner if _is_method(node, owner) else None
         outer, self.conditional = self.conditional, 0
+        outer_terms, self.terms = self.terms, []
         self._block(node.body, facts, local, body_owner, guard=None)
-        self.conditional = outer
+        self.conditional, self.terms = outer, outer_terms
         for statement in statements:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.function(statement, f"{name}.{statement.name}", None, local)
@@ -183,16 +192,19 @@ class _Reader:
         owner: Optional[str],
         guard: Optional[ast.AST],
     ) -> None:
-        entered = self.conditional
+        entered, terms = self.conditional, len(self.terms)
         try:
             self._statements(body, facts, local, owner, guard)
         finally:
             self.conditional = entered
+            del self.terms[terms:]
 
     def _branch(self, body: Sequence[ast.stmt], facts: RawFunction, local: dict[str, tuple[str, str]],
-                owner: Optional[str], guard: Optional[ast.AST]) -> None:
+                owner: Optional[str], guard: Optional[ast.AST], terms: Sequence[str] = (_conditions.UNKNOWN,)) -> None:
         self.conditional += 1
+        self.terms.extend(terms)
         self._block(body, facts, local, owner, guard)
+        del self.terms[len(self.terms) - len(terms):]
         self.conditional -= 1
 
     def _statements(
@@ -218,14 +230,21 @@ class _Reader:
             if kind is ast.If:
                 self._expression(statement.test, facts, local, owner, guard)  # type: ignore[attr-defined]
                 test_guard = _is_initialized_test(statement.test)  # type: ignore[attr-defined]
-                self._branch(statement.body, facts, local, owner, test_guard or guard)  # type: ignore[attr-defined]
-                self._branch(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
+                body_terms, else_terms = _conditions.branch_terms(statement.test, self.condition_names)  # type: ignore[attr-defined]
+                self._branch(statement.body, facts, local, owner, test_guard or guard, body_terms)  # type: ignore[attr-defined]
+                self._branch(statement.orelse, facts, local, owner, guard, else_terms)  # type: ignore[attr-defined]
                 if statement.body and type(statement.body[-1]) in _EXITS:  # type: ignore[attr-defined]
                     self.conditional += 1  # after an early exit: the rest runs on some paths only
+                    # ... those where the test was false (`if is_rocm(): return`: not on ROCm).
+                    self.terms.extend(else_terms if not statement.orelse else (_conditions.UNKNOWN,))  # type: ignore[attr-defined]
                     negated = _negated_is_initialized(statement.test)  # type: ignore[attr-defined]
                     if negated is not None:
                         guard = guard or negated  # `if not is_initialized(): return`: the rest is guarded
                 continue
+            if not self.conditional and (kind is ast.Assign or kind is ast.Expr):
+                setting = _environ_setting(statement)
+                if setting is not None:
+                    facts.environ.append(setting)
             expressions, has_cases, has_handlers, has_body = _LAYOUT[kind]
             for name in expressions:
                 value = getattr(statement, name)
@@ -256,6 +275,7 @@ class _Reader:
                 self._block(statement.finalbody, facts, local, owner, guard)  # type: ignore[attr-defined]
                 if statement.body and type(statement.body[-1]) in _EXITS:  # type: ignore[attr-defined]
                     self.conditional += 1  # `try: return x` then a fallback: only after an exception
+                    self.terms.append(_conditions.UNKNOWN)
 
     def _expression(
         self,
@@ -265,7 +285,9 @@ class _Reader:
         owner: Optional[str],
         guard: Optional[ast.AST],
     ) -> None:
-        stack: list[tuple[ast.AST, bool]] = [(node, self.conditional > 0)]
+        # 0: runs with the statement; 1: on the statement's paths (self.terms); 2: also only
+        # on some paths through the expression (right of `and`/`or`, a branch of `x if t else y`).
+        stack: list[tuple[ast.AST, int]] = [(node, int(self.conditional > 0))]
         pop, push = stack.pop, stack.append
         walked = _WALKED
         while stack:
@@ -279,7 +301,10 @@ class _Reader:
             if kind is ast.Call:
                 call = self._call(current, local, owner, guard)  # type: ignore[arg-type]
                 if call is not None:
-                    call.conditional = conditional
+                    call.conditional = conditional > 0
+                    if conditional:
+                        call.condition = _conditions.join(
+                            [*self.terms, _conditions.UNKNOWN] if conditional == 2 else self.terms)
                     facts.calls.append(call)
             elif kind is ast.Lambda:
                 args = current.args  # type: ignore[attr-defined]
@@ -294,12 +319,12 @@ class _Reader:
                 values = current.values  # type: ignore[attr-defined]
                 push((values[0], conditional))
                 for value in values[1:]:
-                    push((value, True))
+                    push((value, 2))
                 continue
             elif kind is ast.IfExp:
                 push((current.test, conditional))  # type: ignore[attr-defined]
-                push((current.body, True))  # type: ignore[attr-defined]
-                push((current.orelse, True))  # type: ignore[attr-defined]
+                push((current.body, 2))  # type: ignore[attr-defined]
+                push((current.orelse, 2))  # type: ignore[attr-defined]
                 continue
             for name in _FIELDS[kind]:
                 value = getattr(current, name)
@@ -461,6 +486,22 @@ def _negated_is_initialized(test: ast.AST) -> Optional[ast.AST]:
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         return _is_initialized_test(test.operand)
     return None
+
+
+def _environ_setting(statement: ast.stmt) -> Optional[tuple[str, str, int]]:
+    """(KEY, V, line) of `os.environ["KEY"] = "V"` or `os.environ.setdefault("KEY", "V")`."""
+    key = value = None
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0]
+        if isinstance(target, ast.Subscript) and dotted_name(target.value) == "os.environ":
+            key, value = _literal(target.slice), _literal(statement.value)
+    elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        call = statement.value
+        if dotted_name(call.func) == "os.environ.setdefault" and len(call.args) == 2 and not call.keywords:
+            key, value = _literal(call.args[0]), _literal(call.args[1])
+    if key is None or value is None:
+        return None
+    return (key, value, statement.lineno)
 
 
 def _char_column(content: str, utf8_offset: int) -> int:

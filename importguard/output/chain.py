@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importguard.model import DRIVER_API, Finding, Hop
+from importguard.model import WARNING_STRENGTHS, Finding, Hop
 
 
 def hop_text(hop: Hop) -> str:
@@ -15,6 +15,7 @@ def hop_text(hop: Hop) -> str:
 
 
 def finding_level(finding: Finding) -> str:
-    """"warning" when the chain ends at the driver API imported without a call, else
-    "error": the SARIF level, the GitHub annotation and the LSP severity."""
-    return "warning" if finding.strength == DRIVER_API else "error"
+    """"warning" when the chain ends at the driver API imported without a call, or at a
+    sink that initializes the driver in some versions only (the installed one unknown),
+    else "error": the SARIF level, the GitHub annotation and the LSP severity."""
+    return "warning" if finding.strength in WARNING_STRENGTHS else "error"

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Iterable
 
 from importguard.rules._lazy_blockers import blocker_hint, eager_from_imports
-from importguard.rules.base import Project, Rule, chain_text, sink_text
+from importguard.rules.base import Project, Rule, chain_text, condition_words, sink_text
 from importguard.model import Execution, Finding, ModuleFacts
 
 
@@ -28,7 +28,8 @@ class ChainRule(Rule):
                 chain = project.graph.chain_from_site(facts, site)
                 if chain is None:
                     continue
-                condition = " (conditional, but eager when it runs)" if site.conditional else ""
+                words = condition_words(project, site.conditional, site.condition)
+                condition = f" ({words}, but eager when it runs)" if words else ""
                 blocker = ""
                 if facts.is_package:
                     blockers = eager_from_imports(project.reported) if blockers is None else blockers

@@ -65,6 +65,15 @@ def call_chain_text(hops: "tuple[Hop, ...]") -> str:
     return " -> ".join(f"{hop.imported}()" for hop in hops)
 
 
+def condition_words(project: Project, conditional: bool, condition: str) -> str:
+    """How a site's branch reads in a message: "" when the environment profile says it
+    runs, the tests it cannot decide ("when flash_attn is installed"), else "conditionally"."""
+    profile = project.config.environment
+    if profile.decide(conditional, condition) is not None:
+        return ""
+    return profile.undecided_text(condition) or "conditionally"
+
+
 def strength_text(strength: str) -> str:
     """The same words in every output: message, SARIF, LSP (see types.STRENGTH_WORDS)."""
     return STRENGTH_WORDS.get(strength, STRENGTH_WORDS["configured"])

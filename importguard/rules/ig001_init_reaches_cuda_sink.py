@@ -23,7 +23,7 @@ class InitReachesCudaSink(ChainRule):
 
     ## Known problems
     Whether a sink module really initializes the driver depends on the installed
-    version: `import cutlass` from nvidia-cutlass-dsl 4.5.2 does, 4.8.1 does not
+    version: `import cutlass` from nvidia-cutlass-dsl 4.5.2 does, 4.8.0 and 4.8.1 do not
     (measured). The finding says the import path *reaches* the sink; run
     `importguard check --confirm` to learn whether it initializes the driver in your
     environment. Imports whose target is computed at run time are not followed.
@@ -44,7 +44,8 @@ class InitReachesCudaSink(ChainRule):
     or make the re-export lazy with a module-level `__getattr__` (PEP 562).
 
     ## Options
-    `sink-modules`, `extend-sink-modules`, `sink-calls`, `extend-sink-calls`.
+    `sink-modules`, `extend-sink-modules`, `sink-calls`, `extend-sink-calls`, `environment`
+    (platform, installed versions: docs/environment.md).
 
     ## References
     - PEP 562 — Module `__getattr__` and `__dir__`

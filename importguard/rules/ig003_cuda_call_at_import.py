@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from importguard.rules.base import Case, Project, Rule, call_chain_text, strength_text
+from importguard.rules.base import Case, Project, Rule, call_chain_text, condition_words, strength_text
 from importguard.model import Finding
 
 
@@ -64,7 +64,8 @@ class CudaCallAtImport(Rule):
     ```
 
     ## Options
-    `sink-calls`, `extend-sink-calls`, `nvml-based-cuda-check`.
+    `sink-calls`, `extend-sink-calls`, `nvml-based-cuda-check`, `environment` (platform branches,
+    variables: docs/environment.md).
 
     ## References
     - shared/cuda-evidence.md (measurements on an H100), docs/cuda-calls-evidence.md (H200)
@@ -102,7 +103,8 @@ class CudaCallAtImport(Rule):
                 if reached is None:
                     continue
                 sink = reached.sink
-                condition = " (conditionally)" if call.conditional else ""
+                words = condition_words(project, call.conditional, call.condition)
+                condition = f" ({words})" if words else ""
                 if call.context == "annotation":
                     condition += " (in an annotation: evaluated at import on Python < 3.14, deferred on 3.14+)"
                 elif call.context == "decorator":

@@ -1,0 +1,1 @@
+"""The environment profile: installed versions, platform and variables that decide what runs."""

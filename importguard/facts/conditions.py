@@ -1,0 +1,226 @@
+"""The test of a branch, as data: the `condition` of a conditional site.
+
+A condition is the conjunction of the tests of the branches a site sits in, each test a
+*term*, joined by `AND` (" && ", which no Python test contains):
+- `platform:rocm`: a known platform check (`current_platform.is_rocm()`, `is_hip()`,
+  `torch.version.hip`, or a module-level name bound to one: `_is_hip = is_hip()`);
+  `platform:cuda|rocm` for `is_cuda_alike()` or `_is_cuda or _is_hip`;
+- `installed:flash_attn`: the module is importable (`find_spec("flash_attn") is not None`,
+  or a name a module-level `try: import flash_attn` sets to True);
+- `when:<source>`: any other test, by its source (named in messages; never decided);
+- `?`: a branch without a test (a loop, a handler, after an early return);
+- `not <term>`: the `else` of a test, or `if not …:`.
+The environment profile (importguard/profile.py) decides each term; this module only
+reads syntax (`ast`, which both collectors can give), and imports nothing from importguard.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Optional, Sequence
+
+AND = " && "
+UNKNOWN = "?"
+NOT = "not "
+PLATFORM = "platform:"
+INSTALLED = "installed:"
+WHEN = "when:"
+_MAX_SOURCE = 80  # longer tests are cut: the message names them, the profile cannot decide them
+
+# The name of a zero-argument check (its last attribute: `current_platform.is_rocm()`,
+# `sglang.srt.utils.is_hip()`) -> the platforms on which it is true.
+PLATFORM_CHECKS: dict[str, tuple[str, ...]] = {
+    "is_cuda": ("cuda",),
+    "is_rocm": ("rocm",),
+    "is_hip": ("rocm",),
+    "is_cuda_alike": ("cuda", "rocm"),
+    "is_xpu": ("xpu",),
+    "is_cpu": ("cpu",),
+    "is_tpu": ("tpu",),
+    "is_npu": ("npu",),
+    "is_hpu": ("hpu",),
+    "is_musa": ("musa",),
+    "is_neuron": ("neuron",),
+}
+# `torch.version.hip` is a string on ROCm builds of torch, None elsewhere; `.cuda` the reverse.
+PLATFORM_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "torch.version.hip": ("rocm",),
+    "torch.version.cuda": ("cuda",),
+}
+_FIND_SPEC = ("importlib.util.find_spec", "util.find_spec", "find_spec")
+# `current_platform.device_type == "tpu"` (vLLM; its ROCm platform says "cuda" too).
+DEVICE_TYPES: dict[str, tuple[str, ...]] = {
+    "cuda": ("cuda", "rocm"), "tpu": ("tpu",), "xpu": ("xpu",), "cpu": ("cpu",), "hpu": ("hpu",), "npu": ("npu",),
+}
+# False at run time; `if TYPE_CHECKING:` itself never runs (collect.py), but it also
+# appears as an operand (`if TYPE_CHECKING or not is_rocm():`) and as the test of an `else`.
+NEVER = "never"
+_TYPE_CHECKING = ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+
+
+def join(terms: Sequence[str]) -> str:
+    return AND.join(dict.fromkeys(t for t in terms if t))
+
+
+def split(condition: str) -> list[str]:
+    return condition.split(AND) if condition else []
+
+
+def negate(term: str) -> str:
+    return term[len(NOT):] if term.startswith(NOT) else NOT + term
+
+
+def _dotted(node: ast.AST) -> Optional[str]:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _platforms(term: str) -> Optional[set[str]]:
+    return set(term[len(PLATFORM):].split("|")) if term.startswith(PLATFORM) else None
+
+
+def _platform_term(platforms: set[str]) -> str:
+    return PLATFORM + "|".join(sorted(platforms))
+
+
+def known_term(test: ast.expr, names: dict[str, str]) -> Optional[str]:
+    """The term of a test the profile can decide, or None."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = known_term(test.operand, names)
+        return None if inner is None else negate(inner)
+    if isinstance(test, ast.Call) and not test.args and not test.keywords:
+        dotted = _dotted(test.func)
+        if dotted is not None and dotted.rpartition(".")[2] in PLATFORM_CHECKS:
+            return _platform_term(set(PLATFORM_CHECKS[dotted.rpartition(".")[2]]))
+    dotted = _dotted(test)
+    if dotted in _TYPE_CHECKING:
+        return NEVER
+    if isinstance(test, ast.Name):
+        return names.get(test.id)
+    if dotted in PLATFORM_ATTRIBUTES:
+        return _platform_term(set(PLATFORM_ATTRIBUTES[dotted]))
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        # `_is_cuda or _is_hip`: one platform term when every operand is one; an operand
+        # that is never true (TYPE_CHECKING) drops out.
+        values = [v for v in test.values if known_term(v, names) != NEVER]
+        if len(values) == 1:
+            return known_term(values[0], names)
+        found: set[str] = set()
+        for value in values:
+            term = known_term(value, names)
+            platforms = _platforms(term) if term else None
+            if platforms is None:
+                return None
+            found |= platforms
+        return _platform_term(found) if found else NEVER
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq)) \
+            and (_dotted(test.left) or "").endswith(".device_type") and isinstance(test.comparators[0], ast.Constant) \
+            and test.comparators[0].value in DEVICE_TYPES:
+        term = _platform_term(set(DEVICE_TYPES[test.comparators[0].value]))
+        return term if isinstance(test.ops[0], ast.Eq) else negate(term)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.comparators[0], ast.Constant) \
+            and test.comparators[0].value is None and isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+        module = _found_spec(test.left)
+        if module is not None:
+            term = INSTALLED + module
+            return term if isinstance(test.ops[0], ast.IsNot) else negate(term)
+        if _dotted(test.left) in PLATFORM_ATTRIBUTES:  # `torch.version.hip is not None`
+            term = _platform_term(set(PLATFORM_ATTRIBUTES[_dotted(test.left) or ""]))
+            return term if isinstance(test.ops[0], ast.IsNot) else negate(term)
+    return None
+
+
+def _found_spec(node: ast.AST) -> Optional[str]:
+    if isinstance(node, ast.Call) and len(node.args) == 1 and _dotted(node.func) in _FIND_SPEC:
+        argument = node.args[0]
+        if isinstance(argument, ast.Constant) and isinstance(argument.value, str) and argument.value:
+            return argument.value.partition(".")[0]
+    return None
+
+
+def branch_terms(test: ast.expr, names: dict[str, str], source: str = "") -> tuple[list[str], list[str]]:
+    """(terms true in the body, terms true in the `else`) of `if test:`. `source`, when
+    given, names a test the profile cannot decide (`when:<source>`); without it such a
+    test is `?`."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        body: list[str] = []
+        for value in test.values:
+            body += branch_terms(value, names, _source_of(value, source))[0]
+        return body, [_negated_unknown(source)]
+    term = known_term(test, names)
+    if term is not None:
+        return [term], [negate(term)]
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        orelse: list[str] = []
+        for value in test.values:
+            orelse += branch_terms(value, names, _source_of(value, source))[1]
+        return [_unknown(source)], orelse
+    return [_unknown(source)], [_negated_unknown(source)]
+
+
+def _negated_unknown(source: str) -> str:
+    unknown = _unknown(source)
+    return UNKNOWN if unknown == UNKNOWN else negate(unknown)
+
+
+def _unknown(source: str) -> str:
+    text = " ".join(source.split())
+    if not text:
+        return UNKNOWN
+    return WHEN + (text if len(text) <= _MAX_SOURCE else text[: _MAX_SOURCE - 1] + "…")
+
+
+def _source_of(node: ast.expr, whole: str) -> str:
+    return ast.unparse(node) if whole else ""
+
+
+def module_names(tree: Optional[ast.Module]) -> dict[str, str]:
+    """Module-level names bound to a known test: `_is_hip = is_hip()`,
+    `HAS_FA = find_spec("flash_attn") is not None`, and `try: import x …; HAS_X = True
+    except ImportError: HAS_X = False` (installed:x). Read from the top-level
+    statements and the blocks of top-level if/try statements."""
+    names: dict[str, str] = {}
+    if tree is None:
+        return names
+    for statement in tree.body:
+        _note(statement, names)
+    return names
+
+
+def _note(statement: ast.stmt, names: dict[str, str]) -> None:
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+        term = known_term(statement.value, names)
+        if term is not None:
+            names[statement.targets[0].id] = term
+        else:
+            names.pop(statement.targets[0].id, None)
+    elif isinstance(statement, ast.Try):
+        imported = next((_first_module(s) for s in statement.body if _first_module(s)), None)
+        for inner in statement.body:
+            if imported and _assigns_true(inner):
+                names[inner.targets[0].id] = INSTALLED + imported  # type: ignore[attr-defined]
+            else:
+                _note(inner, names)
+    elif isinstance(statement, ast.If):
+        for inner in (*statement.body, *statement.orelse):
+            _note(inner, names)
+
+
+def _first_module(statement: ast.stmt) -> Optional[str]:
+    if isinstance(statement, ast.Import) and statement.names:
+        return statement.names[0].name.partition(".")[0]
+    if isinstance(statement, ast.ImportFrom) and statement.module and not statement.level:
+        return statement.module.partition(".")[0]
+    return None
+
+
+def _assigns_true(statement: ast.stmt) -> bool:
+    return (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and isinstance(statement.value, ast.Constant) and statement.value.value is True)
