@@ -7,7 +7,8 @@ from conftest import write_tree
 from test_cli import run
 
 TREE = {
-    "pyproject.toml": '[tool.importguard]\ncuda-free = ["app.*"]\nextend-sink-modules = ["mylib"]\n',
+    "pyproject.toml": ('[tool.importguard]\ncuda-free = ["app.*"]\nextend-sink-modules = ["mylib"]\n'
+                       'environment = { versions = { nvidia-cutlass-dsl = "4.5.2" } }\n'),
     "pkg/__init__.py": "from .ops import gemm\ntry:\n    from . import drv\nexcept ImportError:\n    pass\n",
     "pkg/ops.py": "import cutlass\n\ndef gemm():\n    pass\n",
     "pkg/drv.py": "import cuda.bindings.driver\n",
@@ -24,7 +25,7 @@ CONCISE = [
     "app/serve.py:1:1: IG002 eager import in `cuda-free` module reaches `cutlass` [initializer]",
     "app/serve.py:2:1: IG002 eager import in `cuda-free` module reaches `mylib` [configured sink]",
     "pkg/__init__.py:1:1: IG001 eager import in package `__init__` reaches `cutlass` [initializer]",
-    "pkg/__init__.py:3:5: IG001 eager import in package `__init__` (conditional) reaches `cuda.bindings.driver` [driver API, no call]",
+    "pkg/__init__.py:3:5: IG001 eager import in package `__init__` (conditionally) reaches `cuda.bindings.driver` [driver API, no call]",
 ]
 
 
@@ -38,6 +39,13 @@ def test_each_rule_has_a_short_line_and_full_keeps_the_chain_and_fix(tmp_path):
             "the CUDA driver at import in nvidia-cutlass-dsl 4.5.2") in full
     assert "    pkg.ops -> cutlass (pkg/ops.py:1)" in full
     assert "    fix: import it inside the function that uses it" in full
-    assert "(conditional, but eager when it runs)" in full
+    assert "(conditionally, but eager when it runs)" in full
     # The same short line for the old name of the format.
     assert run("check", "--no-cache", "--output-format", "text", cwd=tmp_path).stdout.splitlines() == lines
+
+
+def test_every_strength_has_a_short_tag():
+    from importguard.model import STRENGTH_WORDS
+    from importguard.output.text import CONCISE_STRENGTH
+
+    assert set(CONCISE_STRENGTH) == set(STRENGTH_WORDS)

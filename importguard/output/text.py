@@ -5,10 +5,11 @@ Findings go to stdout; the summary goes to stderr (see cli)."""
 
 from __future__ import annotations
 
+import re
 from itertools import groupby
 from typing import Iterable
 
-from importguard.model import CONFIGURED, DRIVER_API, INITIALIZER, Finding
+from importguard.model import CONFIGURED, DRIVER_API, INITIALIZER, VERSION_DEPENDENT, Finding
 from importguard.output.chain import hop_text
 from importguard.output.style import PLAIN, Style
 
@@ -46,8 +47,10 @@ def format_grouped(findings: Iterable[Finding], style: Style = PLAIN) -> str:
 
 
 # The strength as a short tag (the message, SARIF and the editor have the long words).
-CONCISE_STRENGTH = {INITIALIZER: "initializer", DRIVER_API: "driver API, no call", CONFIGURED: "configured sink"}
-CONDITIONAL = " (conditional, but eager when it runs)"
+CONCISE_STRENGTH = {INITIALIZER: "initializer", DRIVER_API: "driver API, no call", CONFIGURED: "configured sink",
+                    VERSION_DEPENDENT: "initializer in some versions"}
+# The rules' "(CONDITION, but eager when it runs)": the condition alone is kept.
+CONDITIONAL = re.compile(r" \(([^()]*), but eager when it runs\)")
 
 
 def concise_message(finding: Finding) -> str:
@@ -63,7 +66,7 @@ def concise_message(finding: Finding) -> str:
     if finding.code in ("IG001", "IG002") and finding.sink and " reaches " in message:
         calls = [hop for hop in finding.chain if hop.kind == "call"]
         sink = f"{calls[-1].imported}()" if calls else finding.sink
-        problem = message.split(" reaches ", 1)[0].replace(CONDITIONAL, " (conditional)")
+        problem = CONDITIONAL.sub(r" (\1)", message.split(" reaches ", 1)[0])
         return f"{problem} reaches `{sink}`{strength}"
     if finding.code == "IG003" and " runs at import" in message:
         for separator in (", which ", "; it "):
