@@ -155,3 +155,56 @@ class _session:
     async def __aexit__(self, *exc: object) -> None:
         await self.client.shutdown_session()
         await self.client.stop()
+
+
+EARLY_WITH_PROGRESS = """
+import sys
+from importguard.lsp.early import EarlyStart
+early = EarlyStart(sys.stdin.fileno(), sys.stdout.buffer)
+early.run()
+sys.stderr.buffer.write(repr((early.published is not None, early.interrupted)).encode() + b"\\n" + b"".join(early.consumed))
+"""
+SHOWS_PROGRESS = {"window": {"workDoneProgress": True}}
+CREATED = {"jsonrpc": "2.0", "id": "importguard-first-analysis", "result": None}
+
+
+def early_with_progress(messages: list[dict], cwd: Path) -> tuple[list[dict], str, bytes]:
+    import subprocess
+
+    from test_lsp_early import frame, frames
+
+    done = subprocess.run([sys.executable, "-c", EARLY_WITH_PROGRESS], input=b"".join(frame(m) for m in messages),
+                          capture_output=True, cwd=cwd, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    state, _, consumed = done.stderr.partition(b"\n")
+    return frames(done.stdout), state.decode(), consumed
+
+
+def test_the_early_start_asks_for_a_token_and_keeps_the_answer_from_the_server(tmp_path: Path):
+    from test_lsp_early import INITIALIZED, did_open, frame, initialize
+
+    root = project(tmp_path)
+    opened = did_open(root / "pkg" / "__init__.py")
+    sent, state, consumed = early_with_progress([initialize(SHOWS_PROGRESS), INITIALIZED, opened, CREATED], root)
+    methods = [m.get("method", "answer") for m in sent]
+    assert methods[:3] == ["answer", "window/workDoneProgress/create", "$/progress"]
+    assert methods[-3:] == ["$/progress", "window/logMessage", "textDocument/publishDiagnostics"]
+    progress = [m["params"]["value"]["kind"] for m in sent if m.get("method") == "$/progress"]
+    assert progress[0] == "begin" and progress[-1] == "end" and set(progress[1:-1]) <= {"report"}
+    assert state == "(True, False)"  # published, not interrupted
+    # The server reads again what the early start read, less the answer to its own request.
+    assert consumed == b"".join(frame(m) for m in (initialize(SHOWS_PROGRESS), INITIALIZED, opened))
+
+
+def test_a_message_instead_of_the_token_hands_over_without_publishing(tmp_path: Path):
+    from test_lsp_early import INITIALIZED, did_open, frame, initialize
+
+    root = project(tmp_path)
+    opened = did_open(root / "pkg" / "__init__.py")
+    closed = {"jsonrpc": "2.0", "method": "textDocument/didClose",
+              "params": {"textDocument": {"uri": (root / "pkg" / "__init__.py").as_uri()}}}
+    messages = [initialize(SHOWS_PROGRESS), INITIALIZED, opened, closed]
+    sent, state, consumed = early_with_progress(messages, root)
+    assert [m.get("method", "answer") for m in sent] == ["answer", "window/workDoneProgress/create"]
+    assert state == "(False, True)"
+    assert consumed == b"".join(frame(m) for m in messages)  # the server answers all of it

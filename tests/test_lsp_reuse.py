@@ -56,3 +56,21 @@ def test_code_actions_reuse_the_fixers_answer_for_a_buffer_version(tmp_path: Pat
     [_, lazy] = code_actions(edited, [_diagnostic(2)], fixes)
     assert fixes.computed == 2  # a new version is fixed again, from its own text
     assert "# the kernels" in lazy.edit.changes[uri][0].new_text
+
+
+@pytest.mark.asyncio
+async def test_a_pulling_client_leaves_the_facts_cache_for_the_next_session(tmp_path: Path):
+    # VS Code pulls diagnostics: the work after an answer (the facts cache written, the
+    # warm-up of a replay) must follow a pulled answer as it follows a pushed one.
+    root = write_tree(tmp_path, dict(FILES, **{"pyproject.toml": "[tool.importguard]\n"}))
+    async with _session(PULLS) as client:
+        uri = open_file(client, root / "pkg" / "__init__.py")
+        report = await asyncio.wait_for(client.text_document_diagnostic_async(
+            lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=uri))), timeout=60)
+        assert [d.code for d in report.items] == ["IG001"]
+        cache = root / ".importguard_cache"
+        for _ in range(200):
+            if list(cache.glob("facts-*.json")):
+                break
+            await asyncio.sleep(0.1)
+    assert list(cache.glob("facts-*.json")), sorted(p.name for p in cache.iterdir())

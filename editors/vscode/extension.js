@@ -4,6 +4,7 @@
 // cold analysis runs); this starts it from the settings, restarts it when they change
 // or on the restart command, and logs to the "importguard" output channel.
 
+const fs = require('fs');
 const os = require('os');
 const vscode = require('vscode');
 const { LanguageClient } = require('vscode-languageclient/node');
@@ -58,7 +59,12 @@ function workspaceFolder() {
 async function start() {
   let server;
   try {
-    server = serverCommand(settings(), { workspaceFolder: workspaceFolder(), home: os.homedir(), env: process.env });
+    server = serverCommand(settings(), {
+      workspaceFolder: workspaceFolder(),
+      home: os.homedir(),
+      env: process.env,
+      isFile: (file) => fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true,
+    });
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
     tell(`importguard: ${error.message}`);

@@ -94,6 +94,7 @@ class EarlyStart:
         self.shows_progress = False  # the client takes window/workDoneProgress/create
         self.interrupted = False  # a message came while this waited for the client: the server takes over
         self._read = 0  # bytes read from stdin so far
+        self.started_at = 0  # where the last message read begins in what was read
 
     def run(self) -> None:
         message = self._next()

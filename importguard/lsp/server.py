@@ -125,6 +125,7 @@ class ImportguardServer(LanguageServer):
         if document.uri not in self.workspace.text_documents or self.workspace.get_text_document(document.uri).version != version:
             return None  # stale
         self.results[document.uri] = (version, result)
+        self.after_analysis(document, result)
         return result
 
     def _tell_config_error(self, path: str, error: Optional[str]) -> None:
@@ -157,11 +158,11 @@ class ImportguardServer(LanguageServer):
                 uri=uri, diagnostics=[_diagnostic(f, document) for f in result.findings], version=document.version
             )
         )
-        self.after_publish(document, result)
 
-    def after_publish(self, document: TextDocument, result: Analysis) -> None:
-        """Work the published answer did not wait for, queued in the worker: the facts
-        that a replayed answer skipped (for the next edit), and the facts cache."""
+    def after_analysis(self, document: TextDocument, result: Analysis) -> None:
+        """Work the answer (pushed or pulled) did not wait for, queued in the worker
+        behind it: the facts that a replayed answer skipped (for the next edit), and the
+        facts cache."""
         if result.replayed:
             loop = asyncio.get_running_loop()
             path = document.path
@@ -409,7 +410,7 @@ def create_server(session: Optional[Session] = None) -> ImportguardServer:
     def did_open(ls: ImportguardServer, params: lsp.DidOpenTextDocumentParams) -> None:
         uri = params.text_document.uri
         if ls.published_early.pop(uri, None) == params.text_document.version:
-            ls.after_publish(ls.workspace.get_text_document(uri), ls.results[uri][1])
+            ls.after_analysis(ls.workspace.get_text_document(uri), ls.results[uri][1])
             return
         ls.soon(uri, 0)
 

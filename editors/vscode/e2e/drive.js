@@ -67,8 +67,8 @@ function traceProgress() {
         lines.push(`$/progress ${value.kind}${value.title ? ` title="${value.title}"` : ''}${value.message ? ` "${value.message}"` : ''}`);
       }
     }
-    const starting = text.split('\n').find((line) => line.startsWith('Starting the importguard server'));
-    if (starting) lines.unshift(starting);
+    const lifecycle = text.split('\n').filter((line) => /^(Starting|Restarting) the importguard server/.test(line));
+    lines.unshift(...lifecycle);
   }
   return { files: found, lines };
 }
@@ -137,6 +137,12 @@ function traceProgress() {
     const quickFixes = await actionWidget(page);
     await command(page, 'Source Action...');
     const sourceActions = await actionWidget(page).catch(() => ['(no source action menu appeared)']);
+    await command(page, 'importguard: Restart Server');
+    await new Promise((resolve) => setTimeout(resolve, 4000)); // the new server starts and answers again
+    const problemsAfterRestart = await page.$eval('.part.statusbar', (bar) => {
+      const item = bar.querySelector('[id="status.problems"]');
+      return item ? item.innerText.replace(/\s+/g, ' ').trim() : '(no problems entry)';
+    }).catch(() => '(no status bar)');
     await page.screenshot({ path: path.join(path.dirname(logs), 'screenshot.png') });
     const status = await page.evaluate(() => window.statusSeen);
     const trace = traceProgress();
@@ -147,6 +153,7 @@ function traceProgress() {
     for (const row of quickFixes) console.log(`  ${row}`);
     console.log('Source actions (command "Source Action..."):');
     for (const row of sourceActions) console.log(`  ${row}`);
+    console.log(`After "importguard: Restart Server" (4 s later), the status bar's problem count: ${problemsAfterRestart}`);
     console.log('Status bar entries about importguard, as they changed (seconds since the page loaded):');
     if (!status.length) console.log('  (none)');
     for (const entry of status) console.log(`  ${entry.at}s ${entry.text}`);

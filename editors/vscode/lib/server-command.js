@@ -9,7 +9,9 @@ class SettingsError extends Error {}
 /**
  * @param {{path?: unknown, interpreter?: unknown, args?: unknown}} settings
  *   importguard.path, importguard.interpreter, importguard.args
- * @param {{workspaceFolder?: string, home: string, env: Record<string, string | undefined>}} context
+ * @param {{workspaceFolder?: string, home: string, env: Record<string, string | undefined>,
+ *          isFile?: (path: string) => boolean, platform?: string}} context
+ *   isFile: whether a file exists (the workspace's virtual environment is looked for with it)
  * @returns {{command: string, args: string[], source: string}} source: the setting it came from
  */
 function serverCommand(settings, context) {
@@ -26,7 +28,20 @@ function serverCommand(settings, context) {
       source: 'importguard.interpreter',
     };
   }
+  const local = workspaceEnvironment(context);
+  if (local) return { command: local, args: ['lsp', ...extra], source: 'the workspace\'s virtual environment' };
   return { command: 'importguard', args: ['lsp', ...extra], source: 'PATH' };
+}
+
+/** importguard in the workspace folder's `.venv` or `venv`, where a project keeps it
+ * (VS Code does not activate that environment for the extension host). */
+function workspaceEnvironment(context) {
+  if (!context.workspaceFolder || !context.isFile) return undefined;
+  const windows = (context.platform || process.platform) === 'win32';
+  const candidates = ['.venv', 'venv'].map((name) =>
+    windows ? path.join(context.workspaceFolder, name, 'Scripts', 'importguard.exe')
+      : path.join(context.workspaceFolder, name, 'bin', 'importguard'));
+  return candidates.find((candidate) => context.isFile(candidate));
 }
 
 function setting(value, name) {

@@ -51,3 +51,20 @@ test('the command line is quoted for a shell', () => {
   assert.strictEqual(commandLine({ command: '/opt/my tools/python', args: ['-m', 'importguard', 'lsp', "it's"] }),
     "'/opt/my tools/python' -m importguard lsp 'it'\\''s'");
 });
+
+test("with nothing set, the workspace's .venv (then venv) comes before PATH", () => {
+  const existing = new Set(['/work/project/venv/bin/importguard', '/work/project/.venv/bin/importguard']);
+  const withVenv = { ...context, isFile: (file) => existing.has(file), platform: 'linux' };
+  assert.deepStrictEqual(serverCommand({}, withVenv), {
+    command: '/work/project/.venv/bin/importguard',
+    args: ['lsp'],
+    source: "the workspace's virtual environment",
+  });
+  existing.delete('/work/project/.venv/bin/importguard');
+  assert.strictEqual(serverCommand({}, withVenv).command, '/work/project/venv/bin/importguard');
+  const windows = { ...context, platform: 'win32', isFile: (file) => file === '/work/project/.venv/Scripts/importguard.exe' };
+  assert.strictEqual(serverCommand({}, windows).command, '/work/project/.venv/Scripts/importguard.exe');
+  // A setting still wins, and without a folder nothing is looked for.
+  assert.strictEqual(serverCommand({ interpreter: '/usr/bin/python3' }, withVenv).command, '/usr/bin/python3');
+  assert.strictEqual(serverCommand({}, { home: '/home/ann', env: {}, isFile: () => true }).command, 'importguard');
+});
