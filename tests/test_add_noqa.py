@@ -75,13 +75,14 @@ def test_the_editor_action_and_add_noqa_pick_the_same_line():
     pytest.importorskip("pygls")
     from pygls.workspace import TextDocument
 
-    from importguard.lsp import noqa_edit
+    from importguard.lsp.server import noqa_edit
 
     sources = [
         ("from b import (c,\n   d)\n", 1, 2),
         ("x = f(\n    torch.cuda.current_device(),\n)\n", 2, 2),
         ("x = torch.cuda.current_device() + \\\n    f()\n", 1, 2),
         ("import a  # hello\n", 1, 1),
+        ('x = f("""a\nb""", torch.cuda.current_device())\n', 1, 2),  # line 1 ends inside a string
     ]
     for source, line, end_line in sources:
         module, _, _ = add_to_module(cst.parse_module(source), [finding("IG001", line, end_line)])

@@ -362,3 +362,14 @@ async def test_the_source_action_makes_every_re_export_lazy(client: LanguageClie
         )
     )
     assert list(quick_only) == []  # nothing left to fix
+
+
+def test_an_unknown_selector_in_the_config_is_a_config_error_for_the_server(tmp_path: Path):
+    """As for `importguard check`: the server reports the bad selector as the config's
+    problem (and lints with the defaults), not as an internal error later."""
+    from importguard.lsp.session import Session
+
+    write_tree(tmp_path, {"pyproject.toml": '[tool.importguard]\nselect = ["IG100"]\n', "pkg/__init__.py": ""})
+    config, error = Session(use_cache=False).config_for(str(tmp_path / "pkg" / "__init__.py"))
+    assert error is not None and "`IG100`" in error and "did you mean `IG001`?" in error
+    assert config.select == ()

@@ -268,28 +268,24 @@ def _result_id(diagnostics: Sequence[lsp.Diagnostic]) -> str:
 def noqa_edit(document: TextDocument, code: str, first: int, last: int) -> Optional[lsp.TextEdit]:
     """Append `# noqa: CODE` to the first line of the site that can take a comment (not
     one that ends in a backslash), or add CODE to the noqa comment already there."""
+    from importguard.fix.add_noqa import noqa_line  # the line --add-noqa picks too
+
     lines = document.lines
-    comments = source_comments(document.source)
-    for number in range(first, last + 1):
-        index = number - 1
-        if index >= len(lines):
-            return None
-        text = lines[index].rstrip("\r\n")
-        if text.rstrip().endswith("\\"):
-            continue
-        comment = comments.get(number)
-        if comment is not None:
-            column, body = comment
-            lowered = body.lower()
-            at = lowered.find("noqa:")
-            if at >= 0:
-                end = column + len(body)
-                return lsp.TextEdit(lsp.Range(lsp.Position(index, end), lsp.Position(index, end)), f", {code}")
-            if "noqa" in lowered:
-                return None  # a bare noqa comment already silences every code
-        end = len(text)
-        return lsp.TextEdit(lsp.Range(lsp.Position(index, end), lsp.Position(index, end)), f"  # noqa: {code}")
-    return None
+    number = noqa_line(document.source, first, last)
+    if number is None or number > len(lines):
+        return None
+    index = number - 1
+    comment = source_comments(document.source).get(number)
+    if comment is not None:
+        column, body = comment
+        lowered = body.lower()
+        if lowered.find("noqa:") >= 0:
+            end = column + len(body)
+            return lsp.TextEdit(lsp.Range(lsp.Position(index, end), lsp.Position(index, end)), f", {code}")
+        if "noqa" in lowered:
+            return None  # a bare noqa comment already silences every code
+    end = len(lines[index].rstrip("\r\n"))
+    return lsp.TextEdit(lsp.Range(lsp.Position(index, end), lsp.Position(index, end)), f"  # noqa: {code}")
 
 
 class FixMemo:

@@ -195,7 +195,7 @@ class Session:
         """The file's config; a broken one is reported and replaced by the defaults,
         rooted where the broken pyproject.toml is, so linting goes on."""
         try:
-            return load_config(None, Path(path)), None
+            return load_config(None, Path(path), rule_codes=_rule_codes), None
         except ImportguardError as error:
             return Config(project_root=_nearest_project(Path(path))), str(error)
 
@@ -289,3 +289,10 @@ def _nearest_project(start: Path) -> Path:
         if (candidate / "pyproject.toml").is_file():
             return candidate
     return Path.cwd()
+
+
+def _rule_codes() -> list[str]:
+    """Every rule selector of a config must name a rule (as `importguard check` checks)."""
+    from importguard.rules import ALL_RULES
+
+    return [rule.code for rule in ALL_RULES]
