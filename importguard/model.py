@@ -67,6 +67,10 @@ class CallSite:
     guarded: bool = False
     device: str = ""
     context: str = ""
+    # Its keyword arguments, for summaries whose effect depends on one (`backend="eager"`):
+    # (name, value): a string literal's text, another literal's repr, "*" for any other
+    # expression; `**mapping` is ("**", "*").
+    keywords: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,9 +177,9 @@ class ModuleFacts:
                 )
                 for s in data["imports"]
             ),
-            calls=tuple(CallSite(**c) for c in data["calls"]),
+            calls=tuple(map(_call_from, data["calls"])),
             functions=tuple(
-                FunctionFacts(f["name"], f["line"], tuple(CallSite(**c) for c in f["calls"]), f["is_class"])
+                FunctionFacts(f["name"], f["line"], tuple(map(_call_from, f["calls"])), f["is_class"])
                 for f in data.get("functions", ())
             ),
             bindings=tuple((a, b) for a, b in data.get("bindings", ())),
@@ -193,7 +197,13 @@ class ModuleFacts:
 def _call_dict(call: CallSite) -> dict[str, Any]:
     return {"name": call.name, "line": call.line, "column": call.column, "end_line": call.end_line,
             "conditional": call.conditional, "guarded": call.guarded, "device": call.device,
-            "context": call.context}
+            "context": call.context, "keywords": tuple(map(tuple, call.keywords))}
+
+
+def _call_from(data: dict[str, Any]) -> CallSite:
+    fields = dict(data)
+    fields["keywords"] = tuple((k, v) for k, v in fields.get("keywords", ()))
+    return CallSite(**fields)
 
 
 @dataclass(frozen=True)
@@ -239,6 +249,10 @@ class CallSink:
     reason: str
     strength: str = CONFIGURED
     device: bool = False
+    # A summary's keyword condition: the call is this sink only when each keyword named
+    # here is absent ("" in the values) or a literal among the values; a keyword that is no
+    # literal leaves it undecided (the finding names the condition).
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ statements inside that ancestor is not checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Optional, Sequence
 
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
@@ -57,6 +57,25 @@ def call_hop(owner: str, call: CallSite, path: str, in_function: bool = False) -
 
 
 ON_SOME_PATHS = "only on some paths through the caller"
+
+
+def _under_keywords(sink: CallSink, call: CallSite) -> Optional[CallSink]:
+    """`sink` when the call's keywords meet its summary's condition (CallSink.when); None
+    when a literal rules it out; when a keyword is no literal, `sink` with the condition
+    named in its reason (the effect depends on a value the facts do not hold)."""
+    given = dict(call.keywords)
+    undecided = []
+    for keyword, values in sink.when:
+        value = given.get(keyword, given.get("**", ""))
+        if value == "*":
+            allowed = " or ".join("absent" if v == "" else f'"{v}"' for v in values)
+            undecided.append(f"`{keyword}` is {allowed}")
+        elif value not in values:
+            return None
+    if not undecided:
+        return sink
+    return replace(sink, reason=f"{sink.reason}; here only when {' and '.join(undecided)} "
+                                "(not a literal at this call)")
 
 
 class CallReach:
@@ -152,6 +171,8 @@ class CallReach:
             return None
         if nvml and sink.name == IS_AVAILABLE:
             return None
+        if sink.when:
+            return _under_keywords(sink, call)
         return sink
 
     def nvml_check_set(self, facts: ModuleFacts, line: int) -> bool:

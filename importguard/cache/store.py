@@ -153,7 +153,7 @@ def key_name(key: dict[str, str]) -> str:
 
 
 # ----------------------------------------------------------------------------- codec
-# Flat lists, one per kind of site (8 or 5 values per site): JSON builds one list per
+# Flat lists, one per kind of site (8 values per import site, 9 per call site): JSON builds one list per
 # module instead of one per site, which loads three times faster on real trees.
 
 _EXECUTION = {e.value: e for e in Execution}
@@ -184,7 +184,8 @@ def encode(facts: ModuleFacts) -> list[Any]:
 def _encode_calls(calls: Any) -> list[Any]:
     flat: list[Any] = []
     for c in calls:
-        flat += (c.name, c.line, c.column, c.end_line, int(c.conditional), int(c.guarded), c.device, c.context)
+        flat += (c.name, c.line, c.column, c.end_line, int(c.conditional), int(c.guarded), c.device, c.context,
+                 [value for pair in c.keywords for value in pair])
     return flat
 
 
@@ -204,19 +205,22 @@ def _rows(value: Any, width: int) -> bool:
 
 
 def _decode_calls(flat_calls: Any) -> tuple[CallSite, ...]:
-    if type(flat_calls) not in _SEQUENCE or len(flat_calls) % 8:
+    if type(flat_calls) not in _SEQUENCE or len(flat_calls) % 9:
         raise MalformedEntry("call sites of the wrong length")
     flat = iter(flat_calls)
     sites = []
-    for name, line, column, end_line, conditional, guarded, device, context in zip(*[flat] * 8):
+    for name, line, column, end_line, conditional, guarded, device, context, keywords in zip(*[flat] * 9):
         # Chained `is`: every field an int (a bool is not), spelled out for speed.
         if type(name) is not str or not (type(line) is type(column) is type(end_line) is type(conditional)
                                          is type(guarded) is int) \
                 or type(device) is not str or type(context) is not str:
             raise MalformedEntry("call site fields of the wrong type")
+        if type(keywords) not in _SEQUENCE or len(keywords) % 2 or not all(type(k) is str for k in keywords):
+            raise MalformedEntry("call site keywords of the wrong type")
         site = _new(CallSite)  # as for import sites below: __init__ of a frozen dataclass is slow
         site.__dict__.update(name=name, line=line, column=column, end_line=end_line, conditional=bool(conditional),
-                             guarded=bool(guarded), device=device, context=context)
+                             guarded=bool(guarded), device=device, context=context,
+                             keywords=tuple(zip(keywords[::2], keywords[1::2])) if keywords else ())
         sites.append(site)
     return tuple(sites)
 

@@ -247,6 +247,7 @@ class _PendingCall:
     context: _Context
     device: str = ""
     fixed: bool = False  # `dotted` is already qualified (a module-level tensor's method)
+    keywords: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -631,7 +632,7 @@ class _Walker:
         device = _cuda_device(next((a.value for a in call.args if a.keyword and a.keyword.value == "device"), None))
         if not device and dotted.endswith(".to") and call.args and call.args[0].keyword is None:
             device = _cuda_device(call.args[0].value)
-        self.calls.append(_PendingCall(call, self.top, dotted, ctx, device, fixed))
+        self.calls.append(_PendingCall(call, self.top, dotted, ctx, device, fixed, _keywords(call)))
         if ctx.execution is Execution.EAGER and dotted in _EXEC_CALLS and "exec" not in self.bindings:
             self.pending_notes.append(
                 _PendingNote(call, self.top, "`exec()` runs code from a string at import: "
@@ -684,12 +685,12 @@ class _Walker:
                 if call.guard:
                     guard = self._finish(RawCall(call.guard, call.guard_resolution, 0, 0, 0))
                     guarded = _is_initialized_name(guard)
-                key = (name, call.device)
+                key = (name, call.device, call.keywords)
                 known = calls.get(key)
                 # Keep the occurrence most likely to run: unguarded, then unconditional.
                 if known is None or (known.guarded, known.conditional) > (guarded, call.conditional):
                     calls[key] = CallSite(name, call.line, call.column, call.end_line, call.conditional,
-                                          guarded=guarded, device=call.device)
+                                          guarded=guarded, device=call.device, keywords=call.keywords)
             ordered = sorted(calls.values(), key=lambda c: (c.line, c.column, c.name))
             functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class))
         return tuple(functions)
@@ -816,7 +817,7 @@ class _Walker:
             line, column, end_line = positions.of(call.node)
             ctx = call.context
             sites.append(CallSite(qualified, line, column, end_line, ctx.conditional, ctx.guarded,
-                                  call.device, ctx.context))
+                                  call.device, ctx.context, call.keywords))
         sites.sort(key=lambda c: (c.line, c.column, c.name))
         return tuple(sites)
 
@@ -942,6 +943,26 @@ def _getattr_name(call: cst.Call) -> Optional[str]:
     if not base or attribute is None or not attribute.isidentifier():
         return None
     return f"{base}.{attribute}"
+
+
+def _keywords(call: cst.Call) -> tuple[tuple[str, str], ...]:
+    """CallSite.keywords: a string literal's text, another literal's repr, else "*"."""
+    found = []
+    for arg in call.args:
+        if arg.star == "**":
+            found.append(("**", "*"))
+        elif arg.keyword is not None:
+            value = arg.value
+            text = _literal_string(value)
+            if text is None:
+                if isinstance(value, cst.Name) and value.value in ("True", "False", "None"):
+                    text = value.value
+                elif isinstance(value, (cst.Integer, cst.Float)):
+                    text = value.value
+                else:
+                    text = "*"
+            found.append((arg.keyword.value, text))
+    return tuple(found)
 
 
 def _cuda_device(node: Optional[cst.CSTNode]) -> str:

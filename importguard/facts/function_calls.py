@@ -47,6 +47,7 @@ class RawCall:
     guard_resolution: str = RAW
     device: str = ""
     conditional: bool = False  # runs on some paths through the body only
+    keywords: tuple[tuple[str, str], ...] = ()  # CallSite.keywords
 
 
 @dataclass
@@ -85,6 +86,22 @@ def _literal(node: Optional[ast.AST]) -> Optional[str]:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     return None
+
+
+def call_keywords(node: ast.Call) -> tuple[tuple[str, str], ...]:
+    """CallSite.keywords: a string literal's text, another literal's repr, else "*"."""
+    found = []
+    for item in node.keywords:
+        value = item.value
+        if item.arg is None:
+            found.append(("**", "*"))
+        elif isinstance(value, ast.Constant) and isinstance(value.value, str):
+            found.append((item.arg, value.value))
+        elif isinstance(value, ast.Constant) and isinstance(value.value, (bool, int, float, type(None))):
+            found.append((item.arg, repr(value.value)))
+        else:
+            found.append((item.arg, "*"))
+    return tuple(found)
 
 
 def cuda_device(node: Optional[ast.AST]) -> str:
@@ -348,7 +365,7 @@ class _Reader:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         column = _char_column(text, node.col_offset) + 1
         return RawCall(name, resolution, line, column, node.end_lineno or line, guard_name,
-                       guard_resolution, device)
+                       guard_resolution, device, keywords=call_keywords(node))
 
     @staticmethod
     def _resolve(
