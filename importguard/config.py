@@ -145,6 +145,16 @@ def _from_table(table: Any, path: Path) -> Config:
         extend_calls
     )
 
+    # Summary files (docs/summaries.md): their rows' sinks are added after the others (a
+    # call row for a name that already has a sink replaces it; CallReach keys by name).
+    summary_files = reader.strings("summary-files")
+    if summary_files:
+        from importguard.summaries.rows import call_sinks, module_sinks, read_file
+
+        rows = [row for name in summary_files for row in read_file(root / name)]
+        values["sink_modules"] += module_sinks(rows)
+        values["sink_calls"] += call_sinks(rows)
+
     for key, attribute in (("cuda-free", "cuda_free"), ("select", "select"), ("ignore", "ignore")):
         found = reader.strings(key)
         if found is not None:

@@ -252,6 +252,11 @@ class CallReach:
         inner = self._function(call.name, nvml, 0)
         return None if inner is None else Reached((hop, *inner.hops), inner.sink, inner.conditional)
 
+    def function(self, name: str) -> Optional[Reached]:
+        """What calling the function (or class) `name` reaches through its body's calls
+        (summaries/generate.py asks this of a library's functions)."""
+        return self._function(name, False, 0)
+
     def _function(self, name: str, nvml: bool, depth: int) -> Optional[Reached]:
         key = (name, nvml)
         if key in self._memo:

@@ -18,9 +18,9 @@ measured as the same object), and its submodules import the others from the pack
 from __future__ import annotations
 
 from importguard.model import DRIVER_API, INITIALIZER, CallSink, ModuleSink
-from importguard.summaries import call_sinks, module_sinks, shipped_rows
+from importguard.summaries.rows import call_sinks, module_sinks, shipped_rows
 
-_HAND_WRITTEN_MODULES: tuple[ModuleSink, ...] = (
+HAND_WRITTEN_SINK_MODULES: tuple[ModuleSink, ...] = (
     ModuleSink(
         "cutlass",
         "initializes the CUDA driver at import in nvidia-cutlass-dsl 4.5.2 "
@@ -46,7 +46,7 @@ _ON_CUDA = "with a literal CUDA device initializes the CUDA driver and creates a
 # Tensor factories measured with device="cuda" (or torch.device("cuda:0")).
 TENSOR_FACTORIES = ("empty", "zeros", "ones", "full", "arange", "rand", "randn", "tensor")
 
-_HAND_WRITTEN_CALLS: tuple[CallSink, ...] = (
+HAND_WRITTEN_SINK_CALLS: tuple[CallSink, ...] = (
     CallSink(IS_AVAILABLE, f"initializes the CUDA driver (measured; not with {NVML_CHECK}=1)", INITIALIZER),
     CallSink("torch.cuda.get_device_capability", _INIT, INITIALIZER),
     CallSink("torch.cuda.get_device_name", _INIT, INITIALIZER),
@@ -69,11 +69,11 @@ _HAND_WRITTEN_CALLS: tuple[CallSink, ...] = (
 # The shipped summaries (importguard/summaries/*.json, docs/summaries.md) add the library
 # functions and modules measured since; a name written above keeps its row here.
 _SUMMARIES = shipped_rows()
-DEFAULT_SINK_MODULES: tuple[ModuleSink, ...] = _HAND_WRITTEN_MODULES + tuple(
-    sink for sink in module_sinks(_SUMMARIES) if sink.module not in {s.module for s in _HAND_WRITTEN_MODULES}
+DEFAULT_SINK_MODULES: tuple[ModuleSink, ...] = HAND_WRITTEN_SINK_MODULES + tuple(
+    sink for sink in module_sinks(_SUMMARIES) if sink.module not in {s.module for s in HAND_WRITTEN_SINK_MODULES}
 )
-DEFAULT_SINK_CALLS: tuple[CallSink, ...] = _HAND_WRITTEN_CALLS + tuple(
-    sink for sink in call_sinks(_SUMMARIES) if sink.name not in {s.name for s in _HAND_WRITTEN_CALLS}
+DEFAULT_SINK_CALLS: tuple[CallSink, ...] = HAND_WRITTEN_SINK_CALLS + tuple(
+    sink for sink in call_sinks(_SUMMARIES) if sink.name not in {s.name for s in HAND_WRITTEN_SINK_CALLS}
 )
 
 # Module sinks that are the driver API: importing them alone was measured not to

@@ -11,7 +11,7 @@ from importguard.cache.store import decode, encode
 from importguard.facts.collect import collect_source
 from importguard.model import INITIALIZER, SourceFile
 from importguard.sinks import DEFAULT_SINK_CALLS, DEFAULT_SINK_MODULES
-from importguard.summaries import (
+from importguard.summaries.rows import (
     INITIALIZES,
     NOTHING,
     SummaryError,
