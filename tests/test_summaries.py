@@ -10,12 +10,18 @@ import pytest
 from importguard.cache.store import decode, encode
 from importguard.facts.collect import collect_source
 from importguard.model import INITIALIZER, SourceFile
-from importguard.sinks import DEFAULT_SINK_CALLS, DEFAULT_SINK_MODULES
+from importguard.sinks import (
+    DEFAULT_SINK_CALLS,
+    DEFAULT_SINK_MODULES,
+    HAND_WRITTEN_SINK_CALLS,
+    HAND_WRITTEN_SINK_MODULES,
+)
 from importguard.summaries.rows import (
     INITIALIZES,
     NOTHING,
     SummaryError,
     find,
+    library_of,
     measured_nothing,
     read_file,
     shipped_rows,
@@ -37,12 +43,26 @@ MEASURED_NOTHING = {
 
 
 def test_shipped_rows_cover_the_measurements():
-    rows = shipped_rows()
+    rows = [row for row in shipped_rows() if library_of(row.name) == "torch"]
     initializers = {(row.kind, row.name) for row in rows if row.effect == INITIALIZES}
     assert initializers == MEASURED_INITIALIZERS
     assert MEASURED_NOTHING <= set(measured_nothing(rows))
     for row in rows:
         assert row.measured and row.versions == ("torch 2.11.0+cu130",), row.name
+
+
+def test_every_shipped_row_is_measured_and_agrees_with_the_hand_written_sinks():
+    rows = shipped_rows()
+    assert {library_of(row.name) for row in rows} >= {"torch", "triton", "jax", "cupy", "numba", "cutlass", "cuda"}
+    assert all(row.measured and row.versions for row in rows)
+    effective = {(row.kind, row.name): row.effect for row in rows if row.effect != NOTHING}
+    for sink in HAND_WRITTEN_SINK_CALLS:
+        assert effective.get(("call", sink.name), INITIALIZES) == INITIALIZES, sink.name
+    for sink in HAND_WRITTEN_SINK_MODULES:
+        assert ("import", sink.module) in effective, sink.module
+    # version-dependent: both rows are kept, and the module stays a sink
+    assert {row.effect for row in find(rows, "import", "cutlass")} == {INITIALIZES, NOTHING}
+    assert ("import", "cutlass") not in measured_nothing(rows)
 
 
 def test_no_default_sink_is_a_measured_non_initializer():

@@ -107,15 +107,15 @@ def _wanted(library: str, names: Sequence[str], shipped: Sequence[SummaryRow], t
     if shipped:
         return list(dict.fromkeys((row.kind, row.name) for row in shipped))
     modules = _package_modules(library, top)
-    wanted = [("import", module) for module in modules]
+    wanted: dict[tuple[str, str], None] = dict.fromkeys(("import", module) for module in modules)
     for module in modules:
         facts = store.for_module(module)
         if facts is None:
             continue
         for function in facts.functions:
             if "." not in function.name and not function.name.startswith("_") and not function.is_class:
-                wanted.append(("call", f"{module}.{function.name}"))
-    return wanted
+                wanted[("call", f"{module}.{function.name}")] = None  # a def in each branch: one row
+    return list(wanted)
 
 
 def _package_modules(library: str, top: str) -> list[str]:
@@ -152,6 +152,10 @@ class _Analysis:
             effect = DRIVER if chain.sink.strength == DRIVER_API else INITIALIZES
             condition = ON_SOME_PATHS if chain.sink.conditional else ""
             return self._row(kind, name, effect, condition, self._chain_text(chain))
+        sink = self.graph.call_sink(name)
+        if sink is not None:  # a hand-written sink (sinks.py): its own measurement
+            effect = DRIVER if sink.strength == DRIVER_API else INITIALIZES
+            return self._row(kind, name, effect, "", "is a hand-written sink of importguard/sinks.py")
         reached = self.graph.reach.function(name)
         if reached is None:
             if not self.graph.reach.resolve(name):

@@ -162,8 +162,13 @@ def module_sinks(rows: Iterable[SummaryRow]) -> tuple[ModuleSink, ...]:
 
 
 def measured_nothing(rows: Iterable[SummaryRow]) -> dict[tuple[str, str], SummaryRow]:
-    """(kind, name) -> the row of a measured non-initializer without a condition."""
-    return {(row.kind, row.name): row for row in rows if row.effect == NOTHING and not row.when}
+    """(kind, name) -> the row of a measured non-initializer without a condition, for
+    names that no row says initialize in another version (`import cutlass`: 4.5.2 does,
+    4.8.1 does not)."""
+    rows = list(rows)
+    effective = {(row.kind, row.name) for row in rows if row.effect != NOTHING}
+    return {(row.kind, row.name): row for row in rows
+            if row.effect == NOTHING and not row.when and row.measured and (row.kind, row.name) not in effective}
 
 
 def find(rows: Sequence[SummaryRow], kind: str, name: str) -> list[SummaryRow]:
