@@ -367,12 +367,19 @@ class Plan:
     cleared: int
     exact: bool
     method: str
+    # Calls at import on the paths from the findings' sites that the model could not
+    # resolve (no function, class, sink or summary of that name), sorted, each as a
+    # PlanEdit of kind "unresolved" (`what`: `name()`). The plan clears what the model
+    # sees; these may still reach the driver.
+    unresolved: tuple[PlanEdit, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "edits": tuple({"path": e.path, "line": e.line, "kind": e.kind, "what": e.what, "findings": e.findings}
                            for e in self.edits),
             "cleared": self.cleared, "exact": self.exact, "method": self.method,
+            "unresolved": tuple({"path": e.path, "line": e.line, "kind": e.kind, "what": e.what,
+                                 "findings": e.findings} for e in self.unresolved),
         }
 
     @classmethod
@@ -382,6 +389,7 @@ class Plan:
             cleared=data["cleared"],
             exact=data["exact"],
             method=data["method"],
+            unresolved=tuple(PlanEdit(**edit) for edit in data.get("unresolved", ())),
         )
 
 

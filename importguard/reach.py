@@ -175,6 +175,13 @@ class CallReach:
             return _under_keywords(sink, call)
         return sink
 
+    def known_sink_name(self, name: str) -> bool:
+        """`name` is a sink under some condition (a device argument, keywords, the NVML
+        check): the model knows what a call of it does."""
+        parts = name.split(".")
+        return name in self._sinks or (
+            len(parts) >= 4 and parts[-2].islower() and ".".join((*parts[:-2], parts[-1])) in self._sinks)
+
     def nvml_check_set(self, facts: ModuleFacts, line: int) -> bool:
         """PYTORCH_NVML_BASED_CUDA_CHECK=1 is set before code at `line` of `facts`
         runs: by the setting, by an ancestor package's `__init__` at module level, or
@@ -350,6 +357,23 @@ class CallReach:
                     found = self.resolve(f"{bound}.{tail}" if tail else bound, depth + 1)
             break  # the longest module prefix decides
         return found
+
+    def defines(self, name: str, depth: int = 0) -> bool:
+        """Whether `name` is a function or class the model knows (in a module whose facts
+        it has, followed through re-export bindings): a call of it can be followed."""
+        parts = name.split(".")
+        for split in range(len(parts) - 1, 0, -1):
+            facts = self._fetch(".".join(parts[:split]))
+            if facts is None:
+                continue
+            if ".".join(parts[split:]) in self._index(facts):
+                return True
+            bound = dict(facts.bindings).get(parts[split])
+            if depth < 8 and bound is not None and bound != name:
+                tail = ".".join(parts[split + 1:])
+                return self.defines(f"{bound}.{tail}" if tail else bound, depth + 1)
+            return False
+        return False
 
     def _index(self, facts: ModuleFacts) -> dict[str, FunctionFacts]:
         index = self._indexes.get(facts.path)

@@ -10,6 +10,8 @@ from importguard.model import Plan, PlanEdit, Report
 from importguard.output.style import PLAIN, Style
 from importguard.plan.causes import root_causes
 
+UNRESOLVED_SHOWN = 3  # unresolved calls named after the plan
+
 
 def edit_text(edit: PlanEdit, counted: bool = True) -> str:
     action = ("defer the call (into the function that needs it)" if edit.kind == "call"
@@ -28,6 +30,13 @@ def plan_lines(plan: Plan, style: Style = PLAIN, counted: bool = True, limit: Op
                      "(--output-format full or json lists them all)")
     if not plan.exact:
         lines.append(f"  ({plan.method})")
+    if plan.unresolved:
+        count = len(plan.unresolved)
+        examples = ", ".join(f"{e.path}:{e.line} {e.what}" for e in plan.unresolved[:UNRESOLVED_SHOWN])
+        examples += ", …" if count > UNRESOLVED_SHOWN else ""
+        lines.append(f"  {_plural(count, 'unresolved call')} at import remain on these paths: importguard could "
+                     f"not follow {'it' if count == 1 else 'them'} (no source read, no summary), so the plan "
+                     f"clears only what it sees: {examples}")
     return lines
 
 
