@@ -202,7 +202,7 @@ UNRESOLVED = {
         "torch.library.define(\"x\")\n"                    # no sink, no summary, no source: unresolved
     ),
     "app/platform.py": "class Platform:\n    pass\ncurrent_platform = Platform()\ndef helper():\n    return 1\n",
-    "app/kernel.py": "import cutlass\n",
+    "app/kernel.py": "import cutlass\nF = cutlass.Float32(1)\n",  # into a sink package: not counted
 }
 
 
@@ -218,7 +218,7 @@ def test_the_plan_names_the_unresolved_calls_on_its_paths(tmp_path):
     ]
     from importguard.output.plan_text import plan_text
     text = plan_text(report)
-    assert "3 unresolved calls at import remain on these paths" in text
+    assert "3 unresolved calls at import remain on these paths (into app 1, somelib 1, torch 1)" in text
     assert "app/layer.py:5 somelib.probe_gpu()" in text
     from importguard.model import Plan
     assert Plan.from_dict(report.plan.to_dict()) == report.plan

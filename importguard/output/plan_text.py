@@ -34,9 +34,11 @@ def plan_lines(plan: Plan, style: Style = PLAIN, counted: bool = True, limit: Op
         count = len(plan.unresolved)
         examples = ", ".join(f"{e.path}:{e.line} {e.what}" for e in plan.unresolved[:UNRESOLVED_SHOWN])
         examples += ", …" if count > UNRESOLVED_SHOWN else ""
-        lines.append(f"  {_plural(count, 'unresolved call')} at import remain on these paths: importguard could "
-                     f"not follow {'it' if count == 1 else 'them'} (no source read, no summary), so the plan "
-                     f"clears only what it sees: {examples}")
+        by_root = Counter(e.what.partition(".")[0] for e in plan.unresolved)
+        into = ", ".join(f"{root} {n}" for root, n in sorted(by_root.items(), key=lambda item: (-item[1], item[0]))[:5])
+        lines.append(f"  {_plural(count, 'unresolved call')} at import remain on these paths (into {into}): "
+                     f"importguard could not follow {'it' if count == 1 else 'them'} (no source read, no summary), "
+                     f"so the plan clears only what it sees: {examples}")
     return lines
 
 

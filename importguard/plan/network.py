@@ -182,12 +182,14 @@ class Builder:
     def unresolved(self) -> tuple[PlanEdit, ...]:
         """The calls at import of the grown modules that the model cannot follow: no
         function or class of that name in a module it has facts of, no sink (under any
-        condition), no summary row."""
+        condition), no summary row, not into a sink package."""
         reach = self.graph.reach
         summarised = {row.name for row in shipped_rows() if row.kind == "call"}
         found = set()
         for path, line, name in self._other_calls:
-            if name in summarised or reach.known_sink_name(name) or reach.defines(name):
+            # A call into a sink package: that import is the finding already.
+            if name in summarised or self.graph.module_sink(name) is not None or reach.known_sink_name(name) \
+                    or reach.defines(name):
                 continue
             found.add((path, line, name))
         return tuple(PlanEdit(path, line, "unresolved", f"{name}()") for path, line, name in sorted(found))
