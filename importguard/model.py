@@ -45,6 +45,10 @@ class ImportSite:
     conditional: bool = False
 
 
+POSITIONAL = "#positional"  # CallSite.keywords: how many positional arguments
+APPLIED = "#applied"  # CallSite.keywords: what the call returns is called at once, `f(...)(x)`
+
+
 @dataclass(frozen=True)
 class CallSite:
     """A call, named by its qualified name (resolved through the module's import
@@ -69,7 +73,9 @@ class CallSite:
     context: str = ""
     # Its keyword arguments, for summaries whose effect depends on one (`backend="eager"`):
     # (name, value): a string literal's text, another literal's repr, "*" for any other
-    # expression; `**mapping` is ("**", "*").
+    # expression; `**mapping` is ("**", "*"), `*args` ("*", "*"); first come (APPLIED, "1")
+    # when what the call returns is called at once (`f(...)(x)`) and (POSITIONAL, "N")
+    # when it has N positional arguments.
     keywords: tuple[tuple[str, str], ...] = ()
 
 
@@ -253,6 +259,11 @@ class CallSink:
     # here is absent ("" in the values) or a literal among the values; a keyword that is no
     # literal leaves it undecided (the finding names the condition).
     when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The effect needs what the call returns applied to a function: the call is a
+    # decorator (`@torch.compile`, `@torch.compile(...)`) or is given positional
+    # arguments or the `applied_keyword` (`torch.compile(f)`, `torch.compile(model=f)`).
+    applied: bool = False
+    applied_keyword: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Optional, Sequence
 
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
-from importguard.model import CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
+from importguard.model import APPLIED, POSITIONAL, CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
 
 MAX_DEPTH = 40
 _PLAIN_IMPORTS = (SiteKind.IMPORT, SiteKind.FROM)
@@ -57,6 +57,17 @@ def call_hop(owner: str, call: CallSite, path: str, in_function: bool = False) -
 
 
 ON_SOME_PATHS = "only on some paths through the caller"
+
+
+def _applied(sink: CallSink, call: CallSite) -> bool:
+    """What the call returns is applied to a function (CallSink.applied): a decorator,
+    called at once (`torch.compile(dynamic=True)(f)`), or given positional arguments
+    (`*args` included) or the sink's `applied_keyword`."""
+    if call.context == "decorator":
+        return True
+    given = dict(call.keywords)
+    return APPLIED in given or POSITIONAL in given or "*" in given or "**" in given or (
+        bool(sink.applied_keyword) and sink.applied_keyword in given)
 
 
 def _under_keywords(sink: CallSink, call: CallSite) -> Optional[CallSink]:
@@ -170,6 +181,8 @@ class CallReach:
         if sink is None or (sink.device and not call.device):
             return None
         if nvml and sink.name == IS_AVAILABLE:
+            return None
+        if sink.applied and not _applied(sink, call):
             return None
         if sink.when:
             return _under_keywords(sink, call)

@@ -35,10 +35,14 @@ MEASURED_INITIALIZERS = {
     ("import", "torch._inductor.runtime.benchmarking"), ("call", "torch.cuda.get_arch_list"),
     ("call", "torch.cuda.is_bf16_supported"), ("call", "torch.backends.cudnn.version"),
     ("call", "torch.Generator"), ("call", "torch.cuda.get_rng_state"), ("import", "torch.sparse._triton_ops"),
+    # bench/measure_summaries.py, 2026-12-06 (docs/summaries.md)
+    ("import", "torch._inductor.compile_fx"), ("call", "torch.cuda.current_stream"),
+    ("call", "torch.cuda.is_current_stream_capturing"),
 }
 MEASURED_NOTHING = {
     ("call", "torch.cuda.manual_seed"), ("call", "torch.cuda.Event"), ("call", "torch.set_default_device"),
     ("call", "torch.backends.cudnn.is_available"), ("call", "torch.cuda.nccl.version"),
+    ("call", "torch.cuda.memory_allocated"), ("call", "torch.cuda.empty_cache"), ("call", "torch.library.custom_op"),
 }
 
 
@@ -75,9 +79,12 @@ def test_no_default_sink_is_a_measured_non_initializer():
 
 def test_compile_rows_split_on_the_backend_keyword():
     rows = find(shipped_rows(), "call", "torch.compile")
-    assert {row.effect: dict(row.when)["backend"] for row in rows} == {
-        INITIALIZES: ("", "inductor"), NOTHING: ("eager",),
-    }
+    assert sorted((row.effect, row.when) for row in rows) == [
+        (INITIALIZES, (("backend", ("", "inductor")), ("disable", ("", "False")))),
+        (NOTHING, (("backend", ("eager", "aot_eager")),)),
+        (NOTHING, (("disable", ("True",)),)),
+    ]
+    assert [row.applied_keyword for row in rows if row.effect == INITIALIZES] == ["model"]
 
 
 def ig003(tmp_path, source):
@@ -91,9 +98,13 @@ def ig003(tmp_path, source):
         ("import torch\n@torch.compile\ndef f(x):\n    return x\n", 2),
         ("import torch\n@torch.compile(dynamic=True)\ndef f(x):\n    return x\n", 2),
         ("import torch\ndef f(x):\n    return x\ng = torch.compile(f)\n", 4),
+        ("import torch\ndef f(x):\n    return x\ng = torch.compile(model=f, dynamic=True)\n", 4),
+        ("import torch\nS = torch.cuda.current_stream()\n", 2),
+        ("import torch\ndef f(x):\n    return x\ng = torch.compile(dynamic=True)(f)\n", 4),
         ('import torch\n@torch.compile(backend="inductor")\ndef f(x):\n    return x\n', 2),
         ("from torch import compile\n@compile\ndef f(x):\n    return x\n", 2),
         ("import torch\nclass K:\n    @torch.compile\n    def f(self, x):\n        return x\n", 3),
+        ("import torch\nH = False\n@torch.compile(dynamic=True) if not H else lambda f: f\ndef f(x):\n    return x\n", 3),
         ("import torch.cuda as tc\nS = tc.get_rng_state()\n", 2),
         ('import torch\nG = torch.Generator(device="cuda")\n', 2),
         ("import torch\nA = torch.cuda.get_arch_list()\n", 2),
@@ -110,6 +121,10 @@ def test_measured_initializing_calls_are_reported(tmp_path, source, line):
     [
         'import torch\n@torch.compile(backend="eager")\ndef f(x):\n    return x\n',
         "import torch\n@torch.compile(disable=True)\ndef f(x):\n    return x\n",
+        'import torch\n@torch.compile(backend="aot_eager")\ndef f(x):\n    return x\n',
+        # measured: the call alone compiles nothing; only what it returns, once applied
+        "import torch\ndeco = torch.compile(dynamic=True)\n",
+        "import torch\nA = torch.cuda.memory_allocated()\ntorch.cuda.empty_cache()\n",
         "import torch\nG = torch.Generator()\n",
         "import torch\ntorch.cuda.manual_seed(0)\nE = torch.cuda.Event()\ntorch.set_default_device('cuda')\n",
         "import torch\nV = torch.cuda.nccl.version()\nA = torch.backends.cudnn.is_available()\n",
@@ -118,6 +133,16 @@ def test_measured_initializing_calls_are_reported(tmp_path, source, line):
 )
 def test_measured_non_initializers_and_excluded_conditions_are_not(tmp_path, source):
     assert ig003(tmp_path, source) == []
+
+
+def test_a_function_applying_compile_at_once_reaches_it(tmp_path):
+    root = write_tree(tmp_path, {"m.py": (
+        "import torch\n"
+        "def wrap(fn):\n    return torch.compile(dynamic=True)(fn)\n"
+        "def factory_only():\n    return torch.compile(dynamic=True)\n"
+        "A = wrap(print)\nB = factory_only()\n")})
+    found = [(f.line, f.sink) for f in check_tree(root).findings if f.code == "IG003"]
+    assert found == [(6, "torch.compile")]
 
 
 def test_a_keyword_that_is_no_literal_names_the_condition(tmp_path):
@@ -144,8 +169,12 @@ def test_imports_of_measured_modules_are_sinks(tmp_path):
 
 def test_call_keywords_survive_the_cache():
     source = SourceFile("/x/m.py", "m", False, "/x")
-    facts = collect_source(b'import torch\n@torch.compile(backend="eager", n=1, b=x, **o)\ndef f(): pass\n', source)
+    facts = collect_source(b'import torch\n@torch.compile(backend="eager", n=1, b=x, **o)\ndef f(): pass\n'
+                           b'g = torch.compile(f, *more)\ndef h():\n    return torch.compile(f, 2, backend="eager")\n', source)
     assert facts.calls[0].keywords == (("backend", "eager"), ("n", "1"), ("b", "*"), ("**", "*"))
+    assert facts.calls[0].context == "decorator"  # the factory call of `@torch.compile(...)`
+    assert facts.calls[1].keywords == (("#positional", "1"), ("*", "*"))
+    assert facts.functions[-1].calls[0].keywords == (("#positional", "2"), ("backend", "eager"))
     assert decode(source, json.loads(json.dumps(encode(facts)))) == facts
 
 

@@ -45,6 +45,8 @@ from importguard.facts.function_calls import (
 )
 from importguard.facts.skeleton import Skeleton, import_time_skeleton, statement_places
 from importguard.model import (
+    APPLIED,
+    POSITIONAL,
     CallSite,
     Execution,
     FunctionFacts,
@@ -282,6 +284,7 @@ class _Walker:
         self.package = module_name if is_package else module_name.rpartition(".")[0]
         self.sites: list[_PendingSite] = []
         self.calls: list[_PendingCall] = []
+        self.applied_calls: set[int] = set()  # ids of calls whose result is called at once
         self.pending_problems: list[_PendingProblem] = []
         self.bindings: dict[str, str] = {}  # local name -> qualified module/attribute
         self.type_checking_names: set[str] = {"TYPE_CHECKING"}
@@ -587,8 +590,16 @@ class _Walker:
         """A decorator's expression runs, and then the decorator itself is called with
         the function or class (`@deco` runs `deco(func)`)."""
         for decorator in decorators:
+            first = len(self.calls)
             self._scan(decorator, ctx)
             expression = decorator.decorator
+            # `@factory(...)` (also `@factory(...) if c else other`): what the call returns
+            # is called with the function; the call's own site says so (a summary may need
+            # it applied: torch.compile).
+            factories = {id(node) for node in _decorator_calls(expression)}
+            for pending in self.calls[first:] if factories else ():
+                if id(pending.node) in factories:
+                    pending.context = ctx.under(context="decorator")
             if isinstance(expression, (cst.Name, cst.Attribute)):
                 dotted = get_full_name_for_node(expression)
                 if dotted:
@@ -616,6 +627,8 @@ class _Walker:
 
     def record_call(self, call: cst.Call, ctx: _Context) -> None:
         func = call.func
+        if isinstance(func, cst.Call):  # `f(...)(x)`: what f returns is applied at once
+            self.applied_calls.add(id(func))
         dotted = get_full_name_for_node(func)
         fixed = False
         if isinstance(func, cst.Call):
@@ -632,7 +645,10 @@ class _Walker:
         device = _cuda_device(next((a.value for a in call.args if a.keyword and a.keyword.value == "device"), None))
         if not device and dotted.endswith(".to") and call.args and call.args[0].keyword is None:
             device = _cuda_device(call.args[0].value)
-        self.calls.append(_PendingCall(call, self.top, dotted, ctx, device, fixed, _keywords(call)))
+        keywords = _keywords(call)
+        if id(call) in self.applied_calls:
+            keywords = ((APPLIED, "1"), *keywords)
+        self.calls.append(_PendingCall(call, self.top, dotted, ctx, device, fixed, keywords))
         if ctx.execution is Execution.EAGER and dotted in _EXEC_CALLS and "exec" not in self.bindings:
             self.pending_notes.append(
                 _PendingNote(call, self.top, "`exec()` runs code from a string at import: "
@@ -945,13 +961,29 @@ def _getattr_name(call: cst.Call) -> Optional[str]:
     return f"{base}.{attribute}"
 
 
+def _decorator_calls(expression: cst.BaseExpression) -> list[cst.Call]:
+    """The calls whose result a decorator expression applies: the expression itself, or
+    the branches of a conditional expression."""
+    if isinstance(expression, cst.Call):
+        return [expression]
+    if isinstance(expression, cst.IfExp):
+        return [*_decorator_calls(expression.body), *_decorator_calls(expression.orelse)]
+    return []
+
+
 def _keywords(call: cst.Call) -> tuple[tuple[str, str], ...]:
-    """CallSite.keywords: a string literal's text, another literal's repr, else "*"."""
+    """CallSite.keywords: a string literal's text, another literal's repr, else "*";
+    the number of positional arguments first, when there are some."""
     found = []
+    positional = 0
     for arg in call.args:
         if arg.star == "**":
             found.append(("**", "*"))
-        elif arg.keyword is not None:
+        elif arg.star == "*":
+            found.append(("*", "*"))
+        elif arg.keyword is None:
+            positional += 1
+        else:
             value = arg.value
             text = _literal_string(value)
             if text is None:
@@ -962,7 +994,7 @@ def _keywords(call: cst.Call) -> tuple[tuple[str, str], ...]:
                 else:
                     text = "*"
             found.append((arg.keyword.value, text))
-    return tuple(found)
+    return ((POSITIONAL, str(positional)),) + tuple(found) if positional else tuple(found)
 
 
 def _cuda_device(node: Optional[cst.CSTNode]) -> str:

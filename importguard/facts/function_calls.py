@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
 
 from importguard.facts.statement_blocks import blocks as _blocks
+from importguard.model import APPLIED, POSITIONAL
 
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 # How a raw call's name is to be finished by collect.py.
@@ -88,9 +89,16 @@ def _literal(node: Optional[ast.AST]) -> Optional[str]:
     return None
 
 
-def call_keywords(node: ast.Call) -> tuple[tuple[str, str], ...]:
-    """CallSite.keywords: a string literal's text, another literal's repr, else "*"."""
-    found = []
+def call_keywords(node: ast.Call, applied: bool = False) -> tuple[tuple[str, str], ...]:
+    """CallSite.keywords: a string literal's text, another literal's repr, else "*";
+    first whether what the call returns is called at once, and the number of positional
+    arguments, when there are some."""
+    found = [(APPLIED, "1")] if applied else []
+    positional = sum(1 for arg in node.args if not isinstance(arg, ast.Starred))
+    if positional:
+        found.append((POSITIONAL, str(positional)))
+    if any(isinstance(arg, ast.Starred) for arg in node.args):
+        found.append(("*", "*"))
     for item in node.keywords:
         value = item.value
         if item.arg is None:
@@ -118,6 +126,7 @@ class _Reader:
         self.package = package
         self.functions: list[RawFunction] = []
         self.conditional = 0  # depth of branches (if, loops, handlers, after an early exit)
+        self.applied_calls: set[int] = set()  # ids of calls whose result is called at once
 
     # -- definitions
 
@@ -343,6 +352,8 @@ class _Reader:
             inner = dotted_name(func.value.func)
             if inner is not None and func.attr in ("cuda", "to"):
                 dotted = f"{inner}{TENSOR_METHOD}{func.attr}"
+        if isinstance(func, ast.Call):  # `f(...)(x)`: what f returns is applied at once
+            self.applied_calls.add(id(func))
         if dotted is None:
             return None
         keyword = None
@@ -365,7 +376,7 @@ class _Reader:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         column = _char_column(text, node.col_offset) + 1
         return RawCall(name, resolution, line, column, node.end_lineno or line, guard_name,
-                       guard_resolution, device, keywords=call_keywords(node))
+                       guard_resolution, device, keywords=call_keywords(node, id(node) in self.applied_calls))
 
     @staticmethod
     def _resolve(

@@ -46,6 +46,10 @@ class SummaryRow:
     # For a call: keyword -> the values under which the effect holds ("" = absent).
     when: tuple[tuple[str, tuple[str, ...]], ...] = ()
     device: bool = False  # a call: only with a literal CUDA device argument
+    # A call: only when what it returns is applied to a function (a decorator, or given
+    # positional arguments or `applied_keyword`): CallSink.applied.
+    applied: bool = False
+    applied_keyword: str = ""
     condition: str = ""  # the whole condition in words ("" = always)
     environment: str = ""  # what must hold in the environment, in words ("" = nothing)
     versions: tuple[str, ...] = ()  # "torch 2.11.0+cu130": where it was measured
@@ -60,6 +64,10 @@ class SummaryRow:
             data["when"] = {keyword: list(values) for keyword, values in self.when}
         if self.device:
             data["device"] = True
+        if self.applied:
+            data["applied"] = True
+        if self.applied_keyword:
+            data["applied_keyword"] = self.applied_keyword
         for key in ("condition", "environment"):
             if getattr(self, key):
                 data[key] = getattr(self, key)
@@ -81,7 +89,7 @@ class SummaryRow:
         return f"{what} ({where}; summary)"
 
 
-_STR_KEYS = ("condition", "environment", "via", "analysis", "measured", "docs")
+_STR_KEYS = ("applied_keyword", "condition", "environment", "via", "analysis", "measured", "docs")
 
 
 def row_from_dict(data: Any, where: str) -> SummaryRow:
@@ -90,7 +98,7 @@ def row_from_dict(data: Any, where: str) -> SummaryRow:
 
     if not isinstance(data, dict):
         raise fail("a row must be an object")
-    unknown = sorted(set(data) - {"name", "kind", "effect", "when", "device", "versions", *_STR_KEYS})
+    unknown = sorted(set(data) - {"name", "kind", "effect", "when", "device", "applied", "versions", *_STR_KEYS})
     if unknown:
         raise fail(f"unknown key{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
     name, kind, effect = data.get("name"), data.get("kind"), data.get("effect")
@@ -111,9 +119,11 @@ def row_from_dict(data: Any, where: str) -> SummaryRow:
     versions = data.get("versions", [])
     if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
         raise fail('"versions" must be a list of strings')
-    device = data.get("device", False)
-    if not isinstance(device, bool):
-        raise fail('"device" must be true or false')
+    device, applied = data.get("device", False), data.get("applied", False)
+    if not isinstance(device, bool) or not isinstance(applied, bool):
+        raise fail('"device" and "applied" must be true or false')
+    if (device or applied or data.get("applied_keyword")) and kind != "call":
+        raise fail('"device", "applied" and "applied_keyword" apply to calls only')
     texts = {}
     for key in _STR_KEYS:
         value = data.get(key, "")
@@ -121,7 +131,7 @@ def row_from_dict(data: Any, where: str) -> SummaryRow:
             raise fail(f'"{key}" must be a string')
         texts[key] = value
     return SummaryRow(name, kind, effect, tuple((k, tuple(v)) for k, v in sorted(when.items())), device,
-                      versions=tuple(versions), **texts)
+                      applied, versions=tuple(versions), **texts)
 
 
 def read_file(path: Path) -> tuple[SummaryRow, ...]:
@@ -147,7 +157,8 @@ def shipped_rows() -> tuple[SummaryRow, ...]:
 
 def call_sinks(rows: Iterable[SummaryRow]) -> tuple[CallSink, ...]:
     return tuple(
-        CallSink(row.name, row.reason, _STRENGTH[row.effect], row.device, row.when)
+        CallSink(row.name, row.reason, _STRENGTH[row.effect], row.device, row.when, row.applied,
+                 row.applied_keyword)
         for row in rows
         if row.kind == "call" and row.effect in _STRENGTH
     )
