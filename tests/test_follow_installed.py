@@ -33,6 +33,12 @@ from importguard.cache.store import FactsCache, cache_key
 from importguard.cache.pool import WorkerPool
 from importguard.model import Hop
 
+@pytest.fixture(autouse=True)
+def _library_cache(tmp_path_factory, monkeypatch):
+    """The CLI caches installed libraries' facts in the user's cache: never the real one here."""
+    monkeypatch.setenv("IMPORTGUARD_LIBRARY_CACHE", str(tmp_path_factory.mktemp("library-cache")))
+
+
 FAKEOPS = {
     # The package re-exports a kernel module, which imports the (stub) sink.
     "fakeops/__init__.py": "from fakeops.kernels import gemm\n",
@@ -380,3 +386,37 @@ def test_real_flashinfer_chain(tmp_path, flashinfer_site):
         "flashinfer.cutile.is_cuda_tile_available", str(site / "flashinfer/gemm/__init__.py"), 161
     )
     assert (chain[3].imported, chain[3].path) == ("torch.cuda.is_available", str(site / "flashinfer/cutile/cutile_common.py"))
+
+
+def test_library_facts_are_shared_across_projects(layout, tmp_path, monkeypatch):
+    """The CLI caches installed files' facts in the user's library cache, not the
+    project's: a second project reading the same distribution parses nothing again."""
+    root, site = layout
+    libraries = tmp_path / "libraries"
+    monkeypatch.setenv("IMPORTGUARD_LIBRARY_CACHE", str(libraries))
+    from importguard.installed.facts import library_cache_directory
+    assert library_cache_directory() == libraries
+    config = load_config(None, root)
+
+    def run_in(project_cache: Path) -> InstalledLoader:
+        project = FactsLoader(FactsCache(project_cache, cache_key(config)), WorkerPool(1))
+        installed = installed_for(root, site)
+        collector = InstalledLoader(project, installed, library_cache_directory())
+        assert len(check_tree(root, installed=installed, collector=collector).findings) == 1
+        collector.save()
+        return collector
+
+    assert [c.collected for c in run_in(tmp_path / "one")._by_distribution.values()] == [2]
+    assert list((libraries / "fake-ops-1.2").glob("facts-*.json"))
+    assert not (tmp_path / "one" / "installed").exists()
+    assert [c.collected for c in run_in(tmp_path / "two")._by_distribution.values()] == [0]
+
+
+def test_library_cache_directory_defaults(monkeypatch, tmp_path):
+    from importguard.installed.facts import library_cache_directory
+    monkeypatch.delenv("IMPORTGUARD_LIBRARY_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert library_cache_directory() == tmp_path / "importguard" / "libraries"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert library_cache_directory() == tmp_path / "home" / ".cache" / "importguard" / "libraries"
