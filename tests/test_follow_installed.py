@@ -420,3 +420,25 @@ def test_library_cache_directory_defaults(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert library_cache_directory() == tmp_path / "home" / ".cache" / "importguard" / "libraries"
+
+
+def test_calls_into_installed_library_functions_are_followed(tmp_path):
+    """A call at import into an installed library's function is followed into its source
+    (issue 28): the same machinery as a project function's."""
+    site = tmp_path / "site"
+    install_tree(site, "gpu-helpers", "0.1", {
+        "gpuhelpers/__init__.py": "from gpuhelpers.probe import capability\n",
+        "gpuhelpers/probe.py": "import torch\n\n\ndef capability():\n    return _ask()\n\n\n"
+                               "def _ask():\n    return torch.cuda.get_device_capability()\n",
+    })
+    root = write_tree(tmp_path / "project", {
+        "app/__init__.py": "",
+        "app/config.py": "import gpuhelpers\nCAP = gpuhelpers.capability()\n",
+    })
+    found = run(root, site)
+    ig003 = [f for f in found.findings if f.code == "IG003"]
+    assert [(f.path, f.line, f.sink) for f in ig003] == [("app/config.py", 2, "torch.cuda.get_device_capability")]
+    assert [(hop.imported, hop.line) for hop in ig003[0].chain] == [
+        ("gpuhelpers.capability", 2), ("gpuhelpers.probe._ask", 5), ("torch.cuda.get_device_capability", 9)]
+    # without the library's source the call is opaque
+    assert [f for f in run(root, None).findings if f.code == "IG003"] == []
