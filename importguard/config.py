@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -241,6 +241,16 @@ def _from_table(
     values["sink_calls"] = tuple(calls if calls is not None else DEFAULT_SINK_CALLS) + tuple(
         extend_calls
     )
+
+    # Summary files (docs/summaries.md): their rows' sinks are added after the others (a
+    # call row for a name that already has a sink replaces it; CallReach keys by name).
+    summary_files = reader.strings("summary-files")
+    if summary_files:
+        from importguard.summaries.rows import call_sinks, module_sinks, read_file
+
+        rows = [row for name in summary_files for row in read_file(root / name)]
+        values["sink_modules"] += module_sinks(rows)
+        values["sink_calls"] += call_sinks(rows)
 
     cuda_free = reader.strings("cuda-free")
     if cuda_free is not None:

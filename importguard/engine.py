@@ -306,7 +306,8 @@ def _problem_warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> It
 def display_plan(plan: Optional[Plan]) -> Optional[Plan]:
     if plan is None:
         return None
-    return replace(plan, edits=tuple(replace(edit, path=display_path(edit.path)) for edit in plan.edits))
+    return replace(plan, edits=tuple(replace(edit, path=display_path(edit.path)) for edit in plan.edits),
+                   unresolved=tuple(replace(call, path=display_path(call.path)) for call in plan.unresolved))
 
 
 def display_hop(hop: Hop) -> Hop:

@@ -18,6 +18,9 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 from importguard.environment.profile import Profile
 from importguard.reach import CallReach, Reached
 from importguard.model import (
+    CONFIGURED,
+    DRIVER_API,
+    INITIALIZER,
     CallSink,
     CallSite,
     Execution,
@@ -28,6 +31,15 @@ from importguard.model import (
     SinkHit,
     SiteKind,
 )
+
+
+# The strongest sink labels a finding: a measured initializer before a configured sink
+# before the driver API imported without a call; the shortest chain only among equals.
+STRENGTH_ORDER = {INITIALIZER: 0, CONFIGURED: 1, DRIVER_API: 2}
+
+
+def strength_rank(hit: SinkHit) -> int:
+    return STRENGTH_ORDER.get(hit.strength, STRENGTH_ORDER[CONFIGURED])
 
 
 def ancestors(module: str) -> list[str]:
@@ -372,7 +384,8 @@ class ImportGraph:
         return free
 
     def chain_from_site(self, facts: ModuleFacts, site: ImportSite) -> Optional[Chain]:
-        """The shortest chain from one import site to the nearest sink."""
+        """The chain from one import site to the strongest sink it reaches (STRENGTH_ORDER),
+        the shortest among those, ties broken by name."""
         start = self.site_edges(facts, site)
         self._searched.setdefault(facts.module, {}).update(dict.fromkeys(e.target for e in start))
         where = (site.line, site.column)
@@ -431,6 +444,9 @@ class ImportGraph:
         if self._free_everywhere:
             known_free.append(self._free_everywhere)
         found: list[Chain] = []
+        # first_only: the strongest hit so far, at its shallowest level; a weaker sink
+        # found first does not end the search (a deeper initializer labels the finding).
+        best: Optional[tuple[SinkHit, _Trail]] = None
         # Each entry keeps the edge that reached it and its predecessor's trail; hops
         # are built only for chains that end at a sink.
         frontier: list[tuple[str, _Trail]] = []
@@ -466,12 +482,18 @@ class ImportGraph:
                             next_frontier.append((target, (edge, trail)))
                         elif trace is not None:
                             trace.skipped.add(target)
-            level_hits.sort(key=lambda pair: (pair[0].module, _targets(pair[1])))
+            level_hits.sort(key=lambda pair: (strength_rank(pair[0]), pair[0].module, _targets(pair[1])))
             if first_only and level_hits:
                 hit, trail = level_hits[0]
-                return [Chain(_hops(trail), hit)]
-            found.extend(Chain(_hops(trail), hit) for hit, trail in level_hits)
+                if best is None or strength_rank(hit) < strength_rank(best[0]):
+                    best = (hit, trail)
+                if strength_rank(hit) == 0:
+                    break  # nothing deeper is stronger
+            else:
+                found.extend(Chain(_hops(trail), hit) for hit, trail in level_hits)
             frontier = next_frontier
+        if best is not None:
+            return [Chain(_hops(best[1]), best[0])]
         if not found:
             self._sink_free.setdefault(importer, set()).update(visited - running)
         return found

@@ -49,6 +49,10 @@ class ImportSite:
     condition: str = ""
 
 
+POSITIONAL = "#positional"  # CallSite.keywords: how many positional arguments
+APPLIED = "#applied"  # CallSite.keywords: what the call returns is called at once, `f(...)(x)`
+
+
 @dataclass(frozen=True, slots=True)
 class CallSite:
     """A call, named by its qualified name (resolved through the module's import
@@ -72,6 +76,12 @@ class CallSite:
     device: str = ""
     context: str = ""
     condition: str = ""  # as ImportSite.condition
+    # Its keyword arguments, for summaries whose effect depends on one (`backend="eager"`):
+    # (name, value): a string literal's text, another literal's repr, "*" for any other
+    # expression; `**mapping` is ("**", "*"), `*args` ("*", "*"); first come (APPLIED, "1")
+    # when what the call returns is called at once (`f(...)(x)`) and (POSITIONAL, "N")
+    # when it has N positional arguments.
+    keywords: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +188,15 @@ class CallSink:
     reason: str
     strength: str = CONFIGURED
     device: bool = False
+    # A summary's keyword condition: the call is this sink only when each keyword named
+    # here is absent ("" in the values) or a literal among the values; a keyword that is no
+    # literal leaves it undecided (the finding names the condition).
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The effect needs what the call returns applied to a function: the call is a
+    # decorator (`@torch.compile`, `@torch.compile(...)`) or is given positional
+    # arguments or the `applied_keyword` (`torch.compile(f)`, `torch.compile(model=f)`).
+    applied: bool = False
+    applied_keyword: str = ""
 
 
 @dataclass(frozen=True)
@@ -276,12 +295,19 @@ class Plan:
     cleared: int
     exact: bool
     method: str
+    # Calls at import on the paths from the findings' sites that the model could not
+    # resolve (no function, class, sink or summary of that name), sorted, each as a
+    # PlanEdit of kind "unresolved" (`what`: `name()`). The plan clears what the model
+    # sees; these may still reach the driver.
+    unresolved: tuple[PlanEdit, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "edits": tuple({"path": e.path, "line": e.line, "kind": e.kind, "what": e.what, "findings": e.findings}
                            for e in self.edits),
             "cleared": self.cleared, "exact": self.exact, "method": self.method,
+            "unresolved": tuple({"path": e.path, "line": e.line, "kind": e.kind, "what": e.what,
+                                 "findings": e.findings} for e in self.unresolved),
         }
 
 

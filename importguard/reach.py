@@ -18,12 +18,12 @@ statements inside that ancestor is not checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Optional, Sequence
 
 from importguard.environment.profile import Profile
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
-from importguard.model import CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
+from importguard.model import APPLIED, POSITIONAL, CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
 
 MAX_DEPTH = 40
 _PLAIN_IMPORTS = (SiteKind.IMPORT, SiteKind.FROM)
@@ -58,6 +58,36 @@ def call_hop(owner: str, call: CallSite, path: str, in_function: bool = False, s
 
 
 ON_SOME_PATHS = "only on some paths through the caller"
+
+
+def _applied(sink: CallSink, call: CallSite) -> bool:
+    """What the call returns is applied to a function (CallSink.applied): a decorator,
+    called at once (`torch.compile(dynamic=True)(f)`), or given positional arguments
+    (`*args` included) or the sink's `applied_keyword`."""
+    if call.context == "decorator":
+        return True
+    given = dict(call.keywords)
+    return APPLIED in given or POSITIONAL in given or "*" in given or "**" in given or (
+        bool(sink.applied_keyword) and sink.applied_keyword in given)
+
+
+def _under_keywords(sink: CallSink, call: CallSite) -> Optional[CallSink]:
+    """`sink` when the call's keywords meet its summary's condition (CallSink.when); None
+    when a literal rules it out; when a keyword is no literal, `sink` with the condition
+    named in its reason (the effect depends on a value the facts do not hold)."""
+    given = dict(call.keywords)
+    undecided = []
+    for keyword, values in sink.when:
+        value = given.get(keyword, given.get("**", ""))
+        if value == "*":
+            allowed = " or ".join("absent" if v == "" else f'"{v}"' for v in values)
+            undecided.append(f"`{keyword}` is {allowed}")
+        elif value not in values:
+            return None
+    if not undecided:
+        return sink
+    return replace(sink, reason=f"{sink.reason}; here only when {' and '.join(undecided)} "
+                                "(not a literal at this call)")
 
 
 class CallReach:
@@ -154,7 +184,18 @@ class CallReach:
             return None
         if nvml and sink.name == IS_AVAILABLE:
             return None
+        if sink.applied and not _applied(sink, call):
+            return None
+        if sink.when:
+            return _under_keywords(sink, call)
         return sink
+
+    def known_sink_name(self, name: str) -> bool:
+        """`name` is a sink under some condition (a device argument, keywords, the NVML
+        check): the model knows what a call of it does."""
+        parts = name.split(".")
+        return name in self._sinks or (
+            len(parts) >= 4 and parts[-2].islower() and ".".join((*parts[:-2], parts[-1])) in self._sinks)
 
     def nvml_check_set(self, facts: ModuleFacts, line: int) -> bool:
         """PYTORCH_NVML_BASED_CUDA_CHECK=1 is set before code at `line` of `facts`
@@ -232,6 +273,11 @@ class CallReach:
             return Reached((hop,), sink)
         inner = self._function(call.name, nvml, 0)
         return None if inner is None else Reached((hop, *inner.hops), inner.sink, inner.conditional)
+
+    def function(self, name: str) -> Optional[Reached]:
+        """What calling the function (or class) `name` reaches through its body's calls
+        (summaries/generate.py asks this of a library's functions)."""
+        return self._function(name, False, 0)
 
     def _function(self, name: str, nvml: bool, depth: int) -> Optional[Reached]:
         key = (name, nvml)
@@ -330,6 +376,23 @@ class CallReach:
                     found = self.resolve(f"{bound}.{tail}" if tail else bound, depth + 1)
             break  # the longest module prefix decides
         return found
+
+    def defines(self, name: str, depth: int = 0) -> bool:
+        """Whether `name` is a function or class the model knows (in a module whose facts
+        it has, followed through re-export bindings): a call of it can be followed."""
+        parts = name.split(".")
+        for split in range(len(parts) - 1, 0, -1):
+            facts = self._fetch(".".join(parts[:split]))
+            if facts is None:
+                continue
+            if ".".join(parts[split:]) in self._index(facts):
+                return True
+            bound = dict(facts.bindings).get(parts[split])
+            if depth < 8 and bound is not None and bound != name:
+                tail = ".".join(parts[split + 1:])
+                return self.defines(f"{bound}.{tail}" if tail else bound, depth + 1)
+            return False
+        return False
 
     def _index(self, facts: ModuleFacts) -> dict[str, FunctionFacts]:
         index = self._indexes.get(facts.path)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from importguard.model import DRIVER_API, INITIALIZER, VERSION_DEPENDENT, CallSink, ModuleSink
+from importguard.summaries.rows import INITIALIZES, NOTHING, SummaryRow, call_sinks, module_sinks, shipped_rows
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,31 @@ class VersionedSink:
                 f"not in {' or '.join(self.does_not)} (measured)")
 
 
-# shared/cuda-evidence.md (4.5.2, 4.8.1: H100, 2026-11-21); docs/environment.md (4.8.0: H100, 2026-12-06).
-VERSIONED_SINK_MODULES: tuple[VersionedSink, ...] = (
-    VersionedSink("cutlass", "nvidia-cutlass-dsl", initializes=("4.5.2",), does_not=("4.8.0", "4.8.1"),
-                  evidence="shared/cuda-evidence.md, docs/environment.md"),
-)
+def versioned_sinks(rows: tuple[SummaryRow, ...]) -> tuple[VersionedSink, ...]:
+    """The modules whose import rows were measured to initialize in some versions and
+    nothing in others (versions written "distribution version")."""
+    by_module: dict[str, list[SummaryRow]] = {}
+    for row in rows:
+        if row.kind == "import" and row.versions and row.effect in (INITIALIZES, NOTHING):
+            by_module.setdefault(row.name, []).append(row)
+    found = []
+    for module, group in sorted(by_module.items()):
+        if {row.effect for row in group} != {INITIALIZES, NOTHING}:
+            continue
+        distribution = group[0].versions[0].rsplit(" ", 1)[0]
+        versions = {effect: tuple(v.rsplit(" ", 1)[1] for row in group if row.effect == effect for v in row.versions)
+                    for effect in (INITIALIZES, NOTHING)}
+        found.append(VersionedSink(module, distribution, versions[INITIALIZES], versions[NOTHING],
+                                   ", ".join(sorted({row.docs for row in group if row.docs}))))
+    return tuple(found)
 
-DEFAULT_SINK_MODULES: tuple[ModuleSink, ...] = (
+
+# The shipped summaries (importguard/summaries/*.json, docs/summaries.md): cutlass's rows
+# (4.5.2 initializes; 4.8.0 and 4.8.1 do not) make it a versioned sink.
+_SUMMARIES = shipped_rows()
+VERSIONED_SINK_MODULES: tuple[VersionedSink, ...] = versioned_sinks(_SUMMARIES)
+
+HAND_WRITTEN_SINK_MODULES: tuple[ModuleSink, ...] = (
     *(ModuleSink(sink.module, sink.reason, VERSION_DEPENDENT) for sink in VERSIONED_SINK_MODULES),
     ModuleSink(
         "cuda.bindings.driver",
@@ -67,7 +86,7 @@ _ON_CUDA = "with a literal CUDA device initializes the CUDA driver and creates a
 # Tensor factories measured with device="cuda" (or torch.device("cuda:0")).
 TENSOR_FACTORIES = ("empty", "zeros", "ones", "full", "arange", "rand", "randn", "tensor")
 
-DEFAULT_SINK_CALLS: tuple[CallSink, ...] = (
+HAND_WRITTEN_SINK_CALLS: tuple[CallSink, ...] = (
     CallSink(IS_AVAILABLE, f"initializes the CUDA driver (measured; not with {NVML_CHECK}=1)", INITIALIZER),
     CallSink("torch.cuda.get_device_capability", _INIT, INITIALIZER),
     CallSink("torch.cuda.get_device_name", _INIT, INITIALIZER),
@@ -85,6 +104,15 @@ DEFAULT_SINK_CALLS: tuple[CallSink, ...] = (
     CallSink("numba.cuda.is_available", _INIT, INITIALIZER),
     CallSink("jax.devices", _INIT_CONTEXT, INITIALIZER),
     CallSink("cuda.bindings.driver.cuInit", "cuInit is the call that initializes the CUDA driver", INITIALIZER),
+)
+
+# The summaries add the library functions and modules measured since; a name written
+# above keeps its row here.
+DEFAULT_SINK_MODULES: tuple[ModuleSink, ...] = HAND_WRITTEN_SINK_MODULES + tuple(
+    sink for sink in module_sinks(_SUMMARIES) if sink.module not in {s.module for s in HAND_WRITTEN_SINK_MODULES}
+)
+DEFAULT_SINK_CALLS: tuple[CallSink, ...] = HAND_WRITTEN_SINK_CALLS + tuple(
+    sink for sink in call_sinks(_SUMMARIES) if sink.name not in {s.name for s in HAND_WRITTEN_SINK_CALLS}
 )
 
 # Module sinks that are the driver API: importing them alone was measured not to

@@ -24,7 +24,7 @@ from importguard.errors import ConfigError
 from importguard.facts import conditions
 from importguard.facts.collect import collect_source
 from importguard.installed.interpreter import target_paths
-from importguard.model import INITIALIZER, VERSION_DEPENDENT, ModuleFacts, SourceFile
+from importguard.model import INITIALIZER, VERSION_DEPENDENT, SourceFile
 from importguard.output.chain import finding_level
 
 from conftest import FIXTURES, write_tree

@@ -33,6 +33,12 @@ from importguard.cache.store import FactsCache, cache_key
 from importguard.cache.pool import WorkerPool
 from importguard.model import Hop
 
+@pytest.fixture(autouse=True)
+def _library_cache(tmp_path_factory, monkeypatch):
+    """The CLI caches installed libraries' facts in the user's cache: never the real one here."""
+    monkeypatch.setenv("IMPORTGUARD_LIBRARY_CACHE", str(tmp_path_factory.mktemp("library-cache")))
+
+
 FAKEOPS = {
     # The package re-exports a kernel module, which imports the (stub) sink.
     "fakeops/__init__.py": "from fakeops.kernels import gemm\n",
@@ -380,3 +386,59 @@ def test_real_flashinfer_chain(tmp_path, flashinfer_site):
         "flashinfer.cutile.is_cuda_tile_available", str(site / "flashinfer/gemm/__init__.py"), 161
     )
     assert (chain[3].imported, chain[3].path) == ("torch.cuda.is_available", str(site / "flashinfer/cutile/cutile_common.py"))
+
+
+def test_library_facts_are_shared_across_projects(layout, tmp_path, monkeypatch):
+    """The CLI caches installed files' facts in the user's library cache, not the
+    project's: a second project reading the same distribution parses nothing again."""
+    root, site = layout
+    libraries = tmp_path / "libraries"
+    monkeypatch.setenv("IMPORTGUARD_LIBRARY_CACHE", str(libraries))
+    from importguard.installed.facts import library_cache_directory
+    assert library_cache_directory() == libraries
+    config = load_config(None, root)
+
+    def run_in(project_cache: Path) -> InstalledLoader:
+        project = FactsLoader(FactsCache(project_cache, cache_key(config)), WorkerPool(1))
+        installed = installed_for(root, site)
+        collector = InstalledLoader(project, installed, library_cache_directory())
+        assert len(check_tree(root, installed=installed, collector=collector).findings) == 1
+        collector.save()
+        return collector
+
+    assert [c.collected for c in run_in(tmp_path / "one")._by_distribution.values()] == [2]
+    assert list((libraries / "fake-ops-1.2").glob("facts-*.json"))
+    assert not (tmp_path / "one" / "installed").exists()
+    assert [c.collected for c in run_in(tmp_path / "two")._by_distribution.values()] == [0]
+
+
+def test_library_cache_directory_defaults(monkeypatch, tmp_path):
+    from importguard.installed.facts import library_cache_directory
+    monkeypatch.delenv("IMPORTGUARD_LIBRARY_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert library_cache_directory() == tmp_path / "importguard" / "libraries"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert library_cache_directory() == tmp_path / "home" / ".cache" / "importguard" / "libraries"
+
+
+def test_calls_into_installed_library_functions_are_followed(tmp_path):
+    """A call at import into an installed library's function is followed into its source
+    (issue 28): the same machinery as a project function's."""
+    site = tmp_path / "site"
+    install_tree(site, "gpu-helpers", "0.1", {
+        "gpuhelpers/__init__.py": "from gpuhelpers.probe import capability\n",
+        "gpuhelpers/probe.py": "import torch\n\n\ndef capability():\n    return _ask()\n\n\n"
+                               "def _ask():\n    return torch.cuda.get_device_capability()\n",
+    })
+    root = write_tree(tmp_path / "project", {
+        "app/__init__.py": "",
+        "app/config.py": "import gpuhelpers\nCAP = gpuhelpers.capability()\n",
+    })
+    found = run(root, site)
+    ig003 = [f for f in found.findings if f.code == "IG003"]
+    assert [(f.path, f.line, f.sink) for f in ig003] == [("app/config.py", 2, "torch.cuda.get_device_capability")]
+    assert [(hop.imported, hop.line) for hop in ig003[0].chain] == [
+        ("gpuhelpers.capability", 2), ("gpuhelpers.probe._ask", 5), ("torch.cuda.get_device_capability", 9)]
+    # without the library's source the call is opaque
+    assert [f for f in run(root, None).findings if f.code == "IG003"] == []

@@ -4,6 +4,7 @@ computed on the whole eager graph, not only on the shortest chains shown."""
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import sys
 
@@ -184,3 +185,51 @@ def test_greedy_cut_stops_when_nothing_left_can_be_cut():
 
     arcs = {"s": ["m"], "m": [SINK], "t": [SINK]}
     assert greedy_cut(arcs, ["s", "t"], {"s"}) == ["s"]
+
+
+# ----------------------------------------------------------------------------- unresolved calls
+
+UNRESOLVED = {
+    "pyproject.toml": '[tool.importguard]\ncuda-free = ["app.entry"]\n',
+    "app/__init__.py": "",
+    "app/entry.py": "import app.layer\n",
+    "app/layer.py": (
+        "import torch\nimport somelib\nfrom app.platform import current_platform, helper\n"
+        "import app.kernel\n"
+        "X = somelib.probe_gpu()\n"                       # a library without source: unresolved
+        "Y = current_platform.is_arch_supported()\n"      # a method of a module-level object: unresolved
+        "Z = helper()\n"                                  # a project function: resolved
+        "torch.cuda.manual_seed(0)\n"                     # a measured summary row: resolved
+        "torch.library.define(\"x\")\n"                    # no sink, no summary, no source: unresolved
+    ),
+    "app/platform.py": "class Platform:\n    pass\ncurrent_platform = Platform()\ndef helper():\n    return 1\n",
+    "app/kernel.py": "import cutlass\nF = cutlass.Float32(1)\n",  # into a sink package: not counted
+}
+
+
+def test_the_plan_names_the_unresolved_calls_on_its_paths(tmp_path):
+    root = write_tree(tmp_path, UNRESOLVED)
+    report = check_tree(root)
+    assert [f.code for f in report.findings] == ["IG002"]
+    assert report.plan is not None and len(report.plan.edits) == 1
+    assert [(e.path, e.line, e.what) for e in report.plan.unresolved] == [
+        ("app/layer.py", 5, "somelib.probe_gpu()"),
+        ("app/layer.py", 6, "app.platform.current_platform.is_arch_supported()"),
+        ("app/layer.py", 9, "torch.library.define()"),
+    ]
+    from importguard.output.plan_text import plan_text
+    text = plan_text(report)
+    assert "3 unresolved calls at import remain on these paths (into app 1, somelib 1, torch 1)" in text
+    assert "app/layer.py:5 somelib.probe_gpu()" in text
+    from importguard.cache.codec import codec
+    from importguard.model import Plan
+    assert codec(Plan).decode(json.loads(json.dumps(codec(Plan).encode(report.plan)))) == report.plan
+
+
+def test_a_plan_without_unresolved_calls_says_nothing_of_them(tmp_path):
+    files = dict(UNRESOLVED)
+    files["app/layer.py"] = "import app.kernel\nfrom app.platform import helper\nZ = helper()\n"
+    report = check_tree(write_tree(tmp_path, files))
+    assert report.plan is not None and report.plan.unresolved == ()
+    from importguard.output.plan_text import plan_text
+    assert "unresolved" not in plan_text(report)

@@ -142,7 +142,8 @@ def test_json_stays_valid_whatever_the_children_did(probed):
     assert [r["module"] for r in document["results"]] == CASES
     for entry in document["results"]:
         assert set(entry) == {"module", "status", "driver", "culprit", "sinks_imported", "import_seconds", "error",
-                              "left_running"}  # left_running: added with the process-tree sweep
+                              "left_running", "driver_call"}  # left_running: added with the process-tree sweep;
+        # driver_call: the stack of the first driver call (issue 28)
         for sink in entry["sinks_imported"]:
             assert set(sink) == {"module", "chain"}
     assert format_json([probed[m] for m in CASES]) == format_json([probed[m] for m in CASES])

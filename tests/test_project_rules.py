@@ -17,11 +17,11 @@ PACKAGE = REPO / "importguard"
 # Lower layers never import higher ones (DESIGN.md). Exhaustive, as import-linter's
 # `exhaustive = true`: every module of the package is named here, so a new module
 # must be given its layer.
-SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan", "lsp", "environment"}  # their __init__ imports nothing
+SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan", "lsp", "environment", "summaries"}  # their __init__ imports nothing
 LAYERS = [
     {"model", "errors", "progress", "regular_file", "atomic_write", "inside_project", "die_with_parent", "cache.codec", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree", "probe.cgroup",
      "plan.mincut", "output.style", *SUBPACKAGES},
-    {"config", "selection", "discovery", "gitignore", "sinks", "facts.conditions", "environment.profile", "environment.installed", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
+    {"config", "selection", "discovery", "gitignore", "sinks", "summaries.rows", "facts.conditions", "environment.profile", "environment.installed", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
      "facts.statement_blocks",
      "facts.collect", "facts.budget", "facts.cpython_verdict",
      "cache.store", "cache.directory", "installed.interpreter", "installed.interpreter_child", "installed.record",
@@ -36,9 +36,9 @@ LAYERS = [
      "probe.runner", "probe.confirm", "probe.report", "probe.merge", "probe.agreement", "probe.agreement_report",
      "installed.report",
      "output.chain", "output.printable", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats",
-     "output.plan_text", "fix.add_noqa"},
+     "output.plan_text", "fix.add_noqa", "summaries.generate"},
     {"cli.common", "cli.main", "cli.check", "cli.stdin_source", "cli.explain", "cli.rule", "cli.probe", "cli.agree", "cli.verify",
-     "cli.lsp", "cli.installed", "cli.render", "cli.show", "entry", "__main__"},
+     "cli.lsp", "cli.installed", "cli.summaries", "cli.render", "cli.show", "entry", "__main__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 LIBCST_IMPORTERS = {"facts.collect", "facts.positions", "fix.lazy_reexport", "fix.star_exports", "fix.add_noqa"}

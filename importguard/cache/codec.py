@@ -231,10 +231,10 @@ class _Builder:
             item = _items(tp)
             where = _spell(tp, set())
             row = self._row(item)
-            body += [f"    if type(v) not in SEQ:", f"        raise MalformedEntry({where!r})"]
+            body += ["    if type(v) not in SEQ:", f"        raise MalformedEntry({where!r})"]
             if row is None:
                 if item in _SCALARS:
-                    body += [f"    for x in v:", *self.decode_lines(item, "x", where, "        "),
+                    body += ["    for x in v:", *self.decode_lines(item, "x", where, "        "),
                              "    return tuple(v)"]
                 else:
                     body += ["    out = []", "    for x in v:", *self.decode_lines(item, "x", where, "        "),

@@ -24,6 +24,7 @@ COMMANDS = {
     "agree": "importguard.cli.agree:agree",
     "verify-install": "importguard.cli.verify:verify_install",
     "lsp": "importguard.cli.lsp:lsp",
+    "summaries": "importguard.cli.summaries:summaries",
 }
 
 

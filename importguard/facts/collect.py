@@ -21,7 +21,7 @@ import sys
 import tokenize
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from typing import Iterable, Iterator, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -47,6 +47,8 @@ from importguard.facts.function_calls import (
 )
 from importguard.facts.skeleton import Skeleton, import_time_skeleton, statement_places
 from importguard.model import (
+    APPLIED,
+    POSITIONAL,
     CallSite,
     Execution,
     FunctionFacts,
@@ -259,6 +261,7 @@ class _PendingCall:
     context: _Context
     device: str = ""
     fixed: bool = False  # `dotted` is already qualified (a module-level tensor's method)
+    keywords: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -293,6 +296,7 @@ class _Walker:
         self.package = module_name if is_package else module_name.rpartition(".")[0]
         self.sites: list[_PendingSite] = []
         self.calls: list[_PendingCall] = []
+        self.applied_calls: set[int] = set()  # ids of calls whose result is called at once
         self.pending_problems: list[_PendingProblem] = []
         self.bindings: dict[str, str] = {}  # local name -> qualified module/attribute
         self.type_checking_names: set[str] = {"TYPE_CHECKING"}
@@ -632,8 +636,16 @@ class _Walker:
         """A decorator's expression runs, and then the decorator itself is called with
         the function or class (`@deco` runs `deco(func)`)."""
         for decorator in decorators:
+            first = len(self.calls)
             self._scan(decorator, ctx)
             expression = decorator.decorator
+            # `@factory(...)` (also `@factory(...) if c else other`): what the call returns
+            # is called with the function; the call's own site says so (a summary may need
+            # it applied: torch.compile).
+            factories = {id(node) for node in _decorator_calls(expression)}
+            for pending in self.calls[first:] if factories else ():
+                if id(pending.node) in factories:
+                    pending.context = ctx.under(context="decorator")
             if isinstance(expression, (cst.Name, cst.Attribute)):
                 dotted = get_full_name_for_node(expression)
                 if dotted:
@@ -661,6 +673,8 @@ class _Walker:
 
     def record_call(self, call: cst.Call, ctx: _Context) -> None:
         func = call.func
+        if isinstance(func, cst.Call):  # `f(...)(x)`: what f returns is applied at once
+            self.applied_calls.add(id(func))
         dotted = get_full_name_for_node(func)
         fixed = False
         if isinstance(func, cst.Call):
@@ -677,7 +691,10 @@ class _Walker:
         device = _cuda_device(next((a.value for a in call.args if a.keyword and a.keyword.value == "device"), None))
         if not device and dotted.endswith(".to") and call.args and call.args[0].keyword is None:
             device = _cuda_device(call.args[0].value)
-        self.calls.append(_PendingCall(call, self.top, dotted, ctx, device, fixed))
+        keywords = _keywords(call)
+        if id(call) in self.applied_calls:
+            keywords = ((APPLIED, "1"), *keywords)
+        self.calls.append(_PendingCall(call, self.top, dotted, ctx, device, fixed, keywords))
         if ctx.execution is Execution.EAGER and dotted in _EXEC_CALLS and "exec" not in self.bindings:
             self.pending_notes.append(
                 _PendingNote(call, self.top, "`exec()` runs code from a string at import: "
@@ -721,7 +738,7 @@ class _Walker:
             return ()
         functions = []
         for raw in bodies.functions:
-            calls: dict[tuple[str, str], CallSite] = {}
+            calls: dict[tuple[Any, ...], CallSite] = {}
             for call in raw.calls:
                 name = self._finish(call)
                 if name is None or name.partition(".")[0] in _STDLIB:
@@ -730,18 +747,21 @@ class _Walker:
                 if call.guard:
                     guard = self._finish(RawCall(call.guard, call.guard_resolution, 0, 0, 0))
                     guarded = _is_initialized_name(guard)
-                # One occurrence per condition: which of them runs is the profile's to decide.
-                key = (name, call.device, call.condition)
+                # One occurrence per condition and keywords: which of them runs is the profile's
+                # to decide, and a summary's effect may depend on the keywords.
+                key = (name, call.device, call.condition, call.keywords)
                 known = calls.get(key)
                 # Keep the occurrence most likely to run: unguarded, then unconditional.
                 if known is None or (known.guarded, known.conditional) > (guarded, call.conditional):
                     calls[key] = CallSite(name, call.line, call.column, call.end_line, call.conditional,
-                                          guarded=guarded, device=call.device, condition=call.condition)
+                                          guarded=guarded, device=call.device, condition=call.condition,
+                                          keywords=call.keywords)
             # An unguarded occurrence on every path makes the others redundant.
-            plain = {(n, d) for (n, d, c), site in calls.items() if not c and not site.guarded}
-            kept = [site for (n, d, c), site in calls.items() if not c or (n, d) not in plain]
+            plain = {(n, d, k) for (n, d, c, k), site in calls.items() if not c and not site.guarded}
+            kept = [site for (n, d, c, k), site in calls.items() if not c or (n, d, k) not in plain]
             ordered = sorted(kept, key=lambda c: (c.line, c.column, c.name))
-            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class, tuple(raw.environ)))
+            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class,
+                                           environ=tuple(raw.environ)))
         return tuple(functions)
 
     def environ_settings(self, positions: "Positions") -> tuple[tuple[str, str, int], ...]:
@@ -868,7 +888,7 @@ class _Walker:
             line, column, end_line = positions.of(call.node)
             ctx = call.context
             sites.append(CallSite(qualified, line, column, end_line, ctx.conditional, ctx.guarded,
-                                  call.device, ctx.context, ctx.condition))
+                                  call.device, ctx.context, condition=ctx.condition, keywords=call.keywords))
         sites.sort(key=lambda c: (c.line, c.column, c.name))
         return tuple(sites)
 
@@ -994,6 +1014,42 @@ def _getattr_name(call: cst.Call) -> Optional[str]:
     if not base or attribute is None or not attribute.isidentifier():
         return None
     return f"{base}.{attribute}"
+
+
+def _decorator_calls(expression: cst.BaseExpression) -> list[cst.Call]:
+    """The calls whose result a decorator expression applies: the expression itself, or
+    the branches of a conditional expression."""
+    if isinstance(expression, cst.Call):
+        return [expression]
+    if isinstance(expression, cst.IfExp):
+        return [*_decorator_calls(expression.body), *_decorator_calls(expression.orelse)]
+    return []
+
+
+def _keywords(call: cst.Call) -> tuple[tuple[str, str], ...]:
+    """CallSite.keywords: a string literal's text, another literal's repr, else "*";
+    the number of positional arguments first, when there are some."""
+    found = []
+    positional = 0
+    for arg in call.args:
+        if arg.star == "**":
+            found.append(("**", "*"))
+        elif arg.star == "*":
+            found.append(("*", "*"))
+        elif arg.keyword is None:
+            positional += 1
+        else:
+            value = arg.value
+            text = _literal_string(value)
+            if text is None:
+                if isinstance(value, cst.Name) and value.value in ("True", "False", "None"):
+                    text = value.value
+                elif isinstance(value, (cst.Integer, cst.Float)):
+                    text = value.value
+                else:
+                    text = "*"
+            found.append((arg.keyword.value, text))
+    return ((POSITIONAL, str(positional)),) + tuple(found) if positional else tuple(found)
 
 
 def _cuda_device(node: Optional[cst.CSTNode]) -> str:

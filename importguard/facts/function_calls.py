@@ -28,6 +28,7 @@ from typing import Optional, Sequence, Union
 
 import importguard.facts.conditions as _conditions
 from importguard.facts.statement_blocks import blocks as _blocks
+from importguard.model import APPLIED, POSITIONAL
 
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 # How a raw call's name is to be finished by collect.py.
@@ -49,6 +50,7 @@ class RawCall:
     device: str = ""
     conditional: bool = False  # runs on some paths through the body only
     condition: str = ""  # the tests of those paths (facts/conditions.py)
+    keywords: tuple[tuple[str, str], ...] = ()  # CallSite.keywords
 
 
 @dataclass
@@ -92,6 +94,29 @@ def _literal(node: Optional[ast.AST]) -> Optional[str]:
     return None
 
 
+def call_keywords(node: ast.Call, applied: bool = False) -> tuple[tuple[str, str], ...]:
+    """CallSite.keywords: a string literal's text, another literal's repr, else "*";
+    first whether what the call returns is called at once, and the number of positional
+    arguments, when there are some."""
+    found = [(APPLIED, "1")] if applied else []
+    positional = sum(1 for arg in node.args if not isinstance(arg, ast.Starred))
+    if positional:
+        found.append((POSITIONAL, str(positional)))
+    if any(isinstance(arg, ast.Starred) for arg in node.args):
+        found.append(("*", "*"))
+    for item in node.keywords:
+        value = item.value
+        if item.arg is None:
+            found.append(("**", "*"))
+        elif isinstance(value, ast.Constant) and isinstance(value.value, str):
+            found.append((item.arg, value.value))
+        elif isinstance(value, ast.Constant) and isinstance(value.value, (bool, int, float, type(None))):
+            found.append((item.arg, repr(value.value)))
+        else:
+            found.append((item.arg, "*"))
+    return tuple(found)
+
+
 def cuda_device(node: Optional[ast.AST]) -> str:
     """"cuda" / "cuda:0" when `node` is that literal or `torch.device("cuda…")`."""
     if isinstance(node, ast.Call) and node.args and (dotted_name(node.func) or "").endswith("device"):
@@ -109,6 +134,7 @@ class _Reader:
         # The condition terms of those branches (one or more per level; `?` when no test).
         self.terms: list[str] = []
         self.condition_names = condition_names
+        self.applied_calls: set[int] = set()  # ids of calls whose result is called at once
 
     # -- definitions
 
@@ -351,6 +377,8 @@ class _Reader:
             inner = dotted_name(func.value.func)
             if inner is not None and func.attr in ("cuda", "to"):
                 dotted = f"{inner}{TENSOR_METHOD}{func.attr}"
+        if isinstance(func, ast.Call):  # `f(...)(x)`: what f returns is applied at once
+            self.applied_calls.add(id(func))
         if dotted is None:
             return None
         keyword = None
@@ -373,7 +401,7 @@ class _Reader:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         column = _char_column(text, node.col_offset) + 1
         return RawCall(name, resolution, line, column, node.end_lineno or line, guard_name,
-                       guard_resolution, device)
+                       guard_resolution, device, keywords=call_keywords(node, id(node) in self.applied_calls))
 
     @staticmethod
     def _resolve(

@@ -1,6 +1,9 @@
 """Facts of installed modules, cached once per distribution.
 
-Each distribution gets its own facts index under `<cache-dir>/installed/NAME-VERSION/`,
+Each distribution gets its own facts index under `DIRECTORY/NAME-VERSION/`, where
+DIRECTORY is the user's library cache (`library_cache_directory`, shared by every
+project that reads the same installed files, as the CLI does) or, when none is given,
+`<cache-dir>/installed/`;
 keyed by importguard's cache key plus the distribution's name and version; inside it an
 entry is used only when the file's content hash still matches (cache.FactsCache). So a
 site-packages tree is parsed once per cache directory, and an upgraded distribution
@@ -10,7 +13,9 @@ when the run has no cache, go to the project's collector.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from importguard.cache.store import FactsCache
@@ -22,10 +27,23 @@ from importguard.model import ModuleFacts, SourceFile
 Collector = Callable[[Sequence[SourceFile]], list[ModuleFacts]]
 
 
+def library_cache_directory() -> Path:
+    """The user's cache of installed libraries' facts, shared across projects:
+    $IMPORTGUARD_LIBRARY_CACHE, else $XDG_CACHE_HOME/importguard/libraries, else
+    ~/.cache/importguard/libraries. An entry is used only while its file's content hash
+    matches, so torch is parsed once per version, not once per project."""
+    explicit = os.environ.get("IMPORTGUARD_LIBRARY_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "importguard" / "libraries"
+
+
 class InstalledLoader:
-    def __init__(self, project: Collector, installed: InstalledModules) -> None:
+    def __init__(self, project: Collector, installed: InstalledModules, directory: Optional[Path] = None) -> None:
         self.project = project
         self.installed = installed
+        self._directory = directory
         # Only a FactsLoader (the CLI's) has a cache and a worker pool to share.
         self._cache: Optional[FactsCache] = getattr(project, "cache", None)
         self._pool: Any = getattr(project, "pool", None)
@@ -54,7 +72,8 @@ class InstalledLoader:
         if key not in self._by_distribution:
             assert self._cache is not None
             name, version = key
-            directory = self._cache.directory / "installed" / _safe(f"{name}-{version}")
+            root = self._directory if self._directory is not None else self._cache.directory / "installed"
+            directory = root / _safe(f"{name}-{version}")
             cache = FactsCache(directory, {**self._cache.key, "distribution": name, "version": version})
             self._by_distribution[key] = FactsLoader(cache, self._pool)
         return self._by_distribution[key]

@@ -52,11 +52,11 @@ def open_reach(
         return
     from importguard.installed.interpreter import target_paths
     from importguard.installed.modules import InstalledModules
-    from importguard.installed.facts import InstalledLoader
+    from importguard.installed.facts import InstalledLoader, library_cache_directory
 
     paths = target_paths(python)
     installed = InstalledModules(paths, follow, config.sink_modules)
-    wrapped = InstalledLoader(collector, installed)
+    wrapped = InstalledLoader(collector, installed, library_cache_directory())
     yield Reach(installed, wrapped, paths)
     wrapped.save()
 

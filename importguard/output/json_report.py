@@ -9,14 +9,15 @@ fields are only ever added):
   "confirmation"?, "installed"?: [{"distribution", "version", "module"}]}],
   "root_causes": [{"path", "line", "what", "findings", "sites": [{"path", "line"}]}],
   "plan": {"edits": [{"path", "line", "kind", "what", "findings"}], "cleared", "exact",
-           "method"} | null,
+           "method", "unresolved": [{"path", "line", "kind": "unresolved", "what", "findings": 0}]} | null,
   "verify_install"?: {verify-install's JSON, docs/verify-install.md}}
 `path` is relative to the working directory; `line`/`column` are 1-based.
 `root_cause` is where the chain enters its sink (the last hop), or the call itself for
 IG003; null for the other codes. `root_causes` groups findings by it, most first.
 `plan` is the fewest import or call sites whose change clears every IG001/IG002/IG003
 finding (`kind`: "import" or "call"; `findings`: how many findings have an eager path
-to the site that passes no other edit of the plan; `exact`: false when greedy, `method` says why).
+to the site that passes no other edit of the plan; `exact`: false when greedy, `method` says why;
+`unresolved`: calls at import on the paths from the findings' sites that the model could not follow).
 A hop's `kind` is "import" (`importer` imports `imported`) or "call" (code of module or
 function `importer` calls `imported` at path:line); call hops follow the import hops.
 `strength` is the sink's (model.STRENGTH_WORDS), `level` "error" or "warning" from it.

@@ -17,6 +17,8 @@ from importguard.model import Plan, PlanEdit, Report
 from importguard.output.style import PLAIN, Style
 from importguard.plan.causes import root_causes
 
+UNRESOLVED_SHOWN = 3  # unresolved calls named after the plan
+
 
 def edit_text(edit: PlanEdit, counted: bool = True, caused: Optional[dict[tuple[str, int], int]] = None) -> str:
     """`caused`: how many findings each root-cause site is the root cause of."""
@@ -39,6 +41,15 @@ def plan_lines(plan: Plan, style: Style = PLAIN, counted: bool = True, limit: Op
                      "(--output-format full or json lists them all)")
     if not plan.exact:
         lines.append(f"  ({plan.method})")
+    if plan.unresolved:
+        count = len(plan.unresolved)
+        examples = ", ".join(f"{e.path}:{e.line} {e.what}" for e in plan.unresolved[:UNRESOLVED_SHOWN])
+        examples += ", …" if count > UNRESOLVED_SHOWN else ""
+        by_root = Counter(e.what.partition(".")[0] for e in plan.unresolved)
+        into = ", ".join(f"{root} {n}" for root, n in sorted(by_root.items(), key=lambda item: (-item[1], item[0]))[:5])
+        lines.append(f"  {_plural(count, 'unresolved call')} at import remain on these paths (into {into}): "
+                     f"importguard could not follow {'it' if count == 1 else 'them'} (no source read, no summary), "
+                     f"so the plan clears only what it sees: {examples}")
     return lines
 
 

@@ -15,12 +15,15 @@ the cut may then be larger than needed, never too small.
 
 from __future__ import annotations
 
+import sys
 from collections import deque
+from dataclasses import replace
 from typing import Any, Container, Hashable, Iterable, Optional, Sequence
 
 from importguard.graph import ImportGraph
 from importguard.model import Finding, ModuleFacts, Plan, PlanEdit
 from importguard.plan.mincut import Uncuttable, min_vertex_cut
+from importguard.summaries.rows import shipped_rows
 
 SINK = ("sink",)
 # An exact cut up to this many arcs (about a second of max-flow here); beyond it, greedy.
@@ -74,9 +77,12 @@ def _reach(start: Node, arcs: dict[Node, list[Node]], blocked: frozenset = froze
 
 # What growing the network found at one module, in the order it adds arcs: [its path,
 # the sink calls it makes at import [line, column, name], its eager edges [line,
-# column, kind, what the site imports or calls, target (None: that same module)]];
+# column, kind, what the site imports or calls, target (None: that same module)], its
+# other unguarded calls at import [line, name] (whether the model resolves them is
+# decided when the plan is made: it depends on other modules' facts)];
 # None for a module without facts. Compact: incremental.py stores one per module.
 Grown = Optional[list[Any]]
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"builtins"}
 
 
 class Builder:
@@ -97,6 +103,7 @@ class Builder:
         self._recorded = recorded or {}
         self._fresh = fresh
         self.grown: dict[str, Grown] = {}
+        self._other_calls: list[tuple[str, int, str]] = []  # (path, line, name) of every grown module
 
     def site_node(self, facts: ModuleFacts, site) -> Node:
         """A reported import site: its node, with arcs to what executing it executes."""
@@ -139,7 +146,9 @@ class Builder:
             self.grown[name] = grown
             if grown is None:
                 continue
-            path, calls, edges = grown
+            path, calls, edges, *rest = grown
+            # A record written before the other calls were kept has none: the count is low.
+            self._other_calls.extend((path, line, called) for line, called in (rest[0] if rest else ()))
             for line, column, called in calls:
                 call_node = network.site(path, line, column, "call", _call_what(name, called))
                 network.arc(call_node, SINK)
@@ -158,6 +167,9 @@ class Builder:
         if facts is None:
             return None
         calls = [[call.line, call.column, call.name] for call in facts.calls if graph.call_sink(call.name) is not None]
+        others = [[call.line, call.name] for call in facts.calls
+                  if not call.guarded and graph.call_sink(call.name) is None
+                  and call.name.partition(".")[0] not in _STDLIB and "." in call.name]
         edges = []
         for edge in graph.eager_edges(name):
             site = edge.site
@@ -165,7 +177,22 @@ class Builder:
             kind = "import" if imported is not None else "call"
             label = imported if imported is not None else getattr(site, "name", edge.target)
             edges.append([site.line, site.column, kind, label, None if edge.target == label else edge.target])
-        return [facts.path, calls, edges]
+        return [facts.path, calls, edges, others]
+
+    def unresolved(self) -> tuple[PlanEdit, ...]:
+        """The calls at import of the grown modules that the model cannot follow: no
+        function or class of that name in a module it has facts of, no sink (under any
+        condition), no summary row, not into a sink package."""
+        reach = self.graph.reach
+        summarised = {row.name for row in shipped_rows() if row.kind == "call"}
+        found = set()
+        for path, line, name in self._other_calls:
+            # A call into a sink package: that import is the finding already.
+            if name in summarised or self.graph.module_sink(name) is not None or reach.known_sink_name(name) \
+                    or reach.defines(name):
+                continue
+            found.add((path, line, name))
+        return tuple(PlanEdit(path, line, "unresolved", f"{name}()") for path, line, name in sorted(found))
 
 
 def _call_what(module: str, called: str) -> str:
@@ -197,7 +224,8 @@ def plan_for_findings(graph: ImportGraph, findings: Sequence[Finding], facts_by_
             sources.setdefault(node, []).append(finding)
     if not sources:
         return None
-    return _plan(builder.grow(), sources, exact_limit)
+    plan = _plan(builder.grow(), sources, exact_limit)
+    return None if plan is None else replace(plan, unresolved=builder.unresolved())
 
 
 def plan_for_module(graph: ImportGraph, module: str, exact_limit: Optional[int] = None) -> Optional[Plan]:
@@ -210,7 +238,8 @@ def plan_for_module(graph: ImportGraph, module: str, exact_limit: Optional[int] 
         return None
     builder = Builder(graph)
     sources = {builder.module_node(root): [] for root in roots}
-    return _plan(builder.grow(), sources, exact_limit)
+    plan = _plan(builder.grow(), sources, exact_limit)
+    return None if plan is None else replace(plan, unresolved=builder.unresolved())
 
 
 def _plan(network: Network, sources: dict[Node, list], exact_limit: Optional[int]) -> Optional[Plan]:

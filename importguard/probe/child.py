@@ -2,7 +2,7 @@
 
 Run as a script by a freshly spawned interpreter (never a fork of importguard):
 
-    python child.py RESULT_PATH MODULE DEADLINE [--path DIR]... [--sink NAME]... [--cgroup DIR]
+    python child.py RESULT_PATH MODULE DEADLINE [--path DIR]... [--sink NAME]... [--call NAME]... [--cgroup DIR]
 
 RESULT_PATH receives one JSON object (written atomically at the end); stdout and stderr
 belong to the imported code. DEADLINE is a time.time() value bounding the fork check.
@@ -253,6 +253,100 @@ class DriverWatch:
         return mapped
 
 
+MAX_FRAMES = 40  # innermost frames kept of the stack that made the first driver call
+
+
+class CallRecorder:
+    """Wraps the known call sinks (`--call torch.cuda.is_available`) as their modules get
+    imported, to keep the Python stack of the call during which the driver became
+    initialized: the line in the probed package that led there, and the library's own
+    lines (shared/cuda-evidence.md, 2026-12-06, recorded the "via" column this way).
+
+    Only a function that is an attribute of the module itself is wrapped
+    (`torch.cuda.is_available`; not a class such as `torch.cuda.Stream`, and not
+    `triton.runtime.driver.active.get_current_target`, whose owner is an object); a call
+    made through another name (a submodule's own binding) is not seen either, and then
+    only the import chain names the culprit.
+    """
+
+    def __init__(self, names, driver):
+        self._driver = driver
+        self._by_module = {}
+        for name in names:
+            module, _, attribute = name.rpartition(".")
+            if module and attribute:
+                self._by_module.setdefault(module, []).append(attribute)
+        self.found = None  # {"call", "frames": [{"path", "line", "function"}]}
+
+    def loaded(self, module_name):
+        attributes = self._by_module.pop(module_name, None)
+        module = sys.modules.get(module_name)
+        if not attributes or module is None:
+            return
+        for attribute in attributes:
+            original = getattr(module, attribute, None)
+            # A class (torch.cuda.Stream) stays as it is: a wrapper would break isinstance.
+            if callable(original) and not isinstance(original, type) \
+                    and not getattr(original, "_importguard_wrapped", False):
+                try:
+                    setattr(module, attribute, self._wrap(module_name + "." + attribute, original))
+                except (AttributeError, TypeError):
+                    pass
+
+    def loaded_before(self):
+        for name in list(self._by_module):
+            if name in sys.modules:
+                self.loaded(name)
+
+    def _wrap(self, name, original):
+        recorder = self
+
+        def wrapper(*args, **kwargs):
+            # Initialized already (by something not wrapped): this call did not do it.
+            if recorder.found is not None or recorder._driver.poll():
+                return original(*args, **kwargs)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                if recorder.found is None and recorder._driver.poll():
+                    recorder.found = {"call": name, "frames": _caller_frames(sys._getframe(1))}
+
+        for key in ("__name__", "__qualname__", "__doc__", "__module__", "__wrapped__"):
+            try:
+                setattr(wrapper, key, getattr(original, key) if key != "__wrapped__" else original)
+            except (AttributeError, TypeError):
+                pass
+        wrapper._importguard_wrapped = True
+        return wrapper
+
+
+def _caller_frames(frame):
+    """The stack from the outermost frame to `frame`, without importlib's and this
+    script's frames: [{"path", "line", "function"}], the innermost MAX_FRAMES."""
+    frames = []
+    here = os.path.abspath(__file__)
+    while frame is not None:
+        code = frame.f_code
+        path = code.co_filename
+        if "<frozen importlib" not in path and os.path.abspath(path) != here:
+            frames.append({"path": path, "line": frame.f_lineno, "function": code.co_name})
+        frame = frame.f_back
+    frames.reverse()
+    return frames[-MAX_FRAMES:]
+
+
+def frame_modules(frames):
+    """Each frame's module name, from the `__file__` of the loaded modules ("" if none)."""
+    by_file = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and isinstance(name, str):
+            by_file.setdefault(os.path.abspath(path), name)
+    for frame in frames:
+        frame["module"] = by_file.get(os.path.abspath(frame["path"]), "")
+    return frames
+
+
 class ImportWatcher:
     """Wraps importlib's _find_and_load, the one function every module import goes through.
 
@@ -264,7 +358,8 @@ class ImportWatcher:
     code as __loader__), and a builtins.__import__ wrapper misses importlib.import_module.
     """
 
-    def __init__(self, bootstrap, sinks, driver):
+    def __init__(self, bootstrap, sinks, driver, recorder=None):
+        self._recorder = recorder
         self._bootstrap = bootstrap
         self._original = bootstrap._find_and_load
         self._sinks = sinks
@@ -331,6 +426,8 @@ class ImportWatcher:
             raise
         finally:
             stack.pop()
+            if succeeded and self._recorder is not None:
+                self._recorder.loaded(name)
             with self._lock:
                 self._check_driver(chain)
                 if sink is not None:
@@ -435,14 +532,12 @@ def _versions(module, sinks):
 
 def parse_args(argv):
     result_path, module, deadline = argv[0], argv[1], float(argv[2])
-    paths, sinks, cgroup = [], [], None
+    found = {"--path": [], "--sink": [], "--call": [], "--cgroup": []}
     rest = argv[3:]
     for flag, value in zip(rest[::2], rest[1::2]):
-        if flag == "--cgroup":
-            cgroup = value
-        else:
-            (paths if flag == "--path" else sinks).append(value)
-    return result_path, module, deadline, paths, sinks, cgroup
+        found.get(flag, found["--sink"]).append(value)
+    cgroup = found["--cgroup"][-1] if found["--cgroup"] else None
+    return result_path, module, deadline, found["--path"], found["--sink"], found["--call"], cgroup
 
 
 def join_cgroup(path):
@@ -465,7 +560,7 @@ def write_result(result_path, result):
 
 
 def main(argv):
-    result_path, module, deadline, paths, sinks, cgroup = parse_args(argv)
+    result_path, module, deadline, paths, sinks, calls, cgroup = parse_args(argv)
     join_cgroup(cgroup)
     main_pid = os.getpid()
     subreaper = become_subreaper()
@@ -475,8 +570,10 @@ def main(argv):
         faulthandler.register(signal.SIGUSR1, all_threads=True)  # sent before a timeout kill
 
     driver = DriverWatch()
-    watcher = ImportWatcher(sys.modules["_frozen_importlib"], sinks, driver)
+    recorder = CallRecorder(calls, driver)
+    watcher = ImportWatcher(sys.modules["_frozen_importlib"], sinks, driver, recorder)
     watcher.preloaded_sinks()
+    recorder.loaded_before()
     before = set(sys.modules)
     initialized_before = driver.poll()
     error = None
@@ -522,6 +619,8 @@ def main(argv):
             "cuinit_in_forked_child": cuinit,
         },
         "culprit": culprit,
+        "driver_call": None if recorder.found is None else {
+            "call": recorder.found["call"], "frames": frame_modules(recorder.found["frames"])},
         "sinks_imported": watcher.sinks_imported,
         "modules_imported": imported[:MAX_LISTED],
         "modules_not_found": sorted(watcher.not_found.items(), key=lambda item: item[0]),

@@ -1,13 +1,15 @@
 """Text and JSON for `importguard probe` results.
 
 JSON: {"version": 1, "results": [{"module", "status", "driver", "culprit",
-"sinks_imported": [{"module", "chain"}], "import_seconds", "error"}]}, keys sorted,
+"sinks_imported": [{"module", "chain"}], "import_seconds", "error",
+"driver_call": {"call", "frames": [{"path", "line", "function", "module"}]} | null}]}, keys sorted,
 results in input order. Text: one block per module: the problem, the chain, the fix.
 Wording follows shared/cuda-evidence.md: libcuda being loaded is not initialization.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Optional, Sequence
 
@@ -151,11 +153,40 @@ def _driver_initialized(result: ProbeResult) -> list[str]:
         )
         fix = _culprit_fix(result, culprit)
     lines = [sentence + "; " + fork_detail(result.driver)]
+    lines += _driver_call_lines(result)
     if result.error:
         lines.append(f"the import then raised {_first_line(result.error)}")
     lines += [_sink_line(sink) for sink in result.sinks_imported]
     lines.append(fix)
     return lines
+
+
+def _driver_call_lines(result: ProbeResult) -> list[str]:
+    """Where the first driver call came from (child.py's CallRecorder): the call, the
+    lines in the probed package that led there, and the library's own lines after them."""
+    found = result.driver_call
+    if found is None or not found.frames:
+        return []
+    top = result.module.split(".")[0]
+    ours = [i for i, (_, _, _, module) in enumerate(found.frames) if _within(module, top)]
+    library = found.frames[ours[-1] + 1:] if ours else found.frames
+    where = lambda frame: f"{_shown(frame[0])}:{frame[1]} ({frame[3] or '?'}{_in(frame[2])})"  # noqa: E731
+    lines = [f"  first driver call: `{found.call}()`, made at {where(found.frames[-1])}"]
+    if ours:
+        lines.append(f"  in `{top}`: " + " -> ".join(where(found.frames[i]) for i in ours))
+    if library:
+        lines.append("  then outside it: " + " -> ".join(map(where, library)))
+    return lines
+
+
+def _shown(path: str) -> str:
+    """A frame's file relative to the working directory when it is below it."""
+    here = os.getcwd()
+    return os.path.relpath(path, here) if path.startswith(here + os.sep) else path
+
+
+def _in(function: str) -> str:
+    return "" if function == "<module>" else f", in {function}()"
 
 
 def _within(module: str, package: Optional[str]) -> bool:

@@ -29,6 +29,11 @@ from importguard.probe.cgroup import ProbeCgroup
 from importguard.probe.process_tree import MARKER_VARIABLE, ProcessTree, new_marker
 from importguard.probe.strict_json import BadJSON
 from importguard.model import ModuleSink
+from importguard.sinks import DEFAULT_SINK_CALLS
+
+# The call sinks child.py wraps to keep the stack of the first driver call (CallRecorder):
+# those that need no device argument (a tensor factory is called far too often).
+RECORDED_CALLS = tuple(sorted({sink.name for sink in DEFAULT_SINK_CALLS if not sink.device}))
 
 CHILD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")
 
@@ -92,6 +97,20 @@ class ImportedModule:
 
 
 @dataclass(frozen=True)
+class DriverCall:
+    """The known call sink during which the driver became initialized (child.py's
+    CallRecorder), and the Python stack that made it, outermost first: (path, line,
+    function, module) per frame, module "" where no loaded module has that file."""
+
+    call: str
+    frames: tuple[tuple[str, int, str, str], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"call": self.call, "frames": [{"path": p, "line": n, "function": f, "module": m}
+                                              for p, n, f, m in self.frames]}
+
+
+@dataclass(frozen=True)
 class RuntimeTrace:
     """What else the import did, for the agreement report (not in the probe's JSON):
     every module it imported, the imports that raised ModuleNotFoundError (with their
@@ -114,10 +133,12 @@ class ProbeResult:
     # Processes the import started that could not be ended (pids); normally empty.
     left_running: tuple[int, ...] = ()
     trace: Optional[RuntimeTrace] = None
+    driver_call: Optional[DriverCall] = None
 
     def to_dict(self) -> dict[str, Any]:
         data = _json_ready(asdict(self))
         del data["trace"]
+        data["driver_call"] = None if self.driver_call is None else self.driver_call.to_dict()
         return data
 
 
@@ -306,6 +327,8 @@ def _probe_one(
             argv += ["--path", path]
         for sink in sinks:
             argv += ["--sink", sink]
+        for call in RECORDED_CALLS:
+            argv += ["--call", call]
         marker = new_marker()
         cgroup = ProbeCgroup.create(f"importguard-probe-{marker}")
         if cgroup is not None:
@@ -513,7 +536,23 @@ def result_from_child(module: str, data: Any) -> ProbeResult:
         error=error,
         left_running=_left(data.get("processes")),
         trace=_trace(data),
+        driver_call=_driver_call(data.get("driver_call")),
     )
+
+
+def _driver_call(value: Any) -> Optional[DriverCall]:
+    if value is None:
+        return None
+    data = strict_json.need_dict(value, "driver_call")
+    frames = []
+    for item in strict_json.need_list(data.get("frames"), "driver_call.frames", 1000):
+        frame = strict_json.need_dict(item, "driver_call.frames[]")
+        line = strict_json.optional_int(frame.get("line"), "driver_call.frames[].line")
+        frames.append((strict_json.need_str(frame.get("path"), "driver_call.frames[].path", 4096),
+                       line or 0,
+                       strict_json.need_str(frame.get("function"), "driver_call.frames[].function", 1000),
+                       strict_json.need_str(frame.get("module", ""), "driver_call.frames[].module", 1000)))
+    return DriverCall(strict_json.need_str(data.get("call"), "driver_call.call", 1000), tuple(frames))
 
 
 def _left(value: Any) -> tuple[int, ...]:

@@ -1,0 +1,50 @@
+"""The strongest sink labels a finding (issue 28, item 4): a chain that reaches both the
+driver API imported without a call and a measured initializer is labelled by the
+initializer, even when the driver API is nearer or sorts first by name."""
+
+from __future__ import annotations
+
+from importguard.model import DRIVER_API, INITIALIZER
+
+from conftest import check_tree, write_tree
+
+CONFIG = '[tool.importguard]\ncuda-free = ["app.main"]\n'
+
+
+def strengths(tmp_path, files):
+    root = write_tree(tmp_path, {"pyproject.toml": CONFIG, **files})
+    report = check_tree(root)
+    return [(f.path, f.line, f.strength, f.sink) for f in report.findings if f.path == "app/main.py"]
+
+
+def test_deeper_initializer_beats_nearer_driver_api(tmp_path):
+    found = strengths(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": "import app.ops\n",
+        # the driver API one hop from app.ops, an initializing call two hops away
+        "app/ops.py": "import cuda.bindings.driver\nimport app.deep\n",
+        "app/deep.py": "import app.deeper\n",
+        "app/deeper.py": "import torch\nX = torch.cuda.is_available()\n",
+    })
+    assert [(line, strength) for _, line, strength, _ in found] == [(1, INITIALIZER)]
+    assert found[0][3] == "app.deeper"
+
+
+def test_equal_length_initializer_beats_driver_api_name_order(tmp_path):
+    # `cuda.bindings.driver` sorts before `cutlass`; both are one hop from app.ops.
+    found = strengths(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": "import app.ops\n",
+        "app/ops.py": "import cuda.bindings.driver\nimport cutlass\n",
+    })
+    assert [(strength, sink) for _, _, strength, sink in found] == [(INITIALIZER, "cutlass")]
+
+
+def test_driver_api_alone_keeps_its_label(tmp_path):
+    found = strengths(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": "import app.ops\n",
+        "app/ops.py": "import cuda.bindings.driver\nimport app.plain\n",
+        "app/plain.py": "import os\n",
+    })
+    assert [(strength, sink) for _, _, strength, sink in found] == [(DRIVER_API, "cuda.bindings.driver")]
