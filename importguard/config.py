@@ -44,7 +44,7 @@ KNOWN_KEYS = (
     "src", "sink-modules", "extend-sink-modules", "sink-calls", "extend-sink-calls", "cuda-free",
     "select", "extend-select", "ignore", "extend-ignore", "per-file-ignores", "exclude", "extend-exclude",
     "exclude-package-data", "respect-gitignore", "cache-dir", "follow-installed", "nvml-based-cuda-check",
-    "environment",
+    "environment", "summary-files",
 )
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def test_portions_of_one_namespace_package_under_two_source_roots_are_one_packag
         "liba/src/company/a/ops.py": "import cutlass\n",
         "libb/src/company/b/__init__.py": "from company.a import ops\n",
     })
-    done = importguard(tmp_path, "check", "--no-cache", ".")
+    done = importguard(tmp_path, "check", "--no-cache", "--output-format", "full", ".")
     assert done.returncode == 1 and "company.b -> company.a" in done.stdout, done.stderr
 
 
