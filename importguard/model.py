@@ -81,6 +81,9 @@ class FunctionFacts:
     line: int
     calls: tuple[CallSite, ...] = ()
     is_class: bool = False
+    # For a class: its bases, qualified as calls are (a method it does not define is
+    # looked up in them, in order).
+    bases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,9 @@ class ModuleFacts:
     environ: tuple[tuple[str, str, int], ...] = ()
     # Things at import time that cannot be followed (exec of a string...): (line, text).
     notes: tuple[tuple[int, str], ...] = ()
+    # Module-level names bound to the result of a call (`current_platform = CudaPlatform()`):
+    # (name, the qualified callee); names.py makes a call of `name.m` the class's method `m`.
+    instances: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """What `dataclasses.asdict` gives (keys in field order, tuples kept), written
@@ -146,12 +152,14 @@ class ModuleFacts:
                 {"code": p.code, "message": p.message, "line": p.line, "column": p.column} for p in self.problems
             ),
             "functions": tuple(
-                {"name": f.name, "line": f.line, "calls": tuple(map(_call_dict, f.calls)), "is_class": f.is_class}
+                {"name": f.name, "line": f.line, "calls": tuple(map(_call_dict, f.calls)), "is_class": f.is_class,
+                 "bases": tuple(f.bases)}
                 for f in self.functions
             ),
             "bindings": tuple(map(tuple, self.bindings)),
             "environ": tuple(map(tuple, self.environ)),
             "notes": tuple(map(tuple, self.notes)),
+            "instances": tuple(map(tuple, self.instances)),
         }
 
     @classmethod
@@ -175,12 +183,14 @@ class ModuleFacts:
             ),
             calls=tuple(CallSite(**c) for c in data["calls"]),
             functions=tuple(
-                FunctionFacts(f["name"], f["line"], tuple(CallSite(**c) for c in f["calls"]), f["is_class"])
+                FunctionFacts(f["name"], f["line"], tuple(CallSite(**c) for c in f["calls"]), f["is_class"],
+                              tuple(f.get("bases", ())))
                 for f in data.get("functions", ())
             ),
             bindings=tuple((a, b) for a, b in data.get("bindings", ())),
             environ=tuple((k, v, line) for k, v, line in data.get("environ", ())),
             notes=tuple((line, text) for line, text in data.get("notes", ())),
+            instances=tuple((a, b) for a, b in data.get("instances", ())),
             exports=None if data["exports"] is None else tuple(data["exports"]),
             suppressions=tuple(
                 Suppression(line=s["line"], codes=tuple(s["codes"]), directive=s.get("directive", "noqa"))

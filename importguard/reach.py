@@ -18,15 +18,15 @@ statements inside that ancestor is not checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Optional, Sequence
 
+from importguard.names import Names, Target
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
 from importguard.model import CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
 
 MAX_DEPTH = 40
 _PLAIN_IMPORTS = (SiteKind.IMPORT, SiteKind.FROM)
-_CONSTRUCTORS = ("__new__", "__init__", "__post_init__")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,15 @@ def call_hop(owner: str, call: CallSite, path: str, in_function: bool = False) -
 ON_SOME_PATHS = "only on some paths through the caller"
 
 
+def _dispatched(call: CallSite, defining_class: str, receiver: str) -> CallSite:
+    """In a method that `receiver` inherits from `defining_class`, `self.m()` is the
+    receiver's `m` (function facts name it `defining_class.m`)."""
+    prefix = defining_class + "."
+    if not call.name.startswith(prefix) or "." in call.name[len(prefix):]:
+        return call
+    return replace(call, name=receiver + call.name[len(defining_class):])
+
+
 class CallReach:
     def __init__(
         self,
@@ -74,10 +83,10 @@ class CallReach:
         self._sinks = {sink.name: sink for sink in sink_calls}
         self._nvml_everywhere = nvml_based_cuda_check
         self._memo: dict[tuple[str, bool], Optional[Reached]] = {}
-        self._resolved: dict[str, tuple[tuple[ModuleFacts, FunctionFacts], ...]] = {}
+        self._resolved: dict[str, Target] = {}
         self._in_progress: set[tuple[str, bool]] = set()
         self._cycles = 0
-        self._indexes: dict[str, dict[str, FunctionFacts]] = {}
+        self.names = Names(self._fetch)
         self._ancestor_sets: dict[str, bool] = {}  # package -> its import sets the NVML check
         # The modules whose facts each answer read (incremental.py: an edit of one of
         # them changes the answer, though no eager edge may lead there), per memo entry,
@@ -108,7 +117,7 @@ class CallReach:
             self._ancestor_deps.pop(name, None)
         for module in [m for m, (_, deps) in self._by_ancestors.items() if deps & changed]:
             del self._by_ancestors[module]
-        self._indexes = {}  # by path; cheap to build again
+        self.names = Names(self._fetch)  # its tables are by path; cheap to build again
 
     # -- what an answer read
 
@@ -142,13 +151,15 @@ class CallReach:
         """The sink `call` is, by its name or by the re-export rule: `a.b.sub.f` is
         `a.b.f` when `a.b.f` is a sink (torch defines or imports its torch.cuda
         functions in submodules: torch.cuda.memory.mem_get_info, torch.cuda.streams.Stream)."""
-        name = call.name
+        return self._sink_named(call.name, call.device, nvml)
+
+    def _sink_named(self, name: str, device: str, nvml: bool) -> Optional[CallSink]:
         sink = self._sinks.get(name)
         if sink is None:
             parts = name.split(".")
             if len(parts) >= 4 and parts[-2].islower():
                 sink = self._sinks.get(".".join((*parts[:-2], parts[-1])))
-        if sink is None or (sink.device and not call.device):
+        if sink is None or (sink.device and not device):
             return None
         if nvml and sink.name == IS_AVAILABLE:
             return None
@@ -225,11 +236,24 @@ class CallReach:
 
     def _from_call(self, facts: ModuleFacts, call: CallSite, owner: str, nvml: bool) -> Optional[Reached]:
         hop = call_hop(owner or facts.module, call, facts.path)
+        return self._through(hop, call, nvml, 0)
+
+    def _through(self, hop: Hop, call: CallSite, nvml: bool, depth: int) -> Optional[Reached]:
+        """What `call` (made at `hop`) reaches: the sink it is, by its written or its
+        canonical name (names.py), or what the function it runs reaches."""
         sink = self.call_sink_for(call, nvml)
+        if sink is None:
+            canonical = self.canonical(call.name)
+            if canonical != call.name:
+                sink = self._sink_named(canonical, call.device, nvml)
+                if sink is not None:
+                    hop = Hop(hop.importer, canonical, hop.path, hop.line, hop.via, hop.kind)
         if sink is not None:
-            return Reached((hop,), sink)
-        inner = self._function(call.name, nvml, 0)
-        return None if inner is None else Reached((hop, *inner.hops), inner.sink, inner.conditional)
+            return Reached((hop,), sink, call.conditional and depth > 0)
+        inner = self._function(call.name, nvml, depth)
+        return None if inner is None else Reached(
+            (hop, *inner.hops), inner.sink, inner.conditional or (call.conditional and depth > 0)
+        )
 
     def _function(self, name: str, nvml: bool, depth: int) -> Optional[Reached]:
         key = (name, nvml)
@@ -252,7 +276,8 @@ class CallReach:
         return best
 
     def _function_body(self, key: tuple[str, bool], name: str, nvml: bool, depth: int) -> Optional[Reached]:
-        targets = self.resolve(name)
+        target = self._target(name)
+        targets = target.functions
         if not targets:
             self._memo[key] = None
             return None
@@ -261,18 +286,14 @@ class CallReach:
         best: Optional[Reached] = None
         for facts, function in targets:
             owner = f"{facts.module}.{function.name}"
+            defining_class = owner.rpartition(".")[0]
             for call in function.calls:
                 if call.guarded or (call.conditional and not self._conditional_calls):
                     continue
+                if target.receiver and target.receiver != defining_class:
+                    call = _dispatched(call, defining_class, target.receiver)
                 hop = call_hop(owner, call, facts.path, in_function=True)
-                sink = self.call_sink_for(call, nvml)
-                if sink is not None:
-                    found: Optional[Reached] = Reached((hop,), sink, call.conditional)
-                else:
-                    inner = self._function(call.name, nvml, depth + 1)
-                    found = None if inner is None else Reached(
-                        (hop, *inner.hops), inner.sink, inner.conditional or call.conditional
-                    )
+                found = self._through(hop, call, nvml, depth + 1)
                 if found is not None and (best is None or found.rank < best.rank):
                     best = found
                     if best.rank == (False, 1):
@@ -286,48 +307,24 @@ class CallReach:
 
     # -- names
 
-    def resolve(self, name: str, depth: int = 0) -> tuple[tuple[ModuleFacts, FunctionFacts], ...]:
+    def resolve(self, name: str) -> tuple[tuple[ModuleFacts, FunctionFacts], ...]:
         """The functions a call of `name` runs: the function itself, or a class's
         constructors; () when `name` is no function of a known module."""
+        return self._target(name).functions
+
+    def canonical(self, name: str) -> str:
+        """`name` with every binding through project modules followed (names.py)."""
+        return self._target(name).canonical
+
+    def _target(self, name: str) -> Target:
         if name in self._resolved:
             self._read(self._resolved_deps[name])
             return self._resolved[name]
         deps = self.begin()
         try:
-            found = self._resolve_uncached(name, depth)
+            found = self.names.lookup(name)
         finally:
             self.end()
         self._resolved[name] = found
         self._resolved_deps[name] = frozenset(deps)
         return found
-
-    def _resolve_uncached(self, name: str, depth: int) -> tuple[tuple[ModuleFacts, FunctionFacts], ...]:
-        found: tuple[tuple[ModuleFacts, FunctionFacts], ...] = ()
-        parts = name.split(".")
-        for split in range(len(parts) - 1, 0, -1):
-            facts = self._fetch(".".join(parts[:split]))
-            if facts is None:
-                continue
-            rest = ".".join(parts[split:])
-            index = self._index(facts)
-            function = index.get(rest)
-            if function is not None and not function.is_class:
-                found = ((facts, function),)
-            elif function is not None:
-                found = tuple(
-                    (facts, index[f"{rest}.{method}"]) for method in _CONSTRUCTORS if f"{rest}.{method}" in index
-                )
-            elif depth < 8:
-                bound = dict(facts.bindings).get(parts[split])
-                if bound is not None and bound != name:
-                    tail = ".".join(parts[split + 1 :])
-                    found = self.resolve(f"{bound}.{tail}" if tail else bound, depth + 1)
-            break  # the longest module prefix decides
-        return found
-
-    def _index(self, facts: ModuleFacts) -> dict[str, FunctionFacts]:
-        index = self._indexes.get(facts.path)
-        if index is None:
-            index = {function.name: function for function in facts.functions}
-            self._indexes[facts.path] = index
-        return index

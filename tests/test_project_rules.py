@@ -21,7 +21,7 @@ SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "
 LAYERS = [
     {"model", "errors", "progress", "regular_file", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree",
      "plan.mincut", "output.style", *SUBPACKAGES},
-    {"config", "discovery", "sinks", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
+    {"config", "discovery", "sinks", "names", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
      "facts.statement_blocks",
      "facts.collect", "facts.budget", "facts.cpython_verdict",
      "cache.store", "installed.interpreter", "installed.interpreter_child", "installed.record",

@@ -174,10 +174,11 @@ def encode(facts: ModuleFacts) -> list[Any]:
         facts.exports,
         [[s.line, s.codes, s.directive] for s in facts.suppressions],
         [[p.code, p.message, p.line, p.column] for p in facts.problems],
-        [[f.name, f.line, _encode_calls(f.calls), int(f.is_class)] for f in facts.functions],
+        [[f.name, f.line, _encode_calls(f.calls), int(f.is_class), list(f.bases)] for f in facts.functions],
         [value for pair in facts.bindings for value in pair],
         [list(entry) for entry in facts.environ],
         [list(note) for note in facts.notes],
+        [value for pair in facts.instances for value in pair],
     ]
 
 
@@ -229,9 +230,9 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
     """The facts `encode` wrote. Every field is checked, since the hash only proves the
     file is unchanged, not that the entry is intact (a `calls` list of `[1]` would
     otherwise drop every call silently)."""
-    if type(data) not in _SEQUENCE or len(data) != 9:
-        raise MalformedEntry("not a list of nine fields")
-    imports, calls, exports, suppressions, problems, functions, bindings, environ, notes = data
+    if type(data) not in _SEQUENCE or len(data) != 10:
+        raise MalformedEntry("not a list of ten fields")
+    imports, calls, exports, suppressions, problems, functions, bindings, environ, notes, instances = data
     if type(imports) not in _SEQUENCE or len(imports) % 8:
         raise MalformedEntry("import sites of the wrong length")
     sites = []
@@ -265,15 +266,20 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         type(p[0]) is str and type(p[1]) is str and _ints(p[2], p[3]) for p in problems
     ):
         raise MalformedEntry("problems of the wrong shape")
-    if not _rows(functions, 4) or not all(type(f[0]) is str and _ints(f[1], f[3]) for f in functions):
+    if not _rows(functions, 5) or not all(
+        type(f[0]) is str and _ints(f[1], f[3]) and type(f[4]) in _SEQUENCE and all(type(b) is str for b in f[4])
+        for f in functions
+    ):
         raise MalformedEntry("function facts of the wrong shape")
-    if type(bindings) not in _SEQUENCE or len(bindings) % 2 or not all(type(b) is str for b in bindings):
-        raise MalformedEntry("bindings of the wrong shape")
+    for pairs_of in (bindings, instances):
+        if type(pairs_of) not in _SEQUENCE or len(pairs_of) % 2 or not all(type(b) is str for b in pairs_of):
+            raise MalformedEntry("bindings of the wrong shape")
     if not _rows(environ, 3) or not all(type(k) is str and type(v) is str and _ints(n) for k, v, n in environ):
         raise MalformedEntry("environment settings of the wrong shape")
     if not _rows(notes, 2) or not all(_ints(n) and type(t) is str for n, t in notes):
         raise MalformedEntry("notes of the wrong shape")
     pairs = iter(bindings)
+    instance_pairs = iter(instances)
     return ModuleFacts(
         module=source.module,
         path=source.path,
@@ -283,10 +289,12 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         exports=None if exports is None else tuple(exports),
         suppressions=tuple(Suppression(entry[0], tuple(entry[1]), *entry[2:]) for entry in suppressions),
         problems=tuple(Problem(code, message, line, col) for code, message, line, col in problems),
-        functions=tuple(FunctionFacts(name, line, _decode_calls(c), bool(k)) for name, line, c, k in functions),
+        functions=tuple(FunctionFacts(name, line, _decode_calls(c), bool(k), tuple(b))
+                        for name, line, c, k, b in functions),
         bindings=tuple(zip(pairs, pairs)),
         environ=tuple((key, value, line) for key, value, line in environ),
         notes=tuple((line, text) for line, text in notes),
+        instances=tuple(zip(instance_pairs, instance_pairs)),
     )
 
 

@@ -15,9 +15,11 @@ MetadataWrapper positions more than double the parse. So this module
 
 from __future__ import annotations
 
+import builtins
 import io
 import sys
 import tokenize
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from typing import Iterable, Iterator, Optional, Sequence, Union
@@ -73,6 +75,14 @@ _CONSUMERS = frozenset({"all", "any", "dict", "frozenset", "list", "max", "min",
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"builtins"}
 _LAZY_ATTACH_CALLS = frozenset({"lazy_loader.attach"})
 _TYPING_MODULES = frozenset({"typing", "typing_extensions"})
+# Callables whose result, when called, runs the function given first: `partial(f, 1)` and
+# `cache(f)` directly ("direct"), `lru_cache(maxsize=1)(f)` and `wraps(w)(f)` through the
+# decorator they return ("factory"), `lru_cache(f)` either way.
+_WRAPPERS = {
+    "functools.partial": "direct", "functools.cache": "direct", "functools.lru_cache": "either",
+    "functools.wraps": "factory",
+}
+_BUILTINS = frozenset(dir(builtins))
 
 
 def collect_file(source: SourceFile) -> ModuleFacts:
@@ -151,6 +161,7 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         bindings=tuple(sorted(walker.bindings.items())),
         environ=walker.environ_settings(positions),
         notes=walker.notes(positions),
+        instances=tuple(sorted(walker.instances.items())),
     )
 
 
@@ -283,6 +294,8 @@ class _Walker:
         self.calls: list[_PendingCall] = []
         self.pending_problems: list[_PendingProblem] = []
         self.bindings: dict[str, str] = {}  # local name -> qualified module/attribute
+        self.instances: dict[str, str] = {}  # local name -> the qualified callee whose result it is
+        self.star_imported = False  # a module-level star import binds names not seen here
         self.type_checking_names: set[str] = {"TYPE_CHECKING"}
         self.lazy_modules: set[str] = set()
         self.exports: Optional[tuple[str, ...]] = None
@@ -337,7 +350,7 @@ class _Walker:
                 self._scan_parameter_defaults(statement.params, ctx)
                 self._scan_parameter_annotations(statement, ctx)
             if ctx.scope == "module":
-                self.module_names.add(statement.name.value)
+                self.module_names.add(_ident(statement.name.value))
             self._block(statement.body, ctx.deferred())
         elif isinstance(statement, cst.ClassDef):
             if eager:
@@ -345,7 +358,7 @@ class _Walker:
                 for arg in (*statement.bases, *statement.keywords):
                     self._scan(arg, ctx)
             if ctx.scope == "module":
-                self.module_names.add(statement.name.value)
+                self.module_names.add(_ident(statement.name.value))
             class_ctx = ctx if ctx.scope == "function" else ctx.under(scope="class")
             self._block(statement.body, class_ctx)
         elif isinstance(statement, cst.If):
@@ -413,7 +426,7 @@ class _Walker:
             return self._is_initialized_test(test.left)
         if not (isinstance(test, cst.Call) and not test.args):
             return False
-        dotted = get_full_name_for_node(test.func)
+        dotted = _full_name(test.func)
         return bool(dotted) and _is_initialized_name(self._qualify(dotted))
 
     def _is_type_checking_test(self, test: cst.BaseExpression) -> bool:
@@ -435,7 +448,7 @@ class _Walker:
         lazy = isinstance(node, _LAZY_NODES)
         if isinstance(node, (cst.Import, cst.LazyImport)):
             for alias in node.names:
-                name = get_full_name_for_node(alias.name)
+                name = _full_name(alias.name)
                 if not name:
                     continue
                 self._add_site(node, name, (), SiteKind.IMPORT, ctx, lazy)
@@ -452,12 +465,14 @@ class _Walker:
         if isinstance(node.names, cst.ImportStar):
             names: tuple[str, ...] = ("*",)
         else:
-            names = tuple(alias.name.value for alias in node.names if isinstance(alias.name, cst.Name))
+            names = tuple(_ident(alias.name.value) for alias in node.names if isinstance(alias.name, cst.Name))
         self._add_site(node, module, names, SiteKind.FROM, ctx, lazy)
         if module == "__future__" and not isinstance(node.names, cst.ImportStar):
             if any(isinstance(a.name, cst.Name) and a.name.value == "annotations" for a in node.names):
                 self.future_annotations = True
         if ctx.execution is Execution.EAGER and ctx.scope != "function" and not lazy:
+            if isinstance(node.names, cst.ImportStar) and ctx.scope == "module":
+                self.star_imported = True
             if module in _TYPING_MODULES and not isinstance(node.names, cst.ImportStar):
                 for alias in node.names:
                     if alias.name.value == "TYPE_CHECKING":  # type: ignore[union-attr]
@@ -465,11 +480,12 @@ class _Walker:
             if not isinstance(node.names, cst.ImportStar):
                 for alias in node.names:
                     if isinstance(alias.name, cst.Name):
-                        bound = _alias_name(alias) or alias.name.value
-                        self.bindings[bound] = f"{module}.{alias.name.value}"
+                        imported = _ident(alias.name.value)
+                        bound = _alias_name(alias) or imported
+                        self.bindings[bound] = f"{module}.{imported}"
 
     def _resolve_from_module(self, node: Union[cst.ImportFrom, cst.LazyImportFrom]) -> Optional[str]:
-        written = get_full_name_for_node(node.module) if node.module is not None else ""
+        written = _full_name(node.module) if node.module is not None else ""
         level = len(node.relative)
         if level == 0:
             return written
@@ -532,30 +548,60 @@ class _Walker:
             self.lazy_modules.update(strings)
 
     def _note_alias(self, small: cst.BaseSmallStatement) -> None:
-        """`f = torch.cuda.is_available` makes `f()` that call; `t = torch.zeros(1)`
-        makes `t` a module-level tensor (`t.cuda()`)."""
-        if isinstance(small, cst.Assign) and len(small.targets) == 1:
-            target, value = small.targets[0].target, small.value
+        """`f = torch.cuda.is_available` makes `f()` that call, and so do wrappers that run
+        the function they wrap (`f = functools.partial(g, 1)`,
+        `f = lru_cache(maxsize=1)(partial(g, ...))`); `p = Platform()` makes `p.m()` the
+        class's method (`instances`, names.py); `t = torch.zeros(1)` makes `t` a
+        module-level tensor (`t.cuda()`). `a = b = value` binds each name."""
+        if isinstance(small, cst.Assign):
+            targets = [item.target for item in small.targets]
+            value = small.value
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            target, value = small.target, small.value
+            targets, value = [small.target], small.value
         else:
             return
-        if not isinstance(target, cst.Name):
+        names = [_ident(target.value) for target in targets if isinstance(target, cst.Name)]
+        if not names:
             return
-        name = target.value
-        self.tensors.discard(name)
-        dotted = _getattr_name(value) if isinstance(value, cst.Call) else None
-        if dotted is None and isinstance(value, (cst.Name, cst.Attribute)):
-            dotted = get_full_name_for_node(value)
-        qualified = self._qualify(dotted) if dotted else None
-        if qualified is not None and qualified != f"{self.module_name}.{name}":
-            self.bindings[name] = qualified
+        for name in names:
+            self.tensors.discard(name)
+            self.instances.pop(name, None)
+        qualified = self._runs(value)
+        if qualified is not None:
+            for name in names:
+                if qualified != f"{self.module_name}.{name}":
+                    self.bindings[name] = qualified
             return
         if isinstance(value, cst.Call):
-            called = get_full_name_for_node(value.func)
+            called = _full_name(value.func)
             produced = self._qualify(called) if called else None
-            if produced is not None and produced.startswith("torch.") and produced.count(".") == 1:
-                self.tensors.add(name)
+            if produced is None or produced.partition(".")[0] in _STDLIB:
+                return
+            for name in names:
+                self.instances[name] = produced
+                if produced.startswith("torch.") and produced.count(".") == 1:
+                    self.tensors.add(name)
+
+    def _runs(self, value: cst.BaseExpression, depth: int = 0) -> Optional[str]:
+        """The qualified function a call of `value` runs, when `value` names one or
+        wraps one in a wrapper that calls it (functools.partial, cache, lru_cache, wraps)."""
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            dotted = _full_name(value)
+            return self._qualify(dotted) if dotted else None
+        if not isinstance(value, cst.Call) or depth > 8:
+            return None
+        dotted = _getattr_name(value)
+        if dotted is not None:
+            return self._qualify(dotted)
+        func = value.func
+        wrapper = func.func if isinstance(func, cst.Call) else func  # `lru_cache(maxsize=1)(g)`
+        named = _full_name(wrapper) if isinstance(wrapper, (cst.Name, cst.Attribute)) else None
+        kind = _WRAPPERS.get(self._qualify(named) or "") if named else None
+        applied = isinstance(func, cst.Call)  # the wrapper a factory returned, applied to the function
+        if kind is None or (kind == "direct" and applied) or (kind == "factory" and not applied):
+            return None
+        positional = [arg.value for arg in value.args if arg.keyword is None and not arg.star]
+        return self._runs(positional[0], depth + 1) if positional else None
 
     def _note_environ(self, small: cst.BaseSmallStatement, ctx: _Context) -> None:
         """`os.environ["K"] = "V"` and `os.environ.setdefault("K", "V")`, unconditional."""
@@ -566,12 +612,12 @@ class _Walker:
             target = small.targets[0].target
             if isinstance(target, cst.Subscript) and len(target.slice) == 1:
                 index = target.slice[0].slice
-                base = get_full_name_for_node(target.value)
+                base = _full_name(target.value)
                 if isinstance(index, cst.Index) and base and self._qualify(base) == "os.environ":
                     key, value = _literal_string(index.value), _literal_string(small.value)
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             call = small.value
-            func = get_full_name_for_node(call.func)
+            func = _full_name(call.func)
             if func and self._qualify(func) == "os.environ.setdefault" and len(call.args) == 2:
                 key, value = _literal_string(call.args[0].value), _literal_string(call.args[1].value)
         if key is not None and value is not None:
@@ -589,7 +635,7 @@ class _Walker:
             self._scan(decorator, ctx)
             expression = decorator.decorator
             if isinstance(expression, (cst.Name, cst.Attribute)):
-                dotted = get_full_name_for_node(expression)
+                dotted = _full_name(expression)
                 if dotted:
                     self.calls.append(_PendingCall(expression, self.top, dotted, ctx.under(context="decorator")))
 
@@ -615,7 +661,7 @@ class _Walker:
 
     def record_call(self, call: cst.Call, ctx: _Context) -> None:
         func = call.func
-        dotted = get_full_name_for_node(func)
+        dotted = _full_name(func)
         fixed = False
         if isinstance(func, cst.Call):
             dotted = _getattr_name(func)
@@ -624,7 +670,7 @@ class _Walker:
             if isinstance(receiver, cst.Name) and receiver.value in self.tensors:
                 dotted, fixed = f"torch.Tensor.{func.attr.value}", True
             elif isinstance(receiver, cst.Call):
-                inner = get_full_name_for_node(receiver.func)
+                inner = _full_name(receiver.func)
                 dotted = f"{inner}{TENSOR_METHOD}{func.attr.value}" if inner else None
         if not dotted:
             return
@@ -655,6 +701,9 @@ class _Walker:
             return f"{self.module_name}.{dotted}"
         if dotted in ("__import__", "exec"):
             return dotted
+        if self.star_imported and root not in _BUILTINS and root not in ("self", "cls", "super"):
+            # Maybe bound by the star import: names.py looks `module.root` up there.
+            return f"{self.module_name}.{dotted}"
         return None
 
     def _qualify_pending(self, call: _PendingCall) -> Optional[str]:
@@ -691,7 +740,8 @@ class _Walker:
                     calls[key] = CallSite(name, call.line, call.column, call.end_line, call.conditional,
                                           guarded=guarded, device=call.device)
             ordered = sorted(calls.values(), key=lambda c: (c.line, c.column, c.name))
-            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class))
+            bases = tuple(base for base in map(self._finish, raw.bases) if base is not None)
+            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class, bases))
         return tuple(functions)
 
     def environ_settings(self, positions: "Positions") -> tuple[tuple[str, str, int], ...]:
@@ -906,9 +956,20 @@ _child_fields = _FIELDS.__getitem__
 # ----------------------------------------------------------------------------- helpers
 
 
+def _ident(text: str) -> str:
+    """Python binds identifiers NFKC-normalised: `ｉｓ_cuda` is `is_cuda` (ast does this;
+    LibCST keeps the text as written)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def _full_name(node: cst.CSTNode) -> Optional[str]:
+    name = get_full_name_for_node(node)
+    return _ident(name) if name else name
+
+
 def _alias_name(alias: cst.ImportAlias) -> Optional[str]:
     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-        return alias.asname.name.value
+        return _ident(alias.asname.name.value)
     return None
 
 
@@ -937,7 +998,7 @@ def _getattr_name(call: cst.Call) -> Optional[str]:
     """`getattr(torch.cuda, "is_available")` -> "torch.cuda.is_available"."""
     if not (isinstance(call.func, cst.Name) and call.func.value == "getattr" and len(call.args) == 2):
         return None
-    base = get_full_name_for_node(call.args[0].value)
+    base = _full_name(call.args[0].value)
     attribute = _literal_string(call.args[1].value)
     if not base or attribute is None or not attribute.isidentifier():
         return None
@@ -947,7 +1008,7 @@ def _getattr_name(call: cst.Call) -> Optional[str]:
 def _cuda_device(node: Optional[cst.CSTNode]) -> str:
     """"cuda" / "cuda:0" when `node` is that literal or `torch.device("cuda…")`."""
     if isinstance(node, cst.Call) and node.args:
-        name = get_full_name_for_node(node.func) or ""
+        name = _full_name(node.func) or ""
         if name.endswith("device"):
             node = node.args[0].value
     value = _literal_string(node)

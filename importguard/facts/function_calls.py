@@ -55,6 +55,7 @@ class RawFunction:
     line: int
     calls: list[RawCall] = field(default_factory=list)
     is_class: bool = False
+    bases: list[RawCall] = field(default_factory=list)  # a class's bases, as raw names
 
 
 @dataclass
@@ -123,7 +124,7 @@ class _Reader:
                 if names is not None:
                     names.add(statement.name)
                 qualified = prefix + statement.name
-                self.functions.append(RawFunction(qualified, statement.lineno, is_class=True))
+                self.functions.append(self._class(statement, qualified, bound))
                 self.definitions(statement.body, qualified + ".", qualified, bound, None)
             else:
                 for block in _blocks(statement):
@@ -150,8 +151,18 @@ class _Reader:
                 self.function(statement, f"{name}.{statement.name}", None, local)
             elif isinstance(statement, ast.ClassDef):
                 qualified = f"{name}.{statement.name}"
-                self.functions.append(RawFunction(qualified, statement.lineno, is_class=True))
+                self.functions.append(self._class(statement, qualified, local))
                 self.definitions(statement.body, qualified + ".", qualified, local, None)
+
+    def _class(self, node: ast.ClassDef, qualified: str, bound: dict[str, tuple[str, str]]) -> RawFunction:
+        facts = RawFunction(qualified, node.lineno, is_class=True)
+        for base in node.bases:
+            dotted = dotted_name(base)
+            if dotted is not None:
+                name, resolution = self._resolve(dotted, bound, None)
+                if name is not None:
+                    facts.bases.append(RawCall(name, resolution, base.lineno, base.col_offset + 1, base.lineno))
+        return facts
 
     def _bind(self, statement: Union[ast.Import, ast.ImportFrom], local: dict[str, tuple[str, str]]) -> None:
         if isinstance(statement, ast.Import):

@@ -1,0 +1,250 @@
+"""Names resolved as Python binds them (issue 28, item 1): one small project per shape,
+asserting the exact finding and its call hops, and a quiet twin per shape."""
+
+from __future__ import annotations
+
+from conftest import check_tree, write_tree
+
+IS_CUDA = "import torch\ndef is_cuda():\n    return torch.cuda.is_available()\n"
+
+
+def report_of(tmp_path, files):
+    return check_tree(write_tree(tmp_path, files))
+
+
+def call_findings(tmp_path, files):
+    """{(path, line): [(importer, imported, path, line) of each call hop]} of IG003."""
+    return {
+        (f.path, f.line): [(h.importer, h.imported, h.path, h.line) for h in f.chain if h.kind == "call"]
+        for f in report_of(tmp_path, files).findings if f.code == "IG003"
+    }
+
+
+# ----------------------------------------------------------------------------- star imports
+
+
+def test_star_import_without_all_binds_public_names(tmp_path):
+    found = call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/utils/__init__.py": "from pkg.utils.common import *\n",
+        "pkg/utils/common.py": IS_CUDA,
+        "pkg/layer.py": "from pkg.utils import is_cuda\n_is_cuda = is_cuda()\n",
+    })
+    assert found == {("pkg/layer.py", 2): [
+        ("pkg.layer", "pkg.utils.is_cuda", "pkg/layer.py", 2),
+        ("pkg.utils.common.is_cuda", "torch.cuda.is_available", "pkg/utils/common.py", 3),
+    ]}
+
+
+def test_star_import_with_all_that_excludes_the_name_binds_nothing(tmp_path):
+    assert call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/utils/__init__.py": "from pkg.utils.common import *\n",
+        "pkg/utils/common.py": "__all__ = ['other']\n" + IS_CUDA + "def other():\n    pass\n",
+        "pkg/layer.py": "from pkg.utils import is_cuda\n_is_cuda = is_cuda()\n",
+    }) == {}
+
+
+def test_star_import_without_all_skips_private_names(tmp_path):
+    assert call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/utils/__init__.py": "from pkg.utils.common import *\n",
+        "pkg/utils/common.py": IS_CUDA.replace("is_cuda", "_is_cuda"),
+        "pkg/layer.py": "from pkg.utils import _is_cuda\nX = _is_cuda()\n",
+    }) == {}
+
+
+def test_star_import_with_all_that_lists_the_name(tmp_path):
+    found = call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/utils/__init__.py": "from pkg.utils.common import *\n",
+        "pkg/utils/common.py": "__all__ = ['is_cuda']\n" + IS_CUDA,
+        "pkg/layer.py": "from pkg.utils import is_cuda\nX = is_cuda()\n",
+    })
+    assert list(found) == [("pkg/layer.py", 2)]
+
+
+def test_chains_of_star_imports_with_a_cycle(tmp_path):
+    found = call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/a.py": "from pkg.b import *\n",
+        "pkg/b.py": "from pkg.a import *\nfrom pkg.c import *\n",
+        "pkg/c.py": IS_CUDA,
+        "pkg/d.py": "from pkg.a import is_cuda, missing\nX = is_cuda()\nY = missing()\n",
+    })
+    assert found == {("pkg/d.py", 2): [
+        ("pkg.d", "pkg.a.is_cuda", "pkg/d.py", 2),
+        ("pkg.c.is_cuda", "torch.cuda.is_available", "pkg/c.py", 3),
+    ]}
+
+
+def test_a_name_the_module_itself_star_imports_is_called(tmp_path):
+    found = call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/common.py": IS_CUDA,
+        "pkg/layer.py": "from pkg.common import *\nX = is_cuda()\nY = len([])\n",
+        "pkg/quiet.py": "from pkg.common import *\nY = len([])\ndef f(g):\n    return g()\nZ = f(print)\n",
+    })
+    assert found == {("pkg/layer.py", 2): [
+        ("pkg.layer", "pkg.layer.is_cuda", "pkg/layer.py", 2),
+        ("pkg.common.is_cuda", "torch.cuda.is_available", "pkg/common.py", 3),
+    ]}
+
+
+def test_star_import_of_a_library_module(tmp_path):
+    found = call_findings(tmp_path, {"m.py": "from torch.cuda import *\nX = is_available()\n"})
+    assert found == {("m.py", 2): [("m", "torch.cuda.is_available", "m.py", 2)]}
+
+
+# ----------------------------------------------------------------------------- module re-exports
+
+
+TRITON_OPS = (
+    "from pkg.triton_utils import triton\n"
+    "def device():\n"
+    "    return triton.runtime.driver.active.get_current_target().backend\n"
+    "DEVICE = device()\n"
+)
+
+
+def test_module_object_re_exported_by_a_package(tmp_path):
+    found = call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/triton_utils.py": "HAS = True\nif HAS:\n    import triton\nelse:\n    triton = object()\n",
+        "pkg/ops.py": TRITON_OPS,
+    })
+    assert found == {("pkg/ops.py", 4): [
+        ("pkg.ops", "pkg.ops.device", "pkg/ops.py", 4),
+        ("pkg.ops.device", "triton.runtime.driver.active.get_current_target", "pkg/ops.py", 3),
+    ]}
+
+
+def test_a_placeholder_object_is_no_module(tmp_path):
+    assert call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/triton_utils.py": "class Placeholder:\n    pass\ntriton = Placeholder()\n",
+        "pkg/ops.py": TRITON_OPS,
+    }) == {}
+
+
+# ----------------------------------------------------------------------------- aliases and wrappers
+
+
+ALIASES = {
+    "pkg/__init__.py": "",
+    "pkg/common.py": (
+        "import functools\nfrom functools import lru_cache, partial\nimport torch\n"
+        "def _check(majors, version):\n"
+        "    return torch.cuda.get_device_capability()[0] in majors\n"
+        "def _quiet(majors):\n"
+        "    return torch.cuda.device_count()\n"
+        "is_sm90 = lru_cache(maxsize=1)(partial(_check, majors=[9], version=(12, 3)))\n"
+        "is_sm100 = is_blackwell = lru_cache(maxsize=1)(\n    partial(_check, majors=[10], version=(12, 8))\n)\n"
+        "plain = _check\n"
+        "dotted = torch.cuda.current_device\n"
+        "cached = functools.cache(_check)\n"
+        "quiet = functools.partial(_quiet, 1)\n"
+    ),
+}
+
+
+def test_aliases_partial_and_lru_cache_wrappers(tmp_path):
+    found = call_findings(tmp_path, {**ALIASES, "pkg/use.py": (
+        "from pkg.common import is_sm90, is_blackwell, plain, dotted, cached, quiet\n"
+        "A = is_sm90()\nB = is_blackwell()\nC = plain([9], 1)\nD = dotted()\nE = cached([9], 1)\nF = quiet()\n"
+    )})
+    assert sorted(found) == [("pkg/use.py", line) for line in (2, 3, 4, 5, 6)]
+    assert found[("pkg/use.py", 2)] == [
+        ("pkg.use", "pkg.common.is_sm90", "pkg/use.py", 2),
+        ("pkg.common._check", "torch.cuda.get_device_capability", "pkg/common.py", 5),
+    ]
+    assert found[("pkg/use.py", 5)] == [("pkg.use", "torch.cuda.current_device", "pkg/use.py", 5)]
+
+
+def test_functions_behind_wraps_style_decorators_run_their_body(tmp_path):
+    found = call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/deco.py": (
+            "import functools\n"
+            "def logged(fn):\n"
+            "    @functools.wraps(fn)\n"
+            "    def wrapper(*args, **kwargs):\n"
+            "        return fn(*args, **kwargs)\n"
+            "    return wrapper\n"
+        ),
+        "pkg/ops.py": (
+            "import functools\nimport torch\nfrom pkg.deco import logged\n"
+            "@logged\ndef name():\n    return torch.cuda.get_device_name()\n"
+            "@functools.cache\ndef quiet():\n    return torch.cuda.device_count()\n"
+            "N = name()\nQ = quiet()\nW = functools.wraps(quiet)(name)\nV = W()\n"
+        ),
+    })
+    assert sorted(found) == [("pkg/ops.py", 10), ("pkg/ops.py", 13)]
+    assert found[("pkg/ops.py", 13)] == [
+        ("pkg.ops", "pkg.ops.name", "pkg/ops.py", 13),  # W is bound to what it runs
+        ("pkg.ops.name", "torch.cuda.get_device_name", "pkg/ops.py", 6),
+    ]
+
+
+# ----------------------------------------------------------------------------- instances and methods
+
+
+PLATFORMS = {
+    "pkg/__init__.py": "",
+    "pkg/platforms/__init__.py": "from pkg.platforms.cuda import CudaPlatform\ncurrent_platform = CudaPlatform()\n",
+    "pkg/platforms/interface.py": (
+        "class Platform:\n"
+        "    def is_arch_support_pdl(self):\n        return False\n"
+        "    @classmethod\n    def has_capability(cls, cap):\n        return cls.get_device_capability() >= cap\n"
+        "    @classmethod\n    def get_device_capability(cls):\n        return None\n"
+    ),
+    "pkg/platforms/cuda.py": (
+        "import torch\nfrom pkg.platforms.interface import Platform\n"
+        "class CudaPlatform(Platform):\n"
+        "    @classmethod\n    def is_arch_support_pdl(cls):\n"
+        "        device = torch.cuda.current_device()\n        return device >= 0\n"
+        "    @classmethod\n    def get_device_capability(cls):\n        return torch.cuda.get_device_capability()\n"
+        "    @staticmethod\n    def quiet():\n        return torch.cuda.device_count()\n"
+    ),
+}
+
+
+def test_methods_of_a_module_level_instance_and_its_bases(tmp_path):
+    found = call_findings(tmp_path, {**PLATFORMS, "pkg/kernel.py": (
+        "from pkg.platforms import current_platform\n"
+        "from pkg.platforms.cuda import CudaPlatform\n"
+        "ENABLE_PDL = current_platform.is_arch_support_pdl()\n"
+        "SM90 = current_platform.has_capability(90)\n"
+        "CAP = CudaPlatform.get_device_capability()\n"
+        "Q = current_platform.quiet()\n"
+    )})
+    assert sorted(found) == [("pkg/kernel.py", 3), ("pkg/kernel.py", 4), ("pkg/kernel.py", 5)]
+    assert found[("pkg/kernel.py", 3)] == [
+        ("pkg.kernel", "pkg.platforms.current_platform.is_arch_support_pdl", "pkg/kernel.py", 3),
+        ("pkg.platforms.cuda.CudaPlatform.is_arch_support_pdl", "torch.cuda.current_device", "pkg/platforms/cuda.py", 6),
+    ]
+
+
+def test_an_instance_of_a_class_whose_method_is_quiet(tmp_path):
+    files = dict(PLATFORMS)
+    files["pkg/platforms/__init__.py"] = "from pkg.platforms.interface import Platform\ncurrent_platform = Platform()\n"
+    assert call_findings(tmp_path, {**files, "pkg/kernel.py": (
+        "from pkg.platforms import current_platform\nENABLE_PDL = current_platform.is_arch_support_pdl()\n"
+    )}) == {}
+
+
+# ----------------------------------------------------------------------------- NFKC
+
+
+def test_identifiers_are_nfkc_normalised(tmp_path):
+    found = call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/common.py": IS_CUDA,
+        "pkg/layer.py": "from pkg.common import \uff49\uff53_cuda\nX = is_cuda()\nY = \uff49\uff53_cuda()\n",
+    })
+    assert found == {
+        ("pkg/layer.py", line): [
+            ("pkg.layer", "pkg.common.is_cuda", "pkg/layer.py", line),
+            ("pkg.common.is_cuda", "torch.cuda.is_available", "pkg/common.py", 3),
+        ] for line in (2, 3)
+    }
