@@ -45,6 +45,9 @@ class ImportSite:
     conditional: bool = False
 
 
+RIGHT_OF_AND = "right of and"  # CallSite.context: runs when the operands before it are true
+
+
 @dataclass(frozen=True)
 class CallSite:
     """A call, named by its qualified name (resolved through the module's import
@@ -57,7 +60,8 @@ class CallSite:
     `if not torch.cuda.is_initialized(): return`, so it cannot be the first CUDA call.
     `device`: the literal CUDA device it is given (`device="cuda"`, `.to("cuda:0")`).
     `context`: why it runs at import when that is not plain (`decorator`: `@deco`
-    calls `deco(func)`; `annotation`: evaluated on Python < 3.14 only)."""
+    calls `deco(func)`; `annotation`: evaluated on Python < 3.14 only), or, in a
+    function, why a conditional call is still followed (RIGHT_OF_AND: `a() and b()`)."""
 
     name: str
     line: int

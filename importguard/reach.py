@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from importguard.names import Names, Target
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
-from importguard.model import CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
+from importguard.model import RIGHT_OF_AND, CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
 
 MAX_DEPTH = 40
 _PLAIN_IMPORTS = (SiteKind.IMPORT, SiteKind.FROM)
@@ -288,8 +288,9 @@ class CallReach:
             owner = f"{facts.module}.{function.name}"
             defining_class = owner.rpartition(".")[0]
             for call in function.calls:
-                if call.guarded or (call.conditional and not self._conditional_calls):
-                    continue
+                if call.guarded or (call.conditional and not self._conditional_calls
+                                    and call.context != RIGHT_OF_AND):
+                    continue  # a call right of `and` is followed (on some paths), as the issue asks
                 if target.receiver and target.receiver != defining_class:
                     call = _dispatched(call, defining_class, target.receiver)
                 hop = call_hop(owner, call, facts.path, in_function=True)

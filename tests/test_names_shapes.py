@@ -3,6 +3,10 @@ asserting the exact finding and its call hops, and a quiet twin per shape."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 from conftest import check_tree, write_tree
 
 IS_CUDA = "import torch\ndef is_cuda():\n    return torch.cuda.is_available()\n"
@@ -248,3 +252,50 @@ def test_identifiers_are_nfkc_normalised(tmp_path):
             ("pkg.common.is_cuda", "torch.cuda.is_available", "pkg/common.py", 3),
         ] for line in (2, 3)
     }
+
+
+# ----------------------------------------------------------------------------- control flow
+
+
+def _one_finding(tmp_path, body):
+    source = "import torch\nLEVEL = 0\n_cache = None\ndef f():\n" + body + "X = f()\n"
+    return [(f.code, f.line, f.sink, "on some paths" in f.message) for f in report_of(tmp_path, {"m.py": source}).findings]
+
+
+def test_a_call_right_of_and_is_followed_and_on_some_paths(tmp_path):
+    assert _one_finding(tmp_path, "    return LEVEL and torch.cuda.get_device_capability()\n") == [
+        ("IG003", 6, "torch.cuda.get_device_capability", True)]
+
+
+def test_a_call_right_of_or_or_under_an_if_is_not_followed_by_default(tmp_path):
+    assert _one_finding(tmp_path, "    return LEVEL or torch.cuda.get_device_capability()\n") == []
+    assert _one_finding(tmp_path / "if", "    if LEVEL:\n        return LEVEL and torch.cuda.current_device()\n") == []
+
+
+def test_the_first_call_runs_past_a_return_of_the_cached_global(tmp_path):
+    body = ("    global _cache\n    if _cache is not None:\n        return _cache\n"
+            "    _cache = torch.cuda.get_device_capability()\n    return _cache\n")
+    assert _one_finding(tmp_path, body) == [("IG003", 10, "torch.cuda.get_device_capability", False)]
+
+
+def test_a_return_on_another_test_still_makes_the_rest_conditional(tmp_path):
+    body = ("    global _cache\n    if LEVEL == 0:\n        return None\n"
+            "    _cache = torch.cuda.get_device_capability()\n    return _cache\n")
+    assert _one_finding(tmp_path, body) == []
+    unassigned = "    if _cache is not None:\n        return _cache\n    return torch.cuda.get_device_capability()\n"
+    assert _one_finding(tmp_path / "plain", unassigned) == []
+
+
+def test_cached_output_equals_no_cache_output(tmp_path):
+    files = {**PLATFORMS, **ALIASES, "pkg/utils/__init__.py": "from pkg.utils.common import *\n",
+             "pkg/utils/common.py": IS_CUDA, "pkg/triton_utils.py": "import triton\n", "pkg/ops.py": TRITON_OPS,
+             "pkg/layer.py": "from pkg.utils import is_cuda\n_is_cuda = is_cuda()\n",
+             "pkg/kernel.py": "from pkg.platforms import current_platform\nPDL = current_platform.is_arch_support_pdl()\n"}
+    write_tree(tmp_path, files)
+    command = [sys.executable, "-m", "importguard", "check", "pkg", "--output-format", "json", "--exit-zero"]
+    runs = [subprocess.run(command + extra, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+            for extra in (["--no-cache"], [], [])]  # cold cache, then warm
+    outputs = [run.stdout for run in runs]
+    assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
+    assert len(json.loads(outputs[0])["findings"]) >= 3
+    assert outputs[0] == outputs[1] == outputs[2]

@@ -47,6 +47,7 @@ from importguard.facts.function_calls import (
 )
 from importguard.facts.skeleton import Skeleton, import_time_skeleton, statement_places
 from importguard.model import (
+    RIGHT_OF_AND,
     CallSite,
     Execution,
     FunctionFacts,
@@ -735,10 +736,11 @@ class _Walker:
                     guarded = _is_initialized_name(guard)
                 key = (name, call.device)
                 known = calls.get(key)
-                # Keep the occurrence most likely to run: unguarded, then unconditional.
-                if known is None or (known.guarded, known.conditional) > (guarded, call.conditional):
-                    calls[key] = CallSite(name, call.line, call.column, call.end_line, call.conditional,
-                                          guarded=guarded, device=call.device)
+                site = CallSite(name, call.line, call.column, call.end_line, call.conditional, guarded=guarded,
+                                device=call.device, context=RIGHT_OF_AND if call.right_of_and else "")
+                # Keep the occurrence most likely to run: unguarded, then unconditional, then right of `and`.
+                if known is None or _run_rank(known) > _run_rank(site):
+                    calls[key] = site
             ordered = sorted(calls.values(), key=lambda c: (c.line, c.column, c.name))
             bases = tuple(base for base in map(self._finish, raw.bases) if base is not None)
             functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class, bases))
@@ -954,6 +956,10 @@ _child_fields = _FIELDS.__getitem__
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _run_rank(call: CallSite) -> tuple[bool, int]:
+    return call.guarded, (0 if not call.conditional else 1 if call.context == RIGHT_OF_AND else 2)
 
 
 def _ident(text: str) -> str:

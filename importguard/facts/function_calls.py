@@ -47,6 +47,7 @@ class RawCall:
     guard_resolution: str = RAW
     device: str = ""
     conditional: bool = False  # runs on some paths through the body only
+    right_of_and: bool = False  # conditional only as an operand right of `and` (`a() and b()`)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class _Reader:
         self.package = package
         self.functions: list[RawFunction] = []
         self.conditional = 0  # depth of branches (if, loops, handlers, after an early exit)
+        self.once: frozenset[str] = frozenset()  # globals the function being read assigns
 
     # -- definitions
 
@@ -144,8 +146,9 @@ class _Reader:
                 local[statement.name] = (f"{name}.{statement.name}", LOCAL)
         body_owner = owner if _is_method(node, owner) else None
         outer, self.conditional = self.conditional, 0
+        outer_once, self.once = self.once, _assigned_globals(statements)
         self._block(node.body, facts, local, body_owner, guard=None)
-        self.conditional = outer
+        self.conditional, self.once = outer, outer_once
         for statement in statements:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.function(statement, f"{name}.{statement.name}", None, local)
@@ -231,7 +234,8 @@ class _Reader:
                 test_guard = _is_initialized_test(statement.test)  # type: ignore[attr-defined]
                 self._branch(statement.body, facts, local, owner, test_guard or guard)  # type: ignore[attr-defined]
                 self._branch(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
-                if statement.body and type(statement.body[-1]) in _EXITS:  # type: ignore[attr-defined]
+                if statement.body and type(statement.body[-1]) in _EXITS \
+                        and not self._first_call_guard(statement.test):  # type: ignore[attr-defined]
                     self.conditional += 1  # after an early exit: the rest runs on some paths only
                     negated = _negated_is_initialized(statement.test)  # type: ignore[attr-defined]
                     if negated is not None:
@@ -268,6 +272,12 @@ class _Reader:
                 if statement.body and type(statement.body[-1]) in _EXITS:  # type: ignore[attr-defined]
                     self.conditional += 1  # `try: return x` then a fallback: only after an exception
 
+    def _first_call_guard(self, test: ast.AST) -> bool:
+        """`if _cache is not None: return _cache` where the function itself assigns the
+        global `_cache`: the exit is taken on later calls; the first runs the rest."""
+        names = {node.id for node in ast.walk(test) if isinstance(node, ast.Name)}
+        return bool(names) and names <= self.once and not any(isinstance(node, ast.Call) for node in ast.walk(test))
+
     def _expression(
         self,
         node: ast.AST,
@@ -276,7 +286,8 @@ class _Reader:
         owner: Optional[str],
         guard: Optional[ast.AST],
     ) -> None:
-        stack: list[tuple[ast.AST, bool]] = [(node, self.conditional > 0)]
+        # 0: runs whenever the statement does; 1: on some paths; 2: only right of `and`
+        stack: list[tuple[ast.AST, int]] = [(node, 1 if self.conditional > 0 else 0)]
         pop, push = stack.pop, stack.append
         walked = _WALKED
         while stack:
@@ -290,7 +301,8 @@ class _Reader:
             if kind is ast.Call:
                 call = self._call(current, local, owner, guard)  # type: ignore[arg-type]
                 if call is not None:
-                    call.conditional = conditional
+                    call.conditional = conditional > 0
+                    call.right_of_and = conditional == 2
                     facts.calls.append(call)
             elif kind is ast.Lambda:
                 args = current.args  # type: ignore[attr-defined]
@@ -304,13 +316,14 @@ class _Reader:
             elif kind is ast.BoolOp:  # `a() and b()`: b() only on some paths
                 values = current.values  # type: ignore[attr-defined]
                 push((values[0], conditional))
+                right = 2 if type(current.op) is ast.And and conditional != 1 else 1  # type: ignore[attr-defined]
                 for value in values[1:]:
-                    push((value, True))
+                    push((value, right))
                 continue
             elif kind is ast.IfExp:
                 push((current.test, conditional))  # type: ignore[attr-defined]
-                push((current.body, True))  # type: ignore[attr-defined]
-                push((current.orelse, True))  # type: ignore[attr-defined]
+                push((current.body, 1))  # type: ignore[attr-defined]
+                push((current.orelse, 1))  # type: ignore[attr-defined]
                 continue
             for name in _FIELDS[kind]:
                 value = getattr(current, name)
@@ -440,6 +453,19 @@ def _walk_statements(body: Sequence[ast.stmt], found: Optional[list[ast.stmt]] =
 
 
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+
+
+def _assigned_globals(statements: Sequence[ast.stmt]) -> frozenset[str]:
+    """The names a function declares `global` and assigns."""
+    declared = {name for s in statements if isinstance(s, ast.Global) for name in s.names}
+    if not declared:
+        return frozenset()
+    assigned = set()
+    for statement in statements:
+        if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            assigned.update(t.id for t in targets if isinstance(t, ast.Name))
+    return frozenset(declared & assigned)
 
 
 def _is_method(node: _Function, owner: Optional[str]) -> bool:
