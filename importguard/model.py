@@ -88,6 +88,9 @@ class FunctionFacts:
     # For a class: its bases, qualified as calls are (a method it does not define is
     # looked up in them, in order).
     bases: tuple[str, ...] = ()
+    # For a function: the qualified callee every `return` calls (`return CudaPlatform()`),
+    # "" when the returns differ or are no calls.
+    returns: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ class ModuleFacts:
             ),
             "functions": tuple(
                 {"name": f.name, "line": f.line, "calls": tuple(map(_call_dict, f.calls)), "is_class": f.is_class,
-                 "bases": tuple(f.bases)}
+                 "bases": tuple(f.bases), "returns": f.returns}
                 for f in self.functions
             ),
             "bindings": tuple(map(tuple, self.bindings)),
@@ -188,7 +191,7 @@ class ModuleFacts:
             calls=tuple(CallSite(**c) for c in data["calls"]),
             functions=tuple(
                 FunctionFacts(f["name"], f["line"], tuple(CallSite(**c) for c in f["calls"]), f["is_class"],
-                              tuple(f.get("bases", ())))
+                              tuple(f.get("bases", ())), f.get("returns", ""))
                 for f in data.get("functions", ())
             ),
             bindings=tuple((a, b) for a, b in data.get("bindings", ())),

@@ -3,14 +3,17 @@
 A qualified name such as `pkg.utils.is_cuda` or `pkg.platforms.current_platform.m` is
 followed part by part: the longest prefix that is a project module decides, and the
 next part is what that module binds at module level:
-- a def or class of its own (`FunctionFacts`); `Cls.m` that `Cls` does not define is
-  looked up in its bases, in order (a depth-first approximation of the MRO);
+- a def or class of its own (`FunctionFacts`); `Cls.m` that `Cls` does not define is a
+  class attribute bound in its body (`m = torch.cuda.is_available`, in `bindings` as
+  `Cls.m`), or is looked up in its bases, in order (a depth-first approximation of the MRO);
 - an import or alias (`bindings`: `from m import f`, `import m as n`, `x = f`,
   `x = functools.partial(f, ...)`, `lru_cache(maxsize=1)(partial(f, ...))`), whose
   target is followed in turn — a module object re-exported by a package too
   (`from vllm.triton_utils import triton`: `triton.runtime...` is triton's own);
 - the result of a call (`instances`: `current_platform = CudaPlatform()`): when the
-  callee is a project class, `current_platform.m` is that class's method `m`;
+  callee is a project class, or a project function whose every `return` calls one
+  (`def make(): return CudaPlatform()`, `return cls()` in a classmethod), through any
+  number of such factories, `current_platform.m` is that class's method `m`;
 - a name a star import brings in (`from m import *`): the names in m's `__all__`, else
   m's public names (not starting with `_`: its defs, imports, aliases, instances, and
   what its own star imports bring in), through chains of star imports, cycles ended.
@@ -137,12 +140,14 @@ class Names:
         if callee is not None:
             if len(tail) == 1:
                 _, facts, qualified = self._denote(callee, walk, seen)
-                if facts is not None:
-                    owner = self.tables(facts)
-                    if owner.index[qualified].is_class:
-                        found = self._method(owner, qualified, tail[0], walk)
-                        if found is not None:
-                            return found
+                # A factory: a function whose every return calls the same callee.
+                while facts is not None and not self.tables(facts).index[qualified].is_class \
+                        and self.tables(facts).index[qualified].returns and walk.step():
+                    _, facts, qualified = self._denote(self.tables(facts).index[qualified].returns, walk, seen)
+                if facts is not None and self.tables(facts).index[qualified].is_class:
+                    found = self._method(self.tables(facts), qualified, tail[0], walk)
+                    if found is not None:
+                        return found
             return name, None, ""
         source = self._star_source(tables, attr, walk, seen, outside=True)
         if source is not None:
@@ -150,13 +155,16 @@ class Names:
         return name, None, ""
 
     def _method(self, tables: _Tables, cls: str, method: str,
-                walk: _Walk) -> Optional[tuple[str, ModuleFacts, str]]:
+                walk: _Walk) -> Optional[tuple[str, Optional[ModuleFacts], str]]:
         """`cls.method`, defined by the class or inherited from one of its bases."""
         if not walk.receiver:
             walk.receiver = f"{tables.facts.module}.{cls}"
         qualified = f"{cls}.{method}"
         if qualified in tables.index:
             return f"{tables.facts.module}.{qualified}", tables.facts, qualified
+        bound = tables.bindings.get(qualified)  # a class attribute: `is_available = torch.cuda.is_available`
+        if bound is not None and walk.step():
+            return self._denote(bound, walk, frozenset())
         for base in tables.index[cls].bases:
             if not walk.step():
                 return None
@@ -174,7 +182,7 @@ class Names:
         found = []
         for method in CONSTRUCTORS:
             hit = self._method(tables, cls, method, walk)
-            if hit is not None:
+            if hit is not None and hit[1] is not None:
                 found.append((hit[1], self.tables(hit[1]).index[hit[2]]))
         return tuple(found)
 

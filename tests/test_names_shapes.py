@@ -299,3 +299,55 @@ def test_cached_output_equals_no_cache_output(tmp_path):
     assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
     assert len(json.loads(outputs[0])["findings"]) >= 3
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_an_instance_made_by_a_factory_function_or_classmethod(tmp_path):
+    files = dict(PLATFORMS)
+    files["pkg/platforms/__init__.py"] = (
+        "from pkg.platforms.cuda import CudaPlatform\n"
+        "def _make():\n    return _build()\n"
+        "def _build():\n    return CudaPlatform()\n"
+        "current_platform = _make()\n"
+        "created = CudaPlatform.create()\n"
+    )
+    files["pkg/platforms/cuda.py"] += "    @classmethod\n    def create(cls):\n        return cls()\n"
+    found = call_findings(tmp_path, {**files, "pkg/kernel.py": (
+        "from pkg.platforms import current_platform, created\n"
+        "A = current_platform.is_arch_support_pdl()\nB = created.is_arch_support_pdl()\n"
+    )})
+    assert sorted(found) == [("pkg/kernel.py", 2), ("pkg/kernel.py", 3)]
+    assert found[("pkg/kernel.py", 2)][-1] == (
+        "pkg.platforms.cuda.CudaPlatform.is_arch_support_pdl", "torch.cuda.current_device", "pkg/platforms/cuda.py", 6)
+
+
+def test_a_factory_whose_returns_differ_gives_no_class(tmp_path):
+    files = dict(PLATFORMS)
+    files["pkg/platforms/__init__.py"] = (
+        "from pkg.platforms.cuda import CudaPlatform\nfrom pkg.platforms.interface import Platform\n"
+        "import os\n"
+        "def _make():\n    if os.environ.get('X'):\n        return Platform()\n    return CudaPlatform()\n"
+        "def _maybe():\n    if os.environ.get('X'):\n        return CudaPlatform()\n"
+        "current_platform = _make()\nmaybe = _maybe()\n"
+    )
+    assert call_findings(tmp_path, {**files, "pkg/kernel.py": (
+        "from pkg.platforms import current_platform, maybe\n"
+        "A = current_platform.is_arch_support_pdl()\nB = maybe.is_arch_support_pdl()\n"
+    )}) == {}
+
+
+def test_a_class_attribute_bound_to_a_function_is_called(tmp_path):
+    found = call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/common.py": IS_CUDA,
+        "pkg/ops.py": (
+            "import torch\nfrom pkg.common import is_cuda\n"
+            "class Ops:\n    check = is_cuda\n    count = torch.cuda.device_count\n"
+            "class Sub(Ops):\n    pass\n"
+            "A = Ops.check()\nB = Sub.check()\nC = Ops.count()\n"
+        ),
+    })
+    assert sorted(found) == [("pkg/ops.py", 8), ("pkg/ops.py", 9)]
+    assert found[("pkg/ops.py", 9)] == [
+        ("pkg.ops", "pkg.ops.Sub.check", "pkg/ops.py", 9),
+        ("pkg.common.is_cuda", "torch.cuda.is_available", "pkg/common.py", 3),
+    ]

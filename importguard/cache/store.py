@@ -174,7 +174,7 @@ def encode(facts: ModuleFacts) -> list[Any]:
         facts.exports,
         [[s.line, s.codes, s.directive] for s in facts.suppressions],
         [[p.code, p.message, p.line, p.column] for p in facts.problems],
-        [[f.name, f.line, _encode_calls(f.calls), int(f.is_class), list(f.bases)] for f in facts.functions],
+        [[f.name, f.line, _encode_calls(f.calls), int(f.is_class), list(f.bases), f.returns] for f in facts.functions],
         [value for pair in facts.bindings for value in pair],
         [list(entry) for entry in facts.environ],
         [list(note) for note in facts.notes],
@@ -266,9 +266,9 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         type(p[0]) is str and type(p[1]) is str and _ints(p[2], p[3]) for p in problems
     ):
         raise MalformedEntry("problems of the wrong shape")
-    if not _rows(functions, 5) or not all(
+    if not _rows(functions, 6) or not all(
         type(f[0]) is str and _ints(f[1], f[3]) and type(f[4]) in _SEQUENCE and all(type(b) is str for b in f[4])
-        for f in functions
+        and type(f[5]) is str for f in functions
     ):
         raise MalformedEntry("function facts of the wrong shape")
     for pairs_of in (bindings, instances):
@@ -289,8 +289,8 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         exports=None if exports is None else tuple(exports),
         suppressions=tuple(Suppression(entry[0], tuple(entry[1]), *entry[2:]) for entry in suppressions),
         problems=tuple(Problem(code, message, line, col) for code, message, line, col in problems),
-        functions=tuple(FunctionFacts(name, line, _decode_calls(c), bool(k), tuple(b))
-                        for name, line, c, k, b in functions),
+        functions=tuple(FunctionFacts(name, line, _decode_calls(c), bool(k), tuple(b), r)
+                        for name, line, c, k, b, r in functions),
         bindings=tuple(zip(pairs, pairs)),
         environ=tuple((key, value, line) for key, value, line in environ),
         notes=tuple((line, text) for line, text in notes),

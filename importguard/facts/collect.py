@@ -133,9 +133,12 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
             return _failed(source, Problem(SYNTAX_ERROR, f"syntax error: {error}"))
 
         bodies: Optional[FunctionCalls] = None
-        if skeleton is not None and skeleton.tree is not None:
+        tree, lines = (skeleton.tree, skeleton.lines) if skeleton is not None else (verdict.tree, ())
+        # A file without functions may still define classes (their bases and attributes
+        # decide what `Cls.attr` is); their entries come from the same reader, with no calls.
+        if tree is not None and (skeleton is not None or "class" in text):
             try:
-                bodies = function_calls(skeleton.tree, skeleton.lines, source.module, source.is_package)
+                bodies = function_calls(tree, lines, source.module, source.is_package)
             except RecursionError:
                 bodies = None
         walker = _Walker(source.module, source.is_package, bodies.module_names if bodies else ())
@@ -297,6 +300,7 @@ class _Walker:
         self.bindings: dict[str, str] = {}  # local name -> qualified module/attribute
         self.instances: dict[str, str] = {}  # local name -> the qualified callee whose result it is
         self.star_imported = False  # a module-level star import binds names not seen here
+        self.classes: list[str] = []  # the class bodies being walked, outermost first
         self.type_checking_names: set[str] = {"TYPE_CHECKING"}
         self.lazy_modules: set[str] = set()
         self.exports: Optional[tuple[str, ...]] = None
@@ -333,6 +337,8 @@ class _Walker:
             self._note_module_assignment(small)
             if ctx.execution is Execution.EAGER:
                 self._note_environ(small, ctx)
+        elif ctx.scope == "class" and self.classes:
+            self._note_alias(small, ".".join(self.classes) + ".")
         if ctx.execution is not Execution.EAGER or isinstance(small, cst.TypeAlias):
             return  # `type X = …` evaluates its value lazily (PEP 695)
         if isinstance(small, cst.AnnAssign):
@@ -361,7 +367,11 @@ class _Walker:
             if ctx.scope == "module":
                 self.module_names.add(_ident(statement.name.value))
             class_ctx = ctx if ctx.scope == "function" else ctx.under(scope="class")
+            if ctx.scope != "function":
+                self.classes.append(_ident(statement.name.value))
             self._block(statement.body, class_ctx)
+            if ctx.scope != "function":
+                self.classes.pop()
         elif isinstance(statement, cst.If):
             self._if(statement, ctx)
         elif isinstance(statement, (cst.Try, cst.TryStar)):
@@ -548,12 +558,13 @@ class _Walker:
         elif target.value == "__lazy_modules__":
             self.lazy_modules.update(strings)
 
-    def _note_alias(self, small: cst.BaseSmallStatement) -> None:
+    def _note_alias(self, small: cst.BaseSmallStatement, prefix: str = "") -> None:
         """`f = torch.cuda.is_available` makes `f()` that call, and so do wrappers that run
         the function they wrap (`f = functools.partial(g, 1)`,
         `f = lru_cache(maxsize=1)(partial(g, ...))`); `p = Platform()` makes `p.m()` the
         class's method (`instances`, names.py); `t = torch.zeros(1)` makes `t` a
-        module-level tensor (`t.cuda()`). `a = b = value` binds each name."""
+        module-level tensor (`t.cuda()`). `a = b = value` binds each name. In a class
+        body (`prefix` "Cls.") the names are the class's attributes."""
         if isinstance(small, cst.Assign):
             targets = [item.target for item in small.targets]
             value = small.value
@@ -561,7 +572,7 @@ class _Walker:
             targets, value = [small.target], small.value
         else:
             return
-        names = [_ident(target.value) for target in targets if isinstance(target, cst.Name)]
+        names = [prefix + _ident(target.value) for target in targets if isinstance(target, cst.Name)]
         if not names:
             return
         for name in names:
@@ -573,6 +584,8 @@ class _Walker:
                 if qualified != f"{self.module_name}.{name}":
                     self.bindings[name] = qualified
             return
+        if prefix:
+            return  # an instance held by a class attribute is not followed
         if isinstance(value, cst.Call):
             called = _full_name(value.func)
             produced = self._qualify(called) if called else None
@@ -743,7 +756,9 @@ class _Walker:
                     calls[key] = site
             ordered = sorted(calls.values(), key=lambda c: (c.line, c.column, c.name))
             bases = tuple(base for base in map(self._finish, raw.bases) if base is not None)
-            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class, bases))
+            returned = {None if call is None else self._finish(call) for call in raw.returns}
+            returns = next(iter(returned)) if len(returned) == 1 else None
+            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class, bases, returns or ""))
         return tuple(functions)
 
     def environ_settings(self, positions: "Positions") -> tuple[tuple[str, str, int], ...]:

@@ -57,6 +57,9 @@ class RawFunction:
     calls: list[RawCall] = field(default_factory=list)
     is_class: bool = False
     bases: list[RawCall] = field(default_factory=list)  # a class's bases, as raw names
+    # What each `return` gives: the callee of a returned call (`return Backend()`), or None
+    # for anything else (a bare `return`, a value that is no call, falling off the end).
+    returns: list[Optional[RawCall]] = field(default_factory=list)
 
 
 @dataclass
@@ -145,6 +148,10 @@ class _Reader:
             elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 local[statement.name] = (f"{name}.{statement.name}", LOCAL)
         body_owner = owner if _is_method(node, owner) else None
+        facts.returns = [self._returned(statement, local, body_owner) for statement in statements
+                         if isinstance(statement, ast.Return)]
+        if type(node.body[-1]) not in _EXITS:
+            facts.returns.append(None)  # may fall off the end: returns None
         outer, self.conditional = self.conditional, 0
         outer_once, self.once = self.once, _assigned_globals(statements)
         self._block(node.body, facts, local, body_owner, guard=None)
@@ -156,6 +163,19 @@ class _Reader:
                 qualified = f"{name}.{statement.name}"
                 self.functions.append(self._class(statement, qualified, local))
                 self.definitions(statement.body, qualified + ".", qualified, local, None)
+
+    def _returned(self, statement: ast.Return, local: dict[str, tuple[str, str]],
+                  owner: Optional[str]) -> Optional[RawCall]:
+        value = statement.value
+        if not isinstance(value, ast.Call):
+            return None
+        dotted = dotted_name(value.func)
+        if dotted is None:
+            return None
+        if dotted == "cls" and owner is not None:  # `return cls(...)` in a classmethod
+            return RawCall(owner, LOCAL, value.lineno, value.col_offset + 1, value.lineno)
+        name, resolution = self._resolve(dotted, local, owner)
+        return None if name is None else RawCall(name, resolution, value.lineno, value.col_offset + 1, value.lineno)
 
     def _class(self, node: ast.ClassDef, qualified: str, bound: dict[str, tuple[str, str]]) -> RawFunction:
         facts = RawFunction(qualified, node.lineno, is_class=True)
