@@ -97,10 +97,6 @@ class Names:
             self._tables[facts.path] = known
         return known
 
-    def exports(self, facts: ModuleFacts, name: str) -> bool:
-        """Whether `from <facts.module> import *` binds `name`."""
-        return self._exports(self.tables(facts), name, _Walk(), frozenset())
-
     # -- what a name denotes
 
     def _denote(self, name: str, walk: _Walk, seen: frozenset) -> tuple[str, Optional[ModuleFacts], str]:

@@ -351,3 +351,13 @@ def test_a_class_attribute_bound_to_a_function_is_called(tmp_path):
         ("pkg.ops", "pkg.ops.Sub.check", "pkg/ops.py", 9),
         ("pkg.common.is_cuda", "torch.cuda.is_available", "pkg/common.py", 3),
     ]
+
+
+def test_module_level_branches_of_an_expression_are_conditional(tmp_path):
+    report = report_of(tmp_path, {"m.py": (
+        "import torch\nOK = True\n"
+        "A = 'cuda' if OK else torch.cuda.current_device()\n"
+        "B = OK and torch.cuda.current_device()\n"
+        "C = torch.cuda.current_device() or OK\n"
+    )})
+    assert [(f.line, "(conditionally)" in f.message) for f in report.findings] == [(3, True), (4, True), (5, False)]

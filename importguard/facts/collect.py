@@ -934,6 +934,18 @@ class _ExpressionScanner:
             self.scan(node.elt, True)  # type: ignore[attr-defined]
             self.scan(node.for_in, True)  # type: ignore[attr-defined]
             return
+        elif kind is cst.IfExp and not self.ctx.conditional:
+            # `a if test() else b()`: the branches run on some paths only
+            self.scan(node.test, in_lambda)  # type: ignore[attr-defined]
+            branches = _ExpressionScanner(self.walker, self.ctx.under(conditional=True))
+            branches.scan(node.body, in_lambda)  # type: ignore[attr-defined]
+            branches.scan(node.orelse, in_lambda)  # type: ignore[attr-defined]
+            return
+        elif kind is cst.BooleanOperation and not self.ctx.conditional:
+            # `a() and b()`: b() runs only when a() is true (`or`: when false)
+            self.scan(node.left, in_lambda)  # type: ignore[attr-defined]
+            _ExpressionScanner(self.walker, self.ctx.under(conditional=True)).scan(node.right, in_lambda)  # type: ignore[attr-defined]
+            return
         elif kind in _NOT_RUN_AT_IMPORT:
             return
         # A node without fields to walk (a leaf, _LEAVES), or a value that is no node,
