@@ -361,3 +361,20 @@ def test_module_level_branches_of_an_expression_are_conditional(tmp_path):
         "C = torch.cuda.current_device() or OK\n"
     )})
     assert [(f.line, "(conditionally)" in f.message) for f in report.findings] == [(3, True), (4, True), (5, False)]
+
+
+def test_an_edit_of_a_star_source_reaches_the_cached_findings(tmp_path):
+    write_tree(tmp_path, {"pkg/__init__.py": "", "pkg/utils/__init__.py": "from pkg.utils.common import *\n",
+                          "pkg/utils/common.py": IS_CUDA,
+                          "pkg/layer.py": "from pkg.utils import is_cuda\n_is_cuda = is_cuda()\n"})
+    command = [sys.executable, "-m", "importguard", "check", "pkg", "--output-format", "json", "--exit-zero"]
+
+    def run(*extra):
+        done = subprocess.run(command + list(extra), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert [f["line"] for f in json.loads(run())["findings"]] == [2]
+    (tmp_path / "pkg/utils/common.py").write_text("__all__ = []\n" + IS_CUDA)
+    cached = run()
+    assert json.loads(cached)["findings"] == [] and cached == run("--no-cache")

@@ -14,7 +14,14 @@ What is modelled inside a body:
   its first operand of `and`), and every statement after
   `if not torch.cuda.is_initialized(): return …` (or `raise`) in the same block;
 - the literal CUDA device a call is given (`device="cuda"`, `torch.device("cuda:0")`,
-  `.to("cuda")`).
+  `.to("cuda")`);
+- paths: a call on a branch (if, loop, handler, after an early exit, right of `or`, in
+  a conditional expression) is `conditional`; right of `and` only, it is also
+  `right_of_and` (reach.py follows those); an early exit whose test reads only globals
+  the function itself assigns (`if _cache is not None: return _cache`) is taken on later
+  calls only, so what follows it is not conditional;
+- what each `return` gives (a class made by a factory function, names.py), and the
+  bases of each class.
 Lambda bodies inside a function, and generator expressions' elements, are not calls
 of that function's body (they run when called or consumed); nested functions and
 classes are functions of their own.
