@@ -1,9 +1,12 @@
 """Which calls reach a sink call through the functions they run.
 
-A call *reaches* a sink call when it is one (`call_sink_for`), or when the function it
-names (found through the facts of the module that defines it, following re-exports
-through that module's bindings) makes an unguarded call that reaches one. A class
-call runs the class's own `__new__`, `__init__` and `__post_init__`. The search is
+A call *reaches* a sink call when it is one (`call_sink_for`), by its written name or
+its canonical one (names.py: re-exports, star imports, module objects, aliases and
+wrappers followed), or when the function it names (names.py finds it) makes an
+unguarded call that reaches one. A class call runs the class's `__new__`, `__init__`
+and `__post_init__` (its own or inherited); in a method inherited by the class of the
+object it is called on, `self.m()` is that class's `m`. A call on some paths of its
+function is followed only with `conditional-calls`, except one right of `and`. The search is
 depth-first over function facts, memoised per (name, NVML check); a cycle ends the
 path it closes (the result of a name whose search met a cycle is not memoised when it
 is negative), and paths longer than MAX_DEPTH calls are not followed.

@@ -123,6 +123,18 @@ def test_module_object_re_exported_by_a_package(tmp_path):
     ]}
 
 
+def test_module_object_re_exported_through_a_star_import_with_all(tmp_path):
+    found = call_findings(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/triton_utils.py": "import triton\n__all__ = ['triton']\n",
+        "pkg/ops.py": TRITON_OPS.replace("from pkg.triton_utils import triton", "from pkg.triton_utils import *"),
+    })
+    assert found == {("pkg/ops.py", 4): [
+        ("pkg.ops", "pkg.ops.device", "pkg/ops.py", 4),
+        ("pkg.ops.device", "triton.runtime.driver.active.get_current_target", "pkg/ops.py", 3),
+    ]}
+
+
 def test_a_placeholder_object_is_no_module(tmp_path):
     assert call_findings(tmp_path, {
         "pkg/__init__.py": "",
@@ -244,13 +256,15 @@ def test_identifiers_are_nfkc_normalised(tmp_path):
     found = call_findings(tmp_path, {
         "pkg/__init__.py": "",
         "pkg/common.py": IS_CUDA,
-        "pkg/layer.py": "from pkg.common import \uff49\uff53_cuda\nX = is_cuda()\nY = \uff49\uff53_cuda()\n",
+        "pkg/layer.py": ("import torch\nfrom pkg.common import \uff49\uff53_cuda\nX = is_cuda()\nY = \uff49\uff53_cuda()\n"
+                         "Z = torch.cuda.\uff43urrent_device()\n"),
     })
     assert found == {
-        ("pkg/layer.py", line): [
+        **{("pkg/layer.py", line): [
             ("pkg.layer", "pkg.common.is_cuda", "pkg/layer.py", line),
             ("pkg.common.is_cuda", "torch.cuda.is_available", "pkg/common.py", 3),
-        ] for line in (2, 3)
+        ] for line in (3, 4)},
+        ("pkg/layer.py", 5): [("pkg.layer", "torch.cuda.current_device", "pkg/layer.py", 5)],
     }
 
 
