@@ -392,3 +392,11 @@ def test_an_edit_of_a_star_source_reaches_the_cached_findings(tmp_path):
     (tmp_path / "pkg/utils/common.py").write_text("__all__ = []\n" + IS_CUDA)
     cached = run()
     assert json.loads(cached)["findings"] == [] and cached == run("--no-cache")
+
+
+def test_the_rest_after_if_not_x_return_is_followed_as_x_and_rest(tmp_path):
+    body = "    if not LEVEL:\n        return False\n    return torch.cuda.get_device_capability()\n"
+    assert _one_finding(tmp_path, body) == [("IG003", 8, "torch.cuda.get_device_capability", True)]
+    for other in ("    if LEVEL == 0:\n        return False\n", "    if not LEVEL:\n        return False\n    else:\n        pass\n",
+                  "    if LEVEL:\n        return False\n"):
+        assert _one_finding(tmp_path / str(len(other)), other + "    return torch.cuda.get_device_capability()\n") == []

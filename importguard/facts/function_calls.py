@@ -16,8 +16,9 @@ What is modelled inside a body:
 - the literal CUDA device a call is given (`device="cuda"`, `torch.device("cuda:0")`,
   `.to("cuda")`);
 - paths: a call on a branch (if, loop, handler, after an early exit, right of `or`, in
-  a conditional expression) is `conditional`; right of `and` only, it is also
-  `right_of_and` (reach.py follows those); an early exit whose test reads only globals
+  a conditional expression) is `conditional`; right of `and` only, or after
+  `if not x: return` only (the same as `x and rest`), it is also `right_of_and`
+  (reach.py follows those); an early exit whose test reads only globals
   the function itself assigns (`if _cache is not None: return _cache`) is taken on later
   calls only, so what follows it is not conditional;
 - what each `return` gives (a class made by a factory function, names.py), and the
@@ -113,6 +114,8 @@ class _Reader:
         self.package = package
         self.functions: list[RawFunction] = []
         self.conditional = 0  # depth of branches (if, loops, handlers, after an early exit)
+        # Early exits `if not x: return` passed: the rest runs when x is true, as `x and rest`.
+        self.unless_exit = 0
         self.once: frozenset[str] = frozenset()  # globals the function being read assigns
 
     # -- definitions
@@ -159,10 +162,11 @@ class _Reader:
                          if isinstance(statement, ast.Return)]
         if type(node.body[-1]) not in _EXITS:
             facts.returns.append(None)  # may fall off the end: returns None
-        outer, self.conditional = self.conditional, 0
+        outer, self.conditional = (self.conditional, self.unless_exit), 0
+        self.unless_exit = 0
         outer_once, self.once = self.once, _assigned_globals(statements)
         self._block(node.body, facts, local, body_owner, guard=None)
-        self.conditional, self.once = outer, outer_once
+        (self.conditional, self.unless_exit), self.once = outer, outer_once
         for statement in statements:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.function(statement, f"{name}.{statement.name}", None, local)
@@ -224,11 +228,11 @@ class _Reader:
         owner: Optional[str],
         guard: Optional[ast.AST],
     ) -> None:
-        entered = self.conditional
+        entered = self.conditional, self.unless_exit
         try:
             self._statements(body, facts, local, owner, guard)
         finally:
-            self.conditional = entered
+            self.conditional, self.unless_exit = entered
 
     def _branch(self, body: Sequence[ast.stmt], facts: RawFunction, local: dict[str, tuple[str, str]],
                 owner: Optional[str], guard: Optional[ast.AST]) -> None:
@@ -263,10 +267,13 @@ class _Reader:
                 self._branch(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
                 if statement.body and type(statement.body[-1]) in _EXITS \
                         and not self._first_call_guard(statement.test):  # type: ignore[attr-defined]
-                    self.conditional += 1  # after an early exit: the rest runs on some paths only
                     negated = _negated_is_initialized(statement.test)  # type: ignore[attr-defined]
                     if negated is not None:
                         guard = guard or negated  # `if not is_initialized(): return`: the rest is guarded
+                    if _is_not(statement.test) and not statement.orelse:  # type: ignore[attr-defined]
+                        self.unless_exit += 1  # `if not x: return` then the rest: as `x and rest`
+                    else:
+                        self.conditional += 1  # after an early exit: the rest runs on some paths only
                 continue
             expressions, has_cases, has_handlers, has_body = _LAYOUT[kind]
             for name in expressions:
@@ -314,7 +321,7 @@ class _Reader:
         guard: Optional[ast.AST],
     ) -> None:
         # 0: runs whenever the statement does; 1: on some paths; 2: only right of `and`
-        stack: list[tuple[ast.AST, int]] = [(node, 1 if self.conditional > 0 else 0)]
+        stack: list[tuple[ast.AST, int]] = [(node, 1 if self.conditional > 0 else 2 if self.unless_exit else 0)]
         pop, push = stack.pop, stack.append
         walked = _WALKED
         while stack:
@@ -480,6 +487,10 @@ def _walk_statements(body: Sequence[ast.stmt], found: Optional[list[ast.stmt]] =
 
 
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+
+
+def _is_not(test: ast.AST) -> bool:
+    return isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
 
 
 def _assigned_globals(statements: Sequence[ast.stmt]) -> frozenset[str]:
