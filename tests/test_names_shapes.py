@@ -400,3 +400,20 @@ def test_the_rest_after_if_not_x_return_is_followed_as_x_and_rest(tmp_path):
     for other in ("    if LEVEL == 0:\n        return False\n", "    if not LEVEL:\n        return False\n    else:\n        pass\n",
                   "    if LEVEL:\n        return False\n"):
         assert _one_finding(tmp_path / str(len(other)), other + "    return torch.cuda.get_device_capability()\n") == []
+
+
+def test_a_name_bound_in_a_try_body_is_not_rebound_by_its_except_handler(tmp_path):
+    quiet = "def is_cuda():\n    return False\n"
+    modules = {"pkg/__init__.py": "", "pkg/fast.py": IS_CUDA, "pkg/slow.py": quiet}
+    found = call_findings(tmp_path, {**modules, "pkg/use.py": (
+        "try:\n    from pkg.fast import is_cuda\nexcept ImportError:\n    from pkg.slow import is_cuda\n"
+        "try:\n    from pkg.fast import is_cuda as check\nexcept ImportError:\n    check = None\n"
+        "X = is_cuda()\nY = check()\n"
+    )})
+    assert found == {("pkg/use.py", line): [
+        ("pkg.use", "pkg.fast.is_cuda", "pkg/use.py", line),
+        ("pkg.fast.is_cuda", "torch.cuda.is_available", "pkg/fast.py", 3),
+    ] for line in (9, 10)}
+    swapped = {**modules, "pkg/use.py": "try:\n    from pkg.slow import is_cuda\nexcept ImportError:\n"
+                                         "    from pkg.fast import is_cuda\nX = is_cuda()\n"}
+    assert call_findings(tmp_path / "swapped", swapped) == {}

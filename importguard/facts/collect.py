@@ -219,6 +219,7 @@ class _Context:
     conditional: bool = False
     scope: str = "module"  # module | class | function
     in_try_or_with: bool = False
+    fallback: bool = False  # in an except handler: runs only when the try body failed
     guarded: bool = False  # under `if torch.cuda.is_initialized():` (see CallSite)
     context: str = ""  # CallSite.context
 
@@ -334,11 +335,11 @@ class _Walker:
             self._import(small, ctx)
             return
         if ctx.scope == "module":
-            self._note_module_assignment(small)
+            self._note_module_assignment(small, ctx)
             if ctx.execution is Execution.EAGER:
                 self._note_environ(small, ctx)
         elif ctx.scope == "class" and self.classes:
-            self._note_alias(small, ".".join(self.classes) + ".")
+            self._note_alias(small, ".".join(self.classes) + ".", fallback=ctx.fallback)
         if ctx.execution is not Execution.EAGER or isinstance(small, cst.TypeAlias):
             return  # `type X = …` evaluates its value lazily (PEP 695)
         if isinstance(small, cst.AnnAssign):
@@ -380,7 +381,7 @@ class _Walker:
             for handler in statement.handlers:
                 if eager and handler.type is not None:
                     self._scan(handler.type, ctx)
-                self._block(handler.body, guarded)
+                self._block(handler.body, guarded.under(fallback=True))
             if statement.orelse is not None:
                 self._block(statement.orelse.body, guarded)
             if statement.finalbody is not None:
@@ -465,9 +466,7 @@ class _Walker:
                 self._add_site(node, name, (), SiteKind.IMPORT, ctx, lazy)
                 if ctx.execution is Execution.EAGER and ctx.scope != "function" and not lazy:
                     bound = _alias_name(alias)
-                    self.bindings[bound or name.partition(".")[0]] = (
-                        name if bound else name.partition(".")[0]
-                    )
+                    self._bind(bound or name.partition(".")[0], name if bound else name.partition(".")[0], ctx)
             return
         assert isinstance(node, (cst.ImportFrom, cst.LazyImportFrom))
         module = self._resolve_from_module(node)
@@ -492,8 +491,13 @@ class _Walker:
                 for alias in node.names:
                     if isinstance(alias.name, cst.Name):
                         imported = _ident(alias.name.value)
-                        bound = _alias_name(alias) or imported
-                        self.bindings[bound] = f"{module}.{imported}"
+                        self._bind(_alias_name(alias) or imported, f"{module}.{imported}", ctx)
+
+    def _bind(self, name: str, target: str, ctx: _Context) -> None:
+        # `try: from a import f` / `except ImportError: from b import f`: f is a.f whenever
+        # the try body succeeds; a handler's binding counts only for a name still unbound.
+        if not (ctx.fallback and name in self.bindings):
+            self.bindings[name] = target
 
     def _resolve_from_module(self, node: Union[cst.ImportFrom, cst.LazyImportFrom]) -> Optional[str]:
         written = _full_name(node.module) if node.module is not None else ""
@@ -536,8 +540,8 @@ class _Walker:
 
     # -- module-level names that change meaning
 
-    def _note_module_assignment(self, small: cst.BaseSmallStatement) -> None:
-        self._note_alias(small)
+    def _note_module_assignment(self, small: cst.BaseSmallStatement, ctx: _Context) -> None:
+        self._note_alias(small, fallback=ctx.fallback)
         if isinstance(small, cst.Assign) and len(small.targets) == 1:
             target = small.targets[0].target
             value = small.value
@@ -558,7 +562,7 @@ class _Walker:
         elif target.value == "__lazy_modules__":
             self.lazy_modules.update(strings)
 
-    def _note_alias(self, small: cst.BaseSmallStatement, prefix: str = "") -> None:
+    def _note_alias(self, small: cst.BaseSmallStatement, prefix: str = "", fallback: bool = False) -> None:
         """`f = torch.cuda.is_available` makes `f()` that call, and so do wrappers that run
         the function they wrap (`f = functools.partial(g, 1)`,
         `f = lru_cache(maxsize=1)(partial(g, ...))`); `p = Platform()` makes `p.m()` the
@@ -573,6 +577,8 @@ class _Walker:
         else:
             return
         names = [prefix + _ident(target.value) for target in targets if isinstance(target, cst.Name)]
+        if fallback:  # in an except handler: what the try body bound stays (see _bind)
+            names = [name for name in names if name not in self.bindings]
         if not names:
             return
         for name in names:
