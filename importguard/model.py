@@ -134,6 +134,11 @@ class ModuleFacts:
     # Module-level names bound to the result of a call (`current_platform = CudaPlatform()`):
     # (name, the qualified callee); names.py makes a call of `name.m` the class's method `m`.
     instances: tuple[tuple[str, str], ...] = ()
+    # Module-level names declared without a value (`current_platform: Platform`, e.g. under
+    # TYPE_CHECKING, served by a PEP 562 `__getattr__`): (name, the qualified annotation).
+    declared: tuple[tuple[str, str], ...] = ()
+    # Dotted names the module's functions return as strings (`return "pkg.cuda.CudaPlatform"`).
+    qualnames: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """What `dataclasses.asdict` gives (keys in field order, tuples kept), written
@@ -167,6 +172,8 @@ class ModuleFacts:
             "environ": tuple(map(tuple, self.environ)),
             "notes": tuple(map(tuple, self.notes)),
             "instances": tuple(map(tuple, self.instances)),
+            "declared": tuple(map(tuple, self.declared)),
+            "qualnames": tuple(self.qualnames),
         }
 
     @classmethod
@@ -198,6 +205,8 @@ class ModuleFacts:
             environ=tuple((k, v, line) for k, v, line in data.get("environ", ())),
             notes=tuple((line, text) for line, text in data.get("notes", ())),
             instances=tuple((a, b) for a, b in data.get("instances", ())),
+            declared=tuple((a, b) for a, b in data.get("declared", ())),
+            qualnames=tuple(data.get("qualnames", ())),
             exports=None if data["exports"] is None else tuple(data["exports"]),
             suppressions=tuple(
                 Suppression(line=s["line"], codes=tuple(s["codes"]), directive=s.get("directive", "noqa"))

@@ -22,6 +22,10 @@ next part is what that module binds at module level:
   When no project module binds it and a star import of a module outside the project
   is there, the name is taken to be that module's (`from torch.cuda import *`).
 
+- a name the module declares without a value (`current_platform: Platform`) and serves
+  from a PEP 562 `__getattr__`: one of the classes named by the dotted strings its
+  functions return, `Platform` or derived from it (`Target.one_of`);
+
 `Names.lookup` gives the canonical name (every project re-export followed, the name a
 sink is known by), the functions a call of it runs (a class's constructors), and for a
 method the class of the object it is called on (`receiver`): inside a method inherited
@@ -45,6 +49,10 @@ class Target:
     canonical: str  # the name with every binding through project modules followed
     functions: tuple[tuple[ModuleFacts, FunctionFacts], ...] = ()  # what a call of it runs
     receiver: str = ""  # for a method or a class: the qualified class whose object runs it
+    # When the object is one of several classes (a lazily provided module attribute):
+    # each function's receiver, and the call runs one of them only.
+    receivers: tuple[str, ...] = ()
+    one_of: bool = False
 
 
 class _Walk:
@@ -66,6 +74,7 @@ class _Tables:
     bindings: dict[str, str]
     instances: dict[str, str]
     stars: tuple[str, ...]  # modules star-imported at import time, in order
+    declared: dict[str, str]
 
 
 class Names:
@@ -77,7 +86,7 @@ class Names:
         walk = _Walk()
         canonical, facts, qualified = self._denote(name, walk, frozenset())
         if facts is None:
-            return Target(canonical)
+            return self._lazy_methods(canonical, walk) or Target(canonical)
         tables = self.tables(facts)
         entry = tables.index[qualified]
         if not entry.is_class:
@@ -93,7 +102,7 @@ class Names:
                 and site.module != facts.module
             )
             known = _Tables(facts, {f.name: f for f in facts.functions}, dict(facts.bindings),
-                            dict(facts.instances), stars)
+                            dict(facts.instances), stars, dict(facts.declared))
             self._tables[facts.path] = known
         return known
 
@@ -181,6 +190,56 @@ class Names:
             if hit is not None and hit[1] is not None:
                 found.append((hit[1], self.tables(hit[1]).index[hit[2]]))
         return tuple(found)
+
+    # -- a module attribute PEP 562 `__getattr__` provides
+
+    def _lazy_methods(self, name: str, walk: _Walk) -> Optional[Target]:
+        """`pkg.current_platform.m` where pkg declares `current_platform: Platform`
+        without binding it and has a module `__getattr__` (vLLM's and sglang's
+        `resolve_obj_by_qualname(...)()` there): the object is one of the classes, among
+        the dotted names pkg's functions return as strings, that are `Platform` or derive
+        from it; a call of `m` runs that class's `m`, one of them."""
+        parts = name.split(".")
+        if len(parts) < 3:
+            return None
+        facts = self._fetch(".".join(parts[:-2]))
+        if facts is None:
+            return None
+        tables = self.tables(facts)
+        declared = tables.declared.get(parts[-2])
+        if declared is None or "__getattr__" not in tables.index or parts[-2] in tables.bindings:
+            return None
+        _, base_facts, base = self._denote(declared, walk, frozenset())
+        if base_facts is None:
+            return None
+        root = f"{base_facts.module}.{base}"
+        functions, receivers = [], []
+        for qualname in facts.qualnames:
+            _, cls_facts, cls = self._denote(qualname, _Walk(), frozenset())
+            if cls_facts is None or not self.tables(cls_facts).index[cls].is_class:
+                continue
+            owner = self.tables(cls_facts)
+            if not self._derives(owner, cls, root, _Walk()):
+                continue
+            hit = self._method(owner, cls, parts[-1], _Walk())
+            if hit is not None and hit[1] is not None:
+                functions.append((hit[1], self.tables(hit[1]).index[hit[2]]))
+                receivers.append(f"{cls_facts.module}.{cls}")
+        if not functions:
+            return None
+        return Target(name, tuple(functions), receivers=tuple(receivers), one_of=True)
+
+    def _derives(self, tables: _Tables, cls: str, root: str, walk: _Walk) -> bool:
+        if f"{tables.facts.module}.{cls}" == root:
+            return True
+        for base in tables.index[cls].bases:
+            if not walk.step():
+                return False
+            _, facts, name = self._denote(base, walk, frozenset())
+            if facts is not None and self.tables(facts).index[name].is_class \
+                    and self._derives(self.tables(facts), name, root, walk):
+                return True
+        return False
 
     # -- star imports
 

@@ -287,17 +287,23 @@ class CallReach:
         self._in_progress.add(key)
         cycles_before = self._cycles
         best: Optional[Reached] = None
-        for facts, function in targets:
+        for index, (facts, function) in enumerate(targets):
             owner = f"{facts.module}.{function.name}"
             defining_class = owner.rpartition(".")[0]
+            receiver = target.receivers[index] if target.receivers else target.receiver
             for call in function.calls:
                 if call.guarded or (call.conditional and not self._conditional_calls
                                     and call.context != RIGHT_OF_AND):
                     continue  # a call right of `and` is followed (on some paths), as the issue asks
-                if target.receiver and target.receiver != defining_class:
-                    call = _dispatched(call, defining_class, target.receiver)
+                if receiver and receiver != defining_class:
+                    call = _dispatched(call, defining_class, receiver)
                 hop = call_hop(owner, call, facts.path, in_function=True)
+                if target.one_of:  # the object is one of several classes, decided at run time
+                    hop = Hop(hop.importer, hop.imported, hop.path, hop.line,
+                              ", ".join(filter(None, (f"when the object is a {receiver}", hop.via))), hop.kind)
                 found = self._through(hop, call, nvml, depth + 1)
+                if found is not None and target.one_of and not found.conditional:
+                    found = Reached(found.hops, found.sink, True)
                 if found is not None and (best is None or found.rank < best.rank):
                     best = found
                     if best.rank == (False, 1):

@@ -417,3 +417,59 @@ def test_a_name_bound_in_a_try_body_is_not_rebound_by_its_except_handler(tmp_pat
     swapped = {**modules, "pkg/use.py": "try:\n    from pkg.slow import is_cuda\nexcept ImportError:\n"
                                          "    from pkg.fast import is_cuda\nX = is_cuda()\n"}
     assert call_findings(tmp_path / "swapped", swapped) == {}
+
+
+LAZY_PLATFORM = {
+    "pkg/__init__.py": "",
+    "pkg/platforms/interface.py": "class Platform:\n    def is_arch_support_pdl(self):\n        return False\n",
+    "pkg/platforms/cuda.py": (
+        "import torch\nfrom pkg.platforms.interface import Platform\n"
+        "class CudaPlatformBase(Platform):\n    def is_arch_support_pdl(self):\n"
+        "        return torch.cuda.current_device() >= 0\n"
+        "class NvmlCudaPlatform(CudaPlatformBase):\n    pass\n"
+        "class NonNvmlCudaPlatform(CudaPlatformBase):\n    pass\n"
+        "nvml_available = True\n"
+        "CudaPlatform = NvmlCudaPlatform if nvml_available else NonNvmlCudaPlatform\n"
+    ),
+    "pkg/platforms/rocm.py": "from pkg.platforms.interface import Platform\nclass RocmPlatform(Platform):\n    pass\n",
+    "pkg/other.py": "import torch\nclass Thing:\n    def is_arch_support_pdl(self):\n        return torch.cuda.current_device()\n",
+    "pkg/platforms/__init__.py": (
+        "from typing import TYPE_CHECKING\n"
+        "from pkg.platforms.interface import Platform\n"
+        "def cuda_platform_plugin():\n    ok = True\n    return 'pkg.platforms.cuda.CudaPlatform' if ok else None\n"
+        "def rocm_platform_plugin():\n    return 'pkg.platforms.rocm.RocmPlatform'\n"
+        "def not_a_platform():\n    return 'pkg.other.Thing'\n"
+        "def resolve_obj_by_qualname(qualname):\n    return None\n"
+        "_current_platform = None\n"
+        "if TYPE_CHECKING:\n    current_platform: Platform\n"
+        "def __getattr__(name):\n"
+        "    if name == 'current_platform':\n"
+        "        global _current_platform\n"
+        "        _current_platform = resolve_obj_by_qualname(cuda_platform_plugin())()\n"
+        "        return _current_platform\n"
+        "    raise AttributeError(name)\n"
+    ),
+    "pkg/kernel.py": "from pkg.platforms import current_platform\nENABLE_PDL = current_platform.is_arch_support_pdl()\n",
+}
+
+
+def test_a_platform_object_served_by_a_module_getattr_is_one_of_its_named_subclasses(tmp_path):
+    report = report_of(tmp_path, LAZY_PLATFORM)
+    (finding,) = [f for f in report.findings if f.code == "IG003"]
+    assert (finding.path, finding.line, finding.sink) == ("pkg/kernel.py", 2, "torch.cuda.current_device")
+    assert [(h.importer, h.imported, h.path, h.line) for h in finding.chain] == [
+        ("pkg.kernel", "pkg.platforms.current_platform.is_arch_support_pdl", "pkg/kernel.py", 2),
+        ("pkg.platforms.cuda.CudaPlatformBase.is_arch_support_pdl", "torch.cuda.current_device", "pkg/platforms/cuda.py", 5),
+    ]
+    assert "on some paths" in finding.message
+    assert finding.chain[-1].via == "when the object is a pkg.platforms.cuda.NvmlCudaPlatform"
+
+
+def test_a_named_class_that_is_no_platform_or_a_module_without_getattr_gives_nothing(tmp_path):
+    files = dict(LAZY_PLATFORM)
+    files["pkg/platforms/__init__.py"] = files["pkg/platforms/__init__.py"].replace(
+        "'pkg.platforms.cuda.CudaPlatform' if ok else None", "None")
+    assert call_findings(tmp_path, files) == {}
+    files = dict(LAZY_PLATFORM)
+    files["pkg/platforms/__init__.py"] = files["pkg/platforms/__init__.py"].replace("def __getattr__", "def _getattr")
+    assert call_findings(tmp_path / "plain", files) == {}

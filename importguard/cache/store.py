@@ -179,6 +179,8 @@ def encode(facts: ModuleFacts) -> list[Any]:
         [list(entry) for entry in facts.environ],
         [list(note) for note in facts.notes],
         [value for pair in facts.instances for value in pair],
+        [value for pair in facts.declared for value in pair],
+        list(facts.qualnames),
     ]
 
 
@@ -230,9 +232,10 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
     """The facts `encode` wrote. Every field is checked, since the hash only proves the
     file is unchanged, not that the entry is intact (a `calls` list of `[1]` would
     otherwise drop every call silently)."""
-    if type(data) not in _SEQUENCE or len(data) != 10:
-        raise MalformedEntry("not a list of ten fields")
-    imports, calls, exports, suppressions, problems, functions, bindings, environ, notes, instances = data
+    if type(data) not in _SEQUENCE or len(data) != 12:
+        raise MalformedEntry("not a list of twelve fields")
+    (imports, calls, exports, suppressions, problems, functions, bindings, environ, notes, instances, declared,
+     qualnames) = data
     if type(imports) not in _SEQUENCE or len(imports) % 8:
         raise MalformedEntry("import sites of the wrong length")
     sites = []
@@ -271,7 +274,9 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         and type(f[5]) is str for f in functions
     ):
         raise MalformedEntry("function facts of the wrong shape")
-    for pairs_of in (bindings, instances):
+    if type(qualnames) not in _SEQUENCE or not all(type(q) is str for q in qualnames):
+        raise MalformedEntry("qualified names of the wrong shape")
+    for pairs_of in (bindings, instances, declared):
         if type(pairs_of) not in _SEQUENCE or len(pairs_of) % 2 or not all(type(b) is str for b in pairs_of):
             raise MalformedEntry("bindings of the wrong shape")
     if not _rows(environ, 3) or not all(type(k) is str and type(v) is str and _ints(n) for k, v, n in environ):
@@ -280,6 +285,7 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         raise MalformedEntry("notes of the wrong shape")
     pairs = iter(bindings)
     instance_pairs = iter(instances)
+    declared_pairs = iter(declared)
     return ModuleFacts(
         module=source.module,
         path=source.path,
@@ -295,6 +301,8 @@ def decode(source: SourceFile, data: list[Any]) -> ModuleFacts:
         environ=tuple((key, value, line) for key, value, line in environ),
         notes=tuple((line, text) for line, text in notes),
         instances=tuple(zip(instance_pairs, instance_pairs)),
+        declared=tuple(zip(declared_pairs, declared_pairs)),
+        qualnames=tuple(qualnames),
     )
 
 

@@ -166,6 +166,8 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         environ=walker.environ_settings(positions),
         notes=walker.notes(positions),
         instances=tuple(sorted(walker.instances.items())),
+        declared=tuple(sorted(walker.declared.items())),
+        qualnames=tuple(bodies.qualnames) if bodies else (),
     )
 
 
@@ -300,6 +302,7 @@ class _Walker:
         self.pending_problems: list[_PendingProblem] = []
         self.bindings: dict[str, str] = {}  # local name -> qualified module/attribute
         self.instances: dict[str, str] = {}  # local name -> the qualified callee whose result it is
+        self.declared: dict[str, str] = {}  # `name: Annotation` without a value -> the qualified annotation
         self.star_imported = False  # a module-level star import binds names not seen here
         self.classes: list[str] = []  # the class bodies being walked, outermost first
         self.type_checking_names: set[str] = {"TYPE_CHECKING"}
@@ -542,6 +545,12 @@ class _Walker:
 
     def _note_module_assignment(self, small: cst.BaseSmallStatement, ctx: _Context) -> None:
         self._note_alias(small, fallback=ctx.fallback)
+        if isinstance(small, cst.AnnAssign) and small.value is None and isinstance(small.target, cst.Name):
+            annotation = small.annotation.annotation
+            written = _literal_string(annotation) if isinstance(annotation, cst.SimpleString) else _full_name(annotation)
+            declared = self._qualify(written) if written and all(p.isidentifier() for p in written.split(".")) else None
+            if declared is not None:
+                self.declared[_ident(small.target.value)] = declared
         if isinstance(small, cst.Assign) and len(small.targets) == 1:
             target = small.targets[0].target
             value = small.value
@@ -604,10 +613,14 @@ class _Walker:
 
     def _runs(self, value: cst.BaseExpression, depth: int = 0) -> Optional[str]:
         """The qualified function a call of `value` runs, when `value` names one or
-        wraps one in a wrapper that calls it (functools.partial, cache, lru_cache, wraps)."""
+        wraps one in a wrapper that calls it (functools.partial, cache, lru_cache, wraps);
+        of `a if test else b`, the first alternative (an approximation: the other is not kept)."""
         if isinstance(value, (cst.Name, cst.Attribute)):
             dotted = _full_name(value)
             return self._qualify(dotted) if dotted else None
+        if isinstance(value, cst.IfExp) and depth <= 8:
+            # `A if nvml_available else B`: the first alternative, what runs when the test holds
+            return self._runs(value.body, depth + 1)
         if not isinstance(value, cst.Call) or depth > 8:
             return None
         dotted = _getattr_name(value)

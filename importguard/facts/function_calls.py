@@ -74,13 +74,16 @@ class RawFunction:
 class FunctionCalls:
     functions: list[RawFunction]
     module_names: set[str]  # names that module-level def/class statements bind
+    # Dotted names the module's functions return as strings (`return "pkg.cuda.CudaPlatform"
+    # if ok else None`): the classes a `resolve_obj_by_qualname`-style lookup may give.
+    qualnames: list[str] = field(default_factory=list)
 
 
 def function_calls(tree: ast.Module, lines: Sequence[str], module: str, is_package: bool) -> FunctionCalls:
     reader = _Reader(lines, module if is_package else module.rpartition(".")[0])
     names: set[str] = set()
     reader.definitions(tree.body, "", None, {}, names)
-    return FunctionCalls(reader.functions, names)
+    return FunctionCalls(reader.functions, names, sorted(reader.qualnames))
 
 
 def dotted_name(node: ast.AST) -> Optional[str]:
@@ -117,6 +120,7 @@ class _Reader:
         # Early exits `if not x: return` passed: the rest runs when x is true, as `x and rest`.
         self.unless_exit = 0
         self.once: frozenset[str] = frozenset()  # globals the function being read assigns
+        self.qualnames: set[str] = set()
 
     # -- definitions
 
@@ -160,6 +164,9 @@ class _Reader:
         body_owner = owner if _is_method(node, owner) else None
         facts.returns = [self._returned(statement, local, body_owner) for statement in statements
                          if isinstance(statement, ast.Return)]
+        for statement in statements:
+            if isinstance(statement, ast.Return):
+                self.qualnames.update(_returned_qualnames(statement.value))
         if type(node.body[-1]) not in _EXITS:
             facts.returns.append(None)  # may fall off the end: returns None
         outer, self.conditional = (self.conditional, self.unless_exit), 0
@@ -487,6 +494,16 @@ def _walk_statements(body: Sequence[ast.stmt], found: Optional[list[ast.stmt]] =
 
 
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+
+
+def _returned_qualnames(value: Optional[ast.AST]) -> list[str]:
+    branches = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+    found = []
+    for branch in branches:
+        text = _literal(branch)
+        if text is not None and text.count(".") >= 2 and all(part.isidentifier() for part in text.split(".")):
+            found.append(text)
+    return found
 
 
 def _is_not(test: ast.AST) -> bool:
