@@ -52,6 +52,8 @@ class ImportSite:
 POSITIONAL = "#positional"  # CallSite.keywords: how many positional arguments
 APPLIED = "#applied"  # CallSite.keywords: what the call returns is called at once, `f(...)(x)`
 
+RIGHT_OF_AND = "right of and"  # CallSite.context: runs when the operands before it are true
+
 
 @dataclass(frozen=True, slots=True)
 class CallSite:
@@ -65,7 +67,8 @@ class CallSite:
     `if not torch.cuda.is_initialized(): return`, so it cannot be the first CUDA call.
     `device`: the literal CUDA device it is given (`device="cuda"`, `.to("cuda:0")`).
     `context`: why it runs at import when that is not plain (`decorator`: `@deco`
-    calls `deco(func)`; `annotation`: evaluated on Python < 3.14 only)."""
+    calls `deco(func)`; `annotation`: evaluated on Python < 3.14 only), or, in a
+    function, why a conditional call is still followed (RIGHT_OF_AND: `a() and b()`)."""
 
     name: str
     line: int
@@ -98,6 +101,12 @@ class FunctionFacts:
     is_class: bool = False
     # `os.environ[KEY] = "V"` / `setdefault` in the body, outside any branch: (KEY, V, line).
     environ: tuple[tuple[str, str, int], ...] = ()
+    # For a class: its bases, qualified as calls are (a method it does not define is
+    # looked up in them, in order).
+    bases: tuple[str, ...] = ()
+    # For a function: the qualified callee every `return` calls (`return CudaPlatform()`),
+    # "" when the returns differ or are no calls.
+    returns: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +147,14 @@ class ModuleFacts:
     environ: tuple[tuple[str, str, int], ...] = ()
     # Things at import time that cannot be followed (exec of a string...): (line, text).
     notes: tuple[tuple[int, str], ...] = ()
+    # Module-level names bound to the result of a call (`current_platform = CudaPlatform()`):
+    # (name, the qualified callee); names.py makes a call of `name.m` the class's method `m`.
+    instances: tuple[tuple[str, str], ...] = ()
+    # Module-level names declared without a value (`current_platform: Platform`, e.g. under
+    # TYPE_CHECKING, served by a PEP 562 `__getattr__`): (name, the qualified annotation).
+    declared: tuple[tuple[str, str], ...] = ()
+    # Dotted names the module's functions return as strings (`return "pkg.cuda.CudaPlatform"`).
+    qualnames: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

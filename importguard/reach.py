@@ -1,9 +1,12 @@
 """Which calls reach a sink call through the functions they run.
 
-A call *reaches* a sink call when it is one (`call_sink_for`), or when the function it
-names (found through the facts of the module that defines it, following re-exports
-through that module's bindings) makes an unguarded call that reaches one. A class
-call runs the class's own `__new__`, `__init__` and `__post_init__`. The search is
+A call *reaches* a sink call when it is one (`call_sink_for`), by its written name or
+its canonical one (names.py: re-exports, star imports, module objects, aliases and
+wrappers followed), or when the function it names (names.py finds it) makes an
+unguarded call that reaches one. A class call runs the class's `__new__`, `__init__`
+and `__post_init__` (its own or inherited); in a method inherited by the class of the
+object it is called on, `self.m()` is that class's `m`. A call on some paths of its
+function is followed only with `conditional-calls`, except one right of `and`. The search is
 depth-first over function facts, memoised per (name, NVML check); a cycle ends the
 path it closes (the result of a name whose search met a cycle is not memoised when it
 is negative), and paths longer than MAX_DEPTH calls are not followed.
@@ -22,12 +25,14 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Optional, Sequence
 
 from importguard.environment.profile import Profile
+from importguard.names import Names, Target
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
-from importguard.model import APPLIED, POSITIONAL, CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind
+from importguard.model import (
+    APPLIED, POSITIONAL, RIGHT_OF_AND, CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind,
+)
 
 MAX_DEPTH = 40
 _PLAIN_IMPORTS = (SiteKind.IMPORT, SiteKind.FROM)
-_CONSTRUCTORS = ("__new__", "__init__", "__post_init__")
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,15 @@ def _under_keywords(sink: CallSink, call: CallSite) -> Optional[CallSink]:
                                 "(not a literal at this call)")
 
 
+def _dispatched(call: CallSite, defining_class: str, receiver: str) -> CallSite:
+    """In a method that `receiver` inherits from `defining_class`, `self.m()` is the
+    receiver's `m` (function facts name it `defining_class.m`)."""
+    prefix = defining_class + "."
+    if not call.name.startswith(prefix) or "." in call.name[len(prefix):]:
+        return call
+    return replace(call, name=receiver + call.name[len(defining_class):])
+
+
 class CallReach:
     def __init__(
         self,
@@ -106,10 +120,10 @@ class CallReach:
         self._sinks = {sink.name: sink for sink in sink_calls}
         self._nvml_everywhere = nvml_based_cuda_check
         self._memo: dict[tuple[str, bool], Optional[Reached]] = {}
-        self._resolved: dict[str, tuple[tuple[ModuleFacts, FunctionFacts], ...]] = {}
+        self._resolved: dict[str, Target] = {}
         self._in_progress: set[tuple[str, bool]] = set()
         self._cycles = 0
-        self._indexes: dict[str, dict[str, FunctionFacts]] = {}
+        self.names = Names(self._fetch)
         self._ancestor_sets: dict[str, bool] = {}  # package -> its import sets the NVML check
         # The modules whose facts each answer read (incremental.py: an edit of one of
         # them changes the answer, though no eager edge may lead there), per memo entry,
@@ -140,7 +154,7 @@ class CallReach:
             self._ancestor_deps.pop(name, None)
         for module in [m for m, (_, deps) in self._by_ancestors.items() if deps & changed]:
             del self._by_ancestors[module]
-        self._indexes = {}  # by path; cheap to build again
+        self.names = Names(self._fetch)  # its tables are by path; cheap to build again
 
     # -- what an answer read
 
@@ -174,7 +188,9 @@ class CallReach:
         """The sink `call` is, by its name or by the re-export rule: `a.b.sub.f` is
         `a.b.f` when `a.b.f` is a sink (torch defines or imports its torch.cuda
         functions in submodules: torch.cuda.memory.mem_get_info, torch.cuda.streams.Stream)."""
-        name = call.name
+        return self._sink_named(call, call.name, nvml)
+
+    def _sink_named(self, call: CallSite, name: str, nvml: bool) -> Optional[CallSink]:
         sink = self._sinks.get(name)
         if sink is None:
             parts = name.split(".")
@@ -268,11 +284,23 @@ class CallReach:
 
     def _from_call(self, facts: ModuleFacts, call: CallSite, owner: str, nvml: bool) -> Optional[Reached]:
         hop = call_hop(owner or facts.module, call, facts.path)
+        return self._through(hop, call, nvml, 0)
+
+    def _through(self, hop: Hop, call: CallSite, nvml: bool, depth: int, some_paths: bool = False) -> Optional[Reached]:
+        """What `call` (made at `hop`; on `some_paths` of its function) reaches: the sink
+        it is, by its written or its canonical name (names.py), or what the function it
+        runs reaches."""
         sink = self.call_sink_for(call, nvml)
+        if sink is None:
+            canonical = self.canonical(call.name)
+            if canonical != call.name:
+                sink = self._sink_named(call, canonical, nvml)
+                if sink is not None:
+                    hop = Hop(hop.importer, canonical, hop.path, hop.line, hop.via, hop.kind)
         if sink is not None:
-            return Reached((hop,), sink)
-        inner = self._function(call.name, nvml, 0)
-        return None if inner is None else Reached((hop, *inner.hops), inner.sink, inner.conditional)
+            return Reached((hop,), sink, some_paths)
+        inner = self._function(call.name, nvml, depth)
+        return None if inner is None else Reached((hop, *inner.hops), inner.sink, inner.conditional or some_paths)
 
     def function(self, name: str) -> Optional[Reached]:
         """What calling the function (or class) `name` reaches through its body's calls
@@ -300,31 +328,38 @@ class CallReach:
         return best
 
     def _function_body(self, key: tuple[str, bool], name: str, nvml: bool, depth: int) -> Optional[Reached]:
-        targets = self.resolve(name)
+        target = self._target(name)
+        targets = target.functions
         if not targets:
             self._memo[key] = None
             return None
         self._in_progress.add(key)
         cycles_before = self._cycles
         best: Optional[Reached] = None
-        for facts, function in targets:
+        for index, (facts, function) in enumerate(targets):
             owner = f"{facts.module}.{function.name}"
+            defining_class = owner.rpartition(".")[0]
+            receiver = target.receivers[index] if target.receivers else target.receiver
             for call in function.calls:
-                if call.guarded or not self._profile.follows(call.conditional, call.condition):
+                decided = self._profile.decide(call.conditional, call.condition)
+                if call.guarded or decided is False:
                     continue
-                some_paths = self._profile.decide(call.conditional, call.condition) is None
+                if decided is None and not (self._profile.follows(call.conditional, call.condition)
+                                            or call.context == RIGHT_OF_AND):
+                    continue  # a call right of `and` is followed (on some paths), as the issue asks
+                some_paths = decided is None
+                if receiver and receiver != defining_class:
+                    call = _dispatched(call, defining_class, receiver)
                 hop = call_hop(owner, call, facts.path, in_function=True, some_paths=some_paths)
+                if target.one_of:  # the object is one of several classes, decided at run time
+                    hop = Hop(hop.importer, hop.imported, hop.path, hop.line,
+                              ", ".join(filter(None, (f"when the object is a {receiver}", hop.via))), hop.kind)
                 # PYTORCH_NVML_BASED_CUDA_CHECK=1 set by the function above the call.
                 call_nvml = nvml or any(k == NVML_CHECK and v == "1" and at < call.line
                                         for k, v, at in function.environ)
-                sink = self.call_sink_for(call, call_nvml)
-                if sink is not None:
-                    found: Optional[Reached] = Reached((hop,), sink, some_paths)
-                else:
-                    inner = self._function(call.name, call_nvml, depth + 1)
-                    found = None if inner is None else Reached(
-                        (hop, *inner.hops), inner.sink, inner.conditional or some_paths
-                    )
+                found = self._through(hop, call, call_nvml, depth + 1, some_paths)
+                if found is not None and target.one_of and not found.conditional:
+                    found = Reached(found.hops, found.sink, True)
                 if found is not None and (best is None or found.rank < best.rank):
                     best = found
                     if best.rank == (False, 1):
@@ -338,65 +373,32 @@ class CallReach:
 
     # -- names
 
-    def resolve(self, name: str, depth: int = 0) -> tuple[tuple[ModuleFacts, FunctionFacts], ...]:
+    def resolve(self, name: str) -> tuple[tuple[ModuleFacts, FunctionFacts], ...]:
         """The functions a call of `name` runs: the function itself, or a class's
         constructors; () when `name` is no function of a known module."""
+        return self._target(name).functions
+
+    def canonical(self, name: str) -> str:
+        """`name` with every binding through project modules followed (names.py)."""
+        return self._target(name).canonical
+
+    def _target(self, name: str) -> Target:
         if name in self._resolved:
             self._read(self._resolved_deps[name])
             return self._resolved[name]
         deps = self.begin()
         try:
-            found = self._resolve_uncached(name, depth)
+            found = self.names.lookup(name)
         finally:
             self.end()
         self._resolved[name] = found
         self._resolved_deps[name] = frozenset(deps)
         return found
 
-    def _resolve_uncached(self, name: str, depth: int) -> tuple[tuple[ModuleFacts, FunctionFacts], ...]:
-        found: tuple[tuple[ModuleFacts, FunctionFacts], ...] = ()
-        parts = name.split(".")
-        for split in range(len(parts) - 1, 0, -1):
-            facts = self._fetch(".".join(parts[:split]))
-            if facts is None:
-                continue
-            rest = ".".join(parts[split:])
-            index = self._index(facts)
-            function = index.get(rest)
-            if function is not None and not function.is_class:
-                found = ((facts, function),)
-            elif function is not None:
-                found = tuple(
-                    (facts, index[f"{rest}.{method}"]) for method in _CONSTRUCTORS if f"{rest}.{method}" in index
-                )
-            elif depth < 8:
-                bound = dict(facts.bindings).get(parts[split])
-                if bound is not None and bound != name:
-                    tail = ".".join(parts[split + 1 :])
-                    found = self.resolve(f"{bound}.{tail}" if tail else bound, depth + 1)
-            break  # the longest module prefix decides
-        return found
 
-    def defines(self, name: str, depth: int = 0) -> bool:
+    def defines(self, name: str) -> bool:
         """Whether `name` is a function or class the model knows (in a module whose facts
-        it has, followed through re-export bindings): a call of it can be followed."""
-        parts = name.split(".")
-        for split in range(len(parts) - 1, 0, -1):
-            facts = self._fetch(".".join(parts[:split]))
-            if facts is None:
-                continue
-            if ".".join(parts[split:]) in self._index(facts):
-                return True
-            bound = dict(facts.bindings).get(parts[split])
-            if depth < 8 and bound is not None and bound != name:
-                tail = ".".join(parts[split + 1:])
-                return self.defines(f"{bound}.{tail}" if tail else bound, depth + 1)
-            return False
-        return False
-
-    def _index(self, facts: ModuleFacts) -> dict[str, FunctionFacts]:
-        index = self._indexes.get(facts.path)
-        if index is None:
-            index = {function.name: function for function in facts.functions}
-            self._indexes[facts.path] = index
-        return index
+        it has, followed through bindings, star imports and instances: names.py): a call
+        of it can be followed."""
+        target = self._target(name)
+        return bool(target.functions) or bool(target.receiver)  # a class, even without constructors

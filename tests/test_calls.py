@@ -497,7 +497,7 @@ def test_main_guard_with_and_never_runs_on_import(tmp_path):
 
 @pytest.mark.parametrize("body", [
     "    if LEVEL:\n        torch.cuda.synchronize()\n",
-    "    if not LEVEL:\n        return\n    torch.cuda.synchronize()\n",
+    "    if LEVEL:\n        return\n    torch.cuda.synchronize()\n",  # `if not LEVEL: return` is followed (test_names_shapes.py)
     "    try:\n        pass\n    except Exception:\n        torch.cuda.synchronize()\n",
 ])
 def test_calls_on_some_paths_of_a_function_are_followed_only_when_configured(tmp_path, body):

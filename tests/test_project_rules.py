@@ -21,7 +21,7 @@ SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "
 LAYERS = [
     {"model", "errors", "progress", "regular_file", "atomic_write", "inside_project", "die_with_parent", "cache.codec", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree", "probe.cgroup",
      "plan.mincut", "output.style", *SUBPACKAGES},
-    {"config", "selection", "discovery", "gitignore", "sinks", "summaries.rows", "facts.conditions", "environment.profile", "environment.installed", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
+    {"config", "selection", "discovery", "gitignore", "sinks", "names", "summaries.rows", "facts.conditions", "environment.profile", "environment.installed", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
      "facts.statement_blocks",
      "facts.collect", "facts.budget", "facts.cpython_verdict",
      "cache.store", "cache.directory", "installed.interpreter", "installed.interpreter_child", "installed.record",

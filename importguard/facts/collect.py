@@ -16,9 +16,11 @@ MetadataWrapper positions more than double the parse. So this module
 from __future__ import annotations
 
 import ast
+import builtins
 import io
 import sys
 import tokenize
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from typing import Any, Iterable, Iterator, Optional, Sequence, Union
@@ -49,6 +51,7 @@ from importguard.facts.skeleton import Skeleton, import_time_skeleton, statement
 from importguard.model import (
     APPLIED,
     POSITIONAL,
+    RIGHT_OF_AND,
     CallSite,
     Execution,
     FunctionFacts,
@@ -77,6 +80,14 @@ _CONSUMERS = frozenset({"all", "any", "dict", "frozenset", "list", "max", "min",
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"builtins"}
 _LAZY_ATTACH_CALLS = frozenset({"lazy_loader.attach"})
 _TYPING_MODULES = frozenset({"typing", "typing_extensions"})
+# Callables whose result, when called, runs the function given first: `partial(f, 1)` and
+# `cache(f)` directly ("direct"), `lru_cache(maxsize=1)(f)` and `wraps(w)(f)` through the
+# decorator they return ("factory"), `lru_cache(f)` either way.
+_WRAPPERS = {
+    "functools.partial": "direct", "functools.cache": "direct", "functools.lru_cache": "either",
+    "functools.wraps": "factory",
+}
+_BUILTINS = frozenset(dir(builtins))
 
 
 def collect_file(source: SourceFile) -> ModuleFacts:
@@ -127,10 +138,12 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
 
         bodies: Optional[FunctionCalls] = None
         condition_names = conditions.module_names(verdict.tree)
-        if skeleton is not None and skeleton.tree is not None:
+        tree, lines = (skeleton.tree, skeleton.lines) if skeleton is not None else (verdict.tree, ())
+        # A file without functions may still define classes (their bases and attributes
+        # decide what `Cls.attr` is); their entries come from the same reader, with no calls.
+        if tree is not None and (skeleton is not None or "class" in text):
             try:
-                bodies = function_calls(skeleton.tree, skeleton.lines, source.module, source.is_package,
-                                        condition_names)
+                bodies = function_calls(tree, lines, source.module, source.is_package, condition_names)
             except RecursionError:
                 bodies = None
         walker = _Walker(source.module, source.is_package, bodies.module_names if bodies else ())
@@ -158,6 +171,9 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         bindings=tuple(sorted(walker.bindings.items())),
         environ=walker.environ_settings(positions),
         notes=walker.notes(positions),
+        instances=tuple(sorted(walker.instances.items())),
+        declared=tuple(sorted(walker.declared.items())),
+        qualnames=tuple(bodies.qualnames) if bodies else (),
     )
 
 
@@ -211,6 +227,7 @@ class _Context:
     conditional: bool = False
     scope: str = "module"  # module | class | function
     in_try_or_with: bool = False
+    fallback: bool = False  # in an except handler: runs only when the try body failed
     guarded: bool = False  # under `if torch.cuda.is_initialized():` (see CallSite)
     context: str = ""  # CallSite.context
     condition: str = ""  # ImportSite.condition / CallSite.condition
@@ -299,6 +316,10 @@ class _Walker:
         self.applied_calls: set[int] = set()  # ids of calls whose result is called at once
         self.pending_problems: list[_PendingProblem] = []
         self.bindings: dict[str, str] = {}  # local name -> qualified module/attribute
+        self.instances: dict[str, str] = {}  # local name -> the qualified callee whose result it is
+        self.declared: dict[str, str] = {}  # `name: Annotation` without a value -> the qualified annotation
+        self.star_imported = False  # a module-level star import binds names not seen here
+        self.classes: list[str] = []  # the class bodies being walked, outermost first
         self.type_checking_names: set[str] = {"TYPE_CHECKING"}
         self.lazy_modules: set[str] = set()
         self.exports: Optional[tuple[str, ...]] = None
@@ -333,9 +354,11 @@ class _Walker:
             self._import(small, ctx)
             return
         if ctx.scope == "module":
-            self._note_module_assignment(small)
+            self._note_module_assignment(small, ctx)
             if ctx.execution is Execution.EAGER:
                 self._note_environ(small, ctx)
+        elif ctx.scope == "class" and self.classes:
+            self._note_alias(small, ".".join(self.classes) + ".", fallback=ctx.fallback)
         if ctx.execution is not Execution.EAGER or isinstance(small, cst.TypeAlias):
             return  # `type X = …` evaluates its value lazily (PEP 695)
         if isinstance(small, cst.AnnAssign):
@@ -354,7 +377,7 @@ class _Walker:
                 self._scan_parameter_defaults(statement.params, ctx)
                 self._scan_parameter_annotations(statement, ctx)
             if ctx.scope == "module":
-                self.module_names.add(statement.name.value)
+                self.module_names.add(_ident(statement.name.value))
             self._block(statement.body, ctx.deferred())
         elif isinstance(statement, cst.ClassDef):
             if eager:
@@ -362,9 +385,13 @@ class _Walker:
                 for arg in (*statement.bases, *statement.keywords):
                     self._scan(arg, ctx)
             if ctx.scope == "module":
-                self.module_names.add(statement.name.value)
+                self.module_names.add(_ident(statement.name.value))
             class_ctx = ctx if ctx.scope == "function" else ctx.under(scope="class")
+            if ctx.scope != "function":
+                self.classes.append(_ident(statement.name.value))
             self._block(statement.body, class_ctx)
+            if ctx.scope != "function":
+                self.classes.pop()
         elif isinstance(statement, cst.If):
             self._if(statement, ctx)
         elif isinstance(statement, (cst.Try, cst.TryStar)):
@@ -373,7 +400,7 @@ class _Walker:
             for handler in statement.handlers:
                 if eager and handler.type is not None:
                     self._scan(handler.type, ctx)
-                self._block(handler.body, guarded)
+                self._block(handler.body, guarded.under(fallback=True))
             if statement.orelse is not None:
                 self._block(statement.orelse.body, guarded)
             if statement.finalbody is not None:
@@ -463,7 +490,7 @@ class _Walker:
             return self._is_initialized_test(test.left)
         if not (isinstance(test, cst.Call) and not test.args):
             return False
-        dotted = get_full_name_for_node(test.func)
+        dotted = _full_name(test.func)
         return bool(dotted) and _is_initialized_name(self._qualify(dotted))
 
     def _is_type_checking_test(self, test: cst.BaseExpression) -> bool:
@@ -485,15 +512,13 @@ class _Walker:
         lazy = isinstance(node, _LAZY_NODES)
         if isinstance(node, (cst.Import, cst.LazyImport)):
             for alias in node.names:
-                name = get_full_name_for_node(alias.name)
+                name = _full_name(alias.name)
                 if not name:
                     continue
                 self._add_site(node, name, (), SiteKind.IMPORT, ctx, lazy)
                 if ctx.execution is Execution.EAGER and ctx.scope != "function" and not lazy:
                     bound = _alias_name(alias)
-                    self.bindings[bound or name.partition(".")[0]] = (
-                        name if bound else name.partition(".")[0]
-                    )
+                    self._bind(bound or name.partition(".")[0], name if bound else name.partition(".")[0], ctx)
             return
         assert isinstance(node, (cst.ImportFrom, cst.LazyImportFrom))
         module = self._resolve_from_module(node)
@@ -502,12 +527,14 @@ class _Walker:
         if isinstance(node.names, cst.ImportStar):
             names: tuple[str, ...] = ("*",)
         else:
-            names = tuple(alias.name.value for alias in node.names if isinstance(alias.name, cst.Name))
+            names = tuple(_ident(alias.name.value) for alias in node.names if isinstance(alias.name, cst.Name))
         self._add_site(node, module, names, SiteKind.FROM, ctx, lazy)
         if module == "__future__" and not isinstance(node.names, cst.ImportStar):
             if any(isinstance(a.name, cst.Name) and a.name.value == "annotations" for a in node.names):
                 self.future_annotations = True
         if ctx.execution is Execution.EAGER and ctx.scope != "function" and not lazy:
+            if isinstance(node.names, cst.ImportStar) and ctx.scope == "module":
+                self.star_imported = True
             if module in _TYPING_MODULES and not isinstance(node.names, cst.ImportStar):
                 for alias in node.names:
                     if alias.name.value == "TYPE_CHECKING":  # type: ignore[union-attr]
@@ -515,11 +542,17 @@ class _Walker:
             if not isinstance(node.names, cst.ImportStar):
                 for alias in node.names:
                     if isinstance(alias.name, cst.Name):
-                        bound = _alias_name(alias) or alias.name.value
-                        self.bindings[bound] = f"{module}.{alias.name.value}"
+                        imported = _ident(alias.name.value)
+                        self._bind(_alias_name(alias) or imported, f"{module}.{imported}", ctx)
+
+    def _bind(self, name: str, target: str, ctx: _Context) -> None:
+        # `try: from a import f` / `except ImportError: from b import f`: f is a.f whenever
+        # the try body succeeds; a handler's binding counts only for a name still unbound.
+        if not (ctx.fallback and name in self.bindings):
+            self.bindings[name] = target
 
     def _resolve_from_module(self, node: Union[cst.ImportFrom, cst.LazyImportFrom]) -> Optional[str]:
-        written = get_full_name_for_node(node.module) if node.module is not None else ""
+        written = _full_name(node.module) if node.module is not None else ""
         level = len(node.relative)
         if level == 0:
             return written
@@ -559,8 +592,14 @@ class _Walker:
 
     # -- module-level names that change meaning
 
-    def _note_module_assignment(self, small: cst.BaseSmallStatement) -> None:
-        self._note_alias(small)
+    def _note_module_assignment(self, small: cst.BaseSmallStatement, ctx: _Context) -> None:
+        self._note_alias(small, fallback=ctx.fallback)
+        if isinstance(small, cst.AnnAssign) and small.value is None and isinstance(small.target, cst.Name):
+            annotation = small.annotation.annotation
+            written = _literal_string(annotation) if isinstance(annotation, cst.SimpleString) else _full_name(annotation)
+            declared = self._qualify(written) if written and all(p.isidentifier() for p in written.split(".")) else None
+            if declared is not None:
+                self.declared[_ident(small.target.value)] = declared
         if isinstance(small, cst.Assign) and len(small.targets) == 1:
             target = small.targets[0].target
             value = small.value
@@ -581,31 +620,70 @@ class _Walker:
         elif target.value == "__lazy_modules__":
             self.lazy_modules.update(strings)
 
-    def _note_alias(self, small: cst.BaseSmallStatement) -> None:
-        """`f = torch.cuda.is_available` makes `f()` that call; `t = torch.zeros(1)`
-        makes `t` a module-level tensor (`t.cuda()`)."""
-        if isinstance(small, cst.Assign) and len(small.targets) == 1:
-            target, value = small.targets[0].target, small.value
+    def _note_alias(self, small: cst.BaseSmallStatement, prefix: str = "", fallback: bool = False) -> None:
+        """`f = torch.cuda.is_available` makes `f()` that call, and so do wrappers that run
+        the function they wrap (`f = functools.partial(g, 1)`,
+        `f = lru_cache(maxsize=1)(partial(g, ...))`); `p = Platform()` makes `p.m()` the
+        class's method (`instances`, names.py); `t = torch.zeros(1)` makes `t` a
+        module-level tensor (`t.cuda()`). `a = b = value` binds each name. In a class
+        body (`prefix` "Cls.") the names are the class's attributes."""
+        if isinstance(small, cst.Assign):
+            targets = [item.target for item in small.targets]
+            value = small.value
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            target, value = small.target, small.value
+            targets, value = [small.target], small.value
         else:
             return
-        if not isinstance(target, cst.Name):
+        names = [prefix + _ident(target.value) for target in targets if isinstance(target, cst.Name)]
+        if fallback:  # in an except handler: what the try body bound stays (see _bind)
+            names = [name for name in names if name not in self.bindings]
+        if not names:
             return
-        name = target.value
-        self.tensors.discard(name)
-        dotted = _getattr_name(value) if isinstance(value, cst.Call) else None
-        if dotted is None and isinstance(value, (cst.Name, cst.Attribute)):
-            dotted = get_full_name_for_node(value)
-        qualified = self._qualify(dotted) if dotted else None
-        if qualified is not None and qualified != f"{self.module_name}.{name}":
-            self.bindings[name] = qualified
+        for name in names:
+            self.tensors.discard(name)
+            self.instances.pop(name, None)
+        qualified = self._runs(value)
+        if qualified is not None:
+            for name in names:
+                if qualified != f"{self.module_name}.{name}":
+                    self.bindings[name] = qualified
             return
+        if prefix:
+            return  # an instance held by a class attribute is not followed
         if isinstance(value, cst.Call):
-            called = get_full_name_for_node(value.func)
+            called = _full_name(value.func)
             produced = self._qualify(called) if called else None
-            if produced is not None and produced.startswith("torch.") and produced.count(".") == 1:
-                self.tensors.add(name)
+            if produced is None or produced.partition(".")[0] in _STDLIB:
+                return
+            for name in names:
+                self.instances[name] = produced
+                if produced.startswith("torch.") and produced.count(".") == 1:
+                    self.tensors.add(name)
+
+    def _runs(self, value: cst.BaseExpression, depth: int = 0) -> Optional[str]:
+        """The qualified function a call of `value` runs, when `value` names one or
+        wraps one in a wrapper that calls it (functools.partial, cache, lru_cache, wraps);
+        of `a if test else b`, the first alternative (an approximation: the other is not kept)."""
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            dotted = _full_name(value)
+            return self._qualify(dotted) if dotted else None
+        if isinstance(value, cst.IfExp) and depth <= 8:
+            # `A if nvml_available else B`: the first alternative, what runs when the test holds
+            return self._runs(value.body, depth + 1)
+        if not isinstance(value, cst.Call) or depth > 8:
+            return None
+        dotted = _getattr_name(value)
+        if dotted is not None:
+            return self._qualify(dotted)
+        func = value.func
+        wrapper = func.func if isinstance(func, cst.Call) else func  # `lru_cache(maxsize=1)(g)`
+        named = _full_name(wrapper) if isinstance(wrapper, (cst.Name, cst.Attribute)) else None
+        kind = _WRAPPERS.get(self._qualify(named) or "") if named else None
+        applied = isinstance(func, cst.Call)  # the wrapper a factory returned, applied to the function
+        if kind is None or (kind == "direct" and applied) or (kind == "factory" and not applied):
+            return None
+        positional = [arg.value for arg in value.args if arg.keyword is None and not arg.star]
+        return self._runs(positional[0], depth + 1) if positional else None
 
     def _note_environ(self, small: cst.BaseSmallStatement, ctx: _Context) -> None:
         """`os.environ["K"] = "V"` and `os.environ.setdefault("K", "V")`, unconditional."""
@@ -616,12 +694,12 @@ class _Walker:
             target = small.targets[0].target
             if isinstance(target, cst.Subscript) and len(target.slice) == 1:
                 index = target.slice[0].slice
-                base = get_full_name_for_node(target.value)
+                base = _full_name(target.value)
                 if isinstance(index, cst.Index) and base and self._qualify(base) == "os.environ":
                     key, value = _literal_string(index.value), _literal_string(small.value)
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             call = small.value
-            func = get_full_name_for_node(call.func)
+            func = _full_name(call.func)
             if func and self._qualify(func) == "os.environ.setdefault" and len(call.args) == 2:
                 key, value = _literal_string(call.args[0].value), _literal_string(call.args[1].value)
         if key is not None and value is not None:
@@ -647,7 +725,7 @@ class _Walker:
                 if id(pending.node) in factories:
                     pending.context = ctx.under(context="decorator")
             if isinstance(expression, (cst.Name, cst.Attribute)):
-                dotted = get_full_name_for_node(expression)
+                dotted = _full_name(expression)
                 if dotted:
                     self.calls.append(_PendingCall(expression, self.top, dotted, ctx.under(context="decorator")))
 
@@ -675,7 +753,7 @@ class _Walker:
         func = call.func
         if isinstance(func, cst.Call):  # `f(...)(x)`: what f returns is applied at once
             self.applied_calls.add(id(func))
-        dotted = get_full_name_for_node(func)
+        dotted = _full_name(func)
         fixed = False
         if isinstance(func, cst.Call):
             dotted = _getattr_name(func)
@@ -684,7 +762,7 @@ class _Walker:
             if isinstance(receiver, cst.Name) and receiver.value in self.tensors:
                 dotted, fixed = f"torch.Tensor.{func.attr.value}", True
             elif isinstance(receiver, cst.Call):
-                inner = get_full_name_for_node(receiver.func)
+                inner = _full_name(receiver.func)
                 dotted = f"{inner}{TENSOR_METHOD}{func.attr.value}" if inner else None
         if not dotted:
             return
@@ -718,6 +796,9 @@ class _Walker:
             return f"{self.module_name}.{dotted}"
         if dotted in ("__import__", "exec"):
             return dotted
+        if self.star_imported and root not in _BUILTINS and root not in ("self", "cls", "super"):
+            # Maybe bound by the star import: names.py looks `module.root` up there.
+            return f"{self.module_name}.{dotted}"
         return None
 
     def _qualify_pending(self, call: _PendingCall) -> Optional[str]:
@@ -751,17 +832,21 @@ class _Walker:
                 # to decide, and a summary's effect may depend on the keywords.
                 key = (name, call.device, call.condition, call.keywords)
                 known = calls.get(key)
-                # Keep the occurrence most likely to run: unguarded, then unconditional.
-                if known is None or (known.guarded, known.conditional) > (guarded, call.conditional):
-                    calls[key] = CallSite(name, call.line, call.column, call.end_line, call.conditional,
-                                          guarded=guarded, device=call.device, condition=call.condition,
-                                          keywords=call.keywords)
+                site = CallSite(name, call.line, call.column, call.end_line, call.conditional, guarded=guarded,
+                                device=call.device, context=RIGHT_OF_AND if call.right_of_and else "",
+                                condition=call.condition, keywords=call.keywords)
+                # Keep the occurrence most likely to run: unguarded, then unconditional, then right of `and`.
+                if known is None or _run_rank(known) > _run_rank(site):
+                    calls[key] = site
             # An unguarded occurrence on every path makes the others redundant.
             plain = {(n, d, k) for (n, d, c, k), site in calls.items() if not c and not site.guarded}
             kept = [site for (n, d, c, k), site in calls.items() if not c or (n, d, k) not in plain]
             ordered = sorted(kept, key=lambda c: (c.line, c.column, c.name))
-            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class,
-                                           environ=tuple(raw.environ)))
+            bases = tuple(base for base in map(self._finish, raw.bases) if base is not None)
+            returned = {None if call is None else self._finish(call) for call in raw.returns}
+            returns = next(iter(returned)) if len(returned) == 1 else None
+            functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class, bases=bases,
+                                           returns=returns or "", environ=tuple(raw.environ)))
         return tuple(functions)
 
     def environ_settings(self, positions: "Positions") -> tuple[tuple[str, str, int], ...]:
@@ -939,6 +1024,18 @@ class _ExpressionScanner:
             self.scan(node.elt, True)  # type: ignore[attr-defined]
             self.scan(node.for_in, True)  # type: ignore[attr-defined]
             return
+        elif kind is cst.IfExp and not self.ctx.conditional:
+            # `a if test() else b()`: the branches run on some paths only
+            self.scan(node.test, in_lambda)  # type: ignore[attr-defined]
+            branches = _ExpressionScanner(self.walker, self.ctx.under(conditional=True))
+            branches.scan(node.body, in_lambda)  # type: ignore[attr-defined]
+            branches.scan(node.orelse, in_lambda)  # type: ignore[attr-defined]
+            return
+        elif kind is cst.BooleanOperation and not self.ctx.conditional:
+            # `a() and b()`: b() runs only when a() is true (`or`: when false)
+            self.scan(node.left, in_lambda)  # type: ignore[attr-defined]
+            _ExpressionScanner(self.walker, self.ctx.under(conditional=True)).scan(node.right, in_lambda)  # type: ignore[attr-defined]
+            return
         elif kind in _NOT_RUN_AT_IMPORT:
             return
         # A node without fields to walk (a leaf, _LEAVES), or a value that is no node,
@@ -978,9 +1075,24 @@ _child_fields = _FIELDS.__getitem__
 # ----------------------------------------------------------------------------- helpers
 
 
+def _run_rank(call: CallSite) -> tuple[bool, int]:
+    return call.guarded, (0 if not call.conditional else 1 if call.context == RIGHT_OF_AND else 2)
+
+
+def _ident(text: str) -> str:
+    """Python binds identifiers NFKC-normalised: `ｉｓ_cuda` is `is_cuda` (ast does this;
+    LibCST keeps the text as written)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def _full_name(node: cst.CSTNode) -> Optional[str]:
+    name = get_full_name_for_node(node)
+    return _ident(name) if name else name
+
+
 def _alias_name(alias: cst.ImportAlias) -> Optional[str]:
     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-        return alias.asname.name.value
+        return _ident(alias.asname.name.value)
     return None
 
 
@@ -1009,7 +1121,7 @@ def _getattr_name(call: cst.Call) -> Optional[str]:
     """`getattr(torch.cuda, "is_available")` -> "torch.cuda.is_available"."""
     if not (isinstance(call.func, cst.Name) and call.func.value == "getattr" and len(call.args) == 2):
         return None
-    base = get_full_name_for_node(call.args[0].value)
+    base = _full_name(call.args[0].value)
     attribute = _literal_string(call.args[1].value)
     if not base or attribute is None or not attribute.isidentifier():
         return None
@@ -1055,7 +1167,7 @@ def _keywords(call: cst.Call) -> tuple[tuple[str, str], ...]:
 def _cuda_device(node: Optional[cst.CSTNode]) -> str:
     """"cuda" / "cuda:0" when `node` is that literal or `torch.device("cuda…")`."""
     if isinstance(node, cst.Call) and node.args:
-        name = get_full_name_for_node(node.func) or ""
+        name = _full_name(node.func) or ""
         if name.endswith("device"):
             node = node.args[0].value
     value = _literal_string(node)

@@ -14,7 +14,15 @@ What is modelled inside a body:
   its first operand of `and`), and every statement after
   `if not torch.cuda.is_initialized(): return …` (or `raise`) in the same block;
 - the literal CUDA device a call is given (`device="cuda"`, `torch.device("cuda:0")`,
-  `.to("cuda")`).
+  `.to("cuda")`);
+- paths: a call on a branch (if, loop, handler, after an early exit, right of `or`, in
+  a conditional expression) is `conditional`; right of `and` only, or after
+  `if not x: return` only (the same as `x and rest`), it is also `right_of_and`
+  (reach.py follows those); an early exit whose test reads only globals
+  the function itself assigns (`if _cache is not None: return _cache`) is taken on later
+  calls only, so what follows it is not conditional;
+- what each `return` gives (a class made by a factory function, names.py), and the
+  bases of each class.
 Lambda bodies inside a function, and generator expressions' elements, are not calls
 of that function's body (they run when called or consumed); nested functions and
 classes are functions of their own.
@@ -51,6 +59,7 @@ class RawCall:
     conditional: bool = False  # runs on some paths through the body only
     condition: str = ""  # the tests of those paths (facts/conditions.py)
     keywords: tuple[tuple[str, str], ...] = ()  # CallSite.keywords
+    right_of_and: bool = False  # conditional only as an operand right of `and` (`a() and b()`)
 
 
 @dataclass
@@ -60,12 +69,19 @@ class RawFunction:
     calls: list[RawCall] = field(default_factory=list)
     is_class: bool = False
     environ: list[tuple[str, str, int]] = field(default_factory=list)  # as FunctionFacts.environ
+    bases: list[RawCall] = field(default_factory=list)  # a class's bases, as raw names
+    # What each `return` gives: the callee of a returned call (`return Backend()`), or None
+    # for anything else (a bare `return`, a value that is no call, falling off the end).
+    returns: list[Optional[RawCall]] = field(default_factory=list)
 
 
 @dataclass
 class FunctionCalls:
     functions: list[RawFunction]
     module_names: set[str]  # names that module-level def/class statements bind
+    # Dotted names the module's functions return as strings (`return "pkg.cuda.CudaPlatform"
+    # if ok else None`): the classes a `resolve_obj_by_qualname`-style lookup may give.
+    qualnames: list[str] = field(default_factory=list)
 
 
 def function_calls(tree: ast.Module, lines: Sequence[str], module: str, is_package: bool,
@@ -74,7 +90,7 @@ def function_calls(tree: ast.Module, lines: Sequence[str], module: str, is_packa
     reader = _Reader(lines, module if is_package else module.rpartition(".")[0], condition_names or {})
     names: set[str] = set()
     reader.definitions(tree.body, "", None, {}, names)
-    return FunctionCalls(reader.functions, names)
+    return FunctionCalls(reader.functions, names, sorted(reader.qualnames))
 
 
 def dotted_name(node: ast.AST) -> Optional[str]:
@@ -135,6 +151,10 @@ class _Reader:
         self.terms: list[str] = []
         self.condition_names = condition_names
         self.applied_calls: set[int] = set()  # ids of calls whose result is called at once
+        # Early exits `if not x: return` passed: the rest runs when x is true, as `x and rest`.
+        self.unless_exit = 0
+        self.once: frozenset[str] = frozenset()  # globals the function being read assigns
+        self.qualnames: set[str] = set()
 
     # -- definitions
 
@@ -157,7 +177,7 @@ class _Reader:
                 if names is not None:
                     names.add(statement.name)
                 qualified = prefix + statement.name
-                self.functions.append(RawFunction(qualified, statement.lineno, is_class=True))
+                self.functions.append(self._class(statement, qualified, bound))
                 self.definitions(statement.body, qualified + ".", qualified, bound, None)
             else:
                 for block in _blocks(statement):
@@ -176,17 +196,49 @@ class _Reader:
             elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 local[statement.name] = (f"{name}.{statement.name}", LOCAL)
         body_owner = owner if _is_method(node, owner) else None
-        outer, self.conditional = self.conditional, 0
+        facts.returns = [self._returned(statement, local, body_owner) for statement in statements
+                         if isinstance(statement, ast.Return)]
+        for statement in statements:
+            if isinstance(statement, ast.Return):
+                self.qualnames.update(_returned_qualnames(statement.value))
+        if type(node.body[-1]) not in _EXITS:
+            facts.returns.append(None)  # may fall off the end: returns None
+        outer, self.conditional = (self.conditional, self.unless_exit), 0
+        self.unless_exit = 0
         outer_terms, self.terms = self.terms, []
+        outer_once, self.once = self.once, _assigned_globals(statements)
         self._block(node.body, facts, local, body_owner, guard=None)
-        self.conditional, self.terms = outer, outer_terms
+        (self.conditional, self.unless_exit), self.once, self.terms = outer, outer_once, outer_terms
         for statement in statements:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.function(statement, f"{name}.{statement.name}", None, local)
             elif isinstance(statement, ast.ClassDef):
                 qualified = f"{name}.{statement.name}"
-                self.functions.append(RawFunction(qualified, statement.lineno, is_class=True))
+                self.functions.append(self._class(statement, qualified, local))
                 self.definitions(statement.body, qualified + ".", qualified, local, None)
+
+    def _returned(self, statement: ast.Return, local: dict[str, tuple[str, str]],
+                  owner: Optional[str]) -> Optional[RawCall]:
+        value = statement.value
+        if not isinstance(value, ast.Call):
+            return None
+        dotted = dotted_name(value.func)
+        if dotted is None:
+            return None
+        if dotted == "cls" and owner is not None:  # `return cls(...)` in a classmethod
+            return RawCall(owner, LOCAL, value.lineno, value.col_offset + 1, value.lineno)
+        name, resolution = self._resolve(dotted, local, owner)
+        return None if name is None else RawCall(name, resolution, value.lineno, value.col_offset + 1, value.lineno)
+
+    def _class(self, node: ast.ClassDef, qualified: str, bound: dict[str, tuple[str, str]]) -> RawFunction:
+        facts = RawFunction(qualified, node.lineno, is_class=True)
+        for base in node.bases:
+            dotted = dotted_name(base)
+            if dotted is not None:
+                name, resolution = self._resolve(dotted, bound, None)
+                if name is not None:
+                    facts.bases.append(RawCall(name, resolution, base.lineno, base.col_offset + 1, base.lineno))
+        return facts
 
     def _bind(self, statement: Union[ast.Import, ast.ImportFrom], local: dict[str, tuple[str, str]]) -> None:
         if isinstance(statement, ast.Import):
@@ -218,11 +270,11 @@ class _Reader:
         owner: Optional[str],
         guard: Optional[ast.AST],
     ) -> None:
-        entered, terms = self.conditional, len(self.terms)
+        entered, terms = (self.conditional, self.unless_exit), len(self.terms)
         try:
             self._statements(body, facts, local, owner, guard)
         finally:
-            self.conditional = entered
+            self.conditional, self.unless_exit = entered
             del self.terms[terms:]
 
     def _branch(self, body: Sequence[ast.stmt], facts: RawFunction, local: dict[str, tuple[str, str]],
@@ -259,13 +311,17 @@ class _Reader:
                 body_terms, else_terms = _conditions.branch_terms(statement.test, self.condition_names)  # type: ignore[attr-defined]
                 self._branch(statement.body, facts, local, owner, test_guard or guard, body_terms)  # type: ignore[attr-defined]
                 self._branch(statement.orelse, facts, local, owner, guard, else_terms)  # type: ignore[attr-defined]
-                if statement.body and type(statement.body[-1]) in _EXITS:  # type: ignore[attr-defined]
-                    self.conditional += 1  # after an early exit: the rest runs on some paths only
-                    # ... those where the test was false (`if is_rocm(): return`: not on ROCm).
+                if statement.body and type(statement.body[-1]) in _EXITS \
+                        and not self._first_call_guard(statement.test):  # type: ignore[attr-defined]
+                    # The rest runs where the test was false (`if is_rocm(): return`: not on ROCm).
                     self.terms.extend(else_terms if not statement.orelse else (_conditions.UNKNOWN,))  # type: ignore[attr-defined]
                     negated = _negated_is_initialized(statement.test)  # type: ignore[attr-defined]
                     if negated is not None:
                         guard = guard or negated  # `if not is_initialized(): return`: the rest is guarded
+                    if _is_not(statement.test) and not statement.orelse:  # type: ignore[attr-defined]
+                        self.unless_exit += 1  # `if not x: return` then the rest: as `x and rest`
+                    else:
+                        self.conditional += 1  # after an early exit: the rest runs on some paths only
                 continue
             if not self.conditional and (kind is ast.Assign or kind is ast.Expr):
                 setting = _environ_setting(statement)
@@ -303,6 +359,12 @@ class _Reader:
                     self.conditional += 1  # `try: return x` then a fallback: only after an exception
                     self.terms.append(_conditions.UNKNOWN)
 
+    def _first_call_guard(self, test: ast.AST) -> bool:
+        """`if _cache is not None: return _cache` where the function itself assigns the
+        global `_cache`: the exit is taken on later calls; the first runs the rest."""
+        names = {node.id for node in ast.walk(test) if isinstance(node, ast.Name)}
+        return bool(names) and names <= self.once and not any(isinstance(node, ast.Call) for node in ast.walk(test))
+
     def _expression(
         self,
         node: ast.AST,
@@ -311,9 +373,10 @@ class _Reader:
         owner: Optional[str],
         guard: Optional[ast.AST],
     ) -> None:
-        # 0: runs with the statement; 1: on the statement's paths (self.terms); 2: also only
-        # on some paths through the expression (right of `and`/`or`, a branch of `x if t else y`).
-        stack: list[tuple[ast.AST, int]] = [(node, int(self.conditional > 0))]
+        # 0: runs whenever the statement does; 1: on the statement's paths (self.terms);
+        # 2: only right of `and` (followed unless the profile rules its paths out);
+        # 3: on some paths through the expression (right of `or`, a branch of `x if t else y`).
+        stack: list[tuple[ast.AST, int]] = [(node, 1 if self.conditional > 0 else 2 if self.unless_exit else 0)]
         pop, push = stack.pop, stack.append
         walked = _WALKED
         while stack:
@@ -330,7 +393,8 @@ class _Reader:
                     call.conditional = conditional > 0
                     if conditional:
                         call.condition = _conditions.join(
-                            [*self.terms, _conditions.UNKNOWN] if conditional == 2 else self.terms)
+                            [*self.terms, _conditions.UNKNOWN] if conditional >= 2 else self.terms)
+                    call.right_of_and = conditional == 2
                     facts.calls.append(call)
             elif kind is ast.Lambda:
                 args = current.args  # type: ignore[attr-defined]
@@ -344,13 +408,14 @@ class _Reader:
             elif kind is ast.BoolOp:  # `a() and b()`: b() only on some paths
                 values = current.values  # type: ignore[attr-defined]
                 push((values[0], conditional))
+                right = 2 if type(current.op) is ast.And and conditional in (0, 2) else 3  # type: ignore[attr-defined]
                 for value in values[1:]:
-                    push((value, 2))
+                    push((value, right))
                 continue
             elif kind is ast.IfExp:
                 push((current.test, conditional))  # type: ignore[attr-defined]
-                push((current.body, 2))  # type: ignore[attr-defined]
-                push((current.orelse, 2))  # type: ignore[attr-defined]
+                push((current.body, 3))  # type: ignore[attr-defined]
+                push((current.orelse, 3))  # type: ignore[attr-defined]
                 continue
             for name in _FIELDS[kind]:
                 value = getattr(current, name)
@@ -482,6 +547,33 @@ def _walk_statements(body: Sequence[ast.stmt], found: Optional[list[ast.stmt]] =
 
 
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+
+
+def _returned_qualnames(value: Optional[ast.AST]) -> list[str]:
+    branches = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+    found = []
+    for branch in branches:
+        text = _literal(branch)
+        if text is not None and text.count(".") >= 2 and all(part.isidentifier() for part in text.split(".")):
+            found.append(text)
+    return found
+
+
+def _is_not(test: ast.AST) -> bool:
+    return isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+
+
+def _assigned_globals(statements: Sequence[ast.stmt]) -> frozenset[str]:
+    """The names a function declares `global` and assigns."""
+    declared = {name for s in statements if isinstance(s, ast.Global) for name in s.names}
+    if not declared:
+        return frozenset()
+    assigned = set()
+    for statement in statements:
+        if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            assigned.update(t.id for t in targets if isinstance(t, ast.Name))
+    return frozenset(declared & assigned)
 
 
 def _is_method(node: _Function, owner: Optional[str]) -> bool:
