@@ -21,6 +21,7 @@ from importguard.model import (
     CONFIGURED,
     DRIVER_API,
     INITIALIZER,
+    VERSION_DEPENDENT,
     CallSink,
     CallSite,
     Execution,
@@ -35,7 +36,7 @@ from importguard.model import (
 
 # The strongest sink labels a finding: a measured initializer before a configured sink
 # before the driver API imported without a call; the shortest chain only among equals.
-STRENGTH_ORDER = {INITIALIZER: 0, CONFIGURED: 1, DRIVER_API: 2}
+STRENGTH_ORDER = {INITIALIZER: 0, CONFIGURED: 1, VERSION_DEPENDENT: 2, DRIVER_API: 3}
 
 
 def strength_rank(hit: SinkHit) -> int:

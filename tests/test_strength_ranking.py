@@ -4,7 +4,7 @@ initializer, even when the driver API is nearer or sorts first by name."""
 
 from __future__ import annotations
 
-from importguard.model import DRIVER_API, INITIALIZER
+from importguard.model import DRIVER_API, INITIALIZER, VERSION_DEPENDENT
 
 from conftest import check_tree, write_tree
 
@@ -12,7 +12,7 @@ CONFIG = '[tool.importguard]\ncuda-free = ["app.main"]\n'
 
 
 def strengths(tmp_path, files):
-    root = write_tree(tmp_path, {"pyproject.toml": CONFIG, **files})
+    root = write_tree(tmp_path, {"pyproject.toml": CONFIG, **files})  # `files` may bring its own
     report = check_tree(root)
     return [(f.path, f.line, f.strength, f.sink) for f in report.findings if f.path == "app/main.py"]
 
@@ -32,12 +32,17 @@ def test_deeper_initializer_beats_nearer_driver_api(tmp_path):
 
 def test_equal_length_initializer_beats_driver_api_name_order(tmp_path):
     # `cuda.bindings.driver` sorts before `cutlass`; both are one hop from app.ops.
-    found = strengths(tmp_path, {
+    files = {
         "app/__init__.py": "",
         "app/main.py": "import app.ops\n",
         "app/ops.py": "import cuda.bindings.driver\nimport cutlass\n",
-    })
-    assert [(strength, sink) for _, _, strength, sink in found] == [(INITIALIZER, "cutlass")]
+    }
+    # The installed cutlass unknown, it is an initializer in some versions: still above the driver API.
+    assert [(strength, sink) for _, _, strength, sink in strengths(tmp_path / "unknown", files)] == [
+        (VERSION_DEPENDENT, "cutlass")]
+    pinned = {"pyproject.toml": CONFIG + 'environment = { versions = { nvidia-cutlass-dsl = "4.5.2" } }\n', **files}
+    assert [(strength, sink) for _, _, strength, sink in strengths(tmp_path / "pinned", pinned)] == [
+        (INITIALIZER, "cutlass")]
 
 
 def test_driver_api_alone_keeps_its_label(tmp_path):

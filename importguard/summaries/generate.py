@@ -25,6 +25,7 @@ from typing import Optional, Sequence
 from importguard import __version__
 from importguard.config import Config
 from importguard.discovery import ModuleResolver
+from importguard.environment.profile import Profile
 from importguard.engine import FactsStore, build_graph
 from importguard.errors import UsageError
 from importguard.graph import Chain, ImportGraph, strength_rank
@@ -71,7 +72,7 @@ def generate(library: str, python: Optional[str] = None, names: Sequence[str] = 
     version = f"{origin.name} {origin.version}" if origin is not None and origin.name else library
     base = origin.directory if origin is not None else str(Path(top.path).parent)
     config = Config(project_root=Path(base), sink_modules=sink_modules, sink_calls=sink_calls,
-                    conditional_calls=True)
+                    environment=Profile(undecided_calls="follow"))
     store = FactsStore(WithInstalled(ModuleResolver([]), installed))  # type: ignore[arg-type]
     graph = build_graph(config, store)
     shipped = [row for row in shipped_rows() if library_of(row.name) == library]
