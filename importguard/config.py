@@ -318,9 +318,11 @@ def _from_table(
     return Config(**values)
 
 
-def _environment(table: dict[str, Any], path: Path) -> Profile:
-    """[tool.importguard.environment]: platform, versions, env, undecided-calls, read-installed."""
-    where = f"{path}: [tool.importguard] environment"
+def _environment(table: dict[str, Any], path: Optional[Path]) -> Profile:
+    """[tool.importguard.environment]: platform, versions, env, undecided-calls, read-installed
+    (`path` None: given with `--config KEY = VALUE` alone)."""
+    origin = "--config" if path is None else path.name
+    where = f"{path or '--config'}: [tool.importguard] environment"
     unknown = sorted(set(table) - {"platform", "versions", "env", "undecided-calls", "read-installed"})
     if unknown:
         raise ConfigError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
@@ -342,7 +344,7 @@ def _environment(table: dict[str, Any], path: Path) -> Profile:
     versions = tuple(sorted((normalize(name), version) for name, version in pairs["versions"].items()))
     return Profile(platform=platform, versions=versions, env=tuple(sorted(pairs["env"].items())),
                    undecided_calls=undecided, read_installed=read_installed,
-                   source=f"{path.name}" if versions else "")
+                   source=origin if versions else "")
 
 
 class _TableReader:

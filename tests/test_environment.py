@@ -186,7 +186,7 @@ def test_cutlass_4_5_2_installed_is_an_error():
     found = check("cutlass_version", Profile(versions=(("nvidia-cutlass-dsl", "4.5.2"),)))
     finding = found[("IG001", "__init__.py", 1)]
     assert finding.strength == INITIALIZER and finding_level(finding) == "error"
-    assert "nvidia-cutlass-dsl 4.5.2, the installed version (measured)" in finding.message
+    assert "nvidia-cutlass-dsl 4.5.2, the environment's version (measured)" in finding.message
 
 
 @pytest.mark.parametrize("version", ["4.8.0", "4.8.1"])
@@ -197,7 +197,7 @@ def test_cutlass_measured_not_to_initialize_is_no_sink(version):
 def test_cutlass_version_not_measured_stays_a_warning_and_says_so():
     found = check("cutlass_version", Profile(versions=(("nvidia-cutlass-dsl", "4.6.0"),)))
     finding = found[("IG001", "__init__.py", 1)]
-    assert finding.strength == VERSION_DEPENDENT and "4.6.0 is installed, not measured" in finding.message
+    assert finding.strength == VERSION_DEPENDENT and "the environment has 4.6.0, not measured" in finding.message
 
 
 def test_versions_read_from_an_environment(monkeypatch):
@@ -261,3 +261,18 @@ def test_bad_environment_config_is_one_clear_sentence(tmp_path, toml, expected):
     write_tree(tmp_path, {"pyproject.toml": f"[tool.importguard]\n{toml}\n"})
     with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(")", r"\)")):
         load_config(None, tmp_path)
+
+
+def test_the_profile_given_on_the_command_line_alone(tmp_path):
+    """`--config 'environment = {...}'` with no config file: no internal error."""
+    write_tree(tmp_path, {"pkg/__init__.py": "from . import ops\n", "pkg/ops.py": "import cutlass\n"})
+    pinned = subprocess.run(
+        [sys.executable, "-m", "importguard", "check", "pkg", "--no-cache", "--config",
+         'environment = { versions = { nvidia-cutlass-dsl = "4.8.1" } }'],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (pinned.returncode, pinned.stdout) == (0, ""), pinned.stderr
+    initializing = subprocess.run(
+        [sys.executable, "-m", "importguard", "check", "pkg", "--no-cache", "--config",
+         'environment = { versions = { nvidia-cutlass-dsl = "4.5.2" } }'],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert initializing.returncode == 1 and "[initializer]" in initializing.stdout, initializing.stderr

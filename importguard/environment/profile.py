@@ -115,10 +115,10 @@ class Profile:
                 found.append(sink)
             elif version in versioned.initializes:
                 found.append(ModuleSink(sink.module, f"initializes the CUDA driver at import in "
-                                        f"{versioned.distribution} {version}, the installed version (measured)",
+                                        f"{versioned.distribution} {version}, the environment's version (measured)",
                                         INITIALIZER))
             elif version not in versioned.does_not:
-                found.append(ModuleSink(sink.module, f"{sink.reason}; {version} is installed, not measured",
+                found.append(ModuleSink(sink.module, f"{sink.reason}; the environment has {version}, not measured",
                                         VERSION_DEPENDENT))
         return tuple(found)
 
