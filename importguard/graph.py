@@ -177,6 +177,7 @@ class ImportGraph:
             self._star_sources.pop(module, None)
         for module in [m for m, deps in self._call_deps.items() if m in changed or deps.keys() & changed]:
             self._sinks.pop(module, None)
+            self._edges.pop(module, None)  # an edge may have read them too (_quiet_under_nvml)
             self._call_deps.pop(module, None)
         for module in changed:
             self._sinks.pop(module, None)
@@ -284,15 +285,24 @@ class ImportGraph:
         seen: set[str] = set()
         for target, why in targets:
             for parent in _ancestors(target):
-                if parent not in running and parent not in seen and self._worth_an_edge(parent):
+                if parent not in running and parent not in seen and self._worth_an_edge(parent) \
+                        and not self._quiet_under_nvml(facts, site, parent):
                     seen.add(parent)
                     edges.append(
                         Edge(importer, parent, site, facts.path, f"parent package of {target}, runs first")
                     )
-            if target not in running and target not in seen and self._worth_an_edge(target):
+            if target not in running and target not in seen and self._worth_an_edge(target) \
+                    and not self._quiet_under_nvml(facts, site, target):
                 seen.add(target)
                 edges.append(Edge(importer, target, site, facts.path, why))
         return edges
+
+    def _quiet_under_nvml(self, facts: ModuleFacts, site: ImportSite, module: str) -> bool:
+        """A module sink whose only driver call is `torch.cuda.is_available()` (nvml_off),
+        imported where PYTORCH_NVML_BASED_CUDA_CHECK=1 is already set: it initializes
+        nothing (measured), so the import is no edge to a sink."""
+        sink = self.module_sink(module)
+        return sink is not None and sink.nvml_off and self.reach.nvml_check_set(facts, site.line)
 
     def _from_import_submodules(self, site: ImportSite, importer: str) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
@@ -323,8 +333,13 @@ class ImportGraph:
         facts = self._facts_for(module)
         edges: list[Edge] = []
         if facts is not None:
-            for site in facts.imports:
-                edges.extend(self.site_edges(facts, site))
+            deps = self.reach.begin()  # the NVML check reads ancestors' facts (_quiet_under_nvml)
+            try:
+                for site in facts.imports:
+                    edges.extend(self.site_edges(facts, site))
+            finally:
+                self.reach.end()
+            self._depends(module, deps)
         result = tuple(edges)
         self._edges[module] = result
         return result

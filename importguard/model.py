@@ -191,6 +191,7 @@ class ModuleSink:
     module: str
     reason: str
     strength: str = CONFIGURED
+    nvml_off: bool = False  # as CallSink.nvml_off
 
     def matches(self, name: str) -> bool:
         return name == self.module or name.startswith(self.module + ".")
@@ -214,6 +215,9 @@ class CallSink:
     # arguments or the `applied_keyword` (`torch.compile(f)`, `torch.compile(model=f)`).
     applied: bool = False
     applied_keyword: str = ""
+    # Its only driver call is `torch.cuda.is_available()`, which PYTORCH_NVML_BASED_CUDA_CHECK=1
+    # makes NVML-based: with that set before it runs, it initializes nothing (measured).
+    nvml_off: bool = False
 
 
 @dataclass(frozen=True)

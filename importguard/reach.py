@@ -198,7 +198,7 @@ class CallReach:
                 sink = self._sinks.get(".".join((*parts[:-2], parts[-1])))
         if sink is None or (sink.device and not call.device):
             return None
-        if nvml and sink.name == IS_AVAILABLE:
+        if nvml and (sink.name == IS_AVAILABLE or sink.nvml_off):
             return None
         if sink.applied and not _applied(sink, call):
             return None

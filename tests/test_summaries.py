@@ -113,7 +113,7 @@ def ig003(tmp_path, source):
 def test_measured_initializing_calls_are_reported(tmp_path, source, line):
     found = ig003(tmp_path, source)
     assert [entry[0] for entry in found] == [line]
-    assert "measured, torch 2.11.0+cu130; summary" in found[0][2]
+    assert "measured, torch 2.11.0+cu130" in found[0][2] and "; summary)" in found[0][2]
 
 
 @pytest.mark.parametrize(
@@ -197,3 +197,26 @@ def test_bad_summary_files_are_named_errors(tmp_path, text, message):
     with pytest.raises(SummaryError, match="lib.json") as error:
         read_file(path)
     assert message in str(error.value)
+
+
+NVML_SET_FIRST = {
+    "pkg/__init__.py": "import pkg.env_override\n",
+    "pkg/env_override.py": 'import os\nos.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"\n',
+    "pkg/kernels.py": ("import torch\nimport torch.utils.cpp_extension\n\n"
+                       "@torch.compile\ndef f(x):\n    return x\n"),
+    "pkg/sub/__init__.py": "from pkg import kernels\n",
+}
+
+
+def test_summaries_whose_only_driver_call_is_is_available_are_quiet_under_the_nvml_check(tmp_path):
+    """vLLM's package `__init__` imports env_override, which sets PYTORCH_NVML_BASED_CUDA_CHECK=1
+    before anything else runs: `@torch.compile` and `import torch.utils.cpp_extension`, whose
+    only driver call is `torch.cuda.is_available()`, then initialize nothing (measured)."""
+    report = check_tree(write_tree(tmp_path / "set", NVML_SET_FIRST))
+    assert [(f.code, f.path, f.line) for f in report.findings] == []
+    unset = {**NVML_SET_FIRST, "pkg/env_override.py": "import os\n"}
+    report = check_tree(write_tree(tmp_path / "unset", unset))
+    assert sorted((f.code, f.path, f.line) for f in report.findings) == [
+        ("IG001", "pkg/sub/__init__.py", 1),
+        ("IG003", "pkg/kernels.py", 4),
+    ]

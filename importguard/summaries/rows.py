@@ -50,6 +50,7 @@ class SummaryRow:
     # positional arguments or `applied_keyword`): CallSink.applied.
     applied: bool = False
     applied_keyword: str = ""
+    nvml_off: bool = False  # only torch.cuda.is_available() reaches the driver (CallSink.nvml_off)
     condition: str = ""  # the whole condition in words ("" = always)
     environment: str = ""  # what must hold in the environment, in words ("" = nothing)
     versions: tuple[str, ...] = ()  # "torch 2.11.0+cu130": where it was measured
@@ -68,6 +69,8 @@ class SummaryRow:
             data["applied"] = True
         if self.applied_keyword:
             data["applied_keyword"] = self.applied_keyword
+        if self.nvml_off:
+            data["nvml_off"] = True
         for key in ("condition", "environment"):
             if getattr(self, key):
                 data[key] = getattr(self, key)
@@ -86,6 +89,8 @@ class SummaryRow:
         if self.environment:
             what += f", and only when {self.environment}"
         where = f"measured, {', '.join(self.versions)}" if self.measured and self.versions else "not measured"
+        if self.nvml_off:
+            where += "; not with PYTORCH_NVML_BASED_CUDA_CHECK=1"
         return f"{what} ({where}; summary)"
 
 
@@ -98,7 +103,8 @@ def row_from_dict(data: Any, where: str) -> SummaryRow:
 
     if not isinstance(data, dict):
         raise fail("a row must be an object")
-    unknown = sorted(set(data) - {"name", "kind", "effect", "when", "device", "applied", "versions", *_STR_KEYS})
+    unknown = sorted(set(data) - {"name", "kind", "effect", "when", "device", "applied", "nvml_off", "versions",
+                                  *_STR_KEYS})
     if unknown:
         raise fail(f"unknown key{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
     name, kind, effect = data.get("name"), data.get("kind"), data.get("effect")
@@ -119,9 +125,9 @@ def row_from_dict(data: Any, where: str) -> SummaryRow:
     versions = data.get("versions", [])
     if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
         raise fail('"versions" must be a list of strings')
-    device, applied = data.get("device", False), data.get("applied", False)
-    if not isinstance(device, bool) or not isinstance(applied, bool):
-        raise fail('"device" and "applied" must be true or false')
+    device, applied, nvml_off = data.get("device", False), data.get("applied", False), data.get("nvml_off", False)
+    if not isinstance(device, bool) or not isinstance(applied, bool) or not isinstance(nvml_off, bool):
+        raise fail('"device", "applied" and "nvml_off" must be true or false')
     if (device or applied or data.get("applied_keyword")) and kind != "call":
         raise fail('"device", "applied" and "applied_keyword" apply to calls only')
     texts = {}
@@ -131,7 +137,7 @@ def row_from_dict(data: Any, where: str) -> SummaryRow:
             raise fail(f'"{key}" must be a string')
         texts[key] = value
     return SummaryRow(name, kind, effect, tuple((k, tuple(v)) for k, v in sorted(when.items())), device,
-                      applied, versions=tuple(versions), **texts)
+                      applied, nvml_off=nvml_off, versions=tuple(versions), **texts)
 
 
 def read_file(path: Path) -> tuple[SummaryRow, ...]:
@@ -158,7 +164,7 @@ def shipped_rows() -> tuple[SummaryRow, ...]:
 def call_sinks(rows: Iterable[SummaryRow]) -> tuple[CallSink, ...]:
     return tuple(
         CallSink(row.name, row.reason, _STRENGTH[row.effect], row.device, row.when, row.applied,
-                 row.applied_keyword)
+                 row.applied_keyword, row.nvml_off)
         for row in rows
         if row.kind == "call" and row.effect in _STRENGTH
     )
@@ -166,7 +172,7 @@ def call_sinks(rows: Iterable[SummaryRow]) -> tuple[CallSink, ...]:
 
 def module_sinks(rows: Iterable[SummaryRow]) -> tuple[ModuleSink, ...]:
     return tuple(
-        ModuleSink(row.name, row.reason, _STRENGTH[row.effect])
+        ModuleSink(row.name, row.reason, _STRENGTH[row.effect], row.nvml_off)
         for row in rows
         if row.kind == "import" and row.effect in _STRENGTH
     )
