@@ -27,7 +27,7 @@ from run import TREES, TREES_DIR  # noqa: E402
 
 PYTHON = sys.executable
 # Set by a module that an ancestor package imports, it turns `torch.cuda.is_available()`
-# at import below that package into no sink (reach.py).
+# at import below that package into no sink (graph/reach.py).
 NVML = '\nimport os\nos.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"\n'
 
 

@@ -18,7 +18,7 @@ import importguard.engine as engine
 import importguard.plan.network as network
 from importguard.cache.loader import open_loader
 from importguard.config import load_config
-from importguard.graph import ancestors
+from importguard.graph.imports import ancestors
 
 
 def main(package: str) -> None:

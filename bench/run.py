@@ -306,7 +306,7 @@ def bench(name: str, tree: Tree, repeats: int, cold_repeats: int, jobs: int, nai
         (root / f"bench-unrelated-{i}.txt").unlink()
     report("importguard warm, unrelated file", unrelated_runs)
 
-    # Without a replay: facts cached, the stored findings keyed by them (incremental.py).
+    # Without a replay: facts cached, the stored findings keyed by them (cache/results.py).
     no_replay_runs = []
     for _ in range(repeats):
         for record in [*ig_cache.glob("replay-*.json"), *ig_cache.glob("fast-*.json")]:

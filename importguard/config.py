@@ -21,7 +21,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 from importguard.environment.profile import PLATFORMS, UNDECIDED_CHOICES, Profile, normalize
 from importguard.errors import ConfigError
-from importguard.regular_file import is_regular, kind_of, read_regular
+from importguard.files.regular_file import is_regular, kind_of, read_regular
 from importguard.sinks import DEFAULT_SINK_CALLS, DEFAULT_SINK_MODULES
 from importguard.model import CallSink, ModuleSink
 from importguard.selection import check_selectors

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
 from importguard.errors import DiscoveryError
-from importguard.gitignore import git_ignored
+from importguard.files.gitignore import git_ignored
 from importguard.model import SourceFile
 
 
@@ -184,7 +184,7 @@ def discover(
     """Expand PATHS to Python files. Explicit files are always taken; directories are
     walked, skipping excluded names (and, with `exclude_package_data`, package data
     directories: see `is_package_data`; with `respect_gitignore`, what git ignores:
-    gitignore.py), without following a directory link twice. Two top-level packages of
+    files/gitignore.py), without following a directory link twice. Two top-level packages of
     one name are an error (`refuse_duplicate_packages`) unless `refuse_duplicates` is
     off, for a caller that never looks a module up."""
     files: dict[str, SourceFile] = {}

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
 from importguard.config import Config
 from importguard.discovery import ModuleResolver, discover, display_path
-from importguard.graph import Chain, ImportGraph
+from importguard.graph.imports import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
 from importguard.selection import Selection, check_selectors, selected_codes
 from importguard.rules.ig903_unused_suppression import UnusedSuppression
 from importguard.model import Report, Finding, Hop, ModuleFacts, Plan, SourceFile, Suppression
-from importguard.graph_memory import GraphMemory
+from importguard.cache.graph_memory import GraphMemory
 from importguard.plan.network import Builder, plan_for_findings, plan_for_module
 
 if TYPE_CHECKING:

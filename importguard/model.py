@@ -148,7 +148,7 @@ class ModuleFacts:
     # Things at import time that cannot be followed (exec of a string...): (line, text).
     notes: tuple[tuple[int, str], ...] = ()
     # Module-level names bound to the result of a call (`current_platform = CudaPlatform()`):
-    # (name, the qualified callee); names.py makes a call of `name.m` the class's method `m`.
+    # (name, the qualified callee); graph/names.py makes a call of `name.m` the class's method `m`.
     instances: tuple[tuple[str, str], ...] = ()
     # Module-level names declared without a value (`current_platform: Platform`, e.g. under
     # TYPE_CHECKING, served by a PEP 562 `__getattr__`): (name, the qualified annotation).

@@ -12,7 +12,7 @@ A call sink `a.b.f` also matches `a.b.<submodule>.f`: torch defines some of thes
 functions in a submodule and re-exports them (`torch.cuda.memory.mem_get_info` is
 `torch.cuda.mem_get_info`, `torch.cuda.streams.Stream` is `torch.cuda.Stream`,
 measured as the same object), and its submodules import the others from the package
-(`torch.cuda.random.current_device`). See `call_sink_for` in reach.py.
+(`torch.cuda.random.current_device`). See `call_sink_for` in graph/reach.py.
 """
 
 from __future__ import annotations

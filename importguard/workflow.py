@@ -121,7 +121,7 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
         # A plain check with the cache, or the pre-commit hook's (its report is not
         # replayed: it depends on the files given): reuse the last one's findings.
         from importguard.cache.loader import cache_directory
-        from importguard.incremental import ResultStore
+        from importguard.cache.results import ResultStore
 
         results = ResultStore(cache_directory(config, request.cache_dir), config, {
             "paths": [str(p.absolute()) for p in scope], "select": request.select, "ignore": request.ignore})

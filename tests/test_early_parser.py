@@ -86,7 +86,7 @@ def test_an_edited_file_is_parsed_by_the_parser_process_and_reported_the_same(tm
 def test_a_run_that_parses_nothing_stops_it(tmp_path, records):
     """Not replayed by the console script (its record is removed), the check starts the
     parser process; it then replays the stored report (replay.py) or, without that
-    record either, reuses every stored finding (incremental.py). Either way it stops
+    record either, reuses every stored finding (cache/results.py). Either way it stops
     the parser process as soon as it knows, before the report, not at its end."""
     root = tmp_path / "project"
     write_tree(root, TREE)

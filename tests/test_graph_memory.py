@@ -1,5 +1,5 @@
 """The language server keeps the module resolver and the graph between analyses
-(graph_memory.py). Whatever it keeps, every analysis must give what an analysis on a
+(cache/graph_memory.py). Whatever it keeps, every analysis must give what an analysis on a
 fresh graph gives: the incremental series of edits, played through two sessions."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The incremental engine (incremental.py): after an edit, only what depends on the
+"""The incremental engine (cache/results.py): after an edit, only what depends on the
 edited module is computed again, and the output is byte-identical to `--no-cache`.
 
 Each scripted series edits one tree step by step; after every step the cached run
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import importguard.incremental
+import importguard.cache.results
 import importguard.cache.replay
 from importguard.cli.main import cli
 
@@ -106,14 +106,14 @@ def reuse(monkeypatch):
     """How each analysis used the stored findings; replays are switched off so that
     every run goes through the incremental engine."""
     seen: list[str] = []
-    real = importguard.incremental.check_incrementally
+    real = importguard.cache.results.check_incrementally
 
     def recording(*args, **kwargs):
         report = real(*args, **kwargs)
         seen.append(args[6].last_reuse)
         return report
 
-    monkeypatch.setattr(importguard.incremental, "check_incrementally", recording)
+    monkeypatch.setattr(importguard.cache.results, "check_incrementally", recording)
     monkeypatch.setattr(importguard.cache.replay.Replay, "load", lambda self: None)
     return seen
 

@@ -15,7 +15,7 @@ from importguard.errors import UsageError
 from importguard.probe.merge import merge, read_document
 from importguard.probe.package_modules import PackageNotFound, package_modules, parse_shard, shard
 from importguard.probe.runner import probe_modules
-from importguard.progress import Progress
+from importguard.output.progress import Progress
 
 REPO = Path(__file__).resolve().parent.parent
 AGREE = REPO / "fixtures" / "agree"

@@ -7,7 +7,7 @@ import ast
 import subprocess
 import sys
 
-from importguard import rule_docs
+from importguard.rules import documentation
 from importguard.rules import ALL_RULES
 
 from conftest import REPO
@@ -17,22 +17,22 @@ PACKAGE = REPO / "importguard"
 # Lower layers never import higher ones (DESIGN.md). Exhaustive, as import-linter's
 # `exhaustive = true`: every module of the package is named here, so a new module
 # must be given its layer.
-SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan", "lsp", "environment", "summaries"}  # their __init__ imports nothing
+SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan", "lsp", "environment", "summaries", "graph", "files"}  # their __init__ imports nothing
 LAYERS = [
-    {"model", "errors", "progress", "regular_file", "atomic_write", "inside_project", "die_with_parent", "cache.codec", "cache.fast_replay", "cache.lookups", "links", "probe.strict_json", "probe.process_tree", "probe.cgroup",
+    {"model", "errors", "output.progress", "files.regular_file", "files.atomic_write", "files.inside_project", "cache.die_with_parent", "cache.codec", "cache.fast_replay", "cache.lookups", "output.links", "probe.strict_json", "probe.process_tree", "probe.cgroup",
      "plan.mincut", "output.style", *SUBPACKAGES},
-    {"config", "selection", "discovery", "gitignore", "sinks", "names", "summaries.rows", "facts.conditions", "environment.profile", "environment.installed", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
+    {"config", "selection", "discovery", "files.gitignore", "sinks", "graph.names", "summaries.rows", "facts.conditions", "environment.profile", "environment.installed", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
      "facts.statement_blocks",
      "facts.collect", "facts.budget", "facts.cpython_verdict",
      "cache.store", "cache.directory", "installed.interpreter", "installed.interpreter_child", "installed.record",
      "probe.child", "output.source", "plan.causes"},
-    {"graph", "graph_memory", "reach", "cache.pool", "cache.early_parser", "cache.loader", "cache.replay", "installed.modules", "installed.verify",
+    {"graph.imports", "cache.graph_memory", "graph.reach", "cache.pool", "cache.early_parser", "cache.loader", "cache.replay", "installed.modules", "installed.verify",
      "installed.facts", "installed.reach", "probe.package_modules", "plan.network"},
     {"rules", "rules.base", "rules.problems", "rules._chain_rule", "rules._lazy_blockers",
      "rules.ig001_init_reaches_cuda_sink", "rules.ig002_cuda_free_reaches_cuda_sink",
      "rules.ig003_cuda_call_at_import", "rules.ig900_syntax_error", "rules.ig901_unreadable_file",
      "rules.ig902_relative_import_beyond_top_level", "rules.ig903_unused_suppression"},
-    {"engine", "incremental", "workflow", "changed", "rule_docs", "lsp.server", "lsp.progress", "lsp.protocol", "lsp.session", "lsp.early", "lsp.diagnostics", "fix.lazy_reexport", "fix.star_exports", "fix.apply",
+    {"engine", "cache.results", "workflow", "changed", "rules.documentation", "lsp.server", "lsp.progress", "lsp.protocol", "lsp.session", "lsp.early", "lsp.diagnostics", "fix.lazy_reexport", "fix.star_exports", "fix.apply",
      "probe.runner", "probe.confirm", "probe.report", "probe.merge", "probe.agreement", "probe.agreement_report",
      "installed.report",
      "output.chain", "output.printable", "output.text", "output.json_report", "output.sarif", "output.github", "output.formats",
@@ -126,6 +126,13 @@ def test_layering_is_exhaustive_and_respected():
     assert sorted(set(LAYER_OF) - set(graph)) == [], "modules named in LAYERS that do not exist"
 
 
+def test_the_top_level_holds_at_most_fourteen_modules():
+    """The package's top level is its pipeline at a glance; everything else lives in a
+    subpackage that says what it is for (issue 25)."""
+    top_level = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert len(top_level) <= 14, top_level
+
+
 def test_subpackage_inits_import_nothing():
     for name in SUBPACKAGES:
         tree = ast.parse((PACKAGE / name / "__init__.py").read_text(encoding="utf-8"))
@@ -190,11 +197,11 @@ def test_rule_docs_are_generated_and_fresh():
     docs = [REPO / "docs" / "rules", PACKAGE / "rules" / "docs"]  # the repository's, the installed copy
     for rule in ALL_RULES:
         for doc in (directory / f"{rule.code}.md" for directory in docs):
-            assert doc.read_text(encoding="utf-8") == rule_docs.rule_markdown(rule), (
-                f"{doc} is stale: run python -m importguard.rule_docs"
+            assert doc.read_text(encoding="utf-8") == documentation.rule_markdown(rule), (
+                f"{doc} is stale: run python -m importguard.rules.documentation"
             )
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert readme == rule_docs.readme_with_rules(readme), "README rule table is stale"
+    assert readme == documentation.readme_with_rules(readme), "README rule table is stale"
 
 
 def test_rule_docs_have_ruff_sections():
@@ -212,3 +219,16 @@ def test_importguard_checks_itself():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All checks passed" in done.stderr
+
+
+def test_rule_doc_links_without_a_public_home_open_the_installed_docs(monkeypatch):
+    from pathlib import Path
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    from importguard.output import links
+
+    monkeypatch.setattr(links, "REPOSITORY", None)
+    for rule in ALL_RULES:
+        path = Path(url2pathname(urlparse(links.rule_doc_uri(rule.code)).path))
+        assert path == PACKAGE / "rules" / "docs" / f"{rule.code}.md" and path.is_file(), path

@@ -268,7 +268,7 @@ def test_a_directory_too_recent_at_the_first_check_gets_its_shortcut_back(tmp_pa
     assert looked_in <= set(shortcuts("results-*.json")) and not any(shortcuts("results-*.json").values())
     time.sleep(0.06)
     for record in cache_dir.glob("replay-*.json"):
-        record.unlink()  # the next check starts from the stored findings (incremental.py)
+        record.unlink()  # the next check starts from the stored findings (cache/results.py)
     assert check(tmp_path) == first
     assert all(shortcuts("replay-*.json")[directory] for directory in looked_in)
     write_tree(tmp_path, {"helpers.py": "import cutlass\n"})

@@ -1,5 +1,5 @@
 """Killing `check` mid-run leaves none of its parser processes behind (issue 27): the
-early parser and the pool workers die with their parent (die_with_parent.py)."""
+early parser and the pool workers die with their parent (cache/die_with_parent.py)."""
 
 from __future__ import annotations
 

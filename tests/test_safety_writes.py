@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import write_tree
 
-from importguard import atomic_write
-from importguard.atomic_write import write_atomically
+from importguard.files import atomic_write
+from importguard.files.atomic_write import write_atomically
 
 NAMES = [f"kernel_{i:02d}_with_a_long_name_to_fill_up_the_file_past_a_page" for i in range(60)]
 # Over 4,096 bytes before and after the fix: a write cut at 4,096 bytes is a torn file.

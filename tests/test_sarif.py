@@ -14,7 +14,7 @@ import pytest
 from conftest import FIXTURES, write_tree
 
 import importguard
-from importguard import links
+from importguard.output import links
 from importguard.output.formats import formatter
 from importguard.rules import ALL_RULES
 from importguard.model import Finding, Hop
@@ -188,7 +188,7 @@ def test_regions_are_full_and_rules_link_to_their_docs(tmp_path: Path):
     # The trailing comment is not part of the statement.
     assert [(g["startLine"], g["startColumn"], g["endLine"], g["endColumn"]) for g in regions] == [(1, 1, 1, 23), (2, 1, 2, 27)]
     driver = run["tool"]["driver"]
-    assert "informationUri" not in driver  # importguard has no public home yet (links.py)
+    assert "informationUri" not in driver  # importguard has no public home yet (output/links.py)
     # No dead link in code scanning: no helpUri without a public page, no file:// path
     # into the environment; the rule's docs are the help, as markdown and text.
     assert "helpUri" not in json.dumps(run) and str(Path(importguard.__file__).parent) not in json.dumps(run)

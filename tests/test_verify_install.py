@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from importguard.cli.main import cli
 from importguard.installed.interpreter import iter_distributions, normalize_name, target_paths
-from importguard.progress import Progress
+from importguard.output.progress import Progress
 from importguard.installed.record import parse_record
 from importguard.installed.verify import ProblemKind, verify
 

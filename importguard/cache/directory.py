@@ -17,7 +17,7 @@ import re
 import stat
 from pathlib import Path
 
-from importguard.atomic_write import write_cache_file
+from importguard.files.atomic_write import write_cache_file
 
 TAG_NAME = "CACHEDIR.TAG"
 TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# importguard facts cache\n"

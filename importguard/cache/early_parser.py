@@ -10,7 +10,7 @@ worker does (budget.start_worker: memory limit, per-file alarm, stderr silenced)
 so a file that crashes the parser takes this process down, not the run, and the
 run collects what is left the way the pool does after a worker died.
 
-It dies with the run, however the run ends (die_with_parent.py). A pool starting stops it, so does a check that finds it has nothing to parse (a
+It dies with the run, however the run ends (cache/die_with_parent.py). A pool starting stops it, so does a check that finds it has nothing to parse (a
 stored report replayed, every stored finding reused), and so does the run's end: a
 run that parsed nothing leaves nothing running. Only where fork is safe and cheap (Linux, with no thread
 started yet) and with a second CPU to run on.
@@ -26,7 +26,7 @@ import struct
 import sys
 from typing import Any, Callable, Optional, Sequence
 
-from importguard.die_with_parent import die_with_parent
+from importguard.cache.die_with_parent import die_with_parent
 
 _HEADER = struct.Struct("!Q")
 

@@ -195,7 +195,7 @@ def unpack(data: bytes) -> tuple[dict[str, Any], Any]:
 
 def _read_regular(path: str) -> bytes:
     """The file's bytes when it is a regular file: a named pipe in a shipped cache
-    directory must not hang the run (regular_file.py, inlined: nothing else is imported)."""
+    directory must not hang the run (files/regular_file.py, inlined: nothing else is imported)."""
     import stat
 
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)

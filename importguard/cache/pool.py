@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager, Optional, Seque
 
 from importguard.cache import early_parser
 from importguard.cache.codec import Codec, codec
-from importguard.die_with_parent import die_with_parent
+from importguard.cache.die_with_parent import die_with_parent
 from importguard.facts import budget
-from importguard.progress import Progress
+from importguard.output.progress import Progress
 from importguard.model import ModuleFacts, Problem, SourceFile
 
 if TYPE_CHECKING:  # imported when a pool starts: a warm run needs none of it
@@ -46,7 +46,7 @@ def collect_entry(source: SourceFile) -> Result:
     """Facts of one file as a plain dict, with `digest` and `stat` for the cache
     (`digest` is None when the facts must not be cached)."""
     from importguard.cache.store import digest, file_stat
-    from importguard.regular_file import FileTooLarge, read_regular
+    from importguard.files.regular_file import FileTooLarge, read_regular
 
     stat = file_stat(source.path)  # before reading: a later edit then fails the fast path
     try:

@@ -38,7 +38,7 @@ from importguard.cache.fast_replay import inputs_unchanged
 from importguard.cache.lookups import LookupLog, merged
 from importguard.cache.codec import codec
 from importguard.model import Finding, Plan, Report
-from importguard.regular_file import read_regular
+from importguard.files.regular_file import read_regular
 
 FORMAT = 6  # 2: findings stored; 3: the fix plan; 4: directory lookups (lookups.py), not mtimes;
 # 5: files by directory, their stats flat (fast_replay.inputs_unchanged); 6: findings and plan by codec.py

@@ -6,7 +6,7 @@ themselves, `<cache-dir>/factdata-<key>.json` (facts hash -> encoded facts), wit
 facts collected since that file was last written in `factrecent-<key>.json` and the
 index entries changed since the index was written in `factsdelta-<key>.json` (an edit
 rewrites those small files; past `_RECENT_LIMIT` they are folded into the big ones). A check
-whose stored findings still hold (incremental.py) needs only the index: on vLLM
+whose stored findings still hold (cache/results.py) needs only the index: on vLLM
 (3,244 files) 0.8 MB that loads in 8 ms, against 3.8 MB and 60 ms for index and facts
 together (marshal of the same data: 46 ms, and not safe to read from a checkout). The
 facts file is read the first time a module's facts are decoded. One packed file per
@@ -44,9 +44,9 @@ from importguard import __version__
 from importguard.facts import budget
 from importguard.cache.codec import MalformedEntry, codec, schema
 from importguard.model import ModuleFacts, SourceFile
-from importguard.atomic_write import write_cache_file as _atomic_write  # one writer for every file
+from importguard.files.atomic_write import write_cache_file as _atomic_write  # one writer for every file
 from importguard.cache.directory import prepare as prepare_cache_directory, prunable
-from importguard.regular_file import read_regular
+from importguard.files.regular_file import read_regular
 
 # 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes;
 # 6: the facts file read entry by entry (_PackedFacts); 7: the layout derived from the
@@ -61,7 +61,7 @@ COLLECTION_SETTINGS: tuple[str, ...] = ()
 # The collector's own source; a test fails when collect.py imports a module not listed.
 COLLECTOR_SOURCES = (  # under importguard/
     "cache/codec.py", "facts/budget.py", "facts/collect.py", "facts/comments.py", "facts/conditions.py", "facts/cpython_verdict.py",
-    "facts/function_calls.py", "facts/positions.py", "facts/skeleton.py", "model.py", "regular_file.py",
+    "facts/function_calls.py", "facts/positions.py", "facts/skeleton.py", "model.py", "files/regular_file.py",
 )
 # A file modified this recently may be modified again within the same timestamp tick,
 # so its stat is not trusted as a fast path next time ("racy git" problem).
@@ -216,7 +216,7 @@ class _PackedFacts:
 class FactsCache:
     """Index entries are `path -> [module, is_package, digest, stat or None, facts
     hash]`; the facts file maps `facts hash -> encoded facts`. The facts hash is the
-    digest of the encoded facts, whatever fields they hold: what incremental.py keys
+    digest of the encoded facts, whatever fields they hold: what cache/results.py keys
     its stored findings on."""
 
     def __init__(self, directory: Path, key: dict[str, str], base: Optional[Path] = None) -> None:

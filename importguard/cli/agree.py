@@ -61,7 +61,7 @@ def agree(
     from importguard.engine import FactsStore, build_graph, display_path
     from importguard.probe.package_modules import parse_shard, shard
     from importguard.probe.runner import probe_modules
-    from importguard.progress import Progress
+    from importguard.output.progress import Progress
 
     config = load(config_path, Path("."))
     modules, extra, listed, warnings, roots = all_modules(packages, config, src, python, timeout)

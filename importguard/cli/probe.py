@@ -133,7 +133,7 @@ def probe(
                "shard": None if shard_of is None else {"index": shard_of[0], "count": shard_of[1]}}
     else:
         modules = list(arguments)
-    from importguard.progress import Progress
+    from importguard.output.progress import Progress
 
     with Progress(len(modules), "probing", unit="modules") as progress:
         results = probe_modules(

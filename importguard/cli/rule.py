@@ -17,7 +17,7 @@ from importguard.errors import UsageError
 @tool_errors
 def rule(code: Optional[str], show_all: bool, debug: bool) -> None:
     """Print the documentation of rule CODE (e.g. IG001)."""
-    from importguard.rule_docs import rule_markdown
+    from importguard.rules.documentation import rule_markdown
     from importguard.rules import ALL_RULES, RULES_BY_CODE
 
     if show_all or not code:

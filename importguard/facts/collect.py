@@ -61,7 +61,7 @@ from importguard.model import (
     SiteKind,
     SourceFile,
 )
-from importguard.regular_file import FileTooLarge, read_regular
+from importguard.files.regular_file import FileTooLarge, read_regular
 
 SYNTAX_ERROR = "IG900"
 UNREADABLE = "IG901"
@@ -624,7 +624,7 @@ class _Walker:
         """`f = torch.cuda.is_available` makes `f()` that call, and so do wrappers that run
         the function they wrap (`f = functools.partial(g, 1)`,
         `f = lru_cache(maxsize=1)(partial(g, ...))`); `p = Platform()` makes `p.m()` the
-        class's method (`instances`, names.py); `t = torch.zeros(1)` makes `t` a
+        class's method (`instances`, graph/names.py); `t = torch.zeros(1)` makes `t` a
         module-level tensor (`t.cuda()`). `a = b = value` binds each name. In a class
         body (`prefix` "Cls.") the names are the class's attributes."""
         if isinstance(small, cst.Assign):
@@ -797,7 +797,7 @@ class _Walker:
         if dotted in ("__import__", "exec"):
             return dotted
         if self.star_imported and root not in _BUILTINS and root not in ("self", "cls", "super"):
-            # Maybe bound by the star import: names.py looks `module.root` up there.
+            # Maybe bound by the star import: graph/names.py looks `module.root` up there.
             return f"{self.module_name}.{dotted}"
         return None
 

@@ -18,10 +18,10 @@ What is modelled inside a body:
 - paths: a call on a branch (if, loop, handler, after an early exit, right of `or`, in
   a conditional expression) is `conditional`; right of `and` only, or after
   `if not x: return` only (the same as `x and rest`), it is also `right_of_and`
-  (reach.py follows those); an early exit whose test reads only globals
+  (graph/reach.py follows those); an early exit whose test reads only globals
   the function itself assigns (`if _cache is not None: return _cache`) is taken on later
   calls only, so what follows it is not conditional;
-- what each `return` gives (a class made by a factory function, names.py), and the
+- what each `return` gives (a class made by a factory function, graph/names.py), and the
   bases of each class.
 Lambda bodies inside a function, and generator expressions' elements, are not calls
 of that function's body (they run when called or consumed); nested functions and

@@ -18,9 +18,9 @@ from typing import Iterable, Optional
 
 import libcst as cst
 
-from importguard.atomic_write import write_atomically
+from importguard.files.atomic_write import write_atomically
 from importguard.facts.comments import NOQA as _NOQA
-from importguard.inside_project import links_outside, refusal
+from importguard.files.inside_project import links_outside, refusal
 from importguard.model import Finding
 
 @dataclass

@@ -22,8 +22,8 @@ from typing import Iterable, Optional, Sequence, Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from importguard.atomic_write import write_atomically
-from importguard.inside_project import links_outside, refusal
+from importguard.files.atomic_write import write_atomically
+from importguard.files.inside_project import links_outside, refusal
 from importguard.fix.star_exports import all_comment, render_all, star_exports
 from importguard.model import Finding
 

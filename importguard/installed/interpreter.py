@@ -21,7 +21,7 @@ from typing import Iterable, Iterator, Optional
 
 from importguard.installed import interpreter_child as _environment_child
 from importguard.errors import UsageError
-from importguard.regular_file import read_regular
+from importguard.files.regular_file import read_regular
 
 _DESCRIBE_TIMEOUT_S = 60
 _MAX_METADATA_BYTES = 16_000_000  # METADATA holds the long description; a link to /dev/zero must not fill memory

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from importguard.regular_file import FileTooLarge, NotRegularFile, kind_of, read_regular
+from importguard.files.regular_file import FileTooLarge, NotRegularFile, kind_of, read_regular
 
 _CHUNK = 1 << 20
 _buffers = threading.local()  # one read buffer per thread: allocating 1 MiB per file is slow

@@ -20,7 +20,7 @@ from importguard.installed.interpreter import (
     normalize_name,
 )
 from importguard.errors import UsageError
-from importguard.progress import Progress
+from importguard.output.progress import Progress
 from importguard.installed.record import Record, RecordEntry, RecordError, hash_file, read_record
 
 

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from pygls.uris import from_fs_path  # pygls' small URI module: what the server's URIs come from
 
-from importguard.links import rule_doc_uri
+from importguard.output.links import rule_doc_uri
 from importguard.model import Finding
 from importguard.output.chain import finding_level, hop_text
 

@@ -56,11 +56,11 @@ def check_engine(paths: Sequence[Path], config: Config, collector: "Collector", 
 
 class KeptGraphEngine:
     """run_check with the module resolver and the graph kept from one analysis to the
-    next (graph_memory.py): after an edit, only what depends on the edited file's facts
+    next (cache/graph_memory.py): after an edit, only what depends on the edited file's facts
     is computed again. The server's default engine."""
 
     def __init__(self) -> None:
-        from importguard.graph_memory import GraphMemory
+        from importguard.cache.graph_memory import GraphMemory
 
         self.memory = GraphMemory()
 

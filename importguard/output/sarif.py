@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from importguard import __version__
-from importguard.links import information_uri, rule_doc_uri
+from importguard.output.links import information_uri, rule_doc_uri
 from importguard.model import Finding, Hop
 from importguard.output.chain import finding_level, hop_text
 from importguard.output.printable import printable_data
 from importguard.output.source import SRCROOT, artifact, region, repository_root, source_lines, with_snippet
-from importguard.rule_docs import rule_markdown
+from importguard.rules.documentation import rule_markdown
 from importguard.rules import ALL_RULES, Rule
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -66,7 +66,7 @@ def pascal_case(name: str) -> str:
 def _rule(rule: type[Rule]) -> dict[str, Any]:
     """The rule's documentation travels in `help` (code scanning renders `markdown`);
     `helpUri` only where a public page exists: a file:// path into the user's
-    environment is a dead link on GitHub (links.py)."""
+    environment is a dead link on GitHub (output/links.py)."""
     described: dict[str, Any] = {
         "id": rule.code,
         "name": pascal_case(rule.name),

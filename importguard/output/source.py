@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import quote
 
 from importguard.facts.budget import MAX_SOURCE_BYTES
-from importguard.inside_project import links_outside
-from importguard.regular_file import read_regular
+from importguard.files.inside_project import links_outside
+from importguard.files.regular_file import read_regular
 
 SRCROOT = "%SRCROOT%"
 
@@ -77,7 +77,7 @@ def source_lines(path: str) -> tuple[str, ...]:
     """The file's lines without line ends (decoded as Python does), or () when it
     cannot be read. Only a regular file whose links stay inside the repository is read:
     a `pkg/env.py` linked to `/proc/self/environ` must not copy the environment into a
-    report (inside_project.py)."""
+    report (files/inside_project.py)."""
     if links_outside(path, repository_root(Path.cwd())) is not None:
         return ()
     try:

@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import replace
 from typing import Any, Container, Hashable, Iterable, Optional, Sequence
 
-from importguard.graph import ImportGraph
+from importguard.graph.imports import ImportGraph
 from importguard.model import Finding, ModuleFacts, Plan, PlanEdit
 from importguard.plan.mincut import Uncuttable, min_vertex_cut
 from importguard.summaries.rows import shipped_rows
@@ -80,7 +80,7 @@ def _reach(start: Node, arcs: dict[Node, list[Node]], blocked: frozenset = froze
 # column, kind, what the site imports or calls, target (None: that same module)], its
 # other unguarded calls at import [line, name] (whether the model resolves them is
 # decided when the plan is made: it depends on other modules' facts)];
-# None for a module without facts. Compact: incremental.py stores one per module.
+# None for a module without facts. Compact: cache/results.py stores one per module.
 Grown = Optional[list[Any]]
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"builtins"}
 
@@ -89,7 +89,7 @@ class Builder:
     """Grows the network from start nodes along the graph's eager edges.
 
     `recorded`: what an earlier check grew at each module (`grown`, kept by
-    incremental.py); it is used for every module outside `fresh` instead of the facts,
+    cache/results.py); it is used for every module outside `fresh` instead of the facts,
     so a check after an edit decodes only the modules whose arcs may have changed. The
     arcs are added in the same order either way, so the network and the plan are the
     same."""
@@ -231,7 +231,7 @@ def plan_for_findings(graph: ImportGraph, findings: Sequence[Finding], facts_by_
 def plan_for_module(graph: ImportGraph, module: str, exact_limit: Optional[int] = None) -> Optional[Plan]:
     """The plan that makes importing `module` (its parents first) reach no sink; None
     when it reaches none, or when a module on the way is a sink itself (no site to cut)."""
-    from importguard.graph import ancestors
+    from importguard.graph.imports import ancestors
 
     roots = [*ancestors(module), module]
     if any(graph.module_sink(root) is not None for root in roots):

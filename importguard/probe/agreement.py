@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
-from importguard.graph import Chain, ImportGraph
+from importguard.graph.imports import Chain, ImportGraph
 from importguard.probe.runner import (
     CLEAN,
     DRIVER_INITIALIZED,

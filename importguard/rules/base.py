@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Iterable, Optional, Union
 
 from importguard.config import Config
-from importguard.graph import Chain, ImportGraph
+from importguard.graph.imports import Chain, ImportGraph
 from importguard.model import STRENGTH_WORDS, Finding, Hop, ModuleFacts
 
 

@@ -3,7 +3,7 @@ source by importguard's own analysis, nothing imported or run.
 
 For a module row, the eager import graph from that module (its parent packages first)
 through the library's files; for a call row, the function's body followed call by call
-(reach.py) into whatever it runs, the library's other modules included. The sinks are
+(graph/reach.py) into whatever it runs, the library's other modules included. The sinks are
 importguard's hand-written ones and the summaries of *other* libraries: the library's
 own rows never feed the analysis that checks them. Calls on some paths only are
 followed (a library's functions branch on the platform), and a row found only that way
@@ -28,11 +28,11 @@ from importguard.discovery import ModuleResolver
 from importguard.environment.profile import Profile
 from importguard.engine import FactsStore, build_graph
 from importguard.errors import UsageError
-from importguard.graph import Chain, ImportGraph, strength_rank
+from importguard.graph.imports import Chain, ImportGraph, strength_rank
 from importguard.installed.interpreter import target_paths
 from importguard.installed.modules import InstalledModules, WithInstalled
 from importguard.model import DRIVER_API, Hop
-from importguard.reach import Reached
+from importguard.graph.reach import Reached
 from importguard.sinks import HAND_WRITTEN_SINK_CALLS, HAND_WRITTEN_SINK_MODULES
 from importguard.summaries.rows import (
     DRIVER,

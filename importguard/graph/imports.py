@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from importguard.environment.profile import Profile
-from importguard.reach import CallReach, Reached
+from importguard.graph.reach import CallReach, Reached
 from importguard.model import (
     CONFIGURED,
     DRIVER_API,
@@ -72,7 +72,7 @@ class Chain:
     sink: SinkHit
 
     def to_data(self) -> list[Any]:
-        """Plain JSON data (incremental.py keeps each search's chain)."""
+        """Plain JSON data (cache/results.py keeps each search's chain)."""
         sink = self.sink
         return [[_hop_data(hop) for hop in self.hops],
                 [sink.module, sink.reason, sink.call, sink.path, sink.line, sink.strength,
@@ -133,21 +133,21 @@ class ImportGraph:
         # sink lies on no chain, so the chains found are the same.
         self._sink_free: dict[str, set[str]] = {}
         # Modules that reach no sink at all, as an earlier check found them and its
-        # answer still holds (incremental.py, keep_sink_free): every search skips them.
+        # answer still holds (cache/results.py, keep_sink_free): every search skips them.
         self._free_everywhere: set[str] = set()
         self._searched: dict[str, dict[str, None]] = {}  # importer -> targets of the sites searched from
         self._star_sources: dict[str, dict[str, None]] = {}  # importer -> packages it star-imports
         # module -> the modules whose facts its calls at import were followed into
-        # (reach.py), with or without an eager edge there.
+        # (graph/reach.py), with or without an eager edge there.
         self._call_deps: dict[str, dict[str, None]] = {}
         self._touch = False  # see rebind
         # module -> (line, column) of a site -> what its search found and depended on:
         # `searches` as computed or kept by this check (chains as Chain), `_kept` as an
-        # earlier check left them (chains as data; incremental.py seeds it, keep_searches).
+        # earlier check left them (chains as data; cache/results.py seeds it, keep_searches).
         self.searches: dict[str, dict[tuple[int, int], Search]] = {}
         self._kept: dict[str, dict[tuple[int, int], Search]] = {}
 
-    # -- kept between checks (graph_memory.py)
+    # -- kept between checks (cache/graph_memory.py)
 
     def rebind(self, facts_for: Callable[[str], Optional[ModuleFacts]], is_known_module: Callable[[str], bool],
                prefetch: Callable[[Iterable[str]], None]) -> None:
@@ -348,7 +348,7 @@ class ImportGraph:
         """The modules each module's eager edges point to (and the packages it
         star-imports, whose `__all__` decided them, and the modules its calls at import
         were followed into), for every module whose edges this graph has computed or
-        searched from so far (incremental.py records them: every
+        searched from so far (cache/results.py records them: every
         search result depends only on what these reach)."""
         targets = {module: dict.fromkeys(e.target for e in edges) for module, edges in self._edges.items()}
         for module, searched in self._searched.items():
@@ -433,7 +433,7 @@ class ImportGraph:
         return sorted(explicit), sorted(trace.skipped)
 
     def call_deps(self) -> dict[str, list[str]]:
-        """The modules whose facts each module's calls at import read (reach.py)."""
+        """The modules whose facts each module's calls at import read (graph/reach.py)."""
         return {module: list(deps) for module, deps in self._call_deps.items()}
 
     def chains_from_module(self, module: str) -> list[Chain]:

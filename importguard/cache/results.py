@@ -13,7 +13,7 @@ the configuration, the rules selected, PATHS and the working directory):
   eager edges the graph computed, with its facts hash, the modules its answers
   depend on (its edges' targets, the packages it star-imports, whose `__all__`
   decides its edges, and the modules its calls at import were followed into:
-  reach.py) and, apart, the packages it star-imports and the modules its calls read;
+  graph/reach.py) and, apart, the packages it star-imports and the modules its calls read;
   each search from an import site (graph.chain_from_site): its chain and what it
   depended on; each module's `from pkg import name` (the lazy re-export hint; none
   from a module that is no package); and what the fix plan's network grew at each
@@ -45,7 +45,7 @@ parsing only what changed) and compares:
   PATHS): everything is computed again, and recorded.
 
 The record is JSON read with checks of its shape; any surprise means "no record".
-The language server keeps its graph between analyses instead (graph_memory.py).
+The language server keeps its graph between analyses instead (cache/graph_memory.py).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ from importguard.engine import (
 )
 from importguard.model import Finding, Plan, Report
 from importguard.plan.network import Builder
-from importguard.regular_file import read_regular
+from importguard.files.regular_file import read_regular
 from importguard.rules import Project, Rule
 from importguard.rules._lazy_blockers import index_of, names_imported
 
@@ -527,7 +527,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
     last record (module, path, facts hash). `from_imports`: path -> names_imported.
     `arcs`: what the plan's network grew at each module (plan/network.py's Builder).
     `plain`: the modules whose names `from_imports` left out, in this record or one it
-    carries entries from. `free`: the modules known to reach no sink (graph.py)."""
+    carries entries from. `free`: the modules known to reach no sink (graph/imports.py)."""
     reported_paths = {path for path, _, _, _ in reported}
     hashes = {module: (path, hashed) for path, module, _, hashed in reported}
     outside_by_module = {entry[0]: list(entry) for entry in kept_outside}

@@ -2,7 +2,7 @@
 
 importguard has no public home yet, so `REPOSITORY` is None and every link points to
 the rule documentation installed with the package (`importguard/rules/docs/`, generated
-by `python -m importguard.rule_docs` like docs/rules/). Once the project is published,
+by `python -m importguard.rules.documentation` like docs/rules/). Once the project is published,
 set `REPOSITORY` and the links become web pages of the tagged version.
 """
 
@@ -14,7 +14,7 @@ from typing import Optional
 from importguard import __version__
 
 REPOSITORY: Optional[str] = None  # e.g. "https://github.com/OWNER/importguard", once it exists
-RULE_DOCS = Path(__file__).parent / "rules" / "docs"
+RULE_DOCS = Path(__file__).parent.parent / "rules" / "docs"
 
 
 def rule_doc_uri(code: str) -> str:

@@ -1,8 +1,8 @@
 """Which calls reach a sink call through the functions they run.
 
 A call *reaches* a sink call when it is one (`call_sink_for`), by its written name or
-its canonical one (names.py: re-exports, star imports, module objects, aliases and
-wrappers followed), or when the function it names (names.py finds it) makes an
+its canonical one (graph/names.py: re-exports, star imports, module objects, aliases and
+wrappers followed), or when the function it names (graph/names.py finds it) makes an
 unguarded call that reaches one. A class call runs the class's `__new__`, `__init__`
 and `__post_init__` (its own or inherited); in a method inherited by the class of the
 object it is called on, `self.m()` is that class's `m`. A call on some paths of its
@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Optional, Sequence
 
 from importguard.environment.profile import Profile
-from importguard.names import Names, Target
+from importguard.graph.names import Names, Target
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
 from importguard.model import (
     APPLIED, POSITIONAL, RIGHT_OF_AND, CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind,
@@ -125,7 +125,7 @@ class CallReach:
         self._cycles = 0
         self.names = Names(self._fetch)
         self._ancestor_sets: dict[str, bool] = {}  # package -> its import sets the NVML check
-        # The modules whose facts each answer read (incremental.py: an edit of one of
+        # The modules whose facts each answer read (cache/results.py: an edit of one of
         # them changes the answer, though no eager edge may lead there), per memo entry,
         # and a stack of the answers being computed (begin/end).
         self._deps: list[set[str]] = []
@@ -288,7 +288,7 @@ class CallReach:
 
     def _through(self, hop: Hop, call: CallSite, nvml: bool, depth: int, some_paths: bool = False) -> Optional[Reached]:
         """What `call` (made at `hop`; on `some_paths` of its function) reaches: the sink
-        it is, by its written or its canonical name (names.py), or what the function it
+        it is, by its written or its canonical name (graph/names.py), or what the function it
         runs reaches."""
         sink = self.call_sink_for(call, nvml)
         if sink is None:
@@ -379,7 +379,7 @@ class CallReach:
         return self._target(name).functions
 
     def canonical(self, name: str) -> str:
-        """`name` with every binding through project modules followed (names.py)."""
+        """`name` with every binding through project modules followed (graph/names.py)."""
         return self._target(name).canonical
 
     def _target(self, name: str) -> Target:
@@ -398,7 +398,7 @@ class CallReach:
 
     def defines(self, name: str) -> bool:
         """Whether `name` is a function or class the model knows (in a module whose facts
-        it has, followed through bindings, star imports and instances: names.py): a call
+        it has, followed through bindings, star imports and instances: graph/names.py): a call
         of it can be followed."""
         target = self._target(name)
         return bool(target.functions) or bool(target.receiver)  # a class, even without constructors

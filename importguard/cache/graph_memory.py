@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from importguard.cache import lookups
 from importguard.discovery import ModuleResolver
-from importguard.graph import ImportGraph
+from importguard.graph.imports import ImportGraph
 from importguard.model import ModuleFacts
 
 _RACY_NS = 2_000_000_000  # as the caches: a directory changed this recently proves nothing by its stamp
