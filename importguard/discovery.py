@@ -233,9 +233,13 @@ def refuse_duplicate_packages(files: Iterable[SourceFile]) -> None:
     anywhere, PEP 420) under several source roots are one package and are fine; so
     are plain top-level modules of one name (a `conftest.py` in two folders)."""
     roots: dict[str, dict[str, str]] = {}  # top-level name -> real root -> the root as given
+    real: dict[str, str] = {}  # a root as given -> its real path: a few roots for thousands of files
     for source in files:
         if "." in source.module or source.is_package:
-            roots.setdefault(source.module.split(".", 1)[0], {}).setdefault(os.path.realpath(source.root), source.root)
+            resolved = real.get(source.root)
+            if resolved is None:
+                resolved = real[source.root] = os.path.realpath(source.root)
+            roots.setdefault(source.module.split(".", 1)[0], {}).setdefault(resolved, source.root)
     for top, found in sorted(roots.items()):
         if len(found) < 2:
             continue
