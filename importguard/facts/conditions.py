@@ -70,7 +70,8 @@ def negate(term: str) -> str:
     return term[len(NOT):] if term.startswith(NOT) else NOT + term
 
 
-def _dotted(node: ast.AST) -> Optional[str]:
+def dotted_name(node: ast.AST) -> Optional[str]:
+    """`a.b.c` for an attribute chain on a name, else None."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -95,10 +96,10 @@ def known_term(test: ast.expr, names: dict[str, str]) -> Optional[str]:
         inner = known_term(test.operand, names)
         return None if inner is None else negate(inner)
     if isinstance(test, ast.Call) and not test.args and not test.keywords:
-        dotted = _dotted(test.func)
+        dotted = dotted_name(test.func)
         if dotted is not None and dotted.rpartition(".")[2] in PLATFORM_CHECKS:
             return _platform_term(set(PLATFORM_CHECKS[dotted.rpartition(".")[2]]))
-    dotted = _dotted(test)
+    dotted = dotted_name(test)
     if dotted in _TYPE_CHECKING:
         return NEVER
     if isinstance(test, ast.Name):
@@ -120,7 +121,7 @@ def known_term(test: ast.expr, names: dict[str, str]) -> Optional[str]:
             found |= platforms
         return _platform_term(found) if found else NEVER
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq)) \
-            and (_dotted(test.left) or "").endswith(".device_type") and isinstance(test.comparators[0], ast.Constant) \
+            and (dotted_name(test.left) or "").endswith(".device_type") and isinstance(test.comparators[0], ast.Constant) \
             and test.comparators[0].value in DEVICE_TYPES:
         term = _platform_term(set(DEVICE_TYPES[test.comparators[0].value]))
         return term if isinstance(test.ops[0], ast.Eq) else negate(term)
@@ -130,14 +131,14 @@ def known_term(test: ast.expr, names: dict[str, str]) -> Optional[str]:
         if module is not None:
             term = INSTALLED + module
             return term if isinstance(test.ops[0], ast.IsNot) else negate(term)
-        if _dotted(test.left) in PLATFORM_ATTRIBUTES:  # `torch.version.hip is not None`
-            term = _platform_term(set(PLATFORM_ATTRIBUTES[_dotted(test.left) or ""]))
+        if dotted_name(test.left) in PLATFORM_ATTRIBUTES:  # `torch.version.hip is not None`
+            term = _platform_term(set(PLATFORM_ATTRIBUTES[dotted_name(test.left) or ""]))
             return term if isinstance(test.ops[0], ast.IsNot) else negate(term)
     return None
 
 
 def _found_spec(node: ast.AST) -> Optional[str]:
-    if isinstance(node, ast.Call) and len(node.args) == 1 and _dotted(node.func) in _FIND_SPEC:
+    if isinstance(node, ast.Call) and len(node.args) == 1 and dotted_name(node.func) in _FIND_SPEC:
         argument = node.args[0]
         if isinstance(argument, ast.Constant) and isinstance(argument.value, str) and argument.value:
             return argument.value.partition(".")[0]

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
 
 import importguard.facts.conditions as _conditions
+from importguard.facts.conditions import dotted_name
 from importguard.facts.statement_blocks import blocks as _blocks
 from importguard.model import APPLIED, POSITIONAL
 
@@ -91,17 +92,6 @@ def function_calls(tree: ast.Module, lines: Sequence[str], module: str, is_packa
     names: set[str] = set()
     reader.definitions(tree.body, "", None, {}, names)
     return FunctionCalls(reader.functions, names, sorted(reader.qualnames))
-
-
-def dotted_name(node: ast.AST) -> Optional[str]:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def _literal(node: Optional[ast.AST]) -> Optional[str]:
