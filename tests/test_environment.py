@@ -27,7 +27,7 @@ from importguard.installed.interpreter import target_paths
 from importguard.model import INITIALIZER, VERSION_DEPENDENT, SourceFile
 from importguard.output.chain import finding_level
 
-from conftest import FIXTURES, write_tree
+from conftest import FIXTURES, check_tree, write_tree
 
 ENVIRONMENT = FIXTURES / "environment"
 
@@ -276,3 +276,18 @@ def test_the_profile_given_on_the_command_line_alone(tmp_path):
          'environment = { versions = { nvidia-cutlass-dsl = "4.5.2" } }'],
         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert initializing.returncode == 1 and "[initializer]" in initializing.stdout, initializing.stderr
+
+
+def test_a_branch_of_a_conditional_expression_the_platform_rules_out(tmp_path):
+    """`"cuda" if current_platform.is_cuda_alike() else probe()` at module level: on CUDA
+    the else branch never runs (vLLM's flash_linear_attention/ops/utils.py:143)."""
+    write_tree(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/platforms.py": "class P:\n    def is_cuda_alike(self):\n        return True\ncurrent_platform = P()\n",
+        "pkg/utils.py": ("import torch\nfrom pkg.platforms import current_platform\n\n"
+                         "def probe():\n    return torch.cuda.get_device_name(0)\n\n"
+                         'DEVICE = "cuda" if current_platform.is_cuda_alike() else probe()\n'
+                         'OTHER = probe() if current_platform.is_cuda_alike() else "cpu"\n'),
+    })
+    report = check_tree(tmp_path)
+    assert [(f.code, f.path, f.line) for f in report.findings] == [("IG003", "pkg/utils.py", 8)]

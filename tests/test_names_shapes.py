@@ -374,7 +374,8 @@ def test_module_level_branches_of_an_expression_are_conditional(tmp_path):
         "B = OK and torch.cuda.current_device()\n"
         "C = torch.cuda.current_device() or OK\n"
     )})
-    assert [(f.line, "(conditionally)" in f.message) for f in report.findings] == [(3, True), (4, True), (5, False)]
+    assert [(f.line, "(conditionally)" in f.message) for f in report.findings] == [(3, False), (4, True), (5, False)]
+    assert "runs at import (unless `OK`)" in report.findings[0].message  # the branch's test, named
 
 
 def test_an_edit_of_a_star_source_reaches_the_cached_findings(tmp_path):

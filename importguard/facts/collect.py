@@ -1025,11 +1025,12 @@ class _ExpressionScanner:
             self.scan(node.for_in, True)  # type: ignore[attr-defined]
             return
         elif kind is cst.IfExp and not self.ctx.conditional:
-            # `a if test() else b()`: the branches run on some paths only
+            # `a if test() else b()`: each branch runs where its test says, which the
+            # profile decides as for an `if` (`"cuda" if is_cuda_alike() else probe()`)
             self.scan(node.test, in_lambda)  # type: ignore[attr-defined]
-            branches = _ExpressionScanner(self.walker, self.ctx.under(conditional=True))
-            branches.scan(node.body, in_lambda)  # type: ignore[attr-defined]
-            branches.scan(node.orelse, in_lambda)  # type: ignore[attr-defined]
+            body_terms, else_terms = self.walker._branch_terms(node.test)  # type: ignore[attr-defined]
+            _ExpressionScanner(self.walker, self.ctx.on_branch(body_terms)).scan(node.body, in_lambda)  # type: ignore[attr-defined]
+            _ExpressionScanner(self.walker, self.ctx.on_branch(else_terms)).scan(node.orelse, in_lambda)  # type: ignore[attr-defined]
             return
         elif kind is cst.BooleanOperation and not self.ctx.conditional:
             # `a() and b()`: b() runs only when a() is true (`or`: when false)
