@@ -128,7 +128,7 @@ def test_config_errors_name_the_line_of_the_key(tmp_path):
     assert f"{tmp_path / 'pyproject.toml'}:4: [tool.importguard] cuda-free must be a list of strings" in done.stderr
     write_tree(tmp_path, {"pyproject.toml": "[tool.importguard]\nsrc = []\nexclud = []\n"})
     done = run("check", cwd=tmp_path)
-    assert f"pyproject.toml:3: unknown key `exclud` in [tool.importguard]; did you mean `exclude`?" in done.stderr
+    assert "pyproject.toml:3: unknown key `exclud` in [tool.importguard]; did you mean `exclude`?" in done.stderr
 
 
 def test_every_known_key_is_read():
