@@ -19,41 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import subprocess
 import sys
 
-CHECK = r'''
-import ctypes, json, os, sys
-def _mapped():
-    with open("/proc/self/maps") as handle:
-        for line in handle:
-            parts = line.split(None, 5)
-            if len(parts) == 6 and os.path.basename(parts[5].strip()).startswith("libcuda.so"):
-                return parts[5].strip()
-    return None
-_path = _mapped()
-_code = None
-if _path:
-    _lib = ctypes.CDLL(_path, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
-    _n = ctypes.c_int(0)
-    _code = _lib.cuDeviceGetCount(ctypes.byref(_n))
-_r, _w = os.pipe()
-_pid = os.fork()
-if _pid == 0:
-    os.close(_r)
-    try:
-        _child = ctypes.CDLL("libcuda.so.1").cuInit(0)
-    except OSError:
-        _child = -1
-    os.write(_w, str(_child).encode())
-    os._exit(0)
-os.close(_w)
-_child = int(os.read(_r, 64) or b"-2")
-os.waitpid(_pid, 0)
-print("RESULT " + json.dumps({"mapped": bool(_path), "get_count": _code, "fork_cuinit": _child}))
-'''
+from cuda_calls_evidence import CHECK  # the driver check of shared/cuda-evidence.md, one copy (bench/ is sys.path[0])
 
 # The import block of a vLLM 0.33.0 cute-DSL module (vllm/cute_utils/_tcgen05.py).
 VLLM_BLOCK = (
