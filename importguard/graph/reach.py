@@ -6,12 +6,15 @@ wrappers followed), or when the function it names (graph/names.py finds it) make
 unguarded call that reaches one. A class call runs the class's `__new__`, `__init__`
 and `__post_init__` (its own or inherited); in a method inherited by the class of the
 object it is called on, `self.m()` is that class's `m`. A call on some paths of its
-function is followed only with `conditional-calls`, except one right of `and`. The search is
+function is followed where the environment profile decides its paths run, and where it
+cannot decide them only with `undecided-calls = "follow"`, or right of `and` (also
+after `if not x: return`), unless the profile rules those paths out. The search is
 depth-first over function facts, memoised per (name, NVML check); a cycle ends the
 path it closes (the result of a name whose search met a cycle is not memoised when it
 is negative), and paths longer than MAX_DEPTH calls are not followed.
 
-`torch.cuda.is_available()` does not initialize the driver with
+`torch.cuda.is_available()`, and a summary's sink whose only driver call it is
+(`nvml_off`), does not initialize the driver with
 PYTORCH_NVML_BASED_CUDA_CHECK=1 (measured): with the `nvml-based-cuda-check` setting,
 or when the module whose import runs the call sets it above the call, or one of its
 ancestor packages (they run first) sets it at module level or imports, unconditionally at
