@@ -22,6 +22,7 @@ from importguard.cache.loader import FactsLoader
 from importguard.cache.pool import WorkerPool
 from importguard.cache.replay import Replay
 from importguard.facts.collect import collect_source
+from importguard.graph.imports import Chain
 from importguard.model import Finding, ModuleFacts, Plan, Report, SourceFile
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,7 +89,7 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-STORED = [ModuleFacts, Finding, Plan]
+STORED = [ModuleFacts, Finding, Plan, Chain]  # Chain: each search's in the stored results
 
 
 @pytest.mark.parametrize("cls", STORED, ids=lambda c: c.__name__)

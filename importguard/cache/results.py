@@ -80,9 +80,9 @@ from importguard.files.regular_file import read_regular
 from importguard.rules import Project, Rule
 from importguard.rules._lazy_blockers import index_of, names_imported
 
-FORMAT = 7  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint); 4: plan arcs;
+FORMAT = 8  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint); 4: plan arcs;
 # 5: each module's star imports and calls' reads, each search's chain and what it depended on;
-# 6: the modules that reach no sink; 7: findings and plan by codec.py
+# 6: the modules that reach no sink; 7: findings and plan by codec.py; 8: chains too
 _KEEP = 8
 
 

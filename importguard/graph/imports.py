@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Optional, Sequence
 
+from importguard.cache.codec import codec
 from importguard.environment.profile import Profile
 from importguard.graph.reach import CallReach, Reached
 from importguard.model import (
@@ -72,22 +73,14 @@ class Chain:
     sink: SinkHit
 
     def to_data(self) -> list[Any]:
-        """Plain JSON data (cache/results.py keeps each search's chain)."""
-        sink = self.sink
-        return [[_hop_data(hop) for hop in self.hops],
-                [sink.module, sink.reason, sink.call, sink.path, sink.line, sink.strength,
-                 [_hop_data(hop) for hop in sink.calls], sink.conditional]]
+        """Plain JSON data (cache/results.py keeps each search's chain), by the codec
+        derived from the fields: a field added to a hop or a sink hit is kept too."""
+        return codec(Chain).encode(self)
 
     @classmethod
     def from_data(cls, data: list[Any]) -> "Chain":
-        hops, (module, reason, call, path, line, strength, calls, conditional) = data
-        sink = SinkHit(str(module), str(reason), str(call), str(path), int(line), str(strength),
-                       tuple(Hop(*hop) for hop in calls), bool(conditional))
-        return cls(tuple(Hop(*hop) for hop in hops), sink)
-
-
-def _hop_data(hop: Hop) -> list[Any]:
-    return [hop.importer, hop.imported, hop.path, hop.line, hop.via, hop.kind]
+        """What `to_data` gave; MalformedEntry (a ValueError) for anything else."""
+        return codec(Chain).decode(data)
 
 
 # What one search from an import site found, and what that answer depends on:
