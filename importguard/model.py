@@ -279,12 +279,20 @@ class Finding:
     # module's `from pkg import name` runs at once); "" when nothing blocks it.
     blocker: str = ""
     strength: str = ""  # of the sink reached: INITIALIZER, DRIVER_API, CONFIGURED ("" for 9xx)
+    # (line, column) of the later eager imports of the same module in the file, which import
+    # nothing new once this one ran: they are reported with it, and --fix rewrites them with it.
+    repeats: tuple[tuple[int, int], ...] = ()
     # Filled by optional stages (e.g. the runtime probe's verdict under "confirmation").
     extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False, metadata={"stored": False})
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.line, self.column, self.code, self.message)
+
+    @property
+    def sites(self) -> tuple[tuple[int, int], ...]:
+        """(line, column) of every site this finding reports: its own, then its repeats."""
+        return ((self.line, self.column), *self.repeats)
 
     @property
     def fix_text(self) -> str:

@@ -29,8 +29,10 @@ def validator():
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory) -> dict[str, dict]:
     root = write_tree(tmp_path_factory.mktemp("tree"), TREE)  # IG001/2/3 and IG900, all strengths
+    versioned = write_tree(tmp_path_factory.mktemp("versioned"), {  # no version pinned; a repeated import
+        "pkg/__init__.py": "from .ops import a\nfrom .ops import b\n", "pkg/ops.py": "import cutlass\na = b = 1\n"})
     found = {}
-    for name, cwd, args in [("example", FIXTURES / "example", ()), ("rules", root, ()),
+    for name, cwd, args in [("example", FIXTURES / "example", ()), ("rules", root, ()), ("versioned", versioned, ()),
                             ("statistics", root, ("--statistics",)), ("clean", root, ("--select", "IG002", "app/cfg.py"))]:
         done = run("check", "--no-cache", "--output-format", "json", *args, cwd=cwd)
         assert done.returncode in (0, 1), done.stderr
@@ -47,6 +49,8 @@ def test_real_output_of_every_shape_is_valid(outputs):
     assert {f["code"] for f in rules["findings"]} == {"IG001", "IG002", "IG003", "IG900"}
     assert {f["strength"] for f in rules["findings"]} == {"initializer", "driver-api", "configured", ""}
     assert outputs["clean"]["findings"] == [] and outputs["clean"]["plan"] is None
+    assert [(f["strength"], f["repeats"]) for f in outputs["versioned"]["findings"]] == [
+        ("version-dependent", [{"line": 2, "column": 1}])]
     assert outputs["example"]["plan"]["edits"]
 
 

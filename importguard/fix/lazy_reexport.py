@@ -83,7 +83,7 @@ def fix_findings(findings: Iterable[Finding], project_root: Optional[str] = None
         if outside is not None:
             results.append(FileFix(path, b"", b"", (), (), (refusal(path, outside, project_root, "not rewritten"),)))
             continue
-        result = fix_file(path, [(f.line, f.column) for f in group], package)
+        result = fix_file(path, [site for f in group for site in f.sites], package)
         blocked = tuple(
             f"{path}:{f.line}: {f.blocker}"
             for f in group
@@ -341,13 +341,18 @@ def _drop_unsafe(
     skip = {id(c.node) for c in conversions} | {id(n) for n in existing.nodes}
     visitor = _Names(skip)
     tree.visit(visitor)
-    lazy_before = {name for name, _ in existing.branches}
+    # A name bound twice the same way (the submodule that two imports of it both bind) is
+    # one branch; bound two ways, one of them would be lost.
+    taken: dict[str, list[str]] = {name: body for name, body in existing.branches}
     kept: list[_Conversion] = []
-    taken: set[str] = set()
     for conversion in conversions:
         names = [name for name, _ in conversion.branches]
         used = sorted(set(names) & visitor.seen)
-        clash = sorted((set(names) & (taken | lazy_before)) | {n for n in names if names.count(n) > 1})
+        bodies: dict[str, list[list[str]]] = {}
+        for name, body in conversion.branches:
+            bodies.setdefault(name, []).append(body)
+        clash = sorted(name for name, found in bodies.items()
+                       if any(body != found[0] for body in found) or taken.get(name, found[0]) != found[0])
         if used:
             notes.append(
                 f"{conversion.line}: `{'`, `'.join(used)}` is also used in this file, where a "
@@ -356,7 +361,7 @@ def _drop_unsafe(
         elif clash:
             notes.append(f"{conversion.line}: `{'`, `'.join(clash)}` is bound more than once; not rewritten")
         else:
-            taken.update(names)
+            taken.update((name, body) for name, body in conversion.branches)
             kept.append(conversion)
     return kept
 

@@ -49,5 +49,6 @@ def diagnostic_json(finding: Finding, lines: Sequence[str]) -> dict[str, Any]:
         "column": finding.column,
         "end_line": max(finding.end_line, finding.line),
         "package": finding.chain[0].importer if finding.chain else "",
+        "repeats": [list(site) for site in finding.repeats],
     }
     return result

@@ -341,7 +341,9 @@ def code_actions(document: TextDocument, diagnostics: Sequence[lsp.Diagnostic],
                 )
             )
         if code in FIXABLE_CODES and Path(document.path).name == "__init__.py":
-            new_text = fixes.new_text(document, [(int(data["line"]), int(data["column"]))], str(data["package"]))
+            sites = [(int(data["line"]), int(data["column"]))]
+            sites += [(int(line), int(column)) for line, column in data.get("repeats", ())]
+            new_text = fixes.new_text(document, sites, str(data["package"]))
             if new_text is not None:
                 actions.append(
                     lsp.CodeAction(
@@ -366,7 +368,7 @@ def fix_all_action(document: TextDocument, findings: Sequence[Finding],
     if not fixable:
         return None
     package = next((f.chain[0].importer for f in fixable if f.chain), "")
-    new_text = fixes.new_text(document, [(f.line, f.column) for f in fixable], package)
+    new_text = fixes.new_text(document, [site for f in fixable for site in f.sites], package)
     if new_text is None or new_text == document.source:
         return None
     return lsp.CodeAction(

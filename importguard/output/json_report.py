@@ -5,6 +5,7 @@ tests/test_cli_json_schema.py validates real output against it). Version 1 (stab
 fields are only ever added):
 {"version": 1, "findings": [{"code", "name", "path", "line", "column", "message",
   "sink", "strength", "level", "chain": [{"importer", "imported", "path", "line", "via", "kind"}], "fix",
+  "repeats": [{"line", "column"}],
   "root_cause": {"path", "line", "what"} | null,
   "confirmation"?, "installed"?: [{"distribution", "version", "module"}]}],
   "root_causes": [{"path", "line", "what", "findings", "sites": [{"path", "line"}]}],
@@ -21,6 +22,8 @@ to the site that passes no other edit of the plan; `exact`: false when greedy, `
 A hop's `kind` is "import" (`importer` imports `imported`) or "call" (code of module or
 function `importer` calls `imported` at path:line); call hops follow the import hops.
 `strength` is the sink's (model.STRENGTH_WORDS), `level` "error" or "warning" from it.
+`repeats`: later eager imports of the same module in the file (IG001/IG002), which import
+nothing new once the finding's own site ran; they are reported with it, and --fix rewrites them too.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
             for h in finding.chain
         ],
         "fix": finding.fix_text,
+        "repeats": [{"line": line, "column": column} for line, column in finding.repeats],
     }
     cause = root_cause(finding)
     data["root_cause"] = None if cause is None else cause.to_dict()

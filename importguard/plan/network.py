@@ -213,14 +213,15 @@ def plan_for_findings(graph: ImportGraph, findings: Sequence[Finding], facts_by_
         facts = facts_by_path.get(finding.path)
         if facts is None:
             continue
-        node = None
-        if finding.code in CHAIN_CODES:
-            site = next((s for s in facts.imports if (s.line, s.column) == (finding.line, finding.column)), None)
-            node = builder.site_node(facts, site) if site is not None else None
+        if finding.code in CHAIN_CODES:  # every site of the finding must be cut, its repeats too
+            wanted = set(finding.sites)
+            nodes = [builder.site_node(facts, s) for s in facts.imports if (s.line, s.column) in wanted]
         elif finding.code in CALL_CODES:
             call = next((c for c in facts.calls if (c.line, c.column) == (finding.line, finding.column)), None)
-            node = builder.call_node(facts, call) if call is not None else None
-        if node is not None:
+            nodes = [builder.call_node(facts, call)] if call is not None else []
+        else:
+            nodes = []
+        for node in nodes:
             sources.setdefault(node, []).append(finding)
     if not sources:
         return None
@@ -273,11 +274,18 @@ def _plan(network: Network, sources: dict[Node, list], exact_limit: Optional[int
         path, line, kind, what = network.sites[node]
         # The findings that reach this site without passing another planned edit.
         upstream = _reach(node, reverse, frozenset(cut) - {node})
-        reached = sum(max(1, len(sources[s])) for s in live if s in upstream)
+        reached = _count(sources, [s for s in live if s in upstream])
         edits.append(PlanEdit(path, line, kind, what, reached))
     edits.sort(key=lambda e: (-e.findings, e.path, e.line, e.what))
-    cleared = sum(len(sources[s]) for s in live)
+    cleared = len({id(f) for s in live for f in sources[s]})
     return Plan(tuple(edits), cleared, exact, method)
+
+
+def _count(sources: dict[Node, list], nodes: Iterable[Node]) -> int:
+    """The findings at `nodes`, each once (one with repeats has a node per site), and
+    one for each node without findings (a module the plan is for)."""
+    nodes = list(nodes)
+    return len({id(f) for s in nodes for f in sources[s]}) + sum(1 for s in nodes if not sources[s])
 
 
 def greedy_cut(arcs: dict[Node, list[Node]], sources: Iterable[Node], cuttable: set) -> list:

@@ -7,7 +7,7 @@ from typing import Iterable
 
 from importguard.rules._lazy_blockers import blocker_hint, eager_from_imports
 from importguard.rules.base import Project, Rule, chain_text, condition_words, sink_text
-from importguard.model import Execution, Finding, ModuleFacts
+from importguard.model import Execution, Finding, ImportSite, ModuleFacts
 
 
 class ChainRule(Rule):
@@ -22,14 +22,30 @@ class ChainRule(Rule):
         for facts in project.reported:
             if not self.applies_to(facts, project):
                 continue
+            first: dict[str, tuple[ImportSite, list[ImportSite]]] = {}  # imported module -> its first site, repeats
+            chains = {}
             for site in facts.imports:
                 if site.execution is not Execution.EAGER:
                     continue
                 chain = project.graph.chain_from_site(facts, site)
                 if chain is None:
                     continue
+                imported = chain.hops[0].imported if chain.hops else ""
+                earlier = first.get(imported) if imported else None
+                if earlier is not None and _runs_first(earlier[0], site):
+                    earlier[1].append(site)
+                    continue
+                if imported and earlier is None:
+                    first[imported] = (site, [])
+                chains[site] = chain
+            repeats = {entry[0]: entry[1] for entry in first.values()}
+            for site, chain in chains.items():
+                again = repeats.get(site, [])
                 words = condition_words(project, site.conditional, site.condition)
                 condition = f" ({words}, but eager when it runs)" if words else ""
+                if again:
+                    lines = ", ".join(str(s.line) for s in again)
+                    condition += f" (and again at line{'s' if len(again) > 1 else ''} {lines})"
                 blocker = ""
                 if facts.is_package:
                     blockers = eager_from_imports(project.reported) if blockers is None else blockers
@@ -47,9 +63,16 @@ class ChainRule(Rule):
                     sink=chain.sink.module,
                     chain=(*chain.hops, *chain.sink.calls),
                     strength=chain.sink.strength,
+                    repeats=tuple((s.line, s.column) for s in again),
                 )
                 message = (
                     f"{self.problem}{condition} reaches {sink_text(chain)}: "
                     f"{chain_text(chain)}; {finding.fix_text}"
                 )
                 yield replace(finding, message=message)
+
+
+def _runs_first(earlier: ImportSite, later: ImportSite) -> bool:
+    """Whether `earlier` has imported the module whenever `later` runs, so that `later`
+    imports nothing new: it is unconditional, or under the same known branch tests."""
+    return not earlier.conditional or (later.conditional and earlier.condition != "" and earlier.condition == later.condition)
