@@ -89,6 +89,7 @@ def function_calls(tree: ast.Module, lines: Sequence[str], module: str, is_packa
                    condition_names: Optional[dict[str, str]] = None) -> FunctionCalls:
     """`condition_names`: module-level names bound to a known test (conditions.module_names)."""
     reader = _Reader(lines, module if is_package else module.rpartition(".")[0], condition_names or {})
+    reader.containers = empty_containers(tree)
     names: set[str] = set()
     reader.definitions(tree.body, "", None, {}, names)
     return FunctionCalls(reader.functions, names, sorted(reader.qualnames))
@@ -144,6 +145,8 @@ class _Reader:
         # Early exits `if not x: return` passed: the rest runs when x is true, as `x and rest`.
         self.unless_exit = 0
         self.once: frozenset[str] = frozenset()  # globals the function being read assigns
+        # Module-level names bound to an empty container (memo caches), less the function's locals.
+        self.containers: frozenset[str] = frozenset()
         self.qualnames: set[str] = set()
 
     # -- definitions
@@ -197,8 +200,10 @@ class _Reader:
         self.unless_exit = 0
         outer_terms, self.terms = self.terms, []
         outer_once, self.once = self.once, _assigned_globals(statements)
+        outer_containers, self.containers = self.containers, self.containers - _local_names(node, statements)
         self._block(node.body, facts, local, body_owner, guard=None)
         (self.conditional, self.unless_exit), self.once, self.terms = outer, outer_once, outer_terms
+        self.containers = outer_containers
         for statement in statements:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.function(statement, f"{name}.{statement.name}", None, local)
@@ -299,8 +304,15 @@ class _Reader:
                 self._expression(statement.test, facts, local, owner, guard)  # type: ignore[attr-defined]
                 test_guard = _is_initialized_test(statement.test)  # type: ignore[attr-defined]
                 body_terms, else_terms = _conditions.branch_terms(statement.test, self.condition_names)  # type: ignore[attr-defined]
-                self._branch(statement.body, facts, local, owner, test_guard or guard, body_terms)  # type: ignore[attr-defined]
-                self._branch(statement.orelse, facts, local, owner, guard, else_terms)  # type: ignore[attr-defined]
+                first = self._first_call_takes(statement)  # type: ignore[arg-type]
+                if first is True:  # a memo filled on the first call: that call runs the body
+                    self._block(statement.body, facts, local, owner, test_guard or guard)  # type: ignore[attr-defined]
+                else:
+                    self._branch(statement.body, facts, local, owner, test_guard or guard, body_terms)  # type: ignore[attr-defined]
+                if first is False:
+                    self._block(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
+                else:
+                    self._branch(statement.orelse, facts, local, owner, guard, else_terms)  # type: ignore[attr-defined]
                 if statement.body and type(statement.body[-1]) in _EXITS \
                         and not self._first_call_guard(statement.test):  # type: ignore[attr-defined]
                     # The rest runs where the test was false (`if is_rocm(): return`: not on ROCm).
@@ -348,6 +360,30 @@ class _Reader:
                 if statement.body and type(statement.body[-1]) in _EXITS:  # type: ignore[attr-defined]
                     self.conditional += 1  # `try: return x` then a fallback: only after an exception
                     self.terms.append(_conditions.UNKNOWN)
+
+    def _first_call_takes(self, statement: ast.If) -> Optional[bool]:
+        """Whether the first call takes the body (True) or the `else` (False) of a memo's
+        test, None when the test is no such thing: `if _x is None: _x = …` (or `if not
+        _x:`) where the function declares `_x` global and assigns it; `if key not in _c:
+        _c[key] = …` where `_c` is a module-level empty container the function fills.
+        Once the memo is filled the body is skipped, but the first call, which is the one
+        an import makes, runs it."""
+        test = statement.test
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Name):
+            return True if test.operand.id in self.once else None
+        if isinstance(test, ast.Name):
+            return False if test.id in self.once else None
+        if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+            return None
+        operator, right = test.ops[0], test.comparators[0]
+        if isinstance(operator, (ast.Is, ast.IsNot)) and isinstance(right, ast.Constant) and right.value is None \
+                and isinstance(test.left, ast.Name) and test.left.id in self.once:
+            return isinstance(operator, ast.Is)
+        if isinstance(operator, (ast.In, ast.NotIn)) and isinstance(right, ast.Name) and right.id in self.containers \
+                and not any(isinstance(node, ast.Call) for node in ast.walk(test.left)) \
+                and _fills(statement.body if isinstance(operator, ast.NotIn) else statement.orelse, right.id):
+            return isinstance(operator, ast.NotIn)
+        return None
 
     def _first_call_guard(self, test: ast.AST) -> bool:
         """`if _cache is not None: return _cache` where the function itself assigns the
@@ -551,6 +587,58 @@ def _returned_qualnames(value: Optional[ast.AST]) -> list[str]:
 
 def _is_not(test: ast.AST) -> bool:
     return isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+
+
+_EMPTY_CALLS = frozenset({"dict", "list", "set", "OrderedDict", "collections.OrderedDict"})
+
+
+def empty_containers(tree: ast.Module) -> frozenset[str]:
+    """Module-level names last bound, at the top level, to an empty `{}`, `[]`, `dict()`,
+    `list()`, `set()` or `OrderedDict()`."""
+    found: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            targets, value = [statement.target], statement.value
+        else:
+            continue
+        empty = (isinstance(value, ast.Dict) and not value.keys) or (isinstance(value, ast.List) and not value.elts) \
+            or (isinstance(value, ast.Call) and not value.args and not value.keywords
+                and dotted_name(value.func) in _EMPTY_CALLS)
+        for target in targets:
+            if isinstance(target, ast.Name):
+                (found.add if empty else found.discard)(target.id)
+    return frozenset(found)
+
+
+def _local_names(node: _Function, statements: Sequence[ast.stmt]) -> set[str]:
+    """The names a function binds locally: its parameters and what it assigns without a
+    `global` declaration."""
+    arguments = node.args
+    names = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    names.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+    declared = {name for s in statements if isinstance(s, ast.Global) for name in s.names}
+    for statement in statements:
+        if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(statement, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            names.update(n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    return names - declared
+
+
+def _fills(body: Sequence[ast.stmt], name: str) -> bool:
+    """Whether `body` stores into `name[...]` or calls a method of `name` (`append`, `update`)."""
+    for statement in _walk_statements(body):
+        targets = statement.targets if isinstance(statement, ast.Assign) else \
+            [statement.target] if isinstance(statement, (ast.AugAssign, ast.AnnAssign)) else []
+        if any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == name for t in targets):
+            return True
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) \
+                and (dotted_name(statement.value.func) or "").startswith(name + "."):
+            return True
+    return False
 
 
 def _assigned_globals(statements: Sequence[ast.stmt]) -> frozenset[str]:
