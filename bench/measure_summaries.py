@@ -68,7 +68,39 @@ ROWS = [
     ("custom_op", "?", '@torch.library.custom_op("ig::f", mutates_args=())\n'
                        "def f(x: torch.Tensor) -> torch.Tensor:\n    return x.clone()\n"),
     ("triton-jit", "?", "import triton\n@triton.jit\ndef k(x):\n    pass\n"),
+    # Shapes a held-out incident may use at module level (2026-12-06, second batch).
+    ("cuda-device-context", "?", "with torch.cuda.device(0):\n    pass\n"),
+    ("cudagraph", "?", "torch.cuda.CUDAGraph()\n"),
+    ("flash-attention-available", "?", "torch.backends.cuda.is_flash_attention_available()\n"),
+    ("memory_reserved", "?", "torch.cuda.memory_reserved()\n"),
+    ("max_memory_allocated", "?", "torch.cuda.max_memory_allocated()\n"),
+    ("default_stream", "?", "torch.cuda.default_stream()\n"),
+    ("pin_memory", "?", "torch.empty(4).pin_memory()\n"),
+    ("autocast-cuda", "?", 'torch.autocast("cuda")\n'),
+    ("grad-scaler-cuda", "?", 'torch.amp.GradScaler("cuda")\n'),
+    ("torch-device-cuda", "?", 'torch.device("cuda")\n'),
+    ("is_initialized", "?", "torch.cuda.is_initialized()\n"),
+    ("jax-zeros", "?", "import jax.numpy as jnp\njnp.zeros(3)\n"),
+    ("jax-array", "?", "import jax.numpy as jnp\njnp.array([1.0])\n"),
+    ("jax-float32", "?", "import jax.numpy as jnp\njnp.float32(1.0)\n"),
+    ("jax-finfo", "?", "import jax.numpy as jnp\njnp.finfo(jnp.float32)\n"),
+    ("jax-prngkey", "?", "import jax\njax.random.PRNGKey(0)\n"),
+    ("jax-device_count", "?", "import jax\njax.device_count()\n"),
+    ("jax-local_devices", "?", "import jax\njax.local_devices()\n"),
+    ("jax-default_backend", "?", "import jax\njax.default_backend()\n"),
+    ("jax-jit-decorator", "?", "import jax\n@jax.jit\ndef f(x):\n    return x + 1\n"),
+    ("cupy-zeros", "?", "import cupy\ncupy.zeros(3)\n"),
+    ("cupy-device-capability", "?", "import cupy\ncupy.cuda.Device(0).compute_capability\n"),
+    ("cupy-is_available", "?", "import cupy\ncupy.cuda.is_available()\n"),
+    ("cupy-runtimeGetVersion", "?", "import cupy\ncupy.cuda.runtime.runtimeGetVersion()\n"),
+    ("numba-jit-decorator", "?", "from numba import cuda\n@cuda.jit\ndef k(x):\n    pass\n"),
+    ("numba-gpus", "?", "from numba import cuda\nlen(cuda.gpus)\n"),
+    ("numba-get_current_device", "?", "from numba import cuda\ncuda.get_current_device()\n"),
+    ("cudart-getDeviceCount", "?", "from cuda.bindings import runtime\nruntime.cudaGetDeviceCount()\n"),
+    ("transformers-bf16-gpu", "?", "from transformers.utils import is_torch_bf16_gpu_available\nis_torch_bf16_gpu_available()\n"),
+    ("transformers-tf32", "?", "from transformers.utils import is_torch_tf32_available\nis_torch_tf32_available()\n"),
 ]
+SECOND_BATCH = ROWS[ROWS.index(next(r for r in ROWS if r[0] == "cuda-device-context")):]
 
 CHILD = r'''
 import ctypes, json, os, sys, traceback
@@ -205,12 +237,14 @@ def main():
     parser.add_argument("--out")
     parser.add_argument("--jobs", type=int, default=4)
     parser.add_argument("--row", action="append", default=[])
+    parser.add_argument("--second-batch", action="store_true", help="only the rows added in the second batch")
     parser.add_argument("--probe-case")
     args = parser.parse_args()
     if args.probe_case:
         probe_case(args.probe_case)
         return
-    rows = [row for row in ROWS if not args.row or row[0] in args.row]
+    rows = SECOND_BATCH if args.second_batch else ROWS
+    rows = [row for row in rows if not args.row or row[0] in args.row]
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(run_row, rows))
     document = {"environment": environment(), "rows": results}
