@@ -100,7 +100,37 @@ ROWS = [
     ("transformers-bf16-gpu", "?", "from transformers.utils import is_torch_bf16_gpu_available\nis_torch_bf16_gpu_available()\n"),
     ("transformers-tf32", "?", "from transformers.utils import is_torch_tf32_available\nis_torch_tf32_available()\n"),
 ]
-SECOND_BATCH = ROWS[ROWS.index(next(r for r in ROWS if r[0] == "cuda-device-context")):]
+ROWS += [
+    ("jax-ones", "?", "import jax.numpy as jnp\njnp.ones(3)\n"),
+    ("jax-asarray", "?", "import jax.numpy as jnp\njnp.asarray([1.0])\n"),
+    ("jax-arange", "?", "import jax.numpy as jnp\njnp.arange(3)\n"),
+    ("jax-full", "?", "import jax.numpy as jnp\njnp.full((2,), 1.0)\n"),
+    ("jax-eye", "?", "import jax.numpy as jnp\njnp.eye(2)\n"),
+    ("jax-linspace", "?", "import jax.numpy as jnp\njnp.linspace(0, 1, 3)\n"),
+    ("jax-empty", "?", "import jax.numpy as jnp\njnp.empty(3)\n"),
+    ("jax-int32", "?", "import jax.numpy as jnp\njnp.int32(1)\n"),
+    ("jax-random-key", "?", "import jax\njax.random.key(0)\n"),
+    ("jax-device_put", "?", "import jax\njax.device_put(1.0)\n"),
+    ("jax-dtype-obj", "?", "import jax.numpy as jnp\njnp.dtype('float32')\n"),
+    ("cupy-array", "?", "import cupy\ncupy.array([1.0])\n"),
+    ("cupy-asarray", "?", "import cupy\ncupy.asarray([1.0])\n"),
+    ("cupy-ones", "?", "import cupy\ncupy.ones(3)\n"),
+    ("cupy-arange", "?", "import cupy\ncupy.arange(3)\n"),
+    ("cupy-empty", "?", "import cupy\ncupy.empty(3)\n"),
+    ("cupy-device", "?", "import cupy\ncupy.cuda.Device(0)\n"),
+    ("cupy-getDeviceProperties", "?", "import cupy\ncupy.cuda.runtime.getDeviceProperties(0)\n"),
+    ("cudart-setDevice", "?", "from cuda.bindings import runtime\nruntime.cudaSetDevice(0)\n"),
+    ("cudart-getDevice", "?", "from cuda.bindings import runtime\nruntime.cudaGetDevice()\n"),
+    ("cudart-runtimeGetVersion", "?", "from cuda.bindings import runtime\nruntime.cudaRuntimeGetVersion()\n"),
+    ("cudart-driverGetVersion", "?", "from cuda.bindings import runtime\nruntime.cudaDriverGetVersion()\n"),
+    ("cudart-getDeviceProperties", "?", "from cuda.bindings import runtime\nruntime.cudaGetDeviceProperties(0)\n"),
+    ("cuda-device-construct", "?", "torch.cuda.device(0)\n"),
+    ("transformers-cuda-available", "?", "from transformers.utils import is_torch_cuda_available\nis_torch_cuda_available()\n"),
+    ("transformers-fa2-available", "?", "from transformers.utils import is_flash_attn_2_available\nis_flash_attn_2_available()\n"),
+    ("transformers-bf16-top", "?", "import transformers\ntransformers.is_torch_bf16_gpu_available()\n"),
+]
+THIRD_BATCH = ROWS[ROWS.index(next(r for r in ROWS if r[0] == "jax-ones")):]
+SECOND_BATCH = ROWS[ROWS.index(next(r for r in ROWS if r[0] == "cuda-device-context")):ROWS.index(THIRD_BATCH[0])]
 
 CHILD = r'''
 import ctypes, json, os, sys, traceback
@@ -238,12 +268,13 @@ def main():
     parser.add_argument("--jobs", type=int, default=4)
     parser.add_argument("--row", action="append", default=[])
     parser.add_argument("--second-batch", action="store_true", help="only the rows added in the second batch")
+    parser.add_argument("--third-batch", action="store_true", help="only the rows added in the third batch")
     parser.add_argument("--probe-case")
     args = parser.parse_args()
     if args.probe_case:
         probe_case(args.probe_case)
         return
-    rows = SECOND_BATCH if args.second_batch else ROWS
+    rows = SECOND_BATCH if args.second_batch else THIRD_BATCH if args.third_batch else ROWS
     rows = [row for row in rows if not args.row or row[0] in args.row]
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(run_row, rows))
