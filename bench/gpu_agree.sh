@@ -4,6 +4,8 @@
 #
 #   bash bench/gpu_agree.sh PAYLOAD OUT oracle     # fixtures/oracle (no stubs), the probe's GPU tests
 #   bash bench/gpu_agree.sh PAYLOAD OUT packages   # flashinfer 0.7.2.post1, sglang's cpp_radix_tree
+#   bash bench/gpu_agree.sh PAYLOAD OUT sglang     # the same module inside sglang (PAYLOAD/whl-sgl: the
+#                                                  # dependencies sglang's __init__ imports); `import tvm_ffi`
 #
 # Run from the repository root. PAYLOAD holds whl/*.whl (libcst, click, pytest and its
 # needs, and the packages' missing dependencies; sglang's wheel) and flashinfer's wheel
@@ -63,5 +65,15 @@ packages)
     mkdir -p /tmp/sgl-alone && cp -r "$site/sglang/srt/mem_cache/cpp_radix_tree" /tmp/sgl-alone/
     agree radix-alone cpp_radix_tree --src /tmp/sgl-alone --config bench/agree/default/pyproject.toml
     cat "$out"/*.err > "$out/packages-stderr.txt" && rm -f "$out"/*.err
+    ;;
+sglang)
+    python3 bench/measure_tvm_ffi.py --out "$out/tvm-ffi.json" > "$out/tvm-ffi.txt" 2>&1
+    if [ ! -f /tmp/ig-sgl/.installed ]; then
+        python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/ig-sgl \
+            "$payload"/whl-sgl/*.whl && touch /tmp/ig-sgl/.installed
+    fi
+    PYTHONPATH="$PYTHONPATH:/tmp/ig-sgl" agree sglang-radix sglang.srt.mem_cache.cpp_radix_tree \
+        --config bench/agree/default/pyproject.toml
+    cat "$out"/*.err > "$out/sglang-stderr.txt" && rm -f "$out"/*.err
     ;;
 esac
