@@ -95,7 +95,7 @@ SHAPES = {
              "module_and": CURRENT},
     "compiled": {name: COMPILE for name in ("decorator", "decorator_dynamic", "decorator_inductor", "applied_call",
                                             "from_import", "method")},
-    "jit": {name: CPP_EXTENSION for name in ("import_only", "from_import", "load_inline_cpp")},
+    "jit": {**{name: CPP_EXTENSION for name in ("import_only", "from_import", "load_inline_cpp")}, "tvm_user": "tvm_ffi"},
 }
 SHAPE_MODULES = [m for m in MODULES if m.split(".")[1] in SHAPES]
 QUIET_TWINS = ("stars.layer_quiet", "stars.listed_quiet", "stars.all_excludes", "stars.private_kept",
