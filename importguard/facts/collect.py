@@ -794,6 +794,12 @@ class _Walker:
             return f"{base}.{rest}" if rest else base
         if root in self.module_names:
             return f"{self.module_name}.{dotted}"
+        if rest and root in self.instances and root not in self.tensors \
+                and self.instances[root].partition(".")[0] == self.module_name.partition(".")[0]:
+            # A method of an object this module made from its own package's class or factory
+            # (`p = CudaPlatform(); p.m()`): graph/names.py follows `instances`. Objects of
+            # library classes stay unrecorded, as before.
+            return f"{self.module_name}.{dotted}"
         if dotted in ("__import__", "exec"):
             return dotted
         if self.star_imported and root not in _BUILTINS and root not in ("self", "cls", "super"):

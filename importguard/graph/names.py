@@ -17,8 +17,9 @@ next part is what that module binds at module level:
 - a name a star import brings in (`from m import *`): the names in m's `__all__`, else
   m's public names (not starting with `_`: its defs, imports, aliases, instances, and
   what its own star imports bring in), through chains of star imports, cycles ended.
-  Of several star imports the last that binds the name wins; a module-level def, import
-  or assignment of the name wins over any star import (the usual order: stars first).
+  Of several star imports the last that binds the name wins; a module-level import or
+  assignment of the name wins over any star import (the usual order: stars first), and
+  so does a def or class, unless a star import below it binds the name again.
   When no project module binds it and a star import of a module outside the project
   is there, the name is taken to be that module's (`from torch.cuda import *`).
 
@@ -74,6 +75,7 @@ class _Tables:
     bindings: dict[str, str]
     instances: dict[str, str]
     stars: tuple[str, ...]  # modules star-imported at import time, in order
+    star_lines: tuple[int, ...]  # the line of each of them
     declared: dict[str, str]
 
 
@@ -96,13 +98,14 @@ class Names:
     def tables(self, facts: ModuleFacts) -> _Tables:
         known = self._tables.get(facts.path)
         if known is None or known.facts is not facts:
-            stars = tuple(
-                site.module for site in facts.imports
+            star_sites = [
+                site for site in facts.imports
                 if site.kind is SiteKind.FROM and "*" in site.names and site.execution is Execution.EAGER
                 and site.module != facts.module
-            )
+            ]
             known = _Tables(facts, {f.name: f for f in facts.functions}, dict(facts.bindings),
-                            dict(facts.instances), stars, dict(facts.declared))
+                            dict(facts.instances), tuple(site.module for site in star_sites),
+                            tuple(site.line for site in star_sites), dict(facts.declared))
             self._tables[facts.path] = known
         return known
 
@@ -125,6 +128,9 @@ class Names:
     def _in_module(self, tables: _Tables, module: str, rest: list[str], name: str, walk: _Walk,
                    seen: frozenset) -> tuple[str, Optional[ModuleFacts], str]:
         index = tables.index
+        later = self._star_after(tables, rest[0], walk, seen)
+        if later is not None:
+            return self._denote(_join(f"{later}.{rest[0]}", rest[1:]), walk, seen)
         for size in range(len(rest), 0, -1):
             qualified = ".".join(rest[:size])
             entry = index.get(qualified)
@@ -259,6 +265,21 @@ class Names:
             if self._exports(self.tables(facts), attr, walk, seen | {key}):
                 return source
         return foreign if outside else None
+
+    def _star_after(self, tables: _Tables, attr: str, walk: _Walk, seen: frozenset) -> Optional[str]:
+        """The module whose `attr` a star import placed after the module's own def or class
+        of it rebinds (the last such star that binds it), or None."""
+        entry = tables.index.get(attr)
+        if entry is None or not tables.stars:
+            return None
+        for source, line in reversed(tuple(zip(tables.stars, tables.star_lines))):
+            key = (source, attr)
+            if line <= entry.line or key in seen:
+                continue
+            facts = self._fetch(source)
+            if facts is not None and self._exports(self.tables(facts), attr, walk, seen | {key}):
+                return source
+        return None
 
     def _exports(self, tables: _Tables, attr: str, walk: _Walk, seen: frozenset) -> bool:
         exports = tables.facts.exports
