@@ -27,7 +27,7 @@ from importguard.summaries.rows import (
     shipped_rows,
 )
 
-from conftest import check_tree, write_tree
+from conftest import REPO, check_tree, write_tree
 
 # What shared/cuda-evidence.md (2026-12-06) measured on an H100, torch 2.11.0+cu130.
 MEASURED_INITIALIZERS = {
@@ -38,12 +38,57 @@ MEASURED_INITIALIZERS = {
     # bench/measure_summaries.py, 2026-12-06 (docs/summaries.md)
     ("import", "torch._inductor.compile_fx"), ("call", "torch.cuda.current_stream"),
     ("call", "torch.cuda.is_current_stream_capturing"),
+    # bench/measure_summaries.py --second-batch, 2026-12-06
+    ("call", "torch.cuda.CUDAGraph"), ("call", "torch.cuda.default_stream"),
 }
 MEASURED_NOTHING = {
     ("call", "torch.cuda.manual_seed"), ("call", "torch.cuda.Event"), ("call", "torch.set_default_device"),
     ("call", "torch.backends.cudnn.is_available"), ("call", "torch.cuda.nccl.version"),
     ("call", "torch.cuda.memory_allocated"), ("call", "torch.cuda.empty_cache"), ("call", "torch.library.custom_op"),
+    ("call", "torch.backends.cuda.is_flash_attention_available"), ("call", "torch.cuda.memory_reserved"),
+    ("call", "torch.cuda.max_memory_allocated"), ("call", "torch.cuda.is_initialized"),
 }
+RESULTS = REPO / "bench" / "results"
+# Rows of the second and third batches -> (batch, the measurement's id in its results file).
+BATCH_ROWS = {
+    "torch.cuda.CUDAGraph": ("second-batch", "cudagraph"), "torch.cuda.default_stream": ("second-batch", "default_stream"),
+    "torch.backends.cuda.is_flash_attention_available": ("second-batch", "flash-attention-available"),
+    "torch.cuda.memory_reserved": ("second-batch", "memory_reserved"),
+    "torch.cuda.max_memory_allocated": ("second-batch", "max_memory_allocated"),
+    "torch.cuda.is_initialized": ("second-batch", "is_initialized"),
+    **{f"jax.numpy.{n}": ("second-batch", f"jax-{n}") for n in ("zeros", "array", "float32", "finfo")},
+    **{f"jax.numpy.{n}": ("third-batch", f"jax-{n}") for n in ("ones", "asarray", "arange", "full", "eye")},
+    **{f"jax.numpy.{n}": ("third-batch-jax-serial", f"jax-{n}") for n in ("linspace", "empty", "int32")},
+    "jax.numpy.dtype": ("third-batch", "jax-dtype-obj"), "jax.random.PRNGKey": ("second-batch", "jax-prngkey"),
+    "jax.random.key": ("third-batch", "jax-random-key"), "jax.device_put": ("third-batch", "jax-device_put"),
+    **{f"jax.{n}": ("second-batch", f"jax-{n}") for n in ("device_count", "local_devices", "default_backend")},
+    "jax.jit": ("second-batch", "jax-jit-decorator"),
+    "cupy.zeros": ("second-batch", "cupy-zeros"), "cupy.cuda.is_available": ("second-batch", "cupy-is_available"),
+    **{f"cupy.{n}": ("third-batch", f"cupy-{n}") for n in ("ones", "array", "asarray", "arange", "empty")},
+    "cupy.cuda.runtime.getDeviceProperties": ("third-batch", "cupy-getDeviceProperties"),
+    "cupy.cuda.runtime.runtimeGetVersion": ("second-batch", "cupy-runtimeGetVersion"),
+    "cupy.cuda.Device": ("third-batch", "cupy-device"),
+    "numba.cuda.get_current_device": ("second-batch", "numba-get_current_device"),
+    "numba.cuda.jit": ("second-batch", "numba-jit-decorator"),
+    "cuda.bindings.runtime.cudaGetDeviceCount": ("second-batch", "cudart-getDeviceCount"),
+    **{f"cuda.bindings.runtime.cuda{n}": ("third-batch", f"cudart-{n[0].lower()}{n[1:]}")
+       for n in ("SetDevice", "GetDevice", "DriverGetVersion", "GetDeviceProperties", "RuntimeGetVersion")},
+    "transformers.utils.is_torch_bf16_gpu_available": ("second-batch", "transformers-bf16-gpu"),
+    "transformers.utils.is_torch_tf32_available": ("second-batch", "transformers-tf32"),
+    "transformers.utils.is_torch_cuda_available": ("third-batch", "transformers-cuda-available"),
+    "transformers.utils.is_flash_attn_2_available": ("third-batch", "transformers-fa2-available"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_ROWS))
+def test_a_row_of_the_later_batches_says_what_its_measurement_saw(name):
+    batch, ident = BATCH_ROWS[name]
+    results = json.loads((RESULTS / f"summaries-2026-12-06-h100-{batch}.json").read_text())
+    (measured,) = [r for r in results["rows"] if r["id"] == ident]
+    (row,) = [r for r in shipped_rows() if r.name == name and r.kind == "call"]
+    assert (row.effect == INITIALIZES) == measured["initialized"]
+    assert measured["cuinit_in_forked_child"] == ("3" if measured["initialized"] else "0")
+    assert f"-{batch}.json" in row.measured
 
 
 def test_shipped_rows_cover_the_measurements():
