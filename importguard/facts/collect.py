@@ -45,6 +45,7 @@ from importguard.facts.function_calls import (
     TENSOR_METHOD,
     FunctionCalls,
     RawCall,
+    device_names,
     function_calls,
 )
 from importguard.facts.skeleton import Skeleton, import_time_skeleton, statement_places
@@ -148,6 +149,7 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
                 bodies = None
         walker = _Walker(source.module, source.is_package, bodies.module_names if bodies else ())
         walker.condition_names = condition_names
+        walker.devices = device_names(verdict.tree)
         try:
             walker.walk_module(module)
             targets = walker.position_targets()
@@ -326,6 +328,7 @@ class _Walker:
         self.top = 0
         self.import_nodes: list[cst.BaseSmallStatement] = []  # in document order
         self.condition_names: dict[str, str] = {}  # conditions.module_names
+        self.devices: dict[str, str] = {}  # function_calls.device_names
 
     # -- statements
 
@@ -766,9 +769,10 @@ class _Walker:
                 dotted = f"{inner}{TENSOR_METHOD}{func.attr.value}" if inner else None
         if not dotted:
             return
-        device = _cuda_device(next((a.value for a in call.args if a.keyword and a.keyword.value == "device"), None))
+        device = _cuda_device(next((a.value for a in call.args if a.keyword and a.keyword.value == "device"), None),
+                              self.devices)
         if not device and dotted.endswith(".to") and call.args and call.args[0].keyword is None:
-            device = _cuda_device(call.args[0].value)
+            device = _cuda_device(call.args[0].value, self.devices)
         keywords = _keywords(call)
         if id(call) in self.applied_calls:
             keywords = ((APPLIED, "1"), *keywords)
@@ -1171,8 +1175,11 @@ def _keywords(call: cst.Call) -> tuple[tuple[str, str], ...]:
     return ((POSITIONAL, str(positional)),) + tuple(found) if positional else tuple(found)
 
 
-def _cuda_device(node: Optional[cst.CSTNode]) -> str:
-    """"cuda" / "cuda:0" when `node` is that literal or `torch.device("cuda…")`."""
+def _cuda_device(node: Optional[cst.CSTNode], names: dict[str, str]) -> str:
+    """"cuda" / "cuda:0" when `node` is that literal or `torch.device("cuda…")`, or a
+    module-level name bound to one (function_calls.device_names)."""
+    if isinstance(node, cst.Name):
+        return names.get(node.value, "")
     if isinstance(node, cst.Call) and node.args:
         name = _full_name(node.func) or ""
         if name.endswith("device"):

@@ -90,6 +90,7 @@ def function_calls(tree: ast.Module, lines: Sequence[str], module: str, is_packa
     """`condition_names`: module-level names bound to a known test (conditions.module_names)."""
     reader = _Reader(lines, module if is_package else module.rpartition(".")[0], condition_names or {})
     reader.containers = empty_containers(tree)
+    reader.devices = device_names(tree)
     names: set[str] = set()
     reader.definitions(tree.body, "", None, {}, names)
     return FunctionCalls(reader.functions, names, sorted(reader.qualnames))
@@ -124,12 +125,36 @@ def call_keywords(node: ast.Call, applied: bool = False) -> tuple[tuple[str, str
     return tuple(found)
 
 
-def cuda_device(node: Optional[ast.AST]) -> str:
-    """"cuda" / "cuda:0" when `node` is that literal or `torch.device("cuda…")`."""
+def cuda_device(node: Optional[ast.AST], names: Optional[dict[str, str]] = None) -> str:
+    """"cuda" / "cuda:0" when `node` is that literal or `torch.device("cuda…")`, or a
+    module-level name bound to one (`names`: device_names)."""
+    if isinstance(node, ast.Name) and names:
+        return names.get(node.id, "")
     if isinstance(node, ast.Call) and node.args and (dotted_name(node.func) or "").endswith("device"):
         node = node.args[0]
     value = _literal(node)
     return value if value is not None and (value == "cuda" or value.startswith("cuda:")) else ""
+
+
+def device_names(tree: Optional[ast.Module]) -> dict[str, str]:
+    """Module-level names last bound, at the top level, to a CUDA device: `DEVICE =
+    "cuda"`, `_DEV = torch.device("cuda:0")`. A later binding to anything else unbinds."""
+    found: dict[str, str] = {}
+    for statement in tree.body if tree is not None else ():
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            targets, value = [statement.target], statement.value
+        else:
+            continue
+        device = cuda_device(value, found)
+        for target in targets:
+            if isinstance(target, ast.Name):
+                if device:
+                    found[target.id] = device
+                else:
+                    found.pop(target.id, None)
+    return found
 
 
 class _Reader:
@@ -147,6 +172,7 @@ class _Reader:
         self.once: frozenset[str] = frozenset()  # globals the function being read assigns
         # Module-level names bound to an empty container (memo caches), less the function's locals.
         self.containers: frozenset[str] = frozenset()
+        self.devices: dict[str, str] = {}  # module-level names bound to a CUDA device (device_names)
         self.qualnames: set[str] = set()
 
     # -- definitions
@@ -477,9 +503,9 @@ class _Reader:
             if item.arg == "device":
                 keyword = item.value
                 break
-        device = cuda_device(keyword) if keyword is not None else ""
+        device = cuda_device(keyword, self.devices) if keyword is not None else ""
         if not device and dotted.endswith(".to") and node.args:
-            device = cuda_device(node.args[0])
+            device = cuda_device(node.args[0], self.devices)
         name, resolution = self._resolve(dotted, local, owner)
         if name is None:
             return None
