@@ -16,7 +16,12 @@ from importguard.probe.runner import probe_modules
 # A stand-in for torch: `is_available()` calls cuInit, as the real one does on a GPU,
 # and cpp_extension calls it at import when looking for the CUDA toolkit.
 FAKE_TORCH = {
-    "torch/__init__.py": "import torch.cuda\n",
+    "torch/__init__.py": (
+        "import torch.cuda\n\n\ndef compile(fn):\n"
+        "    import torch._inductor.compile_fx\n    return fn\n"  # as torch.compile imports inductor
+    ),
+    "torch/_inductor/__init__.py": "",
+    "torch/_inductor/compile_fx.py": "import torch\nAVAILABLE = torch.cuda.is_available()\n",
     "torch/cuda/__init__.py": (
         "import ctypes\n\n\ndef is_available():\n"
         "    return ctypes.CDLL('libcuda.so.1').cuInit(0) == 0\n\n\n"
@@ -32,6 +37,7 @@ FAKE_TORCH = {
     "pkg/kernels/cuda_ops.py": '"""CUDA ops."""\nimport torch.utils.cpp_extension\n',
     "quiet/__init__.py": "import torch\nN = torch.cuda.device_count()\n",
     "direct/__init__.py": "import ctypes\nctypes.CDLL('libcuda.so.1').cuInit(0)\n",
+    "compiled/__init__.py": "import torch\n\n\n@torch.compile\ndef f(x):\n    return x\n",
 }
 
 
@@ -40,7 +46,7 @@ def probed(tmp_path, fake_libcuda, monkeypatch):
     monkeypatch.setenv("LD_LIBRARY_PATH", str(fake_libcuda))
     root = write_tree(tmp_path, FAKE_TORCH)
     monkeypatch.chdir(root)
-    return {r.module: r for r in probe_modules(["pkg", "quiet", "direct"], sys_path=[root])}
+    return {r.module: r for r in probe_modules(["pkg", "quiet", "direct", "compiled"], sys_path=[root])}
 
 
 def test_the_first_driver_call_and_its_stack_are_recorded(probed):
@@ -71,3 +77,14 @@ def test_no_driver_call_without_initialization_or_through_an_unwrapped_call(prob
     assert probed["quiet"].status == "clean" and probed["quiet"].driver_call is None
     assert probed["direct"].status == "driver-initialized" and probed["direct"].driver_call is None
     assert "first driver call" not in format_text([probed["direct"]])
+
+
+def test_the_fix_names_the_statement_when_the_library_imported_the_culprit(probed):
+    # The chain `compiled -> torch._inductor.compile_fx` is an import torch.compile makes at
+    # run time; the package has no such import to move: the fix names the decorator.
+    text = format_text([probed["compiled"]])
+    assert ("fix: in `compiled`, the statement at compiled/__init__.py:4 (`@torch.compile`) leads to "
+            "the driver call at import") in text
+    assert "import `torch._inductor.compile_fx` inside" not in text
+    # an import statement on the stack keeps the import fix
+    assert "fix: in `pkg.kernels.cuda_ops`, import `torch.utils.cpp_extension` inside" in format_text([probed["pkg"]])

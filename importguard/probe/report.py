@@ -9,6 +9,7 @@ Wording follows shared/cuda-evidence.md: libcuda being loaded is not initializat
 
 from __future__ import annotations
 
+import linecache
 import os
 from collections import Counter
 from typing import Optional, Sequence
@@ -152,6 +153,7 @@ def _driver_initialized(result: ProbeResult) -> list[str]:
             + f", reached via `{chain_text(culprit.chain)}`"
         )
         fix = _culprit_fix(result, culprit)
+    fix = _statement_fix(result) or fix
     lines = [sentence + "; " + fork_detail(result.driver)]
     lines += _driver_call_lines(result)
     if result.error:
@@ -177,6 +179,26 @@ def _driver_call_lines(result: ProbeResult) -> list[str]:
     if library:
         lines.append("  then outside it: " + " -> ".join(map(where, library)))
     return lines
+
+
+def _statement_fix(result: ProbeResult) -> Optional[str]:
+    """The fix at the package's own module-level statement on the first driver call's
+    stack, when that statement is no import (a decorator such as `@torch.compile`, a call):
+    the modules the culprit chain names were then imported by the library at run time, and
+    no import in the package can be moved."""
+    found = result.driver_call
+    if found is None:
+        return None
+    top = result.module.split(".")[0]
+    statement = next((frame for frame in reversed(found.frames) if frame[2] == "<module>" and _within(frame[3], top)),
+                     None)
+    if statement is None:
+        return None
+    text = linecache.getline(statement[0], statement[1]).strip()
+    if not text or text.startswith(("import ", "from ")):
+        return None
+    return (f"fix: in `{statement[3]}`, the statement at {_shown(statement[0])}:{statement[1]} (`{text[:60]}`) "
+            "leads to the driver call at import; run it in a function after workers fork")
 
 
 def _shown(path: str) -> str:
