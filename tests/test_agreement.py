@@ -111,10 +111,29 @@ def test_a_culprit_other_than_the_static_sink_is_said():
     result = ProbeResult(
         module="agree_cases.both_initialize", status="driver-initialized",
         driver=DriverState(True, True, True, False, 3),
-        culprit=ImportedModule("othergpu", ("agree_cases.both_initialize", "othergpu")),
+        # through the module's own `import fakegpu`, not through the call
+        culprit=ImportedModule("othergpu", ("agree_cases.both_initialize", "fakegpu", "othergpu")),
     )
     (row,) = compare(["agree_cases.both_initialize"], [result], graph, store.for_module)
     assert row.kind == "agree"
     assert row.reasons == (
         "the verdicts agree, but the static chain ends at `agree_cases.both_initialize` while the driver "
-        "became initialized while importing `othergpu` (via `agree_cases.both_initialize -> othergpu`)",)
+        "became initialized while importing `othergpu` (via `agree_cases.both_initialize -> fakegpu -> othergpu`)",)
+
+
+def test_a_culprit_the_static_call_imported_at_run_time_is_the_same_event():
+    # `both_initialize` calls fakegpu.init() at import; a culprit imported from inside that
+    # call (no import statement of both_initialize names it) is the call's own doing.
+    config = load_config(AGREE / "pyproject.toml", AGREE)
+    store = FactsStore(ModuleResolver([AGREE / "src", AGREE / "stubs"]))
+    graph = build_graph(config, store)
+    static = static_verdict(graph, "agree_cases.both_initialize")
+    assert "fakegpu_runtime_only" not in {edge.target for edge in graph.eager_edges("agree_cases.both_initialize")}
+    result = ProbeResult(
+        module="agree_cases.both_initialize", status="driver-initialized",
+        driver=DriverState(True, True, True, False, 3),
+        culprit=ImportedModule("fakegpu_runtime_only.backend",
+                               ("agree_cases.both_initialize", "fakegpu_runtime_only", "fakegpu_runtime_only.backend")),
+    )
+    (row,) = compare(["agree_cases.both_initialize"], [result], graph, store.for_module)
+    assert (row.kind, row.reasons) == ("agree", ())

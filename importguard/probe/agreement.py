@@ -118,7 +118,7 @@ def _judge(static, runtime, result, graph, facts_for, display) -> tuple[str, lis
         return UNKNOWN, [_unknown_reason(result)]
     initializes = static.verdict == STATIC_INITIALIZES
     if initializes == (runtime == RUNTIME_INITIALIZED):
-        return AGREE, _culprit_check(static, result)
+        return AGREE, _culprit_check(static, result, graph)
     if initializes:
         return STATIC_ONLY, _why_static_only(static.chain, result, facts_for, display)
     return RUNTIME_ONLY, _why_runtime_only(static, result, graph, facts_for)
@@ -131,7 +131,7 @@ def _unknown_reason(result: ProbeResult) -> str:
     return f"the probe could not judge it ({result.status}: {first})"
 
 
-def _culprit_check(static: StaticVerdict, result: ProbeResult) -> list[str]:
+def _culprit_check(static: StaticVerdict, result: ProbeResult, graph: ImportGraph) -> list[str]:
     """Both sides say "initializes": do they blame the same module?"""
     culprit = result.culprit
     if static.chain is None or culprit is None or culprit.module is None:
@@ -139,6 +139,13 @@ def _culprit_check(static: StaticVerdict, result: ProbeResult) -> list[str]:
     sink = static.chain.sink.module
     if culprit.module == sink or culprit.module.startswith(sink + "."):
         return []
+    if static.chain.sink.call and sink in culprit.chain[:-1]:
+        # The same event when the call `sink` makes at import imported the next module at run
+        # time (`@torch.compile` imports torch._inductor.compile_fx, which initializes): no
+        # import statement of `sink` names it.
+        following = culprit.chain[culprit.chain.index(sink) + 1]
+        if not any(edge.target == following for edge in graph.eager_edges(sink)):
+            return []
     return [f"the verdicts agree, but the static chain ends at `{sink}` while the driver became "
             f"initialized while importing `{culprit.module}` (via `{' -> '.join(culprit.chain)}`)"]
 
