@@ -119,6 +119,8 @@ class ImportGraph:
         self._prefetched: set[str] = set()  # each module is prefetched once, not per search
         self.profile = profile  # decides which conditional sites run (environment/profile.py)
         self.reach = CallReach(facts_for, sink_calls, nvml_based_cuda_check, profile)
+        self.reach.follow_imports(self.chain_from_function_import, self.module_sink)
+        self._sinks_computing: set[str] = set()  # sink_of re-entered through a function's import
         # importer -> modules from which a search that started at it (its ancestors
         # running) found no sink. A later search whose running modules include that
         # importer (the same package, or one below it) skips them: avoiding more
@@ -199,13 +201,23 @@ class ImportGraph:
         if sink is not None:
             hit = SinkHit(module, sink.reason, strength=sink.strength)
         else:
+            if module in self._sinks_computing:
+                # Its calls at import run a function whose import leads back here: Python
+                # finds it in sys.modules. A cycle, as reach counts them (not memoised).
+                self.reach.cut_cycle()
+                return None
             facts = self._facts_for(module)
+            cycles = self.reach.cycles
+            self._sinks_computing.add(module)
             deps = self.reach.begin()
             try:
                 hit = self._call_sink_hit(module, facts)
             finally:
                 self.reach.end()
+                self._sinks_computing.discard(module)
             self._depends(module, deps)
+            if hit is None and self.reach.nested and self.reach.cycles != cycles:
+                return None  # found inside a function's import that a cycle cut short: not kept
         self._sinks[module] = hit
         return hit
 
@@ -429,6 +441,24 @@ class ImportGraph:
         """The modules whose facts each module's calls at import read (graph/reach.py)."""
         return {module: list(deps) for module, deps in self._call_deps.items()}
 
+    def chain_from_function_import(self, facts: ModuleFacts, site: ImportSite) -> tuple[Optional[Chain], set[str]]:
+        """The chain from an import that a function body of `facts` runs
+        (FunctionFacts.imports; graph/reach.py asks when a call at import reaches that
+        function) to the strongest sink it reaches, as chain_from_site finds it, with
+        `facts.module` and its ancestors running (the function's module was imported);
+        and the modules whose facts the answer read (the modules it looked up and what
+        their sinks and edges read), which the caller's answer depends on. Every
+        module it reaches is looked up, none skipped as known to reach no sink, so
+        that the modules read are all the answer depends on."""
+        trace = _Trace([], set())
+        chains = self._search(self.site_edges(facts, site), facts.module, first_only=True, trace=trace,
+                              skip_free=False)
+        read = {*trace.queried, *self._star_sources.get(facts.module, ())}
+        for module in trace.queried:
+            read.update(self._call_deps.get(module, ()))
+            read.update(self._star_sources.get(module, ()))
+        return (chains[0] if chains else None), read
+
     def chains_from_module(self, module: str) -> list[Chain]:
         """One shortest chain to every sink reached by importing `module` from a fresh
         interpreter (its parent packages run first)."""
@@ -446,11 +476,13 @@ class ImportGraph:
         return list(by_sink.values())
 
     def _search(self, start: Sequence[Edge], importer: str, first_only: bool,
-                trace: Optional[_Trace] = None) -> list[Chain]:
+                trace: Optional[_Trace] = None, skip_free: bool = True) -> list[Chain]:
+        """`skip_free`: skip the modules known to reach no sink, and remember the
+        modules a search that found none visited."""
         running = {importer, *_ancestors(importer)}
         visited = set(running)
-        known_free = [self._sink_free[m] for m in running if m in self._sink_free]
-        if self._free_everywhere:
+        known_free = [self._sink_free[m] for m in running if m in self._sink_free] if skip_free else []
+        if self._free_everywhere and skip_free:
             known_free.append(self._free_everywhere)
         found: list[Chain] = []
         # first_only: the strongest hit so far, at its shallowest level; a weaker sink
@@ -503,7 +535,7 @@ class ImportGraph:
             frontier = next_frontier
         if best is not None:
             return [Chain(_hops(best[1]), best[0])]
-        if not found:
+        if not found and skip_free:
             self._sink_free.setdefault(importer, set()).update(visited - running)
         return found
 
