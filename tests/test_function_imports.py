@@ -346,3 +346,52 @@ def test_cached_output_equals_no_cache_output_over_edits(tmp_path):
         at_call.append(any(f["path"] == "pkg/layer.py" for f in json.loads(fresh)["findings"]))
     # The edits change the answer at the call, so the comparison is not between equal reports.
     assert at_call == [False, True, False, True, False, True, True]
+
+
+# --------------------------------------------------- installed source, with --follow-installed
+
+
+def test_an_installed_library_function_whose_helper_imports_a_module(tmp_path):
+    """torch's shape (issue 28), in a library of its own name so that no summary row
+    answers first: `compile` -> `_optimize` -> `get_compiler_config()`, whose
+    function-level import of `_inductor.compile_fx` runs a module chain to
+    `torch.cuda.is_available()` at import."""
+    from test_follow_installed import install_tree, run
+
+    site = tmp_path / "site"
+    install_tree(site, "fake-compile", "1.0", {
+        "fakecompile/__init__.py": "from fakecompile.eval_frame import compile\n",
+        "fakecompile/eval_frame.py": (
+            "def compile(model=None, backend='inductor'):\n    return _optimize(backend)\n\n"
+            "def _optimize(backend):\n    return get_compiler_config()\n\n"
+            "def get_compiler_config():\n    import fakecompile._inductor.compile_fx\n    return None\n"
+        ),
+        "fakecompile/_inductor/__init__.py": "",
+        "fakecompile/_inductor/compile_fx.py": "from fakecompile._inductor import debug\n",
+        "fakecompile/_inductor/debug.py": "from fakecompile._inductor import ir\n",
+        "fakecompile/_inductor/ir.py": "from fakecompile._inductor.runtime import benchmarking\n",
+        "fakecompile/_inductor/runtime/__init__.py": "",
+        "fakecompile/_inductor/runtime/benchmarking.py": "import torch\n\nHAS_GPU = torch.cuda.is_available()\n",
+    }, top_level=["fakecompile"])
+    root = write_tree(tmp_path / "project", {
+        "app/__init__.py": "",
+        "app/model.py": "import fakecompile\n\n@fakecompile.compile\ndef forward(x):\n    return x\n",
+    })
+    found = [f for f in run(root, site).findings if f.code == "IG003"]
+    assert [(f.path, f.line, f.sink) for f in found] == [("app/model.py", 3, "torch.cuda.is_available")]
+    inside = str(site / "fakecompile")
+    assert [(h.kind, h.importer, h.imported, h.path.replace(inside, "SITE"), h.line) for h in found[0].chain] == [
+        ("call", "app.model", "fakecompile.compile", "app/model.py", 3),
+        ("call", "fakecompile.eval_frame.compile", "fakecompile.eval_frame._optimize", "SITE/eval_frame.py", 2),
+        ("call", "fakecompile.eval_frame._optimize", "fakecompile.eval_frame.get_compiler_config",
+         "SITE/eval_frame.py", 5),
+        ("import", "fakecompile.eval_frame.get_compiler_config", "fakecompile._inductor.compile_fx",
+         "SITE/eval_frame.py", 8),
+        ("import", "fakecompile._inductor.compile_fx", "fakecompile._inductor.debug", "SITE/_inductor/compile_fx.py", 1),
+        ("import", "fakecompile._inductor.debug", "fakecompile._inductor.ir", "SITE/_inductor/debug.py", 1),
+        ("import", "fakecompile._inductor.ir", "fakecompile._inductor.runtime.benchmarking", "SITE/_inductor/ir.py", 1),
+        ("call", "fakecompile._inductor.runtime.benchmarking", "torch.cuda.is_available",
+         "SITE/_inductor/runtime/benchmarking.py", 3),
+    ]
+    # Without the library's source the call is opaque.
+    assert [f for f in run(root, None).findings if f.code == "IG003"] == []
