@@ -259,6 +259,37 @@ def test_the_nvml_check_set_by_the_function_before_its_import(tmp_path):
                                               "pkg/layer.py": "from pkg.util import load\nload()\n"}) == {}
 
 
+# ------------------------------------------- what is imported already when the function runs
+
+
+def test_a_sink_package_the_function_s_module_imported_above_is_no_new_import(tmp_path):
+    """flashinfer's shape: the module imports cutlass at its top, and the function's
+    `from cutlass.cutlass_dsl import CuTeDSL` then imports nothing new."""
+    assert call_findings(tmp_path, {
+        "pkg/util.py": "import cutlass.utils\n\ndef targets():\n    from cutlass.cutlass_dsl import CuTeDSL\n"
+                       "    return CuTeDSL\n",
+        "pkg/layer.py": "from pkg.util import targets\n\nT = targets()\n",
+    }) == {}
+
+
+def test_a_module_imported_above_through_another_is_no_new_import(tmp_path):
+    assert call_findings(tmp_path, {
+        **KERNELS,
+        "pkg/helpers.py": "import pkg.kernels.ops\n",
+        "pkg/util.py": "import pkg.helpers\n\ndef get_backend():\n    import pkg.kernels.ops\n",
+        "pkg/layer.py": LAYER,
+    }) == {("pkg/kernels/cuda_ops.py", 3): [
+        ("call", "pkg.kernels.cuda_ops", "torch.cuda.is_available", "pkg/kernels/cuda_ops.py", 3)]}
+
+
+def test_an_import_of_the_module_below_the_def_has_not_run_when_it_is_called(tmp_path):
+    """Called at its own module's import before the module-level `import cutlass`:
+    the function's import is the first."""
+    found = call_findings(tmp_path, {"pkg/util.py": CUTLASS_BACKEND + "\nB = get_backend()\n\nimport cutlass\n"})
+    assert [hop[:3] for hop in found[("pkg/util.py", 5)]] == [
+        ("call", "pkg.util", "pkg.util.get_backend"), ("import", "pkg.util.get_backend", "cutlass")]
+
+
 # ------------------------------------------------------------- chains through such a module
 
 

@@ -48,8 +48,9 @@ from importguard.model import (
     ModuleSink, SinkHit, SiteKind,
 )
 
-# graph/imports.py's chain_from_function_import: (the chain or None, the modules it read).
-ImportChain = Callable[[ModuleFacts, ImportSite], tuple[Optional[Any], Iterable[str]]]
+# graph/imports.py's chain_from_function_import (facts, site, the line of the function's
+# `def`): (the chain or None, the modules it read).
+ImportChain = Callable[[ModuleFacts, ImportSite, int], tuple[Optional[Any], Iterable[str]]]
 
 MAX_DEPTH = 40
 MAX_NESTED = 8  # imports of functions followed inside the search of another one
@@ -454,7 +455,7 @@ class CallReach:
         outer = (self._nested, self._depth_base)
         self._nested, self._depth_base = self._nested + 1, depth + 1
         try:
-            chain, read = self._import_chain(facts, site)
+            chain, read = self._import_chain(facts, site, function.line)
         finally:
             self._nested, self._depth_base = outer
         self._read(read)
