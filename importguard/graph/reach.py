@@ -23,8 +23,9 @@ statements inside that ancestor is not checked.
 
 An import a reached function's body runs (`FunctionFacts.imports`) is an edge into the
 import graph: the imported module's eager chain to a sink (a sink module, or a module
-whose calls at import reach a sink call: graph/imports.py finds it, with the function's
-module running) makes the call reach that sink. Its hops follow the call hops: `f ->
+whose calls at import reach a sink call: graph/imports.py finds it, where Python would
+import something new: not the function's module or its ancestors, nor what that module
+imported above the function's `def`) makes the call reach that sink. Its hops follow the call hops: `f ->
 X` at the function's import line (kind "import"), then the chain's import hops, then
 its sink's call hops. Such an import on a branch of the body is followed as a call on a
 branch is, except after `if not x: return` (on some paths, not right of `and`); where
