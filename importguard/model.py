@@ -107,6 +107,12 @@ class FunctionFacts:
     # For a function: the qualified callee every `return` calls (`return CudaPlatform()`),
     # "" when the returns differ or are no calls.
     returns: str = ""
+    # The import statements the body runs when the function does (not those of nested
+    # defs, which are functions of their own), absolute, `execution` EAGER; on a branch of
+    # the body they are `conditional` with its `condition` (as CallSite's); under
+    # `if TYPE_CHECKING:` the condition is one the profile rules out; one under
+    # `if torch.cuda.is_initialized():` is left out (it cannot be the first CUDA call).
+    imports: tuple[ImportSite, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -856,7 +856,8 @@ class _Walker:
             returned = {None if call is None else self._finish(call) for call in raw.returns}
             returns = next(iter(returned)) if len(returned) == 1 else None
             functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class, bases=bases,
-                                           returns=returns or "", environ=tuple(raw.environ)))
+                                           returns=returns or "", environ=tuple(raw.environ),
+                                           imports=tuple(raw.imports)))
         return tuple(functions)
 
     def environ_settings(self, positions: "Positions") -> tuple[tuple[str, str, int], ...]:

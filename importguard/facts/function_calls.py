@@ -22,7 +22,11 @@ What is modelled inside a body:
   the function itself assigns (`if _cache is not None: return _cache`) is taken on later
   calls only, so what follows it is not conditional;
 - what each `return` gives (a class made by a factory function, graph/names.py), and the
-  bases of each class.
+  bases of each class;
+- the import statements the body runs (`FunctionFacts.imports`: graph/reach.py follows
+  them into the import graph), with the branch they sit on as for calls (after
+  `if not x: return` an import is on some paths, not right of `and`); one under
+  `if torch.cuda.is_initialized():` cannot be the first CUDA call and is left out.
 Lambda bodies inside a function, and generator expressions' elements, are not calls
 of that function's body (they run when called or consumed); nested functions and
 classes are functions of their own.
@@ -37,7 +41,7 @@ from typing import Optional, Sequence, Union
 import importguard.facts.conditions as _conditions
 from importguard.facts.conditions import dotted_name
 from importguard.facts.statement_blocks import blocks as _blocks
-from importguard.model import APPLIED, POSITIONAL
+from importguard.model import APPLIED, POSITIONAL, Execution, ImportSite, SiteKind
 
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 # How a raw call's name is to be finished by collect.py.
@@ -74,6 +78,7 @@ class RawFunction:
     # What each `return` gives: the callee of a returned call (`return Backend()`), or None
     # for anything else (a bare `return`, a value that is no call, falling off the end).
     returns: list[Optional[RawCall]] = field(default_factory=list)
+    imports: list[ImportSite] = field(default_factory=list)  # as FunctionFacts.imports
 
 
 @dataclass
@@ -270,16 +275,42 @@ class _Reader:
                     root = alias.name.partition(".")[0]
                     local[root] = (root, QUALIFIED)
             return
+        module = self._from_module(statement)
+        if module is None:
+            return
+        for alias in statement.names:
+            if alias.name != "*":
+                local[alias.asname or alias.name] = (f"{module}.{alias.name}", QUALIFIED)
+
+    def _from_module(self, statement: ast.ImportFrom) -> Optional[str]:
+        """The absolute module of a from-import; None beyond the top-level package."""
         module = statement.module or ""
         if statement.level:
             parts = self.package.split(".") if self.package else []
             if statement.level - 1 >= len(parts) or not parts:
-                return
+                return None
             base = ".".join(parts[: len(parts) - (statement.level - 1)])
             module = f"{base}.{module}" if module else base
-        for alias in statement.names:
-            if alias.name != "*":
-                local[alias.asname or alias.name] = (f"{module}.{alias.name}", QUALIFIED)
+        return module
+
+    def _import(self, statement: Union[ast.Import, ast.ImportFrom], facts: RawFunction) -> None:
+        """An import statement the body runs: one site per module it names."""
+        line = statement.lineno
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        place = (line, _char_column(text, statement.col_offset) + 1, statement.end_lineno or line)
+        conditional = self.conditional > 0 or self.unless_exit > 0
+        condition = _conditions.join([*self.terms, _conditions.UNKNOWN] if self.unless_exit and not self.conditional
+                                     else self.terms) if conditional else ""
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                facts.imports.append(ImportSite(alias.name, (), *place, Execution.EAGER, SiteKind.IMPORT,
+                                                conditional, condition))
+            return
+        module = self._from_module(statement)
+        if module:
+            names = tuple(alias.name for alias in statement.names)
+            facts.imports.append(ImportSite(module, names, *place, Execution.EAGER, SiteKind.FROM,
+                                            conditional, condition))
 
     # -- bodies
 
@@ -316,6 +347,10 @@ class _Reader:
     ) -> None:
         for statement in body:
             kind = type(statement)
+            if kind is ast.Import or kind is ast.ImportFrom:
+                if guard is None:
+                    self._import(statement, facts)  # type: ignore[arg-type]
+                continue
             if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 # Decorators and defaults run when the enclosing function does.
                 for expression in (*statement.decorator_list, *statement.args.defaults,  # type: ignore[attr-defined]

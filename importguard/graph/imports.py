@@ -119,6 +119,10 @@ class ImportGraph:
         self._prefetched: set[str] = set()  # each module is prefetched once, not per search
         self.profile = profile  # decides which conditional sites run (environment/profile.py)
         self.reach = CallReach(facts_for, sink_calls, nvml_based_cuda_check, profile)
+        self.reach.follow_imports(self.chain_from_function_import, self.module_sink)
+        self._sinks_computing: set[str] = set()  # sink_of re-entered through a function's import
+        # (module, line) -> imported_before's answer and the modules it read
+        self._imported_before: dict[tuple[str, int], tuple[frozenset[str], frozenset[str]]] = {}
         # importer -> modules from which a search that started at it (its ancestors
         # running) found no sink. A later search whose running modules include that
         # importer (the same package, or one below it) skips them: avoiding more
@@ -176,6 +180,8 @@ class ImportGraph:
             self._sinks.pop(module, None)
         self._sink_free = {}
         self._free_everywhere = set()
+        self._imported_before = {key: known for key, known in self._imported_before.items()
+                                 if not known[1] & changed}
         self.reach.forget(changed)
 
     # -- nodes
@@ -199,13 +205,23 @@ class ImportGraph:
         if sink is not None:
             hit = SinkHit(module, sink.reason, strength=sink.strength)
         else:
+            if module in self._sinks_computing:
+                # Its calls at import run a function whose import leads back here: Python
+                # finds it in sys.modules. A cycle, as reach counts them (not memoised).
+                self.reach.cut_cycle()
+                return None
             facts = self._facts_for(module)
+            cycles = self.reach.cycles
+            self._sinks_computing.add(module)
             deps = self.reach.begin()
             try:
                 hit = self._call_sink_hit(module, facts)
             finally:
                 self.reach.end()
+                self._sinks_computing.discard(module)
             self._depends(module, deps)
+            if hit is None and self.reach.nested and self.reach.cycles != cycles:
+                return None  # found inside a function's import that a cycle cut short: not kept
         self._sinks[module] = hit
         return hit
 
@@ -429,6 +445,66 @@ class ImportGraph:
         """The modules whose facts each module's calls at import read (graph/reach.py)."""
         return {module: list(deps) for module, deps in self._call_deps.items()}
 
+    def chain_from_function_import(self, facts: ModuleFacts, site: ImportSite,
+                                   defined_at: int) -> tuple[Optional[Chain], set[str]]:
+        """The chain from an import that a function body of `facts` runs
+        (FunctionFacts.imports; graph/reach.py asks when a call at import reaches that
+        function, defined at line `defined_at`) to the strongest sink it reaches, as
+        chain_from_site finds it, where Python would import something: not the function's
+        module or its ancestors, and not what is imported already whenever the function
+        runs (`imported_before`); and the modules whose facts the answer read (the
+        modules it looked up and what their sinks and edges read), which the caller's
+        answer depends on. Every module it reaches is looked up, none skipped as known
+        to reach no sink, so that the modules read are all the answer depends on."""
+        imported, read = self.imported_before(facts, defined_at)
+        start = [edge for edge in self.site_edges(facts, site) if not self._loaded(edge.target, imported)]
+        trace = _Trace([], set())
+        chains = self._search(start, facts.module, first_only=True, trace=trace, skip_free=False, loaded=imported)
+        read.update(trace.queried, self._star_sources.get(facts.module, ()))
+        for module in trace.queried:
+            read.update(self._call_deps.get(module, ()))
+            read.update(self._star_sources.get(module, ()))
+        return (chains[0] if chains else None), read
+
+    def imported_before(self, facts: ModuleFacts, line: int) -> tuple[set[str], set[str]]:
+        """The modules in sys.modules whenever code of `facts` defined at `line` runs:
+        what the module's eager imports above that line import (they ran before the
+        `def` did), with everything those modules import eagerly, where the
+        environment profile says the site runs; and the modules whose edges that read."""
+        key = (facts.module, line)
+        known = self._imported_before.get(key)
+        if known is None:
+            loaded: set[str] = set()
+            queue: list[str] = []
+            deps = self.reach.begin()
+            try:
+                for site in facts.imports:
+                    if site.line < line:
+                        queue += [e.target for e in self.site_edges(facts, site) if self._runs(e.site)]
+                while queue:
+                    module = queue.pop()
+                    if module in loaded:
+                        continue
+                    loaded.add(module)
+                    if self.module_sink(module) is None:
+                        queue += [e.target for e in self.eager_edges(module) if self._runs(e.site)]
+            finally:
+                self.reach.end()
+            deps.update(loaded)
+            known = self._imported_before[key] = (frozenset(loaded), frozenset(deps))
+        return set(known[0]), set(known[1])
+
+    def _runs(self, site: ImportSite) -> bool:
+        return self.profile.decide(site.conditional, site.condition) is True
+
+    def _loaded(self, module: str, imported: set[str]) -> bool:
+        """Importing `module` runs nothing new: it is imported already, or it is inside
+        a sink package that is (the package's import is the sink)."""
+        if module in imported:
+            return True
+        sink = self.module_sink(module)
+        return sink is not None and sink.module in imported
+
     def chains_from_module(self, module: str) -> list[Chain]:
         """One shortest chain to every sink reached by importing `module` from a fresh
         interpreter (its parent packages run first)."""
@@ -446,11 +522,15 @@ class ImportGraph:
         return list(by_sink.values())
 
     def _search(self, start: Sequence[Edge], importer: str, first_only: bool,
-                trace: Optional[_Trace] = None) -> list[Chain]:
+                trace: Optional[_Trace] = None, skip_free: bool = True,
+                loaded: frozenset[str] | set[str] = frozenset()) -> list[Chain]:
+        """`skip_free`: skip the modules known to reach no sink, and remember the
+        modules a search that found none visited. `loaded`: modules imported already
+        (never entered, and no sink package among them is a sink again)."""
         running = {importer, *_ancestors(importer)}
         visited = set(running)
-        known_free = [self._sink_free[m] for m in running if m in self._sink_free]
-        if self._free_everywhere:
+        known_free = [self._sink_free[m] for m in running if m in self._sink_free] if skip_free else []
+        if self._free_everywhere and skip_free:
             known_free.append(self._free_everywhere)
         found: list[Chain] = []
         # first_only: the strongest hit so far, at its shallowest level; a weaker sink
@@ -487,6 +567,8 @@ class ImportGraph:
                     target = edge.target
                     if target not in visited:
                         visited.add(target)
+                        if loaded and self._loaded(target, loaded):
+                            continue
                         if not any(target in free for free in known_free):
                             next_frontier.append((target, (edge, trail)))
                         elif trace is not None:
@@ -503,7 +585,7 @@ class ImportGraph:
             frontier = next_frontier
         if best is not None:
             return [Chain(_hops(best[1]), best[0])]
-        if not found:
+        if not found and skip_free:
             self._sink_free.setdefault(importer, set()).update(visited - running)
         return found
 

@@ -20,21 +20,41 @@ or when the module whose import runs the call sets it above the call, or one of 
 ancestor packages (they run first) sets it at module level or imports, unconditionally at
 module level, a module that does (`nvml_check_set`), it is no sink. The order of the
 statements inside that ancestor is not checked.
+
+An import a reached function's body runs (`FunctionFacts.imports`) is an edge into the
+import graph: the imported module's eager chain to a sink (a sink module, or a module
+whose calls at import reach a sink call: graph/imports.py finds it, where Python would
+import something new: not the function's module or its ancestors, nor what that module
+imported above the function's `def`) makes the call reach that sink. Its hops follow the call hops: `f ->
+X` at the function's import line (kind "import"), then the chain's import hops, then
+its sink's call hops. Such an import on a branch of the body is followed as a call on a
+branch is, except after `if not x: return` (on some paths, not right of `and`); where
+the function sets PYTORCH_NVML_BASED_CUDA_CHECK=1 above it, a chain whose sink is quiet
+under the NVML check is dropped (a stronger sink further down it is not looked for).
+Following an import runs a search that may reach functions again (MAX_NESTED imports
+deep, MAX_DEPTH calls in all); an import that leads back to a module whose calls are
+being followed is a cycle.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from importguard.environment.profile import Profile
 from importguard.graph.names import Names, Target
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
 from importguard.model import (
-    APPLIED, POSITIONAL, RIGHT_OF_AND, CallSink, CallSite, Execution, FunctionFacts, Hop, ModuleFacts, SiteKind,
+    APPLIED, POSITIONAL, RIGHT_OF_AND, CallSink, CallSite, Execution, FunctionFacts, Hop, ImportSite, ModuleFacts,
+    ModuleSink, SinkHit, SiteKind,
 )
 
+# graph/imports.py's chain_from_function_import (facts, site, the line of the function's
+# `def`): (the chain or None, the modules it read).
+ImportChain = Callable[[ModuleFacts, ImportSite, int], tuple[Optional[Any], Iterable[str]]]
+
 MAX_DEPTH = 40
+MAX_NESTED = 8  # imports of functions followed inside the search of another one
 _PLAIN_IMPORTS = (SiteKind.IMPORT, SiteKind.FROM)
 
 
@@ -52,6 +72,12 @@ class Reached:
     @property
     def rank(self) -> tuple[bool, int]:
         return (self.conditional, len(self.hops))
+
+    @property
+    def sink_words(self) -> str:
+        """The sink as a message names it: `torch.cuda.is_available()`, or `cutlass`
+        when the path ends at the import of a sink module (a function's import)."""
+        return f"`{self.sink.name}`" if self.hops[-1].kind == "import" else f"`{self.sink.name}()`"
 
 
 def call_hop(owner: str, call: CallSite, path: str, in_function: bool = False, some_paths: bool = False) -> Hop:
@@ -98,6 +124,13 @@ def _under_keywords(sink: CallSink, call: CallSite) -> Optional[CallSink]:
                                 "(not a literal at this call)")
 
 
+def _in_order(function: FunctionFacts) -> Sequence[object]:
+    """The calls and imports of a function body in the order of their lines."""
+    if not function.imports:
+        return function.calls
+    return sorted((*function.calls, *function.imports), key=lambda step: (step.line, step.column))
+
+
 def _dispatched(call: CallSite, defining_class: str, receiver: str) -> CallSite:
     """In a method that `receiver` inherits from `defining_class`, `self.m()` is the
     receiver's `m` (function facts name it `defining_class.m`)."""
@@ -137,6 +170,31 @@ class CallReach:
         self._ancestor_deps: dict[str, frozenset[str]] = {}
         # module -> (an ancestor's import sets the NVML check, what that read)
         self._by_ancestors: dict[str, tuple[bool, frozenset[str]]] = {}
+        self._import_chain: Optional[ImportChain] = None  # see follow_imports
+        self._module_sink: Callable[[str], Optional[ModuleSink]] = lambda module: None
+        self._nested = 0  # imports of functions being followed, one inside the other
+        self._depth_base = 0  # calls on the way to the import being followed
+
+    def follow_imports(self, import_chain: ImportChain, module_sink: Callable[[str], Optional[ModuleSink]]) -> None:
+        """Follow the imports reached functions run, through the graph's search
+        (`module_sink`: the sink a module is, for the NVML check)."""
+        self._import_chain = import_chain
+        self._module_sink = module_sink
+
+    @property
+    def cycles(self) -> int:
+        return self._cycles
+
+    @property
+    def nested(self) -> bool:
+        """A function's import is being followed: answers may be cut by a cycle through
+        something outside them."""
+        return self._nested > 0
+
+    def cut_cycle(self) -> None:
+        """The graph met a cycle on a path this search follows: a negative answer that
+        depends on it is not memoised."""
+        self._cycles += 1
 
     def rebind(self, facts_for: Callable[[str], Optional[ModuleFacts]]) -> None:
         self._facts_for = facts_for
@@ -287,7 +345,7 @@ class CallReach:
 
     def _from_call(self, facts: ModuleFacts, call: CallSite, owner: str, nvml: bool) -> Optional[Reached]:
         hop = call_hop(owner or facts.module, call, facts.path)
-        return self._through(hop, call, nvml, 0)
+        return self._through(hop, call, nvml, self._depth_base)
 
     def _through(self, hop: Hop, call: CallSite, nvml: bool, depth: int, some_paths: bool = False) -> Optional[Reached]:
         """What `call` (made at `hop`; on `some_paths` of its function) reaches: the sink
@@ -343,7 +401,15 @@ class CallReach:
             owner = f"{facts.module}.{function.name}"
             defining_class = owner.rpartition(".")[0]
             receiver = target.receivers[index] if target.receivers else target.receiver
-            for call in function.calls:
+            for step in _in_order(function):
+                if type(step) is ImportSite:
+                    found = self._imported(owner, facts, function, step, nvml, depth)
+                    if found is not None and target.one_of and not found.conditional:
+                        found = Reached(found.hops, found.sink, True)
+                    if found is not None and (best is None or found.rank < best.rank):
+                        best = found
+                    continue
+                call = step
                 decided = self._profile.decide(call.conditional, call.condition)
                 if call.guarded or decided is False:
                     continue
@@ -373,6 +439,49 @@ class CallReach:
         if best is not None or self._cycles == cycles_before:
             self._memo[key] = best
         return best
+
+    def _imported(self, owner: str, facts: ModuleFacts, function: FunctionFacts, site: ImportSite, nvml: bool,
+                  depth: int) -> Optional[Reached]:
+        """What the import `site` in `function` (of `facts`; `owner` is its qualified
+        name) reaches through the import graph, as call hops would be: `owner -> X`, then
+        the chain's hops."""
+        decided = self._profile.decide(site.conditional, site.condition)
+        if decided is False or (decided is None and not self._profile.follows(site.conditional, site.condition)):
+            return None
+        if self._import_chain is None:
+            return None
+        if self._nested >= MAX_NESTED or depth + 1 >= MAX_DEPTH:
+            self._cycles += 1  # not memoised: a shorter way in may reach further
+            return None
+        outer = (self._nested, self._depth_base)
+        self._nested, self._depth_base = self._nested + 1, depth + 1
+        try:
+            chain, read = self._import_chain(facts, site, function.line)
+        finally:
+            self._nested, self._depth_base = outer
+        self._read(read)
+        if chain is None or not chain.hops:
+            return None
+        hit: SinkHit = chain.sink
+        if (nvml or any(k == NVML_CHECK and v == "1" and at < site.line for k, v, at in function.environ)) \
+                and self._quiet_under_nvml(hit):
+            return None
+        notes = ", ".join(filter(None, (ON_SOME_PATHS if decided is None else "", chain.hops[0].via)))
+        first = Hop(owner, chain.hops[0].imported, facts.path, site.line, notes, kind="import")
+        hops = (first, *chain.hops[1:], *hit.calls)
+        if hit.calls:
+            sink = CallSink(hit.call, hit.reason, hit.strength)
+        else:
+            sink = CallSink(hit.module, hit.reason, hit.strength)
+        return Reached(hops, sink, hit.conditional or decided is None)
+
+    def _quiet_under_nvml(self, hit: SinkHit) -> bool:
+        """The sink initializes nothing with PYTORCH_NVML_BASED_CUDA_CHECK=1 set."""
+        if hit.calls:
+            known = self._sinks.get(hit.call)
+            return hit.call == IS_AVAILABLE or (known is not None and known.nvml_off)
+        sink = self._module_sink(hit.module)
+        return sink is not None and sink.nvml_off
 
     # -- names
 

@@ -65,7 +65,9 @@ def concise_message(finding: Finding) -> str:
     strength = f" [{CONCISE_STRENGTH[finding.strength]}]" if finding.strength in CONCISE_STRENGTH else ""
     if finding.code in ("IG001", "IG002") and finding.sink and " reaches " in message:
         calls = [hop for hop in finding.chain if hop.kind == "call"]
-        sink = f"{calls[-1].imported}()" if calls else finding.sink
+        last = finding.chain[-1]
+        # With call hops, the chain ends at the sink call or at a sink module a function imports.
+        sink = (f"{last.imported}()" if last.kind == "call" else last.imported) if calls else finding.sink
         problem = CONDITIONAL.sub(r" (\1)", message.split(" reaches ", 1)[0])
         return f"{problem} reaches `{sink}`{strength}"
     if finding.code == "IG003" and " runs at import" in message:

@@ -166,7 +166,8 @@ class Builder:
         facts = graph.facts(name)
         if facts is None:
             return None
-        calls = [[call.line, call.column, call.name] for call in facts.calls if graph.call_sink(call.name) is not None]
+        # A call that reaches a sink through the functions it runs (and their imports) too.
+        calls = [[call.line, call.column, call.name] for call in facts.calls if graph.call_reach(facts, call) is not None]
         others = [[call.line, call.name] for call in facts.calls
                   if not call.guarded and graph.call_sink(call.name) is None
                   and call.name.partition(".")[0] not in _STDLIB and "." in call.name]

@@ -61,8 +61,9 @@ def chain_text(chain: Chain) -> str:
 
 
 def call_chain_text(hops: "tuple[Hop, ...]") -> str:
-    """`pkg.utils.is_cuda() -> torch.cuda.is_available()`."""
-    return " -> ".join(f"{hop.imported}()" for hop in hops)
+    """`pkg.utils.is_cuda() -> torch.cuda.is_available()`; an import a function runs,
+    and the import hops after it: `pkg.utils.backend() -> import cutlass`."""
+    return " -> ".join(f"{hop.imported}()" if hop.kind == "call" else f"import {hop.imported}" for hop in hops)
 
 
 def condition_words(project: Project, conditional: bool, condition: str) -> str:
@@ -84,9 +85,11 @@ def sink_text(chain: Chain) -> str:
     words = strength_text(sink.strength)
     if len(sink.calls) > 1:
         paths = " on some paths" if sink.conditional else ""
+        # The calls may end at the import of a sink module (a function's import).
+        what, noun = (f"`{sink.call}`", "import") if sink.calls[-1].kind == "import" else (f"`{sink.call}()`", "call")
         return (
             f"`{sink.module}`, whose import calls `{sink.calls[0].imported}()`, which reaches "
-            f"`{sink.call}()`{paths}; that call {sink.reason} [{words}]"
+            f"{what}{paths}; that {noun} {sink.reason} [{words}]"
         )
     if sink.call:
         return f"`{sink.module}`, which calls `{sink.call}()` at import; that call {sink.reason} [{words}]"

@@ -37,7 +37,9 @@ class CudaCallAtImport(Rule):
     objects (other than `self.m()` in a class and `.cuda()`/`.to("cuda")` on a
     module-level torch tensor), inherited constructors, what a decorator factory
     returns (`@deco(arg)` runs `deco(arg)`, which is followed, but not the function it
-    returns), imports inside the functions that run, and code in `exec()` strings.
+    returns), and code in `exec()` strings. An import a function that runs makes
+    (`def backend(): import cutlass`) is followed into the import graph: the chain
+    shows the calls, `f -> X` at that import, then the modules to the sink.
     Annotations are modelled as evaluated at import unless `from __future__ import
     annotations` is in effect; on Python 3.14+ (PEP 649) they are deferred, which the
     message says.
@@ -115,7 +117,7 @@ class CudaCallAtImport(Rule):
                     what = f"`{call.name}()` runs at import{condition}; it {sink.reason} [{strength_text(sink.strength)}]"
                 else:
                     what = (
-                        f"`{call.name}()` runs at import{condition} and reaches `{sink.name}()`, which "
+                        f"`{call.name}()` runs at import{condition} and reaches {reached.sink_words}, which "
                         f"{sink.reason} [{strength_text(sink.strength)}]: {call_chain_text(reached.hops)}"
                     )
                 message = f"{what}: importing `{facts.module}` runs it; {self.fix}"

@@ -185,5 +185,6 @@ class _Analysis:
         return f"reaches {target}: " + (" -> ".join(steps) if steps else "it is that sink")
 
     def _calls_text(self, reached: Reached) -> str:
-        steps = " -> ".join(f"{self._where(hop)} {hop.imported}()" for hop in reached.hops)
-        return f"reaches `{reached.sink.name}()`: {steps}"
+        steps = " -> ".join(f"{self._where(hop)} {hop.imported}()" if hop.kind == "call"
+                            else f"{self._where(hop)} imports {hop.imported}" for hop in reached.hops)
+        return f"reaches {reached.sink_words}: {steps}"
