@@ -107,6 +107,9 @@ class FunctionFacts:
     # For a function: the qualified callee every `return` calls (`return CudaPlatform()`),
     # "" when the returns differ or are no calls.
     returns: str = ""
+    # For a function: the nested def every `return` gives back (`return wrapper` in a
+    # decorator factory), qualified inside the module (`factory.wrapper`); "" otherwise.
+    hands_back: str = ""
     # The import statements the body runs when the function does (not those of nested
     # defs, which are functions of their own), absolute, `execution` EAGER; on a branch of
     # the body they are `conditional` with its `condition` (as CallSite's); under

@@ -216,8 +216,9 @@ def test_call_keywords_survive_the_cache():
     source = SourceFile("/x/m.py", "m", False, "/x")
     facts = collect_source(b'import torch\n@torch.compile(backend="eager", n=1, b=x, **o)\ndef f(): pass\n'
                            b'g = torch.compile(f, *more)\ndef h():\n    return torch.compile(f, 2, backend="eager")\n', source)
-    assert facts.calls[0].keywords == (("backend", "eager"), ("n", "1"), ("b", "*"), ("**", "*"))
-    assert facts.calls[0].context == "decorator"  # the factory call of `@torch.compile(...)`
+    # the factory call of `@torch.compile(...)`: what it returns is applied to `f` at once
+    assert facts.calls[0].keywords == (("#applied", "1"), ("backend", "eager"), ("n", "1"), ("b", "*"), ("**", "*"))
+    assert facts.calls[0].context == "decorator"
     assert facts.calls[1].keywords == (("#positional", "1"), ("*", "*"))
     assert facts.functions[-1].calls[0].keywords == (("#positional", "2"), ("backend", "eager"))
     assert decode(source, json.loads(json.dumps(encode(facts)))) == facts

@@ -727,6 +727,8 @@ class _Walker:
             for pending in self.calls[first:] if factories else ():
                 if id(pending.node) in factories:
                     pending.context = ctx.under(context="decorator")
+                    if all(key != APPLIED for key, _ in pending.keywords):
+                        pending.keywords = ((APPLIED, "1"), *pending.keywords)
             if isinstance(expression, (cst.Name, cst.Attribute)):
                 dotted = _full_name(expression)
                 if dotted:
@@ -857,7 +859,7 @@ class _Walker:
             returns = next(iter(returned)) if len(returned) == 1 else None
             functions.append(FunctionFacts(raw.name, raw.line, tuple(ordered), raw.is_class, bases=bases,
                                            returns=returns or "", environ=tuple(raw.environ),
-                                           imports=tuple(raw.imports)))
+                                           imports=tuple(raw.imports), hands_back=_one(raw.hands_back)))
         return tuple(functions)
 
     def environ_settings(self, positions: "Positions") -> tuple[tuple[str, str, int], ...]:
@@ -1174,6 +1176,12 @@ def _keywords(call: cst.Call) -> tuple[tuple[str, str], ...]:
                     text = "*"
             found.append((arg.keyword.value, text))
     return ((POSITIONAL, str(positional)),) + tuple(found) if positional else tuple(found)
+
+
+def _one(values: Sequence[Optional[str]]) -> str:
+    """The value every entry has, "" when they differ, one is None, or there are none."""
+    found = set(values)
+    return next(iter(found)) or "" if len(found) == 1 else ""
 
 
 def _cuda_device(node: Optional[cst.CSTNode], names: dict[str, str]) -> str:

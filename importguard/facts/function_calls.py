@@ -79,6 +79,9 @@ class RawFunction:
     # for anything else (a bare `return`, a value that is no call, falling off the end).
     returns: list[Optional[RawCall]] = field(default_factory=list)
     imports: list[ImportSite] = field(default_factory=list)  # as FunctionFacts.imports
+    # What each `return` gives back when it is a nested def by its name (`return wrapper`),
+    # qualified inside the module; None for anything else (FunctionFacts.hands_back).
+    hands_back: list[Optional[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -225,8 +228,13 @@ class _Reader:
         for statement in statements:
             if isinstance(statement, ast.Return):
                 self.qualnames.update(_returned_qualnames(statement.value))
+                value = statement.value
+                nested = local.get(value.id) if isinstance(value, ast.Name) else None
+                facts.hands_back.append(nested[0] if nested is not None and nested[1] == LOCAL
+                                        and nested[0].startswith(name + ".") else None)
         if type(node.body[-1]) not in _EXITS:
             facts.returns.append(None)  # may fall off the end: returns None
+            facts.hands_back.append(None)
         outer, self.conditional = (self.conditional, self.unless_exit), 0
         self.unless_exit = 0
         outer_terms, self.terms = self.terms, []

@@ -361,7 +361,33 @@ class CallReach:
         if sink is not None:
             return Reached((hop,), sink, some_paths)
         inner = self._function(call.name, nvml, depth)
-        return None if inner is None else Reached((hop, *inner.hops), inner.sink, inner.conditional or some_paths)
+        found = None if inner is None else Reached((hop, *inner.hops), inner.sink, inner.conditional or some_paths)
+        if APPLIED in dict(call.keywords) and (found is None or found.rank != (False, 1)):
+            applied = self._applied_function(hop, call, nvml, depth, some_paths)
+            if applied is not None and (found is None or applied.rank < found.rank):
+                found = applied
+        return found
+
+    def _applied_function(self, hop: Hop, call: CallSite, nvml: bool, depth: int,
+                          some_paths: bool) -> Optional[Reached]:
+        """What the nested def that `call` gives back reaches when it is applied at once:
+        `@factory(arg)` runs `factory(arg)`, then what it returns on the decorated function."""
+        best: Optional[Reached] = None
+        for facts, function in self.resolve(call.name):
+            if not function.hands_back:
+                continue
+            qualified = f"{facts.module}.{function.hands_back}"
+            nested = next((f for f in facts.functions if f.name == function.hands_back), None)
+            inner = self._function(qualified, nvml, depth + 1)
+            if inner is None:
+                continue
+            applied = Hop(f"{facts.module}.{function.name}", qualified, facts.path,
+                          nested.line if nested is not None else function.line,
+                          "the function it returns, applied at once", "call")
+            found = Reached((hop, applied, *inner.hops), inner.sink, inner.conditional or some_paths)
+            if best is None or found.rank < best.rank:
+                best = found
+        return best
 
     def function(self, name: str) -> Optional[Reached]:
         """What calling the function (or class) `name` reaches through its body's calls
