@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 import importguard.cache.store
 import importguard.engine
+from importguard.cache import fast_replay
 from importguard.cli.main import cli
 
 from conftest import write_tree
@@ -261,8 +262,9 @@ def test_a_directory_too_recent_at_the_first_check_gets_its_shortcut_back(tmp_pa
     cache_dir = tmp_path / ".importguard_cache"
 
     def shortcuts(pattern: str) -> dict[str, bool]:
-        [record] = [json.loads(p.read_text()) for p in cache_dir.glob(pattern)]
-        return {directory: mtime is not None for directory, mtime, _, _ in record["lookups"]}
+        [path] = cache_dir.glob(pattern)
+        record, _ = fast_replay.unpack(path.read_bytes())  # the header line: [path, stamp, ...] each
+        return {entry[0]: entry[1] is not None for entry in record["lookups"]}
 
     looked_in = {str(tmp_path), str(tmp_path / "pkg")}
     assert looked_in <= set(shortcuts("results-*.json")) and not any(shortcuts("results-*.json").values())
