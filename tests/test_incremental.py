@@ -554,3 +554,22 @@ def test_the_pre_commit_hook_reuses_the_stored_findings(tmp_path, reuse):
         assert reuse[-1] in ("some", "all") and cached == run(root, "--changed-only", *files, "--no-cache")
     assert "app.ops -> app.ops.gemm -> cutlass" in run(root, "--changed-only", "app/ops/gemm.py", *cache)[0]
     assert reuse[-1] == "all"
+
+
+def test_an_unresolved_call_on_the_plan_follows_the_module_that_defines_it(tmp_path, reuse):
+    """The plan names the calls at import it cannot follow; whether a called name is
+    known is kept with the modules that answer read, and answered again after one of
+    them is edited (here the module that comes to define, then no longer defines, it)."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": "from pkg import a\n",
+        "pkg/a.py": "import pkg.helpers\nimport cutlass\npkg.helpers.setup()\n",
+        "pkg/helpers.py": "X = 1\n",
+        "pkg/other.py": "import json\n",
+    })
+    assert "pkg/a.py:3 pkg.helpers.setup()" in run(root, ".", "--no-cache")[0]
+    series = [
+        *there_and_back("the called module comes to define it", "pkg/helpers.py", "X = 1\n", "def setup():\n    pass\n"),
+        ("an edit elsewhere", add("pkg/other.py", "import os\n"), "some"),
+    ]
+    assert play(root, reuse, series) == []

@@ -275,3 +275,23 @@ def test_a_directory_too_recent_at_the_first_check_gets_its_shortcut_back(tmp_pa
     assert all(shortcuts("replay-*.json")[directory] for directory in looked_in)
     write_tree(tmp_path, {"helpers.py": "import cutlass\n"})
     assert "pkg.ops -> helpers -> cutlass" in check(tmp_path)
+
+
+def test_a_directory_found_unchanged_is_not_listed_again_for_links(tmp_path, monkeypatch):
+    """A directory whose recorded stamp was just found unchanged held no link then and
+    has no new entry since: its stamp is taken again without listing it. One that gains
+    a link has another stamp, is listed, and gets none."""
+    from importguard.cache import lookups
+
+    directory = tmp_path / "pkg"
+    directory.mkdir()
+    (directory / "a.py").write_text("")
+    later = time.time_ns() + 10_000_000_000  # past the racy window
+    recorded = [[str(directory), lookups.stamp(os.stat(directory)), {"a.py": lookups.FILE}, None]]
+    assert lookups.unchanged(recorded)
+    listed = []
+    real_scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: (listed.append(path), real_scandir(path))[1])
+    assert lookups._settled_stamp(str(directory), later, 2_000_000_000) == recorded[0][1] and listed == []
+    os.symlink(tmp_path / "elsewhere.py", directory / "b.py")
+    assert lookups._settled_stamp(str(directory), later, 2_000_000_000) is None and listed == [str(directory)]

@@ -35,6 +35,9 @@ DEFAULT_DIRECTORY = ".importguard_cache"
 # The command line of this process when it came through entry.py; None under a test
 # runner's CliRunner, whose sys.argv is not the command that was run.
 invocation: Optional[list[str]] = None
+# The record try_replay found of another tree (some input changed): the CLI need not
+# read it again to find the same (replay.py).
+outdated: Optional[str] = None
 
 
 def lookup_directory(argv: list[str], cwd: str) -> str:
@@ -232,9 +235,13 @@ def try_replay(argv: list[str]) -> Optional[int]:
         cwd = os.getcwd()
         directory = lookup_directory(argv, cwd)
         key = replay_key(argv, cwd, directory)
-        record, detail = unpack(_read_regular(replay_path(directory, key)))
-        if record.get("format") != FORMAT or record.get("key") != key or record.get("output") is None \
-                or not inputs_unchanged(record, detail):
+        path = replay_path(directory, key)
+        record, detail = unpack(_read_regular(path))
+        if record.get("format") != FORMAT or record.get("key") != key or record.get("output") is None:
+            return None
+        if not inputs_unchanged(record, detail):
+            global outdated
+            outdated = path
             return None
         chunks, code = record["output"]
         streams = {"stdout": sys.stdout, "stderr": sys.stderr}

@@ -67,6 +67,8 @@ class Replay:
         self.started = time.time_ns()
 
     def load(self) -> Optional[Report]:
+        if fast_replay.outdated == str(self.path):
+            return None  # the console script just found an input of it changed
         try:
             header, detail = fast_replay.unpack(read_regular(self.path, cache.MAX_CACHE_FILE_BYTES))
             if header.get("format") != FORMAT or header.get("key") != self.key \

@@ -207,6 +207,10 @@ def _sections_well_formed(data: Any, sections: Sequence[str]) -> bool:
         for found in data["from_imports"].values():
             if not isinstance(found, list) or not all(isinstance(entry, list) and len(entry) == 3 for entry in found):
                 return False
+        for entry in data["defined"].values():
+            if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], bool)
+                    and isinstance(entry[1], list)):
+                return False
     return True
 
 
@@ -257,8 +261,9 @@ _DELTA_SHARE = 8
 # What each module's answers depend on, what each of its searches found and depended
 # on, its `from pkg import name` (the lazy re-export hint; every reported module has an
 # entry), what the fix plan's network grew at it (plan/network.py's Builder), and the
-# modules that reach no sink.
-_PER_MODULE = ("modules", "searches", "from_imports", "arcs", "plain", "free")
+# modules that reach no sink; and whether each name called at import on the plan's
+# network is known to the model (the plan's unresolved calls), with the modules that read.
+_PER_MODULE = ("modules", "searches", "from_imports", "arcs", "plain", "free", "defined")
 
 
 def _own_sources_digest() -> str:
@@ -391,7 +396,8 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
         imported = _from_imports(facts, reported)
         _save(results, reported, store, targets, graph.star_sources(), graph.call_deps(), _searches_data(graph),
               _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
-              from_imports=imported, arcs=builder.grown, plain=_plain(reported), free=graph.sink_free_modules())
+              from_imports=imported, arcs=builder.grown, plain=_plain(reported), free=graph.sink_free_modules(),
+              defined=builder.defined)
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
     return report
@@ -490,7 +496,10 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     # is grown from the record where a module's arcs cannot have changed (outside `again`).
     with_findings = {f.path for f in all_kept}
     facts_by_path = {f.path: f for f in store.for_sources([s for s in discovered.files if s.path in with_findings])}
-    builder = Builder(graph, record["arcs"], fresh=again)
+    # Whether a called name is known holds while none of the modules that answer read changed.
+    defined = {name: (known, frozenset(read)) for name, (known, read) in record["defined"].items()
+               if changed.isdisjoint(read)}
+    builder = Builder(graph, record["arcs"], fresh=again, defined=defined)
     report = finish([*all_kept, *unreadable_findings(discovered.unreadable, rules, config)], len(reported), warnings,
                     resolver, None, plan_inputs=(graph, facts_by_path), plan_builder=builder)
     arcs = {module: grown for module, grown in record["arcs"].items() if module not in again}
@@ -499,7 +508,8 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     _save(results, reported, store, targets, stars, calls, searches, by_path, warnings, resolver.probes,
           record["lookups"], read,
           kept_outside, plan=report.plan, from_imports=imported, arcs=arcs,
-          plain={**record["plain"], **_plain(reported)}, free=graph.sink_free_modules())
+          plain={**record["plain"], **_plain(reported)}, free=graph.sink_free_modules(),
+          defined={**defined, **builder.defined})
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
     return report
@@ -552,7 +562,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
           earlier: Sequence[Any], read: Optional[list[str]] = None, kept_outside: Sequence[Any] = (),
           plan: Optional[Plan] = None, from_imports: Optional[dict[str, list[Any]]] = None,
           arcs: Optional[dict[str, Any]] = None, plain: Optional[dict[str, None]] = None,
-          free: Iterable[str] = ()) -> None:
+          free: Iterable[str] = (), defined: Optional[dict[str, tuple[bool, frozenset[str]]]] = None) -> None:
     """`kept_outside`: modules outside PATHS loaded by the findings reused from the
     last record (module, path, facts hash). `from_imports`: path -> names_imported.
     `arcs`: what the plan's network grew at each module (plan/network.py's Builder).
@@ -596,6 +606,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "arcs": dict(sorted((arcs or {}).items())),
         "plain": dict(sorted((plain or {}).items())),
         "free": {module: None for module in sorted(free) if module in modules},
+        "defined": {name: [known, sorted(read)] for name, (known, read) in sorted((defined or {}).items())},
         "read": sorted(read if read is not None else store.by_path),
         "lookups": lookups.merged(log.lookups(results.started, cache._RACY_NS), earlier),
     }
