@@ -295,3 +295,15 @@ def test_a_directory_found_unchanged_is_not_listed_again_for_links(tmp_path, mon
     assert lookups._settled_stamp(str(directory), later, 2_000_000_000) == recorded[0][1] and listed == []
     os.symlink(tmp_path / "elsewhere.py", directory / "b.py")
     assert lookups._settled_stamp(str(directory), later, 2_000_000_000) is None and listed == [str(directory)]
+
+
+def test_a_record_the_console_script_found_outdated_is_not_read_again(tmp_path, analyses, monkeypatch):
+    """The console script checks the record before click loads; when it found an input
+    changed, the CLI analyses at once instead of reading and checking it again."""
+    write_tree(tmp_path, BASE)
+    report = recorded(tmp_path, analyses)
+    [record] = (tmp_path / ".importguard_cache").glob("replay-*.json")
+    monkeypatch.setattr(fast_replay, "outdated", str(tmp_path / ".importguard_cache" / "replay-other.json"))
+    assert check(tmp_path) == report and analyses == []  # another record's verdict: replayed
+    monkeypatch.setattr(fast_replay, "outdated", str(record))
+    assert check(tmp_path) == report and len(analyses) == 1
