@@ -252,11 +252,13 @@ def test_a_directory_with_many_looked_up_names_is_listed_once_and_still_exact(tm
     assert (after != before) == seen
 
 
-def test_a_directory_too_recent_at_the_first_check_gets_its_shortcut_back(tmp_path, analyses):
+def test_a_directory_too_recent_at_the_first_check_gets_its_shortcut_back(tmp_path, analyses, monkeypatch):
     """A check right after a clone records the directories it looked in without their
     mtime shortcut (too recent to prove anything). A later check that finds their names
     unchanged, the directories now old enough, records the shortcut again instead of
     leaving every replay to look at each name; a module appearing is still seen."""
+    # A window wide enough that a busy machine still runs the first check within it.
+    monkeypatch.setattr(importguard.cache.store, "_RACY_NS", 1_000_000_000)
     write_tree(tmp_path, HELPERS)
     first = check(tmp_path)
     cache_dir = tmp_path / ".importguard_cache"
@@ -268,7 +270,7 @@ def test_a_directory_too_recent_at_the_first_check_gets_its_shortcut_back(tmp_pa
 
     looked_in = {str(tmp_path), str(tmp_path / "pkg")}
     assert looked_in <= set(shortcuts("results-*.json")) and not any(shortcuts("results-*.json").values())
-    time.sleep(0.06)
+    time.sleep(1.05)
     for record in cache_dir.glob("replay-*.json"):
         record.unlink()  # the next check starts from the stored findings (cache/results.py)
     assert check(tmp_path) == first
@@ -307,3 +309,16 @@ def test_a_record_the_console_script_found_outdated_is_not_read_again(tmp_path, 
     assert check(tmp_path) == report and analyses == []  # another record's verdict: replayed
     monkeypatch.setattr(fast_replay, "outdated", str(record))
     assert check(tmp_path) == report and len(analyses) == 1
+
+
+def test_records_of_a_server_started_from_the_console_script_are_keyed_by_their_options(tmp_path, monkeypatch):
+    """`importguard lsp` came through the console script too: its records (one per file)
+    are keyed by their options, not by that command line, which they all share."""
+    from importguard.cache.replay import Replay
+
+    monkeypatch.setattr(fast_replay, "invocation", ["lsp"])
+    first = Replay(tmp_path, {"command": "lsp", "path": str(tmp_path / "a.py")})
+    second = Replay(tmp_path, {"command": "lsp", "path": str(tmp_path / "b.py")})
+    assert first.path != second.path and first.invocation is None
+    monkeypatch.setattr(fast_replay, "invocation", ["check", "pkg"])
+    assert Replay(tmp_path, {"paths": ["pkg"]}).invocation == ["check", "pkg"]

@@ -53,9 +53,11 @@ class Replay:
         self.directory = directory
         self.exclude = exclude  # the config's, for a new name in a walked directory
         cwd = os.getcwd()
-        # The command line when it came through the console script (the key fast_replay.py
-        # looks for); in process, the options.
-        self.invocation = fast_replay.invocation
+        # The command line of a `check` that came through the console script (the key
+        # fast_replay.py looks for); otherwise (in process, the language server's one
+        # record per file) the options.
+        argv = fast_replay.invocation
+        self.invocation = argv if argv and argv[0] == "check" else None
         words = self.invocation if self.invocation is not None else ["in process", repr(sorted(options.items()))]
         self.key = fast_replay.replay_key(words, cwd, os.path.abspath(directory))
         self.path = Path(fast_replay.replay_path(str(directory), self.key))
