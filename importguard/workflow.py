@@ -95,13 +95,10 @@ def run(request: CheckRequest) -> CheckResult:
 
 
 def _open_replay(request: CheckRequest) -> "Replay":
+    from importguard.cache.directory import cache_directory
     from importguard.cache.replay import Replay
-    from importguard.cache.store import DEFAULT_DIRECTORY
 
-    config = request.config
-    directory = (request.cache_dir.absolute() if request.cache_dir
-                 else config.cache_dir or config.project_root / DEFAULT_DIRECTORY)
-    return Replay(directory, request.replay_options, config.exclude)
+    return Replay(cache_directory(request.config, request.cache_dir), request.replay_options, request.config.exclude)
 
 
 def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
@@ -120,7 +117,7 @@ def _analyse(request: CheckRequest, replay: Optional["Replay"]) -> CheckResult:
     if replay is not None or (request.changed_only and request.use_cache):
         # A plain check with the cache, or the pre-commit hook's (its report is not
         # replayed: it depends on the files given): reuse the last one's findings.
-        from importguard.cache.loader import cache_directory
+        from importguard.cache.directory import cache_directory
         from importguard.cache.results import ResultStore
 
         results = ResultStore(cache_directory(config, request.cache_dir), config, {

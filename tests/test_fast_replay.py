@@ -36,11 +36,12 @@ main()
 
 
 def read_fast(path: Path) -> dict:
-    """A fast record with its lookups' entries unpacked, as replay records hold them."""
+    """A replay record with its lookups' entries and its report unpacked."""
     from importguard.cache import fast_replay
 
     record, detail = fast_replay.unpack(path.read_bytes())
     record["lookups"] = [[directory, mtime, *detail(offset)] for directory, mtime, offset in record["lookups"]]
+    record["report"] = detail(record["report"])
     return record
 
 
@@ -50,11 +51,11 @@ def write_fast(path: Path, record: dict) -> None:
     path.write_bytes(fast_replay.pack(record, json.dumps))
 
 
-def run(root: Path, *args: str):
+def run(root: Path, *args: str, cwd: Path | None = None):
     modules_file = root.parent / "modules.txt"
     done = subprocess.run(
         [sys.executable, "-c", RUNNER, str(modules_file), *args],
-        cwd=root, capture_output=True, text=True, timeout=120, check=False,
+        cwd=cwd or root, capture_output=True, text=True, timeout=120, check=False,
     )
     loaded = modules_file.read_text().split("\n")
     run.loaded = loaded  # type: ignore[attr-defined]
@@ -68,7 +69,7 @@ def test_an_unchanged_check_is_replayed_without_click_and_prints_the_same(tmp_pa
     time.sleep(2.1)
 
     first, used_click = run(root, "check", "pkg", "--exit-zero")
-    assert used_click and list((root / ".importguard_cache").glob("fast-*.json"))
+    assert used_click and list((root / ".importguard_cache").glob("replay-*.json"))
     again, used_click = run(root, "check", "pkg", "--exit-zero")
     assert again == first and not used_click
     # What a replay imports is what it costs: not typing, hashlib or LibCST either.
@@ -100,12 +101,12 @@ def test_a_corrupt_record_is_ignored(tmp_path):
     time.sleep(2.1)
     first, _ = run(root, "check", "pkg")
     assert first[2] == 1 and "IG001" in first[0]
-    for record in (root / ".importguard_cache").glob("fast-*.json"):
+    for record in (root / ".importguard_cache").glob("replay-*.json"):
         record.write_text('{"format": 1, "files": [], "directories": [], "output": 7}')
     again, used_click = run(root, "check", "pkg")
     assert again == first and used_click
     # Records of this format and key whose files are cut short or of the wrong shape.
-    [record] = (root / ".importguard_cache").glob("fast-*.json")
+    [record] = (root / ".importguard_cache").glob("replay-*.json")
     good = read_fast(record)
     directory, entries = next(iter(good["files"].items()))
     for files in ({directory: entries[:-1]}, [[directory, entries]], {directory: [str(e) for e in entries]},
@@ -144,18 +145,45 @@ def test_no_record_where_the_fast_path_would_not_look(tmp_path):
     time.sleep(2.1)
     run(root, "check", "pkg")
     run(root, "check", "pkg")
-    assert list((root / "elsewhere").glob("replay-*.json"))
-    assert not list((root / "elsewhere").glob("fast-*.json"))
+    # The record is where the config puts the cache, read by the CLI (which found and
+    # replayed it: no second analysis wrote anything), with nothing for the console
+    # script to print: it never looks there.
+    [record] = (root / "elsewhere").glob("replay-*.json")
+    assert read_fast(record)["output"] is None
     assert not (root / ".importguard_cache").exists()
 
 
 def test_another_environment_or_command_line_is_another_record(monkeypatch, tmp_path):
     from importguard.cache import fast_replay
     cwd = str(tmp_path)
-    path = fast_replay.replay_path(["check", "pkg"], cwd)
-    assert fast_replay.replay_path(["check", "pkg", "--exit-zero"], cwd) != path
+    directory = str(tmp_path / ".importguard_cache")
+
+    def path(argv: list[str]) -> str:
+        return fast_replay.replay_path(directory, fast_replay.replay_key(argv, cwd, directory))
+
+    first = path(["check", "pkg"])
+    assert path(["check", "pkg", "--exit-zero"]) != first
     monkeypatch.setattr(sys, "prefix", "/some/other/venv")
-    assert fast_replay.replay_path(["check", "pkg"], cwd) != path
+    assert path(["check", "pkg"]) != first
+
+
+def test_a_check_run_from_a_package_subdirectory_is_replayed_from_the_project_cache(tmp_path):
+    """The record lives in the project's cache directory (above the working directory),
+    keyed by the working directory relative to the project: found from `pkg/` too."""
+    root = tmp_path / "project"
+    write_tree(root, {**TREE, "pkg/ops.py": "import cutlass\n", "pyproject.toml": "[tool.importguard]\n"})
+    time.sleep(2.1)
+    first, used_click = run(root, "check", ".", cwd=root / "pkg")
+    assert used_click and "IG001" in first[0] and not (root / "pkg" / ".importguard_cache").exists()
+    assert list((root / ".importguard_cache").glob("replay-*.json"))
+    again, used_click = run(root, "check", ".", cwd=root / "pkg")
+    assert again == first and not used_click
+    # The same command line from the project root is another check, another record.
+    from_root, used_click = run(root, "check", ".")
+    assert used_click and from_root != first
+    (root / "pkg" / "ops.py").write_text("import os\n")
+    edited, used_click = run(root, "check", ".", cwd=root / "pkg")
+    assert used_click and "IG001" not in edited[0]
 
 
 def test_a_cache_dir_spelled_with_dot_dot_still_gets_a_record(tmp_path):
@@ -165,7 +193,7 @@ def test_a_cache_dir_spelled_with_dot_dot_still_gets_a_record(tmp_path):
     time.sleep(2.1)
     args = ("check", "pkg", "--cache-dir", "pkg/../caches")
     first, _ = run(root, *args)
-    assert list((root / "caches").glob("fast-*.json"))
+    assert list((root / "caches").glob("replay-*.json"))
     again, used_click = run(root, *args)
     assert again == first and not used_click
 
@@ -192,7 +220,7 @@ def test_a_record_of_another_key_under_the_same_name_is_a_miss(tmp_path):
     (root / ".importguard_cache").mkdir()
     time.sleep(2.1)
     first, _ = run(root, "check", "pkg", "--exit-zero")
-    (record_path,) = (root / ".importguard_cache").glob("fast-*.json")
+    (record_path,) = (root / ".importguard_cache").glob("replay-*.json")
     record = read_fast(record_path)
     record["key"] = record["key"].replace("--exit-zero", "--other")
     record["output"] = [["stdout", "stale output\n"], 0]
@@ -225,21 +253,24 @@ def test_records_are_read_as_json_loads_reads_them():
 def test_a_record_lists_files_that_exist_and_looks_up_the_absent_ones(tmp_path):
     """The `pyproject.toml` and `__init__.py` looked for above the tree, absent, are
     names in directory lookups (free while the directory is unchanged), not files to
-    stat; every recorded file exists; the fast record carries no fix plan."""
+    stat; every recorded file exists; the report (with its fix plan) is an entry the
+    console script never reads, past the header."""
     root = tmp_path / "project"
     write_tree(root, {**TREE, "pkg/ops.py": "import cutlass\n"})
     (root / ".importguard_cache").mkdir()
     time.sleep(2.1)
     run(root, "check", "pkg")
     cache = root / ".importguard_cache"
-    [replay] = [json.loads(p.read_text()) for p in cache.glob("replay-*.json")]
-    [fast] = [read_fast(p) for p in cache.glob("fast-*.json")]
+    [path] = cache.glob("replay-*.json")
+    record = read_fast(path)
     from importguard.cache import fast_replay, lookups
 
-    for record in (replay, fast):
-        assert all(os.path.exists(path) for path in fast_replay.recorded_files(record))
-        names = {directory: seen for directory, _, seen, _ in record["lookups"]}
-        assert names[str(tmp_path)]["pyproject.toml"] == lookups.NO_FILE
-        assert names[str(tmp_path)]["__init__.py"] == lookups.NO_FILE
-    assert str(root / "pkg" / "ops.py") in fast_replay.recorded_files(fast)
-    assert replay["plan"] is not None and "plan" not in fast
+    assert all(os.path.exists(path) for path in fast_replay.recorded_files(record))
+    names = {directory: seen for directory, _, seen, _ in record["lookups"]}
+    assert names[str(tmp_path)]["pyproject.toml"] == lookups.NO_FILE
+    assert names[str(tmp_path)]["__init__.py"] == lookups.NO_FILE
+    assert str(root / "pkg" / "ops.py") in fast_replay.recorded_files(record)
+    findings, plan = record["report"]
+    assert plan is not None and findings and record["output"] is not None
+    header = json.loads(path.read_bytes().partition(b"\n")[0])
+    assert isinstance(header["report"], int)  # an offset past the header

@@ -287,21 +287,67 @@ def test_a_search_that_skipped_a_module_known_to_reach_no_sink_follows_its_edits
     assert "pkg.sub -> pkg.a -> cutlass" in run(root, ".", "--no-cache")[0]
 
 
+def record_lines(cache: Path) -> tuple[Path, list[dict]]:
+    """The one results record in `cache` and its JSON lines: the header, the per-module
+    sections, and the delta over them when a check after an edit wrote one."""
+    (path,) = cache.glob("results-*.json")
+    return path, [json.loads(line) for line in path.read_text().split("\n")]
+
+
+def write_lines(path: Path, lines: list[dict]) -> None:
+    path.write_text("\n".join(json.dumps(line) for line in lines))
+
+
 def test_a_partial_record_of_another_check_is_not_used(tmp_path, reuse):
-    """The parts only a check after an edit reads live in their own file; one that was
-    not written with the main record (another token) means computing everything."""
+    """The per-module sections written by an earlier check, put back under the header
+    of the last one (each line carries its write's token): computing everything."""
     root = write_tree(tmp_path / "tree", TREE)
     cache = tmp_path / "cache"
     run(root, ".", "--cache-dir", str(cache))
-    (partial,) = cache.glob("partial-*.json")
-    stale = partial.read_text()
+    path, [_, stale, *_] = record_lines(cache)
     append("app/ops/gemm.py", "import cutlass\n")(root)
     run(root, ".", "--cache-dir", str(cache))
     assert reuse[-1] == "some"
-    partial.write_text(stale)  # the one before the last check
+    _, [header, *_] = record_lines(cache)
+    write_lines(path, [header, stale])  # the sections of the check before the last
     replace_text("app/ops/gemm.py", "import cutlass\n", "")(root)
     cached = run(root, ".", "--cache-dir", str(cache))
     assert reuse[-1] == "none" and cached == run(root, ".", "--no-cache")
+
+
+def test_a_findings_entry_dropped_from_the_record_is_caught(tmp_path, reuse):
+    """The findings of every reported module are kept, an empty list included: a record
+    missing one (written by another layout, or cut) is not read as "no findings"."""
+    root = write_tree(tmp_path / "tree", TREE)
+    cache = tmp_path / "cache"
+    first = run(root, ".", "--cache-dir", str(cache))
+    path, [header, *rest] = record_lines(cache)
+    found = [i for i, findings in enumerate(header["findings"]) if findings]
+    assert found and len(header["findings"]) == len(header["reported"])
+    del header["findings"][found[0]]
+    write_lines(path, [header, *rest])
+    append("app/config.py", "X = 1\n")(root)  # an edit elsewhere: the rest would be reused
+    cached = run(root, ".", "--cache-dir", str(cache))
+    assert reuse[-1] == "none" and cached == run(root, ".", "--no-cache") and "IG0" in first[0]
+
+
+def test_a_module_entry_missing_a_field_is_caught(tmp_path, reuse):
+    """A per-module entry (path, facts hash, edges' targets, star imports, calls' reads)
+    without its last field, in the sections or in a delta: computing everything."""
+    root = write_tree(tmp_path / "tree", MANY_MODULES)
+    cache = tmp_path / "cache"
+    run(root, ".", "--cache-dir", str(cache))
+    append("pkg/m3.py", "import cutlass\n")(root)
+    run(root, ".", "--cache-dir", str(cache))
+    path, [header, sections, delta] = record_lines(cache)
+    assert reuse[-1] == "some" and delta["set"]["modules"]
+    for garbled in ([header, {**sections, "modules": {m: e[:4] for m, e in sections["modules"].items()}}, delta],
+                    [header, sections, {**delta, "set": {**delta["set"], "modules": {
+                        m: e[:4] for m, e in delta["set"]["modules"].items()}}}]):
+        write_lines(path, garbled)
+        append("pkg/m5.py", "import os\n")(root)
+        cached = run(root, ".", "--cache-dir", str(cache))
+        assert reuse[-1] == "none" and cached == run(root, ".", "--no-cache")
 
 
 def _chains_garbled(partial):
@@ -340,11 +386,10 @@ def test_a_partial_record_of_the_wrong_shape_means_computing_everything(tmp_path
     })
     cache = tmp_path / "cache"
     run(root, ".", "--cache-dir", str(cache))
-    (partial_path,) = cache.glob("partial-*.json")
-    partial = json.loads(partial_path.read_text())
+    partial_path, [header, partial] = record_lines(cache)
     assert any(search[2] is not None for searches in partial["searches"].values() for search in searches)
     garble(partial)
-    partial_path.write_text(json.dumps(partial))
+    write_lines(partial_path, [header, partial])
     append("pkg/b.py", "import os\n")(root)  # pkg's search from `pkg.b` goes stale, the one from `pkg.a` holds
     cached = run(root, ".", "--cache-dir", str(cache))
     assert reuse[-1] == "none"
@@ -382,7 +427,9 @@ def test_a_module_that_reaches_no_sink_is_skipped_until_it_reaches_one(tmp_path,
     series = there_and_back("the leaf comes to import cutlass", "pkg/leaf.py", "X = 1\n", "import cutlass\n")
     assert play(root, reuse, series[:1]) == []
     assert "pkg -> pkg.a -> pkg.shared -> pkg.leaf -> cutlass" in run(root, ".", "--no-cache")[0]
-    [partial] = [json.loads(p.read_text()) for p in (tmp_path / "cache").glob("partial-*.json")]
+    _, [_, partial, *delta] = record_lines(tmp_path / "cache")
+    if delta:
+        partial = {name: {**partial[name], **delta[0]["set"][name]} for name in delta[0]["set"]}
     [(line, _, chain, explicit, roots), _] = partial["searches"]["pkg"]
     assert line == 1 and chain is not None
     assert "pkg.big" in roots and "pkg.big" not in explicit and "pkg.deep" not in explicit
@@ -402,7 +449,7 @@ def test_modules_in_an_import_cycle_reach_no_sink_only_when_none_of_them_does(tm
         "pkg/z.py": "import pkg.y\nimport cutlass\n",
     })
     run(root, ".", "--cache-dir", str(tmp_path / "cache"))
-    [partial] = [json.loads(p.read_text()) for p in (tmp_path / "cache").glob("partial-*.json")]
+    _, [_, partial] = record_lines(tmp_path / "cache")
     assert {"pkg.p", "pkg.q"} <= set(partial["free"])
     assert not {"pkg.x", "pkg.y", "pkg.z"} & set(partial["free"])
 
@@ -415,8 +462,9 @@ MANY_MODULES = {
 
 
 def test_a_check_after_an_edit_writes_what_changed_of_the_partial_record(tmp_path, reuse):
-    """On a tree of many modules an edit changes a few entries of the partial record:
-    they go to `partialdelta-*.json`, read over the record by the next check."""
+    """On a tree of many modules an edit changes a few entries of the per-module
+    sections: the record keeps the sections as they were written (copied, not encoded
+    again) and those entries after them, read over the sections by the next check."""
     root = write_tree(tmp_path / "tree", MANY_MODULES)
     series = [
         *there_and_back("a leaf comes to import cutlass", "pkg/m3.py", "import json\n", "import cutlass\n"),
@@ -426,12 +474,11 @@ def test_a_check_after_an_edit_writes_what_changed_of_the_partial_record(tmp_pat
     ]
     assert play(root, reuse, series[:1]) == []
     cache = tmp_path / "cache"
-    (base,) = cache.glob("partial-*.json")
-    (delta,) = cache.glob("partialdelta-*.json")
-    written = base.read_bytes()
-    assert len(delta.read_bytes()) * 2 < len(written)
+    path, _ = record_lines(cache)
+    header, base, delta = path.read_bytes().split(b"\n")
+    assert len(delta) * 2 < len(base)
     assert play(root, reuse, series[1:]) == []
-    assert base.read_bytes() == written, "the partial record was written again for a small change"
+    assert path.read_bytes().split(b"\n")[1] == base, "the sections were written again for a small change"
 
 
 def _delta_set_garbled(delta):
@@ -450,6 +497,10 @@ def _delta_of_another_base(delta):
     delta["base"] = "0" * 16
 
 
+def _delta_entry_of_another_shape(delta):
+    delta["set"]["from_imports"] = {path: "garbage" for path in delta["set"]["from_imports"]} or {"x.py": 1}
+
+
 def _delta_after_an_edit(tmp_path):
     """The tree of many modules checked, pkg.m3 edited and checked: the root, the cache
     and the delta that check wrote."""
@@ -458,8 +509,9 @@ def _delta_after_an_edit(tmp_path):
     run(root, ".", "--cache-dir", str(cache))
     append("pkg/m3.py", "import cutlass\n")(root)
     run(root, ".", "--cache-dir", str(cache))
-    (delta_path,) = cache.glob("partialdelta-*.json")
-    return root, cache, delta_path
+    path, lines = record_lines(cache)
+    assert len(lines) == 3
+    return root, cache, path
 
 
 def _computes_everything_after_the_edit_back(root, cache, reuse):
@@ -469,22 +521,23 @@ def _computes_everything_after_the_edit_back(root, cache, reuse):
 
 
 @pytest.mark.parametrize("garble", [_delta_set_garbled, _delta_searches_garbled, _delta_drops_garbled,
-                                    _delta_of_another_base])
+                                    _delta_of_another_base, _delta_entry_of_another_shape])
 def test_a_delta_of_the_wrong_shape_or_base_means_computing_everything(tmp_path, reuse, garble):
-    root, cache, delta_path = _delta_after_an_edit(tmp_path)
-    delta = json.loads(delta_path.read_text())
+    root, cache, path = _delta_after_an_edit(tmp_path)
+    header, sections, delta = record_lines(cache)[1]
     garble(delta)
-    delta_path.write_text(json.dumps(delta))
+    write_lines(path, [header, sections, delta])
     _computes_everything_after_the_edit_back(root, cache, reuse)
 
 
 def test_a_delta_left_by_an_earlier_check_is_not_used(tmp_path, reuse):
-    root, cache, delta_path = _delta_after_an_edit(tmp_path)
-    stale = delta_path.read_text()
+    root, cache, path = _delta_after_an_edit(tmp_path)
+    stale = record_lines(cache)[1][2]
     append("pkg/m5.py", "import cutlass\n")(root)
     run(root, ".", "--cache-dir", str(cache))
     assert reuse[-1] == "some"
-    delta_path.write_text(stale)  # it says pkg.m5 still reaches no sink
+    header, sections, _ = record_lines(cache)[1]
+    write_lines(path, [header, sections, stale])  # it says pkg.m5 still reaches no sink
     _computes_everything_after_the_edit_back(root, cache, reuse)
 
 
@@ -501,3 +554,22 @@ def test_the_pre_commit_hook_reuses_the_stored_findings(tmp_path, reuse):
         assert reuse[-1] in ("some", "all") and cached == run(root, "--changed-only", *files, "--no-cache")
     assert "app.ops -> app.ops.gemm -> cutlass" in run(root, "--changed-only", "app/ops/gemm.py", *cache)[0]
     assert reuse[-1] == "all"
+
+
+def test_an_unresolved_call_on_the_plan_follows_the_module_that_defines_it(tmp_path, reuse):
+    """The plan names the calls at import it cannot follow; whether a called name is
+    known is kept with the modules that answer read, and answered again after one of
+    them is edited (here the module that comes to define, then no longer defines, it)."""
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": "from pkg import a\n",
+        "pkg/a.py": "import pkg.helpers\nimport cutlass\npkg.helpers.setup()\n",
+        "pkg/helpers.py": "X = 1\n",
+        "pkg/other.py": "import json\n",
+    })
+    assert "pkg/a.py:3 pkg.helpers.setup()" in run(root, ".", "--no-cache")[0]
+    series = [
+        *there_and_back("the called module comes to define it", "pkg/helpers.py", "X = 1\n", "def setup():\n    pass\n"),
+        ("an edit elsewhere", add("pkg/other.py", "import os\n"), "some"),
+    ]
+    assert play(root, reuse, series) == []

@@ -19,7 +19,7 @@ PACKAGE = REPO / "importguard"
 # must be given its layer.
 SUBPACKAGES = {"facts", "cache", "output", "probe", "installed", "fix", "cli", "plan", "lsp", "environment", "summaries", "graph", "files"}  # their __init__ imports nothing
 LAYERS = [
-    {"model", "errors", "output.progress", "files.regular_file", "files.atomic_write", "files.inside_project", "cache.die_with_parent", "cache.codec", "cache.fast_replay", "cache.lookups", "output.links", "probe.strict_json", "probe.process_tree", "probe.cgroup",
+    {"model", "errors", "output.progress", "files.regular_file", "files.atomic_write", "files.inside_project", "cache.die_with_parent", "cache.codec", "cache.fast_replay", "cache.version", "cache.lookups", "output.links", "probe.strict_json", "probe.process_tree", "probe.cgroup",
      "plan.mincut", "output.style", *SUBPACKAGES},
     {"config", "selection", "discovery", "files.gitignore", "sinks", "graph.names", "summaries.rows", "facts.conditions", "environment.profile", "environment.installed", "facts.comments", "facts.positions", "facts.skeleton", "facts.function_calls",
      "facts.statement_blocks",

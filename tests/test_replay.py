@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 import importguard.cache.store
 import importguard.engine
+from importguard.cache import fast_replay
 from importguard.cli.main import cli
 
 from conftest import write_tree
@@ -251,25 +252,73 @@ def test_a_directory_with_many_looked_up_names_is_listed_once_and_still_exact(tm
     assert (after != before) == seen
 
 
-def test_a_directory_too_recent_at_the_first_check_gets_its_shortcut_back(tmp_path, analyses):
+def test_a_directory_too_recent_at_the_first_check_gets_its_shortcut_back(tmp_path, analyses, monkeypatch):
     """A check right after a clone records the directories it looked in without their
     mtime shortcut (too recent to prove anything). A later check that finds their names
     unchanged, the directories now old enough, records the shortcut again instead of
     leaving every replay to look at each name; a module appearing is still seen."""
+    # A window wide enough that a busy machine still runs the first check within it.
+    monkeypatch.setattr(importguard.cache.store, "_RACY_NS", 1_000_000_000)
     write_tree(tmp_path, HELPERS)
     first = check(tmp_path)
     cache_dir = tmp_path / ".importguard_cache"
 
     def shortcuts(pattern: str) -> dict[str, bool]:
-        [record] = [json.loads(p.read_text()) for p in cache_dir.glob(pattern)]
-        return {directory: mtime is not None for directory, mtime, _, _ in record["lookups"]}
+        [path] = cache_dir.glob(pattern)
+        record, _ = fast_replay.unpack(path.read_bytes())  # the header line: [path, stamp, ...] each
+        return {entry[0]: entry[1] is not None for entry in record["lookups"]}
 
     looked_in = {str(tmp_path), str(tmp_path / "pkg")}
     assert looked_in <= set(shortcuts("results-*.json")) and not any(shortcuts("results-*.json").values())
-    time.sleep(0.06)
+    time.sleep(1.05)
     for record in cache_dir.glob("replay-*.json"):
         record.unlink()  # the next check starts from the stored findings (cache/results.py)
     assert check(tmp_path) == first
     assert all(shortcuts("replay-*.json")[directory] for directory in looked_in)
     write_tree(tmp_path, {"helpers.py": "import cutlass\n"})
     assert "pkg.ops -> helpers -> cutlass" in check(tmp_path)
+
+
+def test_a_directory_found_unchanged_is_not_listed_again_for_links(tmp_path, monkeypatch):
+    """A directory whose recorded stamp was just found unchanged held no link then and
+    has no new entry since: its stamp is taken again without listing it. One that gains
+    a link has another stamp, is listed, and gets none."""
+    from importguard.cache import lookups
+
+    directory = tmp_path / "pkg"
+    directory.mkdir()
+    (directory / "a.py").write_text("")
+    later = time.time_ns() + 10_000_000_000  # past the racy window
+    recorded = [[str(directory), lookups.stamp(os.stat(directory)), {"a.py": lookups.FILE}, None]]
+    assert lookups.unchanged(recorded)
+    listed = []
+    real_scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: (listed.append(path), real_scandir(path))[1])
+    assert lookups._settled_stamp(str(directory), later, 2_000_000_000) == recorded[0][1] and listed == []
+    os.symlink(tmp_path / "elsewhere.py", directory / "b.py")
+    assert lookups._settled_stamp(str(directory), later, 2_000_000_000) is None and listed == [str(directory)]
+
+
+def test_a_record_the_console_script_found_outdated_is_not_read_again(tmp_path, analyses, monkeypatch):
+    """The console script checks the record before click loads; when it found an input
+    changed, the CLI analyses at once instead of reading and checking it again."""
+    write_tree(tmp_path, BASE)
+    report = recorded(tmp_path, analyses)
+    [record] = (tmp_path / ".importguard_cache").glob("replay-*.json")
+    monkeypatch.setattr(fast_replay, "outdated", str(tmp_path / ".importguard_cache" / "replay-other.json"))
+    assert check(tmp_path) == report and analyses == []  # another record's verdict: replayed
+    monkeypatch.setattr(fast_replay, "outdated", str(record))
+    assert check(tmp_path) == report and len(analyses) == 1
+
+
+def test_records_of_a_server_started_from_the_console_script_are_keyed_by_their_options(tmp_path, monkeypatch):
+    """`importguard lsp` came through the console script too: its records (one per file)
+    are keyed by their options, not by that command line, which they all share."""
+    from importguard.cache.replay import Replay
+
+    monkeypatch.setattr(fast_replay, "invocation", ["lsp"])
+    first = Replay(tmp_path, {"command": "lsp", "path": str(tmp_path / "a.py")})
+    second = Replay(tmp_path, {"command": "lsp", "path": str(tmp_path / "b.py")})
+    assert first.path != second.path and first.invocation is None
+    monkeypatch.setattr(fast_replay, "invocation", ["check", "pkg"])
+    assert Replay(tmp_path, {"paths": ["pkg"]}).invocation == ["check", "pkg"]

@@ -1,4 +1,5 @@
-"""The cache directory importguard writes in: only one it created itself.
+"""The cache directory importguard writes in: where it is (`cache_directory`, the one
+rule), and only one it created itself.
 
 A checkout can ship `.importguard_cache` as a symbolic link (to `~`, to another
 project's cache) or point `cache-dir` at a directory full of other files. Before any
@@ -16,8 +17,13 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 
+from importguard.cache.fast_replay import DEFAULT_DIRECTORY
 from importguard.files.atomic_write import write_cache_file
+
+if TYPE_CHECKING:
+    from importguard.config import Config
 
 TAG_NAME = "CACHEDIR.TAG"
 TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# importguard facts cache\n"
@@ -25,6 +31,16 @@ _MARKERS = ((TAG_NAME, TAG), (".gitignore", "# Created by importguard.\n*\n"))
 # What a directory importguard created can hold before its tag is written (another run
 # may be creating it at this moment): the markers, temporary files, cache records.
 _OUR_NAMES = re.compile(r"(?:\.gitignore|CACHEDIR\.TAG|\.importguard-tmp-.*|\.tmp-.*|[a-z]+-\w+\.json)\Z")
+
+
+def cache_directory(config: "Config", given: Optional[Path] = None) -> Path:
+    """`--cache-dir`, else the config's `cache-dir`, else `.importguard_cache` in the
+    project root. (The console script, which reads no config, looks for a replay in
+    the nearest `.importguard_cache` at or above the working directory instead:
+    fast_replay.lookup_directory; a record is written for it only where both agree.)"""
+    if given is not None:
+        return given.absolute()
+    return config.cache_dir or config.project_root / DEFAULT_DIRECTORY
 
 
 class NotOurCacheDirectory(OSError):

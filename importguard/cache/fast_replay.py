@@ -1,17 +1,18 @@
-"""Replay a whole `importguard check` invocation before importing anything else.
+"""Read a replay record before importing anything else (the first half of replay.py).
 
-A no-change run with replay.py still imports click, the config loader and the data
-types (about 30 ms on this box, most of a warm run). So a plain `check` that could be
-replayed also stores what it printed, under a key made of its exact command line,
-working directory, importguard and Python versions, the environment (sys.prefix, so a
-venv with another LibCST is another key) and LIBCST_PARSER_TYPE. The
-console script (entry.py) looks for that record first, with nothing but the standard
-library, and prints it when every input of the run (the same list replay.py checks)
-is unchanged; otherwise it runs the normal CLI.
+A no-change run through click imports click, the config loader and the data types
+(about 30 ms on this box, most of a warm run). So the console script (entry.py) looks
+for the run's replay record with nothing but the standard library, and prints what the
+record says was printed when every input of the run is unchanged; otherwise it runs the
+normal CLI, which reads the same record (replay.py) or analyses.
 
-The record lives in the cache directory named by `--cache-dir` on the command line,
-else in `.importguard_cache` of the working directory. A run whose cache directory is
-elsewhere (set in the config) writes no such record and is replayed by replay.py.
+One record per way of asking: its key is the command line, the working directory
+relative to the project (the cache directory's parent), importguard and Python
+versions, the environment (sys.prefix, so a venv with another LibCST is another key),
+LIBCST_PARSER_TYPE and what `--color auto` decides on. The record lives in the cache
+directory named by `--cache-dir`, else in the nearest `.importguard_cache` at or above
+the working directory: a check run from a package subdirectory finds the project's.
+A record only proves itself: it holds its key and every input it depends on.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import zlib
 
 from importguard import __version__
+from importguard.cache.version import FORMAT
 
 # Neither typing, hashlib nor json (with re and enum): together most of this module's
 # import time, paid on every replay (annotations are strings here, never evaluated).
@@ -28,22 +30,34 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional
 
-FORMAT = 6  # 3: the record holds its key (the file name is only a checksum of it); 4: files by directory;
-# 5: lookups packed (lookups.packed)
 DEFAULT_DIRECTORY = ".importguard_cache"
 
 # The command line of this process when it came through entry.py; None under a test
 # runner's CliRunner, whose sys.argv is not the command that was run.
 invocation: Optional[list[str]] = None
+# The record try_replay found of another tree (some input changed): the CLI need not
+# read it again to find the same (replay.py).
+outdated: Optional[str] = None
 
 
 def lookup_directory(argv: list[str], cwd: str) -> str:
+    """The cache directory a replay of `argv` is looked for in: `--cache-dir`, else the
+    nearest `.importguard_cache` at or above `cwd` (the project's, from a subdirectory),
+    else `cwd`'s."""
     for index, argument in enumerate(argv):
         if argument == "--cache-dir" and index + 1 < len(argv):
             return os.path.abspath(os.path.join(cwd, argv[index + 1]))
         if argument.startswith("--cache-dir="):
             return os.path.abspath(os.path.join(cwd, argument.partition("=")[2]))
-    return os.path.join(cwd, DEFAULT_DIRECTORY)
+    directory = cwd
+    while True:
+        candidate = os.path.join(directory, DEFAULT_DIRECTORY)
+        if os.path.isdir(candidate):
+            return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return os.path.join(cwd, DEFAULT_DIRECTORY)
+        directory = parent
 
 
 def _isatty() -> bool:
@@ -53,11 +67,13 @@ def _isatty() -> bool:
         return False
 
 
-def replay_key(argv: list[str], cwd: str) -> str:
+def replay_key(words: list[Any], cwd: str, directory: str) -> str:
     """Everything the printed output depends on besides the inputs the record lists
-    (repr, not JSON: the json module is not imported here)."""
+    (repr, not JSON: the json module is not imported here). `words`: the command line,
+    or, for a check run in process, its options. The working directory counts relative
+    to the project (`directory`'s parent): paths are printed relative to it."""
     return repr([
-        FORMAT, __version__, sys.version, sys.prefix, cwd, argv,
+        FORMAT, __version__, sys.version, sys.prefix, os.path.relpath(cwd, os.path.dirname(directory)), words,
         os.environ.get("LIBCST_PARSER_TYPE", ""),
         # What `--color auto` decides on: the same command on a terminal is another record.
         os.environ.get("NO_COLOR", ""), os.environ.get("FORCE_COLOR", ""), os.environ.get("TERM", ""),
@@ -65,13 +81,11 @@ def replay_key(argv: list[str], cwd: str) -> str:
     ])
 
 
-def replay_path(argv: list[str], cwd: str, key: Optional[str] = None) -> str:
-    """Where the record of this invocation lives. Its name is a CRC of the key, so two
-    keys may share a file: the record holds its key, and another key's is a miss."""
-    key = replay_key(argv, cwd) if key is None else key
+def replay_path(directory: str, key: str) -> str:
+    """Where the record of `key` lives. Its name is a CRC of the key, so two keys may
+    share a file: the record holds its key, and another key's is a miss."""
     encoded = key.encode()
-    name = f"fast-{zlib.crc32(encoded):08x}{zlib.adler32(encoded):08x}.json"
-    return os.path.join(lookup_directory(argv, cwd), name)
+    return os.path.join(directory, f"replay-{zlib.crc32(encoded):08x}{zlib.adler32(encoded):08x}.json")
 
 
 def inputs_unchanged(record: dict[str, Any], detail: Any = None) -> bool:
@@ -148,10 +162,11 @@ def _scanner() -> Any:
 
 
 def pack(record: dict[str, Any], dumps: Any) -> bytes:
-    """The fast record as stored: a JSON header line, then the names and listing of
-    each directory lookup, one JSON value after another. The header's lookups are
-    [path, stamp or None, offset]; a replay scans an entry's names only where its
-    directory's stamp changed (they are most of the record on a big tree)."""
+    """The record as stored: a JSON header line, then the names and listing of each
+    directory lookup and the report (findings and plan), one JSON value after another.
+    The header's lookups are [path, stamp or None, offset] and its "report" an offset:
+    a replay scans an entry only where its directory's stamp changed (they are most of
+    the record on a big tree), and the report only where no printed output is kept."""
     details = []
     entries = []
     offset = 0
@@ -160,8 +175,11 @@ def pack(record: dict[str, Any], dumps: Any) -> bytes:
         entries.append([directory, stamp, offset])
         details.append(encoded)
         offset += len(encoded)
-    header = dumps({**record, "lookups": entries})
-    return (header + "\n" + "".join(details)).encode()
+    header = {**record, "lookups": entries}
+    if "report" in record:
+        details.append(dumps(record["report"]))
+        header["report"] = offset
+    return (dumps(header) + "\n" + "".join(details)).encode()
 
 
 def unpack(data: bytes) -> tuple[dict[str, Any], Any]:
@@ -214,9 +232,16 @@ def try_replay(argv: list[str]) -> Optional[int]:
     if not argv or argv[0] != "check":
         return None
     try:
-        key = replay_key(argv, os.getcwd())
-        record, detail = unpack(_read_regular(replay_path(argv, os.getcwd(), key)))
-        if record.get("format") != FORMAT or record.get("key") != key or not inputs_unchanged(record, detail):
+        cwd = os.getcwd()
+        directory = lookup_directory(argv, cwd)
+        key = replay_key(argv, cwd, directory)
+        path = replay_path(directory, key)
+        record, detail = unpack(_read_regular(path))
+        if record.get("format") != FORMAT or record.get("key") != key or record.get("output") is None:
+            return None
+        if not inputs_unchanged(record, detail):
+            global outdated
+            outdated = path
             return None
         chunks, code = record["output"]
         streams = {"stdout": sys.stdout, "stderr": sys.stderr}

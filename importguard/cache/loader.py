@@ -9,18 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
-from importguard.cache.store import DEFAULT_DIRECTORY, FactsCache, without_identity
+from importguard.cache.directory import cache_directory
+from importguard.cache.store import FactsCache, without_identity
 from importguard.config import Config
 from importguard.cache.pool import WorkerPool, facts_codec
 from importguard.model import ModuleFacts, SourceFile
-
-
-def cache_directory(config: Config, given: Optional[Path] = None) -> Path:
-    """`--cache-dir`, else the config's `cache-dir`, else `.importguard_cache` in the
-    project root."""
-    if given is not None:
-        return given.absolute()
-    return config.cache_dir or config.project_root / DEFAULT_DIRECTORY
 
 
 class FactsLoader:

@@ -123,11 +123,19 @@ def _matches_any(name: str, patterns: list[str]) -> bool:
     return any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
+# Directories whose recorded stamp this process found unchanged, with that stamp: they
+# held no symbolic link when it was recorded (else it would have none) and have not
+# changed since (the kernel sets ctime on any change of an entry), so taking their
+# stamp again need not list them to look for links (_settled_stamp).
+_verified: dict[str, list[int]] = {}
+
+
 def unchanged(lookups: list[Lookup], detail: Optional[Callable[[Any], Any]] = None) -> bool:
     """Whether every lookup would find what it found. Entries of a packed record
     (fast_replay.pack) are [path, stamp or None, offset], `detail(offset)` their
     [names, listing]."""
     stat_of = os.stat
+    verified = _verified
     for directory, recorded, *seen in lookups:
         if recorded is not None:
             try:
@@ -135,6 +143,7 @@ def unchanged(lookups: list[Lookup], detail: Optional[Callable[[Any], Any]] = No
             except OSError:
                 return False
             if [st.st_mtime_ns, st.st_ctime_ns, st.st_ino] == recorded:
+                verified[directory] = recorded
                 continue
         if detail is not None:
             (offset,) = seen
@@ -179,6 +188,8 @@ def _settled_stamp(directory: str, now_ns: int, racy_ns: int) -> Optional[list[i
         st = os.stat(directory)
         if now_ns - st.st_mtime_ns < racy_ns or now_ns - st.st_ctime_ns < racy_ns:
             return None
+        if _verified.get(directory) == stamp(st):
+            return stamp(st)
         with os.scandir(directory) as entries:
             if any(entry.is_symlink() for entry in entries):
                 return None

@@ -6,78 +6,92 @@ run records what decided its report: every file it read (with its stat), what ea
 directory lookup depended on (lookups.py: the entries a module lookup probed and the
 names a walk took, so an unrelated file written into one of those directories changes
 nothing), the `__init__.py`/`pyproject.toml` it looked for above the tree (present or
-absent), importguard's own sources, and the options. The next run with the same
-options checks those, and only when every one is unchanged prints the stored report
-instead of analysing.
+absent), importguard's own sources, and the options. The next run asked the same way
+checks those, and only when every one is unchanged prints the stored report instead of
+analysing.
+
+One kind of record, `replay-<checksum of its key>.json` in the cache directory, read
+two ways: by the console script before click is imported (fast_replay.py: the key is
+the command line and the working directory relative to the project, and the record
+keeps what was printed), and here, by the CLI when that found nothing to print (the
+record keeps the report too: a record written under `--output-file`, or by a check
+run in process, which is keyed by its options instead of a command line).
 
 Only plain `check` runs are recorded: not --fix/--diff (they write), --confirm (runs
 code), --follow-installed/--verify-install (read another environment), --changed-only.
 A file changed after the run started, or in the two seconds before (its mtime may
 change again within the same tick), is not trusted, so such a run is not recorded; a
 directory that recent is recorded without its mtime shortcut.
-A run started from the console script also stores what it printed for fast_replay.py,
-which replays that exact command line before click is even imported.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
-from importguard import __version__
 from importguard.cache import fast_replay
 from importguard.cache import store as cache
 from importguard.cache.directory import prepare as prepare_cache_directory, prunable
-from importguard.cache.store import _atomic_write, digest, file_stat, trusted
+from importguard.cache.store import _atomic_write, file_stat, trusted
 from importguard.cache.fast_replay import inputs_unchanged
 from importguard.cache.lookups import LookupLog, merged
 from importguard.cache.codec import codec
+from importguard.cache.version import FORMAT
 from importguard.model import Finding, Plan, Report
 from importguard.files.regular_file import read_regular
 
-FORMAT = 6  # 2: findings stored; 3: the fix plan; 4: directory lookups (lookups.py), not mtimes;
-# 5: files by directory, their stats flat (fast_replay.inputs_unchanged); 6: findings and plan by codec.py
 _KEEP = 8
+_dumps = partial(json.dumps, separators=(",", ":"), check_circular=False)
 
 
 class Replay:
     def __init__(self, directory: Path, options: dict[str, Any], exclude: tuple[str, ...] = ()) -> None:
         self.directory = directory
         self.exclude = exclude  # the config's, for a new name in a walked directory
-        self.cwd = os.getcwd()
-        key = {"format": FORMAT, "importguard": __version__, "python": sys.version, "prefix": sys.prefix,
-               "cwd": self.cwd, **options}
-        self.loaded: Optional[dict[str, Any]] = None  # the record load() accepted
+        cwd = os.getcwd()
+        # The command line of a `check` that came through the console script (the key
+        # fast_replay.py looks for); otherwise (in process, the language server's one
+        # record per file) the options.
+        argv = fast_replay.invocation
+        self.invocation = argv if argv and argv[0] == "check" else None
+        words = self.invocation if self.invocation is not None else ["in process", repr(sorted(options.items()))]
+        self.key = fast_replay.replay_key(words, cwd, os.path.abspath(directory))
+        self.path = Path(fast_replay.replay_path(str(directory), self.key))
+        self.loaded: Optional[dict[str, Any]] = None  # the record load() accepted, unpacked
         # Stats the run already took (the facts cache's, before reading each file);
         # taken again for the files not in it.
         self.known_stats: dict[str, Any] = {}
         # Paths changed after this moment may have been read before the change.
         self.started = time.time_ns()
-        self.path = directory / f"replay-{digest(json.dumps(key, sort_keys=True, default=str).encode())[:16]}.json"
 
     def load(self) -> Optional[Report]:
+        if fast_replay.outdated == str(self.path):
+            return None  # the console script just found an input of it changed
         try:
-            record = json.loads(read_regular(self.path, cache.MAX_CACHE_FILE_BYTES))
-            if record.get("format") != FORMAT or not inputs_unchanged(record):
+            header, detail = fast_replay.unpack(read_regular(self.path, cache.MAX_CACHE_FILE_BYTES))
+            if header.get("format") != FORMAT or header.get("key") != self.key \
+                    or not inputs_unchanged(header, detail):
                 return None
-            self.loaded = record
-            return Report(
-                tuple(codec(Finding).decode(f) for f in record["findings"]),
-                record["files_checked"],
-                tuple(record["warnings"]),
-                None if record["plan"] is None else codec(Plan).decode(record["plan"]),
+            findings, plan = detail(header["report"])
+            report = Report(
+                tuple(codec(Finding).decode(f) for f in findings),
+                header["files_checked"],
+                tuple(header["warnings"]),
+                None if plan is None else codec(Plan).decode(plan),
             )
+            header["lookups"] = [[path, stamp, *detail(offset)] for path, stamp, offset in header["lookups"]]
+            self.loaded = {**header, "report": [findings, plan]}
+            return report
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None  # no record, or one this version cannot read: analyse instead
 
     def save(self, report: Report, rendered: Optional[tuple[list[tuple[str, str]], int]] = None) -> None:
-        """`rendered`: what the run prints ((stream, text) pairs, exit code), stored for
-        fast_replay.py too when the command line came through entry.py."""
+        """`rendered`: what the run prints ((stream, text) pairs, exit code), kept for
+        fast_replay.py when the command line came through the console script."""
         if not report.consulted_files and not report.consulted_listings:
             return
         now = self.started
@@ -99,19 +113,32 @@ class Replay:
         lookups = self._lookups(report, absent)
         if lookups is None:
             return
-        record = {
+        self._write({
             "format": FORMAT,
+            "key": self.key,
             "files": files,
             "lookups": lookups,
-            "findings": [codec(Finding).encode(f) for f in report.findings],
             "files_checked": report.files_checked,
             "warnings": list(report.warnings),
-            "plan": None if report.plan is None else codec(Plan).encode(report.plan),
-        }
+            "output": self._output(rendered),
+            "report": [[codec(Finding).encode(f) for f in report.findings],
+                       None if report.plan is None else codec(Plan).encode(report.plan)],
+        })
+
+    def _output(self, rendered: Optional[tuple[list[tuple[str, str]], int]]) -> Any:
+        """What was printed, where the console script can replay it: a record in the
+        directory it looks in (fast_replay.lookup_directory), under its command line."""
+        if rendered is None or self.invocation is None:
+            return None
+        looked_in = fast_replay.lookup_directory(self.invocation, os.getcwd())
+        if os.path.abspath(looked_in) != os.path.abspath(self.directory):
+            return None
+        return rendered
+
+    def _write(self, record: dict[str, Any]) -> None:
         try:
             prepare_cache_directory(self.directory)
-            _atomic_write(self.path, json.dumps(record, separators=(",", ":"), check_circular=False).encode())
-            self._save_fast(record, rendered)
+            _atomic_write(self.path, fast_replay.pack(record, _dumps))
             self._prune()
         except OSError:
             pass  # an unwritable cache only costs the next run its shortcut
@@ -132,35 +159,19 @@ class Replay:
         return merged(log.lookups(self.started, cache._RACY_NS), report.consulted_lookups)
 
     def save_replayed(self, rendered: tuple[list[tuple[str, str]], int]) -> None:
-        """After printing a replayed report, keep what was printed for fast_replay.py
-        (e.g. the same check in another --format): its inputs were just found unchanged."""
-        if self.loaded is None:
+        """After printing a replayed report, keep what was printed in its record, for
+        fast_replay.py: its inputs were just found unchanged."""
+        if self.loaded is None or self.loaded.get("output") is not None:
             return
-        try:
-            prepare_cache_directory(self.directory)
-            self._save_fast(self.loaded, rendered)
-        except OSError:
-            pass
-
-    def _save_fast(self, record: dict[str, Any], rendered: Optional[tuple[list[tuple[str, str]], int]]) -> None:
-        argv = fast_replay.invocation
-        if rendered is None or argv is None:
-            return
-        key = fast_replay.replay_key(argv, self.cwd)
-        path = Path(fast_replay.replay_path(argv, self.cwd, key))
-        if os.path.abspath(path.parent) != os.path.abspath(self.directory):
-            return  # fast_replay would not look here; never write anywhere else
-        # What was printed replaces the findings and the plan: most of the record, read on every replay.
-        fast = {k: v for k, v in record.items() if k not in ("findings", "plan")}
-        dumps = partial(json.dumps, separators=(",", ":"), check_circular=False)
-        _atomic_write(path, fast_replay.pack({**fast, "format": fast_replay.FORMAT, "key": key, "output": rendered},
-                                             dumps))
+        output = self._output(rendered)
+        if output is not None:
+            self._write({**self.loaded, "output": output})
 
     def _prune(self) -> None:
-        for pattern in ("replay-*.json", "fast-*.json"):
-            records = sorted((p for p in self.directory.glob(pattern) if prunable(p)), key=lambda p: p.stat().st_mtime_ns)
-            for stale in records[:-_KEEP]:
-                stale.unlink(missing_ok=True)
+        records = sorted((p for p in self.directory.glob("replay-*.json") if prunable(p)),
+                         key=lambda p: p.stat().st_mtime_ns)
+        for stale in records[:-_KEEP]:
+            stale.unlink(missing_ok=True)
 
 
 def _libcst_version_file() -> list[str]:

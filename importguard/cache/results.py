@@ -1,15 +1,15 @@
 """Reuse the last check's findings for every module whose inputs did not change.
 
-A check with the facts cache also stores what it computed, in
-`<cache-dir>/results-<key>.json` and, for checks after an edit only,
-`partial-<key>.json` (the key: importguard's sources, the facts cache key,
+A check with the facts cache also stores what it computed, in one record,
+`<cache-dir>/results-<key>.json` (the key: importguard's sources, the facts cache key,
 the configuration, the rules selected, PATHS and the working directory):
 
 - the reported modules, each with the hash of its facts (cache.py: the digest of the
   encoded facts, whatever fields they hold, so new kinds of facts need nothing here);
-- the findings of each reported module (suppressions and per-file ignores applied);
+- the findings of each reported module (suppressions and per-file ignores applied),
+  one list per reported module;
 - the warnings, the files read and what the module lookups depended on (lookups.py);
-- in the partial record (only a check after an edit reads it): every module whose
+- in the per-module sections (only a check after an edit reads them): every module whose
   eager edges the graph computed, with its facts hash, the modules its answers
   depend on (its edges' targets, the packages it star-imports, whose `__all__`
   decides its edges, and the modules its calls at import were followed into:
@@ -63,6 +63,7 @@ from importguard.cache import store as cache
 from importguard.cache.codec import codec
 from importguard.cache.directory import prepare as prepare_cache_directory, prunable
 from importguard.cache.store import _atomic_write, digest, key_name
+from importguard.cache.version import FORMAT
 from importguard.config import Config
 from importguard.engine import (
     Collector,
@@ -80,15 +81,19 @@ from importguard.files.regular_file import read_regular
 from importguard.rules import Project, Rule
 from importguard.rules._lazy_blockers import index_of, names_imported
 
-FORMAT = 8  # 2: the fix plan; 3: each module's `from pkg import name` (the lazy re-export hint); 4: plan arcs;
-# 5: each module's star imports and calls' reads, each search's chain and what it depended on;
-# 6: the modules that reach no sink; 7: findings and plan by codec.py; 8: chains too
 _KEEP = 8
 
 
 class ResultStore:
-    """Where the record of the last check lives: files in the cache directory (and in
-    memory, for a second check in the same run: --fix analyses again)."""
+    """Where the record of the last check lives: `results-<key>.json` in the cache
+    directory (and in memory, for a second check in the same run: --fix analyses again).
+
+    One file, three JSON lines: the header (what a check that reuses everything reads:
+    the reported modules, their findings, warnings, plan, files read and lookups), the
+    per-module sections (_PER_MODULE: only a check after an edit reads them), and, when
+    a check after an edit changed a few of their thousands of entries, those changes
+    (_Delta) after the sections as they were last written, copied as they were read
+    rather than encoded again. Written whole, to a temporary name then renamed."""
 
     def __init__(self, directory: Path, config: Config, options: dict[str, Any]) -> None:
         self.directory = directory
@@ -102,13 +107,10 @@ class ResultStore:
             **{name: repr(value) for name, value in sorted(options.items())},
         }
         self.path = directory / f"results-{key_name(self.key)}.json"
-        # What only a check after an edit reads (_PARTIAL_ONLY), apart: a check that
-        # reuses everything does not parse it.
-        self.partial_path = directory / f"partial-{key_name(self.key)}.json"
-        # Which entries of the partial record changed since it was written: a check
-        # after an edit changes a few of thousands, and writes those (_Delta).
-        self.delta_path = directory / f"partialdelta-{key_name(self.key)}.json"
-        self._base: Optional[dict[str, Any]] = None  # the partial record as read, for the next delta
+        self._text: Optional[str] = None  # the file as last read, its sections parsed only on demand
+        self._sections_at = 0  # where its per-module sections begin
+        # The sections as last written (decoded, and their text): the next delta's base.
+        self._base: Optional[tuple[dict[str, Any], str]] = None
         self.started = time.time_ns()  # lookups made after this are recorded; see start()
         self.memory: Optional[dict[str, Any]] = None
         self.last_reuse = ""  # "all", "some" or "none": how the last check went (tests, bench)
@@ -124,72 +126,97 @@ class ResultStore:
         self.started = time.time_ns()
 
     def load(self) -> Optional[dict[str, Any]]:
+        """The header of the record, if it is one of this key and shape."""
         if self.memory is not None:
             return self.memory
         try:
-            record = json.loads(read_regular(self.path, cache.MAX_CACHE_FILE_BYTES))
-        except (OSError, ValueError):
+            text = read_regular(self.path, cache.MAX_CACHE_FILE_BYTES).decode("utf-8")
+            record, end = _scan(text, 0)
+        except (OSError, ValueError, StopIteration):
             return None
-        return record if _well_formed(record, self.key) else None
+        if text[end:end + 1] != "\n" or not _well_formed(record, self.key):
+            return None
+        self._text, self._sections_at = text, end + 1
+        return record
 
     def load_partial(self, record: dict[str, Any]) -> Optional[dict[str, Any]]:
-        """The _PARTIAL_ONLY parts written with `record` (the same token), or None:
-        the partial record, with the delta written since where the tokens say so."""
-        if all(name in record for name in _PARTIAL_ONLY):
+        """The per-module sections of the record load() read, with the delta after
+        them applied, or None when they are not of the shape written or not written
+        with this header (each line carries the token of the write it belongs to)."""
+        if all(name in record for name in _PER_MODULE):
             return record  # kept in memory whole
-        base = _read_sections(self.partial_path)
-        if base is None:
+        text = self._text
+        if text is None:
             return None
-        self._base = base
-        if base.get("token") == record.get("token"):
-            return base
-        delta = _read_sections(self.delta_path, ("set", "drop"))
-        if delta is None or delta.get("token") != record.get("token") or delta.get("base") != base.get("token"):
+        try:
+            base, end = _scan(text, self._sections_at)
+            if not _sections_well_formed(base, _PER_MODULE):
+                return None
+            self._base = (base, text[self._sections_at:end])
+            if end == len(text):
+                return base if base.get("token") == record.get("token") else None
+            if text[end:end + 1] != "\n":
+                return None
+            delta, _ = _scan(text, end + 1)
+        except (ValueError, StopIteration):
             return None
-        return _Delta(delta["set"], delta["drop"]).applied_to(base)
+        if not _sections_well_formed(delta, ("set", "drop")) or delta.get("token") != record.get("token") \
+                or delta.get("base") != base.get("token"):
+            return None
+        applied = _Delta(delta["set"], delta["drop"]).applied_to(base)
+        return applied if applied is not None and _sections_well_formed(applied, _PER_MODULE) else None
 
     def save(self, record: dict[str, Any]) -> None:
         self.memory = record
         token = os.urandom(8).hex()
-        main = {name: value for name, value in record.items() if name not in _PARTIAL_ONLY}
-        partial = {name: record[name] for name in _PARTIAL_ONLY}
-        delta = None if self._base is None else _Delta.between(self._base, partial)
+        header = {name: value for name, value in record.items() if name not in _PER_MODULE}
+        sections = {name: record[name] for name in _PER_MODULE}
+        parts = [_dumps({**header, "token": token})]
+        delta = None if self._base is None else _Delta.between(self._base[0], sections)
+        if delta is not None and delta.small(sections):
+            parts += [self._base[1], _dumps({"token": token, "base": self._base[0]["token"], **delta.data()})]
+        else:
+            encoded = _dumps({"token": token, **sections})
+            parts.append(encoded)
+            self._base = ({"token": token, **sections}, encoded)
         try:
             prepare_cache_directory(self.directory)
-            if delta is not None and delta.small(partial):
-                _atomic_write(self.delta_path, _dumps({"token": token, "base": self._base["token"], **delta.data()}))
-                os.utime(self.partial_path)  # in use: _prune keeps the newest
-            else:
-                _atomic_write(self.partial_path, _dumps({"token": token, **partial}))
-                self._base = {"token": token, **partial}
-            _atomic_write(self.path, _dumps({**main, "token": token}))
+            _atomic_write(self.path, "\n".join(parts).encode())
             _prune(self.directory)
         except OSError:
             pass  # the facts cache warns about an unwritable directory; this only costs speed
 
 
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), check_circular=False)
 
 
-def _read_sections(path: Path, sections: Sequence[str] = ()) -> Optional[dict[str, Any]]:
-    """A partial record or its delta, if it has the shape one has: each of
-    _PARTIAL_ONLY (or of `sections`) a dict."""
-    try:
-        data = json.loads(read_regular(path, cache.MAX_CACHE_FILE_BYTES))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    for name in sections or _PARTIAL_ONLY:
-        if not isinstance(data.get(name), dict):
-            return None
-    return data
+_scan = json.JSONDecoder().raw_decode  # one JSON value at an offset: (value, end)
+
+
+def _sections_well_formed(data: Any, sections: Sequence[str]) -> bool:
+    """Each of `sections` a dict; the per-module ones also hold entries of the shape
+    _save writes (a dropped field is a record of another shape, never an answer)."""
+    if not isinstance(data, dict) or not all(isinstance(data.get(name), dict) for name in sections):
+        return False
+    if "modules" in sections:
+        for entry in data["modules"].values():
+            if not (isinstance(entry, list) and len(entry) == 5 and isinstance(entry[0], str)
+                    and isinstance(entry[1], str) and all(isinstance(part, list) for part in entry[2:])):
+                return False
+        for found in data["from_imports"].values():
+            if not isinstance(found, list) or not all(isinstance(entry, list) and len(entry) == 3 for entry in found):
+                return False
+        for entry in data["defined"].values():
+            if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], bool)
+                    and isinstance(entry[1], list)):
+                return False
+    return True
 
 
 class _Delta:
-    """The entries of each _PARTIAL_ONLY section set or dropped since the partial
-    record was written. Past _DELTA_SHARE of its entries the record is written again."""
+    """The entries of each per-module section set or dropped since the sections were
+    last written whole. Past _DELTA_SHARE of their entries they are written whole again."""
 
     def __init__(self, changed: dict[str, dict[str, Any]], dropped: dict[str, Any]) -> None:
         self.changed = changed
@@ -199,7 +226,7 @@ class _Delta:
     def between(cls, base: dict[str, Any], now: dict[str, Any]) -> "_Delta":
         changed = {}
         dropped = {}
-        for name in _PARTIAL_ONLY:
+        for name in _PER_MODULE:
             old, new = base[name], now[name]
             changed[name] = {key: value for key, value in new.items() if key not in old or old[key] != value}
             dropped[name] = [key for key in old if key not in new]
@@ -207,7 +234,7 @@ class _Delta:
 
     def small(self, now: dict[str, Any]) -> bool:
         size = sum(len(entries) for entries in self.changed.values()) + sum(map(len, self.dropped.values()))
-        return size * _DELTA_SHARE <= sum(len(now[name]) for name in _PARTIAL_ONLY)
+        return size * _DELTA_SHARE <= sum(len(now[name]) for name in _PER_MODULE)
 
     def data(self) -> dict[str, Any]:
         return {"set": self.changed, "drop": self.dropped}
@@ -215,7 +242,7 @@ class _Delta:
     def applied_to(self, base: dict[str, Any]) -> Optional[dict[str, Any]]:
         """`base` with these changes, or None when they are of another shape."""
         applied: dict[str, Any] = {}
-        for name in _PARTIAL_ONLY:
+        for name in _PER_MODULE:
             changed, dropped = self.changed.get(name), self.dropped.get(name)
             if not isinstance(changed, dict) or not isinstance(dropped, list):
                 return None
@@ -232,9 +259,11 @@ _DELTA_SHARE = 8
 
 
 # What each module's answers depend on, what each of its searches found and depended
-# on, its `from pkg import name` (the lazy re-export hint), what the fix plan's
-# network grew at it (plan/network.py's Builder), and the modules that reach no sink.
-_PARTIAL_ONLY = ("modules", "searches", "from_imports", "arcs", "plain", "free")
+# on, its `from pkg import name` (the lazy re-export hint; every reported module has an
+# entry), what the fix plan's network grew at it (plan/network.py's Builder), and the
+# modules that reach no sink; and whether each name called at import on the plan's
+# network is known to the model (the plan's unresolved calls), with the modules that read.
+_PER_MODULE = ("modules", "searches", "from_imports", "arcs", "plain", "free", "defined")
 
 
 def _own_sources_digest() -> str:
@@ -250,24 +279,28 @@ def _own_sources_digest() -> str:
 
 
 def _well_formed(record: Any, key: dict[str, Any]) -> bool:
+    """A header of this key whose sections have their types, with the findings of
+    every reported module (a list each, in the order of `reported`)."""
     if not isinstance(record, dict) or record.get("key") != key:
         return False
-    shapes = {"reported": list, "findings": dict, "warnings": list, "read": list,
+    shapes = {"reported": list, "findings": list, "warnings": list, "read": list,
               "lookups": list, "outside": list}
-    return all(isinstance(record.get(name), kind) for name, kind in shapes.items())
+    if not all(isinstance(record.get(name), kind) for name, kind in shapes.items()):
+        return False
+    return len(record["findings"]) == len(record["reported"]) and all(
+        isinstance(found, list) for found in record["findings"])
 
 
 def _prune(directory: Path) -> None:
-    for pattern in ("results-*.json", "partial-*.json", "partialdelta-*.json"):
+    try:
+        records = sorted((p for p in directory.glob("results-*.json") if prunable(p)), key=lambda p: p.stat().st_mtime_ns)
+    except OSError:
+        return
+    for stale in records[:-_KEEP]:
         try:
-            records = sorted((p for p in directory.glob(pattern) if prunable(p)), key=lambda p: p.stat().st_mtime_ns)
+            stale.unlink()
         except OSError:
-            return
-        for stale in records[:-_KEEP]:
-            try:
-                stale.unlink()
-            except OSError:
-                pass
+            pass
 
 
 # ----------------------------------------------------------------------------- check
@@ -338,7 +371,7 @@ def _outside_unchanged(outside: list[Any], resolver: Any, collector: Any) -> boo
 
 def _replayed(record: dict[str, Any], paths: Sequence[Path], discovered: Any, config: Config,
               rules: Sequence[Rule], reported: list[Any], results: ResultStore, track_inputs: bool) -> Report:
-    kept = [codec(Finding).decode(f) for found in record["findings"].values() for f in found]
+    kept = [codec(Finding).decode(f) for found in record["findings"] for f in found]
     kept += unreadable_findings(discovered.unreadable, rules, config)
     plan = None if record["plan"] is None else codec(Plan).decode(record["plan"])
     report = finish(kept, len(reported), record["warnings"], None, None, plan=plan)
@@ -363,7 +396,8 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
         imported = _from_imports(facts, reported)
         _save(results, reported, store, targets, graph.star_sources(), graph.call_deps(), _searches_data(graph),
               _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
-              from_imports=imported, arcs=builder.grown, plain=_plain(reported), free=graph.sink_free_modules())
+              from_imports=imported, arcs=builder.grown, plain=_plain(reported), free=graph.sink_free_modules(),
+              defined=builder.defined)
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
     return report
@@ -401,8 +435,9 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     # A package's lazy re-export hint names the first `from package import name`
     # elsewhere: a changed module's, before or now, may change it.
     hinted: set[str] = set()
-    for module in changed & before.keys():
-        hinted.update(entry[0] for entry in record["from_imports"].get(before[module][0], []))
+    reported_before = {module for _, module, _, _ in record["reported"]}
+    for module in changed & reported_before:
+        hinted.update(entry[0] for entry in record["from_imports"][before[module][0]])
     for facts in changed_facts:
         hinted.update(entry[0] for entry in names_imported(facts))
     packages = {module for _, module, is_package, _ in reported if is_package}
@@ -433,13 +468,14 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     imported = _from_imports(subset, reported)
     for path, _, _, _ in reported:
         if path not in imported:
-            imported[path] = record["from_imports"].get(path, [])
+            imported[path] = record["from_imports"][path]
     blockers = index_of((module, path, imported[path]) for path, module, _, _ in reported)
     kept = findings_of(Project(config, subset, graph, blockers=blockers), rules)
     by_path = _by_path(kept)
+    findings_before = {path: found for (path, _, _, _), found in zip(record["reported"], record["findings"])}
     for path, module, _, _ in reported:
         if module not in again:
-            by_path[path] = [codec(Finding).decode(f) for f in record["findings"].get(path, [])]
+            by_path[path] = [codec(Finding).decode(f) for f in findings_before[path]]
     # Recorded edges: those computed now (every changed module's, every search's), and
     # the old ones of the rest. An old entry of a module computed again but not
     # searched through may be out of date (a star import of a changed module), but no
@@ -460,7 +496,10 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     # is grown from the record where a module's arcs cannot have changed (outside `again`).
     with_findings = {f.path for f in all_kept}
     facts_by_path = {f.path: f for f in store.for_sources([s for s in discovered.files if s.path in with_findings])}
-    builder = Builder(graph, record["arcs"], fresh=again)
+    # Whether a called name is known holds while none of the modules that answer read changed.
+    defined = {name: (known, frozenset(read)) for name, (known, read) in record["defined"].items()
+               if changed.isdisjoint(read)}
+    builder = Builder(graph, record["arcs"], fresh=again, defined=defined)
     report = finish([*all_kept, *unreadable_findings(discovered.unreadable, rules, config)], len(reported), warnings,
                     resolver, None, plan_inputs=(graph, facts_by_path), plan_builder=builder)
     arcs = {module: grown for module, grown in record["arcs"].items() if module not in again}
@@ -469,7 +508,8 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     _save(results, reported, store, targets, stars, calls, searches, by_path, warnings, resolver.probes,
           record["lookups"], read,
           kept_outside, plan=report.plan, from_imports=imported, arcs=arcs,
-          plain={**record["plain"], **_plain(reported)}, free=graph.sink_free_modules())
+          plain={**record["plain"], **_plain(reported)}, free=graph.sink_free_modules(),
+          defined={**defined, **builder.defined})
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
     return report
@@ -522,13 +562,15 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
           earlier: Sequence[Any], read: Optional[list[str]] = None, kept_outside: Sequence[Any] = (),
           plan: Optional[Plan] = None, from_imports: Optional[dict[str, list[Any]]] = None,
           arcs: Optional[dict[str, Any]] = None, plain: Optional[dict[str, None]] = None,
-          free: Iterable[str] = ()) -> None:
+          free: Iterable[str] = (), defined: Optional[dict[str, tuple[bool, frozenset[str]]]] = None) -> None:
     """`kept_outside`: modules outside PATHS loaded by the findings reused from the
     last record (module, path, facts hash). `from_imports`: path -> names_imported.
     `arcs`: what the plan's network grew at each module (plan/network.py's Builder).
     `plain`: the modules whose names `from_imports` left out, in this record or one it
     carries entries from. `free`: the modules known to reach no sink (graph/imports.py)."""
     reported_paths = {path for path, _, _, _ in reported}
+    if not reported_paths.issuperset(path for path, found in by_path.items() if found):
+        return  # a finding outside the reported modules: the record keeps each module's
     hashes = {module: (path, hashed) for path, module, _, hashed in reported}
     outside_by_module = {entry[0]: list(entry) for entry in kept_outside}
     collector = store.collector
@@ -556,14 +598,15 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "reported": reported,
         "modules": modules,
         "outside": outside,
-        "findings": {path: [codec(Finding).encode(f) for f in found] for path, found in sorted(by_path.items()) if found},
+        "findings": [[codec(Finding).encode(f) for f in by_path.get(path, ())] for path, _, _, _ in reported],
         "warnings": list(warnings),
         "plan": None if plan is None else codec(Plan).encode(plan),
         "searches": dict(sorted(searches.items())),
-        "from_imports": {path: found for path, found in sorted((from_imports or {}).items()) if found},
+        "from_imports": {path: (from_imports or {}).get(path, []) for path in sorted(reported_paths)},
         "arcs": dict(sorted((arcs or {}).items())),
         "plain": dict(sorted((plain or {}).items())),
         "free": {module: None for module in sorted(free) if module in modules},
+        "defined": {name: [known, sorted(read)] for name, (known, read) in sorted((defined or {}).items())},
         "read": sorted(read if read is not None else store.by_path),
         "lookups": lookups.merged(log.lookups(results.started, cache._RACY_NS), earlier),
     }

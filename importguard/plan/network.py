@@ -92,10 +92,13 @@ class Builder:
     cache/results.py); it is used for every module outside `fresh` instead of the facts,
     so a check after an edit decodes only the modules whose arcs may have changed. The
     arcs are added in the same order either way, so the network and the plan are the
-    same."""
+    same. `defined`: whether the model knows a called name (`reach.defines`), from an
+    earlier check where what that read did not change; `self.defined` is this one's,
+    with the modules each answer read."""
 
     def __init__(self, graph: ImportGraph, recorded: Optional[dict[str, Grown]] = None,
-                 fresh: Container[str] = frozenset()) -> None:
+                 fresh: Container[str] = frozenset(),
+                 defined: Optional[dict[str, tuple[bool, frozenset[str]]]] = None) -> None:
         self.graph = graph
         self.network = Network()
         self._done: set[str] = set()
@@ -104,6 +107,8 @@ class Builder:
         self._fresh = fresh
         self.grown: dict[str, Grown] = {}
         self._other_calls: list[tuple[str, int, str]] = []  # (path, line, name) of every grown module
+        self._defined_before = defined or {}
+        self.defined: dict[str, tuple[bool, frozenset[str]]] = {}
 
     def site_node(self, facts: ModuleFacts, site) -> Node:
         """A reported import site: its node, with arcs to what executing it executes."""
@@ -190,10 +195,22 @@ class Builder:
         for path, line, name in self._other_calls:
             # A call into a sink package: that import is the finding already.
             if name in summarised or self.graph.module_sink(name) is not None or reach.known_sink_name(name) \
-                    or reach.defines(name):
+                    or self._defines(name):
                 continue
             found.add((path, line, name))
         return tuple(PlanEdit(path, line, "unresolved", f"{name}()") for path, line, name in sorted(found))
+
+    def _defines(self, name: str) -> bool:
+        known = self.defined.get(name) or self._defined_before.get(name)
+        if known is None:
+            reach = self.graph.reach
+            read = reach.begin()
+            try:
+                known = (reach.defines(name), frozenset(read))
+            finally:
+                reach.end()
+        self.defined[name] = known
+        return known[0]
 
 
 def _call_what(module: str, called: str) -> str:
