@@ -57,6 +57,8 @@ class Profile:
             return False
         if term.startswith(conditions.PLATFORM):
             return self.platform in term[len(conditions.PLATFORM):].split("|")
+        if term.startswith(conditions.ENV):
+            return conditions.env_value(term, dict(self.env))
         if term.startswith(conditions.INSTALLED):
             module = term[len(conditions.INSTALLED):]
             if self.modules is not None:

@@ -8,6 +8,10 @@ A condition is the conjunction of the tests of the branches a site sits in, each
 - `installed:flash_attn`: the module is importable (`find_spec("flash_attn") is not None`,
   or a name a module-level `try: import flash_attn` sets to True);
 - `when:<source>`: any other test, by its source (named in messages; never decided);
+- `env:[...]`: a test of an environment variable with the value the code reads when it
+  is unset (`os.environ.get("X", "0") == "1"`, `int(os.getenv("LEVEL", "0")) >= 5`, `"X"
+  in os.environ`, or a module-level name bound to such a read: `_LEVEL = int(...)`), as
+  JSON: [name, default or null, conversions, operator or null, operand];
 - `?`: a branch without a test (a loop, a handler, after an early return);
 - `not <term>`: the `else` of a test, or `if not …:`.
 The environment profile (importguard/profile.py) decides each term; this module only
@@ -17,7 +21,8 @@ reads syntax (`ast`, which both collectors can give), and imports nothing from i
 from __future__ import annotations
 
 import ast
-from typing import Optional, Sequence
+import json
+from typing import Any, Optional, Sequence
 
 AND = " && "
 UNKNOWN = "?"
@@ -25,6 +30,7 @@ NOT = "not "
 PLATFORM = "platform:"
 INSTALLED = "installed:"
 WHEN = "when:"
+ENV = "env:"
 _MAX_SOURCE = 80  # longer tests are cut: the message names them, the profile cannot decide them
 
 # The name of a zero-argument check (its last attribute: `current_platform.is_rocm()`,
@@ -99,6 +105,9 @@ def known_term(test: ast.expr, names: dict[str, str]) -> Optional[str]:
         dotted = dotted_name(test.func)
         if dotted is not None and dotted.rpartition(".")[2] in PLATFORM_CHECKS:
             return _platform_term(set(PLATFORM_CHECKS[dotted.rpartition(".")[2]]))
+    term = env_term(test, names)
+    if term is not None:
+        return term
     dotted = dotted_name(test)
     if dotted in _TYPE_CHECKING:
         return NEVER
@@ -196,11 +205,16 @@ def module_names(tree: Optional[ast.Module]) -> dict[str, str]:
 
 def _note(statement: ast.stmt, names: dict[str, str]) -> None:
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+        target = statement.targets[0].id
+        read = _env_read(statement.value, names)
+        names.pop(_READ + target, None)
+        if read is not None:  # `_LEVEL = int(os.environ.get("LEVEL", "0"))`: its tests are decided later
+            names[_READ + target] = json.dumps(read)
         term = known_term(statement.value, names)
         if term is not None:
-            names[statement.targets[0].id] = term
+            names[target] = term
         else:
-            names.pop(statement.targets[0].id, None)
+            names.pop(target, None)
     elif isinstance(statement, ast.Try):
         imported = next((_first_module(s) for s in statement.body if _first_module(s)), None)
         for inner in statement.body:
@@ -225,3 +239,99 @@ def _assigns_true(statement: ast.stmt) -> bool:
     return (isinstance(statement, ast.Assign) and len(statement.targets) == 1
             and isinstance(statement.targets[0], ast.Name)
             and isinstance(statement.value, ast.Constant) and statement.value.value is True)
+
+
+# --- environment variables ------------------------------------------------------------
+
+_READ = "env read: "  # module_names key: a name bound to a read of a variable, as JSON
+_GETS = ("os.environ.get", "environ.get", "os.getenv", "getenv")
+_ENVIRON = ("os.environ", "environ")
+_CONVERSIONS = {"int", "float", "bool", "str"}
+_METHODS = {"lower", "upper", "strip"}
+_OPERATORS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+              ast.In: "in", ast.NotIn: "not in"}
+
+
+def _literal(node: ast.AST) -> tuple[bool, Any]:
+    """(True, value) for a constant, or a tuple/list/set of constants; (False, None) else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool, type(None))):
+        return True, node.value
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        values = [_literal(item) for item in node.elts]
+        if all(ok for ok, _ in values):
+            return True, [value for _, value in values]
+    return False, None
+
+
+def _env_read(node: ast.AST, names: dict[str, str]) -> Optional[list]:
+    """[name, default, conversions] for `os.environ.get("X", "d")` (default None when
+    absent), wrapped in `int(...)`/`float(...)`/`bool(...)`/`str(...)` and
+    `.lower()`/`.upper()`/`.strip()`, or a module-level name bound to one; None else."""
+    if isinstance(node, ast.Name):
+        bound = names.get(_READ + node.id)
+        return json.loads(bound) if bound is not None else None
+    if not isinstance(node, ast.Call) or node.keywords:
+        return None
+    func = node.func
+    dotted = dotted_name(func)
+    if dotted in _GETS and 1 <= len(node.args) <= 2:
+        name_ok, name = _literal(node.args[0])
+        default_ok, default = _literal(node.args[1]) if len(node.args) == 2 else (True, None)
+        if name_ok and isinstance(name, str) and default_ok and (default is None or isinstance(default, str)):
+            return [name, default, []]
+        return None
+    if dotted in _CONVERSIONS and len(node.args) == 1:
+        inner = _env_read(node.args[0], names)
+        return None if inner is None else [inner[0], inner[1], [*inner[2], dotted]]
+    if isinstance(func, ast.Attribute) and func.attr in _METHODS and not node.args:
+        inner = _env_read(func.value, names)
+        return None if inner is None else [inner[0], inner[1], [*inner[2], func.attr]]
+    return None
+
+
+def env_term(test: ast.expr, names: dict[str, str]) -> Optional[str]:
+    """The `env:` term of a test of an environment variable, or None."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        operator = _OPERATORS.get(type(test.ops[0]))
+        right = test.comparators[0]
+        if operator in ("in", "not in") and dotted_name(right) in _ENVIRON:
+            ok, name = _literal(test.left)  # `"X" in os.environ`
+            if ok and isinstance(name, str):
+                term = ENV + json.dumps([name, None, [], "set", None])
+                return term if operator == "in" else negate(term)
+            return None
+        read = _env_read(test.left, names)
+        ok, operand = _literal(right)
+        if read is None or operator is None or not ok:
+            return None
+        return ENV + json.dumps([*read, operator, operand])
+    read = _env_read(test, names)
+    return None if read is None else ENV + json.dumps([*read, None, None])
+
+
+def env_value(term: str, variables: dict[str, str]) -> Optional[bool]:
+    """Whether an `env:` term holds with `variables` set and every other variable unset;
+    None when the code would fail or the term is not understood."""
+    try:
+        name, default, conversions, operator, operand = json.loads(term[len(ENV):])
+    except (ValueError, TypeError):
+        return None
+    if operator == "set":
+        return name in variables
+    value: Any = variables.get(name, default)
+    try:
+        for conversion in conversions:
+            if value is None:
+                return None  # int(None): the module itself fails
+            value = {"int": int, "float": float, "bool": bool, "str": str}[conversion](value) \
+                if conversion in _CONVERSIONS else getattr(value, conversion)()
+        if operator is None:
+            return bool(value)
+        if operator in ("in", "not in"):
+            inside = value in operand
+            return inside if operator == "in" else not inside
+        compare = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+                   "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[operator]
+        return bool(compare(value, operand))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None

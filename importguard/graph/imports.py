@@ -235,8 +235,10 @@ class ImportGraph:
             if reached is None:
                 continue
             sink_call = reached.sink
+            # A call under a test the profile cannot decide runs on some paths of the import.
+            some_paths = reached.conditional or self.profile.decide(call.conditional, call.condition) is None
             candidate = SinkHit(module, sink_call.reason, sink_call.name, facts.path, call.line,
-                                sink_call.strength, reached.hops, reached.conditional)
+                                sink_call.strength, reached.hops, some_paths)
             if hit is None or (candidate.conditional, len(candidate.calls)) < (hit.conditional, len(hit.calls)):
                 hit = candidate
             if not hit.conditional:

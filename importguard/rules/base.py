@@ -92,5 +92,6 @@ def sink_text(chain: Chain) -> str:
             f"{what}{paths}; that {noun} {sink.reason} [{words}]"
         )
     if sink.call:
-        return f"`{sink.module}`, which calls `{sink.call}()` at import; that call {sink.reason} [{words}]"
+        paths = " on some paths" if sink.conditional else ""
+        return f"`{sink.module}`, which calls `{sink.call}()` at import{paths}; that call {sink.reason} [{words}]"
     return f"`{sink.module}`, which {sink.reason} [{words}]"
