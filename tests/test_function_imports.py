@@ -230,7 +230,8 @@ def test_an_import_in_a_try_body_runs(tmp_path):
 
 
 UNDECIDED = {
-    "pkg/util.py": "import os\n\ndef get_backend():\n    if os.environ.get('USE_CUTLASS'):\n        import cutlass\n",
+    "pkg/util.py": "from pkg import flags\n\ndef get_backend():\n    if flags.USE_CUTLASS:\n        import cutlass\n",
+    "pkg/flags.py": "USE_CUTLASS = False\n",
     "pkg/layer.py": LAYER,
 }
 

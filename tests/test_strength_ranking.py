@@ -53,3 +53,16 @@ def test_driver_api_alone_keeps_its_label(tmp_path):
         "app/plain.py": "import os\n",
     })
     assert [(strength, sink) for _, _, strength, sink in found] == [(DRIVER_API, "cuda.bindings.driver")]
+
+
+def test_a_path_that_goes_on_to_a_call_the_nvml_check_does_not_quiet_names_that_call(tmp_path):
+    # quack's shape: a helper calls torch.cuda.is_available(), then a function that calls
+    # get_device_capability(), which initializes even with PYTORCH_NVML_BASED_CUDA_CHECK=1.
+    report = check_tree(write_tree(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/caps.py": "import torch\n\ndef major():\n    return torch.cuda.get_device_capability()[0]\n",
+        "pkg/m.py": ("import torch\nfrom pkg.caps import major\n\ndef config():\n"
+                     "    if torch.cuda.is_available():\n        pass\n    return major()\n\nCFG = config()\n"),
+    }))
+    (finding,) = [f for f in report.findings if f.code == "IG003"]
+    assert finding.sink == "torch.cuda.get_device_capability"

@@ -58,6 +58,9 @@ MAX_NESTED = 8  # imports of functions followed inside the search of another one
 _PLAIN_IMPORTS = (SiteKind.IMPORT, SiteKind.FROM)
 
 
+BEST = (False, False, 1)  # Reached.rank of a sink called directly, on every path, NVML or not
+
+
 @dataclass(frozen=True)
 class Reached:
     """The call hops from a call to the sink call it reaches (the last hop's
@@ -70,8 +73,11 @@ class Reached:
     conditional: bool = False
 
     @property
-    def rank(self) -> tuple[bool, int]:
-        return (self.conditional, len(self.hops))
+    def rank(self) -> tuple[bool, bool, int]:
+        """Smaller is better: on every path, then a sink that initializes even with
+        PYTORCH_NVML_BASED_CUDA_CHECK=1 (a path that goes on from `is_available()` to
+        `get_device_capability()` is named by the latter), then the shortest."""
+        return (self.conditional, self.sink.name == IS_AVAILABLE or self.sink.nvml_off, len(self.hops))
 
     @property
     def sink_words(self) -> str:
@@ -362,7 +368,7 @@ class CallReach:
             return Reached((hop,), sink, some_paths)
         inner = self._function(call.name, nvml, depth)
         found = None if inner is None else Reached((hop, *inner.hops), inner.sink, inner.conditional or some_paths)
-        if APPLIED in dict(call.keywords) and (found is None or found.rank != (False, 1)):
+        if APPLIED in dict(call.keywords) and (found is None or found.rank != BEST):
             applied = self._applied_function(hop, call, nvml, depth, some_paths)
             if applied is not None and (found is None or applied.rank < found.rank):
                 found = applied
@@ -457,9 +463,9 @@ class CallReach:
                     found = Reached(found.hops, found.sink, True)
                 if found is not None and (best is None or found.rank < best.rank):
                     best = found
-                    if best.rank == (False, 1):
+                    if best.rank == BEST:
                         break
-            if best is not None and best.rank == (False, 1):
+            if best is not None and best.rank == BEST:
                 break
         self._in_progress.discard(key)
         if best is not None or self._cycles == cycles_before:
