@@ -31,7 +31,7 @@ import warnings
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 # Messages whose refusal no newer grammar would lift.
 _FINAL_MESSAGES = (
@@ -158,9 +158,11 @@ def too_deep_for_libcst(text: str, tree: ast.Module, limit: int = LIBCST_MAX_DEP
 # Line breaks that `str.splitlines` honours and Python's tokenizer does not.
 _OTHER_LINE_BREAKS = re.compile("[\\v\\f\\x1c\\x1d\\x1e\\x85\\u2028\\u2029]")
 # Where an expression walk is needed: words whose place matters, and a `for` (a
-# comprehension's target may be starred).
-_SCOPED = re.compile(r"\b(?:yield|await|async|lambda)\b|:=")
-_FOR = re.compile(r"\bfor\b")
+# comprehension's target may be starred). Searched for as plain text, which the regex
+# engine does at the speed of `str.find` (`\b` first would try every position): `asyncio`
+# marks its line too, which costs a walk, never a verdict.
+_SCOPED_WORDS = ("yield", "await", "async", "lambda", ":=")
+_FOR = re.compile(r"for\b")
 # A keyword argument, or a parameter's default: `name=` (not `==`) after `(` or `,`, with
 # what may stand between them inside brackets.
 _KEYWORD = re.compile(r"[(,](?:\s|\\|#[^\n]*\n)*([^\W\d]\w*)(?:\s|\\|#[^\n]*\n)*=(?!=)")
@@ -175,6 +177,8 @@ _MAX_NESTING = 100  # statements inside one another (an elif is inside its if)
 # whose own text is shorter than _MAX_STATEMENT_CHARS is not measured.
 _MAX_EXPRESSION_DEPTH = 200
 _MAX_STATEMENT_CHARS = 1_000
+# Compiling costs less than walking a large statement (a generated table) in Python.
+_MAX_WALKED_NODES = 1_000
 _NESTED_BLOCKS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
 _ANNOTATIONS = frozenset({"annotation", "returns"})
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
@@ -218,7 +222,9 @@ class _Statements:
         def line(position: int) -> int:
             return bisect_right(offsets, position)
 
-        self.marked = sorted({line(match.start()) for match in _SCOPED.finditer(text)})
+        self.marked = sorted({
+            line(position) for word in _SCOPED_WORDS if word in text for position in _positions(word, text)
+        })
         self.fors = sorted({line(match.start()) for match in _FOR.finditer(text)}) if "*" in text else []
         keywords = [(line(match.start(1)), match.group(1)) for match in _KEYWORD.finditer(text)]
         self.keyword_lines = [number for number, _ in keywords]
@@ -312,6 +318,13 @@ class _Statements:
                 _expressions(node, function)
 
 
+def _positions(word: str, text: str) -> Iterator[int]:
+    position = text.find(word)
+    while position >= 0:
+        yield position
+        position = text.find(word, position + 1)
+
+
 def _within(lines: list[int], first: int, last: int) -> bool:
     """Whether the sorted `lines` hold one from `first` to `last`."""
     index = bisect_left(lines, first)
@@ -333,9 +346,11 @@ def _expressions(node: ast.AST, function: Optional[ast.AST]) -> None:
             flags = _IN_ANNOTATION if name in _ANNOTATIONS else 0
             stack.extend((child, 1, flags) for child in (value if isinstance(value, list) else (value,))
                          if isinstance(child, ast.AST))
+    budget = _MAX_WALKED_NODES
     while stack:
         child, depth, flags = stack.pop()
-        if depth > _MAX_EXPRESSION_DEPTH:
+        budget -= 1
+        if depth > _MAX_EXPRESSION_DEPTH or not budget:
             raise _MayRefuse
         kind = type(child)
         if kind is ast.Call:
