@@ -80,3 +80,26 @@ def test_a_file_without_functions_places_its_imports_from_ast(monkeypatch):
     assert [(s.module, s.line, s.column, s.end_line) for s in facts.imports] == [("a", 1, 1, 4), ("torch", 5, 1, 5)]
     assert [(c.name, c.line, c.column) for c in facts.calls] == [("torch.cuda.is_available", 6, 5)]
     assert collect_source(data, source, reduce_bodies=False) == facts  # code generated for the whole module
+
+
+def test_a_call_in_a_class_body_generates_only_its_own_statement(monkeypatch):
+    # Code is generated for the statement of the class body that holds the call, started
+    # at its line and indentation, not for the whole class up to it.
+    body = "".join(f"    # note {i}\n    field_{i}: int = {i}\n\n" for i in range(40))
+    data = (
+        "import torch\n\n\n@decorate\nclass Config(Base):\n    \"\"\"Doc.\"\"\"\n\n"
+        + body
+        + "\tdevice = torch.device('cuda:0')\n".replace("\t", "    ")
+        + "    # trailing\n    ready = (\n        torch.cuda.is_available()\n    )\n"
+    ).encode()
+    source = SourceFile("m.py", "m", False, ".")
+    generated = []
+    real = positions.Positions._generate
+    monkeypatch.setattr(positions.Positions, "_generate",
+                        lambda self, module, node, *rest: generated.append(type(node).__name__) or real(self, module, node, *rest))
+    facts = collect_source(data, source)
+    assert "ClassDef" not in generated and generated
+    assert [(c.name, c.line, c.column, c.end_line) for c in facts.calls] == [
+        ("torch.device", 128, 14, 128), ("torch.cuda.is_available", 131, 9, 131)]
+    monkeypatch.setattr(positions, "USE_CODEGEN", False)
+    assert collect_source(data, source) == facts

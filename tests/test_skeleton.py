@@ -261,7 +261,7 @@ def test_statement_start_lines_match_the_code_generator(name):
     text = textwrap.dedent(TRICKY[name]).lstrip("\n")
     skeleton = import_time_skeleton(text)
     module = cst.parse_module(skeleton.source or text)
-    starts = _codegen_start_lines(module, skeleton.statement_lines)
+    starts = _codegen_start_lines(module.body, skeleton.statement_lines)
     assert starts is not None
     line = 1 + len(module.header)
     for statement, start in zip(module.body, starts):

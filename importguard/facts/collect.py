@@ -264,7 +264,7 @@ _EMPTY_MODULE = cst.Module([])
 @dataclass
 class _PendingSite:
     node: cst.CSTNode
-    top: int  # index of the top-level statement it is in
+    top: tuple[int, int]  # _Walker.top where it is
     module: str
     names: tuple[str, ...]
     kind: SiteKind
@@ -275,7 +275,7 @@ class _PendingSite:
 @dataclass
 class _PendingCall:
     node: cst.CSTNode  # a Call; for a decorator's own call, the decorator expression
-    top: int
+    top: tuple[int, int]
     dotted: str
     context: _Context
     device: str = ""
@@ -286,7 +286,7 @@ class _PendingCall:
 @dataclass
 class _PendingNote:
     node: cst.CSTNode
-    top: int
+    top: tuple[int, int]
     text: str
     key: str = ""  # for an os.environ setting: (key, value)
     value: str = ""
@@ -295,7 +295,7 @@ class _PendingNote:
 @dataclass
 class _PendingProblem:
     node: cst.CSTNode
-    top: int
+    top: tuple[int, int]
     code: str
     message: str
 
@@ -325,7 +325,10 @@ class _Walker:
         self.type_checking_names: set[str] = {"TYPE_CHECKING"}
         self.lazy_modules: set[str] = set()
         self.exports: Optional[tuple[str, ...]] = None
-        self.top = 0
+        # Where the walk is, for positions.py: the index of the top-level statement, and
+        # within the body of a top-level class, the index of the statement there (else -1).
+        self.top = (0, -1)
+        self._class_body: Optional[Sequence[cst.BaseStatement]] = None
         self.import_nodes: list[cst.BaseSmallStatement] = []  # in document order
         self.condition_names: dict[str, str] = {}  # conditions.module_names
         self.devices: dict[str, str] = {}  # function_calls.device_names
@@ -334,16 +337,25 @@ class _Walker:
 
     def walk_module(self, module: cst.Module) -> None:
         for index, statement in enumerate(module.body):
-            self.top = index
+            self.top = (index, -1)
+            self._class_body = (
+                statement.body.body
+                if type(statement) is cst.ClassDef and type(statement.body) is cst.IndentedBlock else None
+            )
             self._walk_body((statement,), _Context())
 
     def _walk_body(self, body: Sequence[cst.BaseStatement], ctx: _Context) -> None:
-        for statement in body:
+        in_class_body = body is self._class_body
+        for index, statement in enumerate(body):
+            if in_class_body:
+                self.top = (self.top[0], index)
             if type(statement) is cst.SimpleStatementLine:
                 for small in statement.body:
                     self._small_statement(small, ctx)
             else:
                 self._compound_statement(statement, ctx)
+        if in_class_body:
+            self.top = (self.top[0], -1)
 
     def _block(self, suite: cst.BaseSuite, ctx: _Context) -> None:
         if isinstance(suite, cst.IndentedBlock):
@@ -868,9 +880,9 @@ class _Walker:
     def notes(self, positions: "Positions") -> tuple[tuple[int, str], ...]:
         return tuple(sorted((positions.of(n.node)[0], n.text) for n in self.pending_notes))
 
-    def position_targets(self) -> list[tuple[int, cst.CSTNode]]:
-        """(top-level statement index, node) of every node that becomes a site."""
-        targets: list[tuple[int, cst.CSTNode]] = [(site.top, site.node) for site in self.sites]
+    def position_targets(self) -> list[tuple[tuple[int, int], cst.CSTNode]]:
+        """(where, as `top` says, node) of every node that becomes a site."""
+        targets: list[tuple[tuple[int, int], cst.CSTNode]] = [(site.top, site.node) for site in self.sites]
         targets += [(call.top, call.node) for call in self.calls if self._qualify_pending(call)]
         targets += [(problem.top, problem.node) for problem in self.pending_problems]
         targets += [(note.top, note.node) for note in (*self.pending_notes, *self.pending_environ)]

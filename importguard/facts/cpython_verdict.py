@@ -5,7 +5,9 @@ error (IG900) at the position CPython gives, as flake8's E999 says. `ast.parse` 
 grammar and tokenizer errors with the right line and column (LibCST's positions are
 wrong for most broken files); compiling the tree finds what only the compiler refuses
 (`return` at module level, `def f(a, a)`, `break` outside a loop,
-`from __future__ import braces`).
+`from __future__ import braces`). Compiling costs half as much as parsing, so it is done
+only when a cheap look at the statements and the text finds something the compiler
+could refuse (`compiling_may_refuse`; tests/test_compile_only.py holds the cases).
 
 One exception: LibCST knows syntax newer than the interpreter running importguard
 (PEP 695 `type X = ...` on 3.11, PEP 810 `lazy import`). A grammar error may mean just
@@ -24,9 +26,12 @@ import ast
 import io
 import re
 import tokenize
+import unicodedata
 import warnings
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import Optional
+from itertools import accumulate
+from typing import Iterator, Optional, Sequence
 
 # Messages whose refusal no newer grammar would lift.
 _FINAL_MESSAGES = (
@@ -68,6 +73,8 @@ def cpython_verdict(text: str, filename: str = "<file>") -> Verdict:
             return Verdict(None, Refusal(str(error)))
         except (RecursionError, MemoryError):
             return Verdict(None, Refusal(TOO_DEEP))
+        if not compiling_may_refuse(tree, text):
+            return Verdict(tree)
         try:
             compile(tree, filename, "exec", dont_inherit=True)
         except SyntaxError as error:
@@ -128,3 +135,277 @@ def too_deep_for_libcst(text: str, tree: ast.Module, limit: int = LIBCST_MAX_DEP
         step = len(node.values) if isinstance(node, ast.BoolOp) else 1
         stack.extend((child, depth + step) for child in ast.iter_child_nodes(node))
     return False
+
+
+# ----------------------------------------------------------------------------- compile-only errors
+#
+# What CPython refuses only when compiling a tree `ast.parse` accepted (its symbol table
+# and code generator, 3.10 to 3.13), and how it is found without compiling:
+# - in statements, all of them (`_Statements`): `return` outside a function,
+#   `break`/`continue` outside a loop, `async for`/`async with` outside an async
+#   function, `global`/`nonlocal` (checked against every use of the name), `from m import
+#   *` below module level, misplaced or unknown `__future__` imports, duplicate
+#   parameters, a bare `except:` that is not last, starred assignment targets, `match`
+#   (pattern checks), `except*`, type parameters, too many nested blocks;
+# - in expressions (`_expressions`), walked only for a statement whose own lines (any
+#   expression lies within them) hold what such an error needs: `name=` twice (a keyword
+#   repeated), `lambda` (its parameters), `*` after `for` (a starred comprehension
+#   target), `yield`, `await`, `async`, `:=` (where they may not be), or more characters
+#   than an expression too deep for the compiler's stack needs; `__debug__` anywhere in
+#   the file is never walked for: the file is compiled.
+# A check that cannot tell raises _MayRefuse, which costs one compile, never a verdict.
+
+# Line breaks that `str.splitlines` honours and Python's tokenizer does not.
+_OTHER_LINE_BREAKS = re.compile("[\\v\\f\\x1c\\x1d\\x1e\\x85\\u2028\\u2029]")
+# Where an expression walk is needed: words whose place matters, and a `for` (a
+# comprehension's target may be starred). Searched for as plain text, which the regex
+# engine does at the speed of `str.find` (`\b` first would try every position): `asyncio`
+# marks its line too, which costs a walk, never a verdict.
+_SCOPED_WORDS = ("yield", "await", "async", "lambda", ":=")
+_FOR = re.compile(r"for\b")
+# A keyword argument, or a parameter's default: `name=` (not `==`) after `(` or `,`, with
+# what may stand between them inside brackets.
+_KEYWORD = re.compile(r"[(,](?:\s|\\|#[^\n]*\n)*([^\W\d]\w*)(?:\s|\\|#[^\n]*\n)*=(?!=)")
+_FUTURE_FEATURES = frozenset({
+    "nested_scopes", "generators", "division", "absolute_import", "with_statement", "print_function",
+    "unicode_literals", "generator_stop", "annotations",
+})  # not barry_as_FLUFL: it changes what parses
+_MAX_BLOCKS = 10  # loops, try and with inside one another; CPython refuses 20
+_MAX_NESTING = 100  # statements inside one another (an elif is inside its if)
+# An expression nested deeper may exhaust the compiler's stack (which counts from
+# Python's recursion limit); each level takes at least one character, so a statement
+# whose own text is shorter than _MAX_STATEMENT_CHARS is not measured.
+_MAX_EXPRESSION_DEPTH = 200
+_MAX_STATEMENT_CHARS = 1_000
+# Compiling costs less than walking a large statement (a generated table) in Python.
+_MAX_WALKED_NODES = 1_000
+_NESTED_BLOCKS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+_ANNOTATIONS = frozenset({"annotation", "returns"})
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_BLOCKS = frozenset({ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith})
+_FUNCTIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef})
+_COMPOUND = frozenset({*_BLOCKS, *_FUNCTIONS, ast.ClassDef, ast.If})
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_REFUSED_STATEMENTS = frozenset(
+    getattr(ast, name) for name in ("Global", "Nonlocal", "Match", "TryStar", "TypeAlias") if hasattr(ast, name)
+)
+# Flags of where an expression stands, for _expressions.
+_IN_LAMBDA, _IN_COMPREHENSION, _IN_ANNOTATION = 1, 2, 4
+
+
+class _MayRefuse(Exception):
+    pass
+
+
+def compiling_may_refuse(tree: ast.Module, text: str) -> bool:
+    """False only when compiling `tree` (what `ast.parse` made of `text`) can raise
+    neither SyntaxError nor RecursionError: then the compile is skipped."""
+    if "__debug__" in text or _OTHER_LINE_BREAKS.search(text):
+        return True
+    try:
+        _Statements(text).module(tree.body)
+    except (_MayRefuse, RecursionError, IndexError):
+        return True
+    return False
+
+
+class _Statements:
+    """One pass over every statement; the expressions of a statement are walked only
+    where its own lines (all of a simple statement's, a compound one's up to where its
+    body starts: every expression of it lies within them) are marked."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        # line number - 1 -> where the line starts in text
+        self.offsets = offsets = list(accumulate(map(len, text.splitlines(keepends=True)), initial=0))
+
+        def line(position: int) -> int:
+            return bisect_right(offsets, position)
+
+        self.marked = sorted({
+            line(position) for word in _SCOPED_WORDS if word in text for position in _positions(word, text)
+        })
+        self.fors = sorted({line(match.start()) for match in _FOR.finditer(text)}) if "*" in text else []
+        keywords = [(line(match.start(1)), match.group(1)) for match in _KEYWORD.finditer(text)]
+        self.keyword_lines = [number for number, _ in keywords]
+        self.keyword_names = [name if name.isascii() else unicodedata.normalize("NFKC", name) for _, name in keywords]
+
+    def module(self, body: Sequence[ast.stmt]) -> None:
+        leading = True  # `__future__` imports may follow only a docstring and each other
+        for index, statement in enumerate(body):
+            if type(statement) is ast.ImportFrom and statement.module == "__future__" and not statement.level:
+                if not leading or any(alias.name not in _FUTURE_FEATURES for alias in statement.names):
+                    raise _MayRefuse
+                continue
+            leading = leading and index == 0 and _is_docstring(statement)
+        self.body(body, None, False, 0, 0, module_level=True)
+
+    def body(self, body: Sequence[ast.stmt], function: Optional[ast.AST], loop: bool, blocks: int,
+             nesting: int, module_level: bool = False) -> None:
+        if blocks > _MAX_BLOCKS or nesting > _MAX_NESTING:
+            raise _MayRefuse
+        for statement in body:
+            kind = type(statement)
+            if kind not in _COMPOUND:
+                if kind in _REFUSED_STATEMENTS:
+                    raise _MayRefuse
+                if (kind is ast.Return and function is None) or (kind in (ast.Break, ast.Continue) and not loop):
+                    raise _MayRefuse
+                if kind is ast.ImportFrom and not module_level and (
+                    statement.module == "__future__" or any(a.name == "*" for a in statement.names)  # type: ignore[attr-defined]
+                ):
+                    raise _MayRefuse
+                if kind is ast.Assign:
+                    for target in statement.targets:  # type: ignore[attr-defined]
+                        if type(target) is not ast.Name:
+                            _target(target)
+                self.own_lines(statement, statement.lineno, statement.end_lineno or statement.lineno, function)
+                continue
+            if getattr(statement, "type_params", None):
+                raise _MayRefuse
+            decorators = getattr(statement, "decorator_list", None)
+            inner = statement.body  # type: ignore[attr-defined]
+            self.own_lines(statement, decorators[0].lineno if decorators else statement.lineno, inner[0].lineno,
+                           function)
+            deeper = nesting + 1
+            if kind in _FUNCTIONS:
+                _parameters(statement.args)  # type: ignore[attr-defined]
+                self.body(inner, statement, False, 0, deeper)
+            elif kind is ast.ClassDef:
+                _keywords(statement.keywords)  # type: ignore[attr-defined]
+                self.body(inner, None, False, 0, deeper)
+            elif kind is ast.If:
+                self.body(inner, function, loop, blocks, deeper)
+                self.body(statement.orelse, function, loop, blocks, deeper)  # type: ignore[attr-defined]
+            else:  # a block: loops, try, with
+                if kind in (ast.AsyncFor, ast.AsyncWith) and type(function) is not ast.AsyncFunctionDef:
+                    raise _MayRefuse
+                if kind in (ast.For, ast.AsyncFor):
+                    _target(statement.target)  # type: ignore[attr-defined]
+                elif kind in (ast.With, ast.AsyncWith):
+                    for item in statement.items:  # type: ignore[attr-defined]
+                        if item.optional_vars is not None:
+                            _target(item.optional_vars)
+                more = blocks + 1
+                self.body(inner, function, loop or kind in _LOOPS, more, deeper)
+                if kind is ast.Try:
+                    handlers = statement.handlers  # type: ignore[attr-defined]
+                    for position, handler in enumerate(handlers):
+                        if handler.type is None and position != len(handlers) - 1:
+                            raise _MayRefuse  # default 'except:' must be last
+                        self.own_lines(handler, handler.lineno, handler.body[0].lineno, function)
+                        self.body(handler.body, function, loop, more, deeper)
+                    self.body(statement.finalbody, function, loop, more, deeper)  # type: ignore[attr-defined]
+                self.body(getattr(statement, "orelse", ()), function, loop, more, deeper)
+
+    def own_lines(self, node: ast.AST, first: int, last: int, function: Optional[ast.AST]) -> None:
+        """Walks the expressions of `node` when its own lines, `first` to `last`, hold what
+        a compile-only error in an expression needs."""
+        if self.offsets[last] - self.offsets[first - 1] > _MAX_STATEMENT_CHARS or _within(self.marked, first, last):
+            _expressions(node, function)
+            return
+        if self.fors and _within(self.fors, first, last):
+            own = self.text[self.offsets[first - 1]:self.offsets[last]]
+            starts = [match.end() for match in _FOR.finditer(own)][1 if type(node) in (ast.For, ast.AsyncFor) else 0:]
+            if starts and "*" in own[starts[0]:]:
+                _expressions(node, function)
+                return
+        lines = self.keyword_lines
+        if lines:
+            start = bisect_left(lines, first)
+            end = bisect_right(lines, last, start)
+            if end - start > 1 and len(set(self.keyword_names[start:end])) != end - start:
+                _expressions(node, function)
+
+
+def _positions(word: str, text: str) -> Iterator[int]:
+    position = text.find(word)
+    while position >= 0:
+        yield position
+        position = text.find(word, position + 1)
+
+
+def _within(lines: list[int], first: int, last: int) -> bool:
+    """Whether the sorted `lines` hold one from `first` to `last`."""
+    index = bisect_left(lines, first)
+    return index < len(lines) and lines[index] <= last
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (type(statement) is ast.Expr and type(statement.value) is ast.Constant  # type: ignore[attr-defined]
+            and type(statement.value.value) is str)  # type: ignore[attr-defined]
+
+
+def _expressions(node: ast.AST, function: Optional[ast.AST]) -> None:
+    """The compile-only errors of expressions, in `node`'s own expressions (not in the
+    statements nested in it); `function` is the function whose body holds `node`."""
+    in_async = type(function) is ast.AsyncFunctionDef
+    stack: list[tuple[ast.AST, int, int]] = []
+    for name, value in ast.iter_fields(node):
+        if name not in _NESTED_BLOCKS:
+            flags = _IN_ANNOTATION if name in _ANNOTATIONS else 0
+            stack.extend((child, 1, flags) for child in (value if isinstance(value, list) else (value,))
+                         if isinstance(child, ast.AST))
+    budget = _MAX_WALKED_NODES
+    while stack:
+        child, depth, flags = stack.pop()
+        budget -= 1
+        if depth > _MAX_EXPRESSION_DEPTH or not budget:
+            raise _MayRefuse
+        kind = type(child)
+        if kind is ast.Call:
+            _keywords(child.keywords)  # type: ignore[attr-defined]
+        elif kind is ast.Lambda:
+            _parameters(child.args)  # type: ignore[attr-defined]
+            stack.append((child.args, depth + 1, flags))  # type: ignore[attr-defined]
+            stack.append((child.body, depth + 1, flags | _IN_LAMBDA))  # type: ignore[attr-defined]
+            continue
+        elif kind in _COMPREHENSIONS:
+            flags |= _IN_COMPREHENSION
+        elif kind is ast.comprehension:
+            _target(child.target)  # type: ignore[attr-defined]
+            if child.is_async and not in_async:  # type: ignore[attr-defined]
+                raise _MayRefuse
+        elif kind in (ast.Yield, ast.YieldFrom):
+            if function is None or in_async or flags:
+                raise _MayRefuse
+        elif kind is ast.Await:
+            if not in_async or flags:
+                raise _MayRefuse
+        elif kind is ast.NamedExpr:
+            if flags & (_IN_COMPREHENSION | _IN_ANNOTATION):
+                raise _MayRefuse
+        elif kind is ast.arg and child.annotation is not None:  # type: ignore[attr-defined]
+            stack.append((child.annotation, depth + 1, flags | _IN_ANNOTATION))  # type: ignore[attr-defined]
+            continue
+        stack.extend((grandchild, depth + 1, flags) for grandchild in ast.iter_child_nodes(child))
+
+
+def _parameters(arguments: ast.arguments) -> None:
+    names = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+    names += [a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None]
+    if len(set(names)) != len(names):
+        raise _MayRefuse
+
+
+def _keywords(keywords: Sequence[ast.keyword]) -> None:
+    names = [keyword.arg for keyword in keywords if keyword.arg is not None]
+    if len(set(names)) != len(names):
+        raise _MayRefuse
+
+
+def _target(target: ast.expr, in_sequence: bool = False) -> None:
+    """Starred names in an assignment target, which only the compiler counts: one per
+    tuple or list, each in one, fewer than 256 names before it."""
+    kind = type(target)
+    if kind is ast.Starred:
+        if not in_sequence:
+            raise _MayRefuse
+        _target(target.value)  # type: ignore[attr-defined]
+    elif kind in (ast.Tuple, ast.List):
+        elements = target.elts  # type: ignore[attr-defined]
+        starred = sum(type(element) is ast.Starred for element in elements)
+        if starred > 1 or (starred and len(elements) > 255):
+            raise _MayRefuse
+        for element in elements:
+            _target(element, True)

@@ -19,7 +19,9 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from importguard.facts.skeleton import Skeleton
+import ast
+
+from importguard.facts.skeleton import Skeleton, start_lines
 
 try:
     from libcst._nodes.internal import CodegenState
@@ -49,8 +51,11 @@ if CodegenState is not None:
         chosen node is entered or left, and stops as soon as the last chosen node is left.
         """
 
-        def __init__(self, module: cst.Module, targets: Sequence[cst.CSTNode], line: int = 1) -> None:
+        def __init__(self, module: cst.Module, targets: Sequence[cst.CSTNode], line: int = 1,
+                     indent: Optional[str] = None) -> None:
             super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+            if indent is not None:  # a statement in an indented block: its indentation
+                self.indent_tokens.append(indent)
             self.wanted = {id(node) for node in targets}
             self.starts: dict[int, tuple[int, int]] = {}
             self.ends: dict[int, int] = {}
@@ -139,14 +144,16 @@ class Positions:
     def compute(
         cls,
         module: cst.Module,
-        targets: Sequence[tuple[int, cst.CSTNode]],
+        targets: Sequence[tuple[tuple[int, int], cst.CSTNode]],
         skeleton: Optional[Skeleton] = None,
         import_nodes: Sequence[cst.BaseSmallStatement] = (),
     ) -> "Positions":
         """Import statements are placed from the file's `ast` (skeleton.py); code is
-        generated only for the top-level statements that hold other targets, each
-        started at its line. Without a skeleton, or when it does not fit this tree,
-        the module is generated up to the last target."""
+        generated only for the statements that hold other targets, each started at its
+        line: a top-level statement, or one in the body of a top-level class (each
+        target comes with (index of the top-level statement, index in the class body or
+        -1)). Without a skeleton, or when it does not fit this tree, the module is
+        generated up to the last target."""
         positions = cls()
         if not targets:
             return positions
@@ -161,22 +168,34 @@ class Positions:
     def _compute(
         self,
         module: cst.Module,
-        targets: Sequence[tuple[int, cst.CSTNode]],
+        targets: Sequence[tuple[tuple[int, int], cst.CSTNode]],
         skeleton: Optional[Skeleton],
         import_nodes: Sequence[cst.BaseSmallStatement],
     ) -> "Positions":
         positions = self
-        starts = _codegen_start_lines(module, skeleton.statement_lines if skeleton else None)
+        starts = _codegen_start_lines(module.body, skeleton.statement_lines if skeleton else None)
         if starts is None:
             positions._generate(module, module, [node for _, node in targets], 1)
             return positions
-        placed = positions._place_imports(skeleton, import_nodes) if skeleton else False
-        by_statement: dict[int, list[cst.CSTNode]] = {}
-        for top, node in targets:
+        assert skeleton is not None
+        placed = positions._place_imports(skeleton, import_nodes)
+        by_statement: dict[tuple[int, int], list[cst.CSTNode]] = {}
+        for where, node in targets:
             if not (placed and id(node) in positions.starts):
-                by_statement.setdefault(top, []).append(node)
-        for top, nodes in sorted(by_statement.items()):
-            positions._generate(module, module.body[top], nodes, starts[top])
+                by_statement.setdefault(where, []).append(node)
+        class_starts: dict[int, Optional[list[int]]] = {}
+        for (top, inner), nodes in sorted(by_statement.items()):
+            statement = module.body[top]
+            if inner >= 0:
+                if top not in class_starts:
+                    class_starts[top] = _class_start_lines(statement, _ast_statement(module, skeleton.tree, top))
+                inner_starts = class_starts[top]
+                if inner_starts is not None:
+                    block = statement.body  # type: ignore[attr-defined]
+                    indent = module.default_indent if block.indent is None else block.indent
+                    positions._generate(module, block.body[inner], nodes, inner_starts[inner], indent)
+                    continue
+            positions._generate(module, statement, nodes, starts[top])
         return positions
 
     def _place_imports(self, skeleton: Skeleton, nodes: Sequence[cst.BaseSmallStatement]) -> bool:
@@ -192,8 +211,9 @@ class Positions:
             self.ends[id(node)] = end_line
         return True
 
-    def _generate(self, module: cst.Module, node: cst.CSTNode, targets: list[cst.CSTNode], line: int) -> None:
-        state = _PositionState(module, targets, line)
+    def _generate(self, module: cst.Module, node: cst.CSTNode, targets: list[cst.CSTNode], line: int,
+                  indent: Optional[str] = None) -> None:
+        state = _PositionState(module, targets, line, indent)
         try:
             node._codegen(state)
         except _AllPlaced:
@@ -214,15 +234,34 @@ def _written(node: cst.BaseSmallStatement) -> str:
     return "." * len(node.relative) + (module or "")
 
 
-def _codegen_start_lines(module: cst.Module, statement_lines: Optional[Sequence[int]]) -> Optional[list[int]]:
-    """The line where the code generator starts each top-level statement: the line of
-    its first token (from `ast`, which counts `a; b` as two statements) less the blank
-    and comment lines LibCST emits before it. None when the two trees do not match."""
+def _ast_statement(module: cst.Module, tree: Optional[ast.Module], top: int) -> Optional[ast.stmt]:
+    """`ast`'s statement for the top-level statement `top` of `module` (`ast` counts
+    `a; b` as two statements), or None."""
+    if tree is None:
+        return None
+    index = sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1 for s in module.body[:top])
+    return tree.body[index] if index < len(tree.body) else None
+
+
+def _class_start_lines(statement: cst.BaseStatement, node: Optional[ast.stmt]) -> Optional[list[int]]:
+    """_codegen_start_lines of the statements in a top-level class's body."""
+    if not (isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock)
+            and isinstance(node, ast.ClassDef)):
+        return None
+    return _codegen_start_lines(statement.body.body, start_lines(node.body))
+
+
+def _codegen_start_lines(
+    statements: Sequence[cst.BaseStatement], statement_lines: Optional[Sequence[int]]
+) -> Optional[list[int]]:
+    """The line where the code generator starts each statement: the line of its first
+    token (from `ast`, which counts `a; b` as two statements) less the blank and
+    comment lines LibCST emits before it. None when the two trees do not match."""
     if statement_lines is None:
         return None
     starts = []
     index = 0
-    for statement in module.body:
+    for statement in statements:
         if index >= len(statement_lines):
             return None
         leading = len(statement.leading_lines)

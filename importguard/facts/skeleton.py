@@ -74,7 +74,7 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
     functions = list(_outermost_functions(tree.body))
     if not functions:
         return None
-    statement_lines = tuple(_start_line(statement) for statement in tree.body)
+    statement_lines = start_lines(tree.body)
     lines = _split_lines(text)
     original = tuple(lines)
     imports = _import_positions(tree.body, lines)
@@ -99,8 +99,13 @@ def statement_places(text: str, tree: ast.Module) -> Skeleton:
     """Only where each top-level statement and each import statement starts, for a file
     `import_time_skeleton` has no skeleton for (no functions): positions.py then places
     imports from `ast` there too, instead of generating the whole module's code."""
-    statement_lines = tuple(_start_line(statement) for statement in tree.body)
-    return Skeleton(None, statement_lines, _import_positions(tree.body, _split_lines(text)))
+    statement_lines = start_lines(tree.body)
+    return Skeleton(None, statement_lines, _import_positions(tree.body, _split_lines(text)), tree)
+
+
+def start_lines(body: Sequence[ast.stmt]) -> tuple[int, ...]:
+    """Where each statement starts: its first decorator's line for a decorated one."""
+    return tuple(_start_line(statement) for statement in body)
 
 
 def _split_lines(text: str) -> list[str]:
