@@ -191,7 +191,10 @@ def test_every_field_survives_a_worker_in_another_process(tmp_path, monkeypatch)
     source = SourceFile(str(module), "m", False, str(tmp_path))
     _every_field_collector(monkeypatch, _facts_for)
     results = WorkerPool(2)._in_pool([source], None)  # forked: the monkeypatch goes with it
-    assert _same(pool.facts_codec().decode(results[0]["facts"]), _facts_for(source))
+    assert _same(pool.facts_of(source, results[0]), _facts_for(source))
+    # The bytes the worker sent are what the facts cache stores, hashed as it hashes them.
+    assert results[0]["facts"] == store.facts_json(store.encode(_facts_for(source)))
+    assert results[0]["hash"] == store.facts_hash(store.encode(_facts_for(source)))
 
 
 def test_every_finding_field_survives_the_stored_report(tmp_path, monkeypatch):
