@@ -23,7 +23,7 @@ from importguard.cache.pool import WorkerPool
 from importguard.cache.replay import Replay
 from importguard.facts.collect import collect_source
 from importguard.graph.imports import Chain
-from importguard.model import Finding, ModuleFacts, Plan, Report, SourceFile
+from importguard.model import CallSite, Execution, Finding, ImportSite, ModuleFacts, Plan, Report, SiteKind, SourceFile
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -224,3 +224,17 @@ def test_real_files_round_trip(folder):
 
 def test_the_identity_fields_come_first():
     assert [f.name for f in dataclasses.fields(ModuleFacts)][:3] == list(store.IDENTITY_FIELDS)
+
+
+def test_decoded_facts_share_one_object_per_distinct_text():
+    """Facts repeat the same names (callees, modules) across a tree: decoding keeps one
+    string per distinct text, so the facts of 26,000 files fit in memory."""
+    source = SourceFile("/p/a.py", "a", False, "/p")
+    facts = ModuleFacts("a", "/p/a.py", False, imports=(
+        ImportSite("torch.cuda", ("is_available", "device"), 1, 1, 1, Execution.EAGER, SiteKind.FROM, False),),
+        calls=(CallSite("torch.cuda.is_available", 2, 1, 2, False),))
+    first, second = (store.decode(source, json.loads(store.facts_json(store.encode(facts)))) for _ in range(2))
+    assert first == second == facts
+    assert first.imports[0].module is second.imports[0].module
+    assert first.imports[0].names[0] is second.imports[0].names[0]  # a tuple of strings too
+    assert first.calls[0].name is second.calls[0].name
