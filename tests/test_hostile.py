@@ -134,6 +134,7 @@ def test_deep_real_brackets_are_still_refused():
 )
 def test_cache_entry_of_the_wrong_shape_is_a_miss_and_a_warning(tmp_path, field, bad):
     from importguard.cache.loader import open_loader
+    from importguard.cache.store import digest
     from importguard.config import load_config
     from importguard.engine import run_check
 
@@ -153,7 +154,12 @@ def test_cache_entry_of_the_wrong_shape_is_a_miss_and_a_warning(tmp_path, field,
     ((hashed, data),) = database.execute("SELECT hash, data FROM facts")  # the entry names its facts by their hash
     facts = json.loads(data)
     facts[field] = bad
-    database.execute("UPDATE facts SET data = ? WHERE hash = ?", (json.dumps(facts).encode(), hashed))
+    # Consistent as a hostile cache can make it: the entry names the new bytes by their
+    # hash, so only the shape check stands between them and the report.
+    damaged = json.dumps(facts, separators=(",", ":")).encode()
+    rehashed = digest(damaged)
+    database.execute("UPDATE facts SET data = ?, hash = ? WHERE hash = ?", (damaged, rehashed, hashed))
+    database.execute("UPDATE files SET facts = ?", (rehashed,))
     database.close()
     codes, parsed, warnings = check()
     assert codes == ["IG003"] and parsed == 1
