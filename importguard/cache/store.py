@@ -42,7 +42,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from importguard import __version__
 from importguard.facts import budget
@@ -205,6 +205,10 @@ _SCHEMA = (
     "CREATE TABLE facts (hash TEXT PRIMARY KEY, data BLOB NOT NULL)",
     "CREATE INDEX files_by_facts ON files (facts)",
 )
+_COLUMNS = "name, module, is_package, content, mtime, ctime, size, inode, facts"
+# A row of `files` as read: (name, module, is_package 0/1, content hash, mtime, ctime,
+# size, inode (None when the stat was too fresh to trust), facts hash).
+Entry = tuple[Any, ...]
 _EXPECTED_SCHEMA: Optional[list[tuple[Any, ...]]] = None
 _SCHEMA_QUERY = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
 
@@ -244,7 +248,8 @@ def _expected_schema() -> list[tuple[Any, ...]]:
 
 
 class FactsCache:
-    """Entries are `path -> [module, is_package, digest, stat or None, facts hash]`;
+    """Entries are `path -> (path, module, is_package, digest, mtime, ctime, size, inode,
+    facts hash)` (the stat fields None when untrusted);
     the facts hash is the digest of the facts' JSON, whatever fields they hold: what
     cache/results.py keys its stored findings on."""
 
@@ -260,9 +265,9 @@ class FactsCache:
         self._writable = False
         self._replace = False  # the file on disk is not ours to update: written anew on save
         self._lock = threading.Lock()  # the language server may save from another thread
-        self._entries: dict[str, list[Any]] = {}
-        self._changed: dict[str, list[Any]] = {}  # entries this run stored (since its last save)
-        self._unsaved: dict[str, list[Any]] = {}  # entries not written yet
+        self._entries: dict[str, Entry] = {}
+        self._changed: dict[str, Entry] = {}  # entries this run stored (since its last save)
+        self._unsaved: dict[str, Entry] = {}  # entries not written yet
         self._unsaved_facts: dict[str, bytes] = {}  # facts hash -> JSON, not written yet
         self._unsaved_bytes = 0
         self._dropped: set[str] = set()  # names of corrupt entries, deleted on save
@@ -292,7 +297,7 @@ class FactsCache:
 
     # -- reading
 
-    def _read(self) -> dict[str, list[Any]]:
+    def _read(self) -> dict[str, Entry]:
         import sqlite3
 
         try:
@@ -309,8 +314,7 @@ class FactsCache:
                 raise _Foreign(f"is larger than {MAX_CACHE_FILE_BYTES} bytes")
             self._db = _connect(str(self.path), "rw")
             self._check(self._db)
-            rows = self._db.execute(
-                "SELECT name, module, is_package, content, mtime, ctime, size, inode, facts FROM files").fetchall()
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM files").fetchall()
         except _Foreign as foreign:
             self._drop(foreign.args[0])
             return {}
@@ -321,11 +325,8 @@ class FactsCache:
         except (sqlite3.Error, OSError):
             self._drop("corrupt")
             return {}
-        entries = {}
-        for name, module, is_package, content, *stat, hashed in rows:
-            kept = stat if all(type(v) is int for v in stat) else None
-            entries[name] = [module, is_package == 1 if type(is_package) is int else None, content, kept, hashed]
-        return entries
+        # The rows as they are: _valid_entry compares each value with what it must be.
+        return {row[0]: row for row in rows}
 
     def _journal(self) -> Path:
         return self.path.with_name(self.path.name + "-journal")
@@ -365,11 +366,11 @@ class FactsCache:
         entry = self._valid_entry(source)
         if entry is None:
             return None
-        data = self._facts_data(entry[4])
+        data = self._facts_data(entry[8])
         if data is None:
             return None  # another run dropped them: collect again
         try:
-            if digest(data) != entry[4]:
+            if digest(data) != entry[8]:
                 raise MalformedEntry("facts: not what their hash says")
             return decode(source, json.loads(data))
         except (ValueError, TypeError, KeyError, AttributeError):
@@ -395,29 +396,28 @@ class FactsCache:
         """The hash of the facts cached for `source`, when they are still its facts;
         nothing is decoded."""
         entry = self._valid_entry(source)
-        return None if entry is None else entry[4]
+        return None if entry is None else entry[8]
 
     def stored_hash(self, source: SourceFile) -> Optional[str]:
         """The facts hash this run stored for `source` (just collected), if any."""
         entry = self._changed.get(self._name(source.path))
-        return None if entry is None or entry[0] != source.module else entry[4]
+        return None if entry is None or entry[1] != source.module else entry[8]
 
-    def _valid_entry(self, source: SourceFile) -> Optional[list[Any]]:
+    def _valid_entry(self, source: SourceFile) -> Optional[Entry]:
         name = self._name(source.path)
         entry = self._entries.get(name)
         if entry is None:
             return None
         try:
-            if type(entry) not in _SEQUENCE or len(entry) != 5:
-                raise MalformedEntry("not a list of five fields")
-            module, is_package, content, stat, hashed = entry
-            if module != source.module or is_package != source.is_package or not isinstance(hashed, str):
+            _, module, is_package, content, mtime, ctime, size, inode, hashed = entry
+            if module != source.module or type(is_package) is not int or is_package != source.is_package \
+                    or type(hashed) is not str:
                 return None
             now = file_stat(source.path)
             if now is None:
                 return None
             self.stats[source.path] = now
-            if stat is None or list(now) != stat:
+            if (mtime, ctime, size, inode) != now:  # never equal when the stat was not kept (None)
                 try:
                     fresh = digest(read_regular(source.path, budget.MAX_SOURCE_BYTES))
                 except OSError:
@@ -467,8 +467,8 @@ class FactsCache:
         if stat is not None:
             self.stats[source.path] = tuple(stat)  # type: ignore[assignment]
         kept = trusted(stat, time.time_ns())
-        entry = [source.module, source.is_package, content, None if kept is None else list(kept), hashed]
         name = self._name(source.path)
+        entry = (name, source.module, int(source.is_package), content, *(kept or (None,) * 4), hashed)
         self._entries[name] = entry
         self._changed[name] = entry
         self._unsaved[name] = entry
@@ -499,8 +499,8 @@ class FactsCache:
                 try:
                     db.executemany("INSERT OR REPLACE INTO facts (hash, data) VALUES (?, ?)",
                                    self._unsaved_facts.items())
-                    db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                   _rows(self._unsaved.items()))
+                    db.executemany(f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   self._unsaved.values())
                     db.executemany("DELETE FROM files WHERE name = ?",
                                    [(name,) for name in self._dropped if name not in self._unsaved])
                     self._written += len(self._unsaved)
@@ -597,6 +597,3 @@ def _regular_or_absent(path: Path) -> bool:
         return True
 
 
-def _rows(entries: Iterable[tuple[str, list[Any]]]) -> Iterable[tuple[Any, ...]]:
-    for name, (module, is_package, content, stat, hashed) in entries:
-        yield (name, module, int(is_package), content, *(stat or (None,) * 4), hashed)
