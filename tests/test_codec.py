@@ -232,9 +232,10 @@ def test_decoded_facts_share_one_object_per_distinct_text():
     source = SourceFile("/p/a.py", "a", False, "/p")
     facts = ModuleFacts("a", "/p/a.py", False, imports=(
         ImportSite("torch.cuda", ("is_available", "device"), 1, 1, 1, Execution.EAGER, SiteKind.FROM, False),),
-        calls=(CallSite("torch.cuda.is_available", 2, 1, 2, False),))
+        calls=(CallSite("torch.cuda.is_available", 2, 1, 2, False),), bindings=(("torch", "torch"),))
     first, second = (store.decode(source, json.loads(store.facts_json(store.encode(facts)))) for _ in range(2))
     assert first == second == facts
     assert first.imports[0].module is second.imports[0].module
     assert first.imports[0].names[0] is second.imports[0].names[0]  # a tuple of strings too
     assert first.calls[0].name is second.calls[0].name
+    assert first.bindings[0] is second.bindings[0]  # a row of values: one tuple

@@ -27,6 +27,22 @@ _SEQUENCE = (list, tuple)  # JSON gives lists; values kept in memory may hold tu
 _SCALARS = (str, int, bool, float)
 
 
+# One object per distinct fixed-size tuple of values: a tree's facts repeat the same
+# bindings (`("torch", "torch")`) thousands of times. Emptied past a bound, so a long-lived
+# process (the language server) does not keep every row it ever decoded.
+_ROWS: dict[tuple, tuple] = {}
+_MAX_ROWS = 1_000_000
+
+
+def _shared_row(row: tuple) -> tuple:
+    found = _ROWS.get(row)
+    if found is None:
+        if len(_ROWS) >= _MAX_ROWS:
+            _ROWS.clear()
+        found = _ROWS[row] = row
+    return found
+
+
 class MalformedEntry(ValueError):
     """Stored data whose shape is not what its codec writes: a miss, never an answer."""
 
@@ -120,7 +136,7 @@ class _Builder:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {"MalformedEntry": MalformedEntry, "SEQ": _SEQUENCE,
-                                          "new": object.__new__, "share": sys.intern}
+                                          "new": object.__new__, "share": sys.intern, "row": _shared_row}
         self.encoders: dict[Any, str] = {}
         self.decoders: dict[Any, str] = {}
         self.counter = 0
@@ -230,7 +246,8 @@ class _Builder:
             body += self._unpack("v", names, _spell(tp, set()), "    ")
             for n, t in zip(names, args):
                 body += self.decode_lines(t, n, _spell(tp, set()), "    ")
-            body.append(f"    return ({', '.join(names)},)")
+            share = "row" if all(t in _SCALARS for t in args) else ""
+            body.append(f"    return {share}(({', '.join(names)},))")
         else:
             item = _items(tp)
             where = _spell(tp, set())
@@ -256,7 +273,8 @@ class _Builder:
                     body += self._construct(item, [(f"{field}", t) for field, t in fields], "        ", "out.append",
                                             values=names)
                 else:
-                    body.append(f"        out.append(({', '.join(names)},))")
+                    share = "row" if all(t in _SCALARS for _, t in row) else ""
+                    body.append(f"        out.append({share}(({', '.join(names)},)))")
                 body.append("    return tuple(out)")
         self.lines += [f"def {name}(v):", *body]
         return name
