@@ -502,3 +502,16 @@ def test_a_moved_checkout_prints_the_same_report(tmp_path: Path) -> None:
     (tmp_path / "a").rename(tmp_path / "b")
     after = cli(tmp_path / "b", "--output-format", "json")
     assert (after.returncode, after.stdout) == (before.returncode, before.stdout)
+
+
+def test_a_cache_directory_linked_to_another_projects_cache_is_never_written(tmp_path: Path) -> None:
+    """Even when the link leads to a facts file this version could update: a check reads
+    through the link at most, it writes nothing there."""
+    write_tree(tmp_path / "a", PROJECT)
+    check(tmp_path / "a")
+    write_tree(tmp_path / "b", {**PROJECT, "pkg/more.py": "import pkg.gemm\n"})
+    (tmp_path / "b" / ".importguard_cache").symlink_to(tmp_path / "a" / ".importguard_cache")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "a" / ".importguard_cache").iterdir()}
+    _, parsed, warnings = check(tmp_path / "b")
+    assert parsed >= 1 and any("symbolic link" in w for w in warnings)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "a" / ".importguard_cache").iterdir()} == before

@@ -262,7 +262,6 @@ class FactsCache:
         self.path = directory / f"facts-{key_name(key)}.sqlite"
         self.warnings: list[str] = []
         self._db: Optional["sqlite3.Connection"] = None
-        self._writable = False
         self._replace = False  # the file on disk is not ours to update: written anew on save
         self._lock = threading.Lock()  # the language server may save from another thread
         self._entries: dict[str, Entry] = {}
@@ -482,6 +481,7 @@ class FactsCache:
             # it learns something new.
             self._changed = {}
             self._corrupt_entries = 0
+        self._failed = False  # a later save (the language server's) tries again
 
     def _write(self, final: bool) -> None:
         """Write the waiting entries and facts in one transaction; on the final write of
@@ -528,9 +528,11 @@ class FactsCache:
             self._warn(f"cannot write cache in {self.directory}: {reason}; use --cache-dir or --no-cache")
 
     def _open_for_writing(self) -> "sqlite3.Connection":
+        # Before every write, as the directory may have been replaced by a link meanwhile:
+        # never through a link, only into a directory importguard made.
+        prepare_cache_directory(self.directory)
         if self._db is not None and not self._replace:
             return self._db
-        prepare_cache_directory(self.directory)  # never through a link, only into our own directory
         if not self._replace and os.path.lexists(self.path):
             try:
                 self._db = _connect(str(self.path), "rw")
