@@ -12,8 +12,9 @@ still hold (cache/results.py) reads only the `files` table.
 
 Why SQLite (the stdlib's `sqlite3`): one file, whose transactions make every write
 all-or-nothing (a killed run or a full disk leaves the last committed state, which a
-later run reads), that two runs can write at once (its locks; each write is one short
-transaction), and whose rows are read one by one without loading the rest. One packed
+later run reads), that two runs share safely (its locks let one write at a time, and each
+write is one short transaction), and whose rows are read one by one without loading the
+rest. One packed
 JSON file per kind, as before, had to be rewritten whole (or kept apart in delta files)
 and read whole. A database that ships with a checkout is only data: it is opened only
 when it is a regular file of bounded size, with `trusted_schema=OFF` (and SQLite's
@@ -30,7 +31,9 @@ Different keys live in different files, so two importguard versions used side by
 do not evict each other. An entry is found by path and is used only when the module
 name, package-ness and content hash match; the stat fields (mtime, ctime, size, inode)
 are only a fast path that skips re-hashing. An entry whose facts row is missing (another
-run dropped it) or malformed is a miss: the file is collected again.
+run dropped it), malformed, or not what its hash says is a miss: the file is collected
+again. A run's last write drops the facts no entry names (and, after many changes, the
+entries of files that are gone).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from importguard import __version__
 from importguard.facts import budget
 from importguard.cache.codec import MalformedEntry, codec, schema
 from importguard.model import ModuleFacts, SourceFile
-from importguard.files.atomic_write import write_cache_file as _atomic_write  # one writer for every file
+from importguard.files.atomic_write import write_cache_file as _atomic_write  # noqa: F401 - replay.py and results.py write through it
 from importguard.cache.directory import prepare as prepare_cache_directory, prunable
 from importguard.files.regular_file import read_regular
 
