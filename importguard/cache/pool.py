@@ -4,9 +4,10 @@ Workers return plain data (the facts' JSON as the facts cache keeps it, its hash
 the content hash and stat the cache keys on: the main process stores those bytes
 without encoding them again, and decodes them once) and never raise: a crash of the
 collector on one file becomes a problem in that file's facts. Each result is handed to
-the caller as it arrives (`each`), so a run need not hold the results of a whole batch. A single file, or a few before any pool exists, is collected
-inline, which costs less than starting a pool; once started, the pool stays up for the
-rest of the run, so each breadth-first level of the graph search reuses it. Large files
+the caller as it arrives (`each`), so a run need not hold the results of a whole batch.
+A single file, or a few before any pool exists, is collected inline, which costs less
+than starting a pool; once started, the pool stays up for the rest of the run, so each
+breadth-first level of the graph search reuses it. Large files
 go first, but the source being parsed at once stays under a budget (`ast` of the whole
 file plus LibCST of its skeleton took about 120 MB per MB of source on flashinfer's
 largest generated modules; LibCST on whole files took about 1 GB per MB).
