@@ -226,8 +226,10 @@ json.dump({"total": time.perf_counter() - start, "times": times}, open(sys.argv[
 def parsed_files(cache: Path, root: Path) -> list[str]:
     """The files a cold run parsed: exactly the entries of the index it wrote (named
     relative to the project root, `root`)."""
-    (index,) = cache.glob("facts-*.json")
-    return sorted(str(root / name) for name in json.loads(index.read_text())["entries"])
+    import sqlite3
+
+    (index,) = cache.glob("facts-*.sqlite")
+    return sorted(str(root / name) for (name,) in sqlite3.connect(index).execute("SELECT name FROM files"))
 
 
 def cache_kinds(cache: Path) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -51,16 +52,25 @@ def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def index_file(root: Path) -> Path:
-    (found,) = (root / ".importguard_cache").glob("facts-*.json")
+    """The facts cache: one SQLite file."""
+    (found,) = (root / ".importguard_cache").glob("facts-*")
     return found
 
 
+def database(root: Path) -> sqlite3.Connection:
+    return sqlite3.connect(index_file(root), isolation_level=None)
+
+
 def index_entries(root: Path) -> dict:
-    """The index as a run reads it: the index file, then the entries changed since."""
-    entries = json.loads(index_file(root).read_text())["entries"]
-    for delta in (root / ".importguard_cache").glob("factsdelta-*.json"):
-        entries.update(json.loads(delta.read_text())["entries"])
-    return entries
+    """name -> [module, is_package, content hash, stat or None, facts hash]."""
+    rows = database(root).execute("SELECT name, module, is_package, content, mtime, ctime, size, inode, facts "
+                                  "FROM files").fetchall()
+    return {name: [module, bool(package), content, None if stat[0] is None else list(stat), hashed]
+            for name, module, package, content, *stat, hashed in rows}
+
+
+def stored_facts(root: Path) -> dict:
+    return {hashed: json.loads(data) for hashed, data in database(root).execute("SELECT hash, data FROM facts")}
 
 
 def test_second_run_parses_nothing_and_reports_the_same(tmp_path: Path) -> None:
@@ -116,7 +126,7 @@ def test_importguard_version_is_part_of_the_key(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(cache_module, "__version__", "999.0")
     _, parsed, warnings = check(tmp_path)
     assert parsed == 3 and warnings == []
-    assert len(list((tmp_path / ".importguard_cache").glob("facts-*.json"))) == 2
+    assert len(list((tmp_path / ".importguard_cache").glob("facts-*.sqlite"))) == 2
 
 
 def test_collection_settings_are_part_of_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,7 +147,7 @@ def test_collector_source_is_part_of_the_key() -> None:
 def test_corrupt_index_is_rebuilt_with_one_warning(tmp_path: Path) -> None:
     write_tree(tmp_path, PROJECT)
     cold = check(tmp_path)[0]
-    index_file(tmp_path).write_bytes(b'{"format": 1, "entr')
+    index_file(tmp_path).write_bytes(b'SQLite format 3\x00' + b'\xff' * 200)
     report, parsed, warnings = check(tmp_path)
     assert parsed == 3 and report == cold
     assert len(warnings) == 1 and warnings[0].startswith("ignoring corrupt cache")
@@ -148,14 +158,10 @@ def test_corrupt_entry_is_rebuilt_with_one_warning(tmp_path: Path) -> None:
     write_tree(tmp_path, PROJECT)
     cold = check(tmp_path)[0]
     index = index_file(tmp_path)
-    entries = json.loads(index.read_text())["entries"]
-    facts_file = index.with_name(index.name.replace("facts-", "factrecent-"))  # a few files: all recent
-    data = json.loads(facts_file.read_text())
-    hashes = [entry[4] for entry in entries.values()]
+    hashes = [entry[4] for entry in index_entries(tmp_path).values()]
     unique = [h for h in hashes if hashes.count(h) == 1][:2]  # facts of one file each
     for hashed in unique:
-        data["facts"][hashed] = [["not", "facts"]]
-    facts_file.write_text(json.dumps(data))
+        database(tmp_path).execute("UPDATE facts SET data = ? WHERE hash = ?", (b'[["not", "facts"]]', hashed))
     report, parsed, warnings = check(tmp_path)
     assert parsed == 2 and report == cold
     assert warnings == [f"ignored 2 corrupt cache entries in {index}; rebuilt them"]
@@ -165,10 +171,11 @@ def test_corrupt_entry_is_rebuilt_with_one_warning(tmp_path: Path) -> None:
 def test_foreign_version_index_is_rebuilt_with_one_warning(tmp_path: Path) -> None:
     write_tree(tmp_path, PROJECT)
     check(tmp_path)
-    index = index_file(tmp_path)
-    data = json.loads(index.read_text())
-    data["key"]["importguard"] = "0.0.1"
-    index.write_text(json.dumps(data))
+    db = database(tmp_path)
+    key = json.loads(db.execute("SELECT value FROM meta WHERE name = 'key'").fetchone()[0])
+    key["importguard"] = "0.0.1"
+    db.execute("UPDATE meta SET value = ? WHERE name = 'key'", (json.dumps(key),))
+    db.close()
     _, parsed, warnings = check(tmp_path)
     assert parsed == 3
     assert len(warnings) == 1 and "written by importguard 0.0.1" in warnings[0]
@@ -198,7 +205,7 @@ def test_cache_dir_from_config_is_relative_to_the_project_root(tmp_path: Path) -
     write_tree(tmp_path, {**PROJECT, "pyproject.toml": '[tool.importguard]\ncache-dir = "build/igcache"\n'})
     write_tree(tmp_path, {"pkg/sub/x.py": "import os\n"})
     assert cli(tmp_path / "pkg" / "sub").returncode == 0  # started below the root
-    assert list((tmp_path / "build" / "igcache").glob("facts-*.json"))
+    assert list((tmp_path / "build" / "igcache").glob("facts-*.sqlite"))
 
 
 def test_cache_dir_of_the_wrong_type_is_a_config_error(tmp_path: Path) -> None:
@@ -248,7 +255,9 @@ def test_concurrent_runs_share_one_cache(tmp_path: Path) -> None:
     assert all("warning" not in stderr for _, stderr in outputs)
     after = cli(tmp_path, "--jobs", "2")
     assert (after.stdout, after.stderr) == outputs[0]
-    assert json.loads(index_file(tmp_path).read_text())["format"] == cache_module.FORMAT
+    meta = dict(database(tmp_path).execute("SELECT name, value FROM meta"))
+    assert meta["format"] == str(cache_module.FORMAT)
+    assert len(stored_facts(tmp_path)) > 40
 
 
 @pytest.mark.parametrize("names", [(), ("z", "*"), ("a",), ("", ""), ("a,b", "c")])
@@ -303,73 +312,120 @@ def test_key_covers_every_importguard_module_the_collector_uses() -> None:
     assert used and used <= set(cache_module.COLLECTOR_SOURCES)
 
 
-def test_facts_live_apart_from_the_index_and_a_lost_facts_file_is_collected_again(tmp_path: Path) -> None:
+def test_facts_live_by_hash_and_a_lost_row_is_collected_again(tmp_path: Path) -> None:
     write_tree(tmp_path, PROJECT)
     cold = check(tmp_path)[0]
-    index = index_file(tmp_path)
-    recent = index.with_name(index.name.replace("facts-", "factrecent-"))
-    entries = json.loads(index.read_text())["entries"]
-    stored = json.loads(recent.read_text())["facts"]
-    assert entries and all(len(entry) == 5 and entry[4] in stored for entry in entries.values())
-    assert not index.with_name(index.name.replace("facts-", "factdata-")).exists()  # few facts: not folded yet
-    recent.unlink()
+    entries = index_entries(tmp_path)
+    stored = stored_facts(tmp_path)
+    assert entries and {entry[4] for entry in entries.values()} == set(stored)  # no facts without an entry
+    database(tmp_path).execute("DELETE FROM facts")
     report, parsed, warnings = check(tmp_path)
     assert report == cold and parsed == len(entries) and warnings == []
     assert check(tmp_path)[1] == 0
 
 
-def test_many_new_facts_are_folded_into_the_facts_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cache_module, "_RECENT_LIMIT", 1)
+def test_the_facts_cache_is_one_file(tmp_path: Path) -> None:
+    """One kind of file for facts, whatever the run did: no index, delta or journal beside it."""
+    write_tree(tmp_path, PROJECT)
+    check(tmp_path)
+    (tmp_path / "pkg" / "gemm.py").write_text("import cutlass\n")
+    check(tmp_path)
+    names = sorted(p.name for p in (tmp_path / ".importguard_cache").iterdir() if p.name.startswith("fact"))
+    assert len(names) == 1 and names[0].startswith("facts-") and names[0].endswith(".sqlite")
+
+
+def test_a_facts_row_whose_bytes_are_not_what_its_hash_says_is_collected_again(tmp_path: Path) -> None:
+    """Cache writes skip fsync: after a power cut a row may hold other bytes, which
+    must not be taken for this file's facts, however well-formed they are."""
     write_tree(tmp_path, PROJECT)
     cold = check(tmp_path)[0]
-    index = index_file(tmp_path)
-    entries = json.loads(index.read_text())["entries"]
-    # The facts file: a header line saying where each entry lies, then the entries.
-    raw = index.with_name(index.name.replace("facts-", "factdata-")).read_bytes()
-    header, body = raw.split(b"\n", 1)
-    offsets = json.loads(header)["offsets"]
-    folded = {h: json.loads(body[start:start + length]) for h, (start, length) in offsets.items()}
-    assert sum(length for _, length in offsets.values()) == len(body)
-    recent = json.loads(index.with_name(index.name.replace("facts-", "factrecent-")).read_text())["facts"]
-    assert recent == {} and all(entry[4] in folded for entry in entries.values())
+    entries = index_entries(tmp_path)
+    util, gemm = entries["pkg/util.py"][4], entries["pkg/gemm.py"][4]
+    db = database(tmp_path)
+    other = db.execute("SELECT data FROM facts WHERE hash = ?", (gemm,)).fetchone()[0]
+    db.execute("UPDATE facts SET data = ? WHERE hash = ?", (other, util))  # gemm's facts under util's hash
+    report, parsed, warnings = check(tmp_path)
+    assert report == cold and parsed == 1
+    assert warnings == [f"ignored 1 corrupt cache entry in {index_file(tmp_path)}; rebuilt them"]
+
+
+def test_facts_go_to_the_file_while_collection_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past a few megabytes of facts waiting, they are written before the run ends:
+    the main process never holds the encoded facts of the whole tree."""
+    monkeypatch.setattr(cache_module, "_FLUSH_BYTES", 1)
+    write_tree(tmp_path, PROJECT)
+    config = load_config(None, tmp_path)
+    cache = FactsCache.open(tmp_path / ".importguard_cache", config)
+    source = SourceFile(str(tmp_path / "pkg" / "util.py"), "pkg.util", False, str(tmp_path))
+    cache.store(source, "0" * 32, None, ModuleFacts("pkg.util", source.path, False))
+    assert list(index_entries(tmp_path)) == ["pkg/util.py"] and len(stored_facts(tmp_path)) == 1  # before save
+    assert cache._unsaved_facts == {} and cache._unsaved == {}
+    assert cache.stored_hash(source) is not None  # still known as this run's
+    again = FactsCache.open(tmp_path / ".importguard_cache", config)
+    assert again.lookup(source) is None  # its content hash is not the file's: a miss, not an answer
+    assert again._facts_data(cache.stored_hash(source)) is not None
+
+
+@pytest.mark.parametrize("data", [7, "x" * 10, b'{"not": "a list"}'])
+def test_a_facts_row_of_the_wrong_type_is_collected_again(tmp_path: Path, data) -> None:
+    write_tree(tmp_path, PROJECT)
+    cold = check(tmp_path)[0]
+    database(tmp_path).execute("UPDATE facts SET data = ?", (data,))
+    report, parsed, _ = check(tmp_path)
+    assert report == cold and parsed == 3
     assert check(tmp_path)[:2] == (cold, 0)
 
 
-def test_a_facts_file_entry_that_is_not_where_its_offsets_say_is_collected_again(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cache_module, "_RECENT_LIMIT", 1)
+@pytest.mark.parametrize("extra", [
+    "CREATE VIEW v AS SELECT 1",
+    "CREATE TRIGGER t AFTER INSERT ON files BEGIN DELETE FROM facts; END",
+    "CREATE TABLE other (x)",
+])
+def test_a_cache_file_with_more_than_our_schema_is_ignored_and_replaced(tmp_path: Path, extra: str) -> None:
+    """A checkout can ship the cache: a trigger or view in it is never run, the file
+    is ignored with one warning and replaced by the next save."""
     write_tree(tmp_path, PROJECT)
     cold = check(tmp_path)[0]
-    data = next((tmp_path / ".importguard_cache").glob("factdata-*.json"))
-    header, body = data.read_bytes().split(b"\n", 1)
-    offsets = json.loads(header)
-    for where in offsets["offsets"].values():
-        where[0] += 1  # every entry now starts one byte late: none parses
-    data.write_bytes(json.dumps(offsets).encode() + b"\n" + body)
-    report, parsed, _ = check(tmp_path)
-    assert report == cold and parsed == len(offsets["offsets"]) > 0
+    database(tmp_path).execute(extra)
+    report, parsed, warnings = check(tmp_path)
+    assert report == cold and parsed == 3
+    assert len(warnings) == 1 and warnings[0].startswith("ignoring corrupt cache")
+    assert check(tmp_path)[1:] == (0, [])
+    assert database(tmp_path).execute("SELECT count(*) FROM sqlite_master WHERE type IN ('view', 'trigger')"
+                                      ).fetchone() == (0,)
+
+
+def test_a_cache_file_that_is_not_a_regular_file_is_ignored_and_replaced(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROJECT)
+    cold = check(tmp_path)[0]
+    index = index_file(tmp_path)
+    target = tmp_path / "elsewhere.sqlite"
+    index.rename(target)
+    index.symlink_to(target)
+    report, parsed, warnings = check(tmp_path)
+    assert report == cold and parsed == 3 and len(warnings) == 1
+    assert not index.is_symlink() and check(tmp_path)[1:] == (0, [])
 
 
 def test_a_second_save_writes_only_what_is_new(tmp_path: Path) -> None:
-    """A long-lived cache (the language server's) rewrites its index only when it has
-    learned something since the last save."""
+    """A long-lived cache (the language server's) writes only when it has learned
+    something since the last save."""
     write_tree(tmp_path, PROJECT)
     config = load_config(None, tmp_path)
     cache = FactsCache.open(tmp_path / ".importguard_cache", config)
     source = SourceFile(str(tmp_path / "pkg" / "util.py"), "pkg.util", False, str(tmp_path))
     cache.store(source, "0" * 32, None, ModuleFacts("pkg.util", source.path, False))
     cache.save()
-    written = index_file(tmp_path).stat().st_ino
+    version = database(tmp_path).execute("PRAGMA data_version").fetchone()
+    watcher = database(tmp_path)
+    before = watcher.execute("PRAGMA data_version").fetchone()
     cache.save()
-    assert index_file(tmp_path).stat().st_ino == written  # not rewritten (a write replaces the file)
+    assert watcher.execute("PRAGMA data_version").fetchone() == before  # nothing written
     other = SourceFile(str(tmp_path / "pkg" / "gemm.py"), "pkg.gemm", False, str(tmp_path))
     cache.store(other, "1" * 32, None, ModuleFacts("pkg.gemm", other.path, False))
     cache.save()
-    # The new entry goes to the small delta file; the index stays as it was.
-    assert index_file(tmp_path).stat().st_ino == written
-    (delta,) = (tmp_path / ".importguard_cache").glob("factsdelta-*.json")
-    assert list(json.loads(delta.read_text())["entries"]) == ["pkg/gemm.py"]  # relative to the project root
-    assert sorted(index_entries(tmp_path)) == ["pkg/gemm.py", "pkg/util.py"]
+    assert watcher.execute("PRAGMA data_version").fetchone() != before and version
+    assert sorted(index_entries(tmp_path)) == ["pkg/gemm.py", "pkg/util.py"]  # relative to the project root
 
 
 def test_a_moved_checkout_reuses_its_facts(tmp_path: Path) -> None:
@@ -386,16 +442,30 @@ def test_a_moved_checkout_reuses_its_facts(tmp_path: Path) -> None:
     assert check(tmp_path / "c")[1] == 0
 
 
-def test_many_changed_entries_are_folded_into_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cache_module, "_RECENT_LIMIT", 1)
+def test_entries_of_files_that_are_gone_and_facts_no_entry_names_are_dropped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "_SWEEP_AFTER", 1)
     write_tree(tmp_path, PROJECT)
     check(tmp_path)
+    old = set(stored_facts(tmp_path))
+    (tmp_path / "pkg" / "util.py").unlink()
     for path in sorted(tmp_path.rglob("*.py")):
-        path.write_text(path.read_text() + "# edited\n")
+        path.write_text(path.read_text() + "import json\n")  # new facts for every file
     report, parsed, _ = check(tmp_path)
-    (delta,) = (tmp_path / ".importguard_cache").glob("factsdelta-*.json")
-    assert json.loads(delta.read_text())["entries"] == {} and parsed > 1
+    assert sorted(index_entries(tmp_path)) == ["pkg/__init__.py", "pkg/gemm.py"] and parsed == 2
+    assert not old & set(stored_facts(tmp_path))  # no row of the old facts is left
     assert check(tmp_path)[:2] == (report, 0)
+
+
+def test_old_facts_files_are_removed(tmp_path: Path) -> None:
+    """The JSON files an earlier version kept facts in (index, facts, recent, delta) go."""
+    write_tree(tmp_path, PROJECT)
+    cache = tmp_path / ".importguard_cache"
+    cache.mkdir()
+    for kind in ("facts", "factdata", "factrecent", "factsdelta"):
+        (cache / f"{kind}-0123456789abcdef.json").write_text("{}")
+    check(tmp_path)
+    assert [p.name for p in cache.glob("fact*")] == [index_file(tmp_path).name]
 
 
 def test_cache_files_are_written_readable_to_the_group_the_umask_allows(tmp_path: Path) -> None:
@@ -409,6 +479,13 @@ def test_cache_files_are_written_readable_to_the_group_the_umask_allows(tmp_path
         os.umask(old)
     assert (tmp_path / "record.json").stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temporary left behind
+    write_tree(tmp_path / "p", PROJECT)
+    old = os.umask(0o022)
+    try:
+        check(tmp_path / "p")
+    finally:
+        os.umask(old)
+    assert index_file(tmp_path / "p").stat().st_mode & 0o777 == 0o644
 
 
 def test_a_moved_checkout_prints_the_same_report(tmp_path: Path) -> None:
@@ -425,3 +502,16 @@ def test_a_moved_checkout_prints_the_same_report(tmp_path: Path) -> None:
     (tmp_path / "a").rename(tmp_path / "b")
     after = cli(tmp_path / "b", "--output-format", "json")
     assert (after.returncode, after.stdout) == (before.returncode, before.stdout)
+
+
+def test_a_cache_directory_linked_to_another_projects_cache_is_never_written(tmp_path: Path) -> None:
+    """Even when the link leads to a facts file this version could update: a check reads
+    through the link at most, it writes nothing there."""
+    write_tree(tmp_path / "a", PROJECT)
+    check(tmp_path / "a")
+    write_tree(tmp_path / "b", {**PROJECT, "pkg/more.py": "import pkg.gemm\n"})
+    (tmp_path / "b" / ".importguard_cache").symlink_to(tmp_path / "a" / ".importguard_cache")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "a" / ".importguard_cache").iterdir()}
+    _, parsed, warnings = check(tmp_path / "b")
+    assert parsed >= 1 and any("symbolic link" in w for w in warnings)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "a" / ".importguard_cache").iterdir()} == before

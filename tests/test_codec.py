@@ -23,7 +23,7 @@ from importguard.cache.pool import WorkerPool
 from importguard.cache.replay import Replay
 from importguard.facts.collect import collect_source
 from importguard.graph.imports import Chain
-from importguard.model import Finding, ModuleFacts, Plan, Report, SourceFile
+from importguard.model import CallSite, Execution, Finding, ImportSite, ModuleFacts, Plan, Report, SiteKind, SourceFile
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -191,7 +191,10 @@ def test_every_field_survives_a_worker_in_another_process(tmp_path, monkeypatch)
     source = SourceFile(str(module), "m", False, str(tmp_path))
     _every_field_collector(monkeypatch, _facts_for)
     results = WorkerPool(2)._in_pool([source], None)  # forked: the monkeypatch goes with it
-    assert _same(pool.facts_codec().decode(results[0]["facts"]), _facts_for(source))
+    assert _same(pool.facts_of(source, results[0]), _facts_for(source))
+    # The bytes the worker sent are what the facts cache stores, hashed as it hashes them.
+    assert results[0]["facts"] == store.facts_json(store.encode(_facts_for(source)))
+    assert results[0]["hash"] == store.facts_hash(store.encode(_facts_for(source)))
 
 
 def test_every_finding_field_survives_the_stored_report(tmp_path, monkeypatch):
@@ -221,3 +224,18 @@ def test_real_files_round_trip(folder):
 
 def test_the_identity_fields_come_first():
     assert [f.name for f in dataclasses.fields(ModuleFacts)][:3] == list(store.IDENTITY_FIELDS)
+
+
+def test_decoded_facts_share_one_object_per_distinct_text():
+    """Facts repeat the same names (callees, modules) across a tree: decoding keeps one
+    string per distinct text, so the facts of 26,000 files fit in memory."""
+    source = SourceFile("/p/a.py", "a", False, "/p")
+    facts = ModuleFacts("a", "/p/a.py", False, imports=(
+        ImportSite("torch.cuda", ("is_available", "device"), 1, 1, 1, Execution.EAGER, SiteKind.FROM, False),),
+        calls=(CallSite("torch.cuda.is_available", 2, 1, 2, False),), bindings=(("torch", "torch"),))
+    first, second = (store.decode(source, json.loads(store.facts_json(store.encode(facts)))) for _ in range(2))
+    assert first == second == facts
+    assert first.imports[0].module is second.imports[0].module
+    assert first.imports[0].names[0] is second.imports[0].names[0]  # a tuple of strings too
+    assert first.calls[0].name is second.calls[0].name
+    assert first.bindings[0] is second.bindings[0]  # a row of values: one tuple

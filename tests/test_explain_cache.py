@@ -26,7 +26,7 @@ def test_explain_fills_the_facts_cache_and_follows_edits(tmp_path: Path):
     root = write_tree(tmp_path, FILES)
     first = explain("pkg", root)
     assert first.returncode == 1 and "pkg -> pkg.ops -> cutlass" in first.stdout, first.stdout + first.stderr
-    assert sorted(p.name.split("-")[0] for p in (root / ".importguard_cache").glob("facts-*.json")) == ["facts"]
+    assert sorted(p.name.split("-")[0] for p in (root / ".importguard_cache").glob("facts-*.sqlite")) == ["facts"]
 
     again = explain("pkg", root)
     assert again.stdout == first.stdout

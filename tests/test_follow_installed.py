@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sqlite3
 import os
 import subprocess
 import sys
@@ -198,11 +199,12 @@ def test_facts_are_cached_per_distribution(layout, tmp_path):
 
     first = cached_run()
     assert [c.collected for c in first._by_distribution.values()] == [2]  # fakeops, fakeops.kernels
-    index = list((tmp_path / "cache/installed/fake-ops-1.2").glob("facts-*.json"))
+    index = list((tmp_path / "cache/installed/fake-ops-1.2").glob("facts-*.sqlite"))
     assert len(index) == 1
-    data = json.loads(index[0].read_text())
-    assert data["key"]["distribution"] == "fake-ops" and data["key"]["version"] == "1.2"
-    assert sorted(data["entries"]) == [str(site / "fakeops/__init__.py"), str(site / "fakeops/kernels.py")]
+    database = sqlite3.connect(index[0])
+    key = json.loads(database.execute("SELECT value FROM meta WHERE name = 'key'").fetchone()[0])
+    assert key["distribution"] == "fake-ops" and key["version"] == "1.2"
+    assert sorted(name for (name,) in database.execute("SELECT name FROM files")) == [str(site / "fakeops/__init__.py"), str(site / "fakeops/kernels.py")]
     assert [c.collected for c in cached_run()._by_distribution.values()] == [0]
     # A changed file (another hash) is parsed again, and its new facts are used.
     (site / "fakeops/kernels.py").write_text("import os\n")
@@ -412,7 +414,7 @@ def test_library_facts_are_shared_across_projects(layout, tmp_path, monkeypatch)
         return collector
 
     assert [c.collected for c in run_in(tmp_path / "one")._by_distribution.values()] == [2]
-    assert list((libraries / "fake-ops-1.2").glob("facts-*.json"))
+    assert list((libraries / "fake-ops-1.2").glob("facts-*.sqlite"))
     assert not (tmp_path / "one" / "installed").exists()
     assert [c.collected for c in run_in(tmp_path / "two")._by_distribution.values()] == [0]
 

@@ -4,6 +4,7 @@ sentence; nothing hangs, nothing lies."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import os
 import subprocess
 import sys
@@ -133,6 +134,7 @@ def test_deep_real_brackets_are_still_refused():
 )
 def test_cache_entry_of_the_wrong_shape_is_a_miss_and_a_warning(tmp_path, field, bad):
     from importguard.cache.loader import open_loader
+    from importguard.cache.store import digest
     from importguard.config import load_config
     from importguard.engine import run_check
 
@@ -147,16 +149,18 @@ def test_cache_entry_of_the_wrong_shape_is_a_miss_and_a_warning(tmp_path, field,
 
     assert check()[:2] == (["IG003"], 1)
     cache = tmp_path / ".importguard_cache"
-    (index,) = cache.glob("facts-*.json")
-    (entry,) = json.loads(index.read_text())["entries"].values()
-    damaged = 0
-    for store in (*cache.glob("factrecent-*.json"), *cache.glob("factdata-*.json")):
-        data = json.loads(store.read_text())
-        if entry[4] in data.get("facts", {}):  # the entry names its facts by their hash
-            data["facts"][entry[4]][field] = bad
-            store.write_text(json.dumps(data))
-            damaged += 1
-    assert damaged
+    (index,) = cache.glob("facts-*.sqlite")
+    database = sqlite3.connect(index, isolation_level=None)
+    ((hashed, data),) = database.execute("SELECT hash, data FROM facts")  # the entry names its facts by their hash
+    facts = json.loads(data)
+    facts[field] = bad
+    # Consistent as a hostile cache can make it: the entry names the new bytes by their
+    # hash, so only the shape check stands between them and the report.
+    damaged = json.dumps(facts, separators=(",", ":")).encode()
+    rehashed = digest(damaged)
+    database.execute("UPDATE facts SET data = ?, hash = ? WHERE hash = ?", (damaged, rehashed, hashed))
+    database.execute("UPDATE files SET facts = ?", (rehashed,))
+    database.close()
     codes, parsed, warnings = check()
     assert codes == ["IG003"] and parsed == 1
     assert len(warnings) == 1 and "corrupt cache entry" in warnings[0]
@@ -180,28 +184,30 @@ def test_named_pipes_and_devices_are_findings_not_hangs(tmp_path):
 
 def test_a_file_over_the_size_cap_is_a_finding(tmp_path, monkeypatch):
     from importguard.facts import budget
-    from importguard.cache.pool import collect_entry, facts_codec
+    from importguard.cache.pool import collect_entry, facts_of
 
     monkeypatch.setattr(budget, "MAX_SOURCE_BYTES", 10_000)
     write_tree(tmp_path, {"big.py": "x = '" + "a" * 20_000 + "'\n", "small.py": "import os\n"})
-    big = collect_entry(SourceFile(str(tmp_path / "big.py"), "big", False, str(tmp_path)))
-    small = collect_entry(SourceFile(str(tmp_path / "small.py"), "small", False, str(tmp_path)))
-    (problem,) = facts_codec().decode(big["facts"]).problems
+    big_source = SourceFile(str(tmp_path / "big.py"), "big", False, str(tmp_path))
+    small_source = SourceFile(str(tmp_path / "small.py"), "small", False, str(tmp_path))
+    big = collect_entry(big_source)
+    small = collect_entry(small_source)
+    (problem,) = facts_of(big_source, big).problems
     assert problem.code == "IG901" and "20,007 bytes, over the 10,000 bytes" in problem.message
     assert big["digest"] is None  # never cached
-    small_facts = facts_codec().decode(small["facts"])
+    small_facts = facts_of(small_source, small)
     assert small_facts.problems == () and small_facts.imports
 
 
 def _collect_with_pool(tmp_path, files):
-    from importguard.cache.pool import WorkerPool, facts_codec
+    from importguard.cache.pool import WorkerPool, facts_of
 
     sources = []
     for name in files:
         sources.append(SourceFile(str(tmp_path / name), name[:-3], False, str(tmp_path)))
     collector = WorkerPool(2)
     try:
-        return {s.module: facts_codec().decode(r["facts"]) for s, r in zip(sources, collector(sources))}
+        return {s.module: facts_of(s, r) for s, r in zip(sources, collector(sources))}
     finally:
         collector.close()
 
@@ -611,7 +617,7 @@ def test_cache_files_that_are_named_pipes_do_not_hang_a_run(tmp_path):
     run("check", cwd=tmp_path)
     run("check", cwd=tmp_path)  # a replayed run
     cache = tmp_path / ".importguard_cache"
-    replaced = sorted(p.name for p in cache.glob("*.json"))
+    replaced = sorted(p.name for p in [*cache.glob("*.json"), *cache.glob("*.sqlite")])
     assert any(n.startswith("facts-") for n in replaced) and any(n.startswith("replay-") for n in replaced) \
         and any(n.startswith("results-") for n in replaced)
     for name in replaced:

@@ -70,7 +70,7 @@ async def test_a_pulling_client_leaves_the_facts_cache_for_the_next_session(tmp_
         assert [d.code for d in report.items] == ["IG001"]
         cache = root / ".importguard_cache"
         for _ in range(200):
-            if list(cache.glob("facts-*.json")):
+            if list(cache.glob("facts-*.sqlite")):
                 break
             await asyncio.sleep(0.1)
-    assert list(cache.glob("facts-*.json")), sorted(p.name for p in cache.iterdir())
+    assert list(cache.glob("facts-*.sqlite")), sorted(p.name for p in cache.iterdir())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -127,7 +128,7 @@ async def test_the_first_analysis_reads_the_facts_cache_and_an_edit_parses_one_f
     root = write_tree(tmp_path, FILES)
     warmed = subprocess.run([sys.executable, "-m", "importguard", "check", "pkg"], cwd=root,
                             capture_output=True, text=True, timeout=120)
-    assert warmed.returncode == 1 and list((root / ".importguard_cache").glob("facts-*.json"))
+    assert warmed.returncode == 1 and list((root / ".importguard_cache").glob("facts-*.sqlite"))
     await start(client, PUSH)
 
     uri = open_file(client, root / "pkg" / "__init__.py")
@@ -146,9 +147,9 @@ async def test_the_first_analysis_reads_the_facts_cache_and_an_edit_parses_one_f
 async def test_without_a_cache_the_server_parses_and_writes_it(client: LanguageClient, tmp_path: Path):
     root, uri = await opened_package(client, tmp_path)
     assert stats(client)[0]["parsed_from_disk"] == 4  # the buffer is the file on disk: cached too
-    await until(client, lambda: list((root / ".importguard_cache").glob("facts-*.json")))
-    [index] = (root / ".importguard_cache").glob("facts-*.json")
-    entries = json.loads(index.read_text())["entries"]
+    await until(client, lambda: list((root / ".importguard_cache").glob("facts-*.sqlite")))
+    [index] = (root / ".importguard_cache").glob("facts-*.sqlite")
+    entries = [name for (name,) in sqlite3.connect(index).execute("SELECT name FROM files")]
     assert sorted(Path(p).name for p in entries) == ["__init__.py", "attn.py", "gemm.py", "util.py"]
 
 

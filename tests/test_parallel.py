@@ -13,7 +13,7 @@ from importguard.cache import pool as parallel
 from importguard.facts import collect
 from importguard.facts.collect import collect_file
 from importguard.discovery import discover
-from importguard.cache.pool import WorkerPool, facts_codec
+from importguard.cache.pool import WorkerPool
 from importguard.model import ModuleFacts
 
 ODD_FILES = {
@@ -38,8 +38,8 @@ def sources(tmp_path: Path):
     return found
 
 
-def facts_of(results) -> list[ModuleFacts]:
-    return [facts_codec().decode(result["facts"]) for result in results]
+def facts_of(files, results) -> list[ModuleFacts]:
+    return [parallel.facts_of(source, result) for source, result in zip(files, results)]
 
 
 def test_parallel_facts_equal_serial_facts(tmp_path: Path) -> None:
@@ -47,8 +47,8 @@ def test_parallel_facts_equal_serial_facts(tmp_path: Path) -> None:
     serial = [collect_file(source) for source in files]
     pool = WorkerPool(jobs=2)
     try:
-        in_pool = facts_of(pool(files))
-        again = facts_of(pool(files[:3]))  # the pool stays up between batches
+        in_pool = facts_of(files, pool(files))
+        again = facts_of(files, pool(files[:3]))  # the pool stays up between batches
     finally:
         pool.close()
     assert in_pool == serial
@@ -56,10 +56,31 @@ def test_parallel_facts_equal_serial_facts(tmp_path: Path) -> None:
     assert any(f.problems for f in serial) and any(f.imports for f in serial)
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_each_result_is_handed_over_as_it_arrives(tmp_path: Path, jobs: int) -> None:
+    """`each` sees every result once and the batch keeps only what it returns: a run
+    never holds the encoded facts of a whole batch."""
+    files = sources(tmp_path)
+    seen: list[str] = []
+
+    def each(source, result):
+        seen.append(source.path)
+        assert isinstance(result["facts"], bytes) and len(result["hash"]) == 32
+        return source.module
+
+    pool = WorkerPool(jobs=jobs)
+    try:
+        kept = pool(files, each=each)
+    finally:
+        pool.close()
+    assert kept == [source.module for source in files]
+    assert sorted(seen) == sorted(source.path for source in files)
+
+
 def test_one_job_collects_inline_with_the_same_results(tmp_path: Path) -> None:
     files = sources(tmp_path)
     inline = WorkerPool(jobs=1)
-    assert facts_of(inline(files)) == [collect_file(source) for source in files]
+    assert facts_of(files, inline(files)) == [collect_file(source) for source in files]
     assert inline._pool is None
 
 
@@ -80,10 +101,10 @@ def test_a_collector_crash_becomes_a_problem(tmp_path: Path, monkeypatch: pytest
         results = pool(files)
     finally:
         pool.close()
-    crashed = [r for r in facts_of(results) if r.path == victim]
+    crashed = [r for r in facts_of(files, results) if r.path == victim]
     (problem,) = crashed[0].problems
     assert problem.code == "IG901" and "internal error: RuntimeError: boom" in problem.message
-    crashed = [r for r in results if facts_codec().decode(r["facts"]).path == victim]
+    crashed = [r for s, r in zip(files, results) if s.path == victim]
     assert crashed[0]["digest"] is None  # never cached
     assert sum(r["digest"] is None for r in results) == 1
 

@@ -86,6 +86,6 @@ def test_a_fresh_cache_directory_is_created_and_reused(tmp_path):
     project = write_tree(tmp_path / "proj", PROJECT)
     cache = tmp_path / "new-cache"
     assert importguard(project, "check", "--cache-dir", str(cache), ".").returncode == 1
-    assert (cache / "CACHEDIR.TAG").is_file() and any(cache.glob("facts-*.json"))
+    assert (cache / "CACHEDIR.TAG").is_file() and any(cache.glob("facts-*.sqlite"))
     again = importguard(project, "check", "--cache-dir", str(cache), ".")
     assert again.returncode == 1 and "cannot write cache" not in again.stderr

@@ -30,7 +30,7 @@ TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# importguard facts cache\n"
 _MARKERS = ((TAG_NAME, TAG), (".gitignore", "# Created by importguard.\n*\n"))
 # What a directory importguard created can hold before its tag is written (another run
 # may be creating it at this moment): the markers, temporary files, cache records.
-_OUR_NAMES = re.compile(r"(?:\.gitignore|CACHEDIR\.TAG|\.importguard-tmp-.*|\.tmp-.*|[a-z]+-\w+\.json)\Z")
+_OUR_NAMES = re.compile(r"(?:\.gitignore|CACHEDIR\.TAG|\.importguard-tmp-.*|\.tmp-.*|[a-z]+-\w+\.json|[a-z]+-\w+\.sqlite(?:-journal)?)\Z")
 
 
 def cache_directory(config: "Config", given: Optional[Path] = None) -> Path:

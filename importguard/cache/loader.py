@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
 from importguard.cache.directory import cache_directory
-from importguard.cache.store import FactsCache, without_identity
+from importguard.cache.store import FactsCache
 from importguard.config import Config
-from importguard.cache.pool import WorkerPool, facts_codec
+from importguard.cache.pool import Result, WorkerPool, facts_of
 from importguard.model import ModuleFacts, SourceFile
 
 
@@ -35,13 +35,17 @@ class FactsLoader:
                 misses.append(source)
             else:
                 found[source.path] = facts
-        for source, result in zip(misses, self.pool(misses, meanwhile)):
-            facts = facts_codec().decode(result["facts"])
-            if self.cache is not None and result["digest"] is not None:
-                self.cache.store_encoded(source, result["digest"], result["stat"], without_identity(result["facts"]))
+        for source, facts in zip(misses, self.pool(misses, meanwhile, self._take)):
             found[source.path] = facts
         self.collected += len(misses)
         return [found[source.path] for source in sources]
+
+    def _take(self, source: SourceFile, result: Result) -> ModuleFacts:
+        """A worker's result as it arrives: its bytes to the cache as they are, its
+        facts decoded once."""
+        if self.cache is not None and result["digest"] is not None:
+            self.cache.store_data(source, result["digest"], result["stat"], result["facts"], result["hash"])
+        return facts_of(source, result)
 
     def facts_hashes(self, sources: Sequence[SourceFile],
                      meanwhile: Optional[Callable[[], None]] = None) -> Optional[list[str]]:

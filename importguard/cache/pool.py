@@ -1,10 +1,13 @@
 """Collect facts in worker processes.
 
-Workers return plain data (the facts as codec.py encodes them, plus the content hash
-and stat the cache keys on: the main process stores them without encoding them again) and never raise: a crash of the collector on one file becomes a problem
-in that file's facts. A single file, or a few before any pool exists, is collected
-inline, which costs less than starting a pool; once started, the pool stays up for the
-rest of the run, so each breadth-first level of the graph search reuses it. Large files
+Workers return plain data (the facts' JSON as the facts cache keeps it, its hash, and
+the content hash and stat the cache keys on: the main process stores those bytes
+without encoding them again, and decodes them once) and never raise: a crash of the
+collector on one file becomes a problem in that file's facts. Each result is handed to
+the caller as it arrives (`each`), so a run need not hold the results of a whole batch.
+A single file, or a few before any pool exists, is collected inline, which costs less
+than starting a pool; once started, the pool stays up for the rest of the run, so each
+breadth-first level of the graph search reuses it. Large files
 go first, but the source being parsed at once stays under a budget (`ast` of the whole
 file plus LibCST of its skeleton took about 120 MB per MB of source on flashinfer's
 largest generated modules; LibCST on whole files took about 1 GB per MB).
@@ -42,9 +45,23 @@ def facts_codec() -> Codec:
     return codec(ModuleFacts)
 
 
+def facts_of(source: SourceFile, result: Result) -> ModuleFacts:
+    """The facts a worker's result carries (`source` is the file it was asked for)."""
+    import json
+
+    from importguard.cache.store import decode
+
+    return decode(source, json.loads(result["facts"]))
+
+
 def collect_entry(source: SourceFile) -> Result:
-    """Facts of one file as a plain dict, with `digest` and `stat` for the cache
-    (`digest` is None when the facts must not be cached)."""
+    """Facts of one file as plain data: `facts` their JSON without the fields naming
+    the file (store.facts_json), `hash` its digest, and `digest` and `stat` for the
+    cache (`digest` is None when the facts must not be cached)."""
+    return _packed(_collected(source))
+
+
+def _collected(source: SourceFile) -> Result:
     from importguard.cache.store import digest, file_stat
     from importguard.files.regular_file import FileTooLarge, read_regular
 
@@ -56,6 +73,15 @@ def collect_entry(source: SourceFile) -> Result:
     except OSError as error:
         return _failure(source, f"cannot read file: {error.strerror or error}")
     return _collect_within_budget(source, data, lambda: (digest(data), stat))
+
+
+def _packed(result: Result) -> Result:
+    """`result` with its encoded facts as the bytes the cache stores, hashed here, in
+    the worker: the main process neither encodes them again nor hashes them."""
+    from importguard.cache.store import digest, facts_json, without_identity
+
+    data = facts_json(without_identity(result["facts"]))
+    return {**result, "facts": data, "hash": digest(data)}
 
 
 def _collect_within_budget(source: SourceFile, data: bytes,
@@ -84,9 +110,9 @@ def collect_bounded(source: SourceFile, data: Optional[bytes] = None, time_budge
     `time_budget` seconds instead of the default."""
     size = len(data) if data is not None else _size(source)
     if size <= budget.INLINE_MAX_BYTES:
-        return facts_codec().decode(_entry_for(source, data)["facts"])
+        return facts_of(source, _entry_for(source, data))
     if size > budget.MAX_SOURCE_BYTES:
-        return facts_codec().decode(_failure(source, budget.too_large_message(size))["facts"])
+        return facts_of(source, _packed(_failure(source, budget.too_large_message(size))))
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -96,8 +122,8 @@ def collect_bounded(source: SourceFile, data: Optional[bytes] = None, time_budge
         try:
             result = pool.submit(_entry_for, source, data, time_budget).result()
         except BrokenProcessPool:
-            result = _failure(source, budget.over_budget_message(time_budget))
-    return facts_codec().decode(result["facts"])
+            result = _packed(_failure(source, budget.over_budget_message(time_budget)))
+    return facts_of(source, result)
 
 
 def _entry_for(source: SourceFile, data: Optional[bytes], time_budget: Optional[float] = None) -> Result:
@@ -105,7 +131,7 @@ def _entry_for(source: SourceFile, data: Optional[bytes], time_budget: Optional[
         budget.TIME_BUDGET_SECONDS = time_budget  # in this worker only
     if data is None:
         return collect_entry(source)
-    return _collect_within_budget(source, data, lambda: (None, None))  # a buffer: never cached
+    return _packed(_collect_within_budget(source, data, lambda: (None, None)))  # a buffer: never cached
 
 
 def _worker_args() -> tuple[int, bool]:
@@ -145,6 +171,10 @@ def _release_memory() -> None:
         pass
 
 
+def _itself(source: SourceFile, result: Result) -> Result:
+    return result
+
+
 def _size(source: SourceFile) -> int:
     try:
         return os.stat(source.path).st_size
@@ -153,17 +183,21 @@ def _size(source: SourceFile) -> int:
 
 
 class WorkerPool:
-    """`collector(sources) -> [Result]` in the order given."""
+    """`collector(sources) -> [Result]` in the order given, or `[each(source, result)]`."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)
         self._pool: Optional[ProcessPoolExecutor] = None
 
-    def __call__(self, sources: Sequence[SourceFile], meanwhile: Optional[Callable[[], None]] = None) -> list[Result]:
+    def __call__(self, sources: Sequence[SourceFile], meanwhile: Optional[Callable[[], None]] = None,
+                 each: Optional[Callable[[SourceFile, Result], Any]] = None) -> list[Any]:
         """`meanwhile`: work to do while the parser process started early
-        (early_parser.py) collects, if it does; it is not called otherwise."""
+        (early_parser.py) collects, if it does; it is not called otherwise. `each`:
+        what to keep of a result, called as each arrives (the result itself if not
+        given)."""
         if not sources:
             return []
+        keep = each if each is not None else _itself
         with self._progress(len(sources)) as progress:
             if not any(_size(s) > budget.INLINE_MAX_BYTES for s in sources) and (
                 self.jobs == 1 or len(sources) == 1 or (self._pool is None and len(sources) < POOL_MIN_FILES)
@@ -171,16 +205,16 @@ class WorkerPool:
                 try:
                     early = early_parser.collect(_collect_chunk, sources, meanwhile)
                 except ChildProcessError:  # it died on one of them: find which, as below
-                    return [_isolated(source) for source in sources]
+                    return [keep(source, _isolated(source)) for source in sources]
                 if early is not None:
-                    return early
+                    return [keep(source, result) for source, result in zip(sources, early)]
                 results = []
                 for source in sources:
-                    results.append(collect_entry(source))
+                    results.append(keep(source, collect_entry(source)))
                     if progress is not None:
                         progress.advance()
                 return results
-            return self._in_pool(sources, progress)
+            return self._in_pool(sources, progress, keep)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -209,12 +243,13 @@ class WorkerPool:
             )
         return self._pool
 
-    def _in_pool(self, sources: Sequence[SourceFile], progress: Optional[Progress]) -> list[Result]:
+    def _in_pool(self, sources: Sequence[SourceFile], progress: Optional[Progress],
+                 keep: Callable[[SourceFile, Result], Any] = lambda source, result: result) -> list[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
         queue = _chunks(sources, self.jobs)
-        by_path: dict[str, Result] = {}
+        by_path: dict[str, Any] = {}
         running: dict[Future[list[Result]], _Chunk] = {}
         in_flight = 0
         try:
@@ -233,7 +268,8 @@ class WorkerPool:
                     del running[future]
                     in_flight -= size
                     for source, result in zip(files, results):
-                        by_path[source.path] = result
+                        by_path[source.path] = keep(source, result)
+                    del results
                     if progress is not None:
                         progress.advance(len(files))
         except BrokenProcessPool:
@@ -241,7 +277,7 @@ class WorkerPool:
             for _, files in [*running.values(), *queue]:
                 for source in files:
                     if source.path not in by_path:
-                        by_path[source.path] = _isolated(source)
+                        by_path[source.path] = keep(source, _isolated(source))
         return [by_path[source.path] for source in sources]
 
 
@@ -284,4 +320,4 @@ def _isolated(source: SourceFile) -> Result:
         try:
             return pool.submit(collect_entry, source).result()
         except BrokenProcessPool:
-            return _failure(source, budget.over_budget_message())
+            return _packed(_failure(source, budget.over_budget_message()))

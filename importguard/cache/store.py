@@ -1,18 +1,26 @@
 """ModuleFacts on disk, so an unchanged file is never parsed twice.
 
-Layout: per cache key, two packed JSON files: the index `<cache-dir>/facts-<key>.json`
-(path -> module, package-ness, content hash, stat, facts hash) and the facts
-themselves, `<cache-dir>/factdata-<key>.json` (facts hash -> encoded facts), with the
-facts collected since that file was last written in `factrecent-<key>.json` and the
-index entries changed since the index was written in `factsdelta-<key>.json` (an edit
-rewrites those small files; past `_RECENT_LIMIT` they are folded into the big ones). A check
-whose stored findings still hold (cache/results.py) needs only the index: on vLLM
-(3,244 files) 0.8 MB that loads in 8 ms, against 3.8 MB and 60 ms for index and facts
-together (marshal of the same data: 46 ms, and not safe to read from a checkout). The
-facts file is read the first time a module's facts are decoded. One packed file per
-kind, not one per module: loading flashinfer's index took 32 ms against 46 ms for one
-file per module. JSON, not pickle: a hostile checkout that ships a cache must not be
-able to run code; every entry's shape is checked where it is used.
+One file per cache key, `<cache-dir>/facts-<key>.sqlite`, an SQLite database with three
+tables: `files` (path relative to the project root -> module, package-ness, content
+hash, stat, facts hash), `facts` (facts hash -> the facts' JSON, as codec.py encodes
+them) and `meta` (format and key). Facts are stored by content: two files with the
+same facts share one row. A worker sends the facts' JSON and its hash; the main process
+stores those bytes as they are (no decode and encode again), a few megabytes at a time
+while collection goes on, so no run holds the encoded facts of the whole tree; a row is
+read back, by its hash, only when its facts are asked for. A check whose stored findings
+still hold (cache/results.py) reads only the `files` table.
+
+Why SQLite (the stdlib's `sqlite3`): one file, whose transactions make every write
+all-or-nothing (a killed run or a full disk leaves the last committed state, which a
+later run reads), that two runs share safely (its locks let one write at a time, and each
+write is one short transaction), and whose rows are read one by one without loading the
+rest. One packed
+JSON file per kind, as before, had to be rewritten whole (or kept apart in delta files)
+and read whole. A database that ships with a checkout is only data: it is opened only
+when it is a regular file of bounded size, with `trusted_schema=OFF` (and SQLite's
+defensive mode where Python offers it), its schema must be exactly ours (no view or
+trigger), and every value read is type-checked; a file that fails is ignored with one
+warning and replaced when the run saves.
 
 The key is everything that can change facts: importguard's version, the source of the
 collector itself (facts/collect.py, facts/skeleton.py and model.py, so an edited checkout never
@@ -20,40 +28,39 @@ reuses stale facts), LibCST's version, the interpreter version (LibCST picks its
 from it, and skeleton.py's `ast` is the interpreter's own parser),
 the parser type, and the configuration that collection reads (`COLLECTION_SETTINGS`).
 Different keys live in different files, so two importguard versions used side by side
-do not evict each other. Inside an index, an entry is found by path and is used only
-when the module name, package-ness and content hash match; the stat fields (mtime,
-ctime, size, inode) are only a fast path that skips re-hashing.
-
-Writes go to a temporary file and `os.replace`, so readers see the old or the new
-file, never a torn one; the facts file is written before the index, and an index
-entry whose facts hash is missing from the facts file is a miss (collected again),
-never wrong facts. Two concurrent runs merge what they found and the last writer
-wins. A corrupt or foreign index is ignored and rebuilt, with one warning.
+do not evict each other. An entry is found by path and is used only when the module
+name, package-ness and content hash match; the stat fields (mtime, ctime, size, inode)
+are only a fast path that skips re-hashing. An entry whose facts row is missing (another
+run dropped it), malformed, or not what its hash says is a miss: the file is collected
+again. A run's last write drops the facts no entry names (and, after many changes, the
+entries of files that are gone).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat as stat_mode
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional
 
 from importguard import __version__
 from importguard.facts import budget
 from importguard.cache.codec import MalformedEntry, codec, schema
 from importguard.model import ModuleFacts, SourceFile
-from importguard.files.atomic_write import write_cache_file as _atomic_write  # one writer for every file
+from importguard.files.atomic_write import write_cache_file as _atomic_write  # noqa: F401 - replay.py and results.py write through it
 from importguard.cache.directory import prepare as prepare_cache_directory, prunable
+from importguard.cache.version import FORMAT
 from importguard.files.regular_file import read_regular
 
-# 4: facts in their own file, keyed by facts hash; 5: function facts, bindings, environ, notes;
-# 6: the facts file read entry by entry (_PackedFacts); 7: the layout derived from the
-# dataclasses (codec.py), whose schema is part of the key; index entries relative to the project root
-FORMAT = 7
+if TYPE_CHECKING:
+    import sqlite3
+
 # A cache directory can come with a checkout: its files are read only when regular, and
-# only up to this size (flashinfer's index is about 3 MB).
+# only up to this size (vLLM's facts take about 25 MB).
 MAX_CACHE_FILE_BYTES = 512_000_000
 DEFAULT_DIRECTORY = ".importguard_cache"
 # Config fields collect.py reads. None today; a field added here joins the key.
@@ -67,7 +74,12 @@ COLLECTOR_SOURCES = (  # under importguard/
 # so its stat is not trusted as a fast path next time ("racy git" problem).
 _RACY_NS = 2_000_000_000
 _KEEP_INDEXES = 4
-_RECENT_LIMIT = 256  # facts kept apart before they are folded into the facts file
+# A save that wrote more entries than this also drops the entries of files that are gone.
+_SWEEP_AFTER = 256
+# Collected facts wait in memory until this many bytes of them, then go to the file.
+_FLUSH_BYTES = 4_000_000
+_MAX_FACTS_BYTES = 64_000_000  # one file's facts, as read back
+_BUSY_SECONDS = 30.0  # how long a write waits for another run's
 
 Stat = tuple[int, int, int, int]  # mtime_ns, ctime_ns, size, inode
 
@@ -174,74 +186,93 @@ def decode(source: SourceFile, data: Any) -> ModuleFacts:
     return codec(ModuleFacts).decode([source.module, source.path, source.is_package, *data])
 
 
+def facts_json(encoded: list[Any]) -> bytes:
+    """What the store keeps of facts `encode` gave: compact JSON, hashed as it is."""
+    return json.dumps(encoded, separators=(",", ":")).encode()
+
+
 def facts_hash(encoded: list[Any]) -> str:
-    return digest(json.dumps(encoded, separators=(",", ":")).encode())
-
-
-def _ints(*values: Any) -> bool:
-    return all(type(v) is int for v in values)
+    return digest(facts_json(encoded))
 
 
 # ----------------------------------------------------------------------------- store
 
+_SCHEMA = (
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE files (name TEXT PRIMARY KEY, module TEXT NOT NULL, is_package INTEGER NOT NULL, "
+    "content TEXT NOT NULL, mtime INTEGER, ctime INTEGER, size INTEGER, inode INTEGER, facts TEXT NOT NULL)",
+    "CREATE TABLE facts (hash TEXT PRIMARY KEY, data BLOB NOT NULL)",
+    "CREATE INDEX files_by_facts ON files (facts)",
+)
+_COLUMNS = "name, module, is_package, content, mtime, ctime, size, inode, facts"
+# A row of `files` as read: (name, module, is_package 0/1, content hash, mtime, ctime,
+# size, inode (None when the stat was too fresh to trust), facts hash).
+Entry = tuple[Any, ...]
+_EXPECTED_SCHEMA: Optional[list[tuple[Any, ...]]] = None
+_SCHEMA_QUERY = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
 
-class _PackedFacts:
-    """The facts file's entries, each parsed when asked for; an entry whose bytes are
-    not what its offsets promise is a miss (collected again), never an answer."""
 
-    def __init__(self, raw: bytes, body: int, offsets: dict[str, Any]) -> None:
-        self._raw = raw
-        self._body = body
-        self._offsets = offsets
+class _Foreign(Exception):
+    """The file is not a cache this version wrote with this key: `args[0]` says why."""
 
-    def get(self, hashed: str) -> Any:
-        where = self._offsets.get(hashed)
-        if type(where) not in _SEQUENCE or len(where) != 2 or not _ints(*where) or min(where) < 0:
-            return None
-        start = self._body + where[0]
-        if start + where[1] > len(self._raw):
-            return None
-        try:
-            return json.loads(self._raw[start:start + where[1]])
-        except ValueError:
-            return None
 
-    def items(self) -> Iterator[tuple[str, Any]]:
-        for hashed in self._offsets:
-            found = self.get(hashed)
-            if found is not None:
-                yield hashed, found
+def _connect(path: str, mode: str) -> "sqlite3.Connection":
+    """A connection that treats the file as untrusted data."""
+    import sqlite3
+
+    quoted = path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    db = sqlite3.connect(f"file:{quoted}?mode={mode}", uri=True, timeout=_BUSY_SECONDS,
+                         isolation_level=None, check_same_thread=False)
+    setconfig = getattr(db, "setconfig", None)  # Python 3.12+
+    if setconfig is not None:
+        setconfig(sqlite3.SQLITE_DBCONFIG_DEFENSIVE, True)
+    db.execute("PRAGMA trusted_schema=OFF")
+    db.execute("PRAGMA cell_size_check=ON")
+    db.execute("PRAGMA mmap_size=0")
+    # No fsync, as for every cache file: a write lost to a power cut is collected again,
+    # and a row whose bytes are not what their hash says is a miss (FactsCache.lookup).
+    db.execute("PRAGMA synchronous=OFF")
+    return db
+
+
+def _expected_schema() -> list[tuple[Any, ...]]:
+    global _EXPECTED_SCHEMA
+    if _EXPECTED_SCHEMA is None:
+        db = _connect(":memory:", "memory")
+        for statement in _SCHEMA:
+            db.execute(statement)
+        _EXPECTED_SCHEMA = db.execute(_SCHEMA_QUERY).fetchall()
+        db.close()
+    return _EXPECTED_SCHEMA
 
 
 class FactsCache:
-    """Index entries are `path -> [module, is_package, digest, stat or None, facts
-    hash]`; the facts file maps `facts hash -> encoded facts`. The facts hash is the
-    digest of the encoded facts, whatever fields they hold: what cache/results.py keys
-    its stored findings on."""
+    """Entries are `path -> (path, module, is_package, digest, mtime, ctime, size, inode,
+    facts hash)` (the stat fields None when untrusted);
+    the facts hash is the digest of the facts' JSON, whatever fields they hold: what
+    cache/results.py keys its stored findings on."""
 
     def __init__(self, directory: Path, key: dict[str, str], base: Optional[Path] = None) -> None:
         self.directory = directory
         self.key = key
-        # Index entries name the files under `base` (the project root) relative to it,
-        # so a moved checkout, a worktree or a CI runner restoring the cache reuses them.
+        # Entries name the files under `base` (the project root) relative to it, so a
+        # moved checkout, a worktree or a CI runner restoring the cache reuses them.
         self._base = None if base is None else os.path.join(os.path.abspath(base), "")
-        self.path = directory / f"facts-{key_name(key)}.json"
-        self.data_path = directory / f"factdata-{key_name(key)}.json"
-        # Facts collected since the facts file was last written: an edit rewrites this
-        # small file, not the big one (flashinfer's is several MB).
-        self.recent_path = directory / f"factrecent-{key_name(key)}.json"
-        # Index entries changed since the index was last written, the same way.
-        self.delta_path = directory / f"factsdelta-{key_name(key)}.json"
+        self.path = directory / f"facts-{key_name(key)}.sqlite"
         self.warnings: list[str] = []
-        self._entries: dict[str, list[Any]] = {}
-        self._changed: dict[str, list[Any]] = {}
-        self._facts: Optional[Union[_PackedFacts, dict[str, Any]]] = None  # the facts file, once read
-        self._new_facts: dict[str, Any] = {}
-        self._recent: Optional[dict[str, Any]] = None
+        self._db: Optional["sqlite3.Connection"] = None
+        self._replace = False  # the file on disk is not ours to update: written anew on save
+        self._lock = threading.Lock()  # the language server may save from another thread
+        self._entries: dict[str, Entry] = {}
+        self._changed: dict[str, Entry] = {}  # entries this run stored (since its last save)
+        self._unsaved: dict[str, Entry] = {}  # entries not written yet
+        self._unsaved_facts: dict[str, bytes] = {}  # facts hash -> JSON, not written yet
+        self._unsaved_bytes = 0
+        self._dropped: set[str] = set()  # names of corrupt entries, deleted on save
+        self._written = 0  # entries written since the last save
+        self._failed = False  # a write failed: the run goes on without writing
         self._corrupt_entries = 0
         self._entries = self._read()
-        self._indexed = bool(self._entries)  # an index to add a delta to
-        self._entries.update(self._read_delta())
         # path -> the stat this run took of it before trusting (or collecting) its facts:
         # replay.py records these instead of taking every stat again.
         self.stats: dict[str, Stat] = {}
@@ -251,7 +282,7 @@ class FactsCache:
         return cls(directory, cache_key(config), config.project_root)
 
     def _name(self, path: str) -> str:
-        """The index's name of a file: relative to the base where it lies below it."""
+        """The name of a file in the cache: relative to the base where it lies below it."""
         base = self._base
         if base is None:
             return path
@@ -264,31 +295,66 @@ class FactsCache:
 
     # -- reading
 
-    def _read(self) -> dict[str, list[Any]]:
+    def _read(self) -> dict[str, Entry]:
+        import sqlite3
+
         try:
-            raw = read_regular(self.path, MAX_CACHE_FILE_BYTES)
-        except (FileNotFoundError, NotADirectoryError):  # saving says what is wrong
-            return {}
+            found = os.lstat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            return {}  # saving says what is wrong
         except OSError as error:
             self._warn(f"cannot read cache {self.path}: {error.strerror or error}; rebuilding it")
             return {}
         try:
-            data = json.loads(raw)
-        except ValueError:
+            if not stat_mode.S_ISREG(found.st_mode) or not _regular_or_absent(self._journal()):
+                raise _Foreign("is not a regular file")
+            if found.st_size > MAX_CACHE_FILE_BYTES:
+                raise _Foreign(f"is larger than {MAX_CACHE_FILE_BYTES} bytes")
+            self._db = _connect(str(self.path), "rw")
+            self._check(self._db)
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM files").fetchall()
+        except _Foreign as foreign:
+            self._drop(foreign.args[0])
+            return {}
+        except sqlite3.OperationalError as error:  # locked past the timeout, or I/O: not corrupt
+            self._close()
+            self._warn(f"cannot read cache {self.path}: {error}")
+            return {}
+        except (sqlite3.Error, OSError):
+            self._drop("corrupt")
+            return {}
+        # The rows as they are: _valid_entry compares each value with what it must be.
+        return {row[0]: row for row in rows}
+
+    def _journal(self) -> Path:
+        return self.path.with_name(self.path.name + "-journal")
+
+    def _check(self, db: "sqlite3.Connection") -> None:
+        """Raise _Foreign unless `db` holds exactly our tables, this format and this key."""
+        if db.execute(_SCHEMA_QUERY).fetchall() != _expected_schema():
+            raise _Foreign("corrupt")
+        meta = dict(db.execute("SELECT name, value FROM meta WHERE name IN ('format', 'key')").fetchall())
+        try:
+            key = json.loads(meta.get("key", "null"))
+        except (TypeError, ValueError):
+            raise _Foreign("corrupt") from None
+        if meta.get("format") != str(FORMAT) or key != self.key:
+            version = key.get("importguard", "an unknown version") if isinstance(key, dict) else "an unknown version"
+            raise _Foreign(f"written by importguard {version} with other settings")
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _drop(self, why: str) -> None:
+        """Forget the file on disk; the next save writes a new one in its place."""
+        self._close()
+        self._replace = True
+        if why == "corrupt":
             self._warn(f"ignoring corrupt cache {self.path}; rebuilding it")
-            return {}
-        if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
-            self._warn(f"ignoring corrupt cache {self.path}; rebuilding it")
-            return {}
-        if data.get("format") != FORMAT or data.get("key") != self.key:
-            found = data.get("key") if isinstance(data.get("key"), dict) else {}
-            version = found.get("importguard", "an unknown version")
-            self._warn(
-                f"ignoring cache {self.path} written by importguard {version} with other "
-                "settings; rebuilding it"
-            )
-            return {}
-        return data["entries"]
+        else:
+            self._warn(f"ignoring cache {self.path} {why}; rebuilding it")
 
     def _warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -298,46 +364,58 @@ class FactsCache:
         entry = self._valid_entry(source)
         if entry is None:
             return None
-        data = self._new_facts.get(entry[4])
+        data = self._facts_data(entry[8])
         if data is None:
-            data = self._read_recent().get(entry[4])
-        if data is None:
-            data = self._read_facts().get(entry[4])
-        if data is None:
-            return None  # the facts file lost it (another run pruned it): collect again
+            return None  # another run dropped them: collect again
         try:
-            return decode(source, data)
+            if digest(data) != entry[8]:
+                raise MalformedEntry("facts: not what their hash says")
+            return decode(source, json.loads(data))
         except (ValueError, TypeError, KeyError, AttributeError):
             self._corrupt(source)
             return None
+
+    def _facts_data(self, hashed: str) -> Optional[bytes]:
+        data = self._unsaved_facts.get(hashed)
+        if data is not None or self._db is None:
+            return data
+        import sqlite3
+
+        try:
+            with self._lock:
+                row = self._db.execute("SELECT data FROM facts WHERE hash = ?", (hashed,)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None or type(row[0]) is not bytes or len(row[0]) > _MAX_FACTS_BYTES:
+            return None
+        return row[0]
 
     def facts_hash(self, source: SourceFile) -> Optional[str]:
         """The hash of the facts cached for `source`, when they are still its facts;
         nothing is decoded."""
         entry = self._valid_entry(source)
-        return None if entry is None else entry[4]
+        return None if entry is None else entry[8]
 
     def stored_hash(self, source: SourceFile) -> Optional[str]:
         """The facts hash this run stored for `source` (just collected), if any."""
         entry = self._changed.get(self._name(source.path))
-        return None if entry is None or entry[0] != source.module else entry[4]
+        return None if entry is None or entry[1] != source.module else entry[8]
 
-    def _valid_entry(self, source: SourceFile) -> Optional[list[Any]]:
+    def _valid_entry(self, source: SourceFile) -> Optional[Entry]:
         name = self._name(source.path)
         entry = self._entries.get(name)
         if entry is None:
             return None
         try:
-            if type(entry) not in _SEQUENCE or len(entry) != 5:
-                raise MalformedEntry("not a list of five fields")
-            module, is_package, content, stat, hashed = entry
-            if module != source.module or is_package != source.is_package or not isinstance(hashed, str):
+            _, module, is_package, content, mtime, ctime, size, inode, hashed = entry
+            if module != source.module or type(is_package) is not int or is_package != source.is_package \
+                    or type(hashed) is not str:
                 return None
             now = file_stat(source.path)
             if now is None:
                 return None
             self.stats[source.path] = now
-            if stat is None or list(now) != stat:
+            if (mtime, ctime, size, inode) != now:  # never equal when the stat was not kept (None)
                 try:
                     fresh = digest(read_regular(source.path, budget.MAX_SOURCE_BYTES))
                 except OSError:
@@ -354,8 +432,11 @@ class FactsCache:
     def _corrupt(self, source: SourceFile) -> None:
         self._corrupt_entries += 1
         self._warn_corrupt_entries()
-        self._entries.pop(self._name(source.path), None)
-        self._changed.pop(self._name(source.path), None)  # never saved back
+        name = self._name(source.path)
+        self._entries.pop(name, None)
+        self._changed.pop(name, None)  # never saved back
+        self._unsaved.pop(name, None)
+        self._dropped.add(name)
 
     def _warn_corrupt_entries(self) -> None:
         self.warnings = [w for w in self.warnings if not w.startswith("ignored ")]
@@ -367,165 +448,153 @@ class FactsCache:
     # -- writing
 
     def store(self, source: SourceFile, content: str, stat: Optional[Stat], facts: ModuleFacts) -> None:
-        self.store_encoded(source, content, stat, encode(facts))
+        data = facts_json(encode(facts))
+        self.store_data(source, content, stat, data, digest(data))
 
-    def store_encoded(self, source: SourceFile, content: str, stat: Optional[Stat], encoded: list[Any]) -> None:
-        """Store facts as `encode` gave them (a worker encoded them: no round trip here)."""
-        hashed = facts_hash(encoded)
-        self._new_facts[hashed] = encoded
+    def store_data(self, source: SourceFile, content: str, stat: Optional[Stat], data: bytes, hashed: str) -> None:
+        """Store facts as a worker sent them: `data` is `facts_json(encode(facts))`,
+        `hashed` its digest. They go to the file once a few megabytes of them wait."""
+        if hashed not in self._unsaved_facts:
+            self._unsaved_facts[hashed] = data
+            self._unsaved_bytes += len(data)
         self._put(source, content, stat, hashed)
+        if self._unsaved_bytes >= _FLUSH_BYTES:
+            self._write(final=False)
 
     def _put(self, source: SourceFile, content: str, stat: Optional[Stat], hashed: str) -> None:
         if stat is not None:
             self.stats[source.path] = tuple(stat)  # type: ignore[assignment]
         kept = trusted(stat, time.time_ns())
-        entry = [source.module, source.is_package, content, None if kept is None else list(kept), hashed]
         name = self._name(source.path)
+        entry = (name, source.module, int(source.is_package), content, *(kept or (None,) * 4), hashed)
         self._entries[name] = entry
         self._changed[name] = entry
+        self._unsaved[name] = entry
 
     def save(self) -> None:
-        """Write what this run learned, merged into what is on disk now: into the small
-        delta files while they stay small, else into the index and facts files."""
-        if not self._changed and not self._corrupt_entries:
-            return
-        try:
-            self._prepare_directory()
-            delta = {**self._read_delta(), **self._changed}
-            if self._indexed and len(delta) <= _RECENT_LIMIT and not self._corrupt_entries:
-                self._save_recent_facts({e[4] for e in [*self._entries.values(), *delta.values()]
-                                         if isinstance(e, list) and len(e) == 5})
-                self._write_entries(self.delta_path, delta)
-            else:
-                on_disk = self._reread_quietly()
-                on_disk.update(delta)
-                entries = {p: e for p, e in on_disk.items() if p in self._changed or os.path.exists(self._path(p))}
-                self._save_recent_facts({e[4] for e in entries.values() if isinstance(e, list) and len(e) == 5})
-                self._write_entries(self.path, entries)
-                self._write_entries(self.delta_path, {})
-                self._indexed = True
+        """Write what this run learned and has not written yet, in one transaction."""
+        if self._unsaved or self._unsaved_facts or self._dropped:
+            self._write(final=True)
+        if not self._failed:
             # Written: a long-lived caller (the language server) saves again only when
             # it learns something new.
             self._changed = {}
             self._corrupt_entries = 0
-            self._prune()
-        except OSError as error:
-            self._warn(
-                f"cannot write cache in {self.directory}: {error.strerror or error}; "
-                "use --cache-dir or --no-cache"
-            )
+        self._failed = False  # a later save (the language server's) tries again
 
-    def _write_entries(self, path: Path, entries: dict[str, Any]) -> None:
-        payload = {"format": FORMAT, "key": self.key, "entries": entries}
-        _atomic_write(path, json.dumps(payload, separators=(",", ":")).encode())
+    def _write(self, final: bool) -> None:
+        """Write the waiting entries and facts in one transaction; on the final write of
+        a run, also drop the facts no entry names any more (and, after many changes,
+        the entries of files that are gone)."""
+        import sqlite3
 
-    def _read_delta(self) -> dict[str, Any]:
-        try:
-            data = json.loads(read_regular(self.delta_path, MAX_CACHE_FILE_BYTES))
-        except (OSError, ValueError):
-            return {}  # missing or unreadable: its entries are misses, collected again
-        if isinstance(data, dict) and data.get("format") == FORMAT and data.get("key") == self.key \
-                and isinstance(data.get("entries"), dict):
-            return data["entries"]
-        return {}
-
-    def _save_recent_facts(self, used: set[str]) -> None:
-        """The facts collected since the facts file was written (only those an index
-        entry still `used`), folded into the facts file once they are many."""
-        if not self._new_facts:
+        if self._failed:
+            self._unsaved, self._unsaved_facts, self._unsaved_bytes = {}, {}, 0
             return
-        recent = {**self._read_recent(), **self._new_facts}
-        recent = {h: recent[h] for h in sorted(used) if h in recent}
-        if len(recent) > _RECENT_LIMIT:  # fold them into the facts file
-            facts = {**dict(self._read_facts(quietly=True).items()), **recent}
-            kept = {h: facts[h] for h in sorted(used) if h in facts}
-            self._write_packed(kept)
-            self._facts = kept
-            recent = {}
-        self._write_facts(self.recent_path, recent)
-        self._recent, self._new_facts = recent, {}  # what the files now hold
-
-    def _write_facts(self, path: Path, facts: dict[str, Any]) -> None:
-        data = {"format": FORMAT, "key": self.key, "facts": facts}
-        _atomic_write(path, json.dumps(data, separators=(",", ":")).encode())
-
-    def _read_recent(self) -> dict[str, Any]:
-        if self._recent is None:
-            self._recent = {}
-            try:
-                data = json.loads(read_regular(self.recent_path, MAX_CACHE_FILE_BYTES))
-                if isinstance(data, dict) and data.get("format") == FORMAT and data.get("key") == self.key \
-                        and isinstance(data.get("facts"), dict):
-                    self._recent = data["facts"]
-            except (OSError, ValueError):
-                pass  # missing or unreadable: its entries are misses, collected again
-        return self._recent
-
-    def _write_packed(self, facts: dict[str, Any]) -> None:
-        """The facts file: a header line (format, key, where each entry lies after it),
-        then the entries' JSON back to back, so a run parses only the entries it uses."""
-        parts = []
-        offsets = {}
-        position = 0
-        for hashed, encoded in facts.items():
-            text = json.dumps(encoded, separators=(",", ":")).encode()
-            offsets[hashed] = [position, len(text)]
-            parts.append(text)
-            position += len(text)
-        header = json.dumps({"format": FORMAT, "key": self.key, "offsets": offsets}, separators=(",", ":"))
-        _atomic_write(self.data_path, header.encode() + b"\n" + b"".join(parts))
-
-    def _read_facts(self, quietly: bool = False) -> Union[_PackedFacts, dict[str, Any]]:
-        """The facts file (hash -> encoded facts), read once; {} when missing, corrupt
-        or foreign (each of its entries is then a miss)."""
-        if self._facts is None:
-            facts: Union[_PackedFacts, dict[str, Any]] = {}
-            try:
-                raw = read_regular(self.data_path, MAX_CACHE_FILE_BYTES)
-                end = raw.find(b"\n")
-                data = json.loads(raw[:end]) if end >= 0 else None
-                if isinstance(data, dict) and data.get("format") == FORMAT and data.get("key") == self.key \
-                        and isinstance(data.get("offsets"), dict):
-                    facts = _PackedFacts(raw, end + 1, data["offsets"])
-                elif not quietly:
-                    self._warn(f"ignoring corrupt cache {self.data_path}; rebuilding it")
-            except FileNotFoundError:
-                pass
-            except (OSError, ValueError) as error:
-                if not quietly:
-                    self._warn(f"ignoring unreadable cache {self.data_path} ({error}); rebuilding it")
-            self._facts = facts
-        return self._facts
-
-    def _reread_quietly(self) -> dict[str, list[Any]]:
         try:
-            data = json.loads(read_regular(self.path, MAX_CACHE_FILE_BYTES))
-            if data.get("format") == FORMAT and data.get("key") == self.key:
-                entries = data["entries"]
-                if isinstance(entries, dict):
-                    return entries
-        except (OSError, ValueError, AttributeError, KeyError):
-            pass
-        return {}
+            with self._lock:
+                db = self._open_for_writing()
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    db.executemany("INSERT OR REPLACE INTO facts (hash, data) VALUES (?, ?)",
+                                   self._unsaved_facts.items())
+                    db.executemany(f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   self._unsaved.values())
+                    db.executemany("DELETE FROM files WHERE name = ?",
+                                   [(name,) for name in self._dropped if name not in self._unsaved])
+                    self._written += len(self._unsaved)
+                    if final:
+                        if self._written > _SWEEP_AFTER:
+                            gone = [(name,) for (name,) in db.execute("SELECT name FROM files")
+                                    if not isinstance(name, str) or not os.path.exists(self._path(name))]
+                            db.executemany("DELETE FROM files WHERE name = ?", gone)
+                        db.execute("DELETE FROM facts WHERE NOT EXISTS "
+                                   "(SELECT 1 FROM files WHERE files.facts = facts.hash)")
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            self._unsaved, self._unsaved_facts, self._unsaved_bytes = {}, {}, 0
+            self._dropped = set()
+            if final:
+                self._written = 0
+                self._prune()
+        except (OSError, sqlite3.Error) as error:
+            self._failed = True
+            self._unsaved, self._unsaved_facts, self._unsaved_bytes = {}, {}, 0
+            reason = getattr(error, "strerror", None) or str(error)
+            self._warn(f"cannot write cache in {self.directory}: {reason}; use --cache-dir or --no-cache")
 
-    def _prepare_directory(self) -> None:
-        prepare_cache_directory(self.directory)  # never through a link, only into our own directory
+    def _open_for_writing(self) -> "sqlite3.Connection":
+        # Before every write, as the directory may have been replaced by a link meanwhile:
+        # never through a link, only into a directory importguard made.
+        prepare_cache_directory(self.directory)
+        if self._db is not None and not self._replace:
+            return self._db
+        if not self._replace and os.path.lexists(self.path):
+            try:
+                self._db = _connect(str(self.path), "rw")
+                self._check(self._db)
+                return self._db
+            except _Foreign:
+                self._replace = True  # appeared since (another version, or garbage): replaced below
+        self._close()
+        # A new file, made under a temporary name and renamed into place: another run
+        # sees the old file or this one, never one without its tables.
+        temporary = self.directory / f".importguard-tmp-{os.getpid()}-{threading.get_ident()}.sqlite"
+        try:
+            temporary.unlink()
+        except FileNotFoundError:
+            pass
+        db = _connect(str(temporary), "rwc")
+        try:
+            db.execute("PRAGMA journal_mode=DELETE")
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.executemany("INSERT INTO meta VALUES (?, ?)",
+                           [("format", str(FORMAT)), ("key", json.dumps(self.key, sort_keys=True))])
+            db.execute("COMMIT")
+            db.close()
+            os.replace(temporary, self.path)
+        except BaseException:
+            db.close()
+            try:
+                temporary.unlink()
+            except OSError:
+                pass
+            raise
+        self._replace = False
+        self._db = _connect(str(self.path), "rw")
+        return self._db
 
     def _prune(self) -> None:
-        """Keep the newest few indexes; older keys belong to other versions or settings."""
-        for pattern, current in (("facts-*.json", self.path), ("factdata-*.json", self.data_path),
-                                 ("factrecent-*.json", self.recent_path), ("factsdelta-*.json", self.delta_path)):
-            indexes = []
-            for candidate in self.directory.glob(pattern):
-                if not prunable(candidate):
-                    continue
+        """Keep the newest few files; older keys belong to other versions or settings.
+        The four kinds of JSON file the facts were kept in before (format 7) go."""
+        files = []
+        for candidate in self.directory.glob("facts-*.sqlite"):
+            if not prunable(candidate):
+                continue
+            try:
+                files.append((candidate.stat().st_mtime_ns, candidate))
+            except OSError:
+                continue
+        stale = [path for _, path in sorted(files, reverse=True)[_KEEP_INDEXES:] if path != self.path]
+        for pattern in ("facts-*.json", "factdata-*.json", "factrecent-*.json", "factsdelta-*.json"):
+            stale.extend(self.directory.glob(pattern))
+        for path in stale:
+            if prunable(path):
                 try:
-                    indexes.append((candidate.stat().st_mtime_ns, candidate))
+                    path.unlink()
                 except OSError:
-                    continue
-            for _, stale in sorted(indexes, reverse=True)[_KEEP_INDEXES:]:
-                if stale != current:
-                    try:
-                        stale.unlink()
-                    except OSError:
-                        pass
+                    pass
+
+
+def _regular_or_absent(path: Path) -> bool:
+    try:
+        return stat_mode.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return True
+
+
