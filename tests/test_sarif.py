@@ -128,8 +128,9 @@ def test_github_escapes_data_and_properties(tmp_path: Path, monkeypatch: pytest.
 
 SITES = {
     "pyproject.toml": "[tool.importguard]\n",
-    "pkg/__init__.py": "from .gemm import gemm  # kernels\nfrom .gemm import gemm_out\n",
-    "pkg/gemm.py": "import cutlass\n\n\ndef gemm(x):\n    return x\n\n\ndef gemm_out(x):\n    return x\n",
+    "pkg/__init__.py": "from .gemm import gemm  # kernels\nfrom .gemx import gemm_out\n",
+    "pkg/gemm.py": "import cutlass\n\n\ndef gemm(x):\n    return x\n",
+    "pkg/gemx.py": "import cutlass\n\n\ndef gemm_out(x):\n    return x\n",
     "other/x.py": "X = 1\n",
 }
 
@@ -151,7 +152,7 @@ def test_one_fingerprint_per_import_statement_that_survives_lines_moving(tmp_pat
     root = write_tree(tmp_path, {**SITES, ".git/HEAD": "ref: refs/heads/main\n"})
     before = sites(sarif_in(root, "."))
     assert [(uri, line) for uri, line, _ in before] == [("pkg/__init__.py", 1), ("pkg/__init__.py", 2)]
-    assert len({fingerprint for _, _, fingerprint in before}) == 2  # same chain, two statements
+    assert len({fingerprint for _, _, fingerprint in before}) == 2  # two statements
 
     init = root / "pkg" / "__init__.py"
     init.write_text('"""Ops."""\n\n# moved down\n' + init.read_text())
@@ -159,10 +160,14 @@ def test_one_fingerprint_per_import_statement_that_survives_lines_moving(tmp_pat
     assert [line for _, line, _ in after] == [4, 5]
     assert [f for _, _, f in after] == [f for _, _, f in before]
 
-    # Two identical statements (a repeated re-export) still get two fingerprints.
-    init.write_text("from .gemm import gemm\nfrom .gemm import gemm\n")
-    twins = sites(sarif_in(root, "."))
-    assert len({f for _, _, f in twins}) == 2
+    # Two identical statements in two files get two fingerprints (the same module imported
+    # again in one file is one finding: tests/test_repeated_imports.py).
+    (root / "pkg" / "sub").mkdir()
+    (root / "pkg" / "sub" / "__init__.py").write_text("from ..gemm import gemm\n")
+    (root / "pkg" / "sub2").mkdir()
+    (root / "pkg" / "sub2" / "__init__.py").write_text("from ..gemm import gemm\n")
+    twins = [site for site in sites(sarif_in(root, ".")) if "/sub" in site[0]]
+    assert len(twins) == 2 and len({f for _, _, f in twins}) == 2
 
 
 def test_uris_are_relative_to_the_repository_root_wherever_the_run_starts(tmp_path: Path):
@@ -177,7 +182,7 @@ def test_uris_are_relative_to_the_repository_root_wherever_the_run_starts(tmp_pa
         assert artifacts == [{"uri": "pkg/__init__.py", "uriBaseId": "%SRCROOT%"}] * 2
         flows = [loc["location"]["physicalLocation"]["artifactLocation"]["uri"]
                  for r in run["results"] for loc in r["codeFlows"][0]["threadFlows"][0]["locations"]]
-        assert flows == ["pkg/__init__.py", "pkg/gemm.py"] * 2
+        assert flows == ["pkg/__init__.py", "pkg/gemm.py", "pkg/__init__.py", "pkg/gemx.py"]
     assert sites(from_root) == sites(from_other) == sites(absolute)
 
 
