@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Union
+from typing import Iterator, Optional, Sequence, Union
 
 import importguard.facts.conditions as _conditions
 from importguard.facts.conditions import dotted_name
@@ -144,17 +144,20 @@ def cuda_device(node: Optional[ast.AST], names: Optional[dict[str, str]] = None)
     return value if value is not None and (value == "cuda" or value.startswith("cuda:")) else ""
 
 
+def top_level_bindings(tree: Optional[ast.Module]) -> Iterator[tuple[list[ast.expr], ast.expr]]:
+    """(targets, value) of each assignment among the module's top-level statements, in order."""
+    for statement in tree.body if tree is not None else ():
+        if isinstance(statement, ast.Assign):
+            yield statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            yield [statement.target], statement.value
+
+
 def device_names(tree: Optional[ast.Module]) -> dict[str, str]:
     """Module-level names last bound, at the top level, to a CUDA device: `DEVICE =
     "cuda"`, `_DEV = torch.device("cuda:0")`. A later binding to anything else unbinds."""
     found: dict[str, str] = {}
-    for statement in tree.body if tree is not None else ():
-        if isinstance(statement, ast.Assign):
-            targets, value = statement.targets, statement.value
-        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-            targets, value = [statement.target], statement.value
-        else:
-            continue
+    for targets, value in top_level_bindings(tree):
         device = cuda_device(value, found)
         for target in targets:
             if isinstance(target, ast.Name):
@@ -661,17 +664,11 @@ def _is_not(test: ast.AST) -> bool:
 _EMPTY_CALLS = frozenset({"dict", "list", "set", "OrderedDict", "collections.OrderedDict"})
 
 
-def empty_containers(tree: ast.Module) -> frozenset[str]:
+def empty_containers(tree: Optional[ast.Module]) -> frozenset[str]:
     """Module-level names last bound, at the top level, to an empty `{}`, `[]`, `dict()`,
     `list()`, `set()` or `OrderedDict()`."""
     found: set[str] = set()
-    for statement in tree.body:
-        if isinstance(statement, ast.Assign):
-            targets, value = statement.targets, statement.value
-        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-            targets, value = [statement.target], statement.value
-        else:
-            continue
+    for targets, value in top_level_bindings(tree):
         empty = (isinstance(value, ast.Dict) and not value.keys) or (isinstance(value, ast.List) and not value.elts) \
             or (isinstance(value, ast.Call) and not value.args and not value.keywords
                 and dotted_name(value.func) in _EMPTY_CALLS)
