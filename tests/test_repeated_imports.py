@@ -97,3 +97,9 @@ def test_fix_still_refuses_a_name_bound_two_ways(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (fix,) = fix_findings(report.findings)
     assert fix.lines == (1,) and fix.notes == ("pkg/__init__.py:2: `a` is bound more than once; not rewritten",)
+
+
+def test_repeats_after_a_conditional_first_import_go_with_the_first_unconditional_one(tmp_path):
+    _, found = findings(tmp_path, "import sys\nif sys.flags.dev_mode:\n    from .ops import a\nfrom .ops import b\n"
+                                  "from .ops import c\n")
+    assert [(line, repeats) for _, line, repeats in found] == [(3, ()), (4, ((5, 1),))]

@@ -22,7 +22,8 @@ class ChainRule(Rule):
         for facts in project.reported:
             if not self.applies_to(facts, project):
                 continue
-            first: dict[str, tuple[ImportSite, list[ImportSite]]] = {}  # imported module -> its first site, repeats
+            first: dict[str, ImportSite] = {}  # imported module -> the site whose repeats come next
+            repeats: dict[ImportSite, list[ImportSite]] = {}
             chains = {}
             for site in facts.imports:
                 if site.execution is not Execution.EAGER:
@@ -32,15 +33,15 @@ class ChainRule(Rule):
                     continue
                 imported = chain.hops[0].imported if chain.hops else ""
                 earlier = first.get(imported) if imported else None
-                if earlier is not None and _runs_first(earlier[0], site):
-                    earlier[1].append(site)
+                if earlier is not None and _runs_first(earlier, site):
+                    repeats[earlier].append(site)
                     continue
-                if imported and earlier is None:
-                    first[imported] = (site, [])
+                if imported and (earlier is None or not site.conditional):
+                    first[imported] = site
+                repeats[site] = []
                 chains[site] = chain
-            repeats = {entry[0]: entry[1] for entry in first.values()}
             for site, chain in chains.items():
-                again = repeats.get(site, [])
+                again = repeats[site]
                 words = condition_words(project, site.conditional, site.condition)
                 condition = f" ({words}, but eager when it runs)" if words else ""
                 if again:
