@@ -61,6 +61,17 @@ _PLAIN_IMPORTS = (SiteKind.IMPORT, SiteKind.FROM)
 BEST = (False, False, 1)  # Reached.rank of a sink called directly, on every path, NVML or not
 
 
+def quiet_under_nvml(sink: CallSink) -> bool:
+    """The call initializes nothing with PYTORCH_NVML_BASED_CUDA_CHECK=1 set."""
+    return sink.name == IS_AVAILABLE or sink.nvml_off
+
+
+def sets_nvml_check(environ: Iterable[tuple[str, str, int]], line: Optional[int] = None) -> bool:
+    """An `environ` setting (KEY, V, line) sets PYTORCH_NVML_BASED_CUDA_CHECK=1, above
+    `line` when one is given."""
+    return any(k == NVML_CHECK and v == "1" and (line is None or at < line) for k, v, at in environ)
+
+
 @dataclass(frozen=True)
 class Reached:
     """The call hops from a call to the sink call it reaches (the last hop's
@@ -77,7 +88,7 @@ class Reached:
         """Smaller is better: on every path, then a sink that initializes even with
         PYTORCH_NVML_BASED_CUDA_CHECK=1 (a path that goes on from `is_available()` to
         `get_device_capability()` is named by the latter), then the shortest."""
-        return (self.conditional, self.sink.name == IS_AVAILABLE or self.sink.nvml_off, len(self.hops))
+        return (self.conditional, quiet_under_nvml(self.sink), len(self.hops))
 
     @property
     def sink_words(self) -> str:
@@ -265,7 +276,7 @@ class CallReach:
                 sink = self._sinks.get(".".join((*parts[:-2], parts[-1])))
         if sink is None or (sink.device and not call.device):
             return None
-        if nvml and (sink.name == IS_AVAILABLE or sink.nvml_off):
+        if nvml and quiet_under_nvml(sink):
             return None
         if sink.applied and not _applied(sink, call):
             return None
@@ -286,7 +297,7 @@ class CallReach:
         by this module above that line."""
         if self._nvml_everywhere:
             return True
-        if facts.environ and any(k == NVML_CHECK and v == "1" and at < line for k, v, at in facts.environ):
+        if sets_nvml_check(facts.environ, line):
             return True
         known = self._by_ancestors.get(facts.module)
         if known is None:
@@ -323,7 +334,7 @@ class CallReach:
     def _sets_nvml_check(self, facts: ModuleFacts, follow_imports: bool) -> bool:
         """`facts` sets it at module level, or (one level deep) a module it imports
         unconditionally at module level does (vLLM's `import vllm.env_override`)."""
-        if any(k == NVML_CHECK and v == "1" for k, v, _ in facts.environ):
+        if sets_nvml_check(facts.environ):
             return True
         if not follow_imports:
             return False
@@ -456,8 +467,7 @@ class CallReach:
                     hop = Hop(hop.importer, hop.imported, hop.path, hop.line,
                               ", ".join(filter(None, (f"when the object is a {receiver}", hop.via))), hop.kind)
                 # PYTORCH_NVML_BASED_CUDA_CHECK=1 set by the function above the call.
-                call_nvml = nvml or any(k == NVML_CHECK and v == "1" and at < call.line
-                                        for k, v, at in function.environ)
+                call_nvml = nvml or sets_nvml_check(function.environ, call.line)
                 found = self._through(hop, call, call_nvml, depth + 1, some_paths)
                 if found is not None and target.one_of and not found.conditional:
                     found = Reached(found.hops, found.sink, True)
@@ -495,8 +505,7 @@ class CallReach:
         if chain is None or not chain.hops:
             return None
         hit: SinkHit = chain.sink
-        if (nvml or any(k == NVML_CHECK and v == "1" and at < site.line for k, v, at in function.environ)) \
-                and self._quiet_under_nvml(hit):
+        if (nvml or sets_nvml_check(function.environ, site.line)) and self._quiet_under_nvml(hit):
             return None
         notes = ", ".join(filter(None, (ON_SOME_PATHS if decided is None else "", chain.hops[0].via)))
         first = Hop(owner, chain.hops[0].imported, facts.path, site.line, notes, kind="import")
@@ -511,7 +520,7 @@ class CallReach:
         """The sink initializes nothing with PYTORCH_NVML_BASED_CUDA_CHECK=1 set."""
         if hit.calls:
             known = self._sinks.get(hit.call)
-            return hit.call == IS_AVAILABLE or (known is not None and known.nvml_off)
+            return hit.call == IS_AVAILABLE or (known is not None and quiet_under_nvml(known))
         sink = self._module_sink(hit.module)
         return sink is not None and sink.nvml_off
 
