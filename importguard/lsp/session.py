@@ -25,9 +25,10 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
+from importguard.cache.directory import cache_directory
 from importguard.cache.fast_replay import recorded_files
 from importguard.cache.replay import Replay
-from importguard.cache.store import DEFAULT_DIRECTORY, FactsCache, digest, file_stat, trusted
+from importguard.cache.store import FactsCache, digest, file_stat, trusted
 from importguard.config import Config, load_config
 from importguard.errors import ImportguardError
 from importguard.model import Finding, ModuleFacts, Report, SourceFile
@@ -115,7 +116,7 @@ class Session:
         path = os.path.abspath(path)
         config, config_error = self.config_for(path)
         on_disk = self.use_cache and _same_as_disk(path, text)
-        replay = Replay(self._cache_directory(config), {"command": "lsp", "path": path}) if on_disk else None
+        replay = Replay(cache_directory(config), {"command": "lsp", "path": path}) if on_disk else None
         if replay is not None and path not in self._analysed:
             # The buffer is the file on disk and nothing the last analysis of it read
             # has changed since: its findings, without loading any facts.
@@ -207,14 +208,10 @@ class Session:
         for path in paths:
             self._disk.pop(os.path.abspath(path), None)
 
-    @staticmethod
-    def _cache_directory(config: Config) -> Path:
-        return config.cache_dir or config.project_root / DEFAULT_DIRECTORY
-
     def _cache(self, config: Config) -> Optional[FactsCache]:
         if not self.use_cache:
             return None
-        directory = self._cache_directory(config)
+        directory = cache_directory(config)
         if directory not in self._caches:
             self._caches[directory] = FactsCache.open(directory, config)
         return self._caches[directory]
