@@ -7,7 +7,6 @@ nearest known one). `--config KEY=VALUE` overrides (inline TOML) win over the fi
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from dataclasses import dataclass
@@ -205,6 +204,8 @@ def _origins(path: Path, text: str, within: tuple[str, ...]) -> dict[str, str]:
 
 
 def _did_you_mean(key: str) -> str:
+    import difflib  # only for an unknown key
+
     near = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.6)
     return f"; did you mean `{near[0]}`?" if near else ""
 

@@ -104,6 +104,19 @@ def _module_in(directory: str, name: str, src_roots: Sequence[Path], packages: _
     return SourceFile(os.path.join(directory, name), ".".join(parts), is_package, str(root))
 
 
+def _modules_in(directory: str, names: Iterable[str], src_roots: Sequence[Path],
+                packages: _Packages) -> Iterator[SourceFile]:
+    """_module_in of each file `names` in the absolute, normalised `directory`: the
+    package it is named from is worked out once for all of them."""
+    prefix, root = packages[directory] if directory in packages else _package_of(Path(directory), src_roots, packages)
+    package, within, where = ".".join(prefix), ".".join((*prefix, "")), str(root)
+    for name in names:
+        if name == "__init__.py":
+            yield SourceFile(os.path.join(directory, name), package, True, where)
+        else:
+            yield SourceFile(os.path.join(directory, name), within + _stem(name), False, where)
+
+
 def _stem(name: str) -> str:
     dot = name.rfind(".")
     return name[:dot] if 0 < dot < len(name) - 1 else name  # as PurePath.stem
@@ -191,7 +204,6 @@ def discover(
     unreadable: list[tuple[str, str]] = []
     packages: _Packages = {}
     walked: list[tuple[str, Optional[list[str]], Optional[list[str]]]] = []
-    absolute: dict[str, str] = {}  # a walked directory as found -> normalised (abspath once per directory)
     ignore_files: set[str] = set()
     for given in paths:
         if not os.path.lexists(given):
@@ -200,17 +212,12 @@ def discover(
             ignored = git_ignored(given) if respect_gitignore else None
             if ignored is not None:
                 ignore_files.update(ignored.files)
-            for found, error in _walk(given, project_root, exclude, walked, exclude_package_data,
-                                      ignored.paths if ignored is not None else frozenset()):
-                if error:
-                    unreadable.append((found, error))
-                else:
-                    directory, name = os.path.split(found)
-                    normalised = absolute.get(directory)
-                    if normalised is None:
-                        normalised = absolute[directory] = os.path.abspath(directory)
-                    source = _module_in(normalised, name, src_roots, packages)
-                    files.setdefault(source.path, source)
+            for directory, names, problems in _walk(given, project_root, exclude, walked, exclude_package_data,
+                                                    ignored.paths if ignored is not None else frozenset()):
+                unreadable.extend(problems)
+                if names:
+                    for source in _modules_in(os.path.abspath(directory), names, src_roots, packages):
+                        files.setdefault(source.path, source)
         else:
             source = module_for(given, src_roots, packages)
             files.setdefault(source.path, source)
@@ -265,12 +272,14 @@ def is_package_data(name: str, directory_entries: Iterable[str], has_init: bool)
 def _walk(
     top: Path, project_root: Path, exclude: Sequence[str], walked: list[tuple[str, Optional[list[str]], Optional[list[str]]]],
     exclude_package_data: bool = True, ignored: frozenset[str] = frozenset(),
-) -> Iterator[tuple[str, str]]:
-    """(path, "") for each Python file, (path, reason) for what cannot be read. Strings,
-    not Path objects: this runs for every entry of the tree on every run. `ignored`:
-    paths relative to `top` that git ignores (a directory's with a trailing slash)."""
+) -> Iterator[tuple[str, list[str], list[tuple[str, str]]]]:
+    """For each directory listed: the directory (as walked from `top`), the names of
+    its Python files, and (path, reason) for what cannot be read. Strings, not Path
+    objects: this runs for every entry of the tree on every run. `ignored`: paths
+    relative to `top` that git ignores (a directory's with a trailing slash)."""
     seen_dirs: set[tuple[int, int]] = set()
     excluder = _Excluder(top, project_root, exclude)
+    excluded_name = excluder.name_matches if not (excluder.top_excluded or excluder.path_patterns) else None
     cwd = os.getcwd()
     stack = [(os.fspath(top), "")]
     while stack:
@@ -280,7 +289,7 @@ def _walk(
             stat = os.stat(directory)
         except OSError as error:
             walked.append((absolute, None, None))  # an input all the same: it must stay unlistable
-            yield directory, error.strerror or str(error)
+            yield directory, [], [(directory, error.strerror or str(error))]
             continue
         key = (stat.st_dev, stat.st_ino)
         if key in seen_dirs:  # a directory link back into the tree: walked once already
@@ -290,18 +299,18 @@ def _walk(
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as error:
             walked.append((absolute, None, None))
-            yield directory, f"cannot list directory: {error.strerror or error}"
+            yield directory, [], [(directory, f"cannot list directory: {error.strerror or error}")]
             continue
         taken: list[str] = []
         excluded: list[str] = []
         walked.append((absolute, taken, excluded))  # filled below
         names = {entry.name for entry in entries} if exclude_package_data else set()
+        python_files: list[str] = []
+        problems: list[tuple[str, str]] = []
         for entry in entries:
             name = entry.name
-            # As Path(entry.path) spells it: top is a Path's string, so only "./" can differ.
-            path = name if directory == "." else entry.path
             entry_relative = relative + name
-            if excluder.excluded(entry_relative, name):
+            if excluded_name(name) if excluded_name is not None else excluder.excluded(entry_relative, name):
                 excluded.append(name)
                 continue
             try:
@@ -311,8 +320,11 @@ def _walk(
             if ignored and (entry_relative + "/" if is_dir else entry_relative) in ignored:
                 excluded.append(name)
                 continue
+            # As Path(entry.path) spells it: top is a Path's string, so only "./" can differ.
+            path = name if directory == "." else entry.path
             if is_dir:
-                if names and is_package_data(name, names, os.path.isfile(os.path.join(entry.path, "__init__.py"))):
+                if names and name in PACKAGE_DATA_NAMES \
+                        and is_package_data(name, names, os.path.isfile(os.path.join(entry.path, "__init__.py"))):
                     excluded.append(name)
                     continue
                 taken.append(name)
@@ -320,9 +332,10 @@ def _walk(
             elif name.endswith(".py"):
                 taken.append(name)
                 if entry.is_symlink() and not os.path.exists(path):
-                    yield path, "cannot read file: broken or looping symbolic link"
+                    problems.append((path, "cannot read file: broken or looping symbolic link"))
                 else:
-                    yield path, ""
+                    python_files.append(name)
+        yield directory, python_files, problems
 
 
 @dataclass

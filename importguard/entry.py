@@ -35,7 +35,7 @@ def main() -> None:
         finally:
             gc.enable()
         if code is None:
-            if argv and argv[0] == "check":
+            if argv and argv[0] == "check" and _follows_a_change(argv):
                 from importguard.cache import early_parser
 
                 early_parser.start()
@@ -54,6 +54,19 @@ def main() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = EXIT_CLOSED_PIPE
     sys.exit(code)
+
+
+def _follows_a_change(argv: list[str]) -> bool:
+    """Whether this check is likely to parse a file, so that starting the parser process
+    (cache/early_parser.py) now pays: its replay record was found with an input changed,
+    or it is the pre-commit hook's `--changed-only` (never recorded; given the files that
+    changed). Otherwise (a new way of asking about an unchanged tree, whose findings are
+    all stored; a first run, which the pool's workers parse) the process would only take
+    a core from the run while it imports LibCST. A wrong guess costs time, never output:
+    without the process, the run parses inline or in its pool."""
+    from importguard.cache import fast_replay
+
+    return fast_replay.outdated is not None or "--changed-only" in argv
 
 
 def _flush_and_exit(code: int) -> None:

@@ -1,4 +1,4 @@
-"""The parser process that a `check` without a replay forks at once (early_parser.py):
+"""The parser process that a `check` after a change forks at once (early_parser.py):
 it parses what the run would have parsed inline, the run never imports LibCST itself,
 what it reports does not change, and nothing is left running after the run."""
 
@@ -82,14 +82,12 @@ def test_an_edited_file_is_parsed_by_the_parser_process_and_reported_the_same(tm
 
 
 @pytest.mark.parametrize("removed", ["output", "record"], ids=["report replayed", "findings reused"])
-def test_a_run_that_parses_nothing_stops_it(tmp_path, removed):
+def test_a_run_that_follows_no_change_starts_no_parser(tmp_path, removed):
     """Not replayed by the console script (the replay record's printed output, or the
-    whole record, is removed), the check starts the parser process; it then replays the
-    stored report (replay.py) or, without the record, reuses every stored finding
-    (cache/results.py). Either way it stops the parser process as soon as it knows,
-    before the report, not at its end."""
-    import json
-
+    whole record, is removed), the check replays the stored report (replay.py) or,
+    without the record, reuses every stored finding (cache/results.py). It parses
+    nothing, and nothing told it that an input changed: no parser process takes a core
+    from it (entry.py)."""
     from importguard.cache import fast_replay
 
     root = tmp_path / "project"
@@ -103,12 +101,48 @@ def test_a_run_that_parses_nothing_stops_it(tmp_path, removed):
             continue
         header, detail = fast_replay.unpack(record.read_bytes())
         header["lookups"] = [[path, stamp, *detail(offset)] for path, stamp, offset in header["lookups"]]
-        header["report"] = detail(header["report"])
+        if "report" in header:
+            header["report"] = detail(header["report"])
         record.write_bytes(fast_replay.pack({**header, "output": None}, json.dumps))
+    again, notes = run(root, "check", "pkg")
+    assert again == first
+    assert notes["pids"] == []
+    # Nor does it import what only other ways of asking use: --output-file (tempfile),
+    # --debug (traceback), --python (shlex), the parser process (pickle).
+    unused = {"libcst", "tempfile", "traceback", "shlex", "pickle", "importguard.environment.installed"}
+    assert unused.isdisjoint(notes["modules"])
+
+
+def test_a_run_after_a_change_that_parses_nothing_stops_it(tmp_path):
+    """A file's timestamp changed, its text did not: the replay record's input changed,
+    so the check starts the parser process; it then reuses every stored finding, and
+    stops the process as soon as it knows, before the report, not at its end."""
+    root = tmp_path / "project"
+    write_tree(root, TREE)
+    time.sleep(2.1)
+    first, _ = run(root, "check", "pkg")
+    touched = root / "pkg" / "ops.py"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns - 10**9))
     again, notes = run(root, "check", "pkg")
     assert again == first
     [pid] = notes["pids"]
     assert notes["running_at_report"] == [False]
+    assert "libcst" not in notes["modules"]
+    assert not alive(pid)
+
+
+def test_the_pre_commit_hook_parses_its_changed_file_in_the_parser_process(tmp_path):
+    """`--changed-only` is never replayed, so it has no record to tell it that an input
+    changed; it is given the files that did, and starts the parser process all the same."""
+    root = tmp_path / "project"
+    write_tree(root, TREE)
+    time.sleep(2.1)
+    run(root, "check", "pkg")
+    write_tree(root, {"pkg/ops.py": "import cutlass\n\ndef gemm():\n    pass\n"})
+    hooked, notes = run(root, "check", "--changed-only", "pkg/ops.py")
+    assert "pkg/__init__.py:1:1: IG001 eager import in package `__init__` reaches `cutlass`" in hooked
+    assert "libcst" not in notes["modules"], "the run parsed the changed file itself"
+    [pid] = notes["pids"]
     assert not alive(pid)
 
 

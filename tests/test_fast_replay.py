@@ -41,7 +41,8 @@ def read_fast(path: Path) -> dict:
 
     record, detail = fast_replay.unpack(path.read_bytes())
     record["lookups"] = [[directory, mtime, *detail(offset)] for directory, mtime, offset in record["lookups"]]
-    record["report"] = detail(record["report"])
+    if "report" in record:  # only a record without printed output keeps it
+        record["report"] = detail(record["report"])
     return record
 
 
@@ -149,7 +150,10 @@ def test_no_record_where_the_fast_path_would_not_look(tmp_path):
     # replayed it: no second analysis wrote anything), with nothing for the console
     # script to print: it never looks there.
     [record] = (root / "elsewhere").glob("replay-*.json")
-    assert read_fast(record)["output"] is None
+    kept = read_fast(record)
+    assert kept["output"] is None
+    findings, plan = kept["report"]  # what the CLI replays, an entry past the header
+    assert isinstance(json.loads(record.read_bytes().partition(b"\n")[0])["report"], int)
     assert not (root / ".importguard_cache").exists()
 
 
@@ -253,8 +257,8 @@ def test_records_are_read_as_json_loads_reads_them():
 def test_a_record_lists_files_that_exist_and_looks_up_the_absent_ones(tmp_path):
     """The `pyproject.toml` and `__init__.py` looked for above the tree, absent, are
     names in directory lookups (free while the directory is unchanged), not files to
-    stat; every recorded file exists; the report (with its fix plan) is an entry the
-    console script never reads, past the header."""
+    stat; every recorded file exists. The printed output is kept, not the report: only
+    a record without output keeps that (test_no_record_where_the_fast_path_would_not_look)."""
     root = tmp_path / "project"
     write_tree(root, {**TREE, "pkg/ops.py": "import cutlass\n"})
     (root / ".importguard_cache").mkdir()
@@ -270,7 +274,4 @@ def test_a_record_lists_files_that_exist_and_looks_up_the_absent_ones(tmp_path):
     assert names[str(tmp_path)]["pyproject.toml"] == lookups.NO_FILE
     assert names[str(tmp_path)]["__init__.py"] == lookups.NO_FILE
     assert str(root / "pkg" / "ops.py") in fast_replay.recorded_files(record)
-    findings, plan = record["report"]
-    assert plan is not None and findings and record["output"] is not None
-    header = json.loads(path.read_bytes().partition(b"\n")[0])
-    assert isinstance(header["report"], int)  # an offset past the header
+    assert record["output"] is not None and "report" not in record

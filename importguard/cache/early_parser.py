@@ -3,7 +3,8 @@
 Importing LibCST costs a run that parses one edited file about 0.1-0.15 s on a
 2-core box, most of that run, and the run only learns that it must parse after its
 own imports, the config, the discovery and the facts hashes. So when the console
-script finds no replay for a `check` (entry.py), it forks this process at once: it
+script finds that an input of a `check`'s replay record changed (or the check is
+`--changed-only`: entry.py), it forks this process at once: it
 imports the collector on another core while the run does the rest, then collects
 the files the run would have collected inline (pool.py). It collects as a pool
 worker does (budget.start_worker: memory limit, per-file alarm, stderr silenced),
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import pickle
 import signal
 import struct
 import sys
@@ -74,6 +74,8 @@ def collect(work: Callable[[list[Any]], list[Any]], sources: Sequence[Any],
     collects the files as after a pool worker died)."""
     if _child is None:
         return None
+    import pickle  # only once something is parsed: a run that parses nothing skips it
+
     _, requests, results = _child
     try:
         _send(requests, (work, list(sources)))
@@ -138,6 +140,8 @@ def _serve(requests: int, results: int) -> None:
 
 
 def _send(fd: int, value: Any) -> None:
+    import pickle
+
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
@@ -145,6 +149,8 @@ def _send(fd: int, value: Any) -> None:
 
 
 def _receive(fd: int) -> Any:
+    import pickle
+
     (size,) = _HEADER.unpack(_read_exactly(fd, _HEADER.size))
     return pickle.loads(_read_exactly(fd, size))
 

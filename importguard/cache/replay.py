@@ -13,9 +13,10 @@ analysing.
 One kind of record, `replay-<checksum of its key>.json` in the cache directory, read
 two ways: by the console script before click is imported (fast_replay.py: the key is
 the command line and the working directory relative to the project, and the record
-keeps what was printed), and here, by the CLI when that found nothing to print (the
-record keeps the report too: a record written under `--output-file`, or by a check
-run in process, which is keyed by its options instead of a command line).
+keeps what was printed), and here, by the CLI when that found nothing to print (a
+record in a cache directory the console script does not look in, the config's
+`cache-dir`, or written by a check run in process, which is keyed by its options
+instead of a command line: such a record keeps the report instead).
 
 Only plain `check` runs are recorded: not --fix/--diff (they write), --confirm (runs
 code), --follow-installed/--verify-install (read another environment), --changed-only.
@@ -113,7 +114,7 @@ class Replay:
         lookups = self._lookups(report, absent)
         if lookups is None:
             return
-        self._write({
+        record = {
             "format": FORMAT,
             "key": self.key,
             "files": files,
@@ -121,9 +122,14 @@ class Replay:
             "files_checked": report.files_checked,
             "warnings": list(report.warnings),
             "output": self._output(rendered),
-            "report": [[codec(Finding).encode(f) for f in report.findings],
-                       None if report.plan is None else codec(Plan).encode(report.plan)],
-        })
+        }
+        if record["output"] is None:
+            # Only the CLI replays a record without printed output (load()); one with
+            # it is printed by the console script, and its report (most of the record
+            # on a big tree) would only cost each write and each replay's read.
+            record["report"] = [[codec(Finding).encode(f) for f in report.findings],
+                                None if report.plan is None else codec(Plan).encode(report.plan)]
+        self._write(record)
 
     def _output(self, rendered: Optional[tuple[list[tuple[str, str]], int]]) -> Any:
         """What was printed, where the console script can replay it: a record in the
@@ -165,7 +171,7 @@ class Replay:
             return
         output = self._output(rendered)
         if output is not None:
-            self._write({**self.loaded, "output": output})
+            self._write({**{name: value for name, value in self.loaded.items() if name != "report"}, "output": output})
 
     def _prune(self) -> None:
         records = sorted((p for p in self.directory.glob("replay-*.json") if prunable(p)),

@@ -114,9 +114,12 @@ def check(
     if from_stdin and (stdin_filename is None or paths not in ((), (Path("-"),))):
         raise UsageError("a source read from stdin needs --stdin-filename PATH, and no PATHS but `-`")
     targets = (stdin_filename,) if stdin_filename is not None else tuple(paths) or (Path("."),)
-    from importguard.environment.installed import apply_options
+    config = load(config_path, targets[0])
+    if platform is not None or python is not None or config.environment.read_installed:
+        # Reading another environment (subprocess, shlex) is imported only when asked for.
+        from importguard.environment.installed import apply_options
 
-    config = apply_options(load(config_path, targets[0]), platform, python)
+        config = apply_options(config, platform, python)
     if respect_gitignore is not None:
         config = replace(config, respect_gitignore=respect_gitignore)
     if show_files or show_settings:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -32,7 +31,7 @@ def tool_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             code = func(*args, **kwargs)
         except ImportguardError as error:
             if debug:
-                traceback.print_exc()
+                _print_traceback()
             click.echo(f"importguard: error: {error}", err=True)
             sys.exit(EXIT_TOOL_ERROR)
         except (KeyboardInterrupt, BrokenPipeError):
@@ -45,7 +44,7 @@ def tool_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except Exception as error:  # an internal bug: still one sentence, exit 2
             if debug:
-                traceback.print_exc()
+                _print_traceback()
             click.echo(
                 f"importguard: internal error: {type(error).__name__}: {error} "
                 "(run with --debug for the traceback)",
@@ -55,6 +54,12 @@ def tool_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         sys.exit(code or EXIT_CLEAN)
 
     return wrapper
+
+
+def _print_traceback() -> None:
+    import traceback  # only with --debug: every command imports this module
+
+    traceback.print_exc()
 
 
 debug_option = click.option("--debug", is_flag=True, help="Show tracebacks of tool errors.")
@@ -105,10 +110,10 @@ def _names_a_file(arg: str) -> bool:
 def parse_codes(values: tuple[str, ...], option: str = "--select") -> Optional[tuple[str, ...]]:
     """`--select IG001,IG002 --select IG9` -> ("IG001", "IG002", "IG9"); each must be
     `ALL` or a prefix of a rule code (exit 2 naming the nearest one)."""
-    from importguard.rules import ALL_RULES
-
     if not values:
         return None
+    from importguard.rules import ALL_RULES  # the rules' modules: only when codes are given
+
     codes = tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
     check_selectors(codes, [rule.code for rule in ALL_RULES], option)
     return codes

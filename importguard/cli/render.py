@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -132,6 +131,8 @@ def echo(chunks: Chunks, output_file: Path | None = None) -> None:
 
 def write_atomically(path: Path, text: str) -> None:
     """Readers of `path` see the old report or the new one, never a part."""
+    import tempfile  # only for --output-file: a check that prints does not pay for it
+
     data = text.encode("utf-8", "backslashreplace")
     directory = path.absolute().parent
     try:
