@@ -233,3 +233,20 @@ def test_a_plan_without_unresolved_calls_says_nothing_of_them(tmp_path):
     assert report.plan is not None and report.plan.unresolved == ()
     from importguard.output.plan_text import plan_text
     assert "unresolved" not in plan_text(report)
+
+
+def test_two_calls_of_one_function_on_one_line_are_one_edit(tmp_path):
+    """sglang's fla/utils.py: `device = f() if f() != "hip" else "cuda"`, each call
+    reaching the driver: one line to change, so one edit of the plan."""
+    files = {
+        "app/__init__.py": "from app import utils\n",
+        "app/utils.py": ("import torch\n\ndef f():\n    return torch.cuda.get_device_name()\n\n"
+                         'device = f() if f() != "hip" else "cuda"\n'),
+        "app/layer.py": "from app.utils import device\n",
+    }
+    report = check_tree(write_tree(tmp_path, files))
+    assert report.plan is not None and chain_findings(report)
+    edits = [(e.path, e.line) for e in report.plan.edits]
+    assert edits.count(("app/utils.py", 6)) == 1, report.plan.edits
+    edit = next(e for e in report.plan.edits if e.line == 6)
+    assert edit.findings == report.plan.cleared

@@ -287,11 +287,15 @@ def _plan(network: Network, sources: dict[Node, list], exact_limit: Optional[int
     for tail, heads in arcs.items():
         for head in heads:
             reverse.setdefault(head, []).append(tail)
-    edits = []
+    # Sites that read the same on the same line (`f() if f() else g`) are one edit.
+    same: dict[tuple, list[Node]] = {}
     for node in cut:
-        path, line, kind, what = network.sites[node]
-        # The findings that reach this site without passing another planned edit.
-        upstream = _reach(node, reverse, frozenset(cut) - {node})
+        same.setdefault(network.sites[node], []).append(node)
+    edits = []
+    for (path, line, kind, what), nodes in same.items():
+        # The findings that reach this edit without passing another planned edit.
+        others = frozenset(cut) - set(nodes)
+        upstream = set().union(*(_reach(node, reverse, others) for node in nodes))
         reached = _count(sources, [s for s in live if s in upstream])
         edits.append(PlanEdit(path, line, kind, what, reached))
     edits.sort(key=lambda e: (-e.findings, e.path, e.line, e.what))
