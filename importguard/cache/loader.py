@@ -4,23 +4,32 @@ collection of the misses, whose facts go back into the cache when the run ends."
 from __future__ import annotations
 
 import gc
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
 from importguard.cache.directory import cache_directory
-from importguard.cache.store import FactsCache
+from importguard.cache.store import FactsCache, decode
 from importguard.config import Config
 from importguard.cache.pool import Result, WorkerPool, facts_of
 from importguard.model import ModuleFacts, SourceFile
 
 
 class FactsLoader:
+    """Facts from the cache, or collected in the pool. Facts handed out once can be
+    read back (`read_back`) by the hash they had, from the cache or, for facts that
+    are not cached (--no-cache), from their JSON kept here (less than half their
+    decoded size): a caller need not keep them decoded (engine.FactsStore), and they
+    are the same facts for the whole run."""
+
     def __init__(self, cache: Optional[FactsCache], pool: WorkerPool) -> None:
         self.cache = cache
         self.pool = pool
         self.collected = 0  # files parsed by this run (cache misses)
+        self._hashes: dict[str, str] = {}  # path -> the hash of its facts in this run
+        self._held: dict[str, bytes] = {}  # hash -> the JSON of facts not in the cache
 
     def __call__(self, sources: Sequence[SourceFile],
                  meanwhile: Optional[Callable[[], None]] = None) -> list[ModuleFacts]:
@@ -30,7 +39,7 @@ class FactsLoader:
         found: dict[str, ModuleFacts] = {}
         misses: list[SourceFile] = []
         for source in sources:
-            facts = self.cache.lookup(source) if self.cache is not None else None
+            facts = self._cached(source)
             if facts is None:
                 misses.append(source)
             else:
@@ -40,11 +49,51 @@ class FactsLoader:
         self.collected += len(misses)
         return [found[source.path] for source in sources]
 
-    def _take(self, source: SourceFile, result: Result) -> ModuleFacts:
-        """A worker's result as it arrives: its bytes to the cache as they are, its
-        facts decoded once."""
+    def store(self, sources: Sequence[SourceFile], meanwhile: Optional[Callable[[], None]] = None) -> None:
+        """Collect the facts of those of `sources` that are not cached, decoding none:
+        they are read back when asked for. `meanwhile` as for __call__."""
+        misses = [source for source in sources if self._hash(source) is None]
+        self.pool(misses, meanwhile, self._keep)
+        self.collected += len(misses)
+
+    def read_back(self, source: SourceFile) -> Optional[ModuleFacts]:
+        """The facts this run handed out or stored for `source`, decoded again; None
+        when it has none (or another run dropped them from the cache meanwhile)."""
+        hashed = self._hashes.get(source.path)
+        if hashed is None:
+            return None
+        data = self._held.get(hashed)
+        if data is not None:
+            return decode(source, json.loads(data))
+        facts = None if self.cache is None else self.cache.facts(source, hashed)
+        if facts is None:
+            del self._hashes[source.path]  # collected again when asked for
+        return facts
+
+    def _hash(self, source: SourceFile) -> Optional[str]:
+        """The hash of the facts `source` has in this run, when known without collecting."""
+        hashed = self._hashes.get(source.path)
+        if hashed is None and self.cache is not None:
+            hashed = self.cache.facts_hash(source)
+            if hashed is not None:
+                self._hashes[source.path] = hashed
+        return hashed
+
+    def _cached(self, source: SourceFile) -> Optional[ModuleFacts]:
+        return None if self._hash(source) is None else self.read_back(source)
+
+    def _keep(self, source: SourceFile, result: Result) -> None:
+        """A worker's result as it arrives: its bytes to the cache as they are (or kept
+        here when they are not to be cached), nothing decoded."""
         if self.cache is not None and result["digest"] is not None:
             self.cache.store_data(source, result["digest"], result["stat"], result["facts"], result["hash"])
+        else:
+            self._held[result["hash"]] = result["facts"]
+        self._hashes[source.path] = result["hash"]
+
+    def _take(self, source: SourceFile, result: Result) -> ModuleFacts:
+        """As _keep, and the facts decoded once."""
+        self._keep(source, result)
         return facts_of(source, result)
 
     def facts_hashes(self, sources: Sequence[SourceFile],
@@ -54,10 +103,10 @@ class FactsLoader:
         for __call__."""
         if self.cache is None:
             return None
-        hashes = [self.cache.facts_hash(source) for source in sources]
+        hashes = [self._hash(source) for source in sources]
         missing = [source for source, hashed in zip(sources, hashes) if hashed is None]
         if missing:
-            self(missing, meanwhile)
+            self.store(missing, meanwhile)
             hashes = [self.cache.stored_hash(source) if hashed is None else hashed
                       for source, hashed in zip(sources, hashes)]
         return None if None in hashes else hashes  # type: ignore[return-value]

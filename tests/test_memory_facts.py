@@ -1,0 +1,145 @@
+"""A check holds the decoded facts of a few modules at a time, not those of the whole
+tree (engine.FactsStore): the others are read back, from the facts cache or (with
+--no-cache) from their JSON kept in memory, when a rule, a search or the plan asks for
+them; and the results record is written a section at a time. The report stays what it
+is with every module's facts held."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import importguard.cache.results
+import importguard.engine
+from importguard.cache.loader import FactsLoader
+from importguard.cache.pool import WorkerPool
+from importguard.cache.results import _dumps, _encoded_sections
+from importguard.cache.store import FactsCache
+from importguard.cli.main import cli
+from importguard.discovery import ModuleResolver, discover
+from importguard.engine import FactsStore, collect_serially
+from importguard.model import ModuleFacts
+
+from conftest import write_tree
+
+MODULES = 60
+
+
+def _tree() -> dict[str, str]:
+    files = {
+        "pyproject.toml": "[tool.importguard]\n",
+        # A package whose eager import reaches a sink (IG001), with a lazy re-export
+        # that `app.user`'s `from app.ops import gemm` blocks (the hint reads every module).
+        "app/__init__.py": "from app.ops import gemm\n",
+        "app/ops/__init__.py": "from .gemm import gemm\n",
+        "app/ops/gemm.py": "import cutlass\n\ndef gemm():\n    pass\n",
+        "app/user.py": "from app.ops import gemm\n",
+        "app/notes.py": "exec('import torch')\n",
+        "app/broken.py": "def f(:\n",
+    }
+    for i in range(MODULES):
+        body = [f"import app.leaf{(i + 1) % MODULES}", "import os", "", "def helper():", "    return os.getcwd()", ""]
+        if i % 7 == 0:
+            body.insert(0, "import torch")
+            body.append("CAP = torch.cuda.get_device_capability()  # noqa: IG003" if i % 14 == 0 else "CAP = torch.cuda.get_device_capability()")
+        if i % 11 == 0:
+            body.append("X = 1  # noqa: IG001")
+        files[f"app/leaf{i}.py"] = "\n".join(body) + "\n"
+    for i in range(5):
+        files[f"app/pkg{i}/__init__.py"] = f"from app.leaf{i * 7} import helper\n"
+    return files
+
+
+def _check(root: Path, *args: str) -> str:
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        result = CliRunner().invoke(cli, ["check", "--output-format", "json", "--extend-select", "IG903", *args])
+    finally:
+        os.chdir(old)
+    assert result.exit_code in (0, 1), result.output
+    return result.stdout
+
+
+def _alive_facts() -> int:
+    gc.collect()
+    return sum(1 for value in gc.get_objects() if type(value) is ModuleFacts)
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """The most ModuleFacts alive when the report is made (after every rule ran, before
+    the plan), with a store that keeps 6 decoded and rules that take 4 at a time."""
+    monkeypatch.setattr(importguard.engine, "_RECENT", 6, raising=False)
+    monkeypatch.setattr(importguard.engine, "_BATCH", 4, raising=False)
+    seen: list[int] = []
+    finish = importguard.engine.finish
+
+    def counting(*args, **kwargs):
+        seen.append(_alive_facts())
+        return finish(*args, **kwargs)
+
+    monkeypatch.setattr(importguard.engine, "finish", counting)
+    monkeypatch.setattr(importguard.cache.results, "finish", counting)
+    return seen
+
+
+@pytest.mark.parametrize("how", ["no cache", "cold cache", "cached facts"])
+def test_a_check_holds_few_facts_and_reports_the_same(tmp_path, counted, how):
+    root = write_tree(tmp_path / "tree", _tree())
+    expected = _check(root, "--no-cache", "--jobs", "1")
+    counted.clear()
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    if how == "no cache":
+        report = _check(root, "--no-cache")
+    else:
+        if how == "cached facts":
+            _check(root, *cache)
+            for record in (tmp_path / "cache").glob("[rr]e*-*.json"):  # results and replay: facts only
+                record.unlink()
+            counted.clear()
+        report = _check(root, *cache)
+    assert report == expected
+    data = json.loads(report)
+    assert {f["code"] for f in data["findings"]} >= {"IG001", "IG003", "IG900", "IG903"}
+    assert any("a lazy re-export cannot help" in f["message"] for f in data["findings"])
+    # 67 modules; 6 kept by the store, 4 by a rule batch, a few by the graph's name tables.
+    assert counted and max(counted) <= 20, counted
+
+
+def test_a_store_reads_facts_back_the_same(tmp_path, monkeypatch):
+    monkeypatch.setattr(importguard.engine, "_RECENT", 3, raising=False)
+    root = write_tree(tmp_path / "tree", _tree())
+    files = discover([root], root, ()).files
+    with_cache = FactsLoader(FactsCache(tmp_path / "cache", {"test": "key"}, root), WorkerPool(1))
+    for collector in (with_cache, FactsLoader(None, WorkerPool(1))):
+        store = FactsStore(ModuleResolver([root]), collector)
+        store.prepare(files)
+        for source in files:
+            store.for_sources([source])
+        assert len(store._decoded) == 3
+        assert sorted(store.read) == sorted(s.path for s in files)
+        assert [store.for_module(s.module) for s in files] == collect_serially(files)
+        assert set(store.remarks) == {str(root / "app/notes.py"), str(root / "app/broken.py")}
+
+
+def test_a_store_that_keeps_all_keeps_all(tmp_path, monkeypatch):
+    """The language server's graph memory compares facts objects: its store keeps them."""
+    monkeypatch.setattr(importguard.engine, "_RECENT", 3, raising=False)
+    root = write_tree(tmp_path / "tree", _tree())
+    files = discover([root], root, ()).files
+    store = FactsStore(ModuleResolver([root]), FactsLoader(None, WorkerPool(1)), keep_all=True)
+    first = store.for_sources(files)
+    assert all(a is b for a, b in zip(store.for_sources(files), first))
+    assert len(store.kept()) == len(files)
+
+
+def test_the_record_sections_are_written_as_one_dumps_writes_them():
+    sections = {"modules": {"a": ["a.py", "h", ["b"], [], []]}, "searches": {}, "free": {"a": None},
+                "defined": {"x.f": [True, ["x"]]}}
+    assert b"".join(_encoded_sections("abc", sections)) == _dumps({"token": "abc", **sections}).encode()
