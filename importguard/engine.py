@@ -262,19 +262,26 @@ def findings_of(project: Project, rules: Sequence[Rule]) -> list[Finding]:
 
 def findings_of_files(config: Config, graph: ImportGraph, store: FactsStore, sources: Sequence[SourceFile],
                       rules: Sequence[Rule], reported: Optional[Sequence[tuple[str, str]]] = None,
-                      imported_elsewhere: Optional[dict[str, Any]] = None) -> tuple[list[Finding], dict[str, Any]]:
+                      imported_elsewhere: Optional[dict[str, Any]] = None,
+                      plain: Optional[Container[str]] = None) -> tuple[list[Finding], dict[str, Any]]:
     """findings_of on the files `sources`, a batch of their facts decoded at a time
     (_BATCH): the modules that are no package first, then the packages, whose lazy
     re-export hint looks up every reported module's `from package import name`.
     `reported`: (module, path) of every reported module in report order, when
-    `sources` are only some of them, and `imported_elsewhere` the names_imported of the
-    others (path -> names). Gives the findings and the names_imported of `sources`."""
+    `sources` are only some of them, `imported_elsewhere` the names_imported of the
+    others (path -> names), and `plain` the reported modules that are no package.
+    Gives the findings and the names_imported of `sources`, less the names imported
+    from a `plain` module (the hint asks only about packages; cache/results.py keeps these)."""
     imported: dict[str, Any] = {}
     found: list[Finding] = []
+    plain = {s.module for s in sources if not s.is_package} if plain is None else plain
+
+    def imported_by(facts: ModuleFacts) -> list[tuple[str, str, int]]:
+        return [entry for entry in names_imported(facts) if entry[0] not in plain]  # type: ignore[operator]
 
     def check(batch: Sequence[SourceFile], blockers: Optional[Index]) -> None:
         facts = tuple(store.for_sources(batch))
-        imported.update((f.path, names_imported(f)) for f in facts)
+        imported.update((f.path, imported_by(f)) for f in facts)
         # No module that is no package looks at `blockers` (rules/_chain_rule.py).
         found.extend(findings_of(Project(config, facts, graph, blockers=blockers), rules))
 
@@ -283,7 +290,7 @@ def findings_of_files(config: Config, graph: ImportGraph, store: FactsStore, sou
     packages = [s for s in sources if s.is_package]
     if packages:
         for facts in store.each(packages):
-            imported[facts.path] = names_imported(facts)
+            imported[facts.path] = imported_by(facts)
         names = {**(imported_elsewhere or {}), **imported}
         order = reported if reported is not None else [(s.module, s.path) for s in sources]
         blockers = index_of((module, path, names[path]) for module, path in order)

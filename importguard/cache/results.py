@@ -409,7 +409,7 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
                     resolver, None, plan_inputs=(graph, FactsByPath(store, files)), plan_builder=builder)
     if reported is not None:
         targets = graph.computed_targets()
-        imported = _from_imports(names, reported)
+        imported = names
         _save(results, reported, store, targets, graph.star_sources(), graph.call_deps(), _searches_data(graph),
               _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
               from_imports=imported, arcs=builder.grown, plain=_plain(reported), free=graph.sink_free_modules(),
@@ -481,11 +481,10 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     # record's, where the facts did not change.
     subset = [s for s in discovered.files if s.module in again]
     fresh = {s.path for s in subset}
-    kept, names = findings_of_files(config, graph, store, subset, rules,
-                                    [(module, path) for path, module, _, _ in reported],
-                                    {path: record["from_imports"][path] for path, _, _, _ in reported
-                                     if path not in fresh})
-    imported = _from_imports(names, reported)
+    kept, imported = findings_of_files(config, graph, store, subset, rules,
+                                       [(module, path) for path, module, _, _ in reported],
+                                       {path: record["from_imports"][path] for path, _, _, _ in reported
+                                        if path not in fresh}, _plain(reported))
     for path, _, _, _ in reported:
         if path not in imported:
             imported[path] = record["from_imports"][path]
@@ -531,13 +530,6 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
     return report
-
-
-def _from_imports(names: dict[str, list[Any]], reported: list[Any]) -> dict[str, list[Any]]:
-    """`names` (path -> names_imported), less the names imported from a reported module
-    that is no package (`_plain`): the lazy re-export hint only asks about packages."""
-    plain = _plain(reported)
-    return {path: [entry for entry in found if entry[0] not in plain] for path, found in names.items()}
 
 
 def _plain(reported: list[Any]) -> dict[str, None]:
