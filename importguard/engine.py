@@ -97,11 +97,17 @@ class FactsStore:
             self.collector.store([s for s in sources if s.path not in self._decoded])  # type: ignore[attr-defined]
 
     def prefetch(self, modules: Iterable[str]) -> None:
-        self.prepare([s for s in map(self.resolver.find, modules) if s is not None])
+        """The facts of `modules` (the graph's next level of search), collected in one
+        batch; each counts as read (`read`, `remarks`), whether the graph uses it or not."""
+        sources = [s for s in map(self.resolver.find, modules) if s is not None]
+        self.prepare(sources)
+        for _ in self.each([s for s in sources if s.path not in self.read]):
+            pass
 
     def kept(self) -> list[ModuleFacts]:
         """The facts of every file read, from a store that keeps them all (`keep_all`)."""
-        assert self._read_back is None, "a store that reads facts back keeps only some"
+        if self._read_back is not None:
+            raise RuntimeError("a store that reads facts back keeps only some")
         return list(self._decoded.values())
 
     def _recalled(self, source: SourceFile) -> Optional[ModuleFacts]:

@@ -149,3 +149,27 @@ def test_the_record_sections_are_written_as_one_dumps_writes_them():
     sections = {"modules": {"a": ["a.py", "h", ["b"], [], []]}, "searches": {}, "free": {"a": None},
                 "defined": {"x.f": [True, ["x"]]}}
     assert b"".join(_encoded_sections("abc", sections)) == _dumps({"token": "abc", **sections}).encode()
+
+
+def test_a_module_a_search_reaches_counts_as_read(tmp_path, monkeypatch):
+    """A project module configured as a sink is reached (prefetched) but its facts are
+    never used: it still counts as read, so its problems are warned about as when every
+    module's facts were kept."""
+    monkeypatch.setattr(importguard.engine, "_RECENT", 2, raising=False)
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": '[tool.importguard]\nextend-sink-modules = [{module = "pkg.heavy", reason = "test"}]\n',
+        "pkg/__init__.py": "import pkg.heavy\n",
+        "pkg/heavy.py": "def f(:\n",
+        "app/__init__.py": "import pkg.heavy\n",
+        "app/x.py": "import pkg\n",
+    })
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        for cache in (("--no-cache",), ("--cache-dir", str(tmp_path / "cache"))):
+            result = CliRunner().invoke(cli, ["check", "app", *cache])
+            assert result.exit_code == 1, result.output
+            assert "pkg/heavy.py:1:7: IG900 syntax error" in result.stderr
+            assert "imports of `pkg.heavy` are not followed" in result.stderr
+    finally:
+        os.chdir(old)
