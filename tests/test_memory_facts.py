@@ -173,3 +173,26 @@ def test_a_module_a_search_reaches_counts_as_read(tmp_path, monkeypatch):
             assert "imports of `pkg.heavy` are not followed" in result.stderr
     finally:
         os.chdir(old)
+
+
+def test_facts_not_cached_are_kept_aside_out_of_memory(tmp_path, monkeypatch):
+    from importguard.cache.held import HeldFacts
+
+    held = HeldFacts()
+    held.put("a", b"[1,2]")
+    held.put("b", b'["x"]')
+    held.put("a", b"ignored: the same hash is the same facts")
+    assert (held.get("a"), held.get("b"), held.get("c")) == (b"[1,2]", b'["x"]', None)
+    assert held._in_memory == {}  # in the temporary file
+    held.close()
+    assert held.get("a") is None
+
+    import tempfile
+
+    def refuse(**kwargs):
+        raise OSError("no temporary directory")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    in_memory = HeldFacts()
+    in_memory.put("a", b"[1]")
+    assert in_memory.get("a") == b"[1]"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
 from importguard.cache.directory import cache_directory
+from importguard.cache.held import HeldFacts
 from importguard.cache.store import FactsCache, decode
 from importguard.config import Config
 from importguard.cache.pool import Result, WorkerPool, facts_of
@@ -20,16 +21,16 @@ from importguard.model import ModuleFacts, SourceFile
 class FactsLoader:
     """Facts from the cache, or collected in the pool. Facts handed out once can be
     read back (`read_back`) by the hash they had, from the cache or, for facts that
-    are not cached (--no-cache), from their JSON kept here (less than half their
-    decoded size): a caller need not keep them decoded (engine.FactsStore), and they
-    are the same facts for the whole run."""
+    are not cached (--no-cache), from their JSON kept aside (held.py): a caller need
+    not keep them decoded (engine.FactsStore), and they are the same facts for the
+    whole run."""
 
     def __init__(self, cache: Optional[FactsCache], pool: WorkerPool) -> None:
         self.cache = cache
         self.pool = pool
         self.collected = 0  # files parsed by this run (cache misses)
         self._hashes: dict[str, str] = {}  # path -> the hash of its facts in this run
-        self._held: dict[str, bytes] = {}  # hash -> the JSON of facts not in the cache
+        self._held = HeldFacts()  # the JSON of facts not in the cache, by hash
 
     def __call__(self, sources: Sequence[SourceFile],
                  meanwhile: Optional[Callable[[], None]] = None) -> list[ModuleFacts]:
@@ -88,7 +89,7 @@ class FactsLoader:
         if self.cache is not None and result["digest"] is not None:
             self.cache.store_data(source, result["digest"], result["stat"], result["facts"], result["hash"])
         else:
-            self._held[result["hash"]] = result["facts"]
+            self._held.put(result["hash"], result["facts"])
         self._hashes[source.path] = result["hash"]
 
     def _take(self, source: SourceFile, result: Result) -> ModuleFacts:
@@ -110,6 +111,11 @@ class FactsLoader:
             hashes = [self.cache.stored_hash(source) if hashed is None else hashed
                       for source, hashed in zip(sources, hashes)]
         return None if None in hashes else hashes  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Forget the facts kept aside (the facts cache keeps its own)."""
+        self._held.close()
+        self._hashes = {}
 
     @property
     def warnings(self) -> list[str]:
@@ -139,6 +145,7 @@ def open_loader(
         yield collector
     finally:
         pool.close()
+        collector.close()
         if gc_was_enabled:
             gc.freeze()
             gc.enable()
