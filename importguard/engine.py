@@ -59,6 +59,9 @@ class FactsStore:
         # path -> (module, notes, problems) of every file read that has either
         self.remarks: dict[str, tuple[str, tuple[tuple[int, str], ...], tuple[Problem, ...]]] = {}
         self._decoded: OrderedDict[str, ModuleFacts] = OrderedDict()
+        new_check = getattr(collector, "new_check", None)
+        if new_check is not None:
+            new_check()
 
     def for_sources(self, sources: Sequence[SourceFile]) -> list[ModuleFacts]:
         found: dict[str, ModuleFacts] = {}

@@ -196,3 +196,21 @@ def test_facts_not_cached_are_kept_aside_out_of_memory(tmp_path, monkeypatch):
     in_memory = HeldFacts()
     in_memory.put("a", b"[1]")
     assert in_memory.get("a") == b"[1]"
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_a_second_check_of_the_run_reads_an_edited_file_again(tmp_path, cached):
+    """--fix checks again after its edits, with the same loader."""
+    root = write_tree(tmp_path / "tree", {"app/__init__.py": "import os\n", "app/ops.py": "import cutlass\n"})
+    files = discover([root], root, ()).files
+    cache = FactsCache(tmp_path / "cache", {"test": "key"}, root) if cached else None
+    loader = FactsLoader(cache, WorkerPool(1))
+    ops = next(s for s in files if s.module == "app.ops")
+    first = FactsStore(ModuleResolver([root]), loader)
+    first.prepare(files)
+    assert [site.module for site in first.for_module("app.ops").imports] == ["cutlass"]
+    (root / "app/ops.py").write_text("import json\n")
+    os.utime(root / "app/ops.py", ns=(1, 1))  # no stat shortcut: the content decides
+    second = FactsStore(ModuleResolver([root]), loader)
+    second.prepare(files)
+    assert [site.module for site in second.for_sources([ops])[0].imports] == ["json"]

@@ -112,6 +112,11 @@ class FactsLoader:
                       for source, hashed in zip(sources, hashes)]
         return None if None in hashes else hashes  # type: ignore[return-value]
 
+    def new_check(self) -> None:
+        """A check begins (engine.FactsStore): facts are looked up again, since a file may
+        have changed since the last check of this run (--fix checks again after its edits)."""
+        self._hashes = {}
+
     def close(self) -> None:
         """Forget the facts kept aside (the facts cache keeps its own)."""
         self._held.close()
