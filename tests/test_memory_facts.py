@@ -176,7 +176,7 @@ def test_a_module_a_search_reaches_counts_as_read(tmp_path, monkeypatch):
 
 
 def test_facts_not_cached_are_kept_aside_out_of_memory(tmp_path, monkeypatch):
-    from importguard.cache.held import HeldFacts
+    from importguard.cache.loader import HeldFacts
 
     held = HeldFacts()
     held.put("a", b"[1,2]")
