@@ -402,14 +402,13 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
     files = discovered.files
     store.prepare(files)
     graph = build_graph(config, store)
-    kept, names = findings_of_files(config, graph, store, files, rules)
+    kept, imported = findings_of_files(config, graph, store, files, rules)
     warnings = _warnings(store, {s.path for s in files})
     builder = Builder(graph)
     report = finish([*kept, *unreadable_findings(discovered.unreadable, rules, config)], len(files), warnings,
                     resolver, None, plan_inputs=(graph, FactsByPath(store, files)), plan_builder=builder)
     if reported is not None:
         targets = graph.computed_targets()
-        imported = names
         _save(results, reported, store, targets, graph.star_sources(), graph.call_deps(), _searches_data(graph),
               _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
               from_imports=imported, arcs=builder.grown, plain=_plain(reported), free=graph.sink_free_modules(),
