@@ -214,3 +214,26 @@ def test_a_second_check_of_the_run_reads_an_edited_file_again(tmp_path, cached):
     second = FactsStore(ModuleResolver([root]), loader)
     second.prepare(files)
     assert [site.module for site in second.for_sources([ops])[0].imports] == ["json"]
+
+
+def test_facts_kept_aside_when_the_file_cannot_grow():
+    """A file size limit (or a full disk) stops the temporary file: the facts that did
+    not fit are kept in memory, those written before are still read back whole."""
+    import subprocess
+    import sys
+
+    script = (
+        "import resource, signal\n"
+        "from importguard.cache.loader import HeldFacts\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # the write fails instead (EFBIG)
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+        "held = HeldFacts()\n"
+        "for i in range(10):\n"
+        "    held.put(str(i), bytes([65 + i]) * 1000)\n"
+        "assert all(held.get(str(i)) == bytes([65 + i]) * 1000 for i in range(10))\n"
+        "assert 0 < len(held._in_memory) < 10\n"
+        "held.close()\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout == "ok\n", done.stderr

@@ -134,7 +134,8 @@ class HeldFacts:
     temporary file can be made."""
 
     def __init__(self) -> None:
-        self._file: Optional[IO[bytes]] = None
+        self._file: Optional[IO[bytes]] = None  # unbuffered: a failed write fails at once
+        self._end = 0  # bytes written whole to the file
         self._spans: dict[str, tuple[int, int]] = {}  # hash -> offset and length in the file
         self._in_memory: dict[str, bytes] = {}  # where the file could not be made or written
         self._failed = False
@@ -145,8 +146,12 @@ class HeldFacts:
         file = self._open()
         if file is not None:
             try:
-                offset = file.seek(0, 2)
-                file.write(data)
+                view = memoryview(data)
+                offset = self._end
+                while view:  # a short write (a full disk, a file size limit) goes on or raises
+                    written = os.pwrite(file.fileno(), view, offset + len(data) - len(view))
+                    view = view[written:]
+                self._end += len(data)
                 self._spans[hashed] = (offset, len(data))
                 return
             except OSError:
@@ -160,15 +165,17 @@ class HeldFacts:
         if self._file is None:
             return None  # closed
         try:
-            self._file.seek(span[0])
-            data = self._file.read(span[1])
+            data = os.pread(self._file.fileno(), span[1], span[0])
         except OSError:
             return None  # read back as if never kept: collected again
         return data if len(data) == span[1] else None
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass
             self._file = None
         self._spans = {}
         self._in_memory = {}
@@ -178,7 +185,7 @@ class HeldFacts:
             import tempfile  # only a run that collects facts it does not cache pays for it
 
             try:
-                self._file = tempfile.TemporaryFile(prefix="importguard-facts-")
+                self._file = tempfile.TemporaryFile(prefix="importguard-facts-", buffering=0)
             except OSError:
                 self._failed = True
         return self._file
