@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Container, Iterable, Iterator, Mapping, Optional, Sequence
 
 from importguard.config import Config
 from importguard.discovery import ModuleResolver, discover, display_path
@@ -15,7 +16,8 @@ from importguard.graph.imports import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
 from importguard.selection import Selection, check_selectors, selected_codes
 from importguard.rules.ig903_unused_suppression import UnusedSuppression
-from importguard.model import Report, Finding, Hop, ModuleFacts, Plan, SourceFile, Suppression
+from importguard.model import Report, Finding, Hop, ModuleFacts, Plan, Problem, SourceFile, Suppression
+from importguard.rules._lazy_blockers import Index, index_of, names_imported
 from importguard.cache.graph_memory import GraphMemory
 from importguard.plan.network import Builder, plan_for_findings, plan_for_module
 
@@ -31,22 +33,57 @@ def collect_serially(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
     return [collect_file(source) for source in sources]
 
 
-class FactsStore:
-    """Facts of project modules, collected the first time something asks for them."""
+# Decoded facts a store keeps when its collector reads them back (FactsLoader.read_back):
+# a search reads a module's facts again soon after the first time, a rule pass a
+# batch's (_BATCH) many times. vLLM's modules average 15 kB decoded.
+_RECENT = 1024
+_BATCH = 256  # reported modules whose facts the rules hold at once
 
-    def __init__(self, resolver: ModuleResolver, collector: Collector = collect_serially) -> None:
+
+class FactsStore:
+    """Facts of project modules, collected the first time something asks for them.
+
+    When the collector can read facts back (FactsLoader.read_back) and `keep_all` is
+    not asked for, only the _RECENT most recently used stay decoded and the others are
+    decoded again when asked for, so that memory does not grow with the facts of the
+    tree; otherwise every module's are kept. What the report needs of every module
+    read (its notes and problems, for the warnings) is kept apart, in `remarks`."""
+
+    def __init__(self, resolver: ModuleResolver, collector: Collector = collect_serially,
+                 keep_all: bool = False) -> None:
         self.resolver = resolver
         self.collector = collector
-        self.by_path: dict[str, ModuleFacts] = {}
+        self._read_back: Optional[Callable[[SourceFile], Optional[ModuleFacts]]] = \
+            None if keep_all else getattr(collector, "read_back", None)
+        self.read: dict[str, str] = {}  # path -> module, for every file whose facts were asked for
+        # path -> (module, notes, problems) of every file read that has either
+        self.remarks: dict[str, tuple[str, tuple[tuple[int, str], ...], tuple[Problem, ...]]] = {}
+        self._decoded: OrderedDict[str, ModuleFacts] = OrderedDict()
+        new_check = getattr(collector, "new_check", None)
+        if new_check is not None:
+            new_check()
 
     def for_sources(self, sources: Sequence[SourceFile]) -> list[ModuleFacts]:
-        missing = [s for s in sources if s.path not in self.by_path]
+        found: dict[str, ModuleFacts] = {}
+        missing = []
+        for source in sources:
+            facts = self._recalled(source)
+            if facts is None:
+                missing.append(source)
+            else:
+                found[source.path] = facts
         if missing:
             # The same file may be asked for twice in one batch; collect it once.
             unique = list({s.path: s for s in missing}.values())
             for facts in self.collector(unique):
-                self.by_path[facts.path] = facts
-        return [self.by_path[s.path] for s in sources]
+                self._remember(facts)
+                found[facts.path] = facts
+        return [found[s.path] for s in sources]
+
+    def each(self, sources: Sequence[SourceFile]) -> Iterator[ModuleFacts]:
+        """The facts of `sources` one after the other, collected a batch at a time."""
+        for start in range(0, len(sources), _BATCH):
+            yield from self.for_sources(sources[start:start + _BATCH])
 
     def for_module(self, module: str) -> Optional[ModuleFacts]:
         source = self.resolver.find(module)
@@ -54,9 +91,65 @@ class FactsStore:
             return None
         return self.for_sources([source])[0]
 
+    def prepare(self, sources: Sequence[SourceFile]) -> None:
+        """Collect the facts of `sources` not collected yet, in one batch; decoded only
+        where they cannot be read back."""
+        if self._read_back is None:
+            self.for_sources(sources)
+        else:
+            self.collector.store([s for s in sources if s.path not in self._decoded])  # type: ignore[attr-defined]
+
     def prefetch(self, modules: Iterable[str]) -> None:
+        """The facts of `modules` (the graph's next level of search), collected in one
+        batch; each counts as read (`read`, `remarks`), whether the graph uses it or not."""
         sources = [s for s in map(self.resolver.find, modules) if s is not None]
-        self.for_sources(sources)
+        self.prepare(sources)
+        for _ in self.each([s for s in sources if s.path not in self.read]):
+            pass
+
+    def kept(self) -> list[ModuleFacts]:
+        """The facts of every file read, from a store that keeps them all (`keep_all`)."""
+        if self._read_back is not None:
+            raise RuntimeError("a store that reads facts back keeps only some")
+        return list(self._decoded.values())
+
+    def _recalled(self, source: SourceFile) -> Optional[ModuleFacts]:
+        facts = self._decoded.get(source.path)
+        if facts is not None:
+            self._decoded.move_to_end(source.path)
+        elif self._read_back is not None:
+            facts = self._read_back(source)
+            if facts is not None:
+                self._remember(facts)
+        return facts
+
+    def _remember(self, facts: ModuleFacts) -> None:
+        path = facts.path
+        if path not in self.read:
+            self.read[path] = facts.module
+            if facts.notes or facts.problems:
+                self.remarks[path] = (facts.module, facts.notes, facts.problems)
+        self._decoded[path] = facts
+        if self._read_back is not None and len(self._decoded) > _RECENT:
+            self._decoded.popitem(last=False)
+
+
+class FactsByPath(Mapping[str, ModuleFacts]):
+    """The facts of `sources` by path, decoded by `store` when looked up (the fix plan
+    looks up those of the files with findings)."""
+
+    def __init__(self, store: FactsStore, sources: Iterable[SourceFile]) -> None:
+        self._store = store
+        self._sources = {source.path: source for source in sources}
+
+    def __getitem__(self, path: str) -> ModuleFacts:
+        return self._store.for_sources([self._sources[path]])[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
 
 
 def build_graph(config: Config, store: FactsStore) -> ImportGraph:
@@ -117,15 +210,16 @@ def run_check(
         resolver = _with_installed(ModuleResolver(roots), installed)
         store = FactsStore(resolver, collector)
         graph = build_graph(config, store)
-    reported = tuple(store.for_sources(discovered.files))
-    kept = findings_of(Project(config, reported, graph), rules)
+    reported = discovered.files
+    store.prepare(reported)
+    kept, _ = findings_of_files(config, graph, store, reported, rules)
     kept += unreadable_findings(discovered.unreadable, rules, config)
-    report = finish(kept, len(reported), _warnings(store, {f.path: f for f in reported}), resolver, installed,
-                    plan_inputs=(graph, {f.path: f for f in reported}) if plan else None)
+    report = finish(kept, len(reported), _warnings(store, {s.path for s in reported}), resolver, installed,
+                    plan_inputs=(graph, FactsByPath(store, reported)) if plan else None)
     if track_inputs and installed is None:
-        report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
+        report = with_inputs(report, paths, discovered, config, store.read, resolver.probes)
     if memory is not None and installed is None:
-        memory.close(resolver, list(store.by_path.values()))
+        memory.close(resolver, store.kept())
     return report
 
 
@@ -134,11 +228,11 @@ def _kept_graph(memory: GraphMemory, config: Config, roots: Sequence[Path],
     stores: list[FactsStore] = []  # this check's, made by whichever of the two below runs
 
     def make_graph(resolver: ModuleResolver) -> ImportGraph:
-        stores.append(FactsStore(resolver, collector))
+        stores.append(FactsStore(resolver, collector, keep_all=True))
         return build_graph(config, stores[-1])
 
     def rebind(resolver: ModuleResolver, graph: ImportGraph) -> None:
-        stores.append(FactsStore(resolver, collector))
+        stores.append(FactsStore(resolver, collector, keep_all=True))
         graph.rebind(stores[-1].for_module, lambda module: resolver.find(module) is not None, stores[-1].prefetch)
 
     def current(module: str) -> Optional[ModuleFacts]:
@@ -175,13 +269,57 @@ def findings_of(project: Project, rules: Sequence[Rule]) -> list[Finding]:
     return list({(f.path, f.line, f.column, f.code, f.message): f for f in kept}.values())
 
 
+def findings_of_files(config: Config, graph: ImportGraph, store: FactsStore, sources: Sequence[SourceFile],
+                      rules: Sequence[Rule], reported: Optional[Sequence[tuple[str, str]]] = None,
+                      imported_elsewhere: Optional[dict[str, Any]] = None,
+                      plain: Optional[Container[str]] = None) -> tuple[list[Finding], dict[str, Any]]:
+    """findings_of on the files `sources`, a batch of their facts decoded at a time
+    (_BATCH): the modules that are no package first, then the packages, whose lazy
+    re-export hint looks up every reported module's `from package import name`.
+    `reported`: (module, path) of every reported module in report order, when
+    `sources` are only some of them, `imported_elsewhere` the names_imported of the
+    others (path -> names), and `plain` the reported modules that are no package.
+    Gives the findings and the names_imported of `sources`, less the names imported
+    from a `plain` module (the hint asks only about packages; cache/results.py keeps these)."""
+    imported: dict[str, Any] = {}
+    found: list[Finding] = []
+    plain = {s.module for s in sources if not s.is_package} if plain is None else plain
+
+    def imported_by(facts: ModuleFacts) -> list[tuple[str, str, int]]:
+        return [entry for entry in names_imported(facts) if entry[0] not in plain]  # type: ignore[operator]
+
+    def check(batch: Sequence[SourceFile], blockers: Optional[Index]) -> None:
+        facts = tuple(store.for_sources(batch))
+        imported.update((f.path, imported_by(f)) for f in facts)
+        # No module that is no package looks at `blockers` (rules/_chain_rule.py).
+        found.extend(findings_of(Project(config, facts, graph, blockers=blockers), rules))
+
+    for batch in _batches([s for s in sources if not s.is_package]):
+        check(batch, None)
+    packages = [s for s in sources if s.is_package]
+    if packages:
+        for facts in store.each(packages):
+            imported[facts.path] = imported_by(facts)
+        names = {**(imported_elsewhere or {}), **imported}
+        order = reported if reported is not None else [(s.module, s.path) for s in sources]
+        blockers = index_of((module, path, names[path]) for module, path in order)
+        for batch in _batches(packages):
+            check(batch, blockers)
+    return found, imported
+
+
+def _batches(sources: Sequence[SourceFile]) -> Iterator[Sequence[SourceFile]]:
+    for start in range(0, len(sources), _BATCH):
+        yield sources[start:start + _BATCH]
+
+
 def unreadable_findings(unreadable: Iterable[tuple[str, str]], rules: Sequence[Rule], config: Config) -> list[Finding]:
     return [f for f in _unreadable_paths(unreadable, rules) if not _ignored_for_file(f, config)]
 
 
 def finish(kept: Iterable[Finding], files_checked: int, warnings: Iterable[str], resolver: Any,
            installed: Optional["InstalledModules"],
-           plan_inputs: Optional[tuple[ImportGraph, dict[str, ModuleFacts]]] = None,
+           plan_inputs: Optional[tuple[ImportGraph, Mapping[str, ModuleFacts]]] = None,
            plan: Optional[Plan] = None, plan_builder: Optional[Builder] = None) -> Report:
     """The report: findings unique, marked with their installed distributions, in
     display paths and order; the fix plan computed on `plan_inputs` (the graph and the
@@ -286,20 +424,21 @@ def _ignored_for_file(finding: Finding, config: Config) -> bool:
     return False
 
 
-def _warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> list[str]:
+def _warnings(store: FactsStore, reported: Container[str]) -> list[str]:
+    """The notes of the `reported` files read, and the problems of the others."""
     return list(_problem_warnings(store, reported))
 
 
-def _problem_warnings(store: FactsStore, reported: dict[str, ModuleFacts]) -> Iterable[str]:
-    for path, facts in sorted(store.by_path.items()):
+def _problem_warnings(store: FactsStore, reported: Container[str]) -> Iterable[str]:
+    for path, (module, notes, problems) in sorted(store.remarks.items()):
         if path in reported:
-            for line, text in facts.notes:
+            for line, text in notes:
                 yield f"{display_path(path)}:{line}: note: {text}"
             continue
-        for problem in facts.problems:
+        for problem in problems:
             yield (
                 f"{display_path(path)}:{problem.line}:{problem.column}: {problem.code} "
-                f"{problem.message}; imports of `{facts.module}` are not followed"
+                f"{problem.message}; imports of `{module}` are not followed"
             )
 
 

@@ -50,12 +50,13 @@ The language server keeps its graph between analyses instead (cache/graph_memory
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 from importguard import __version__
 from importguard.cache import early_parser, lookups
@@ -67,10 +68,11 @@ from importguard.cache.version import FORMAT
 from importguard.config import Config
 from importguard.engine import (
     Collector,
+    FactsByPath,
     FactsStore,
     _warnings,
     build_graph,
-    findings_of,
+    findings_of_files,
     finish,
     unreadable_findings,
     with_inputs,
@@ -78,8 +80,8 @@ from importguard.engine import (
 from importguard.model import Finding, Plan, Report
 from importguard.plan.network import Builder
 from importguard.files.regular_file import read_regular
-from importguard.rules import Project, Rule
-from importguard.rules._lazy_blockers import index_of, names_imported
+from importguard.rules import Rule
+from importguard.rules._lazy_blockers import names_imported
 
 _KEEP = 8
 
@@ -109,8 +111,9 @@ class ResultStore:
         self.path = directory / f"results-{key_name(self.key)}.json"
         self._text: Optional[str] = None  # the file as last read, its sections parsed only on demand
         self._sections_at = 0  # where its per-module sections begin
-        # The sections as last written (decoded, and their text): the next delta's base.
-        self._base: Optional[tuple[dict[str, Any], str]] = None
+        # The sections as last written (decoded, and their text where it was kept): the
+        # next delta's base.
+        self._base: Optional[tuple[dict[str, Any], Optional[str]]] = None
         self.started = time.time_ns()  # lookups made after this are recorded; see start()
         self.memory: Optional[dict[str, Any]] = None
         self.last_reuse = ""  # "all", "some" or "none": how the last check went (tests, bench)
@@ -171,20 +174,32 @@ class ResultStore:
         token = os.urandom(8).hex()
         header = {name: value for name, value in record.items() if name not in _PER_MODULE}
         sections = {name: record[name] for name in _PER_MODULE}
-        parts = [_dumps({**header, "token": token})]
-        delta = None if self._base is None else _Delta.between(self._base[0], sections)
+        parts: Iterable[bytes] = [_dumps({**header, "token": token}).encode(), b"\n"]
+        delta = None if self._base is None or self._base[1] is None else _Delta.between(self._base[0], sections)
         if delta is not None and delta.small(sections):
-            parts += [self._base[1], _dumps({"token": token, "base": self._base[0]["token"], **delta.data()})]
+            delta_line = _dumps({"token": token, "base": self._base[0]["token"], **delta.data()})  # type: ignore[index]
+            parts = [*parts, self._base[1].encode(), b"\n", delta_line.encode()]  # type: ignore[union-attr]
         else:
-            encoded = _dumps({"token": token, **sections})
-            parts.append(encoded)
-            self._base = ({"token": token, **sections}, encoded)
+            parts = itertools.chain(parts, _encoded_sections(token, sections))
+            # Their text is not kept (on vLLM 4 MB a copy of the tree): a later save of
+            # this run writes them whole again instead of a delta.
+            self._base = ({"token": token, **sections}, None)
         try:
             prepare_cache_directory(self.directory)
-            _atomic_write(self.path, "\n".join(parts).encode())
+            _atomic_write(self.path, parts)
             _prune(self.directory)
         except OSError:
             pass  # the facts cache warns about an unwritable directory; this only costs speed
+
+
+def _encoded_sections(token: str, sections: dict[str, Any]) -> Iterator[bytes]:
+    """The line `_dumps({"token": token, **sections})` gives, one section at a time, so
+    that the text of all of them is never in memory at once."""
+    yield b'{"token":' + _dumps(token).encode()
+    for name, value in sections.items():
+        yield b"," + _dumps(name).encode() + b":"
+        yield _dumps(value).encode()
+    yield b"}"
 
 
 def _dumps(value: Any) -> str:
@@ -384,22 +399,22 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
           collector: Collector, results: ResultStore, track_inputs: bool,
           reported: Optional[list[Any]]) -> Report:
     store = FactsStore(resolver, collector)
-    facts = tuple(store.for_sources(discovered.files))
+    files = discovered.files
+    store.prepare(files)
     graph = build_graph(config, store)
-    kept = findings_of(Project(config, facts, graph), rules)
-    warnings = _warnings(store, {f.path: f for f in facts})
+    kept, imported = findings_of_files(config, graph, store, files, rules)
+    warnings = _warnings(store, {s.path for s in files})
     builder = Builder(graph)
-    report = finish([*kept, *unreadable_findings(discovered.unreadable, rules, config)], len(facts), warnings,
-                    resolver, None, plan_inputs=(graph, {f.path: f for f in facts}), plan_builder=builder)
+    report = finish([*kept, *unreadable_findings(discovered.unreadable, rules, config)], len(files), warnings,
+                    resolver, None, plan_inputs=(graph, FactsByPath(store, files)), plan_builder=builder)
     if reported is not None:
         targets = graph.computed_targets()
-        imported = _from_imports(facts, reported)
         _save(results, reported, store, targets, graph.star_sources(), graph.call_deps(), _searches_data(graph),
               _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
               from_imports=imported, arcs=builder.grown, plain=_plain(reported), free=graph.sink_free_modules(),
               defined=builder.defined)
     if track_inputs:
-        report = with_inputs(report, paths, discovered, config, store.by_path, resolver.probes)
+        report = with_inputs(report, paths, discovered, config, store.read, resolver.probes)
     return report
 
 
@@ -426,7 +441,6 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
 
     store = FactsStore(resolver, collector)  # facts decoded only where they are needed
     graph = build_graph(config, store)
-    changed_facts = store.for_sources([s for s in discovered.files if s.module in changed])
     # The edges of the changed modules and of those that star-import one are computed
     # now, so that the record keeps their targets as they are, searched through or not.
     for module in changed | {m for m, entry in old_modules.items() if not changed.isdisjoint(entry[3])}:
@@ -438,7 +452,7 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     reported_before = {module for _, module, _, _ in record["reported"]}
     for module in changed & reported_before:
         hinted.update(entry[0] for entry in record["from_imports"][before[module][0]])
-    for facts in changed_facts:
+    for facts in store.each([s for s in discovered.files if s.module in changed]):
         hinted.update(entry[0] for entry in names_imported(facts))
     packages = {module for _, module, is_package, _ in reported if is_package}
     # A search's answer holds while nothing it read changed and nothing its roots reach
@@ -462,15 +476,17 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     # a search skips it instead of decoding everything below it again.
     graph.keep_sink_free(m for m in record["free"] if m in old_modules and m not in reaching)
 
-    subset = tuple(store.for_sources([s for s in discovered.files if s.module in again]))
     # The lazy re-export hint looks at every module's `from pkg import name`: the
     # record's, where the facts did not change.
-    imported = _from_imports(subset, reported)
+    subset = [s for s in discovered.files if s.module in again]
+    fresh = {s.path for s in subset}
+    kept, imported = findings_of_files(config, graph, store, subset, rules,
+                                       [(module, path) for path, module, _, _ in reported],
+                                       {path: record["from_imports"][path] for path, _, _, _ in reported
+                                        if path not in fresh}, _plain(reported))
     for path, _, _, _ in reported:
         if path not in imported:
             imported[path] = record["from_imports"][path]
-    blockers = index_of((module, path, imported[path]) for path, module, _, _ in reported)
-    kept = findings_of(Project(config, subset, graph, blockers=blockers), rules)
     by_path = _by_path(kept)
     findings_before = {path: found for (path, _, _, _), found in zip(record["reported"], record["findings"])}
     for path, module, _, _ in reported:
@@ -489,13 +505,13 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     searches = {m: found for m, found in record["searches"].items() if m not in again}
     searches.update(_searches_data(graph))
     warnings = _warnings(store, {s.path: None for s in discovered.files})  # type: ignore[misc]
-    read = sorted({*record["read"], *(path for path, _ in now.values()), *store.by_path})
+    read = sorted({*record["read"], *(path for path, _ in now.values()), *store.read})
     kept_outside = [entry for entry in record["outside"] if entry[0] not in changed]
     all_kept = [f for found in by_path.values() for f in found]
     # The plan is cut again, since an edit anywhere on a chain can change it; its network
     # is grown from the record where a module's arcs cannot have changed (outside `again`).
     with_findings = {f.path for f in all_kept}
-    facts_by_path = {f.path: f for f in store.for_sources([s for s in discovered.files if s.path in with_findings])}
+    facts_by_path = FactsByPath(store, [s for s in discovered.files if s.path in with_findings])
     # Whether a called name is known holds while none of the modules that answer read changed.
     defined = {name: (known, frozenset(read)) for name, (known, read) in record["defined"].items()
                if changed.isdisjoint(read)}
@@ -504,7 +520,7 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
                     resolver, None, plan_inputs=(graph, facts_by_path), plan_builder=builder)
     arcs = {module: grown for module, grown in record["arcs"].items() if module not in again}
     arcs.update(builder.grown)
-    read = sorted({*read, *store.by_path})  # with the facts the plan decoded
+    read = sorted({*read, *store.read})  # with the facts the plan decoded
     _save(results, reported, store, targets, stars, calls, searches, by_path, warnings, resolver.probes,
           record["lookups"], read,
           kept_outside, plan=report.plan, from_imports=imported, arcs=arcs,
@@ -513,13 +529,6 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
     return report
-
-
-def _from_imports(facts: Iterable[Any], reported: list[Any]) -> dict[str, list[Any]]:
-    """names_imported of each module, less the names imported from a reported module
-    that is no package (`_plain`): the lazy re-export hint only asks about packages."""
-    plain = _plain(reported)
-    return {f.path: [entry for entry in names_imported(f) if entry[0] not in plain] for f in facts}
 
 
 def _plain(reported: list[Any]) -> dict[str, None]:
@@ -574,14 +583,14 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
     hashes = {module: (path, hashed) for path, module, _, hashed in reported}
     outside_by_module = {entry[0]: list(entry) for entry in kept_outside}
     collector = store.collector
-    for path, loaded in store.by_path.items():
+    for path, module in store.read.items():
         if path in reported_paths:
             continue
-        source = store.resolver.find(loaded.module)
+        source = store.resolver.find(module)
         hashed = collector.facts_hashes([source]) if source is not None and hasattr(collector, "facts_hashes") else None
         if hashed is None:
             return  # facts that cannot be keyed: record nothing
-        outside_by_module[loaded.module] = [loaded.module, path, hashed[0]]
+        outside_by_module[module] = [module, path, hashed[0]]
     outside = sorted(outside_by_module.values())
     hashes.update({module: (path, hashed) for module, path, hashed in outside})
     modules: dict[str, list[Any]] = {}
@@ -607,7 +616,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "plain": dict(sorted((plain or {}).items())),
         "free": {module: None for module in sorted(free) if module in modules},
         "defined": {name: [known, sorted(read)] for name, (known, read) in sorted((defined or {}).items())},
-        "read": sorted(read if read is not None else store.by_path),
+        "read": sorted(read if read is not None else store.read),
         "lookups": lookups.merged(log.lookups(results.started, cache._RACY_NS), earlier),
     }
     results.save(record)

@@ -362,13 +362,16 @@ class FactsCache:
 
     def lookup(self, source: SourceFile) -> Optional[ModuleFacts]:
         entry = self._valid_entry(source)
-        if entry is None:
-            return None
-        data = self._facts_data(entry[8])
+        return None if entry is None else self.facts(source, entry[8])
+
+    def facts(self, source: SourceFile, hashed: str) -> Optional[ModuleFacts]:
+        """The facts stored under `hashed`, decoded as `source`'s; None when they are
+        not there (another run dropped them: collect again) or not what their hash says."""
+        data = self._facts_data(hashed)
         if data is None:
-            return None  # another run dropped them: collect again
+            return None
         try:
-            if digest(data) != entry[8]:
+            if digest(data) != hashed:
                 raise MalformedEntry("facts: not what their hash says")
             return decode(source, json.loads(data))
         except (ValueError, TypeError, KeyError, AttributeError):
@@ -488,8 +491,9 @@ class FactsCache:
         the entries of files that are gone)."""
         import sqlite3
 
+        # After a failed write, the facts stay here unwritten: the loader reads them back.
         if self._failed:
-            self._unsaved, self._unsaved_facts, self._unsaved_bytes = {}, {}, 0
+            self._unsaved, self._unsaved_bytes = {}, 0
             return
         try:
             with self._lock:
@@ -522,7 +526,7 @@ class FactsCache:
                 self._prune()
         except (OSError, sqlite3.Error) as error:
             self._failed = True
-            self._unsaved, self._unsaved_facts, self._unsaved_bytes = {}, {}, 0
+            self._unsaved, self._unsaved_bytes = {}, 0
             reason = getattr(error, "strerror", None) or str(error)
             self._warn(f"cannot write cache in {self.directory}: {reason}; use --cache-dir or --no-cache")
 

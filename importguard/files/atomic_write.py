@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Union
+from typing import Iterable, Union
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def write_atomically(path: Union[str, os.PathLike], data: bytes, *, keep_mode: bool = False,
+def write_atomically(path: Union[str, os.PathLike], data: Union[bytes, Iterable[bytes]], *, keep_mode: bool = False,
                      follow_links: bool = False, durable: bool = True) -> None:
-    """Replace `path` with `data`. New files get mode 0666 less the umask (a CI cache
+    """Replace `path` with `data` (bytes, or chunks of them written one after the other,
+    so that a large file need not be joined in memory first). New files get mode 0666 less the umask (a CI cache
     shared between users stays readable); with `keep_mode`, an existing file keeps its
     permission bits (a source file rewritten by `--fix` stays executable if it was).
     A link at `path` is replaced by the file, unless `follow_links` (for a caller that
@@ -43,9 +44,10 @@ def write_atomically(path: Union[str, os.PathLike], data: bytes, *, keep_mode: b
     else:
         raise FileExistsError(f"no free temporary name in {directory}")
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        for chunk in (data,) if isinstance(data, (bytes, bytearray)) else data:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
         if mode is not None:
             os.fchmod(fd, mode)
         if durable:
@@ -63,7 +65,7 @@ def write_atomically(path: Union[str, os.PathLike], data: bytes, *, keep_mode: b
         raise
 
 
-def write_cache_file(path: Union[str, os.PathLike], data: bytes) -> None:
+def write_cache_file(path: Union[str, os.PathLike], data: Union[bytes, Iterable[bytes]]) -> None:
     """A cache file: atomic (readers see the old or the new file) but not flushed to
     disk. One torn or lost by a power cut is found invalid and rebuilt, and the fsync
     cost 5-7 ms a file here (800 KB, ext4), on every run that writes the cache."""

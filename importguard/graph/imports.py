@@ -55,7 +55,7 @@ def _ancestors(module: str) -> tuple[str, ...]:
     return tuple(".".join(parts[:i]) for i in range(1, len(parts)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Edge:
     importer: str
     target: str

@@ -36,19 +36,30 @@ from a base, `self.m()` / `cls.m()` is the receiver's `m` (virtual dispatch).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 from importguard.model import Execution, FunctionFacts, ModuleFacts, SiteKind
 
 MAX_STEPS = 24  # bindings followed for one name (a longer path is cut: its name stays as is)
+MAX_TABLES = 256  # modules whose tables are kept
 CONSTRUCTORS = ("__new__", "__init__", "__post_init__")
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The module that defines a function: what a Target keeps of its facts (a resolved
+    name is kept for the whole check, while engine.FactsStore keeps facts for a while)."""
+
+    module: str
+    path: str
 
 
 @dataclass(frozen=True)
 class Target:
     canonical: str  # the name with every binding through project modules followed
-    functions: tuple[tuple[ModuleFacts, FunctionFacts], ...] = ()  # what a call of it runs
+    functions: tuple[tuple[Owner, FunctionFacts], ...] = ()  # what a call of it runs
     receiver: str = ""  # for a method or a class: the qualified class whose object runs it
     # When the object is one of several classes (a lazily provided module attribute):
     # each function's receiver, and the call runs one of them only.
@@ -82,7 +93,9 @@ class _Tables:
 class Names:
     def __init__(self, fetch: Callable[[str], Optional[ModuleFacts]]) -> None:
         self._fetch = fetch
-        self._tables: dict[str, _Tables] = {}  # by path; rebuilt when the facts object changes
+        # By path; rebuilt when the facts object changes. The most recently used only:
+        # each holds its module's facts, which engine.FactsStore does not keep for long.
+        self._tables: OrderedDict[str, _Tables] = OrderedDict()
 
     def lookup(self, name: str) -> Target:
         walk = _Walk()
@@ -92,12 +105,14 @@ class Names:
         tables = self.tables(facts)
         entry = tables.index[qualified]
         if not entry.is_class:
-            return Target(canonical, ((facts, entry),), walk.receiver)
+            return Target(canonical, ((Owner(facts.module, facts.path), entry),), walk.receiver)
         return Target(canonical, self._constructors(tables, qualified, walk), f"{facts.module}.{qualified}")
 
     def tables(self, facts: ModuleFacts) -> _Tables:
         known = self._tables.get(facts.path)
-        if known is None or known.facts is not facts:
+        if known is not None and known.facts is facts:
+            self._tables.move_to_end(facts.path)
+        else:
             star_sites = [
                 site for site in facts.imports
                 if site.kind is SiteKind.FROM and "*" in site.names and site.execution is Execution.EAGER
@@ -107,6 +122,9 @@ class Names:
                             dict(facts.instances), tuple(site.module for site in star_sites),
                             tuple(site.line for site in star_sites), dict(facts.declared))
             self._tables[facts.path] = known
+            self._tables.move_to_end(facts.path)
+            if len(self._tables) > MAX_TABLES:
+                self._tables.popitem(last=False)
         return known
 
     # -- what a name denotes
@@ -189,12 +207,12 @@ class Names:
                     return found
         return None
 
-    def _constructors(self, tables: _Tables, cls: str, walk: _Walk) -> tuple[tuple[ModuleFacts, FunctionFacts], ...]:
+    def _constructors(self, tables: _Tables, cls: str, walk: _Walk) -> tuple[tuple[Owner, FunctionFacts], ...]:
         found = []
         for method in CONSTRUCTORS:
             hit = self._method(tables, cls, method, walk)
             if hit is not None and hit[1] is not None:
-                found.append((hit[1], self.tables(hit[1]).index[hit[2]]))
+                found.append((Owner(hit[1].module, hit[1].path), self.tables(hit[1]).index[hit[2]]))
         return tuple(found)
 
     # -- a module attribute PEP 562 `__getattr__` provides
@@ -229,7 +247,7 @@ class Names:
                 continue
             hit = self._method(owner, cls, parts[-1], _Walk())
             if hit is not None and hit[1] is not None:
-                functions.append((hit[1], self.tables(hit[1]).index[hit[2]]))
+                functions.append((Owner(hit[1].module, hit[1].path), self.tables(hit[1]).index[hit[2]]))
                 receivers.append(f"{cls_facts.module}.{cls}")
         if not functions:
             return None

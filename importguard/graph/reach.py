@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from importguard.environment.profile import Profile
-from importguard.graph.names import Names, Target
+from importguard.graph.names import Names, Owner, Target
 from importguard.sinks import IS_AVAILABLE, NVML_CHECK
 from importguard.model import (
     APPLIED, POSITIONAL, RIGHT_OF_AND, CallSink, CallSite, Execution, FunctionFacts, Hop, ImportSite, ModuleFacts,
@@ -390,15 +390,17 @@ class CallReach:
         """What the nested def that `call` gives back reaches when it is applied at once:
         `@factory(arg)` runs `factory(arg)`, then what it returns on the decorated function."""
         best: Optional[Reached] = None
-        for facts, function in self.resolve(call.name):
+        for owner, function in self.resolve(call.name):
             if not function.hands_back:
                 continue
-            qualified = f"{facts.module}.{function.hands_back}"
-            nested = next((f for f in facts.functions if f.name == function.hands_back), None)
+            qualified = f"{owner.module}.{function.hands_back}"
             inner = self._function(qualified, nvml, depth + 1)
             if inner is None:
                 continue
-            applied = Hop(f"{facts.module}.{function.name}", qualified, facts.path,
+            facts = self._fetch(owner.module)
+            functions = facts.functions if facts is not None else ()
+            nested = next((f for f in functions if f.name == function.hands_back), None)
+            applied = Hop(f"{owner.module}.{function.name}", qualified, owner.path,
                           nested.line if nested is not None else function.line,
                           "the function it returns, applied at once", "call")
             found = Reached((hop, applied, *inner.hops), inner.sink, inner.conditional or some_paths)
@@ -440,13 +442,13 @@ class CallReach:
         self._in_progress.add(key)
         cycles_before = self._cycles
         best: Optional[Reached] = None
-        for index, (facts, function) in enumerate(targets):
-            owner = f"{facts.module}.{function.name}"
+        for index, (defined_in, function) in enumerate(targets):
+            owner = f"{defined_in.module}.{function.name}"
             defining_class = owner.rpartition(".")[0]
             receiver = target.receivers[index] if target.receivers else target.receiver
             for step in _in_order(function):
                 if type(step) is ImportSite:
-                    found = self._imported(owner, facts, function, step, nvml, depth)
+                    found = self._imported(owner, defined_in, function, step, nvml, depth)
                     if found is not None and target.one_of and not found.conditional:
                         found = Reached(found.hops, found.sink, True)
                     if found is not None and (best is None or found.rank < best.rank):
@@ -462,7 +464,7 @@ class CallReach:
                 some_paths = decided is None
                 if receiver and receiver != defining_class:
                     call = _dispatched(call, defining_class, receiver)
-                hop = call_hop(owner, call, facts.path, in_function=True, some_paths=some_paths)
+                hop = call_hop(owner, call, defined_in.path, in_function=True, some_paths=some_paths)
                 if target.one_of:  # the object is one of several classes, decided at run time
                     hop = Hop(hop.importer, hop.imported, hop.path, hop.line,
                               ", ".join(filter(None, (f"when the object is a {receiver}", hop.via))), hop.kind)
@@ -482,15 +484,18 @@ class CallReach:
             self._memo[key] = best
         return best
 
-    def _imported(self, owner: str, facts: ModuleFacts, function: FunctionFacts, site: ImportSite, nvml: bool,
+    def _imported(self, owner: str, defined_in: Owner, function: FunctionFacts, site: ImportSite, nvml: bool,
                   depth: int) -> Optional[Reached]:
-        """What the import `site` in `function` (of `facts`; `owner` is its qualified
-        name) reaches through the import graph, as call hops would be: `owner -> X`, then
-        the chain's hops."""
+        """What the import `site` in `function` (of module `defined_in`; `owner` is its
+        qualified name) reaches through the import graph, as call hops would be:
+        `owner -> X`, then the chain's hops."""
         decided = self._profile.decide(site.conditional, site.condition)
         if decided is False or (decided is None and not self._profile.follows(site.conditional, site.condition)):
             return None
         if self._import_chain is None:
+            return None
+        facts = self._fetch(defined_in.module)
+        if facts is None:
             return None
         if self._nested >= MAX_NESTED or depth + 1 >= MAX_DEPTH:
             self._cycles += 1  # not memoised: a shorter way in may reach further
@@ -526,7 +531,7 @@ class CallReach:
 
     # -- names
 
-    def resolve(self, name: str) -> tuple[tuple[ModuleFacts, FunctionFacts], ...]:
+    def resolve(self, name: str) -> tuple[tuple[Owner, FunctionFacts], ...]:
         """The functions a call of `name` runs: the function itself, or a class's
         constructors; () when `name` is no function of a known module."""
         return self._target(name).functions

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from collections import deque
 from dataclasses import replace
-from typing import Any, Container, Hashable, Iterable, Optional, Sequence
+from typing import Any, Container, Hashable, Iterable, Mapping, Optional, Sequence
 
 from importguard.graph.imports import ImportGraph
 from importguard.model import Finding, ModuleFacts, Plan, PlanEdit
@@ -221,7 +221,7 @@ def _site_what(module: str, kind: str, label: str) -> str:
     return f"`{module}` imports `{label}`" if kind == "import" else f"`{module}` calls `{label}()`"
 
 
-def plan_for_findings(graph: ImportGraph, findings: Sequence[Finding], facts_by_path: dict[str, ModuleFacts],
+def plan_for_findings(graph: ImportGraph, findings: Sequence[Finding], facts_by_path: Mapping[str, ModuleFacts],
                       exact_limit: Optional[int] = None, builder: Optional[Builder] = None) -> Optional[Plan]:
     """The plan that clears every IG001/IG002/IG003 finding; None when there is none.
     `builder`: one made with what an earlier check grew (its `grown` is then this one's)."""
