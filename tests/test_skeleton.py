@@ -154,6 +154,39 @@ TRICKY = {
                 return 1
             x = torch.cuda.get_device_name()
         """,
+    "kept functions lose the parameters of a header without calls": """
+        import functools
+        import torch
+
+        @functools.lru_cache()
+        def one_line(a: int = 1, *args, b="):", **kw) -> "Tensor":  # a comment
+            import x
+
+        @torch.compile
+        async def spans(
+            self, a: dict[str,
+                          int] = {"k": (1, 2)},  # why
+            /, *, b=lambda: 0,
+        ) -> (
+            int
+        ):
+            # before the body
+            import y
+
+        @property
+        def header_call(x=torch.cuda.is_available()) -> int:
+            import z
+
+        def \u00e9t\u00e9(\u00e9: "\u00fc" = "\u00fc") -> None:
+            import w
+            return torch.cuda.current_device()
+
+        class K:
+            @staticmethod
+            def continued(a, \\
+                          b):
+                import v
+        """,
     "one-space nesting is kept whole": "def f():\n if True:\n  import z\n import zz\n",
     "a backslash-continued import": "def f():\n    from a import \\\n        b\n",
     "a semicolon after a backslash": "import a \\\n; import b\ndef f():\n    import c\n",
@@ -291,3 +324,17 @@ def test_functions_that_add_nothing_leave_no_code():
         assert gone not in skeleton
     for kept in ("def calls_in_default", "def lambda_default", "def decorated", "get_device_name"):
         assert kept in skeleton
+
+
+def test_kept_functions_lose_parameters_that_hold_no_call():
+    text = textwrap.dedent(TRICKY["kept functions lose the parameters of a header without calls"]).lstrip("\n")
+    skeleton = import_time_skeleton(text).source
+    lines = skeleton.splitlines()
+    assert len(lines) == len(text.splitlines())
+    assert "def one_line():" in lines
+    assert "async def spans(_=\"\"\"" in lines and '"""):' in lines
+    assert "def été():" in lines
+    for gone in ("*args", "dict[str", "lambda", "int\n"):
+        assert gone not in skeleton
+    # A call in the header runs when the `def` does: that header stays as written.
+    assert "def header_call(x=torch.cuda.is_available()) -> int:" in lines

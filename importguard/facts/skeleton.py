@@ -5,7 +5,9 @@ and memory grow with every token it sees. Measured on sglang 0.5.10.post1 (1,770
 files, this 2-core machine, one process): `libcst.parse_module` of the whole files
 23-28 s; of the skeletons 3.3 s, plus 2.7 s for Python's own `ast` to find the bodies.
 Functions that add nothing to the facts (no decorators, no calls in their defaults, no
-imports in their bodies) are emptied whole, header included.
+imports in their bodies) are emptied whole, header included; a kept function whose
+header holds no call loses its parameters and return annotation (a sixth of the nodes
+LibCST built for sglang's skeletons were those).
 
 Each reduced body keeps its import statements, each on its original line and at its
 original column, so every position LibCST reports is a position in the real file and
@@ -91,6 +93,8 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
             continue
         end = first + len(contents)
         lines[first:end] = [content + _ending(line) for content, line in zip(contents, lines[first:end])]
+        if first >= function.lineno:  # the body alone was reduced: the header may be too
+            _reduce_header(function, lines, first)
         reduced = True
     return Skeleton("".join(lines) if reduced else None, statement_lines, imports, tree, original)
 
@@ -227,6 +231,56 @@ def _holds_call(expressions: list[ast.expr]) -> bool:
             elif isinstance(value, ast.AST):
                 stack.append(value)
     return False
+
+
+_DEF = re.compile(r"(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(")
+# What may follow a header's last parameter, default or annotation on a line: closing
+# brackets, commas, `/`, a comment, up to the header's `:` (group 1) or the line's end.
+_HEADER_TAIL = re.compile(r"[ \t\f,)/]*(?:#[^\r\n]*|\\)?(?:(:)|\r\n|\r|\n|$)")
+
+
+def _reduce_header(function: _Function, lines: list[str], body_row: int) -> None:
+    """`def f(a: int = 1, *b) -> R:` becomes `def f():` when nothing in the header is
+    a call (annotations, defaults): the walker reads a kept function's decorators and
+    the calls in its header, never its parameters. A header over several lines keeps
+    them, as one string in the parentheses (`def f(_=\"\"\"` ... `\"\"\"):`). Left
+    as it is when its parts cannot be found exactly. `body_row`: the index of the line
+    where the body starts."""
+    if getattr(function, "type_params", None) or _calls_in_header(function):
+        return
+    row = function.lineno - 1
+    content = _content(lines[row])
+    opening = _DEF.match(content, _char_column(content, function.col_offset))
+    if opening is None:
+        return
+    arguments = function.args
+    parts = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg,
+             *arguments.defaults, *arguments.kw_defaults, function.returns]
+    ends = [(part.end_lineno or part.lineno, part.end_col_offset or 0) for part in parts if part is not None]
+    if ends:
+        end_row, end_offset = max(ends)
+        end_row -= 1
+        column = _char_column(_content(lines[end_row]), end_offset)
+    else:
+        end_row, column = row, opening.end()
+    colon_row = end_row
+    while colon_row < body_row:  # the header's `:` ends the first line where what follows its last part ends
+        tail = _HEADER_TAIL.match(lines[colon_row], column)
+        if tail is None:
+            return
+        if tail.group(1):
+            break
+        colon_row += 1
+        column = 0
+    else:
+        return
+    if colon_row == row:
+        lines[row] = content[: opening.end()] + "):" + _ending(lines[row])
+        return
+    lines[row] = content[: opening.end()] + '_="""' + _ending(lines[row])
+    for middle in range(row + 1, colon_row):
+        lines[middle] = _ending(lines[middle])
+    lines[colon_row] = '"""):' + _ending(lines[colon_row])
 
 
 def _reduced_body(
