@@ -187,6 +187,44 @@ TRICKY = {
                           b):
                 import v
         """,
+    "assignments without calls keep their targets only": """
+        import os
+        import torch
+        from typing import Dict, Optional
+
+        TABLE = {
+            "a": [1, 2],  # why
+        }
+        SIZES: Dict[str, int] = {"b": 3}
+        A = B = (1 +
+                 2)  # a tail
+        __all__ = ["TABLE", "helper"]
+        __lazy_modules__ = ["torch"]
+        ALIAS = torch.cuda.is_available
+        PICK = torch.cuda.is_available if os.name else None
+        DEVICE = torch.device("cuda")
+        DECLARED: torch.cuda.Stream
+        x = [1]; y = [2]
+        z = torch.zeros(1); TABLE = [3]
+        if os.name:
+            TENSOR = torch.zeros(1)
+            TENSOR = [i for i in (1, 2)]
+
+        class K:
+            field: Optional[int] = None
+            other: Dict[
+                str, int]
+            alias = torch.cuda.current_device
+            made = torch.cuda.Stream()
+            table = {"c": (4, 5)}
+
+            @property
+            def m(self):
+                import q
+
+        def helper():
+            return ALIAS(), TENSOR.cuda(), K.alias(), PICK()
+        """,
     "one-space nesting is kept whole": "def f():\n if True:\n  import z\n import zz\n",
     "a backslash-continued import": "def f():\n    from a import \\\n        b\n",
     "a semicolon after a backslash": "import a \\\n; import b\ndef f():\n    import c\n",
@@ -338,3 +376,18 @@ def test_kept_functions_lose_parameters_that_hold_no_call():
         assert gone not in skeleton
     # A call in the header runs when the `def` does: that header stays as written.
     assert "def header_call(x=torch.cuda.is_available()) -> int:" in lines
+
+
+def test_assignments_without_calls_keep_their_targets_only():
+    text = textwrap.dedent(TRICKY["assignments without calls keep their targets only"]).lstrip("\n")
+    skeleton = import_time_skeleton(text).source
+    lines = skeleton.splitlines()
+    assert len(lines) == len(text.splitlines())
+    for reduced in ('TABLE = """', "SIZES: 0 = 0", 'A = B = """', "x = [1]; y = 0", "    TENSOR = 0", "z = torch.zeros(1); TABLE = 0",
+                    "    field: 0 = 0", '    other: """', "    table = 0"):
+        assert reduced in lines
+    # What the walker reads stays as written.
+    for kept in ('__all__ = ["TABLE", "helper"]', "ALIAS = torch.cuda.is_available", "DECLARED: torch.cuda.Stream",
+                 "    alias = torch.cuda.current_device", "    made = torch.cuda.Stream()",
+                 "    TENSOR = torch.zeros(1)", 'PICK = torch.cuda.is_available if os.name else None'):
+        assert kept in lines

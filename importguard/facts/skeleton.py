@@ -7,7 +7,8 @@ files, this 2-core machine, one process): `libcst.parse_module` of the whole fil
 Functions that add nothing to the facts (no decorators, no calls in their defaults, no
 imports in their bodies) are emptied whole, header included; a kept function whose
 header holds no call loses its parameters and return annotation (a sixth of the nodes
-LibCST built for sglang's skeletons were those).
+LibCST built for sglang's skeletons were those). Assignments outside functions whose
+value and annotation hold no call keep only their targets (`_reduce_assignments`).
 
 Each reduced body keeps its import statements, each on its original line and at its
 original column, so every position LibCST reports is a position in the real file and
@@ -96,6 +97,7 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
         if first >= function.lineno:  # the body alone was reduced: the header may be too
             _reduce_header(function, lines, first)
         reduced = True
+    reduced = _reduce_assignments(tree.body, lines, False) or reduced
     return Skeleton("".join(lines) if reduced else None, statement_lines, imports, tree, original)
 
 
@@ -281,6 +283,65 @@ def _reduce_header(function: _Function, lines: list[str], body_row: int) -> None
     for middle in range(row + 1, colon_row):
         lines[middle] = _ending(lines[middle])
     lines[colon_row] = '"""):' + _ending(lines[colon_row])
+
+
+# Values the walker reads in an assignment: an alias (a name, an attribute, the first
+# alternative of a conditional expression); a call it always keeps.
+_READ_VALUES = frozenset({ast.Name, ast.Attribute, ast.IfExp})
+# Names whose list of strings the walker reads (exports, PEP 810's lazy modules).
+_LISTED_NAMES = frozenset({"__all__", "__lazy_modules__"})
+_AFTER_TARGET = re.compile(r"[ \t\f]*[=:]")
+_LINE_TAIL = re.compile(r"[ \t\f]*(?:#[^\r\n]*)?$")
+
+
+def _reduce_assignments(body: Sequence[ast.stmt], lines: list[str], in_class: bool) -> bool:
+    """Assignments outside functions whose value and annotation hold no call, bound to
+    plain names, keep their targets only: `X: Dict[str, int] = {...}` becomes `X: 0 = 0`
+    (over several lines, `X: 0 = \"\"\"` ... `\"\"\"`). The walker reads in them the names
+    bound, what a name, attribute or conditional expression aliases, a module-level
+    declaration's annotation and the strings of `__all__`: those stay as written."""
+    reduced = False
+    for statement in body:
+        kind = type(statement)
+        if kind is ast.ClassDef:
+            reduced = _reduce_assignments(statement.body, lines, True) or reduced
+        elif kind is ast.Assign or kind is ast.AnnAssign:
+            reduced = _reduce_assignment(statement, lines, in_class) or reduced  # type: ignore[arg-type]
+        elif kind is not ast.FunctionDef and kind is not ast.AsyncFunctionDef:
+            for block in _blocks(statement):
+                reduced = _reduce_assignments(block, lines, in_class) or reduced
+    return reduced
+
+
+def _reduce_assignment(statement: Union[ast.Assign, ast.AnnAssign], lines: list[str], in_class: bool) -> bool:
+    if type(statement) is ast.Assign:
+        targets, value, annotation = statement.targets, statement.value, None
+        if type(value) is ast.Constant:
+            return False  # one token already
+    else:
+        targets, value, annotation = [statement.target], statement.value, statement.annotation
+        if not statement.simple or (value is None and not in_class):  # type: ignore[union-attr]
+            return False  # a module-level declaration: its annotation is read
+    if any(type(target) is not ast.Name or target.id in _LISTED_NAMES for target in targets):  # type: ignore[attr-defined]
+        return False
+    if type(value) in _READ_VALUES or _holds_call([part for part in (annotation, value) if part is not None]):
+        return False
+    last = targets[-1]
+    row, end_row = (last.end_lineno or last.lineno) - 1, (statement.end_lineno or statement.lineno) - 1
+    content, end_content = _content(lines[row]), _content(lines[end_row])
+    column = _char_column(content, last.end_col_offset or 0)
+    if not _AFTER_TARGET.match(content, column) \
+            or not _LINE_TAIL.match(end_content, _char_column(end_content, statement.end_col_offset or 0)):
+        return False
+    kept = content[:column] + (" = " if annotation is None else ": 0 = " if value is not None else ": ")
+    if row == end_row:
+        lines[row] = kept + "0" + _ending(lines[row])
+        return True
+    lines[row] = kept + '"""' + _ending(lines[row])
+    for middle in range(row + 1, end_row):
+        lines[middle] = _ending(lines[middle])
+    lines[end_row] = '"""' + _ending(lines[end_row])
+    return True
 
 
 def _reduced_body(
