@@ -225,6 +225,33 @@ TRICKY = {
         def helper():
             return ALIAS(), TENSOR.cuda(), K.alias(), PICK()
         """,
+    "blank and comment lines after an emptied function": """
+        import torch
+
+        def plain():
+            return 1
+
+        # a comment between functions; type: ignore
+
+
+        def other(): return 2
+        # a comment before a decorated function
+        @torch.compile
+        def kept():
+            import q
+        class K:
+            def method(self):
+                pass
+                # indented deeper
+
+          # indented less
+            x = torch.cuda.is_available()
+            def last(self):
+                pass
+
+        # after the class
+        y = torch.cuda.current_device()
+        """,
     "one-space nesting is kept whole": "def f():\n if True:\n  import z\n import zz\n",
     "a backslash-continued import": "def f():\n    from a import \\\n        b\n",
     "a semicolon after a backslash": "import a \\\n; import b\ndef f():\n    import c\n",
@@ -391,3 +418,13 @@ def test_assignments_without_calls_keep_their_targets_only():
                  "    alias = torch.cuda.current_device", "    made = torch.cuda.Stream()",
                  "    TENSOR = torch.zeros(1)", 'PICK = torch.cuda.is_available if os.name else None'):
         assert kept in lines
+
+
+def test_an_emptied_function_takes_the_blank_and_comment_lines_after_it():
+    text = textwrap.dedent(TRICKY["blank and comment lines after an emptied function"]).lstrip("\n")
+    skeleton = import_time_skeleton(text).source
+    assert skeleton.count("\n") == text.count("\n")
+    for gone in ("a comment between", "a comment before", "indented deeper", "indented less"):
+        assert gone not in skeleton
+    # The last function of a block has no next statement there: what follows it stays.
+    assert "# after the class" in skeleton

@@ -74,7 +74,7 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
                 tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-    functions = list(_outermost_functions(tree.body))
+    functions = list(_outermost_functions(tree.body))  # each with the line the statement after it starts
     if not functions:
         return None
     statement_lines = start_lines(tree.body)
@@ -85,9 +85,9 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
         return Skeleton(None, statement_lines, imports, tree, original)
     type_checking = _type_checking_names(text)
     reduced = False
-    for function in functions:
+    for function, following in functions:
         try:
-            first, contents = _emptied(function, lines, type_checking) or _reduced_body(
+            first, contents = _emptied(function, lines, type_checking, following) or _reduced_body(
                 function, lines, type_checking
             )
         except _CannotReduce:
@@ -137,10 +137,12 @@ def _ending(line: str) -> str:
     return last if last == "\r" else ""
 
 
-def _outermost_functions(body: Sequence[ast.stmt]) -> Iterator[_Function]:
-    for statement in body:
+def _outermost_functions(body: Sequence[ast.stmt]) -> Iterator[tuple[_Function, Optional[int]]]:
+    """Each function outside functions, with the line where the next statement of its
+    block starts (None for the last one)."""
+    for index, statement in enumerate(body):
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield statement
+            yield statement, _start_line(body[index + 1]) if index + 1 < len(body) else None
             continue
         for block in _blocks(statement):
             yield from _outermost_functions(block)
@@ -189,15 +191,19 @@ def _type_checking_names(text: str) -> frozenset[str]:
 
 
 def _emptied(
-    function: _Function, lines: list[str], type_checking: frozenset[str]
+    function: _Function, lines: list[str], type_checking: frozenset[str], following: Optional[int] = None
 ) -> Optional[tuple[int, list[str]]]:
     """A function without decorators, calls in its header or imports in its body adds
-    nothing to the facts: all its lines, header included, become one string."""
+    nothing to the facts: all its lines, header included, become one string, and so do
+    the blank and comment lines up to the next statement of its block, which starts at
+    line `following` (LibCST makes three or four nodes of each of those lines)."""
     if function.decorator_list or _calls_in_header(function):
         return None
     if _imports(function.body, type_checking):
         return None
     first, last = function.lineno - 1, function.end_lineno or function.lineno
+    if following is not None and all(_blank_or_comment(lines[row]) for row in range(last, following - 1)):
+        last = max(last, following - 1)
     content = _content(lines[first])
     indent = content[: len(content) - len(content.lstrip(" \t\f"))]
     if _char_column(content, function.col_offset) != len(indent):
@@ -205,6 +211,11 @@ def _emptied(
     contents = [""] * (last - first)
     _fill_gaps(contents, [False] * len(contents), indent)
     return first, contents
+
+
+def _blank_or_comment(line: str) -> bool:
+    stripped = line.strip(" \t\f\r\n")
+    return not stripped or stripped[0] == "#"
 
 
 def _calls_in_header(function: _Function) -> bool:
