@@ -147,23 +147,9 @@ def _start_worker(parent_pid: int, forked_by_main_thread: bool) -> None:
     if forked_by_main_thread:
         die_with_parent(parent_pid)
     budget.start_worker()
+    from importguard.facts.collect import skip_node_validation
+
     skip_node_validation()
-
-
-def skip_node_validation() -> None:
-    """LibCST checks every node it builds (`CSTNode.__post_init__` calls `_validate`),
-    also each node its parser builds from source, which passes by construction (LibCST's
-    own comment there says the checks could leave parsing): they were an eighth of
-    parsing sglang's skeletons. Turned off only in a worker, where nodes come from the
-    parser alone; the main process and the language server, whose fixes build nodes, keep
-    them. (A worker is forked with libcst imported: see WorkerPool._start.)"""
-    from libcst._nodes.base import CSTNode
-
-    CSTNode.__post_init__ = _unchecked  # type: ignore[method-assign]
-
-
-def _unchecked(node: Any) -> None:
-    pass
 
 
 def _failure(source: SourceFile, message: str) -> Result:
