@@ -211,3 +211,19 @@ def test_ordinary_code_is_not_compiled() -> None:
         "    except (TypeError, ValueError):\n        return None\n"
     )
     assert not compiling_may_refuse(_parses(text), text)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="possessive quantifiers are Python 3.11+")
+def test_the_possessive_keyword_search_finds_what_the_plain_one_finds() -> None:
+    import re
+    from pathlib import Path
+
+    from importguard.facts import cpython_verdict
+
+    plain, possessive = re.compile(cpython_verdict._KEYWORD_PATTERN), re.compile(cpython_verdict._KEYWORD_POSSESSIVE)
+    texts = [*COMPILE_ONLY, *ACCEPTED, "f(a  = 1, b\\\n=2, c  # x\n = 3, d==4, e=\n5, _f=6, 7=8, (g)=9)"]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(Path(cpython_verdict.__file__).parent.glob("*.py"))]
+    for text in texts:
+        found = [(m.start(1), m.group(1)) for m in plain.finditer(text)]
+        assert [(m.start(1), m.group(1)) for m in possessive.finditer(text)] == found
+    assert [m.group(1) for m in possessive.finditer(texts[len(COMPILE_ONLY) + len(ACCEPTED)])] == ["a", "b", "c", "e", "_f"]

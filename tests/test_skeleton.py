@@ -154,6 +154,104 @@ TRICKY = {
                 return 1
             x = torch.cuda.get_device_name()
         """,
+    "kept functions lose the parameters of a header without calls": """
+        import functools
+        import torch
+
+        @functools.lru_cache()
+        def one_line(a: int = 1, *args, b="):", **kw) -> "Tensor":  # a comment
+            import x
+
+        @torch.compile
+        async def spans(
+            self, a: dict[str,
+                          int] = {"k": (1, 2)},  # why
+            /, *, b=lambda: 0,
+        ) -> (
+            int
+        ):
+            # before the body
+            import y
+
+        @property
+        def header_call(x=torch.cuda.is_available()) -> int:
+            import z
+
+        def \u00e9t\u00e9(\u00e9: "\u00fc" = "\u00fc") -> None:
+            import w
+            return torch.cuda.current_device()
+
+        class K:
+            @staticmethod
+            def continued(a, \\
+                          b):
+                import v
+        """,
+    "assignments without calls keep their targets only": """
+        import os
+        import torch
+        from typing import Dict, Optional
+
+        TABLE = {
+            "a": [1, 2],  # why
+        }
+        SIZES: Dict[str, int] = {"b": 3}
+        A = B = (1 +
+                 2)  # a tail
+        __all__ = ["TABLE", "helper"]
+        __lazy_modules__ = ["torch"]
+        ALIAS = torch.cuda.is_available
+        PICK = torch.cuda.is_available if os.name else None
+        DEVICE = torch.device("cuda")
+        DECLARED: torch.cuda.Stream
+        x = [1]; y = [2]
+        z = torch.zeros(1); TABLE = [3]
+        if os.name:
+            TENSOR = torch.zeros(1)
+            TENSOR = [i for i in (1, 2)]
+
+        class K:
+            field: Optional[int] = None
+            other: Dict[
+                str, int]
+            alias = torch.cuda.current_device
+            made = torch.cuda.Stream()
+            table = {"c": (4, 5)}
+
+            @property
+            def m(self):
+                import q
+
+        def helper():
+            return ALIAS(), TENSOR.cuda(), K.alias(), PICK()
+        """,
+    "blank and comment lines after an emptied function": """
+        import torch
+
+        def plain():
+            return 1
+
+        # a comment between functions; type: ignore
+
+
+        def other(): return 2
+        # a comment before a decorated function
+        @torch.compile
+        def kept():
+            import q
+        class K:
+            def method(self):
+                pass
+                # indented deeper
+
+          # indented less
+            x = torch.cuda.is_available()
+            def last(self):
+                pass
+
+        # after the class
+        y = torch.cuda.current_device()
+        """,
     "one-space nesting is kept whole": "def f():\n if True:\n  import z\n import zz\n",
     "a backslash-continued import": "def f():\n    from a import \\\n        b\n",
     "a semicolon after a backslash": "import a \\\n; import b\ndef f():\n    import c\n",
@@ -291,3 +389,42 @@ def test_functions_that_add_nothing_leave_no_code():
         assert gone not in skeleton
     for kept in ("def calls_in_default", "def lambda_default", "def decorated", "get_device_name"):
         assert kept in skeleton
+
+
+def test_kept_functions_lose_parameters_that_hold_no_call():
+    text = textwrap.dedent(TRICKY["kept functions lose the parameters of a header without calls"]).lstrip("\n")
+    skeleton = import_time_skeleton(text).source
+    lines = skeleton.splitlines()
+    assert len(lines) == len(text.splitlines())
+    assert "def one_line():" in lines
+    assert "async def spans(_=\"\"\"" in lines and '"""):' in lines
+    assert "def été():" in lines
+    for gone in ("*args", "dict[str", "lambda", "int\n"):
+        assert gone not in skeleton
+    # A call in the header runs when the `def` does: that header stays as written.
+    assert "def header_call(x=torch.cuda.is_available()) -> int:" in lines
+
+
+def test_assignments_without_calls_keep_their_targets_only():
+    text = textwrap.dedent(TRICKY["assignments without calls keep their targets only"]).lstrip("\n")
+    skeleton = import_time_skeleton(text).source
+    lines = skeleton.splitlines()
+    assert len(lines) == len(text.splitlines())
+    for reduced in ('TABLE = """', "SIZES: 0 = 0", 'A = B = """', "x = [1]; y = 0", "    TENSOR = 0", "z = torch.zeros(1); TABLE = 0",
+                    "    field: 0 = 0", '    other: """', "    table = 0"):
+        assert reduced in lines
+    # What the walker reads stays as written.
+    for kept in ('__all__ = ["TABLE", "helper"]', "ALIAS = torch.cuda.is_available", "DECLARED: torch.cuda.Stream",
+                 "    alias = torch.cuda.current_device", "    made = torch.cuda.Stream()",
+                 "    TENSOR = torch.zeros(1)", 'PICK = torch.cuda.is_available if os.name else None'):
+        assert kept in lines
+
+
+def test_an_emptied_function_takes_the_blank_and_comment_lines_after_it():
+    text = textwrap.dedent(TRICKY["blank and comment lines after an emptied function"]).lstrip("\n")
+    skeleton = import_time_skeleton(text).source
+    assert skeleton.count("\n") == text.count("\n")
+    for gone in ("a comment between", "a comment before", "indented deeper", "indented less"):
+        assert gone not in skeleton
+    # The last function of a block has no next statement there: what follows it stays.
+    assert "# after the class" in skeleton

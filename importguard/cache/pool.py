@@ -147,6 +147,9 @@ def _start_worker(parent_pid: int, forked_by_main_thread: bool) -> None:
     if forked_by_main_thread:
         die_with_parent(parent_pid)
     budget.start_worker()
+    from importguard.facts.collect import skip_node_validation
+
+    skip_node_validation()
 
 
 def _failure(source: SourceFile, message: str) -> Result:

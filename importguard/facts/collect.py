@@ -179,6 +179,22 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
     )
 
 
+def skip_node_validation() -> None:
+    """LibCST checks every node it builds (`CSTNode.__post_init__` calls `_validate`),
+    also each node its parser builds from source, which passes by construction (LibCST's
+    own comment there says the checks could leave parsing): they were an eighth of
+    parsing sglang's skeletons. Turned off only in a worker, where nodes come from the
+    parser alone; the main process and the language server, whose fixes build nodes, keep
+    them (cache/pool.py calls this in each worker)."""
+    from libcst._nodes.base import CSTNode
+
+    CSTNode.__post_init__ = _unchecked  # type: ignore[method-assign]
+
+
+def _unchecked(node: Any) -> None:
+    pass
+
+
 def _syntax_problem(refusal: Refusal) -> Problem:
     return Problem(SYNTAX_ERROR, f"syntax error: {refusal.message}", refusal.line, refusal.column)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import io
 import re
+import sys
 import tokenize
 import unicodedata
 import warnings
@@ -164,8 +165,12 @@ _OTHER_LINE_BREAKS = re.compile("[\\v\\f\\x1c\\x1d\\x1e\\x85\\u2028\\u2029]")
 _SCOPED_WORDS = ("yield", "await", "async", "lambda", ":=")
 _FOR = re.compile(r"for\b")
 # A keyword argument, or a parameter's default: `name=` (not `==`) after `(` or `,`, with
-# what may stand between them inside brackets.
-_KEYWORD = re.compile(r"[(,](?:\s|\\|#[^\n]*\n)*([^\W\d]\w*)(?:\s|\\|#[^\n]*\n)*=(?!=)")
+# what may stand between them inside brackets. From Python 3.11 the same without
+# backtracking into a name or the space around it (what is given back can never match
+# what follows), which halves the search of every `(` and `,` of a file.
+_KEYWORD_PATTERN = r"[(,](?:\s|\\|#[^\n]*\n)*([^\W\d]\w*)(?:\s|\\|#[^\n]*\n)*=(?!=)"
+_KEYWORD_POSSESSIVE = r"[(,](?:\s|\\|#[^\n]*\n)*+([^\W\d]\w*+)(?:\s|\\|#[^\n]*\n)*+=(?!=)"
+_KEYWORD = re.compile(_KEYWORD_POSSESSIVE if sys.version_info >= (3, 11) else _KEYWORD_PATTERN)
 _FUTURE_FEATURES = frozenset({
     "nested_scopes", "generators", "division", "absolute_import", "with_statement", "print_function",
     "unicode_literals", "generator_stop", "annotations",

@@ -242,7 +242,9 @@ class _Reader:
         self.unless_exit = 0
         outer_terms, self.terms = self.terms, []
         outer_once, self.once = self.once, _assigned_globals(statements)
-        outer_containers, self.containers = self.containers, self.containers - _local_names(node, statements)
+        outer_containers = self.containers
+        if outer_containers:  # most modules have none: then the locals need not be found
+            self.containers = outer_containers - _local_names(node, statements)
         self._block(node.body, facts, local, body_owner, guard=None)
         (self.conditional, self.unless_exit), self.once, self.terms = outer, outer_once, outer_terms
         self.containers = outer_containers

@@ -5,7 +5,10 @@ and memory grow with every token it sees. Measured on sglang 0.5.10.post1 (1,770
 files, this 2-core machine, one process): `libcst.parse_module` of the whole files
 23-28 s; of the skeletons 3.3 s, plus 2.7 s for Python's own `ast` to find the bodies.
 Functions that add nothing to the facts (no decorators, no calls in their defaults, no
-imports in their bodies) are emptied whole, header included.
+imports in their bodies) are emptied whole, header included; a kept function whose
+header holds no call loses its parameters and return annotation (a sixth of the nodes
+LibCST built for sglang's skeletons were those). Assignments outside functions whose
+value and annotation hold no call keep only their targets (`_reduce_assignments`).
 
 Each reduced body keeps its import statements, each on its original line and at its
 original column, so every position LibCST reports is a position in the real file and
@@ -71,7 +74,7 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
                 tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-    functions = list(_outermost_functions(tree.body))
+    functions = list(_outermost_functions(tree.body))  # each with the line the statement after it starts
     if not functions:
         return None
     statement_lines = start_lines(tree.body)
@@ -82,16 +85,19 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
         return Skeleton(None, statement_lines, imports, tree, original)
     type_checking = _type_checking_names(text)
     reduced = False
-    for function in functions:
+    for function, following in functions:
         try:
-            first, contents = _emptied(function, lines, type_checking) or _reduced_body(
+            first, contents = _emptied(function, lines, type_checking, following) or _reduced_body(
                 function, lines, type_checking
             )
         except _CannotReduce:
             continue
         end = first + len(contents)
         lines[first:end] = [content + _ending(line) for content, line in zip(contents, lines[first:end])]
+        if first >= function.lineno:  # the body alone was reduced: the header may be too
+            _reduce_header(function, lines, first)
         reduced = True
+    reduced = _reduce_assignments(tree.body, lines, False) or reduced
     return Skeleton("".join(lines) if reduced else None, statement_lines, imports, tree, original)
 
 
@@ -131,10 +137,12 @@ def _ending(line: str) -> str:
     return last if last == "\r" else ""
 
 
-def _outermost_functions(body: Sequence[ast.stmt]) -> Iterator[_Function]:
-    for statement in body:
+def _outermost_functions(body: Sequence[ast.stmt]) -> Iterator[tuple[_Function, Optional[int]]]:
+    """Each function outside functions, with the line where the next statement of its
+    block starts (None for the last one)."""
+    for index, statement in enumerate(body):
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield statement
+            yield statement, _start_line(body[index + 1]) if index + 1 < len(body) else None
             continue
         for block in _blocks(statement):
             yield from _outermost_functions(block)
@@ -183,15 +191,19 @@ def _type_checking_names(text: str) -> frozenset[str]:
 
 
 def _emptied(
-    function: _Function, lines: list[str], type_checking: frozenset[str]
+    function: _Function, lines: list[str], type_checking: frozenset[str], following: Optional[int] = None
 ) -> Optional[tuple[int, list[str]]]:
     """A function without decorators, calls in its header or imports in its body adds
-    nothing to the facts: all its lines, header included, become one string."""
+    nothing to the facts: all its lines, header included, become one string, and so do
+    the blank and comment lines up to the next statement of its block, which starts at
+    line `following` (LibCST makes three or four nodes of each of those lines)."""
     if function.decorator_list or _calls_in_header(function):
         return None
     if _imports(function.body, type_checking):
         return None
     first, last = function.lineno - 1, function.end_lineno or function.lineno
+    if following is not None and all(_blank_or_comment(lines[row]) for row in range(last, following - 1)):
+        last = max(last, following - 1)
     content = _content(lines[first])
     indent = content[: len(content) - len(content.lstrip(" \t\f"))]
     if _char_column(content, function.col_offset) != len(indent):
@@ -199,6 +211,11 @@ def _emptied(
     contents = [""] * (last - first)
     _fill_gaps(contents, [False] * len(contents), indent)
     return first, contents
+
+
+def _blank_or_comment(line: str) -> bool:
+    stripped = line.strip(" \t\f\r\n")
+    return not stripped or stripped[0] == "#"
 
 
 def _calls_in_header(function: _Function) -> bool:
@@ -227,6 +244,115 @@ def _holds_call(expressions: list[ast.expr]) -> bool:
             elif isinstance(value, ast.AST):
                 stack.append(value)
     return False
+
+
+_DEF = re.compile(r"(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(")
+# What may follow a header's last parameter, default or annotation on a line: closing
+# brackets, commas, `/`, a comment, up to the header's `:` (group 1) or the line's end.
+_HEADER_TAIL = re.compile(r"[ \t\f,)/]*(?:#[^\r\n]*|\\)?(?:(:)|\r\n|\r|\n|$)")
+
+
+def _reduce_header(function: _Function, lines: list[str], body_row: int) -> None:
+    """`def f(a: int = 1, *b) -> R:` becomes `def f():` when nothing in the header is
+    a call (annotations, defaults): the walker reads a kept function's decorators and
+    the calls in its header, never its parameters. A header over several lines keeps
+    them, as one string in the parentheses (`def f(_=\"\"\"` ... `\"\"\"):`). Left
+    as it is when its parts cannot be found exactly. `body_row`: the index of the line
+    where the body starts."""
+    if getattr(function, "type_params", None) or _calls_in_header(function):
+        return
+    row = function.lineno - 1
+    content = _content(lines[row])
+    opening = _DEF.match(content, _char_column(content, function.col_offset))
+    if opening is None:
+        return
+    arguments = function.args
+    parts = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg,
+             *arguments.defaults, *arguments.kw_defaults, function.returns]
+    ends = [(part.end_lineno or part.lineno, part.end_col_offset or 0) for part in parts if part is not None]
+    if ends:
+        end_row, end_offset = max(ends)
+        end_row -= 1
+        column = _char_column(_content(lines[end_row]), end_offset)
+    else:
+        end_row, column = row, opening.end()
+    colon_row = end_row
+    while colon_row < body_row:  # the header's `:` ends the first line where what follows its last part ends
+        tail = _HEADER_TAIL.match(lines[colon_row], column)
+        if tail is None:
+            return
+        if tail.group(1):
+            break
+        colon_row += 1
+        column = 0
+    else:
+        return
+    if colon_row == row:
+        lines[row] = content[: opening.end()] + "):" + _ending(lines[row])
+        return
+    lines[row] = content[: opening.end()] + '_="""' + _ending(lines[row])
+    for middle in range(row + 1, colon_row):
+        lines[middle] = _ending(lines[middle])
+    lines[colon_row] = '"""):' + _ending(lines[colon_row])
+
+
+# Values the walker reads in an assignment: an alias (a name, an attribute, the first
+# alternative of a conditional expression); a call it always keeps.
+_READ_VALUES = frozenset({ast.Name, ast.Attribute, ast.IfExp})
+# Names whose list of strings the walker reads (exports, PEP 810's lazy modules).
+_LISTED_NAMES = frozenset({"__all__", "__lazy_modules__"})
+_AFTER_TARGET = re.compile(r"[ \t\f]*[=:]")
+_LINE_TAIL = re.compile(r"[ \t\f]*(?:#[^\r\n]*)?$")
+
+
+def _reduce_assignments(body: Sequence[ast.stmt], lines: list[str], in_class: bool) -> bool:
+    """Assignments outside functions whose value and annotation hold no call, bound to
+    plain names, keep their targets only: `X: Dict[str, int] = {...}` becomes `X: 0 = 0`
+    (over several lines, `X: 0 = \"\"\"` ... `\"\"\"`). The walker reads in them the names
+    bound, what a name, attribute or conditional expression aliases, a module-level
+    declaration's annotation and the strings of `__all__`: those stay as written."""
+    reduced = False
+    for statement in body:
+        kind = type(statement)
+        if kind is ast.ClassDef:
+            reduced = _reduce_assignments(statement.body, lines, True) or reduced
+        elif kind is ast.Assign or kind is ast.AnnAssign:
+            reduced = _reduce_assignment(statement, lines, in_class) or reduced  # type: ignore[arg-type]
+        elif kind is not ast.FunctionDef and kind is not ast.AsyncFunctionDef:
+            for block in _blocks(statement):
+                reduced = _reduce_assignments(block, lines, in_class) or reduced
+    return reduced
+
+
+def _reduce_assignment(statement: Union[ast.Assign, ast.AnnAssign], lines: list[str], in_class: bool) -> bool:
+    if type(statement) is ast.Assign:
+        targets, value, annotation = statement.targets, statement.value, None
+        if type(value) is ast.Constant:
+            return False  # one token already
+    else:
+        targets, value, annotation = [statement.target], statement.value, statement.annotation
+        if not statement.simple or (value is None and not in_class):  # type: ignore[union-attr]
+            return False  # a module-level declaration: its annotation is read
+    if any(type(target) is not ast.Name or target.id in _LISTED_NAMES for target in targets):  # type: ignore[attr-defined]
+        return False
+    if type(value) in _READ_VALUES or _holds_call([part for part in (annotation, value) if part is not None]):
+        return False
+    last = targets[-1]
+    row, end_row = (last.end_lineno or last.lineno) - 1, (statement.end_lineno or statement.lineno) - 1
+    content, end_content = _content(lines[row]), _content(lines[end_row])
+    column = _char_column(content, last.end_col_offset or 0)
+    if not _AFTER_TARGET.match(content, column) \
+            or not _LINE_TAIL.match(end_content, _char_column(end_content, statement.end_col_offset or 0)):
+        return False
+    kept = content[:column] + (" = " if annotation is None else ": 0 = " if value is not None else ": ")
+    if row == end_row:
+        lines[row] = kept + "0" + _ending(lines[row])
+        return True
+    lines[row] = kept + '"""' + _ending(lines[row])
+    for middle in range(row + 1, end_row):
+        lines[middle] = _ending(lines[middle])
+    lines[end_row] = '"""' + _ending(lines[end_row])
+    return True
 
 
 def _reduced_body(
