@@ -62,7 +62,6 @@ if TYPE_CHECKING:
 # A cache directory can come with a checkout: its files are read only when regular, and
 # only up to this size (vLLM's facts take about 25 MB).
 MAX_CACHE_FILE_BYTES = 512_000_000
-DEFAULT_DIRECTORY = ".importguard_cache"
 # Config fields collect.py reads. None today; a field added here joins the key.
 COLLECTION_SETTINGS: tuple[str, ...] = ()
 # The collector's own source; a test fails when collect.py imports a module not listed.
