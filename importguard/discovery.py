@@ -93,20 +93,12 @@ def module_for(path: Path, src_roots: Sequence[Path] = (), packages: Optional[_P
     # Strings, not Path objects: this runs once per file of the tree on every run.
     # Normalised: `pkg/../pkg` and `..` must name modules as `pkg` does.
     directory, name = os.path.split(os.path.abspath(os.fspath(path)))
-    return _module_in(directory, name, src_roots, {} if packages is None else packages)
-
-
-def _module_in(directory: str, name: str, src_roots: Sequence[Path], packages: _Packages) -> SourceFile:
-    """module_for of the file `name` in the absolute, normalised `directory`."""
-    prefix, root = packages[directory] if directory in packages else _package_of(Path(directory), src_roots, packages)
-    is_package = name == "__init__.py"
-    parts = prefix if is_package else (*prefix, _stem(name))
-    return SourceFile(os.path.join(directory, name), ".".join(parts), is_package, str(root))
+    return next(_modules_in(directory, (name,), src_roots, {} if packages is None else packages))
 
 
 def _modules_in(directory: str, names: Iterable[str], src_roots: Sequence[Path],
                 packages: _Packages) -> Iterator[SourceFile]:
-    """_module_in of each file `names` in the absolute, normalised `directory`: the
+    """module_for of each file `names` in the absolute, normalised `directory`: the
     package it is named from is worked out once for all of them."""
     prefix, root = packages[directory] if directory in packages else _package_of(Path(directory), src_roots, packages)
     package, within, where = ".".join(prefix), ".".join((*prefix, "")), str(root)
