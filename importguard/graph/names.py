@@ -55,6 +55,10 @@ class Owner:
     module: str
     path: str
 
+    @classmethod
+    def of(cls, facts: ModuleFacts) -> "Owner":
+        return cls(facts.module, facts.path)
+
 
 @dataclass(frozen=True)
 class Target:
@@ -105,7 +109,7 @@ class Names:
         tables = self.tables(facts)
         entry = tables.index[qualified]
         if not entry.is_class:
-            return Target(canonical, ((Owner(facts.module, facts.path), entry),), walk.receiver)
+            return Target(canonical, ((Owner.of(facts), entry),), walk.receiver)
         return Target(canonical, self._constructors(tables, qualified, walk), f"{facts.module}.{qualified}")
 
     def tables(self, facts: ModuleFacts) -> _Tables:
@@ -212,7 +216,7 @@ class Names:
         for method in CONSTRUCTORS:
             hit = self._method(tables, cls, method, walk)
             if hit is not None and hit[1] is not None:
-                found.append((Owner(hit[1].module, hit[1].path), self.tables(hit[1]).index[hit[2]]))
+                found.append((Owner.of(hit[1]), self.tables(hit[1]).index[hit[2]]))
         return tuple(found)
 
     # -- a module attribute PEP 562 `__getattr__` provides
@@ -247,7 +251,7 @@ class Names:
                 continue
             hit = self._method(owner, cls, parts[-1], _Walk())
             if hit is not None and hit[1] is not None:
-                functions.append((Owner(hit[1].module, hit[1].path), self.tables(hit[1]).index[hit[2]]))
+                functions.append((Owner.of(hit[1]), self.tables(hit[1]).index[hit[2]]))
                 receivers.append(f"{cls_facts.module}.{cls}")
         if not functions:
             return None
