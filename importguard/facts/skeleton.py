@@ -290,10 +290,7 @@ def _reduce_header(function: _Function, lines: list[str], body_row: int) -> None
     if colon_row == row:
         lines[row] = content[: opening.end()] + "):" + _ending(lines[row])
         return
-    lines[row] = content[: opening.end()] + '_="""' + _ending(lines[row])
-    for middle in range(row + 1, colon_row):
-        lines[middle] = _ending(lines[middle])
-    lines[colon_row] = '"""):' + _ending(lines[colon_row])
+    _one_string(lines, row, colon_row, content[: opening.end()] + "_=", "):")
 
 
 # Values the walker reads in an assignment: an alias (a name, an attribute, the first
@@ -348,11 +345,18 @@ def _reduce_assignment(statement: Union[ast.Assign, ast.AnnAssign], lines: list[
     if row == end_row:
         lines[row] = kept + "0" + _ending(lines[row])
         return True
-    lines[row] = kept + '"""' + _ending(lines[row])
+    _one_string(lines, row, end_row, kept, "")
+    return True
+
+
+def _one_string(lines: list[str], row: int, end_row: int, before: str, after: str) -> None:
+    """Lines `row` to `end_row` (indexes) become `before`, a triple-quoted string of
+    their line breaks, then `after`: LibCST sees one token where they were, on the
+    same lines."""
+    lines[row] = before + '"""' + _ending(lines[row])
     for middle in range(row + 1, end_row):
         lines[middle] = _ending(lines[middle])
-    lines[end_row] = '"""' + _ending(lines[end_row])
-    return True
+    lines[end_row] = '"""' + after + _ending(lines[end_row])
 
 
 def _reduced_body(
