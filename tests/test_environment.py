@@ -66,6 +66,22 @@ def test_branch_terms(test, body, orelse):
     assert terms(test, names) == (body, orelse)
 
 
+def test_nested_operands_are_read_once(monkeypatch):
+    """Generated decision trees nest `not (… or not (… or …))` hundreds deep (flashinfer's
+    jit/gemm/cake_batch_deepgemm_fp8.py); reading an operand twice per level made one
+    `if` cost 2**depth reads."""
+    depth = 12
+    test = "x"
+    for level in range(depth):
+        test = f"not (_is_cuda or not (n{level} == 1 or {test}))"
+    read = []
+    original = conditions.known_term
+    monkeypatch.setattr(conditions, "known_term", lambda node, names: read.append(node) or original(node, names))
+    body, orelse = terms(test, {"_is_cuda": "platform:cuda"})
+    assert body[0].startswith("when:not (_is_cuda or not (n11 == 1") and orelse[0].startswith("not when:")
+    assert len(read) < 10 * depth
+
+
 def test_module_level_names_bound_to_a_known_test():
     tree = ast.parse(
         "_is_hip = is_hip()\n"

@@ -118,12 +118,13 @@ def known_term(test: ast.expr, names: dict[str, str]) -> Optional[str]:
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
         # `_is_cuda or _is_hip`: one platform term when every operand is one; an operand
         # that is never true (TYPE_CHECKING) drops out.
-        values = [v for v in test.values if known_term(v, names) != NEVER]
-        if len(values) == 1:
-            return known_term(values[0], names)
+        # Each operand's term once: operands nest (`not (a or not (b or …))` in generated
+        # code), and reading one twice per level is exponential in the depth.
+        terms = [term for term in (known_term(v, names) for v in test.values) if term != NEVER]
+        if len(terms) == 1:
+            return terms[0]
         found: set[str] = set()
-        for value in values:
-            term = known_term(value, names)
+        for term in terms:
             platforms = _platforms(term) if term else None
             if platforms is None:
                 return None
