@@ -573,3 +573,45 @@ def test_an_unresolved_call_on_the_plan_follows_the_module_that_defines_it(tmp_p
         ("an edit elsewhere", add("pkg/other.py", "import os\n"), "some"),
     ]
     assert play(root, reuse, series) == []
+
+
+def test_the_plan_after_an_edit_starts_from_the_record_where_nothing_it_read_changed(tmp_path, reuse, monkeypatch):
+    """What the fix plan starts from at each file with findings (its sites and what they
+    execute) is kept in the record: after an edit, only the files whose findings were
+    computed again have theirs worked out from their facts, and the plan is the one
+    --no-cache prints."""
+    import importguard.plan.network as network
+
+    worked_out: list[str] = []
+    real = network._starts
+
+    def counting(graph, facts, findings):
+        worked_out.append(Path(facts.path).relative_to(root).as_posix())
+        return real(graph, facts, findings)
+
+    monkeypatch.setattr(network, "_starts", counting)
+    root = write_tree(tmp_path / "tree", {
+        "pyproject.toml": "[tool.importguard]\n",
+        "pkg/__init__.py": "from pkg import a, b\n",
+        "pkg/a.py": "import cutlass\n",
+        "pkg/b.py": "import pkg.c\n",
+        "pkg/c.py": "import torch\nCAP = torch.cuda.get_device_capability()\n",
+        "pkg/other.py": "import json\n",
+    })
+    series = [
+        ("an edit of a file without findings", append("pkg/other.py", "import os\n"), "some"),
+        ("an edit of a file with findings", append("pkg/c.py", "import os\n"), "some"),
+    ]
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    first = run(root, ".", *cache)
+    assert "these 2 edits clear" in first[0], first[0]
+    assert sorted(worked_out) == ["pkg/__init__.py", "pkg/c.py"]  # the files with findings
+    for name, edit, expected in series:
+        worked_out.clear()
+        edit(root)
+        cached = run(root, ".", *cache)
+        cached_run = list(worked_out)
+        assert cached == run(root, ".", "--no-cache"), name
+        assert reuse[-1] == expected
+        # pkg/__init__'s search reaches pkg.c: its findings are computed again, and its starts.
+        assert cached_run == ([] if name.endswith("without findings") else ["pkg/__init__.py", "pkg/c.py"]), name

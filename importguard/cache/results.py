@@ -226,7 +226,23 @@ def _sections_well_formed(data: Any, sections: Sequence[str]) -> bool:
             if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], bool)
                     and isinstance(entry[1], list)):
                 return False
+        if not all(map(_starts_well_formed, data["starts"].values())):
+            return False
     return True
+
+
+def _starts_well_formed(starts: Any) -> bool:
+    """plan/network.py's Starts: [[line, column, kind, what, [module...]]...],
+    [[line, column, what]...], [module...]]."""
+    if not (isinstance(starts, list) and len(starts) == 3 and all(isinstance(part, list) for part in starts)):
+        return False
+    sites, calls, read = starts
+    return all(isinstance(entry, list) and len(entry) == 5 and type(entry[0]) is int and type(entry[1]) is int
+               and isinstance(entry[2], str) and isinstance(entry[3], str) and isinstance(entry[4], list)
+               and all(isinstance(target, str) for target in entry[4]) for entry in sites) \
+        and all(isinstance(entry, list) and len(entry) == 3 and type(entry[0]) is int and type(entry[1]) is int
+                and isinstance(entry[2], str) for entry in calls) \
+        and all(isinstance(module, str) for module in read)
 
 
 class _Delta:
@@ -276,9 +292,10 @@ _DELTA_SHARE = 8
 # What each module's answers depend on, what each of its searches found and depended
 # on, its `from pkg import name` (the lazy re-export hint; every reported module has an
 # entry), what the fix plan's network grew at it (plan/network.py's Builder), and the
-# modules that reach no sink; and whether each name called at import on the plan's
-# network is known to the model (the plan's unresolved calls), with the modules that read.
-_PER_MODULE = ("modules", "searches", "from_imports", "arcs", "plain", "free", "defined")
+# modules that reach no sink; whether each name called at import on the plan's network
+# is known to the model (the plan's unresolved calls), with the modules that read; and
+# what the plan starts from at each file with findings (plan/network.py's Starts).
+_PER_MODULE = ("modules", "searches", "from_imports", "arcs", "plain", "free", "defined", "starts")
 
 
 def _own_sources_digest() -> str:
@@ -412,7 +429,7 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
         _save(results, reported, store, targets, graph.star_sources(), graph.call_deps(), _searches_data(graph),
               _by_path(kept), warnings, resolver.probes, (), plan=report.plan,
               from_imports=imported, arcs=builder.grown, plain=_plain(reported), free=graph.sink_free_modules(),
-              defined=builder.defined)
+              defined=builder.defined, starts=builder.starts)
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, store.read, resolver.probes)
     return report
@@ -515,7 +532,11 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
     # Whether a called name is known holds while none of the modules that answer read changed.
     defined = {name: (known, frozenset(read)) for name, (known, read) in record["defined"].items()
                if changed.isdisjoint(read)}
-    builder = Builder(graph, record["arcs"], fresh=again, defined=defined)
+    # What a file's findings start from holds while its findings do and nothing else it read changed.
+    modules_of = {path: module for path, module, _, _ in reported}
+    starts = {path: found for path, found in record["starts"].items()
+              if path in modules_of and modules_of[path] not in again and changed.isdisjoint(found[2])}
+    builder = Builder(graph, record["arcs"], fresh=again, defined=defined, starts=starts)
     report = finish([*all_kept, *unreadable_findings(discovered.unreadable, rules, config)], len(reported), warnings,
                     resolver, None, plan_inputs=(graph, facts_by_path), plan_builder=builder)
     arcs = {module: grown for module, grown in record["arcs"].items() if module not in again}
@@ -525,7 +546,7 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
           record["lookups"], read,
           kept_outside, plan=report.plan, from_imports=imported, arcs=arcs,
           plain={**record["plain"], **_plain(reported)}, free=graph.sink_free_modules(),
-          defined={**defined, **builder.defined})
+          defined={**defined, **builder.defined}, starts=builder.starts)
     if track_inputs:
         report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
     return report
@@ -571,12 +592,14 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
           earlier: Sequence[Any], read: Optional[list[str]] = None, kept_outside: Sequence[Any] = (),
           plan: Optional[Plan] = None, from_imports: Optional[dict[str, list[Any]]] = None,
           arcs: Optional[dict[str, Any]] = None, plain: Optional[dict[str, None]] = None,
-          free: Iterable[str] = (), defined: Optional[dict[str, tuple[bool, frozenset[str]]]] = None) -> None:
+          free: Iterable[str] = (), defined: Optional[dict[str, tuple[bool, frozenset[str]]]] = None,
+          starts: Optional[dict[str, Any]] = None) -> None:
     """`kept_outside`: modules outside PATHS loaded by the findings reused from the
     last record (module, path, facts hash). `from_imports`: path -> names_imported.
     `arcs`: what the plan's network grew at each module (plan/network.py's Builder).
     `plain`: the modules whose names `from_imports` left out, in this record or one it
-    carries entries from. `free`: the modules known to reach no sink (graph/imports.py)."""
+    carries entries from. `free`: the modules known to reach no sink (graph/imports.py).
+    `starts`: what the plan started from at each file with findings (plan/network.py)."""
     reported_paths = {path for path, _, _, _ in reported}
     if not reported_paths.issuperset(path for path, found in by_path.items() if found):
         return  # a finding outside the reported modules: the record keeps each module's
@@ -616,6 +639,7 @@ def _save(results: ResultStore, reported: list[Any], store: FactsStore, targets:
         "plain": dict(sorted((plain or {}).items())),
         "free": {module: None for module in sorted(free) if module in modules},
         "defined": {name: [known, sorted(read)] for name, (known, read) in sorted((defined or {}).items())},
+        "starts": dict(sorted((starts or {}).items())),
         "read": sorted(read if read is not None else store.read),
         "lookups": lookups.merged(log.lookups(results.started, cache._RACY_NS), earlier),
     }

@@ -6,6 +6,7 @@ only, and nothing else here: the replay's first reader imports it before click.
 9: results, partial record and its deltas in one file; replay and fast replay in one
 file, found from any directory of the project.
 10: the facts store is one SQLite file; all three kinds share this number.
+11: the results record keeps what the fix plan starts from at each file with findings.
 """
 
-FORMAT = 10
+FORMAT = 11

@@ -82,6 +82,11 @@ def _reach(start: Node, arcs: dict[Node, list[Node]], blocked: frozenset = froze
 # decided when the plan is made: it depends on other modules' facts)];
 # None for a module without facts. Compact: cache/results.py stores one per module.
 Grown = Optional[list[Any]]
+# What the findings of one file start from: [its reported import sites, in the order of
+# its imports: [line, column, kind, what, the modules executing it executes]; its
+# reported calls: [line, column, what]; the other modules whose facts decided them].
+# Compact: cache/results.py stores one per file with findings.
+Starts = list[Any]
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) - {"builtins"}
 
 
@@ -94,11 +99,14 @@ class Builder:
     arcs are added in the same order either way, so the network and the plan are the
     same. `defined`: whether the model knows a called name (`reach.defines`), from an
     earlier check where what that read did not change; `self.defined` is this one's,
-    with the modules each answer read."""
+    with the modules each answer read. `starts`: the Starts of the files whose findings
+    an earlier check started from, where nothing they read changed (those files' facts
+    are then not decoded); `self.starts` is this one's."""
 
     def __init__(self, graph: ImportGraph, recorded: Optional[dict[str, Grown]] = None,
                  fresh: Container[str] = frozenset(),
-                 defined: Optional[dict[str, tuple[bool, frozenset[str]]]] = None) -> None:
+                 defined: Optional[dict[str, tuple[bool, frozenset[str]]]] = None,
+                 starts: Optional[dict[str, Starts]] = None) -> None:
         self.graph = graph
         self.network = Network()
         self._done: set[str] = set()
@@ -109,20 +117,35 @@ class Builder:
         self._other_calls: list[tuple[str, int, str]] = []  # (path, line, name) of every grown module
         self._defined_before = defined or {}
         self.defined: dict[str, tuple[bool, frozenset[str]]] = {}
+        self._starts_before = starts or {}
+        self.starts: dict[str, Starts] = {}
 
-    def site_node(self, facts: ModuleFacts, site) -> Node:
-        """A reported import site: its node, with arcs to what executing it executes."""
-        target = getattr(site, "module", None)
-        kind = "import" if target is not None else "call"
-        what = _site_what(facts.module, kind, target if target is not None else site.name)
-        node = self.network.site(facts.path, site.line, site.column, kind, what)
-        for edge in self.graph.site_edges(facts, site):
-            self.network.arc(node, _module(edge.target))
-            self._enqueue(edge.target)
+    def starts_of(self, path: str, findings: Sequence[Finding],
+                  facts_by_path: Mapping[str, ModuleFacts]) -> Optional[Starts]:
+        """What `findings` (all of one file's) start from: recorded, or worked out from
+        the file's facts (None without them)."""
+        starts = self._starts_before.get(path)
+        if starts is None:
+            facts = facts_by_path.get(path)
+            if facts is None:
+                return None
+            starts = _starts(self.graph, facts, findings)
+        self.starts[path] = starts
+        return starts
+
+    def site_node(self, path: str, start: list[Any]) -> Node:
+        """A reported import site (an entry of Starts): its node, with arcs to what
+        executing it executes."""
+        line, column, kind, what, targets = start
+        node = self.network.site(path, line, column, kind, what)
+        for target in targets:
+            self.network.arc(node, _module(target))
+            self._enqueue(target)
         return node
 
-    def call_node(self, facts: ModuleFacts, call) -> Node:
-        node = self.network.site(facts.path, call.line, call.column, "call", _call_what(facts.module, call.name))
+    def call_node(self, path: str, start: list[Any]) -> Node:
+        line, column, what = start
+        node = self.network.site(path, line, column, "call", what)
         self.network.arc(node, SINK)
         return node
 
@@ -213,6 +236,36 @@ class Builder:
         return known[0]
 
 
+def _starts(graph: ImportGraph, facts: ModuleFacts, findings: Sequence[Finding]) -> Starts:
+    """The Starts of one file's findings, from its facts."""
+    wanted = {tuple(site) for f in findings if f.code in CHAIN_CODES for site in f.sites}
+    sites = []
+    read = set()
+    deps = graph.reach.begin()  # what decides the edges besides this file's facts (the NVML check)
+    try:
+        for site in facts.imports:
+            if (site.line, site.column) not in wanted:
+                continue
+            target = getattr(site, "module", None)
+            kind = "import" if target is not None else "call"
+            what = _site_what(facts.module, kind, target if target is not None else site.name)
+            targets = [edge.target for edge in graph.site_edges(facts, site)]
+            if "*" in getattr(site, "names", ()):
+                read.add(site.module)  # its `__all__` decides what `*` imports
+            sites.append([site.line, site.column, kind, what, targets])
+    finally:
+        graph.reach.end()
+    read.update(deps)
+    calls = []
+    for finding in findings:
+        if finding.code in CALL_CODES:
+            call = next((c for c in facts.calls if (c.line, c.column) == (finding.line, finding.column)), None)
+            if call is not None:
+                calls.append([call.line, call.column, _call_what(facts.module, call.name)])
+    read.discard(facts.module)
+    return [sites, calls, sorted(read)]
+
+
 def _call_what(module: str, called: str) -> str:
     return f"`{module}` calls `{called}()` at import"
 
@@ -226,17 +279,23 @@ def plan_for_findings(graph: ImportGraph, findings: Sequence[Finding], facts_by_
     """The plan that clears every IG001/IG002/IG003 finding; None when there is none.
     `builder`: one made with what an earlier check grew (its `grown` is then this one's)."""
     builder = Builder(graph) if builder is None else builder
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.code in CHAIN_CODES or finding.code in CALL_CODES:
+            by_path.setdefault(finding.path, []).append(finding)
+    starts = {path: builder.starts_of(path, found, facts_by_path) for path, found in by_path.items()}
     sources: dict[Node, list[Finding]] = {}
     for finding in findings:
-        facts = facts_by_path.get(finding.path)
-        if facts is None:
+        start = starts.get(finding.path)
+        if start is None:
             continue
+        sites, calls, _ = start
         if finding.code in CHAIN_CODES:  # every site of the finding must be cut, its repeats too
             wanted = set(finding.sites)
-            nodes = [builder.site_node(facts, s) for s in facts.imports if (s.line, s.column) in wanted]
+            nodes = [builder.site_node(finding.path, s) for s in sites if (s[0], s[1]) in wanted]
         elif finding.code in CALL_CODES:
-            call = next((c for c in facts.calls if (c.line, c.column) == (finding.line, finding.column)), None)
-            nodes = [builder.call_node(facts, call)] if call is not None else []
+            call = next((c for c in calls if (c[0], c[1]) == (finding.line, finding.column)), None)
+            nodes = [builder.call_node(finding.path, call)] if call is not None else []
         else:
             nodes = []
         for node in nodes:
