@@ -12,16 +12,17 @@ from typing import TYPE_CHECKING, Any, Callable, Container, Iterable, Iterator, 
 
 from importguard.config import Config
 from importguard.discovery import ModuleResolver, discover, display_path
-from importguard.graph.imports import Chain, ImportGraph
 from importguard.rules import ALL_RULES, Project, Rule
 from importguard.selection import Selection, check_selectors, selected_codes
 from importguard.rules.ig903_unused_suppression import UnusedSuppression
 from importguard.model import Report, Finding, Hop, ModuleFacts, Plan, Problem, SourceFile, Suppression
 from importguard.rules._lazy_blockers import Index, index_of, names_imported
-from importguard.cache.graph_memory import GraphMemory
-from importguard.plan.network import Builder, plan_for_findings, plan_for_module
 
 if TYPE_CHECKING:
+    # Imported where used: a check whose findings are all stored builds no graph and no plan.
+    from importguard.cache.graph_memory import GraphMemory
+    from importguard.graph.imports import Chain, ImportGraph
+    from importguard.plan.network import Builder
     from importguard.installed.modules import InstalledModules
 
 Collector = Callable[[Sequence[SourceFile]], list[ModuleFacts]]
@@ -153,6 +154,8 @@ class FactsByPath(Mapping[str, ModuleFacts]):
 
 
 def build_graph(config: Config, store: FactsStore) -> ImportGraph:
+    from importguard.graph.imports import ImportGraph
+
     return ImportGraph(
         facts_for=store.for_module,
         is_known_module=lambda module: store.resolver.find(module) is not None,
@@ -329,6 +332,8 @@ def finish(kept: Iterable[Finding], files_checked: int, warnings: Iterable[str],
     marked = unique.values() if installed is None else map(resolver.finding, unique.values())
     ordered = sorted((display(f) for f in marked), key=lambda f: f.sort_key)
     if plan_inputs is not None:
+        from importguard.plan.network import plan_for_findings
+
         graph, facts_by_path = plan_inputs
         plan = display_plan(plan_for_findings(graph, sorted(unique.values(), key=lambda f: f.sort_key), facts_by_path,
                                               builder=plan_builder))
@@ -475,7 +480,12 @@ def explanation(
     graph = build_graph(config, store)
     facts = store.for_module(module)
     chains = graph.chains_from_module(module)
-    plan = display_plan(plan_for_module(graph, module)) if chains else None
+    if chains:
+        from importguard.plan.network import plan_for_module
+
+        plan = display_plan(plan_for_module(graph, module))
+    else:
+        plan = None
     if installed is not None:
         chains = [replace(chain, hops=resolver.hops(chain.hops)) for chain in chains]
     return facts, chains, plan

@@ -10,7 +10,6 @@ selector wins (`IG001` over `IG0` over `IG` over `ALL`), and at the same specifi
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
@@ -71,6 +70,8 @@ def unknown_selector(selector: str, codes: Sequence[str]) -> Optional[str]:
 def nearest(word: str, candidates: Sequence[str], cutoff: float = 0.5) -> Optional[str]:
     """The candidate most like `word` (difflib's ratio), the first of equals: for
     `IG100`, `IG001` rather than `IG900`."""
+    import difflib  # only when a selector is misspelt
+
     scored = [(difflib.SequenceMatcher(None, word, c).ratio(), -n, c) for n, c in enumerate(candidates)]
     best = max(scored, default=None)
     return best[2] if best is not None and best[0] >= cutoff else None

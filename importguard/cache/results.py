@@ -78,7 +78,6 @@ from importguard.engine import (
     with_inputs,
 )
 from importguard.model import Finding, Plan, Report
-from importguard.plan.network import Builder
 from importguard.files.regular_file import read_regular
 from importguard.rules import Rule
 from importguard.rules._lazy_blockers import names_imported
@@ -415,6 +414,8 @@ def _replayed(record: dict[str, Any], paths: Sequence[Path], discovered: Any, co
 def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any, rules: Sequence[Rule],
           collector: Collector, results: ResultStore, track_inputs: bool,
           reported: Optional[list[Any]]) -> Report:
+    from importguard.plan.network import Builder
+
     store = FactsStore(resolver, collector)
     files = discovered.files
     store.prepare(files)
@@ -438,6 +439,8 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
 def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
              rules: Sequence[Rule], collector: Collector, results: ResultStore, track_inputs: bool,
              reported: list[Any]) -> Report:
+    from importguard.plan.network import Builder
+
     old_modules: dict[str, list[Any]] = record["modules"]
     if any(is_package and module in record["plain"] for _, module, is_package, _ in reported):
         # A package now where the record kept no one's `from module import name`,

@@ -38,6 +38,7 @@ entries of files that are gone).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat as stat_mode
@@ -48,7 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from importguard import __version__
-from importguard.facts import budget
+
 from importguard.cache.codec import MalformedEntry, codec, schema
 from importguard.model import ModuleFacts, SourceFile
 from importguard.files.atomic_write import write_cache_file as _atomic_write  # noqa: F401 - replay.py and results.py write through it
@@ -124,20 +125,29 @@ def trusted(stat: Optional[Stat], now_ns: int) -> Optional[Stat]:
 
 
 def cache_key(config: Any) -> dict[str, str]:
+    settings = [(name, repr(getattr(config, name))) for name in COLLECTION_SETTINGS]
+    collector, libcst, schema_digest = _installed_key()
+    return {
+        "importguard": __version__,
+        "collector": collector,
+        "libcst": libcst,
+        "python": f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}",
+        "parser": os.environ.get("LIBCST_PARSER_TYPE", ""),
+        "settings": digest(repr(settings).encode()),
+        "schema": schema_digest,
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def _installed_key() -> tuple[str, str, str]:
+    """The parts of the key that only the installation decides (the collector's source,
+    LibCST, the layout of the facts), worked out once a run: the facts cache and the
+    results record both ask."""
     here = Path(__file__).parent.parent
     collector = _blake2b(digest_size=16)
     for name in COLLECTOR_SOURCES:
         collector.update((here / name).read_bytes())
-    settings = [(name, repr(getattr(config, name))) for name in COLLECTION_SETTINGS]
-    return {
-        "importguard": __version__,
-        "collector": collector.hexdigest(),
-        "libcst": _libcst_version(),
-        "python": f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}",
-        "parser": os.environ.get("LIBCST_PARSER_TYPE", ""),
-        "settings": digest(repr(settings).encode()),
-        "schema": digest(schema(ModuleFacts).encode()),
-    }
+    return collector.hexdigest(), _libcst_version(), digest(schema(ModuleFacts).encode())
 
 
 def _libcst_version() -> str:
@@ -419,6 +429,8 @@ class FactsCache:
             self.stats[source.path] = now
             if (mtime, ctime, size, inode) != now:  # never equal when the stat was not kept (None)
                 try:
+                    from importguard.facts import budget  # only for a file whose stat changed
+
                     fresh = digest(read_regular(source.path, budget.MAX_SOURCE_BYTES))
                 except OSError:
                     return None

@@ -13,7 +13,6 @@ even when git ignores it as a whole (as ruff does with a path given explicitly).
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -36,6 +35,8 @@ def git_ignored(top: Path) -> Optional[GitIgnored]:
     dot_git = _dot_git_above(directory)
     if dot_git is None:
         return None
+    import subprocess  # only inside a work tree: a run outside one skips importing it
+
     try:
         done = subprocess.run(_COMMAND, cwd=directory, stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=_TIMEOUT_S, check=False)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Iterable, Optional, Union
+from typing import TYPE_CHECKING, ClassVar, Iterable, Optional, Union
 
 from importguard.config import Config
-from importguard.graph.imports import Chain, ImportGraph
 from importguard.model import STRENGTH_WORDS, Finding, Hop, ModuleFacts
+
+if TYPE_CHECKING:  # a check whose findings are all stored never builds a graph
+    from importguard.graph.imports import Chain, ImportGraph
 
 
 @dataclass(frozen=True)
