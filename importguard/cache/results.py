@@ -351,13 +351,16 @@ def check_incrementally(
 
     def load_records() -> None:
         """While edited files are parsed in another process: what a check after an
-        edit reads."""
+        edit reads, and the modules it computes with (a check whose findings are all
+        stored imports neither)."""
         record = loaded["record"] = results.load()
         try:
             if record is not None and not record["warnings"]:
                 loaded["partial"] = results.load_partial(record)
         except (LookupError, TypeError):
             pass  # a record of another shape: found out below
+        import importguard.graph.imports  # noqa: F401
+        import importguard.plan.network  # noqa: F401
 
     hashes_of = getattr(collector, "facts_hashes", None)
     hashes = hashes_of(discovered.files, load_records) if hashes_of is not None else None

@@ -342,24 +342,85 @@ def _plan(network: Network, sources: dict[Node, list], exact_limit: Optional[int
                   f"over the {exact_limit} an exact cut is computed for; the plan may not be the smallest")
     if not exact:
         cut = greedy_cut(arcs, live, cuttable)
-    reverse: dict[Node, list[Node]] = {}
-    for tail, heads in arcs.items():
-        for head in heads:
-            reverse.setdefault(head, []).append(tail)
     # Sites that read the same on the same line (`f() if f() else g`) are one edit.
     same: dict[tuple, list[Node]] = {}
     for node in cut:
         same.setdefault(network.sites[node], []).append(node)
-    edits = []
-    for (path, line, kind, what), nodes in same.items():
-        # The findings that reach this edit without passing another planned edit.
-        others = frozenset(cut) - set(nodes)
-        upstream = set().union(*(_reach(node, reverse, others) for node in nodes))
-        reached = _count(sources, [s for s in live if s in upstream])
-        edits.append(PlanEdit(path, line, kind, what, reached))
+    group = {node: index for index, nodes in enumerate(same.values()) for node in nodes}
+    # The findings that reach each edit without passing another planned edit.
+    reaching: list[list[Node]] = [[] for _ in same]
+    edits_reached = _edits_reached(arcs, [s for s in live if s not in group], group)
+    for source in live:
+        found = 1 << group[source] if source in group else edits_reached[source]
+        index = 0
+        while found:
+            if found & 1:
+                reaching[index].append(source)
+            found >>= 1
+            index += 1
+    edits = [PlanEdit(path, line, kind, what, _count(sources, reaching[index]))
+             for index, (path, line, kind, what) in enumerate(same)]
     edits.sort(key=lambda e: (-e.findings, e.path, e.line, e.what))
     cleared = len({id(f) for s in live for f in sources[s]})
     return Plan(tuple(edits), cleared, exact, method)
+
+
+def _edits_reached(arcs: dict[Node, list[Node]], starts: Iterable[Node], edit_of: dict[Node, int]) -> dict[Node, int]:
+    """For each node of `starts` and every node they reach without passing a cut node
+    (`edit_of`: each cut node's edit): the edits (a bit each) whose cut nodes it reaches
+    before any other cut node. Tarjan's strongly connected components, iteratively: the
+    nodes of one component reach the same edits."""
+    index: dict[Node, int] = {}
+    low: dict[Node, int] = {}
+    own: dict[Node, int] = {}  # the edits a node reaches through one arc or a finished component
+    found: dict[Node, int] = {}  # a finished component's nodes: the edits they reach
+    stack: list[Node] = []
+    on_stack: set[Node] = set()
+    for root in starts:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        own[root] = 0
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(arcs.get(root, ())))]
+        while work:
+            node, heads = work[-1]
+            for head in heads:
+                if head in edit_of:
+                    own[node] |= 1 << edit_of[head]
+                elif head not in index:
+                    index[head] = low[head] = len(index)
+                    own[head] = 0
+                    stack.append(head)
+                    on_stack.add(head)
+                    work.append((head, iter(arcs.get(head, ()))))
+                    break
+                elif head in on_stack:
+                    low[node] = min(low[node], index[head])
+                else:
+                    own[node] |= found[head]
+            else:
+                work.pop()
+                if low[node] == index[node]:  # the root of a component: it is finished
+                    members = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        members.append(member)
+                        if member == node:
+                            break
+                    reached = 0
+                    for member in members:
+                        reached |= own[member]
+                    for member in members:
+                        found[member] = reached
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                    if node in found:
+                        own[parent] |= found[node]
+    return found
 
 
 def _count(sources: dict[Node, list], nodes: Iterable[Node]) -> int:
