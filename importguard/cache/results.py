@@ -16,9 +16,10 @@ the configuration, the rules selected, PATHS and the working directory):
   graph/reach.py) and, apart, the packages it star-imports and the modules its calls read;
   each search from an import site (graph.chain_from_site): its chain and what it
   depended on; each module's `from pkg import name` (the lazy re-export hint; none
-  from a module that is no package); and what the fix plan's network grew at each
-  module (plan/network.py), so that after an edit neither needs every module's facts
-  decoded.
+  from a module that is no package); what the fix plan's network grew at each
+  module (plan/network.py); and what the plan starts from at each file with findings
+  (its reported sites, what they execute, the modules that decided it), so that after
+  an edit none of these needs every module's facts decoded.
 
 The next check finds the facts hashes of the files it reports (from the facts cache,
 parsing only what changed) and compares:
