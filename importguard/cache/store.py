@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from importguard import __version__
-
 from importguard.cache.codec import MalformedEntry, codec, schema
 from importguard.model import ModuleFacts, SourceFile
 from importguard.files.atomic_write import write_cache_file as _atomic_write  # noqa: F401 - replay.py and results.py write through it
