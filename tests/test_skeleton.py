@@ -365,7 +365,8 @@ def test_the_skeleton_really_drops_function_bodies():
     for original, kept in zip(text.splitlines(), skeleton.splitlines()):
         if "import" in kept and "import" in original:
             start = kept.index("import") if "from" not in kept else kept.index("from")
-            assert original[start:].startswith(kept[start:].split(";")[0].rstrip())
+            # (a line joined to the blank lines after it ends with a backslash: _join_blank_lines)
+            assert original[start:].startswith(kept[start:].split(";")[0].rstrip().removesuffix("\\").rstrip())
     ast.parse(skeleton)
 
 
@@ -471,6 +472,7 @@ def test_assignments_without_calls_keep_their_targets_only():
     skeleton = import_time_skeleton(text).source
     lines = skeleton.splitlines()
     assert len(lines) == len(text.splitlines())
+    lines = [line.removesuffix(" \\") for line in lines]  # joined to the blank lines after them
     for reduced in ('TABLE = """', "SIZES: 0 = 0", 'A = B = """', "x = [1]; y = 0", "    TENSOR = 0", "z = torch.zeros(1); TABLE = 0"):
         assert reduced in lines
     # In a class body they are read for nothing: one string stands for the run of them.
@@ -489,8 +491,10 @@ def test_an_emptied_function_takes_the_blank_and_comment_lines_after_it():
     assert skeleton.count("\n") == text.count("\n")
     for gone in ("a comment between", "a comment before", "indented deeper", "indented less"):
         assert gone not in skeleton
-    # The last function of a block has no next statement there: what follows it stays.
-    assert "# after the class" in skeleton
+    # The last function of a block has no next statement there: its string ends on its own
+    # last line, and the lines after it are the class's, joined to it (_join_blank_lines).
+    lines, row = skeleton.splitlines(), text.splitlines().index("# after the class")
+    assert lines[row - 2] == '""" \\' and lines[row - 1] == "\\" and lines[row] == ""
 
 
 def test_runs_of_statements_read_for_nothing_become_one_string():
@@ -531,3 +535,17 @@ def test_a_function_with_imports_under_a_test_never_true_is_kept_whole():
     source = import_time_skeleton(text).source
     assert "if False:" in source and "while 0:" in source  # f, whole: its imports are TYPE_CHECKING
     assert "if 0:" not in source and "import e" in source  # g, reduced: nothing of it under `if 0:`
+
+
+def test_blank_and_comment_lines_between_statements_join_the_line_before():
+    text = "import os\n\n# c\n\nimport sys  # noqa\n\nX = os.getcwd()\n\n\ndef f():\n    import q\n"
+    skeleton = import_time_skeleton(text).source
+    # Not after a line with a comment, which would swallow the backslash.
+    assert skeleton.splitlines() == [
+        "import os \\", "\\", "\\", "", "import sys  # noqa", "", "X = os.getcwd() \\", "\\", "", "def f():", "    import q",
+    ]
+    reduced, whole = both_ways(text.encode())
+    assert reduced == whole and [site.line for site in reduced.imports] == [1, 5, 11]
+    assert reduced.calls[0].line == 7
+    # Only in files whose lines end with \n alone.
+    assert "\\" not in import_time_skeleton(text.replace("\n", "\r\n")).source

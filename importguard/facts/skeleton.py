@@ -115,6 +115,8 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
     reduced = _reduce_assignments(tree.body, lines, False, inert) or reduced
     merged: dict[int, int] = {}
     _merge_inert(tree.body, lines, original, inert, False, merged)
+    if plain:
+        reduced = _join_blank_lines(tree.body, lines) or reduced
     return Skeleton("".join(lines) if reduced or merged else None, statement_lines, imports, tree, original, merged)
 
 
@@ -482,6 +484,35 @@ def _merge_run(body: Sequence[ast.stmt], start: int, end: int, lines: list[str],
     else:
         _one_string(lines, row, end_row, indent, "")
     merged[row + 1] = end - start + 1
+
+
+def _join_blank_lines(body: Sequence[ast.stmt], lines: list[str]) -> bool:
+    """The blank and comment lines between two statements of a block outside functions
+    become backslash continuations of the first one's last line (`x = 1 \\`, `\\`, ...,
+    an empty line): LibCST keeps them as one whitespace node of that line instead of
+    three or four nodes each before the next statement. Only where that line holds no
+    `#` (a comment would swallow the backslash) and the file ends its lines with \\n
+    alone."""
+    joined = False
+    for statement, following in zip(body, body[1:]):
+        row, next_row = _end_row(statement), _start_line(following) - 1
+        if next_row - row < 2:
+            continue
+        content = lines[row][:-1]
+        if "#" in content or not content.strip(" \t\f") or content.endswith("\\") or lines[row][-1:] != "\n":
+            continue
+        if not all(_blank_or_comment(lines[gap]) for gap in range(row + 1, next_row)):
+            continue
+        lines[row] = content + " \\\n"
+        for gap in range(row + 1, next_row - 1):
+            lines[gap] = "\\\n"
+        lines[next_row - 1] = "\n"
+        joined = True
+    for statement in body:
+        if type(statement) is not ast.FunctionDef and type(statement) is not ast.AsyncFunctionDef:
+            for block in _blocks(statement):
+                joined = _join_blank_lines(block, lines) or joined
+    return joined
 
 
 def _end_row(statement: ast.stmt) -> int:
