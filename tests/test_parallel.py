@@ -134,3 +134,23 @@ def test_source_being_parsed_at_once_stays_under_the_budget() -> None:
     assert _next_chunk(queue, bigger) == (small, ["c"])  # `b` would not fit beside `a`
     assert _next_chunk(queue, bigger + small) is None
     assert _next_chunk(queue, 0) == (big, ["b"])
+
+
+def test_memory_goes_back_to_the_system_only_after_a_big_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trimming after every chunk made the next one fault its pages in again; after a
+    chunk of little source, glibc keeps only what the next chunk reuses."""
+    trims = []
+    monkeypatch.setattr(parallel, "_release_memory", lambda: trims.append(1))
+    small = [tmp_path / f"small{i}.py" for i in range(3)]
+    for path in small:
+        path.write_text("import os\n")
+    big = tmp_path / "big.py"
+    big.write_text("x = 1\n" * (parallel.TRIM_AFTER_BYTES // 6 + 1))
+    files = discover([tmp_path], tmp_path, ()).files
+    by_name = {Path(source.path).name: source for source in files}
+    results = parallel._collect_chunk([by_name[path.name] for path in small])
+    assert len(results) == 3 and not trims
+    parallel._collect_chunk([by_name["big.py"]])
+    assert len(trims) == 1
+    parallel._collect_chunk([by_name["small0.py"]], parallel.TRIM_AFTER_BYTES)  # the size the pool knew
+    assert len(trims) == 2

@@ -252,6 +252,67 @@ TRICKY = {
         # after the class
         y = torch.cuda.current_device()
         """,
+    "runs of statements read for nothing become one string": """
+        \"\"\"The module's docstring.\"\"\"
+        import torch
+
+        def plain():
+            return 1
+
+        # a comment between
+
+        def other(x):
+            return x
+        X = torch.cuda.is_available()
+
+        class K:
+            \"\"\"A docstring.\"\"\"
+            a: int
+            b: int = 3
+            c = 4; d = 5
+
+            def method(self):
+                return 1
+            alias = torch.cuda.current_device
+            e: int
+            made = torch.cuda.Stream()
+            pass; f = torch.zeros(1)
+            g = torch.ones(1); pass
+            h: "int"  # a comment
+            if True:
+                i: int
+                j = 2
+            else:
+                k = torch.device("cuda")
+            l = 3
+
+            # the class's last lines
+        class One: x = 1
+        class Two:
+            x: int; y = torch.device("cuda")
+            @property
+            def z(self):
+                import q
+            w = 0
+        Y = torch.cuda.current_device()
+        """,
+    "imports under a test that is never true, in a function": """
+        import torch
+
+        def f():
+            if False:
+                import a
+            else:
+                import b
+            while 0:
+                import c
+            import d
+
+        def g():
+            if 0:
+                pass
+            import e
+        """,
     "one-space nesting is kept whole": "def f():\n if True:\n  import z\n import zz\n",
     "a backslash-continued import": "def f():\n    from a import \\\n        b\n",
     "a semicolon after a backslash": "import a \\\n; import b\ndef f():\n    import c\n",
@@ -304,7 +365,8 @@ def test_the_skeleton_really_drops_function_bodies():
     for original, kept in zip(text.splitlines(), skeleton.splitlines()):
         if "import" in kept and "import" in original:
             start = kept.index("import") if "from" not in kept else kept.index("from")
-            assert original[start:].startswith(kept[start:].split(";")[0].rstrip())
+            # (a line joined to the blank lines after it ends with a backslash: _join_blank_lines)
+            assert original[start:].startswith(kept[start:].split(";")[0].rstrip().removesuffix("\\").rstrip())
     ast.parse(skeleton)
 
 
@@ -359,7 +421,7 @@ def test_statement_start_lines_match_the_code_generator(name):
     text = textwrap.dedent(TRICKY[name]).lstrip("\n")
     skeleton = import_time_skeleton(text)
     module = cst.parse_module(skeleton.source or text)
-    starts = _codegen_start_lines(module.body, skeleton.statement_lines)
+    starts = _codegen_start_lines(module.body, skeleton.statement_lines, skeleton.merged)
     assert starts is not None
     line = 1 + len(module.header)
     for statement, start in zip(module.body, starts):
@@ -410,9 +472,12 @@ def test_assignments_without_calls_keep_their_targets_only():
     skeleton = import_time_skeleton(text).source
     lines = skeleton.splitlines()
     assert len(lines) == len(text.splitlines())
-    for reduced in ('TABLE = """', "SIZES: 0 = 0", 'A = B = """', "x = [1]; y = 0", "    TENSOR = 0", "z = torch.zeros(1); TABLE = 0",
-                    "    field: 0 = 0", '    other: """', "    table = 0"):
+    lines = [line.removesuffix(" \\") for line in lines]  # joined to the blank lines after them
+    for reduced in ('TABLE = """', "SIZES: 0 = 0", 'A = B = """', "x = [1]; y = 0", "    TENSOR = 0", "z = torch.zeros(1); TABLE = 0"):
         assert reduced in lines
+    # In a class body they are read for nothing: one string stands for the run of them.
+    for merged in ("field", "other", "table"):
+        assert merged not in skeleton
     # What the walker reads stays as written.
     for kept in ('__all__ = ["TABLE", "helper"]', "ALIAS = torch.cuda.is_available", "DECLARED: torch.cuda.Stream",
                  "    alias = torch.cuda.current_device", "    made = torch.cuda.Stream()",
@@ -426,5 +491,61 @@ def test_an_emptied_function_takes_the_blank_and_comment_lines_after_it():
     assert skeleton.count("\n") == text.count("\n")
     for gone in ("a comment between", "a comment before", "indented deeper", "indented less"):
         assert gone not in skeleton
-    # The last function of a block has no next statement there: what follows it stays.
-    assert "# after the class" in skeleton
+    # The last function of a block has no next statement there: its string ends on its own
+    # last line, and the lines after it are the class's, joined to it (_join_blank_lines).
+    lines, row = skeleton.splitlines(), text.splitlines().index("# after the class")
+    assert lines[row - 2] == '""" \\' and lines[row - 1] == "\\" and lines[row] == ""
+
+
+def test_runs_of_statements_read_for_nothing_become_one_string():
+    import libcst as cst
+
+    from importguard.facts.positions import _ast_statement, _class_start_lines
+
+    text = textwrap.dedent(TRICKY["runs of statements read for nothing become one string"]).lstrip("\n")
+    skeleton = import_time_skeleton(text)
+    source = skeleton.source
+    assert source.count("\n") == text.count("\n")
+    for gone in ("module's docstring", "def plain", "def other", "a comment between", "a: int", "c = 4",
+                 "def method", "e: int", "h:", "i: int", "j = 2", "l = 3"):
+        assert gone not in source
+    # What the walker reads, and statements sharing a line with it, stay.
+    for kept in ("X = torch", "alias = torch", "made = torch", "pass; f = torch", "g = torch.ones(1); pass",
+                 'k = torch.device("cuda")', "class One: x = 1", 'x: int; y = torch.device("cuda")', "import q"):
+        assert kept in source
+    # line of the first statement of each run -> how many statements it stands for
+    assert skeleton.merged == {1: 1, 4: 2, 14: 6, 22: 1, 26: 1, 28: 2, 32: 1, 41: 1}
+    # LibCST's statements of a class body still pair with `ast`'s: positions are worked
+    # out from the class's own statement, not from the top of the module.
+    module = cst.parse_module(source)
+    for top, statement in enumerate(module.body):
+        if not isinstance(statement, cst.ClassDef) or isinstance(statement.body, cst.SimpleStatementSuite):
+            continue
+        starts = _class_start_lines(statement, _ast_statement(module, skeleton, top), skeleton.merged)
+        assert starts is not None
+        line = 1 + sum(module.code_for_node(s).count("\n") for s in module.body[:top])
+        line += module.code_for_node(statement).split(":\n", 1)[0].count("\n") + 1  # the header's lines
+        for inner, start in zip(statement.body.body, starts):
+            assert start == line, module.code_for_node(inner)
+            line += module.code_for_node(inner).count("\n")
+
+
+def test_a_function_with_imports_under_a_test_never_true_is_kept_whole():
+    text = textwrap.dedent(TRICKY["imports under a test that is never true, in a function"]).lstrip("\n")
+    source = import_time_skeleton(text).source
+    assert "if False:" in source and "while 0:" in source  # f, whole: its imports are TYPE_CHECKING
+    assert "if 0:" not in source and "import e" in source  # g, reduced: nothing of it under `if 0:`
+
+
+def test_blank_and_comment_lines_between_statements_join_the_line_before():
+    text = "import os\n\n# c\n\nimport sys  # noqa\n\nX = os.getcwd()\n\n\ndef f():\n    import q\n"
+    skeleton = import_time_skeleton(text).source
+    # Not after a line with a comment, which would swallow the backslash.
+    assert skeleton.splitlines() == [
+        "import os \\", "\\", "\\", "", "import sys  # noqa", "", "X = os.getcwd() \\", "\\", "", "def f():", "    import q",
+    ]
+    reduced, whole = both_ways(text.encode())
+    assert reduced == whole and [site.line for site in reduced.imports] == [1, 5, 11]
+    assert reduced.calls[0].line == 7
+    # Only in files whose lines end with \n alone.
+    assert "\\" not in import_time_skeleton(text.replace("\n", "\r\n")).source

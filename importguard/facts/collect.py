@@ -857,30 +857,45 @@ class _Walker:
     def function_facts(self, bodies: Optional[FunctionCalls]) -> tuple[FunctionFacts, ...]:
         if bodies is None:
             return ()
+        names: dict[tuple[str, str], Optional[str]] = {}  # (dotted, resolution) -> the call's name, None: left out
+
+        def kept_name(call: RawCall) -> Optional[str]:
+            key = (call.dotted, call.resolution)
+            if key in names:
+                return names[key]
+            name = self._finish(call)
+            if name is not None and name.partition(".")[0] in _STDLIB:
+                name = None
+            names[key] = name
+            return name
+
         functions = []
         for raw in bodies.functions:
-            calls: dict[tuple[Any, ...], CallSite] = {}
+            # One occurrence per condition and keywords: which of them runs is the profile's
+            # to decide, and a summary's effect may depend on the keywords.
+            chosen: dict[tuple[Any, ...], tuple[tuple[bool, int], str, bool, RawCall]] = {}
             for call in raw.calls:
-                name = self._finish(call)
-                if name is None or name.partition(".")[0] in _STDLIB:
+                name = kept_name(call)
+                if name is None:
                     continue
                 guarded = False
                 if call.guard:
                     guard = self._finish(RawCall(call.guard, call.guard_resolution, 0, 0, 0))
                     guarded = _is_initialized_name(guard)
-                # One occurrence per condition and keywords: which of them runs is the profile's
-                # to decide, and a summary's effect may depend on the keywords.
                 key = (name, call.device, call.condition, call.keywords)
-                known = calls.get(key)
-                site = CallSite(name, call.line, call.column, call.end_line, call.conditional, guarded=guarded,
-                                device=call.device, context=RIGHT_OF_AND if call.right_of_and else "",
-                                condition=call.condition, keywords=call.keywords)
+                rank = (guarded, 0 if not call.conditional else 1 if call.right_of_and else 2)
+                known = chosen.get(key)
                 # Keep the occurrence most likely to run: unguarded, then unconditional, then right of `and`.
-                if known is None or _run_rank(known) > _run_rank(site):
-                    calls[key] = site
+                if known is None or known[0] > rank:
+                    chosen[key] = (rank, name, guarded, call)
             # An unguarded occurrence on every path makes the others redundant.
-            plain = {(n, d, k) for (n, d, c, k), site in calls.items() if not c and not site.guarded}
-            kept = [site for (n, d, c, k), site in calls.items() if not c or (n, d, k) not in plain]
+            plain = {(n, d, k) for (n, d, c, k), (_, _, guarded, _) in chosen.items() if not c and not guarded}
+            kept = [
+                CallSite(name, call.line, call.column, call.end_line, call.conditional, guarded=guarded,
+                         device=call.device, context=RIGHT_OF_AND if call.right_of_and else "",
+                         condition=call.condition, keywords=call.keywords)
+                for (n, d, c, k), (_, name, guarded, call) in chosen.items() if not c or (n, d, k) not in plain
+            ]
             ordered = sorted(kept, key=lambda c: (c.line, c.column, c.name))
             bases = tuple(base for base in map(self._finish, raw.bases) if base is not None)
             returned = {None if call is None else self._finish(call) for call in raw.returns}
@@ -1117,10 +1132,6 @@ _child_fields = _FIELDS.__getitem__
 # ----------------------------------------------------------------------------- helpers
 
 
-def _run_rank(call: CallSite) -> tuple[bool, int]:
-    return call.guarded, (0 if not call.conditional else 1 if call.context == RIGHT_OF_AND else 2)
-
-
 def _ident(text: str) -> str:
     """Python binds identifiers NFKC-normalised: `ｉｓ_cuda` is `is_cuda` (ast does this;
     LibCST keeps the text as written)."""
@@ -1128,8 +1139,20 @@ def _ident(text: str) -> str:
 
 
 def _full_name(node: cst.CSTNode) -> Optional[str]:
-    name = get_full_name_for_node(node)
+    name = _dotted(node)
     return _ident(name) if name else name
+
+
+def _dotted(node: cst.CSTNode) -> Optional[str]:
+    """get_full_name_for_node, at less cost for the names and attribute chains that most
+    nodes given are."""
+    kind = type(node)
+    if kind is cst.Name:
+        return node.value  # type: ignore[attr-defined]
+    if kind is cst.Attribute:
+        base = _dotted(node.value)  # type: ignore[attr-defined]
+        return f"{base}.{node.attr.value}" if base else get_full_name_for_node(node)  # type: ignore[attr-defined]
+    return get_full_name_for_node(node)
 
 
 def _alias_name(alias: cst.ImportAlias) -> Optional[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 import io
 import re
 import tokenize
@@ -49,11 +50,13 @@ def suppressions(text: str, tree: Optional[ast.Module] = None) -> tuple[Suppress
     """`# noqa`, `# noqa: IG001,IG002`, `# importguard: ignore[IG001]` comments; empty
     codes mean every code. `# importguard: noqa[: codes]` alone on its line covers the
     whole file. `tree`: CPython's `ast` of `text`, when it accepted the file."""
-    if not (_may_mark(text) and _MARKER.search(text)):  # most files: no tokenizer pass at all
+    if not _may_mark(text):  # most files: no tokenizer pass at all
+        return ()
+    lines = io.StringIO(text, newline=None).readlines()  # the lines the tokenizer counts
+    marked = _marked_comments(tree, lines, _marked_lines(text, lines)) if tree is not None else None
+    if marked is None and not _MARKER.search(text):
         return ()
     found = []
-    lines = io.StringIO(text, newline=None).readlines()  # the lines the tokenizer counts
-    marked = _marked_comments(tree, lines) if tree is not None else None
     for line, (column, comment) in sorted((comments(text) if marked is None else marked).items()):
         own_line = line <= len(lines) and not lines[line - 1][:column].strip()
         file_match = _FILE_NOQA.match(comment) if own_line else None
@@ -73,14 +76,34 @@ def _codes(match: "re.Match[str]") -> tuple[str, ...]:
     return tuple(sorted(c.strip().upper() for c in codes.split(",") if c.strip()))
 
 
-def _marked_comments(tree: ast.Module, lines: list[str]) -> Optional[dict[int, tuple[int, str]]]:
+def _marked_lines(text: str, lines: list[str]) -> list[int]:
+    """The numbers of the lines `_MARKER` matches in. A case-blind regex over the whole
+    text, or `_may_mark` on every line, cost more than the rest of this module: where
+    lowering keeps every offset (no \\r, no character whose lower case is longer),
+    only the lines where the lowered text holds a marker's letters are searched."""
+    lowered = text.lower()
+    if "\r" in text or len(lowered) != len(text):
+        return [number for number, line in enumerate(lines, 1) if _may_mark(line) and _MARKER.search(line)]
+    offsets = []
+    for letters in ("noqa", "mportguard"):
+        found = lowered.find(letters)
+        while found >= 0:
+            offsets.append(found)
+            found = lowered.find(letters, found + 1)
+    if not offsets:
+        return []
+    ends = list(itertools.accumulate(map(len, lines)))  # the offset after each line
+    candidates = sorted({bisect.bisect_right(ends, offset) + 1 for offset in offsets})
+    return [number for number in candidates if _MARKER.search(lines[number - 1])]
+
+
+def _marked_comments(tree: ast.Module, lines: list[str], marked: list[int]) -> Optional[dict[int, tuple[int, str]]]:
     """The comments of the lines holding a marker, as `comments` finds them, without
     tokenizing the file (the tokenizer, pure Python before 3.12, cost 5% of collecting):
     on a file CPython accepted, a `#` outside every string literal starts a comment, and
     `tree` places the literals. None when that cannot tell: a `#` inside the span of a
     literal (`ast` gives implicitly joined strings, and f-strings, one span, which may
-    hold a comment) comes first on a marked line."""
-    marked = [number for number, line in enumerate(lines, 1) if _may_mark(line) and _MARKER.search(line)]
+    hold a comment) comes first on a marked line. `marked`: `_marked_lines`."""
     if not marked:
         return {}
     spans = _literal_spans(tree, marked)

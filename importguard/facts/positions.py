@@ -67,14 +67,15 @@ if CodegenState is not None:
 
         def _advance(self) -> None:
             tokens = self.tokens
+            line, column = self.line, self.column
             for index in range(self.consumed, len(tokens)):
                 token = tokens[index]
-                newlines = token.count("\n") + token.count("\r") - token.count("\r\n")
-                if newlines:  # \r alone ends a line too (old Mac files)
-                    self.line += newlines
-                    self.column = len(token) - max(token.rfind("\n"), token.rfind("\r")) - 1
+                if "\n" in token or "\r" in token:  # \r alone ends a line too (old Mac files)
+                    line += token.count("\n") + token.count("\r") - token.count("\r\n")
+                    column = len(token) - max(token.rfind("\n"), token.rfind("\r")) - 1
                 else:
-                    self.column += len(token)
+                    column += len(token)
+            self.line, self.column = line, column
             self.consumed = len(tokens)
 
         def before_codegen(self, node: cst.CSTNode) -> None:
@@ -173,7 +174,8 @@ class Positions:
         import_nodes: Sequence[cst.BaseSmallStatement],
     ) -> "Positions":
         positions = self
-        starts = _codegen_start_lines(module.body, skeleton.statement_lines if skeleton else None)
+        starts = _codegen_start_lines(module.body, skeleton.statement_lines if skeleton else None,
+                                      skeleton.merged if skeleton else None)
         if starts is None:
             positions._generate(module, module, [node for _, node in targets], 1)
             return positions
@@ -188,7 +190,8 @@ class Positions:
             statement = module.body[top]
             if inner >= 0:
                 if top not in class_starts:
-                    class_starts[top] = _class_start_lines(statement, _ast_statement(module, skeleton.tree, top))
+                    class_starts[top] = _class_start_lines(statement, _ast_statement(module, skeleton, top),
+                                                           skeleton.merged)
                 inner_starts = class_starts[top]
                 if inner_starts is not None:
                     block = statement.body  # type: ignore[attr-defined]
@@ -234,29 +237,44 @@ def _written(node: cst.BaseSmallStatement) -> str:
     return "." * len(node.relative) + (module or "")
 
 
-def _ast_statement(module: cst.Module, tree: Optional[ast.Module], top: int) -> Optional[ast.stmt]:
+def _ast_statement(module: cst.Module, skeleton: Skeleton, top: int) -> Optional[ast.stmt]:
     """`ast`'s statement for the top-level statement `top` of `module` (`ast` counts
-    `a; b` as two statements), or None."""
-    if tree is None:
+    `a; b` as two statements, and a run the skeleton merged as all of its), or None."""
+    if skeleton.tree is None:
         return None
-    index = sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1 for s in module.body[:top])
-    return tree.body[index] if index < len(tree.body) else None
+    index = 0
+    for statement in module.body[:top]:
+        if index >= len(skeleton.statement_lines):
+            return None
+        index += _ast_count(statement, skeleton.statement_lines[index], skeleton.merged)
+    body = skeleton.tree.body
+    return body[index] if index < len(body) else None
 
 
-def _class_start_lines(statement: cst.BaseStatement, node: Optional[ast.stmt]) -> Optional[list[int]]:
+def _ast_count(statement: cst.BaseStatement, line: int, merged: dict[int, int]) -> int:
+    """How many of `ast`'s statements LibCST's `statement`, which starts at `line`, stands for."""
+    if isinstance(statement, cst.SimpleStatementLine):
+        return merged.get(line) or len(statement.body)
+    return 1
+
+
+def _class_start_lines(statement: cst.BaseStatement, node: Optional[ast.stmt],
+                       merged: dict[int, int]) -> Optional[list[int]]:
     """_codegen_start_lines of the statements in a top-level class's body."""
     if not (isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock)
             and isinstance(node, ast.ClassDef)):
         return None
-    return _codegen_start_lines(statement.body.body, start_lines(node.body))
+    return _codegen_start_lines(statement.body.body, start_lines(node.body), merged)
 
 
 def _codegen_start_lines(
-    statements: Sequence[cst.BaseStatement], statement_lines: Optional[Sequence[int]]
+    statements: Sequence[cst.BaseStatement], statement_lines: Optional[Sequence[int]],
+    merged: Optional[dict[int, int]] = None,
 ) -> Optional[list[int]]:
     """The line where the code generator starts each statement: the line of its first
-    token (from `ast`, which counts `a; b` as two statements) less the blank and
-    comment lines LibCST emits before it. None when the two trees do not match."""
+    token (from `ast`, which counts `a; b` as two statements, and a run the skeleton
+    merged, `merged`, as all of its) less the blank and comment lines LibCST emits
+    before it. None when the two trees do not match."""
     if statement_lines is None:
         return None
     starts = []
@@ -269,5 +287,5 @@ def _codegen_start_lines(
         if decorators:
             leading += len(decorators[0].leading_lines)
         starts.append(statement_lines[index] - leading)
-        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        index += _ast_count(statement, statement_lines[index], merged or {})
     return starts if index == len(statement_lines) else None

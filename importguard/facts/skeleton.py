@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence, Union
 
@@ -59,6 +60,10 @@ class Skeleton:
     # bodies this skeleton drops.
     tree: Optional[ast.Module] = field(default=None, compare=False, repr=False)
     lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # Runs of statements the walker reads nothing in, each made one string
+    # (`_merge_inert`): the line where a run starts -> how many of `ast`'s statements it
+    # stands for, so positions.py can still pair LibCST's statements with `ast`'s.
+    merged: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
 
 
 def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Module] = None) -> Optional[Skeleton]:
@@ -80,25 +85,39 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
     statement_lines = start_lines(tree.body)
     lines = _split_lines(text)
     original = tuple(lines)
-    imports = _import_positions(tree.body, lines)
+    every_import = _ImportIndex(tree.body)
+    imports = _import_positions(every_import.nodes, lines)
     if not reduce:
         return Skeleton(None, statement_lines, imports, tree, original)
     type_checking = _type_checking_names(text)
+    plain = "\r" not in text  # every line ends with "\n" (the last one maybe with nothing)
     reduced = False
+    inert: set[int] = set()  # ids of the statements the walker reads nothing in (`_merge_inert`)
     for function, following in functions:
         try:
-            first, contents = _emptied(function, lines, type_checking, following) or _reduced_body(
-                function, lines, type_checking
-            )
+            found = every_import.within(function, type_checking)
+            emptied = None if found else _emptied(function, lines, following)
+            first, contents = emptied or _reduced_body(function, lines, found)
         except _CannotReduce:
             continue
+        if emptied is not None:
+            inert.add(id(function))
         end = first + len(contents)
-        lines[first:end] = [content + _ending(line) for content, line in zip(contents, lines[first:end])]
+        if plain:
+            lines[first:end] = [content + "\n" for content in contents]
+            if end == len(lines) and not original[-1].endswith("\n"):
+                lines[-1] = contents[-1]
+        else:
+            lines[first:end] = [content + _ending(line) for content, line in zip(contents, lines[first:end])]
         if first >= function.lineno:  # the body alone was reduced: the header may be too
             _reduce_header(function, lines, first)
         reduced = True
-    reduced = _reduce_assignments(tree.body, lines, False) or reduced
-    return Skeleton("".join(lines) if reduced else None, statement_lines, imports, tree, original)
+    reduced = _reduce_assignments(tree.body, lines, False, inert) or reduced
+    merged: dict[int, int] = {}
+    _merge_inert(tree.body, lines, original, inert, False, merged)
+    if plain:
+        reduced = _join_blank_lines(tree.body, lines) or reduced
+    return Skeleton("".join(lines) if reduced or merged else None, statement_lines, imports, tree, original, merged)
 
 
 def statement_places(text: str, tree: ast.Module) -> Skeleton:
@@ -106,7 +125,7 @@ def statement_places(text: str, tree: ast.Module) -> Skeleton:
     `import_time_skeleton` has no skeleton for (no functions): positions.py then places
     imports from `ast` there too, instead of generating the whole module's code."""
     statement_lines = start_lines(tree.body)
-    return Skeleton(None, statement_lines, _import_positions(tree.body, _split_lines(text)), tree)
+    return Skeleton(None, statement_lines, _import_positions(_ImportIndex(tree.body).nodes, _split_lines(text)), tree)
 
 
 def start_lines(body: Sequence[ast.stmt]) -> tuple[int, ...]:
@@ -148,10 +167,61 @@ def _outermost_functions(body: Sequence[ast.stmt]) -> Iterator[tuple[_Function, 
             yield from _outermost_functions(block)
 
 
-def _import_positions(
-    body: Sequence[ast.stmt], lines: list[str]
-) -> Optional[tuple[tuple[int, int, int, str], ...]]:
-    nodes = sorted(_all_imports(body), key=lambda n: (n.lineno, n.col_offset))
+class _ImportIndex:
+    """Every import statement of a file in document order, found in one pass: those of
+    a function are then the ones on its lines, not another walk of its body."""
+
+    def __init__(self, body: Sequence[ast.stmt]) -> None:
+        found: list[_Import] = []
+        # Imports in a function under a test that is never true (`if False:`): the walker
+        # makes them TYPE_CHECKING, which moving them out of that block would lose.
+        self._dead: set[int] = set()
+        self._collect(body, found, False, False)
+        self.nodes = sorted(found, key=_place)
+        self._lines = [node.lineno for node in self.nodes]
+
+    def _collect(self, body: Sequence[ast.stmt], found: list[_Import], in_function: bool, dead: bool) -> None:
+        for statement in body:
+            kind = type(statement)
+            if kind in _IMPORTS:
+                found.append(statement)  # type: ignore[arg-type]
+                if dead:
+                    self._dead.add(id(statement))
+            elif in_function and (kind is ast.If or kind is ast.While) and _never_true(statement.test):  # type: ignore[attr-defined]
+                self._collect(statement.body, found, True, True)  # type: ignore[attr-defined]
+                # After `if False:`, `else` runs; after `while False:`, the walker's context is the loop's.
+                self._collect(statement.orelse, found, True, dead or kind is ast.While)  # type: ignore[attr-defined]
+            else:
+                inner = in_function or kind is ast.FunctionDef or kind is ast.AsyncFunctionDef
+                for block in _blocks(statement):
+                    self._collect(block, found, inner, dead)
+
+    def within(self, function: _Function, type_checking: frozenset[str]) -> list[_Import]:
+        """The imports in `function`'s body (nested ones included) in document order;
+        _CannotReduce when one sits under an `if` that may test TYPE_CHECKING (`_imports`)
+        or under a test that is never true."""
+        if type_checking:
+            found = sorted(_imports(function.body, type_checking), key=_place)
+        else:
+            lines = self._lines
+            found = self.nodes[bisect_left(lines, function.lineno):bisect_right(lines, function.end_lineno or function.lineno)]
+        if self._dead and any(id(node) in self._dead for node in found):
+            raise _CannotReduce
+        return found
+
+
+def _never_true(test: ast.expr) -> bool:
+    """`False`, `0` (also `0x0`, `0_0`: more than the walker's `_never_true`, which
+    only keeps such a function whole)."""
+    value = getattr(test, "value", None) if type(test) is ast.Constant else None
+    return value is False or (type(value) is int and value == 0)
+
+
+def _place(node: ast.stmt) -> tuple[int, int]:
+    return node.lineno, node.col_offset
+
+
+def _import_positions(nodes: Sequence[_Import], lines: list[str]) -> Optional[tuple[tuple[int, int, int, str], ...]]:
     positions = []
     for node in nodes:
         end_line = node.end_lineno or node.lineno
@@ -167,18 +237,6 @@ def _import_positions(
     return tuple(positions)
 
 
-def _all_imports(body: Sequence[ast.stmt], found: Optional[list[_Import]] = None) -> list[_Import]:
-    if found is None:
-        found = []
-    for statement in body:
-        if type(statement) in _IMPORTS:
-            found.append(statement)  # type: ignore[arg-type]
-        else:
-            for block in _blocks(statement):
-                _all_imports(block, found)
-    return found
-
-
 _IMPORTS = frozenset({ast.Import, ast.ImportFrom})
 
 
@@ -190,16 +248,13 @@ def _type_checking_names(text: str) -> frozenset[str]:
     return frozenset({"TYPE_CHECKING", *_TYPE_CHECKING_ALIAS.findall(text)})
 
 
-def _emptied(
-    function: _Function, lines: list[str], type_checking: frozenset[str], following: Optional[int] = None
-) -> Optional[tuple[int, list[str]]]:
-    """A function without decorators, calls in its header or imports in its body adds
-    nothing to the facts: all its lines, header included, become one string, and so do
-    the blank and comment lines up to the next statement of its block, which starts at
-    line `following` (LibCST makes three or four nodes of each of those lines)."""
+def _emptied(function: _Function, lines: list[str], following: Optional[int] = None) -> Optional[tuple[int, list[str]]]:
+    """A function without decorators, calls in its header or imports in its body (the
+    caller knows it has none) adds nothing to the facts: all its lines, header
+    included, become one string, and so do the blank and comment lines up to the next
+    statement of its block, which starts at line `following` (LibCST makes three or
+    four nodes of each of those lines)."""
     if function.decorator_list or _calls_in_header(function):
-        return None
-    if _imports(function.body, type_checking):
         return None
     first, last = function.lineno - 1, function.end_lineno or function.lineno
     if following is not None and all(_blank_or_comment(lines[row]) for row in range(last, following - 1)):
@@ -232,7 +287,7 @@ def _calls_in_header(function: _Function) -> bool:
 
 
 def _holds_call(expressions: list[ast.expr]) -> bool:
-    stack: list[ast.AST] = expressions
+    stack: list[ast.AST] = [node for node in expressions if type(node) not in _NO_CALL]
     while stack:
         node = stack.pop()
         if type(node) is ast.Call:
@@ -240,10 +295,14 @@ def _holds_call(expressions: list[ast.expr]) -> bool:
         for name in node._fields:
             value = getattr(node, name)
             if type(value) is list:
-                stack.extend(item for item in value if isinstance(item, ast.AST))
-            elif isinstance(value, ast.AST):
+                stack.extend(item for item in value if isinstance(item, ast.AST) and type(item) not in _NO_CALL)
+            elif isinstance(value, ast.AST) and type(value) not in _NO_CALL:
                 stack.append(value)
     return False
+
+
+# Most annotations and defaults are, or end in, these: nothing below them to look at.
+_NO_CALL = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del})
 
 
 _DEF = re.compile(r"(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(")
@@ -302,23 +361,35 @@ _AFTER_TARGET = re.compile(r"[ \t\f]*[=:]")
 _LINE_TAIL = re.compile(r"[ \t\f]*(?:#[^\r\n]*)?$")
 
 
-def _reduce_assignments(body: Sequence[ast.stmt], lines: list[str], in_class: bool) -> bool:
+def _reduce_assignments(body: Sequence[ast.stmt], lines: list[str], in_class: bool, inert: set[int]) -> bool:
     """Assignments outside functions whose value and annotation hold no call, bound to
     plain names, keep their targets only: `X: Dict[str, int] = {...}` becomes `X: 0 = 0`
     (over several lines, `X: 0 = \"\"\"` ... `\"\"\"`). The walker reads in them the names
     bound, what a name, attribute or conditional expression aliases, a module-level
-    declaration's annotation and the strings of `__all__`: those stay as written."""
+    declaration's annotation and the strings of `__all__`: those stay as written.
+    In a class body such an assignment is read for nothing (its names are attributes,
+    bound to no alias, and hold no call): it joins `inert`, as does one of a constant."""
     reduced = False
     for statement in body:
         kind = type(statement)
         if kind is ast.ClassDef:
-            reduced = _reduce_assignments(statement.body, lines, True) or reduced
+            reduced = _reduce_assignments(statement.body, lines, True, inert) or reduced
         elif kind is ast.Assign or kind is ast.AnnAssign:
-            reduced = _reduce_assignment(statement, lines, in_class) or reduced  # type: ignore[arg-type]
+            reducing = _reduce_assignment(statement, lines, in_class)  # type: ignore[arg-type]
+            if in_class and (reducing or _constant_assignment(statement)):
+                inert.add(id(statement))
+            reduced = reducing or reduced
         elif kind is not ast.FunctionDef and kind is not ast.AsyncFunctionDef:
             for block in _blocks(statement):
-                reduced = _reduce_assignments(block, lines, in_class) or reduced
+                reduced = _reduce_assignments(block, lines, in_class, inert) or reduced
     return reduced
+
+
+def _constant_assignment(statement: ast.stmt) -> bool:
+    """`a = b = 1`: plain names bound to a constant."""
+    return type(statement) is ast.Assign and type(statement.value) is ast.Constant and all(  # type: ignore[attr-defined]
+        type(target) is ast.Name and target.id not in _LISTED_NAMES for target in statement.targets  # type: ignore[attr-defined]
+    )
 
 
 def _reduce_assignment(statement: Union[ast.Assign, ast.AnnAssign], lines: list[str], in_class: bool) -> bool:
@@ -349,6 +420,105 @@ def _reduce_assignment(statement: Union[ast.Assign, ast.AnnAssign], lines: list[
     return True
 
 
+def _merge_inert(body: Sequence[ast.stmt], lines: list[str], original: Sequence[str], inert: set[int],
+                 in_class: bool, merged: dict[int, int]) -> None:
+    """Each run of consecutive statements the walker reads nothing in, outside
+    functions, becomes one string over their lines (and the blank and comment lines up
+    to the next statement of the block): LibCST made one statement of several nodes of
+    each, and three or four nodes of each line between them. Such statements: an
+    emptied function (its name comes from function_calls.py), a constant expression (a
+    docstring), `pass`, and in a class body an assignment in `inert`. A run is taken
+    only when it has its lines to itself. `merged` gets the line where each run starts
+    and how many statements it stands for."""
+    start = 0
+    while start < len(body):
+        statement = body[start]
+        kind = type(statement)
+        if kind is ast.ClassDef:
+            _merge_inert(statement.body, lines, original, inert, True, merged)
+        elif kind is not ast.FunctionDef and kind is not ast.AsyncFunctionDef:
+            for block in _blocks(statement):
+                _merge_inert(block, lines, original, inert, in_class, merged)
+        if not _is_inert(statement, inert):
+            start += 1
+            continue
+        end = start
+        while end + 1 < len(body) and _is_inert(body[end + 1], inert):
+            end += 1
+        _merge_run(body, start, end, lines, original, merged)
+        start = end + 1
+
+
+def _is_inert(statement: ast.stmt, inert: set[int]) -> bool:
+    kind = type(statement)
+    return (
+        id(statement) in inert
+        or kind is ast.Pass
+        or (kind is ast.Expr and type(statement.value) is ast.Constant)  # type: ignore[attr-defined]
+    )
+
+
+def _merge_run(body: Sequence[ast.stmt], start: int, end: int, lines: list[str], original: Sequence[str],
+               merged: dict[int, int]) -> None:
+    while start <= end and start > 0 and _end_row(body[start - 1]) >= body[start].lineno - 1:
+        start += 1  # `x = f(); pass`: the line is not the run's
+    while end >= start and end + 1 < len(body) and _start_line(body[end + 1]) - 1 <= _end_row(body[end]):
+        end -= 1  # `pass; x = f()`
+    if start > end:
+        return
+    first, last = body[start], body[end]
+    row, end_row = first.lineno - 1, _end_row(last)
+    following = _start_line(body[end + 1]) - 1 if end + 1 < len(body) else None
+    content = _content(original[row])
+    indent = content[: len(content) - len(content.lstrip(" \t\f"))]
+    if _char_column(content, first.col_offset) != len(indent):
+        return  # the block shares its header's line
+    end_content = _content(original[end_row])
+    if not _LINE_TAIL.match(end_content, _char_column(end_content, last.end_col_offset or 0)):
+        return
+    if following is not None:
+        while end_row + 1 < following and _blank_or_comment(original[end_row + 1]):
+            end_row += 1
+    if end_row == row:
+        lines[row] = indent + "0" + _ending(lines[row])
+    else:
+        _one_string(lines, row, end_row, indent, "")
+    merged[row + 1] = end - start + 1
+
+
+def _join_blank_lines(body: Sequence[ast.stmt], lines: list[str]) -> bool:
+    """The blank and comment lines between two statements of a block outside functions
+    become backslash continuations of the first one's last line (`x = 1 \\`, `\\`, ...,
+    an empty line): LibCST keeps them as one whitespace node of that line instead of
+    three or four nodes each before the next statement. Only where that line holds no
+    `#` (a comment would swallow the backslash) and the file ends its lines with \\n
+    alone."""
+    joined = False
+    for statement, following in zip(body, body[1:]):
+        row, next_row = _end_row(statement), _start_line(following) - 1
+        if next_row - row < 2:
+            continue
+        content = lines[row][:-1]
+        if "#" in content or not content.strip(" \t\f") or content.endswith("\\") or lines[row][-1:] != "\n":
+            continue
+        if not all(_blank_or_comment(lines[gap]) for gap in range(row + 1, next_row)):
+            continue
+        lines[row] = content + " \\\n"
+        for gap in range(row + 1, next_row - 1):
+            lines[gap] = "\\\n"
+        lines[next_row - 1] = "\n"
+        joined = True
+    for statement in body:
+        if type(statement) is not ast.FunctionDef and type(statement) is not ast.AsyncFunctionDef:
+            for block in _blocks(statement):
+                joined = _join_blank_lines(block, lines) or joined
+    return joined
+
+
+def _end_row(statement: ast.stmt) -> int:
+    return (statement.end_lineno or statement.lineno) - 1
+
+
 def _one_string(lines: list[str], row: int, end_row: int, before: str, after: str) -> None:
     """Lines `row` to `end_row` (indexes) become `before`, a triple-quoted string of
     their line breaks, then `after`: LibCST sees one token where they were, on the
@@ -359,9 +529,7 @@ def _one_string(lines: list[str], row: int, end_row: int, before: str, after: st
     lines[end_row] = '"""' + after + _ending(lines[end_row])
 
 
-def _reduced_body(
-    function: _Function, lines: list[str], type_checking: frozenset[str]
-) -> tuple[int, list[str]]:
+def _reduced_body(function: _Function, lines: list[str], imports: Sequence[_Import]) -> tuple[int, list[str]]:
     """(index of the body's first line, new contents of the body's lines).
 
     Lines left between the imports become one triple-quoted string each run: LibCST
@@ -375,7 +543,6 @@ def _reduced_body(
     first, last = start - 1, function.end_lineno or start
     contents = [""] * (last - first)
     taken = [False] * (last - first)
-    imports = sorted(_imports(function.body, type_checking), key=lambda n: (n.lineno, n.col_offset))
     for node in imports:
         row = node.lineno - 1 - first
         line = _content(lines[node.lineno - 1])
