@@ -219,42 +219,41 @@ class _Reader:
         facts = RawFunction(name, node.lineno)
         self.functions.append(facts)
         local = dict(bound)
-        statements = _walk_statements(node.body)
-        for statement in statements:
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                self._bind(statement, local)
-            elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                local[statement.name] = (f"{name}.{statement.name}", LOCAL)
+        survey = _Survey(node.body)
+        for statement in survey.binders:
+            if type(statement) in _DEFINITIONS:
+                local[statement.name] = (f"{name}.{statement.name}", LOCAL)  # type: ignore[union-attr]
+            else:
+                self._bind(statement, local)  # type: ignore[arg-type]
         body_owner = owner if _is_method(node, owner) else None
-        facts.returns = [self._returned(statement, local, body_owner) for statement in statements
-                         if isinstance(statement, ast.Return)]
-        for statement in statements:
-            if isinstance(statement, ast.Return):
-                self.qualnames.update(_returned_qualnames(statement.value))
-                value = statement.value
-                nested = local.get(value.id) if isinstance(value, ast.Name) else None
-                facts.hands_back.append(nested[0] if nested is not None and nested[1] == LOCAL
-                                        and nested[0].startswith(name + ".") else None)
+        facts.returns = [self._returned(statement, local, body_owner) for statement in survey.returns]
+        for statement in survey.returns:
+            self.qualnames.update(_returned_qualnames(statement.value))
+            value = statement.value
+            nested = local.get(value.id) if isinstance(value, ast.Name) else None
+            facts.hands_back.append(nested[0] if nested is not None and nested[1] == LOCAL
+                                    and nested[0].startswith(name + ".") else None)
         if type(node.body[-1]) not in _EXITS:
             facts.returns.append(None)  # may fall off the end: returns None
             facts.hands_back.append(None)
         outer, self.conditional = (self.conditional, self.unless_exit), 0
         self.unless_exit = 0
         outer_terms, self.terms = self.terms, []
-        outer_once, self.once = self.once, _assigned_globals(statements)
+        outer_once, self.once = self.once, _assigned_globals(survey)
         outer_containers = self.containers
         if outer_containers:  # most modules have none: then the locals need not be found
-            self.containers = outer_containers - _local_names(node, statements)
+            self.containers = outer_containers - _local_names(node, survey)
         self._block(node.body, facts, local, body_owner, guard=None)
         (self.conditional, self.unless_exit), self.once, self.terms = outer, outer_once, outer_terms
         self.containers = outer_containers
-        for statement in statements:
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self.function(statement, f"{name}.{statement.name}", None, local)
-            elif isinstance(statement, ast.ClassDef):
-                qualified = f"{name}.{statement.name}"
-                self.functions.append(self._class(statement, qualified, local))
-                self.definitions(statement.body, qualified + ".", qualified, local, None)
+        for statement in survey.binders:
+            kind = type(statement)
+            if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self.function(statement, f"{name}.{statement.name}", None, local)  # type: ignore[arg-type,union-attr]
+            elif kind is ast.ClassDef:
+                qualified = f"{name}.{statement.name}"  # type: ignore[union-attr]
+                self.functions.append(self._class(statement, qualified, local))  # type: ignore[arg-type]
+                self.definitions(statement.body, qualified + ".", qualified, local, None)  # type: ignore[union-attr]
 
     def _returned(self, statement: ast.Return, local: dict[str, tuple[str, str]],
                   owner: Optional[str]) -> Optional[RawCall]:
@@ -462,6 +461,8 @@ class _Reader:
     def _first_call_guard(self, test: ast.AST) -> bool:
         """`if _cache is not None: return _cache` where the function itself assigns the
         global `_cache`: the exit is taken on later calls; the first runs the rest."""
+        if not self.once:  # most functions assign no global: no test can be such a guard
+            return False
         names = {node.id for node in ast.walk(test) if isinstance(node, ast.Name)}
         return bool(names) and names <= self.once and not any(isinstance(node, ast.Call) for node in ast.walk(test))
 
@@ -647,6 +648,45 @@ def _walk_statements(body: Sequence[ast.stmt], found: Optional[list[ast.stmt]] =
 
 
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+_BINDERS = frozenset({ast.Import, ast.ImportFrom, *_DEFINITIONS})
+_ASSIGNMENTS = frozenset({ast.Assign, ast.AugAssign, ast.AnnAssign})
+_SCOPED = frozenset({ast.For, ast.AsyncFor, ast.With, ast.AsyncWith})
+
+
+class _Survey:
+    """What a function's statements (not those inside nested defs) hold, found in one pass
+    in document order (as _walk_statements gives them): the statements that bind a local
+    name (imports, nested def/class), each `return`, the names declared `global`, the
+    assignments, and the outermost `for`/`with` statements (a walk of one of those covers
+    every `for`/`with` inside it)."""
+
+    def __init__(self, body: Sequence[ast.stmt]) -> None:
+        self.binders: list[ast.stmt] = []
+        self.returns: list[ast.Return] = []
+        self.declared: set[str] = set()
+        self.assignments: list[ast.stmt] = []
+        self.scoped: list[ast.stmt] = []
+        self._visit(body, False)
+
+    def _visit(self, body: Sequence[ast.stmt], in_scoped: bool) -> None:
+        for statement in body:
+            kind = type(statement)
+            if kind in _BINDERS:
+                self.binders.append(statement)
+                continue  # nested defs are surveyed on their own; imports hold no block
+            if kind is ast.Return:
+                self.returns.append(statement)  # type: ignore[arg-type]
+            elif kind is ast.Global:
+                self.declared.update(statement.names)  # type: ignore[attr-defined]
+            elif kind in _ASSIGNMENTS:
+                self.assignments.append(statement)
+            else:
+                scoped = in_scoped
+                if kind in _SCOPED and not in_scoped:
+                    self.scoped.append(statement)
+                    scoped = True
+                for block in _blocks(statement):
+                    self._visit(block, scoped)
 
 
 def _returned_qualnames(value: Optional[ast.AST]) -> list[str]:
@@ -680,20 +720,24 @@ def empty_containers(tree: Optional[ast.Module]) -> frozenset[str]:
     return frozenset(found)
 
 
-def _local_names(node: _Function, statements: Sequence[ast.stmt]) -> set[str]:
+def _local_names(node: _Function, survey: "_Survey") -> set[str]:
     """The names a function binds locally: its parameters and what it assigns without a
-    `global` declaration."""
+    `global` declaration (every name stored anywhere in a `for` or `with` statement)."""
     arguments = node.args
     names = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
     names.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
-    declared = {name for s in statements if isinstance(s, ast.Global) for name in s.names}
-    for statement in statements:
-        if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
-        elif isinstance(statement, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
-            names.update(n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
-    return names - declared
+    names.update(_assigned_names(survey.assignments))
+    for statement in survey.scoped:
+        names.update(n.id for n in ast.walk(statement) if type(n) is ast.Name and type(n.ctx) is ast.Store)
+    return names - survey.declared
+
+
+def _assigned_names(assignments: Sequence[ast.stmt]) -> Iterator[str]:
+    """The plain names that assignment statements bind."""
+    for statement in assignments:
+        for target in statement.targets if type(statement) is ast.Assign else (statement.target,):  # type: ignore[attr-defined]
+            if type(target) is ast.Name:
+                yield target.id
 
 
 def _fills(body: Sequence[ast.stmt], name: str) -> bool:
@@ -709,17 +753,11 @@ def _fills(body: Sequence[ast.stmt], name: str) -> bool:
     return False
 
 
-def _assigned_globals(statements: Sequence[ast.stmt]) -> frozenset[str]:
+def _assigned_globals(survey: "_Survey") -> frozenset[str]:
     """The names a function declares `global` and assigns."""
-    declared = {name for s in statements if isinstance(s, ast.Global) for name in s.names}
-    if not declared:
+    if not survey.declared:
         return frozenset()
-    assigned = set()
-    for statement in statements:
-        if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-            assigned.update(t.id for t in targets if isinstance(t, ast.Name))
-    return frozenset(declared & assigned)
+    return frozenset(survey.declared.intersection(_assigned_names(survey.assignments)))
 
 
 def _is_method(node: _Function, owner: Optional[str]) -> bool:
