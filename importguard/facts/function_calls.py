@@ -115,22 +115,31 @@ def call_keywords(node: ast.Call, applied: bool = False) -> tuple[tuple[str, str
     first whether what the call returns is called at once, and the number of positional
     arguments, when there are some."""
     found = [(APPLIED, "1")] if applied else []
-    positional = sum(1 for arg in node.args if not isinstance(arg, ast.Starred))
-    if positional:
-        found.append((POSITIONAL, str(positional)))
-    if any(isinstance(arg, ast.Starred) for arg in node.args):
-        found.append(("*", "*"))
+    args = node.args
+    if args:
+        starred = list(map(type, args)).count(ast.Starred)
+        if len(args) > starred:
+            found.append((POSITIONAL, str(len(args) - starred)))
+        if starred:
+            found.append(("*", "*"))
     for item in node.keywords:
         value = item.value
         if item.arg is None:
             found.append(("**", "*"))
-        elif isinstance(value, ast.Constant) and isinstance(value.value, str):
-            found.append((item.arg, value.value))
-        elif isinstance(value, ast.Constant) and isinstance(value.value, (bool, int, float, type(None))):
-            found.append((item.arg, repr(value.value)))
+        elif type(value) is ast.Constant:
+            constant = value.value  # type: ignore[attr-defined]
+            if type(constant) is str:
+                found.append((item.arg, constant))
+            elif type(constant) in _REPRESENTED:
+                found.append((item.arg, repr(constant)))
+            else:
+                found.append((item.arg, "*"))
         else:
             found.append((item.arg, "*"))
     return tuple(found)
+
+
+_REPRESENTED = frozenset({bool, int, float, type(None)})  # keyword constants kept by their repr
 
 
 def cuda_device(node: Optional[ast.AST], names: Optional[dict[str, str]] = None) -> str:
@@ -407,8 +416,9 @@ class _Reader:
                 value = getattr(statement, name)
                 if type(value) is list:
                     for item in value:
-                        self._expression(item, facts, local, owner, guard)
-                elif isinstance(value, ast.AST):
+                        if type(item) not in _LEAF_TYPES:  # a name or a constant holds no call
+                            self._expression(item, facts, local, owner, guard)
+                elif value is not None and type(value) not in _LEAF_TYPES:
                     self._expression(value, facts, local, owner, guard)
             if has_cases:
                 for case in statement.cases:  # type: ignore[attr-defined]
@@ -479,15 +489,16 @@ class _Reader:
         # 3: on some paths through the expression (right of `or`, a branch of `x if t else y`).
         stack: list[tuple[ast.AST, int]] = [(node, 1 if self.conditional > 0 else 2 if self.unless_exit else 0)]
         pop, push = stack.pop, stack.append
-        walked = _WALKED
+        walked, fields_of, attribute = _WALKED, _FIELDS, ast.Attribute
+        # Children are pushed as they would be popped: an attribute chain as the node at
+        # its base (`self.x`, `torch.cuda`: a name, not pushed at all), a keyword as its
+        # value. Popping either would push just that next.
         while stack:
             current, conditional = pop()
             kind = type(current)
-            while kind is ast.Attribute:  # its one child would be pushed and popped next
+            while kind is attribute:  # the root of the walk may be one
                 current = current.value  # type: ignore[attr-defined]
                 kind = type(current)
-            if kind in _LEAF_TYPES:
-                continue
             if kind is ast.Call:
                 call = self._call(current, local, owner, guard)  # type: ignore[arg-type]
                 if call is not None:
@@ -497,35 +508,69 @@ class _Reader:
                             [*self.terms, _conditions.UNKNOWN] if conditional >= 2 else self.terms)
                     call.right_of_and = conditional == 2
                     facts.calls.append(call)
-            elif kind is ast.Lambda:
+                item = current.func  # type: ignore[attr-defined]
+                kind = type(item)
+                while kind is attribute:
+                    item = item.value
+                    kind = type(item)
+                if walked[kind]:
+                    push((item, conditional))
+                for item in current.args:  # type: ignore[attr-defined]
+                    kind = type(item)
+                    while kind is attribute:
+                        item = item.value
+                        kind = type(item)
+                    if walked[kind]:
+                        push((item, conditional))
+                for keyword in current.keywords:  # type: ignore[attr-defined]
+                    item = keyword.value
+                    kind = type(item)
+                    while kind is attribute:
+                        item = item.value
+                        kind = type(item)
+                    if walked[kind]:
+                        push((item, conditional))
+                continue
+            if kind in _LEAF_TYPES:
+                continue
+            if kind is ast.Lambda:
                 args = current.args  # type: ignore[attr-defined]
                 for default in (*args.defaults, *args.kw_defaults):
                     if default is not None:
                         push((default, conditional))
                 continue
-            elif kind is ast.GeneratorExp:
+            if kind is ast.GeneratorExp:
                 push((current.generators[0].iter, conditional))  # type: ignore[attr-defined]
                 continue  # the rest runs when consumed
-            elif kind is ast.BoolOp:  # `a() and b()`: b() only on some paths
+            if kind is ast.BoolOp:  # `a() and b()`: b() only on some paths
                 values = current.values  # type: ignore[attr-defined]
                 push((values[0], conditional))
                 right = 2 if type(current.op) is ast.And and conditional in (0, 2) else 3  # type: ignore[attr-defined]
                 for value in values[1:]:
                     push((value, right))
                 continue
-            elif kind is ast.IfExp:
+            if kind is ast.IfExp:
                 push((current.test, conditional))  # type: ignore[attr-defined]
                 push((current.body, 3))  # type: ignore[attr-defined]
                 push((current.orelse, 3))  # type: ignore[attr-defined]
                 continue
-            for name in _FIELDS[kind]:
+            for name in fields_of[kind]:
                 value = getattr(current, name)
                 if type(value) is list:
                     for item in value:
-                        if walked[type(item)]:
+                        kind = type(item)
+                        while kind is attribute:
+                            item = item.value
+                            kind = type(item)
+                        if walked[kind]:
                             push((item, conditional))
-                elif walked[type(value)]:
-                    push((value, conditional))
+                else:
+                    kind = type(value)
+                    while kind is attribute:
+                        value = value.value
+                        kind = type(value)
+                    if walked[kind]:
+                        push((value, conditional))
 
     def _call(
         self,
@@ -536,28 +581,29 @@ class _Reader:
     ) -> Optional[RawCall]:
         func = node.func
         dotted = dotted_name(func)
-        device = ""
-        if dotted is None and isinstance(func, ast.Call) and dotted_name(func.func) == "getattr":
-            dotted = _getattr_name(func)
-        if dotted is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
-            inner = dotted_name(func.value.func)
-            if inner is not None and func.attr in ("cuda", "to"):
-                dotted = f"{inner}{TENSOR_METHOD}{func.attr}"
-        if isinstance(func, ast.Call):  # `f(...)(x)`: what f returns is applied at once
-            self.applied_calls.add(id(func))
         if dotted is None:
-            return None
-        keyword = None
-        for item in node.keywords:
-            if item.arg == "device":
-                keyword = item.value
-                break
-        device = cuda_device(keyword, self.devices) if keyword is not None else ""
-        if not device and dotted.endswith(".to") and node.args:
-            device = cuda_device(node.args[0], self.devices)
+            kind = type(func)
+            if kind is ast.Call:  # `f(...)(x)`: what f returns is applied at once
+                self.applied_calls.add(id(func))
+                if dotted_name(func.func) == "getattr":  # type: ignore[attr-defined]
+                    dotted = _getattr_name(func)  # type: ignore[arg-type]
+            elif kind is ast.Attribute and type(func.value) is ast.Call \
+                    and func.attr in ("cuda", "to"):  # type: ignore[attr-defined]
+                inner = dotted_name(func.value.func)  # type: ignore[attr-defined]
+                if inner is not None:
+                    dotted = f"{inner}{TENSOR_METHOD}{func.attr}"  # type: ignore[attr-defined]
+            if dotted is None:
+                return None
         name, resolution = self._resolve(dotted, local, owner)
         if name is None:
             return None
+        device = ""
+        for item in node.keywords:
+            if item.arg == "device":
+                device = cuda_device(item.value, self.devices)
+                break
+        if not device and node.args and dotted.endswith(".to"):
+            device = cuda_device(node.args[0], self.devices)
         guard_name, guard_resolution = "", RAW
         if guard is not None:
             guard_dotted = dotted_name(guard) or ""
