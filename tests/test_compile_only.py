@@ -227,3 +227,24 @@ def test_the_possessive_keyword_search_finds_what_the_plain_one_finds() -> None:
         found = [(m.start(1), m.group(1)) for m in plain.finditer(text)]
         assert [(m.start(1), m.group(1)) for m in possessive.finditer(text)] == found
     assert [m.group(1) for m in possessive.finditer(texts[len(COMPILE_ONLY) + len(ACCEPTED)])] == ["a", "b", "c", "e", "_f"]
+
+
+def test_the_per_line_lookups_say_what_a_search_of_the_lines_says() -> None:
+    """_repeats and _counts answer for lines `first` to `last` in two lookups; each
+    answer must be what looking through those lines gives."""
+    import random
+
+    from importguard.facts.cpython_verdict import _counts, _repeats
+
+    generator = random.Random(7)
+    for _ in range(200):
+        size = generator.randint(2, 12)
+        lines = sorted(generator.randint(1, size - 1) for _ in range(generator.randint(0, 8)))
+        names = [generator.choice("abc") for _ in lines]
+        repeats, counts = _repeats(lines, names, size), _counts(lines, size)
+        for first in range(1, size):
+            for last in range(first, size):
+                inside = [name for number, name in zip(lines, names) if first <= number <= last]
+                twice = len(set(inside)) != len(inside)
+                assert (repeats is not None and repeats[last] >= first) == twice
+                assert (counts[last] - counts[first - 1] if counts else 0) == len(inside)
