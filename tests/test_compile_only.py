@@ -248,3 +248,17 @@ def test_the_per_line_lookups_say_what_a_search_of_the_lines_says() -> None:
                 twice = len(set(inside)) != len(inside)
                 assert (repeats is not None and repeats[last] >= first) == twice
                 assert (counts[last] - counts[first - 1] if counts else 0) == len(inside)
+
+
+def test_the_keyword_search_in_two_finds_what_the_one_search_finds() -> None:
+    from pathlib import Path
+
+    from importguard.facts import cpython_verdict
+
+    overlapping = "f(x, # a, b=1\n  c=2)\ng(\n# ,\n d=1, d=2)"
+    texts = [*COMPILE_ONLY, *ACCEPTED, overlapping, "f(a  = 1, b\\\n=2, c  # x\n = 3, d==4, e=\n5, _f=6, 7=8, (g)=9)"]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(Path(cpython_verdict.__file__).parent.glob("*.py"))]
+    for text in texts:
+        one = [(match.start(1), match.group(1)) for match in cpython_verdict._KEYWORD.finditer(text)]
+        assert cpython_verdict._keywords_in(text) == one
+    assert [name for _, name in cpython_verdict._keywords_in(overlapping)] == ["c", "d", "d"]

@@ -181,6 +181,10 @@ _FOR = re.compile(r"for\b")
 _KEYWORD_PATTERN = r"[(,](?:\s|\\|#[^\n]*\n)*([^\W\d]\w*)(?:\s|\\|#[^\n]*\n)*=(?!=)"
 _KEYWORD_POSSESSIVE = r"[(,](?:\s|\\|#[^\n]*\n)*+([^\W\d]\w*+)(?:\s|\\|#[^\n]*\n)*+=(?!=)"
 _KEYWORD = re.compile(_KEYWORD_POSSESSIVE if sys.version_info >= (3, 11) else _KEYWORD_PATTERN)
+# The same after `(` alone and after `,` alone: a pattern that starts with one character
+# is searched for at the speed of `str.find`, one that starts with a class of two is tried
+# at every character (_keywords_in).
+_KEYWORD_AFTER = tuple(re.compile(re.escape(opening) + _KEYWORD.pattern[len("[(,]"):]) for opening in "(,")
 _FUTURE_FEATURES = frozenset({
     "nested_scopes", "generators", "division", "absolute_import", "with_statement", "print_function",
     "unicode_literals", "generator_stop", "annotations",
@@ -247,7 +251,7 @@ class _Statements:
             line(position) for word in _SCOPED_WORDS if word in text for position in _positions(word, text)
         }, size)
         self.fors = _counts([line(match.start()) for match in _FOR.finditer(text)], size) if "*" in text else None
-        keywords = [(line(match.start(1)), match.group(1)) for match in _KEYWORD.finditer(text)]
+        keywords = [(line(start), name) for start, name in _keywords_in(text)]
         self.keyword_lines = [number for number, _ in keywords]
         self.keyword_names = [name if name.isascii() else unicodedata.normalize("NFKC", name) for _, name in keywords]
         self.repeats = _repeats(self.keyword_lines, self.keyword_names, size)
@@ -356,6 +360,24 @@ class _Statements:
                 return
         if self.repeats is not None and self.repeats[last] >= first:
             _expressions(node, function)  # a keyword's name twice in these lines
+
+
+def _keywords_in(text: str) -> list[tuple[int, str]]:
+    """(where the name starts, name) of each match of _KEYWORD in `text`, as its
+    `finditer` gives them. Searched for after `(` and after `,` apart, and merged: while
+    no match of one starts inside a match of the other, the merged matches are the
+    ones the one search finds (each search skips only what its own matches span, and the
+    first match after any point is the first of the two searches' after it). Where two
+    overlap (a `,` in a comment inside a match), the one search decides."""
+    found = [(match.start(), match.end(), match.start(1), match.group(1))
+             for pattern in _KEYWORD_AFTER for match in pattern.finditer(text)]
+    found.sort()
+    end = -1
+    for start, stop, _, _ in found:
+        if start < end:
+            return [(match.start(1), match.group(1)) for match in _KEYWORD.finditer(text)]
+        end = stop
+    return [(start, name) for _, _, start, name in found]
 
 
 def _counts(lines: Collection[int], size: int) -> Optional[list[int]]:

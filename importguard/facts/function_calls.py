@@ -391,7 +391,9 @@ class _Reader:
                     self._block(statement.body, facts, local, owner, test_guard or guard)  # type: ignore[attr-defined]
                 else:
                     self._branch(statement.body, facts, local, owner, test_guard or guard, body_terms)  # type: ignore[attr-defined]
-                if first is False:
+                if not statement.orelse:  # type: ignore[attr-defined]
+                    pass  # most tests have no `else`: nothing to read there
+                elif first is False:
                     self._block(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
                 else:
                     self._branch(statement.orelse, facts, local, owner, guard, else_terms)  # type: ignore[attr-defined]
@@ -438,8 +440,10 @@ class _Reader:
                 for handler in statement.handlers:  # type: ignore[attr-defined]
                     self._branch(handler.body, facts, local, owner, guard)
             if kind in _TRIES:
-                self._branch(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
-                self._block(statement.finalbody, facts, local, owner, guard)  # type: ignore[attr-defined]
+                if statement.orelse:  # type: ignore[attr-defined]
+                    self._branch(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
+                if statement.finalbody:  # type: ignore[attr-defined]
+                    self._block(statement.finalbody, facts, local, owner, guard)  # type: ignore[attr-defined]
                 if statement.body and type(statement.body[-1]) in _EXITS:  # type: ignore[attr-defined]
                     self.conditional += 1  # `try: return x` then a fallback: only after an exception
                     self.terms.append(_conditions.UNKNOWN)
