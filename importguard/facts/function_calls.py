@@ -504,13 +504,8 @@ class _Reader:
                 current = current.value  # type: ignore[attr-defined]
                 kind = type(current)
             if kind is ast.Call:
-                call = self._call(current, local, owner, guard)  # type: ignore[arg-type]
+                call = self._call(current, local, owner, guard, conditional)  # type: ignore[arg-type]
                 if call is not None:
-                    call.conditional = conditional > 0
-                    if conditional:
-                        call.condition = _conditions.join(
-                            [*self.terms, _conditions.UNKNOWN] if conditional >= 2 else self.terms)
-                    call.right_of_and = conditional == 2
                     facts.calls.append(call)
                 item = current.func  # type: ignore[attr-defined]
                 kind = type(item)
@@ -582,9 +577,11 @@ class _Reader:
         local: dict[str, tuple[str, str]],
         owner: Optional[str],
         guard: Optional[ast.AST],
+        conditional: int,
     ) -> Optional[RawCall]:
+        """The call `node` on the paths `conditional` says (as _expression counts them)."""
         func = node.func
-        dotted = dotted_name(func)
+        dotted = func.id if type(func) is ast.Name else dotted_name(func)  # type: ignore[attr-defined]
         if dotted is None:
             kind = type(func)
             if kind is ast.Call:  # `f(...)(x)`: what f returns is applied at once
@@ -616,8 +613,11 @@ class _Reader:
         line = node.lineno
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         column = _char_column(text, node.col_offset) + 1
-        return RawCall(name, resolution, line, column, node.end_lineno or line, guard_name,
-                       guard_resolution, device, keywords=call_keywords(node, id(node) in self.applied_calls))
+        condition = "" if not conditional else _conditions.join(
+            [*self.terms, _conditions.UNKNOWN] if conditional >= 2 else self.terms)
+        return RawCall(name, resolution, line, column, node.end_lineno or line, guard_name, guard_resolution,
+                       device, conditional > 0, condition, call_keywords(node, id(node) in self.applied_calls),
+                       conditional == 2)
 
     @staticmethod
     def _resolve(
