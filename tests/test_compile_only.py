@@ -262,3 +262,12 @@ def test_the_keyword_search_in_two_finds_what_the_one_search_finds() -> None:
         one = [(match.start(1), match.group(1)) for match in cpython_verdict._KEYWORD.finditer(text)]
         assert cpython_verdict._keywords_in(text) == one
     assert [name for _, name in cpython_verdict._keywords_in(overlapping)] == ["c", "d", "d"]
+
+
+def test_a_large_table_is_walked_not_compiled() -> None:
+    """A generated table (thousands of nodes in one statement, none deep) costs less to
+    walk than the file costs to compile; a deep expression is still compiled."""
+    table = "TABLE = {\n" + "".join(f"    'k{i}': (f({i}, x={i}), [{i}, {i} + 1]),\n" for i in range(800)) + "}\n"
+    assert not compiling_may_refuse(_parses(table), table)
+    deep = "x = " + " + ".join(["1"] * 600) + "\n"
+    assert compiling_may_refuse(_parses(deep), deep)
