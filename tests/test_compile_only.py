@@ -49,6 +49,13 @@ COMPILE_ONLY = [
     "def f():\n    x = 1\n    global x",
     "def f():\n    print(x)\n    global x",
     "def f():\n    global x\n    x: int = 1",
+    "def f():\n    global x\n    if y:\n        x: int = 1",
+    "def f():\n    'doc'\n    global x, y\n    global z\n    for a in b:\n        z: int = 1",
+    "def f(*, x):\n    global x",
+    "def f():\n    global c\n    c: int",
+    "def f(**x):\n    global x",
+    "def f():\n    if y:\n        global x\n    x = 1\n    global x",
+    "class C:\n    x = 1\n    global x",
     "x = 1; global x",
     "def f():\n    from os import *",
     "class C:\n    from os import *",
@@ -144,6 +151,8 @@ ACCEPTED = [
     "for a in b:\n    try:\n        pass\n    finally:\n        continue",
     "while x:\n    if y:\n        break\n    else:\n        continue",
     "def f():\n    def g():\n        nonlocal_like = 1\n    return g",
+    "def f():\n    'doc'\n    global a, b\n    global c\n    a = 1\n    c += 1\n    return b",
+    "def f():\n    global x\n    def g():\n        x: int = 1\n    class C:\n        y = x",
     "async def f():\n    await x\n    async with y: pass\n    async for a in b: pass\n    return [a async for a in b]",
     "def f():\n    yield 1\n    return 2",
     "def f():\n    x = lambda: (yield)\n    return (y := 1)",
@@ -207,7 +216,8 @@ def test_ordinary_code_is_not_compiled() -> None:
         "    def grow(self, by: int = 1, *, limit: Optional[int] = None) -> int:\n"
         "        for step in range(by):\n            if limit is not None and step > limit:\n                break\n"
         "            self.size += 1\n        return self.size\n\n\n"
-        "def build(name, **options):\n    try:\n        return Thing(name=name, size=options.get('size', 0))\n"
+        "def build(name, **options):\n    global BUILT\n    BUILT = True\n"
+        "    try:\n        return Thing(name=name, size=options.get('size', 0))\n"
         "    except (TypeError, ValueError):\n        return None\n"
     )
     assert not compiling_may_refuse(_parses(text), text)

@@ -144,7 +144,8 @@ def too_deep_for_libcst(text: str, tree: ast.Module, limit: int = LIBCST_MAX_DEP
 # and code generator, 3.10 to 3.13), and how it is found without compiling:
 # - in statements, all of them (`_Statements`): `return` outside a function,
 #   `break`/`continue` outside a loop, `async for`/`async with` outside an async
-#   function, `global`/`nonlocal` (checked against every use of the name), `from m import
+#   function, `nonlocal` and `global` (except a `global` among the first statements of
+#   a function's body naming no parameter and annotated nowhere after), `from m import
 #   *` below module level, misplaced or unknown `__future__` imports, duplicate
 #   parameters, a bare `except:` that is not last, starred assignment targets, `match`
 #   (pattern checks), `except*`, type parameters, too many nested blocks;
@@ -214,7 +215,9 @@ _REFUSED_STATEMENTS = frozenset(
 )
 # The simple statements that may be refused by their kind or their targets (the others
 # only by their expressions).
-_CHECKED_SIMPLE = frozenset({*_REFUSED_STATEMENTS, ast.Return, ast.Break, ast.Continue, ast.ImportFrom, ast.Assign})
+_CHECKED_SIMPLE = frozenset({
+    *_REFUSED_STATEMENTS, ast.Return, ast.Break, ast.Continue, ast.ImportFrom, ast.Assign, ast.AnnAssign,
+})
 # Flags of where an expression stands, for _expressions.
 _IN_LAMBDA, _IN_COMPREHENSION, _IN_ANNOTATION = 1, 2, 4
 
@@ -260,6 +263,28 @@ class _Statements:
         self.keyword_names = [name if name.isascii() else unicodedata.normalize("NFKC", name) for _, name in keywords]
         self.repeats = _repeats(self.keyword_lines, self.keyword_names, size)
 
+        self.declared: set[str] = set()  # the names the function being walked declares `global`
+
+    def global_names(self, statement: ast.Global, body: Sequence[ast.stmt], function: Optional[ast.AST]) -> None:
+        """A `global` statement the compiler cannot refuse: among the first statements of a
+        function's body (after a docstring and other `global`s), naming no parameter. Its
+        scope then holds no use or assignment of those names before it, which is what
+        the compiler's other refusals of it need; an annotated assignment of one later is
+        refused (body)."""
+        if type(function) not in _FUNCTIONS or body is not function.body:  # type: ignore[union-attr]
+            raise _MayRefuse  # module level, a class body, or inside a block
+        for index, earlier in enumerate(body):
+            if earlier is statement:
+                break
+            if type(earlier) is not ast.Global and not (index == 0 and _is_docstring(earlier)):
+                raise _MayRefuse
+        arguments = function.args  # type: ignore[union-attr]
+        parameters = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+        parameters.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+        if not parameters.isdisjoint(statement.names):
+            raise _MayRefuse
+        self.declared.update(statement.names)
+
     def module(self, body: Sequence[ast.stmt]) -> None:
         leading = True  # `__future__` imports may follow only a docstring and each other
         for index, statement in enumerate(body):
@@ -279,8 +304,14 @@ class _Statements:
             kind = type(statement)
             if kind not in _COMPOUND:
                 if kind in _CHECKED_SIMPLE:
-                    if kind in _REFUSED_STATEMENTS:
+                    if kind is ast.Global:
+                        self.global_names(statement, body, function)  # type: ignore[arg-type]
+                    elif kind in _REFUSED_STATEMENTS:
                         raise _MayRefuse
+                    elif kind is ast.AnnAssign and self.declared and statement.simple \
+                            and type(statement.target) is ast.Name \
+                            and statement.target.id in self.declared:  # type: ignore[attr-defined]
+                        raise _MayRefuse  # "annotated name 'x' can't be global"
                     if (kind is ast.Return and function is None) or (kind in (ast.Break, ast.Continue) and not loop):
                         raise _MayRefuse
                     if kind is ast.ImportFrom and not module_level and (
@@ -316,7 +347,9 @@ class _Statements:
             deeper = nesting + 1
             if kind in _FUNCTIONS:
                 _parameters(statement.args)  # type: ignore[attr-defined]
+                outer_declared, self.declared = self.declared, set()
                 self.body(inner, statement, False, 0, deeper)
+                self.declared = outer_declared
             elif kind is ast.ClassDef:
                 _keywords(statement.keywords)  # type: ignore[attr-defined]
                 self.body(inner, None, False, 0, deeper)
