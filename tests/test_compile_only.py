@@ -49,6 +49,13 @@ COMPILE_ONLY = [
     "def f():\n    x = 1\n    global x",
     "def f():\n    print(x)\n    global x",
     "def f():\n    global x\n    x: int = 1",
+    "def f():\n    global x\n    if y:\n        x: int = 1",
+    "def f():\n    'doc'\n    global x, y\n    global z\n    for a in b:\n        z: int = 1",
+    "def f(*, x):\n    global x",
+    "def f():\n    global c\n    c: int",
+    "def f(**x):\n    global x",
+    "def f():\n    if y:\n        global x\n    x = 1\n    global x",
+    "class C:\n    x = 1\n    global x",
     "x = 1; global x",
     "def f():\n    from os import *",
     "class C:\n    from os import *",
@@ -144,6 +151,8 @@ ACCEPTED = [
     "for a in b:\n    try:\n        pass\n    finally:\n        continue",
     "while x:\n    if y:\n        break\n    else:\n        continue",
     "def f():\n    def g():\n        nonlocal_like = 1\n    return g",
+    "def f():\n    'doc'\n    global a, b\n    global c\n    a = 1\n    c += 1\n    return b",
+    "def f():\n    global x\n    def g():\n        x: int = 1\n    class C:\n        y = x",
     "async def f():\n    await x\n    async with y: pass\n    async for a in b: pass\n    return [a async for a in b]",
     "def f():\n    yield 1\n    return 2",
     "def f():\n    x = lambda: (yield)\n    return (y := 1)",
@@ -207,7 +216,8 @@ def test_ordinary_code_is_not_compiled() -> None:
         "    def grow(self, by: int = 1, *, limit: Optional[int] = None) -> int:\n"
         "        for step in range(by):\n            if limit is not None and step > limit:\n                break\n"
         "            self.size += 1\n        return self.size\n\n\n"
-        "def build(name, **options):\n    try:\n        return Thing(name=name, size=options.get('size', 0))\n"
+        "def build(name, **options):\n    global BUILT\n    BUILT = True\n"
+        "    try:\n        return Thing(name=name, size=options.get('size', 0))\n"
         "    except (TypeError, ValueError):\n        return None\n"
     )
     assert not compiling_may_refuse(_parses(text), text)
@@ -227,3 +237,47 @@ def test_the_possessive_keyword_search_finds_what_the_plain_one_finds() -> None:
         found = [(m.start(1), m.group(1)) for m in plain.finditer(text)]
         assert [(m.start(1), m.group(1)) for m in possessive.finditer(text)] == found
     assert [m.group(1) for m in possessive.finditer(texts[len(COMPILE_ONLY) + len(ACCEPTED)])] == ["a", "b", "c", "e", "_f"]
+
+
+def test_the_per_line_lookups_say_what_a_search_of_the_lines_says() -> None:
+    """_repeats and _counts answer for lines `first` to `last` in two lookups; each
+    answer must be what looking through those lines gives."""
+    import random
+
+    from importguard.facts.cpython_verdict import _counts, _repeats
+
+    generator = random.Random(7)
+    for _ in range(200):
+        size = generator.randint(2, 12)
+        lines = sorted(generator.randint(1, size - 1) for _ in range(generator.randint(0, 8)))
+        names = [generator.choice("abc") for _ in lines]
+        repeats, counts = _repeats(lines, names, size), _counts(lines, size)
+        for first in range(1, size):
+            for last in range(first, size):
+                inside = [name for number, name in zip(lines, names) if first <= number <= last]
+                twice = len(set(inside)) != len(inside)
+                assert (repeats is not None and repeats[last] >= first) == twice
+                assert (counts[last] - counts[first - 1] if counts else 0) == len(inside)
+
+
+def test_the_keyword_search_in_two_finds_what_the_one_search_finds() -> None:
+    from pathlib import Path
+
+    from importguard.facts import cpython_verdict
+
+    overlapping = "f(x, # a, b=1\n  c=2)\ng(\n# ,\n d=1, d=2)"
+    texts = [*COMPILE_ONLY, *ACCEPTED, overlapping, "f(a  = 1, b\\\n=2, c  # x\n = 3, d==4, e=\n5, _f=6, 7=8, (g)=9)"]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(Path(cpython_verdict.__file__).parent.glob("*.py"))]
+    for text in texts:
+        one = [(match.start(1), match.group(1)) for match in cpython_verdict._KEYWORD.finditer(text)]
+        assert cpython_verdict._keywords_in(text) == one
+    assert [name for _, name in cpython_verdict._keywords_in(overlapping)] == ["c", "d", "d"]
+
+
+def test_a_large_table_is_walked_not_compiled() -> None:
+    """A generated table (thousands of nodes in one statement, none deep) costs less to
+    walk than the file costs to compile; a deep expression is still compiled."""
+    table = "TABLE = {\n" + "".join(f"    'k{i}': (f({i}, x={i}), [{i}, {i} + 1]),\n" for i in range(800)) + "}\n"
+    assert not compiling_may_refuse(_parses(table), table)
+    deep = "x = " + " + ".join(["1"] * 600) + "\n"
+    assert compiling_may_refuse(_parses(deep), deep)

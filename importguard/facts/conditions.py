@@ -65,7 +65,9 @@ _TYPE_CHECKING = ("TYPE_CHECKING", "typing.TYPE_CHECKING")
 
 
 def join(terms: Sequence[str]) -> str:
-    return AND.join(dict.fromkeys(t for t in terms if t))
+    found = dict.fromkeys(terms)
+    found.pop("", None)
+    return AND.join(found)
 
 
 def split(condition: str) -> list[str]:
@@ -78,13 +80,18 @@ def negate(term: str) -> str:
 
 def dotted_name(node: ast.AST) -> Optional[str]:
     """`a.b.c` for an attribute chain on a name, else None."""
+    kind = type(node)
+    if kind is ast.Name:  # most often
+        return node.id  # type: ignore[attr-defined]
     parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
+    while kind is ast.Attribute:
+        parts.append(node.attr)  # type: ignore[attr-defined]
+        node = node.value  # type: ignore[attr-defined]
+        kind = type(node)
+    if kind is ast.Name:
+        parts.append(node.id)  # type: ignore[attr-defined]
+        parts.reverse()
+        return ".".join(parts)
     return None
 
 

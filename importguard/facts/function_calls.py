@@ -115,22 +115,31 @@ def call_keywords(node: ast.Call, applied: bool = False) -> tuple[tuple[str, str
     first whether what the call returns is called at once, and the number of positional
     arguments, when there are some."""
     found = [(APPLIED, "1")] if applied else []
-    positional = sum(1 for arg in node.args if not isinstance(arg, ast.Starred))
-    if positional:
-        found.append((POSITIONAL, str(positional)))
-    if any(isinstance(arg, ast.Starred) for arg in node.args):
-        found.append(("*", "*"))
+    args = node.args
+    if args:
+        starred = list(map(type, args)).count(ast.Starred)
+        if len(args) > starred:
+            found.append((POSITIONAL, str(len(args) - starred)))
+        if starred:
+            found.append(("*", "*"))
     for item in node.keywords:
         value = item.value
         if item.arg is None:
             found.append(("**", "*"))
-        elif isinstance(value, ast.Constant) and isinstance(value.value, str):
-            found.append((item.arg, value.value))
-        elif isinstance(value, ast.Constant) and isinstance(value.value, (bool, int, float, type(None))):
-            found.append((item.arg, repr(value.value)))
+        elif type(value) is ast.Constant:
+            constant = value.value  # type: ignore[attr-defined]
+            if type(constant) is str:
+                found.append((item.arg, constant))
+            elif type(constant) in _REPRESENTED:
+                found.append((item.arg, repr(constant)))
+            else:
+                found.append((item.arg, "*"))
         else:
             found.append((item.arg, "*"))
     return tuple(found)
+
+
+_REPRESENTED = frozenset({bool, int, float, type(None)})  # keyword constants kept by their repr
 
 
 def cuda_device(node: Optional[ast.AST], names: Optional[dict[str, str]] = None) -> str:
@@ -219,42 +228,41 @@ class _Reader:
         facts = RawFunction(name, node.lineno)
         self.functions.append(facts)
         local = dict(bound)
-        statements = _walk_statements(node.body)
-        for statement in statements:
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                self._bind(statement, local)
-            elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                local[statement.name] = (f"{name}.{statement.name}", LOCAL)
+        survey = _Survey(node.body)
+        for statement in survey.binders:
+            if type(statement) in _DEFINITIONS:
+                local[statement.name] = (f"{name}.{statement.name}", LOCAL)  # type: ignore[union-attr]
+            else:
+                self._bind(statement, local)  # type: ignore[arg-type]
         body_owner = owner if _is_method(node, owner) else None
-        facts.returns = [self._returned(statement, local, body_owner) for statement in statements
-                         if isinstance(statement, ast.Return)]
-        for statement in statements:
-            if isinstance(statement, ast.Return):
-                self.qualnames.update(_returned_qualnames(statement.value))
-                value = statement.value
-                nested = local.get(value.id) if isinstance(value, ast.Name) else None
-                facts.hands_back.append(nested[0] if nested is not None and nested[1] == LOCAL
-                                        and nested[0].startswith(name + ".") else None)
+        facts.returns = [self._returned(statement, local, body_owner) for statement in survey.returns]
+        for statement in survey.returns:
+            self.qualnames.update(_returned_qualnames(statement.value))
+            value = statement.value
+            nested = local.get(value.id) if isinstance(value, ast.Name) else None
+            facts.hands_back.append(nested[0] if nested is not None and nested[1] == LOCAL
+                                    and nested[0].startswith(name + ".") else None)
         if type(node.body[-1]) not in _EXITS:
             facts.returns.append(None)  # may fall off the end: returns None
             facts.hands_back.append(None)
         outer, self.conditional = (self.conditional, self.unless_exit), 0
         self.unless_exit = 0
         outer_terms, self.terms = self.terms, []
-        outer_once, self.once = self.once, _assigned_globals(statements)
+        outer_once, self.once = self.once, _assigned_globals(survey)
         outer_containers = self.containers
         if outer_containers:  # most modules have none: then the locals need not be found
-            self.containers = outer_containers - _local_names(node, statements)
+            self.containers = outer_containers - _local_names(node, survey)
         self._block(node.body, facts, local, body_owner, guard=None)
         (self.conditional, self.unless_exit), self.once, self.terms = outer, outer_once, outer_terms
         self.containers = outer_containers
-        for statement in statements:
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self.function(statement, f"{name}.{statement.name}", None, local)
-            elif isinstance(statement, ast.ClassDef):
-                qualified = f"{name}.{statement.name}"
-                self.functions.append(self._class(statement, qualified, local))
-                self.definitions(statement.body, qualified + ".", qualified, local, None)
+        for statement in survey.binders:
+            kind = type(statement)
+            if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self.function(statement, f"{name}.{statement.name}", None, local)  # type: ignore[arg-type,union-attr]
+            elif kind is ast.ClassDef:
+                qualified = f"{name}.{statement.name}"  # type: ignore[union-attr]
+                self.functions.append(self._class(statement, qualified, local))  # type: ignore[arg-type]
+                self.definitions(statement.body, qualified + ".", qualified, local, None)  # type: ignore[union-attr]
 
     def _returned(self, statement: ast.Return, local: dict[str, tuple[str, str]],
                   owner: Optional[str]) -> Optional[RawCall]:
@@ -383,7 +391,9 @@ class _Reader:
                     self._block(statement.body, facts, local, owner, test_guard or guard)  # type: ignore[attr-defined]
                 else:
                     self._branch(statement.body, facts, local, owner, test_guard or guard, body_terms)  # type: ignore[attr-defined]
-                if first is False:
+                if not statement.orelse:  # type: ignore[attr-defined]
+                    pass  # most tests have no `else`: nothing to read there
+                elif first is False:
                     self._block(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
                 else:
                     self._branch(statement.orelse, facts, local, owner, guard, else_terms)  # type: ignore[attr-defined]
@@ -408,8 +418,9 @@ class _Reader:
                 value = getattr(statement, name)
                 if type(value) is list:
                     for item in value:
-                        self._expression(item, facts, local, owner, guard)
-                elif isinstance(value, ast.AST):
+                        if type(item) not in _LEAF_TYPES:  # a name or a constant holds no call
+                            self._expression(item, facts, local, owner, guard)
+                elif value is not None and type(value) not in _LEAF_TYPES:
                     self._expression(value, facts, local, owner, guard)
             if has_cases:
                 for case in statement.cases:  # type: ignore[attr-defined]
@@ -429,8 +440,10 @@ class _Reader:
                 for handler in statement.handlers:  # type: ignore[attr-defined]
                     self._branch(handler.body, facts, local, owner, guard)
             if kind in _TRIES:
-                self._branch(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
-                self._block(statement.finalbody, facts, local, owner, guard)  # type: ignore[attr-defined]
+                if statement.orelse:  # type: ignore[attr-defined]
+                    self._branch(statement.orelse, facts, local, owner, guard)  # type: ignore[attr-defined]
+                if statement.finalbody:  # type: ignore[attr-defined]
+                    self._block(statement.finalbody, facts, local, owner, guard)  # type: ignore[attr-defined]
                 if statement.body and type(statement.body[-1]) in _EXITS:  # type: ignore[attr-defined]
                     self.conditional += 1  # `try: return x` then a fallback: only after an exception
                     self.terms.append(_conditions.UNKNOWN)
@@ -462,6 +475,8 @@ class _Reader:
     def _first_call_guard(self, test: ast.AST) -> bool:
         """`if _cache is not None: return _cache` where the function itself assigns the
         global `_cache`: the exit is taken on later calls; the first runs the rest."""
+        if not self.once:  # most functions assign no global: no test can be such a guard
+            return False
         names = {node.id for node in ast.walk(test) if isinstance(node, ast.Name)}
         return bool(names) and names <= self.once and not any(isinstance(node, ast.Call) for node in ast.walk(test))
 
@@ -478,53 +493,83 @@ class _Reader:
         # 3: on some paths through the expression (right of `or`, a branch of `x if t else y`).
         stack: list[tuple[ast.AST, int]] = [(node, 1 if self.conditional > 0 else 2 if self.unless_exit else 0)]
         pop, push = stack.pop, stack.append
-        walked = _WALKED
+        walked, fields_of, attribute = _WALKED, _FIELDS, ast.Attribute
+        # Children are pushed as they would be popped: an attribute chain as the node at
+        # its base (`self.x`, `torch.cuda`: a name, not pushed at all), a keyword as its
+        # value. Popping either would push just that next.
         while stack:
             current, conditional = pop()
             kind = type(current)
-            while kind is ast.Attribute:  # its one child would be pushed and popped next
+            while kind is attribute:  # the root of the walk may be one
                 current = current.value  # type: ignore[attr-defined]
                 kind = type(current)
+            if kind is ast.Call:
+                call = self._call(current, local, owner, guard, conditional)  # type: ignore[arg-type]
+                if call is not None:
+                    facts.calls.append(call)
+                item = current.func  # type: ignore[attr-defined]
+                kind = type(item)
+                while kind is attribute:
+                    item = item.value
+                    kind = type(item)
+                if walked[kind]:
+                    push((item, conditional))
+                for item in current.args:  # type: ignore[attr-defined]
+                    kind = type(item)
+                    while kind is attribute:
+                        item = item.value
+                        kind = type(item)
+                    if walked[kind]:
+                        push((item, conditional))
+                for keyword in current.keywords:  # type: ignore[attr-defined]
+                    item = keyword.value
+                    kind = type(item)
+                    while kind is attribute:
+                        item = item.value
+                        kind = type(item)
+                    if walked[kind]:
+                        push((item, conditional))
+                continue
             if kind in _LEAF_TYPES:
                 continue
-            if kind is ast.Call:
-                call = self._call(current, local, owner, guard)  # type: ignore[arg-type]
-                if call is not None:
-                    call.conditional = conditional > 0
-                    if conditional:
-                        call.condition = _conditions.join(
-                            [*self.terms, _conditions.UNKNOWN] if conditional >= 2 else self.terms)
-                    call.right_of_and = conditional == 2
-                    facts.calls.append(call)
-            elif kind is ast.Lambda:
+            if kind is ast.Lambda:
                 args = current.args  # type: ignore[attr-defined]
                 for default in (*args.defaults, *args.kw_defaults):
                     if default is not None:
                         push((default, conditional))
                 continue
-            elif kind is ast.GeneratorExp:
+            if kind is ast.GeneratorExp:
                 push((current.generators[0].iter, conditional))  # type: ignore[attr-defined]
                 continue  # the rest runs when consumed
-            elif kind is ast.BoolOp:  # `a() and b()`: b() only on some paths
+            if kind is ast.BoolOp:  # `a() and b()`: b() only on some paths
                 values = current.values  # type: ignore[attr-defined]
                 push((values[0], conditional))
                 right = 2 if type(current.op) is ast.And and conditional in (0, 2) else 3  # type: ignore[attr-defined]
                 for value in values[1:]:
                     push((value, right))
                 continue
-            elif kind is ast.IfExp:
+            if kind is ast.IfExp:
                 push((current.test, conditional))  # type: ignore[attr-defined]
                 push((current.body, 3))  # type: ignore[attr-defined]
                 push((current.orelse, 3))  # type: ignore[attr-defined]
                 continue
-            for name in _FIELDS[kind]:
+            for name in fields_of[kind]:
                 value = getattr(current, name)
                 if type(value) is list:
                     for item in value:
-                        if walked[type(item)]:
+                        kind = type(item)
+                        while kind is attribute:
+                            item = item.value
+                            kind = type(item)
+                        if walked[kind]:
                             push((item, conditional))
-                elif walked[type(value)]:
-                    push((value, conditional))
+                else:
+                    kind = type(value)
+                    while kind is attribute:
+                        value = value.value
+                        kind = type(value)
+                    if walked[kind]:
+                        push((value, conditional))
 
     def _call(
         self,
@@ -532,31 +577,34 @@ class _Reader:
         local: dict[str, tuple[str, str]],
         owner: Optional[str],
         guard: Optional[ast.AST],
+        conditional: int,
     ) -> Optional[RawCall]:
+        """The call `node` on the paths `conditional` says (as _expression counts them)."""
         func = node.func
-        dotted = dotted_name(func)
-        device = ""
-        if dotted is None and isinstance(func, ast.Call) and dotted_name(func.func) == "getattr":
-            dotted = _getattr_name(func)
-        if dotted is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
-            inner = dotted_name(func.value.func)
-            if inner is not None and func.attr in ("cuda", "to"):
-                dotted = f"{inner}{TENSOR_METHOD}{func.attr}"
-        if isinstance(func, ast.Call):  # `f(...)(x)`: what f returns is applied at once
-            self.applied_calls.add(id(func))
+        dotted = func.id if type(func) is ast.Name else dotted_name(func)  # type: ignore[attr-defined]
         if dotted is None:
-            return None
-        keyword = None
-        for item in node.keywords:
-            if item.arg == "device":
-                keyword = item.value
-                break
-        device = cuda_device(keyword, self.devices) if keyword is not None else ""
-        if not device and dotted.endswith(".to") and node.args:
-            device = cuda_device(node.args[0], self.devices)
+            kind = type(func)
+            if kind is ast.Call:  # `f(...)(x)`: what f returns is applied at once
+                self.applied_calls.add(id(func))
+                if dotted_name(func.func) == "getattr":  # type: ignore[attr-defined]
+                    dotted = _getattr_name(func)  # type: ignore[arg-type]
+            elif kind is ast.Attribute and type(func.value) is ast.Call \
+                    and func.attr in ("cuda", "to"):  # type: ignore[attr-defined]
+                inner = dotted_name(func.value.func)  # type: ignore[attr-defined]
+                if inner is not None:
+                    dotted = f"{inner}{TENSOR_METHOD}{func.attr}"  # type: ignore[attr-defined]
+            if dotted is None:
+                return None
         name, resolution = self._resolve(dotted, local, owner)
         if name is None:
             return None
+        device = ""
+        for item in node.keywords:
+            if item.arg == "device":
+                device = cuda_device(item.value, self.devices)
+                break
+        if not device and node.args and dotted.endswith(".to"):
+            device = cuda_device(node.args[0], self.devices)
         guard_name, guard_resolution = "", RAW
         if guard is not None:
             guard_dotted = dotted_name(guard) or ""
@@ -565,8 +613,11 @@ class _Reader:
         line = node.lineno
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         column = _char_column(text, node.col_offset) + 1
-        return RawCall(name, resolution, line, column, node.end_lineno or line, guard_name,
-                       guard_resolution, device, keywords=call_keywords(node, id(node) in self.applied_calls))
+        condition = "" if not conditional else _conditions.join(
+            [*self.terms, _conditions.UNKNOWN] if conditional >= 2 else self.terms)
+        return RawCall(name, resolution, line, column, node.end_lineno or line, guard_name, guard_resolution,
+                       device, conditional > 0, condition, call_keywords(node, id(node) in self.applied_calls),
+                       conditional == 2)
 
     @staticmethod
     def _resolve(
@@ -647,6 +698,45 @@ def _walk_statements(body: Sequence[ast.stmt], found: Optional[list[ast.stmt]] =
 
 
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+_BINDERS = frozenset({ast.Import, ast.ImportFrom, *_DEFINITIONS})
+_ASSIGNMENTS = frozenset({ast.Assign, ast.AugAssign, ast.AnnAssign})
+_SCOPED = frozenset({ast.For, ast.AsyncFor, ast.With, ast.AsyncWith})
+
+
+class _Survey:
+    """What a function's statements (not those inside nested defs) hold, found in one pass
+    in document order (as _walk_statements gives them): the statements that bind a local
+    name (imports, nested def/class), each `return`, the names declared `global`, the
+    assignments, and the outermost `for`/`with` statements (a walk of one of those covers
+    every `for`/`with` inside it)."""
+
+    def __init__(self, body: Sequence[ast.stmt]) -> None:
+        self.binders: list[ast.stmt] = []
+        self.returns: list[ast.Return] = []
+        self.declared: set[str] = set()
+        self.assignments: list[ast.stmt] = []
+        self.scoped: list[ast.stmt] = []
+        self._visit(body, False)
+
+    def _visit(self, body: Sequence[ast.stmt], in_scoped: bool) -> None:
+        for statement in body:
+            kind = type(statement)
+            if kind in _BINDERS:
+                self.binders.append(statement)
+                continue  # nested defs are surveyed on their own; imports hold no block
+            if kind is ast.Return:
+                self.returns.append(statement)  # type: ignore[arg-type]
+            elif kind is ast.Global:
+                self.declared.update(statement.names)  # type: ignore[attr-defined]
+            elif kind in _ASSIGNMENTS:
+                self.assignments.append(statement)
+            else:
+                scoped = in_scoped
+                if kind in _SCOPED and not in_scoped:
+                    self.scoped.append(statement)
+                    scoped = True
+                for block in _blocks(statement):
+                    self._visit(block, scoped)
 
 
 def _returned_qualnames(value: Optional[ast.AST]) -> list[str]:
@@ -680,20 +770,24 @@ def empty_containers(tree: Optional[ast.Module]) -> frozenset[str]:
     return frozenset(found)
 
 
-def _local_names(node: _Function, statements: Sequence[ast.stmt]) -> set[str]:
+def _local_names(node: _Function, survey: "_Survey") -> set[str]:
     """The names a function binds locally: its parameters and what it assigns without a
-    `global` declaration."""
+    `global` declaration (every name stored anywhere in a `for` or `with` statement)."""
     arguments = node.args
     names = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
     names.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
-    declared = {name for s in statements if isinstance(s, ast.Global) for name in s.names}
-    for statement in statements:
-        if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
-        elif isinstance(statement, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
-            names.update(n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
-    return names - declared
+    names.update(_assigned_names(survey.assignments))
+    for statement in survey.scoped:
+        names.update(n.id for n in ast.walk(statement) if type(n) is ast.Name and type(n.ctx) is ast.Store)
+    return names - survey.declared
+
+
+def _assigned_names(assignments: Sequence[ast.stmt]) -> Iterator[str]:
+    """The plain names that assignment statements bind."""
+    for statement in assignments:
+        for target in statement.targets if type(statement) is ast.Assign else (statement.target,):  # type: ignore[attr-defined]
+            if type(target) is ast.Name:
+                yield target.id
 
 
 def _fills(body: Sequence[ast.stmt], name: str) -> bool:
@@ -709,17 +803,11 @@ def _fills(body: Sequence[ast.stmt], name: str) -> bool:
     return False
 
 
-def _assigned_globals(statements: Sequence[ast.stmt]) -> frozenset[str]:
+def _assigned_globals(survey: "_Survey") -> frozenset[str]:
     """The names a function declares `global` and assigns."""
-    declared = {name for s in statements if isinstance(s, ast.Global) for name in s.names}
-    if not declared:
+    if not survey.declared:
         return frozenset()
-    assigned = set()
-    for statement in statements:
-        if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-            assigned.update(t.id for t in targets if isinstance(t, ast.Name))
-    return frozenset(declared & assigned)
+    return frozenset(survey.declared.intersection(_assigned_names(survey.assignments)))
 
 
 def _is_method(node: _Function, owner: Optional[str]) -> bool:
