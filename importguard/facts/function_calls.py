@@ -507,69 +507,46 @@ class _Reader:
                 call = self._call(current, local, owner, guard, conditional)  # type: ignore[arg-type]
                 if call is not None:
                     facts.calls.append(call)
-                item = current.func  # type: ignore[attr-defined]
-                kind = type(item)
-                while kind is attribute:
-                    item = item.value
-                    kind = type(item)
-                if walked[kind]:
-                    push((item, conditional))
-                for item in current.args:  # type: ignore[attr-defined]
-                    kind = type(item)
-                    while kind is attribute:
-                        item = item.value
-                        kind = type(item)
-                    if walked[kind]:
-                        push((item, conditional))
-                for keyword in current.keywords:  # type: ignore[attr-defined]
-                    item = keyword.value
-                    kind = type(item)
-                    while kind is attribute:
-                        item = item.value
-                        kind = type(item)
-                    if walked[kind]:
-                        push((item, conditional))
+                children = (current.func, *current.args,  # type: ignore[attr-defined]
+                            *[keyword.value for keyword in current.keywords])  # type: ignore[attr-defined]
+            elif kind in _LEAF_TYPES:
                 continue
-            if kind in _LEAF_TYPES:
-                continue
-            if kind is ast.Lambda:
+            elif kind is ast.Lambda:
                 args = current.args  # type: ignore[attr-defined]
                 for default in (*args.defaults, *args.kw_defaults):
                     if default is not None:
                         push((default, conditional))
                 continue
-            if kind is ast.GeneratorExp:
+            elif kind is ast.GeneratorExp:
                 push((current.generators[0].iter, conditional))  # type: ignore[attr-defined]
                 continue  # the rest runs when consumed
-            if kind is ast.BoolOp:  # `a() and b()`: b() only on some paths
+            elif kind is ast.BoolOp:  # `a() and b()`: b() only on some paths
                 values = current.values  # type: ignore[attr-defined]
                 push((values[0], conditional))
                 right = 2 if type(current.op) is ast.And and conditional in (0, 2) else 3  # type: ignore[attr-defined]
                 for value in values[1:]:
                     push((value, right))
                 continue
-            if kind is ast.IfExp:
+            elif kind is ast.IfExp:
                 push((current.test, conditional))  # type: ignore[attr-defined]
                 push((current.body, 3))  # type: ignore[attr-defined]
                 push((current.orelse, 3))  # type: ignore[attr-defined]
                 continue
-            for name in fields_of[kind]:
-                value = getattr(current, name)
-                if type(value) is list:
-                    for item in value:
-                        kind = type(item)
-                        while kind is attribute:
-                            item = item.value
-                            kind = type(item)
-                        if walked[kind]:
-                            push((item, conditional))
-                else:
-                    kind = type(value)
-                    while kind is attribute:
-                        value = value.value
-                        kind = type(value)
-                    if walked[kind]:
-                        push((value, conditional))
+            else:
+                children = []
+                for name in fields_of[kind]:
+                    value = getattr(current, name)
+                    if type(value) is list:
+                        children += value
+                    else:
+                        children.append(value)
+            for item in children:
+                kind = type(item)
+                while kind is attribute:
+                    item = item.value
+                    kind = type(item)
+                if walked[kind]:
+                    push((item, conditional))
 
     def _call(
         self,
