@@ -21,7 +21,10 @@ start (about 15 ms here), the same for every tool, which is most of a replayed r
 Every figure is the wall time of a fresh process, as a user waits for it (interpreter
 start and imports included, for every tool alike), median over the repeats; peak
 memory is ru_maxrss of that process tree (largest single process, from wait4) and
-the largest sum of RSS over the tree (sampled every 0.1 s, cold runs only).
+the largest sum of RSS over the tree (sampled every 0.1 s, cold runs only). Beside
+the targets it prints two floors of the design: the CPU of `ast.parse` on every file
+(the collector's first step) and a fresh interpreter importing LibCST's parser (what a
+run after an edit waits for), as ratios to grimp's cold and warm times.
 Results also go to bench/.trees/results-<tree>.json.
 """
 
@@ -243,6 +246,23 @@ def cache_kinds(cache: Path) -> list[str]:
 
 IMPORT_FLOOR = "import importguard.cli.main"  # what every check that is not a fast replay imports
 
+# What the design cannot go below, whatever importguard does after: CPython's `ast.parse`
+# of every file (the collector parses each file with it once; the CPU is what it costs
+# in one process), and a fresh interpreter that imports LibCST's parser (what a run that
+# must collect one edited file waits for).
+AST_PARSE_ALL = """
+import ast, json, sys, time
+files = json.load(open(sys.argv[1]))
+start = time.process_time()
+for path in files:
+    try:
+        ast.parse(open(path, "rb").read())
+    except (SyntaxError, ValueError):
+        pass
+print(time.process_time() - start)
+"""
+LIBCST_IMPORT = "import libcst._parser.entrypoints"
+
 
 # ----------------------------------------------------------------------------- bench
 
@@ -359,6 +379,12 @@ def bench(name: str, tree: Tree, repeats: int, cold_repeats: int, jobs: int, nai
     results["cache_kinds"] = cache_kinds(ig_cache)
     floor_runs = warm("interpreter + importguard's imports", [PYTHON, "-c", IMPORT_FLOOR])
     results["import_floor_s"] = round(median(floor_runs), 4)
+    warm("interpreter + LibCST's parser", [PYTHON, "-c", LIBCST_IMPORT])
+    listing = work / "files.json"
+    listing.write_text(json.dumps([str(p) for p in files]))
+    ast_run = run([PYTHON, "-c", AST_PARSE_ALL, str(listing)], root)
+    results["ast_parse_cpu_s"] = round(float(ast_run.stdout), 3)
+    print(f"  {'ast.parse of every file, 1 proc':34} cpu {results['ast_parse_cpu_s']:.3f} s", flush=True)
 
     sub_cache = work / "importguard-sub"
     cold(f"importguard cold {tree.subpackage}/", lambda c: importguard(tree.subpackage, c, jobs), sub_cache)
@@ -371,8 +397,6 @@ def bench(name: str, tree: Tree, repeats: int, cold_repeats: int, jobs: int, nai
         verdicts(name, results, tree)
         return results
     # Naive baseline and parse-only floors from one pass: every file, one process.
-    listing = work / "files.json"
-    listing.write_text(json.dumps([str(p) for p in files]))
     naive_run = run([PYTHON, "-c", NAIVE, str(listing), str(work / "naive.json")], root)
     naive = json.loads((work / "naive.json").read_text())
     times = {str(Path(p).resolve()): t for p, t in naive["times"].items()}
@@ -470,6 +494,15 @@ def verdicts(name: str, r: dict[str, Any], tree: Tree) -> None:
         ok = value >= limit if "faster" in label else value <= limit
         on_cpu = "" if cpu is None else f"   (CPU time: {cpu:.2f} {unit}, {'PASS' if cpu <= limit else 'FAIL'})"
         print(f"     {'PASS' if ok else 'FAIL'}  {label:44} {value:8.2f} {unit}{on_cpu}")
+    if "ast_parse_cpu_s" in r:
+        grimp_cold = r["grimp build_graph cold"]
+        parse_wall = r["ast_parse_cpu_s"] / r["jobs"]
+        libcst_import = r["interpreter + LibCST's parser"]["median_s"]
+        print("  -- floors of this design (CPython's ast reads every file, LibCST builds the import graph):")
+        print(f"     ast.parse of every file alone, on {r['jobs']} processes: {parse_wall / grimp_cold['median_s']:.1f}x"
+              f" grimp's cold (CPU {r['ast_parse_cpu_s'] / max(grimp_cold['cpu_s'], 1e-9):.1f}x)")
+        print(f"     a fresh interpreter importing LibCST's parser (one edit waits for it):"
+              f" {libcst_import / r[warm_peer]['median_s']:.2f}x grimp's warm")
 
 
 def bench_venv() -> tuple[str, str]:
