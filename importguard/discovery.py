@@ -17,6 +17,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
+from importguard.cache.lookups import listed_without_links
 from importguard.errors import DiscoveryError
 from importguard.files.gitignore import git_ignored
 from importguard.model import SourceFile
@@ -328,7 +329,18 @@ def _walk(
                                      "cannot read file: broken or looping symbolic link"))
                 else:
                     python_files.append(name)
+        if not any(map(_is_link, entries)):
+            # A replay record stamps the directories walked; one that holds a link gets no
+            # stamp, which this listing decides instead of another (cache/lookups.py).
+            listed_without_links(absolute, stat)
         yield directory, python_files, problems
+
+
+def _is_link(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True  # not known to be none
 
 
 _entry_name = attrgetter("name")

@@ -109,8 +109,11 @@ class Replay:
             elif trusted(stat, now) is None:
                 return
             else:
-                directory, name = os.path.split(path)
-                files.setdefault(directory, []).extend((name, *stat))
+                directory, name = _split(path)
+                entries = files.get(directory)
+                if entries is None:
+                    entries = files[directory] = []
+                entries += (name, *stat)
         lookups = self._lookups(report, absent)
         if lookups is None:
             return
@@ -178,6 +181,16 @@ class Replay:
                          key=lambda p: p.stat().st_mtime_ns)
         for stale in records[:-_KEEP]:
             stale.unlink(missing_ok=True)
+
+
+def _split_posix(path: str) -> tuple[str, str]:
+    """os.path.split of an absolute, normalised POSIX path, without its general case
+    (thousands of recorded files a run)."""
+    directory, _, name = path.rpartition("/")
+    return directory or "/", name
+
+
+_split = os.path.split if os.sep != "/" or os.altsep else _split_posix
 
 
 def _libcst_version_file() -> list[str]:
