@@ -394,8 +394,19 @@ def display_path(path: str) -> str:
 
 @lru_cache(maxsize=1 << 14)  # every hop of every chain repeats a few paths
 def display_path_from(path: str, cwd: str) -> str:
+    if _POSIX and path.startswith(cwd + "/") and _normalised(path) and not path.startswith("..", len(cwd) + 1):
+        return path[len(cwd) + 1:]  # what relpath and as_posix make of it, without their cost
     try:
         relative = os.path.relpath(path, cwd)
     except ValueError:  # another drive on Windows
         return Path(path).as_posix()
     return Path(path if relative.startswith("..") else relative).as_posix()
+
+
+_POSIX = os.sep == "/" and os.altsep is None
+
+
+def _normalised(path: str) -> bool:
+    """Whether normpath would leave this absolute POSIX path as it is."""
+    return "//" not in path and "/./" not in path and "/../" not in path \
+        and not path.endswith(("/", "/.", "/.."))
