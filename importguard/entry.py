@@ -37,13 +37,14 @@ def main() -> None:
         try:
             code = fast_replay.try_replay(argv)
         finally:
-            if not argv or argv[0] != "check":
-                gc.enable()
+            gc.enable()
         if code is None:
-            if argv and argv[0] == "check" and _follows_a_change(argv):
-                from importguard.cache import early_parser
+            if argv and argv[0] == "check":
+                if _follows_a_change(argv):
+                    from importguard.cache import early_parser
 
-                early_parser.start()
+                    early_parser.start()  # forked with the collector on: LibCST's trees are cyclic
+                gc.disable()
             fast_replay.invocation = argv
             from importguard.cli.main import cli
 

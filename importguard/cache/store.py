@@ -294,6 +294,8 @@ class FactsCache:
         base = self._base
         if base is None:
             return path
+        if path.startswith(base):  # absolute, below the base: the common case, first
+            return path[len(base):]
         if not os.path.isabs(path):
             path = os.path.abspath(path)
         return path[len(base):] if path.startswith(base) else path
@@ -422,10 +424,11 @@ class FactsCache:
             if module != source.module or type(is_package) is not int or is_package != source.is_package \
                     or type(hashed) is not str:
                 return None
-            now = file_stat(source.path)
-            if now is None:
+            try:  # file_stat, inline: once per file of the tree on every check
+                st = os.stat(source.path)
+            except OSError:
                 return None
-            self.stats[source.path] = now
+            now = self.stats[source.path] = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
             if (mtime, ctime, size, inode) != now:  # never equal when the stat was not kept (None)
                 try:
                     from importguard.facts import budget  # only for a file whose stat changed
