@@ -95,7 +95,7 @@ class Replay:
         if not report.consulted_files and not report.consulted_listings:
             return
         now = self.started
-        own = cache.own_sources() + _libcst_version_file()
+        own = (*cache.own_sources(), *_libcst_version_file())
         files: dict[str, list[Any]] = {}
         absent = []
         known = self.known_stats

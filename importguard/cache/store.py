@@ -99,14 +99,16 @@ def file_stat(path: str) -> Optional[Stat]:
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole importguard package
 
 
-def own_sources() -> list[str]:
+@functools.lru_cache(maxsize=None)
+def own_sources() -> tuple[str, ...]:
     """importguard's own Python files, sorted: an edit of them (an editable install)
-    makes every stored answer another run's."""
+    makes every stored answer another run's. Listed once a process: the results record
+    and the replay record both ask, and a process runs the code it imported anyway."""
     found = []
     for directory, subdirectories, files in os.walk(_PACKAGE):
         subdirectories[:] = [d for d in subdirectories if d != "__pycache__"]
         found.extend(os.path.join(directory, name) for name in files if name.endswith(".py"))
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 def digest(data: bytes) -> str:
