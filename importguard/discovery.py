@@ -13,9 +13,11 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
+from importguard.cache.lookups import listed_without_links
 from importguard.errors import DiscoveryError
 from importguard.files.gitignore import git_ignored
 from importguard.model import SourceFile
@@ -102,11 +104,13 @@ def _modules_in(directory: str, names: Iterable[str], src_roots: Sequence[Path],
     package it is named from is worked out once for all of them."""
     prefix, root = packages[directory] if directory in packages else _package_of(Path(directory), src_roots, packages)
     package, within, where = ".".join(prefix), ".".join((*prefix, "")), str(root)
+    joined = os.path.join(directory, "")  # + name: os.path.join for a name without a separator
     for name in names:
         if name == "__init__.py":
-            yield SourceFile(os.path.join(directory, name), package, True, where)
+            yield SourceFile(joined + name, package, True, where)
         else:
-            yield SourceFile(os.path.join(directory, name), within + _stem(name), False, where)
+            dot = name.rfind(".")  # _stem, inline: once per file of the tree
+            yield SourceFile(joined + name, within + (name[:dot] if 0 < dot < len(name) - 1 else name), False, where)
 
 
 def _stem(name: str) -> str:
@@ -288,7 +292,7 @@ def _walk(
             continue
         seen_dirs.add(key)
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            entries = sorted(os.scandir(directory), key=_entry_name)
         except OSError as error:
             walked.append((absolute, None, None))
             yield directory, [], [(directory, f"cannot list directory: {error.strerror or error}")]
@@ -296,38 +300,50 @@ def _walk(
         taken: list[str] = []
         excluded: list[str] = []
         walked.append((absolute, taken, excluded))  # filled below
-        names = {entry.name for entry in entries} if exclude_package_data else set()
         python_files: list[str] = []
         problems: list[tuple[str, str]] = []
         for entry in entries:
             name = entry.name
-            entry_relative = relative + name
-            if excluded_name(name) if excluded_name is not None else excluder.excluded(entry_relative, name):
+            if excluded_name(name) if excluded_name is not None else excluder.excluded(relative + name, name):
                 excluded.append(name)
                 continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
-            if ignored and (entry_relative + "/" if is_dir else entry_relative) in ignored:
+            if ignored and (relative + name + "/" if is_dir else relative + name) in ignored:
                 excluded.append(name)
                 continue
-            # As Path(entry.path) spells it: top is a Path's string, so only "./" can differ.
-            path = name if directory == "." else entry.path
             if is_dir:
-                if names and name in PACKAGE_DATA_NAMES \
-                        and is_package_data(name, names, os.path.isfile(os.path.join(entry.path, "__init__.py"))):
+                if exclude_package_data and name in PACKAGE_DATA_NAMES and is_package_data(
+                        name, [e.name for e in entries], os.path.isfile(os.path.join(entry.path, "__init__.py"))):
                     excluded.append(name)
                     continue
                 taken.append(name)
-                stack.append((path, entry_relative + "/"))
+                # As Path(entry.path) spells it: top is a Path's string, so only "./" can differ.
+                stack.append((name if directory == "." else entry.path, relative + name + "/"))
             elif name.endswith(".py"):
                 taken.append(name)
-                if entry.is_symlink() and not os.path.exists(path):
-                    problems.append((path, "cannot read file: broken or looping symbolic link"))
+                if entry.is_symlink() and not os.path.exists(name if directory == "." else entry.path):
+                    problems.append((name if directory == "." else entry.path,
+                                     "cannot read file: broken or looping symbolic link"))
                 else:
                     python_files.append(name)
+        if not any(map(_is_link, entries)):
+            # A replay record stamps the directories walked; one that holds a link gets no
+            # stamp, which this listing decides instead of another (cache/lookups.py).
+            listed_without_links(absolute, stat)
         yield directory, python_files, problems
+
+
+def _is_link(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True  # not known to be none
+
+
+_entry_name = attrgetter("name")
 
 
 @dataclass
@@ -373,13 +389,24 @@ class ModuleResolver:
 def display_path(path: str) -> str:
     """Relative to the working directory where possible, with forward slashes: how a
     path is shown to users (a report must not change with the checkout's location)."""
-    return _display_path(path, os.getcwd())
+    return display_path_from(path, os.getcwd())
 
 
 @lru_cache(maxsize=1 << 14)  # every hop of every chain repeats a few paths
-def _display_path(path: str, cwd: str) -> str:
+def display_path_from(path: str, cwd: str) -> str:
+    if _POSIX and path.startswith(cwd + "/") and _normalised(path) and not path.startswith("..", len(cwd) + 1):
+        return path[len(cwd) + 1:]  # what relpath and as_posix make of it, without their cost
     try:
         relative = os.path.relpath(path, cwd)
     except ValueError:  # another drive on Windows
         return Path(path).as_posix()
     return Path(path if relative.startswith("..") else relative).as_posix()
+
+
+_POSIX = os.sep == "/" and os.altsep is None
+
+
+def _normalised(path: str) -> bool:
+    """Whether normpath would leave this absolute POSIX path as it is."""
+    return "//" not in path and "/./" not in path and "/../" not in path \
+        and not path.endswith(("/", "/.", "/.."))

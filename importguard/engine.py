@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Container, Iterable, Iterator, Mapping, Optional, Sequence
 
 from importguard.config import Config
-from importguard.discovery import ModuleResolver, discover, display_path
+from importguard.discovery import ModuleResolver, discover, display_path, display_path_from
 from importguard.rules import ALL_RULES, Project, Rule
 from importguard.selection import Selection, check_selectors, selected_codes
 from importguard.rules.ig903_unused_suppression import UnusedSuppression
@@ -330,7 +330,7 @@ def finish(kept: Iterable[Finding], files_checked: int, warnings: Iterable[str],
     computed before (display paths)."""
     unique = {(f.path, f.line, f.column, f.code, f.message): f for f in kept}
     marked = unique.values() if installed is None else map(resolver.finding, unique.values())
-    ordered = sorted((display(f) for f in marked), key=lambda f: f.sort_key)
+    ordered = sorted(displayed(marked), key=lambda f: f.sort_key)
     if plan_inputs is not None:
         from importguard.plan.network import plan_for_findings
 
@@ -459,11 +459,37 @@ def display_hop(hop: Hop) -> Hop:
 
 
 def display(finding: Finding) -> Finding:
-    return replace(
-        finding,
-        path=display_path(finding.path),
-        chain=tuple(display_hop(h) for h in finding.chain),
-    )
+    return displayed((finding,))[0]
+
+
+def displayed(findings: Iterable[Finding]) -> list[Finding]:
+    """Each finding with its path and its hops' paths as display_path spells them. A
+    report repeats a few hundred paths and a thousand hops over its findings: each is
+    spelt once, and the copies are made as the codec makes decoded facts (cache/codec.py:
+    a frozen dataclass's __init__ or `replace` costs a report of thousands of hops
+    milliseconds)."""
+    cwd = os.getcwd()
+    paths: dict[str, str] = {}
+    hops: dict[Hop, Hop] = {}
+    new = object.__new__
+    shown = []
+    for finding in findings:
+        chain = []
+        for hop in finding.chain:
+            shown_hop = hops.get(hop)
+            if shown_hop is None:
+                path = paths.get(hop.path)
+                if path is None:
+                    path = paths[hop.path] = display_path_from(hop.path, cwd)
+                shown_hop = hops[hop] = hop.at_path(path)
+            chain.append(shown_hop)
+        path = paths.get(finding.path)
+        if path is None:
+            path = paths[finding.path] = display_path_from(finding.path, cwd)
+        copy = new(Finding)
+        copy.__dict__.update(finding.__dict__, path=path, chain=tuple(chain))
+        shown.append(copy)
+    return shown
 
 
 def explanation(

@@ -3,6 +3,7 @@ quiet on Ctrl-C and on a closed pipe, whichever path printed."""
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import sys
@@ -28,21 +29,34 @@ def main() -> None:
                 pass
     try:
         # The record is a few thousand small objects, none of them cyclic: a collection
-        # while it loads is a tenth of a replay.
+        # while it loads is a tenth of a replay. A `check` that goes on keeps the
+        # collector off too: a short-lived run whose imports, stored findings and
+        # report are not cyclic (its analysis runs with it off anyway, cache/loader.py),
+        # where the collections cost a run without a replay a few milliseconds.
         gc.disable()
         try:
             code = fast_replay.try_replay(argv)
         finally:
             gc.enable()
         if code is None:
-            if argv and argv[0] == "check" and _follows_a_change(argv):
-                from importguard.cache import early_parser
+            if argv and argv[0] == "check":
+                if _follows_a_change(argv):
+                    from importguard.cache import early_parser
 
-                early_parser.start()
+                    early_parser.start()  # forked with the collector on: LibCST's trees are cyclic
+                gc.disable()
             fast_replay.invocation = argv
             from importguard.cli.main import cli
 
-            cli.main(prog_name="importguard")
+            if not argv or argv[0] != "check":
+                cli.main(prog_name="importguard")
+                return
+            try:
+                cli.main(prog_name="importguard")
+            except SystemExit as done:
+                if done.code is not None and type(done.code) is not int:
+                    raise  # a message for Python to print
+                _exit_without_teardown(done.code or 0)
             return
         # Replayed: all printed and flushed, nothing to close. Tearing down the record's
         # objects at exit would cost a replay another tenth.
@@ -67,6 +81,17 @@ def _follows_a_change(argv: list[str]) -> bool:
     from importguard.cache import fast_replay
 
     return fast_replay.outdated is not None or "--changed-only" in argv
+
+
+def _exit_without_teardown(code: int) -> None:
+    """A check's exit: the exit handlers run (the early parser's, the standard
+    library's) and what was printed is flushed, but the interpreter does not free its
+    objects one by one, a tenth of a check that printed stored findings."""
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is None:  # not CPython: the usual exit
+        sys.exit(code)
+    run_exit_handlers()
+    _flush_and_exit(code)
 
 
 def _flush_and_exit(code: int) -> None:

@@ -615,3 +615,38 @@ def test_the_plan_after_an_edit_starts_from_the_record_where_nothing_it_read_cha
         assert reuse[-1] == expected
         # pkg/__init__'s search reaches pkg.c: its findings are computed again, and its starts.
         assert cached_run == ([] if name.endswith("without findings") else ["pkg/__init__.py", "pkg/c.py"]), name
+
+
+def test_a_check_whose_findings_are_all_stored_reads_only_the_header(tmp_path, reuse):
+    """The per-module sections (three quarters of the record on a real tree) are read
+    only after an edit: bytes after the header that are not even text do not stop a
+    check with nothing changed from reusing everything."""
+    root = write_tree(tmp_path / "tree", TREE)
+    cache = tmp_path / "cache"
+    first = run(root, ".", "--cache-dir", str(cache))
+    (path,) = cache.glob("results-*.json")
+    header, _, sections = path.read_bytes().partition(b"\n")
+    path.write_bytes(header + b"\n\xff\xfe" + sections)
+    assert run(root, ".", "--cache-dir", str(cache)) == first and reuse[-1] == "all"
+    append("app/ops/gemm.py", "import cutlass\n")(root)  # now the sections are read: garbage, no reuse
+    assert run(root, ".", "--cache-dir", str(cache)) == run(root, ".", "--no-cache") and reuse[-1] == "none"
+
+
+def test_sections_of_a_record_rewritten_after_its_header_was_read_are_not_used(tmp_path, reuse, monkeypatch):
+    """After an edit, the sections are read from the file whose header was read: one
+    rewritten in between (by another check) is another record, and everything is
+    computed again."""
+    from importguard.cache.results import ResultStore
+
+    root = write_tree(tmp_path / "tree", TREE)
+    cache = tmp_path / "cache"
+    run(root, ".", "--cache-dir", str(cache))
+    real = ResultStore.load_partial
+
+    def rewritten_first(self, record):
+        self.path.write_bytes(self.path.read_bytes() + b" ")
+        return real(self, record)
+
+    monkeypatch.setattr(ResultStore, "load_partial", rewritten_first)
+    append("app/ops/gemm.py", "import cutlass\n")(root)
+    assert run(root, ".", "--cache-dir", str(cache)) == run(root, ".", "--no-cache") and reuse[-1] == "none"

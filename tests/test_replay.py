@@ -299,6 +299,31 @@ def test_a_directory_found_unchanged_is_not_listed_again_for_links(tmp_path, mon
     assert lookups._settled_stamp(str(directory), later, 2_000_000_000) is None and listed == [str(directory)]
 
 
+def test_a_directory_the_walk_listed_without_links_is_not_listed_again_for_them(tmp_path, monkeypatch):
+    """Discovery just listed each directory it walked: one without a link keeps the
+    stamp taken before the listing, and taking its stamp for a record lists it no
+    more. One with a link, or changed since, is listed again (and gets no stamp)."""
+    from importguard.cache import lookups
+    from importguard.discovery import discover
+
+    plain, linked = tmp_path / "pkg", tmp_path / "pkg" / "sub"
+    linked.mkdir(parents=True)
+    (plain / "__init__.py").write_text("")
+    (linked / "__init__.py").write_text("")
+    os.symlink(tmp_path / "elsewhere.py", linked / "b.py")
+    monkeypatch.setattr(lookups, "_verified", {})
+    discover([plain], tmp_path, ())
+    later = time.time_ns() + 10_000_000_000  # past the racy window
+    listed = []
+    real_scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: (listed.append(path), real_scandir(path))[1])
+    assert lookups._settled_stamp(str(plain), later, 2_000_000_000) == lookups.stamp(os.stat(plain))
+    assert listed == []
+    assert lookups._settled_stamp(str(linked), later, 2_000_000_000) is None and listed == [str(linked)]
+    (plain / "c.py").write_text("")  # a new entry: another stamp, listed again
+    assert lookups._settled_stamp(str(plain), later, 2_000_000_000) is not None and listed[-1] == str(plain)
+
+
 def test_a_record_the_console_script_found_outdated_is_not_read_again(tmp_path, analyses, monkeypatch):
     """The console script checks the record before click loads; when it found an input
     changed, the CLI analyses at once instead of reading and checking it again."""

@@ -123,11 +123,18 @@ def _matches_any(name: str, patterns: list[str]) -> bool:
     return any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
-# Directories whose recorded stamp this process found unchanged, with that stamp: they
-# held no symbolic link when it was recorded (else it would have none) and have not
-# changed since (the kernel sets ctime on any change of an entry), so taking their
-# stamp again need not list them to look for links (_settled_stamp).
+# Directories known to hold no symbolic link as long as their stamp is the one kept
+# here (the kernel sets ctime on any change of an entry), so that taking their stamp
+# again need not list them to look for links (_settled_stamp): those whose recorded
+# stamp this process found unchanged (a recorded stamp proves no link then, else there
+# would be none), and those a discovery walk listed without finding one, with the
+# stamp taken before it listed them (listed_without_links).
 _verified: dict[str, list[int]] = {}
+
+
+def listed_without_links(directory: str, st: Any) -> None:
+    """`directory`, stat'ed as `st` and then listed, held no symbolic link."""
+    _verified[directory] = stamp(st)
 
 
 def unchanged(lookups: list[Lookup], detail: Optional[Callable[[Any], Any]] = None) -> bool:

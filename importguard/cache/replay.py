@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
@@ -46,7 +45,7 @@ from importguard.model import Finding, Plan, Report
 from importguard.files.regular_file import read_regular
 
 _KEEP = 8
-_dumps = partial(json.dumps, separators=(",", ":"), check_circular=False)
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode  # as json.dumps with these, built once
 
 
 class Replay:
@@ -96,7 +95,7 @@ class Replay:
         if not report.consulted_files and not report.consulted_listings:
             return
         now = self.started
-        own = cache.own_sources() + _libcst_version_file()
+        own = (*cache.own_sources(), *_libcst_version_file())
         files: dict[str, list[Any]] = {}
         absent = []
         known = self.known_stats
@@ -109,8 +108,11 @@ class Replay:
             elif trusted(stat, now) is None:
                 return
             else:
-                directory, name = os.path.split(path)
-                files.setdefault(directory, []).extend((name, *stat))
+                directory, name = _split(path)
+                entries = files.get(directory)
+                if entries is None:
+                    entries = files[directory] = []
+                entries += (name, *stat)
         lookups = self._lookups(report, absent)
         if lookups is None:
             return
@@ -178,6 +180,16 @@ class Replay:
                          key=lambda p: p.stat().st_mtime_ns)
         for stale in records[:-_KEEP]:
             stale.unlink(missing_ok=True)
+
+
+def _split_posix(path: str) -> tuple[str, str]:
+    """os.path.split of an absolute, normalised POSIX path, without its general case
+    (thousands of recorded files a run)."""
+    directory, _, name = path.rpartition("/")
+    return directory or "/", name
+
+
+_split = os.path.split if os.sep != "/" or os.altsep else _split_posix
 
 
 def _libcst_version_file() -> list[str]:

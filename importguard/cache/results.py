@@ -54,6 +54,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import stat as stat_mode
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -79,7 +80,6 @@ from importguard.engine import (
     with_inputs,
 )
 from importguard.model import Finding, Plan, Report
-from importguard.files.regular_file import read_regular
 from importguard.rules import Rule
 from importguard.rules._lazy_blockers import names_imported
 
@@ -109,8 +109,9 @@ class ResultStore:
             **{name: repr(value) for name, value in sorted(options.items())},
         }
         self.path = directory / f"results-{key_name(self.key)}.json"
-        self._text: Optional[str] = None  # the file as last read, its sections parsed only on demand
-        self._sections_at = 0  # where its per-module sections begin
+        # The header line as last read, of a file of this stat: its sections are read
+        # and parsed only on demand (load_partial), from the same file.
+        self._header: Optional[tuple[int, os.stat_result]] = None  # (its length in bytes, the file's stat)
         # The sections as last written (decoded, and their text where it was kept): the
         # next delta's base.
         self._base: Optional[tuple[dict[str, Any], Optional[str]]] = None
@@ -132,14 +133,16 @@ class ResultStore:
         """The header of the record, if it is one of this key and shape."""
         if self.memory is not None:
             return self.memory
+        self._header = None
         try:
-            text = read_regular(self.path, cache.MAX_CACHE_FILE_BYTES).decode("utf-8")
+            line, stat = _read_first_line(self.path, cache.MAX_CACHE_FILE_BYTES)
+            text = line.decode("utf-8")
             record, end = _scan(text, 0)
         except (OSError, ValueError, StopIteration):
             return None
-        if text[end:end + 1] != "\n" or not _well_formed(record, self.key):
+        if text[end:] != "\n" or not _well_formed(record, self.key):
             return None
-        self._text, self._sections_at = text, end + 1
+        self._header = (len(line), stat)
         return record
 
     def load_partial(self, record: dict[str, Any]) -> Optional[dict[str, Any]]:
@@ -148,20 +151,20 @@ class ResultStore:
         with this header (each line carries the token of the write it belongs to)."""
         if all(name in record for name in _PER_MODULE):
             return record  # kept in memory whole
-        text = self._text
-        if text is None:
+        if self._header is None:
             return None
         try:
-            base, end = _scan(text, self._sections_at)
+            text = _read_after(self.path, *self._header).decode("utf-8")
+            base, end = _scan(text, 0)
             if not _sections_well_formed(base, _PER_MODULE):
                 return None
-            self._base = (base, text[self._sections_at:end])
+            self._base = (base, text[:end])
             if end == len(text):
                 return base if base.get("token") == record.get("token") else None
             if text[end:end + 1] != "\n":
                 return None
             delta, _ = _scan(text, end + 1)
-        except (ValueError, StopIteration):
+        except (OSError, ValueError, StopIteration):
             return None
         if not _sections_well_formed(delta, ("set", "drop")) or delta.get("token") != record.get("token") \
                 or delta.get("base") != base.get("token"):
@@ -190,6 +193,52 @@ class ResultStore:
             _prune(self.directory)
         except OSError:
             pass  # the facts cache warns about an unwritable directory; this only costs speed
+
+
+def _read_first_line(path: Path, limit: int) -> tuple[bytes, os.stat_result]:
+    """The file's first line, newline included (or all of it, without one), and its
+    stat: as read_regular reads a file (a regular file only, no pipe waited on, none
+    larger than `limit`), but not past the line. A check whose findings are all stored
+    reads the header alone, a quarter of the record."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        stat = os.fstat(fd)
+        if not stat_mode.S_ISREG(stat.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        if stat.st_size > limit:
+            raise OSError(f"{path} is larger than {limit} bytes")
+        chunks = []
+        while True:
+            chunk = os.read(fd, _CHUNK)
+            end = chunk.find(b"\n")
+            if end >= 0:
+                chunks.append(chunk[:end + 1])
+                return b"".join(chunks), stat
+            if not chunk:
+                return b"".join(chunks), stat
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def _read_after(path: Path, offset: int, stat: os.stat_result) -> bytes:
+    """What follows the first `offset` bytes of the file whose header was read, while
+    it is still that file (same inode, size and mtime): one rewritten meanwhile is
+    another record (each line also carries its write's token)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        now = os.fstat(fd)
+        if (now.st_ino, now.st_dev, now.st_size, now.st_mtime_ns) != (stat.st_ino, stat.st_dev, stat.st_size,
+                                                                        stat.st_mtime_ns):
+            raise OSError(f"{path} changed since its header was read")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            handle.seek(offset)
+            return handle.read(now.st_size - offset)
+    finally:
+        os.close(fd)
+
+
+_CHUNK = 1 << 20
 
 
 def _encoded_sections(token: str, sections: dict[str, Any]) -> Iterator[bytes]:

@@ -99,14 +99,16 @@ def file_stat(path: str) -> Optional[Stat]:
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole importguard package
 
 
-def own_sources() -> list[str]:
+@functools.lru_cache(maxsize=None)
+def own_sources() -> tuple[str, ...]:
     """importguard's own Python files, sorted: an edit of them (an editable install)
-    makes every stored answer another run's."""
+    makes every stored answer another run's. Listed once a process: the results record
+    and the replay record both ask, and a process runs the code it imported anyway."""
     found = []
     for directory, subdirectories, files in os.walk(_PACKAGE):
         subdirectories[:] = [d for d in subdirectories if d != "__pycache__"]
         found.extend(os.path.join(directory, name) for name in files if name.endswith(".py"))
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 def digest(data: bytes) -> str:
@@ -294,6 +296,8 @@ class FactsCache:
         base = self._base
         if base is None:
             return path
+        if path.startswith(base):  # absolute, below the base: the common case, first
+            return path[len(base):]
         if not os.path.isabs(path):
             path = os.path.abspath(path)
         return path[len(base):] if path.startswith(base) else path
@@ -422,10 +426,11 @@ class FactsCache:
             if module != source.module or type(is_package) is not int or is_package != source.is_package \
                     or type(hashed) is not str:
                 return None
-            now = file_stat(source.path)
-            if now is None:
+            try:  # file_stat, inline: once per file of the tree on every check
+                st = os.stat(source.path)
+            except OSError:
                 return None
-            self.stats[source.path] = now
+            now = self.stats[source.path] = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
             if (mtime, ctime, size, inode) != now:  # never equal when the stat was not kept (None)
                 try:
                     from importguard.facts import budget  # only for a file whose stat changed
