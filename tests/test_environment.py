@@ -312,12 +312,14 @@ def test_a_branch_of_a_conditional_expression_the_platform_rules_out(tmp_path):
 _SHORT_CIRCUITS = {
     "pkg/__init__.py": "",
     # module level: `and`, `or`, and an operand after a platform test and another one
-    "pkg/top.py": ("import torch\n"
+    "pkg/top.py": ("import os\nimport torch\n"
                    "A = torch.version.hip and torch.cuda.is_available()\n"
                    "B = not torch.version.hip or torch.cuda.get_device_name(0)\n"
                    "C = bool(A) and torch.version.hip and torch.cuda.current_device()\n"
                    "if bool(B):\n"
-                   "    D = torch.version.hip is not None and torch.cuda.current_device()\n"),
+                   "    D = torch.version.hip is not None and torch.cuda.current_device()\n"
+                   # diffusers' quantizers/gguf/utils.py, with the variable unset
+                   "E = os.getenv('GGUF_KERNELS', 'false').lower() in ['1', 'true'] and torch.cuda.is_available()\n"),
     # function bodies (torchao/float8/config.py's `__post_init__`): `and`, `or`, `x if t else y`
     "pkg/body.py": ("import torch\n\n"
                     "def both():\n"
@@ -336,7 +338,8 @@ _SHORT_CIRCUITS = {
 def test_an_operand_after_a_platform_test_the_profile_rules_out(tmp_path):
     """`torch.version.hip and torch.cuda.is_available()` calls nothing on CUDA, as
     `if torch.version.hip: torch.cuda.is_available()` does not: at module level and in
-    a function body, right of `and` and `or`, and in a conditional expression."""
+    a function body, right of `and` and `or`, and in a conditional expression; nor does
+    an operand after a test of a variable that is unset."""
     write_tree(tmp_path, _SHORT_CIRCUITS)
     assert [(f.code, f.path, f.line) for f in check_tree(tmp_path).findings] == []
 
@@ -347,5 +350,12 @@ def test_an_operand_after_a_platform_test_is_still_reported_for_its_platform(tmp
     branch of `x if t else y` only with `undecided-calls = "follow"`, as before)."""
     write_tree(tmp_path, {**_SHORT_CIRCUITS, "pyproject.toml": '[tool.importguard]\nenvironment = { platform = "rocm" }\n'})
     found = [(f.code, f.path, f.line) for f in check_tree(tmp_path).findings]
-    assert found == [("IG003", "pkg/body.py", 13), ("IG003", "pkg/top.py", 2), ("IG003", "pkg/top.py", 3),
-                     ("IG003", "pkg/top.py", 4), ("IG003", "pkg/top.py", 6)]
+    assert found == [("IG003", "pkg/body.py", 13), ("IG003", "pkg/top.py", 3), ("IG003", "pkg/top.py", 4),
+                     ("IG003", "pkg/top.py", 5), ("IG003", "pkg/top.py", 7)]
+
+
+def test_an_operand_after_a_variable_test_is_reported_where_the_profile_sets_it(tmp_path):
+    write_tree(tmp_path, {**_SHORT_CIRCUITS,
+                          "pyproject.toml": "[tool.importguard]\nenvironment = { env = { GGUF_KERNELS = '1' } }\n"})
+    found = [(f.code, f.path, f.line) for f in check_tree(tmp_path).findings]
+    assert found == [("IG003", "pkg/top.py", 8)]
