@@ -163,10 +163,44 @@ def _package_of_without_src(directory: str, packages: _Packages) -> tuple[tuple[
         if parent_parts:  # the parent is in a package: so is this directory
             packages[directory] = ((*parent_parts, name), parent_root)
         elif os.path.isfile(os.path.join(directory, "__init__.py")):
-            packages[directory] = ((name,), Path(parent))
+            grandparent, portion = os.path.split(parent)
+            if _imports_itself_through(directory, name, portion):
+                packages[directory] = ((portion, name), Path(grandparent))
+            else:
+                packages[directory] = ((name,), Path(parent))
         else:
             packages[directory] = ((), Path(directory))
     return packages[directory]
+
+
+_INIT_READ_LIMIT = 1 << 20
+
+
+def _imports_itself_through(directory: str, name: str, portion: str) -> bool:
+    """Whether the package in `directory` (`name`), whose parent `portion` has no
+    `__init__.py`, imports itself as `portion.name`: then `portion` is a namespace
+    package (PEP 420; megatron-core's wheel ships `megatron/core/` and no
+    `megatron/__init__.py`) and the package is `portion.name`, as its own absolute
+    imports say. Read from the package's `__init__.py` text (bounded), before any
+    collecting; the file is an input of the run like every checked file."""
+    if not portion.isidentifier() or not name.isidentifier() or portion == name:
+        return False  # `foo/foo/` is most often a checkout of `foo`, whose `foo.foo` is its own submodule
+    try:
+        with open(os.path.join(directory, "__init__.py"), "rb") as handle:
+            text = handle.read(_INIT_READ_LIMIT)
+    except OSError:
+        return False
+    return _self_import(portion, name).search(text) is not None
+
+
+@lru_cache(maxsize=64)
+def _self_import(portion: str, name: str) -> "re.Pattern[bytes]":
+    """`import portion.name…`, `from portion.name… import`, `from portion import name`
+    at the start of a line."""
+    dotted = re.escape(f"{portion}.{name}".encode())
+    return re.compile(rb"(?m)^[ \t]*(?:(?:import|from)[ \t]+" + dotted + rb"\b"
+                      rb"|from[ \t]+" + re.escape(portion.encode()) + rb"[ \t]+import[ \t]+\(?[ \t]*"
+                      + re.escape(name.encode()) + rb"\b)")
 
 
 def _absolute(path: str) -> str:

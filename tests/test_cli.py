@@ -265,6 +265,29 @@ def test_namespace_directories_inside_a_regular_package(tmp_path):
     assert [h["imported"] for h in finding["chain"]] == ["pkg.ns.deeper.mod", "pkg.ns.deeper.other", "cutlass"]
 
 
+def test_a_directory_its_packages_import_themselves_through_is_a_namespace_package(tmp_path):
+    # megatron-core's wheel: megatron/core/__init__.py (`import megatron.core.utils`) and
+    # no megatron/__init__.py. A src layout (`src/app`, imported as `app`) stays as it was.
+    write_tree(
+        tmp_path,
+        {
+            "ns/pkg/__init__.py": "import ns.pkg.utils\n",
+            "ns/pkg/utils.py": "from ns.pkg.ops import x\n",
+            "ns/pkg/ops.py": "import cutlass\nx = 1\n",
+            "src/app/__init__.py": "from app.ops import y\n",
+            "src/app/ops.py": "import cutlass\ny = 1\n",
+            # a checkout named as its package, which has a submodule of that name too
+            "foo/foo/__init__.py": "from foo.foo import z\n",
+            "foo/foo/foo.py": "import cutlass\nz = 1\n",
+        },
+    )
+    done = run("check", "--no-cache", "--format", "json", cwd=tmp_path)
+    chains = {f["path"]: [h["imported"] for h in f["chain"]] for f in json.loads(done.stdout)["findings"]}
+    assert chains == {"ns/pkg/__init__.py": ["ns.pkg.utils", "ns.pkg.ops", "cutlass"],
+                      "src/app/__init__.py": ["app.ops", "cutlass"],
+                      "foo/foo/__init__.py": ["foo.foo", "cutlass"]}, done.stderr
+
+
 def test_explain_names_each_configured_sink_once(tmp_path):
     write_tree(
         tmp_path,

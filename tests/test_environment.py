@@ -307,3 +307,55 @@ def test_a_branch_of_a_conditional_expression_the_platform_rules_out(tmp_path):
     })
     report = check_tree(tmp_path)
     assert [(f.code, f.path, f.line) for f in report.findings] == [("IG003", "pkg/utils.py", 8)]
+
+
+_SHORT_CIRCUITS = {
+    "pkg/__init__.py": "",
+    # module level: `and`, `or`, and an operand after a platform test and another one
+    "pkg/top.py": ("import os\nimport torch\n"
+                   "A = torch.version.hip and torch.cuda.is_available()\n"
+                   "B = not torch.version.hip or torch.cuda.get_device_name(0)\n"
+                   "C = bool(A) and torch.version.hip and torch.cuda.current_device()\n"
+                   "if bool(B):\n"
+                   "    D = torch.version.hip is not None and torch.cuda.current_device()\n"
+                   # diffusers' quantizers/gguf/utils.py, with the variable unset
+                   "E = os.getenv('GGUF_KERNELS', 'false').lower() in ['1', 'true'] and torch.cuda.is_available()\n"),
+    # function bodies (torchao/float8/config.py's `__post_init__`): `and`, `or`, `x if t else y`
+    "pkg/body.py": ("import torch\n\n"
+                    "def both():\n"
+                    "    if torch.version.hip and torch.cuda.is_available():\n"
+                    "        return 1\n\n"
+                    "def either():\n"
+                    "    return not torch.version.hip or torch.cuda.current_device()\n\n"
+                    "def chosen():\n"
+                    "    return torch.cuda.current_device() if torch.version.hip else 0\n\n"
+                    "both()\n"
+                    "either()\n"
+                    "chosen()\n"),
+}
+
+
+def test_an_operand_after_a_platform_test_the_profile_rules_out(tmp_path):
+    """`torch.version.hip and torch.cuda.is_available()` calls nothing on CUDA, as
+    `if torch.version.hip: torch.cuda.is_available()` does not: at module level and in
+    a function body, right of `and` and `or`, and in a conditional expression; nor does
+    an operand after a test of a variable that is unset."""
+    write_tree(tmp_path, _SHORT_CIRCUITS)
+    assert [(f.code, f.path, f.line) for f in check_tree(tmp_path).findings] == []
+
+
+def test_an_operand_after_a_platform_test_is_still_reported_for_its_platform(tmp_path):
+    """On ROCm the same operands run on some paths: module-level sites are reported as
+    before, and a call right of `and` in a body is followed (the right of `or` and a
+    branch of `x if t else y` only with `undecided-calls = "follow"`, as before)."""
+    write_tree(tmp_path, {**_SHORT_CIRCUITS, "pyproject.toml": '[tool.importguard]\nenvironment = { platform = "rocm" }\n'})
+    found = [(f.code, f.path, f.line) for f in check_tree(tmp_path).findings]
+    assert found == [("IG003", "pkg/body.py", 13), ("IG003", "pkg/top.py", 3), ("IG003", "pkg/top.py", 4),
+                     ("IG003", "pkg/top.py", 5), ("IG003", "pkg/top.py", 7)]
+
+
+def test_an_operand_after_a_variable_test_is_reported_where_the_profile_sets_it(tmp_path):
+    write_tree(tmp_path, {**_SHORT_CIRCUITS,
+                          "pyproject.toml": "[tool.importguard]\nenvironment = { env = { GGUF_KERNELS = '1' } }\n"})
+    found = [(f.code, f.path, f.line) for f in check_tree(tmp_path).findings]
+    assert found == [("IG003", "pkg/top.py", 8)]

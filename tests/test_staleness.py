@@ -211,3 +211,23 @@ def test_an_unlistable_directory_is_an_input_until_it_can_be_listed(tmp_path, mo
     assert lookups.unchanged(record)  # still unlistable: nothing to take again
     monkeypatch.setattr(os, "scandir", real_scandir)
     assert not lookups.unchanged(record)
+
+
+def test_a_package_that_stops_importing_itself_through_its_namespace_and_starts_again(tmp_path):
+    """Whether `ns/` (no `__init__.py`) is a namespace package is read from
+    `ns/pkg/__init__.py` (discovery.py): every module is renamed when that file changes,
+    and what the record keeps per file (the plan's unresolved calls) must not outlive it."""
+    init = tmp_path / "ns" / "pkg" / "__init__.py"
+    primed(tmp_path, {
+        "ns/pkg/__init__.py": "from ns.pkg import a\nfrom . import d\n",
+        "ns/pkg/a.py": "from ns.pkg.b import helper\nhelper()\n",
+        "ns/pkg/b.py": "import torch\ndef helper():\n    torch.cuda.current_device()\n",
+        "ns/pkg/c.py": "def other():\n    pass\n",
+        "ns/pkg/d.py": "from ns.pkg.c import other\nother()\n" + SINK_CALL,
+    })
+    init.write_text("from . import a\nfrom . import d\n")
+    settled(tmp_path)
+    assert same_as_uncached(tmp_path)[0] == 1
+    init.write_text("from ns.pkg import a\nfrom . import d\n")
+    settled(tmp_path)
+    assert same_as_uncached(tmp_path)[0] == 1

@@ -426,7 +426,10 @@ def check_incrementally(
                 results.last_reuse = "all"
                 early_parser.stop()  # nothing is parsed from here on: its CPU is another run's
                 return _replayed(record, paths, discovered, config, rules, reported, results, track_inputs)
-            if record["warnings"]:
+            if record["warnings"] or _renamed(reported, record["reported"]):
+                # A file named as another module than before (its package's own imports
+                # decide whether its parent is a namespace portion: discovery.py): what
+                # the record keeps per file was worked out under the old names.
                 partial = None
             else:
                 partial = loaded["partial"] if "partial" in loaded else results.load_partial(record)
@@ -438,6 +441,12 @@ def check_incrementally(
         pass  # a record this version cannot use: compute everything
     results.last_reuse = "none"
     return _full(paths, config, discovered, resolver, rules, collector, results, track_inputs, reported)
+
+
+def _renamed(reported: list[Any], before: list[Any]) -> bool:
+    """Whether a file reported both times is another module now."""
+    names = {path: module for path, module, _, _ in before}
+    return any(names.get(path, module) != module for path, module, _, _ in reported)
 
 
 def _outside_unchanged(outside: list[Any], resolver: Any, collector: Any) -> bool:

@@ -493,6 +493,17 @@ class _Walker:
             return [conditions.UNKNOWN], [conditions.UNKNOWN]
         return conditions.branch_terms(expression, self.condition_names, source)
 
+    def _operand_gate(self, operation: cst.BooleanOperation) -> list[str]:
+        """The terms a profile can decide that hold when `operation`'s right operand
+        runs (conditions.operand_gates), read through `ast`."""
+        source = _EMPTY_MODULE.code_for_node(operation.left).strip()
+        try:
+            left = ast.parse(f"({source})", mode="eval").body
+        except (SyntaxError, ValueError, RecursionError):
+            return []
+        terms = conditions.branch_terms(left, self.condition_names)
+        return conditions.decidable(terms[0] if isinstance(operation.operator, cst.And) else terms[1])
+
     def _try_body(self, body: cst.BaseSuite, ctx: _Context) -> None:
         """A try body: what follows `import x` there runs only when x is installed."""
         if not isinstance(body, cst.IndentedBlock):
@@ -1088,11 +1099,15 @@ class _ExpressionScanner:
             _ExpressionScanner(self.walker, self.ctx.on_branch(body_terms)).scan(node.body, in_lambda)  # type: ignore[attr-defined]
             _ExpressionScanner(self.walker, self.ctx.on_branch(else_terms)).scan(node.orelse, in_lambda)  # type: ignore[attr-defined]
             return
-        elif kind is cst.BooleanOperation and not self.ctx.conditional:
-            # `a() and b()`: b() runs only when a() is true (`or`: when false)
-            self.scan(node.left, in_lambda)  # type: ignore[attr-defined]
-            _ExpressionScanner(self.walker, self.ctx.under(conditional=True)).scan(node.right, in_lambda)  # type: ignore[attr-defined]
-            return
+        elif kind is cst.BooleanOperation:
+            # `a() and b()`: b() runs only when a() is true (`or`: when false), on some
+            # paths, and never where the profile rules out a() being true (false)
+            gate = self.walker._operand_gate(node)  # type: ignore[arg-type]
+            if gate or not self.ctx.conditional:
+                self.scan(node.left, in_lambda)  # type: ignore[attr-defined]
+                right = self.ctx.on_branch((*gate, conditions.UNKNOWN)) if gate else self.ctx.under(conditional=True)
+                _ExpressionScanner(self.walker, right).scan(node.right, in_lambda)  # type: ignore[attr-defined]
+                return
         elif kind in _NOT_RUN_AT_IMPORT:
             return
         # A node without fields to walk (a leaf, _LEAVES), or a value that is no node,

@@ -182,6 +182,29 @@ def branch_terms(test: ast.expr, names: dict[str, str], source: str = "") -> tup
     return [_unknown(source)], [_negated_unknown(source)]
 
 
+def operand_gates(operands: Sequence[ast.expr], is_and: bool, names: dict[str, str]) -> list[list[str]]:
+    """For each operand of `a and b and c` (`or`) after the first, the terms the
+    profile can decide that hold whenever it runs: the operands before it were true
+    (false). `torch.version.hip and torch.cuda.is_available()` calls nothing on CUDA."""
+    gates: list[list[str]] = []
+    held: list[str] = []
+    for operand in operands[:-1]:
+        held = held + decidable(branch_terms(operand, names)[0 if is_and else 1])
+        gates.append(held)
+    return gates
+
+
+def decidable(terms: Sequence[str]) -> list[str]:
+    """The terms a profile can decide: not `?` or `when:` (a site under only those is
+    marked as on some paths by its caller anyway)."""
+    found = []
+    for term in terms:
+        bare = term[len(NOT):] if term.startswith(NOT) else term
+        if bare != UNKNOWN and not bare.startswith(WHEN):
+            found.append(term)
+    return found
+
+
 def _negated_unknown(source: str) -> str:
     unknown = _unknown(source)
     return UNKNOWN if unknown == UNKNOWN else negate(unknown)

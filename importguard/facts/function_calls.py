@@ -523,14 +523,20 @@ class _Reader:
             elif kind is ast.BoolOp:  # `a() and b()`: b() only on some paths
                 values = current.values  # type: ignore[attr-defined]
                 push((values[0], conditional))
-                right = 2 if type(current.op) is ast.And and conditional in (0, 2) else 3  # type: ignore[attr-defined]
-                for value in values[1:]:
-                    push((value, right))
+                is_and = type(current.op) is ast.And  # type: ignore[attr-defined]
+                right = 2 if is_and and conditional in (0, 2) else 3
+                gates = _conditions.operand_gates(values, is_and, self.condition_names)
+                for value, gate in zip(values[1:], gates):
+                    self._push_gated(push, value, right, gate)
                 continue
             elif kind is ast.IfExp:
                 push((current.test, conditional))  # type: ignore[attr-defined]
-                push((current.body, 3))  # type: ignore[attr-defined]
-                push((current.orelse, 3))  # type: ignore[attr-defined]
+                body_terms, else_terms = _conditions.branch_terms(current.test, self.condition_names)  # type: ignore[attr-defined]
+                self._push_gated(push, current.body, 3, _conditions.decidable(body_terms))  # type: ignore[attr-defined]
+                self._push_gated(push, current.orelse, 3, _conditions.decidable(else_terms))  # type: ignore[attr-defined]
+                continue
+            elif kind is _Terms:  # the end (or start) of an operand's walk under more terms
+                self.terms = current.terms  # type: ignore[attr-defined]
                 continue
             else:
                 children = []
@@ -547,6 +553,16 @@ class _Reader:
                     kind = type(item)
                 if walked[kind]:
                     push((item, conditional))
+
+    def _push_gated(self, push, node: ast.AST, conditional: int, gate: list[str]) -> None:
+        """Push `node` for the walk, to run where `gate`'s terms hold too: the walk
+        pops the terms with them first, then `node` and all below it, then the old terms."""
+        if not gate:
+            push((node, conditional))
+            return
+        push((_Terms(self.terms), conditional))
+        push((node, conditional))
+        push((_Terms([*self.terms, *gate]), conditional))
 
     def _call(
         self,
@@ -609,6 +625,15 @@ class _Reader:
         if root in ("self", "cls", "super"):
             return None, RAW
         return dotted, RAW
+
+
+class _Terms:
+    """An entry of the expression walk's stack: from here on, the condition terms are `terms`."""
+
+    __slots__ = ("terms",)
+
+    def __init__(self, terms: list[str]) -> None:
+        self.terms = terms
 
 
 # Names, constants and contexts never hold a call; the field names of each node type
