@@ -108,6 +108,22 @@ def test_a_boolean_chain_that_would_crash_libcst_is_a_finding_not_a_segfault():
     assert facts_of("import os\nx = 1" + " and 1" * 3_000 + "\n").problems == ()
 
 
+def test_a_long_boolean_chain_reads_its_left_operands_a_bounded_number_of_times(monkeypatch):
+    # The gate of an operand (what the operands before it rule out) is read from the
+    # source of its left side; read at every level, a chain of n operands cost n**2
+    # (a 3,000-operand chain took 100 s).
+    from importguard.facts import collect
+
+    read = []
+    gate = collect._Walker._operand_gate
+    monkeypatch.setattr(collect._Walker, "_operand_gate", lambda self, node: read.append(node) or gate(self, node))
+    facts = facts_of("import torch\nx = torch.version.hip" + " and f()" * 500 + " and torch.cuda.is_available()\n")
+    assert len(read) == collect._GATED_LEVELS
+    # the last operands still carry the platform test's term (rocm only)
+    (last,) = [call for call in facts.calls if call.name == "torch.cuda.is_available"]
+    assert "rocm" in last.condition
+
+
 def test_what_python_accepts_and_libcst_cannot_parse_is_not_called_a_syntax_error():
     (problem,) = facts_of("x = " + " ".join(["'a'"] * 5_000) + "\n").problems
     assert problem.code == "IG901"
