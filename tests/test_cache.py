@@ -252,7 +252,7 @@ def test_concurrent_runs_share_one_cache(tmp_path: Path) -> None:
     outputs = [run.communicate(timeout=120) for run in runs]
     assert [run.returncode for run in runs] == [1, 1, 1]
     assert len({stdout for stdout, _ in outputs}) == 1
-    assert all("warning" not in stderr for _, stderr in outputs)
+    assert all("warning" not in stderr for _, stderr in outputs), [stderr for _, stderr in outputs]
     after = cli(tmp_path, "--jobs", "2")
     assert (after.stdout, after.stderr) == outputs[0]
     meta = dict(database(tmp_path).execute("SELECT name, value FROM meta"))
