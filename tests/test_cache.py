@@ -260,6 +260,36 @@ def test_concurrent_runs_share_one_cache(tmp_path: Path) -> None:
     assert len(stored_facts(tmp_path)) > 40
 
 
+def test_two_first_runs_never_swap_the_facts_file_under_each_other(tmp_path: Path, monkeypatch) -> None:
+    """Two runs on a new cache directory both find no facts file and make one. The later
+    one must not put its file in place over the one the earlier run already writes in:
+    that run's writes would then fail ("attempt to write a readonly database"), a warning
+    seen when three checks started together."""
+    config = load_config(None, tmp_path)
+    first = FactsCache.open(tmp_path / ".importguard_cache", config)
+    second = FactsCache.open(tmp_path / ".importguard_cache", config)
+    first_db = first._open_for_writing()
+    real_lexists = os.path.lexists
+    looked = []
+
+    def lexists_before_the_first_made_it(path):
+        if str(path) == str(second.path) and not looked:
+            looked.append(path)
+            return False
+        return real_lexists(path)
+
+    monkeypatch.setattr(cache_module.os.path, "lexists", lexists_before_the_first_made_it)
+    second_db = second._open_for_writing()  # it looked before the first made the file
+    monkeypatch.undo()
+    for db in (first_db, second_db):
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"written-{id(db)}", "1"))
+        db.execute("COMMIT")
+    names = {name for (name,) in sqlite3.connect(first.path).execute("SELECT name FROM meta")}
+    assert {f"written-{id(first_db)}", f"written-{id(second_db)}"} <= names
+    assert [p.name for p in first.path.parent.iterdir() if p.name.startswith(".importguard-tmp-")] == []
+
+
 @pytest.mark.parametrize("names", [(), ("z", "*"), ("a",), ("", ""), ("a,b", "c")])
 def test_codec_round_trip(names: tuple[str, ...]) -> None:
     source = SourceFile("/p/pkg/a.py", "pkg.a", False, "/p")

@@ -39,6 +39,7 @@ entries of files that are gone).
 from __future__ import annotations
 
 import functools
+import errno
 import json
 import os
 import stat as stat_mode
@@ -545,7 +546,7 @@ class FactsCache:
             reason = getattr(error, "strerror", None) or str(error)
             self._warn(f"cannot write cache in {self.directory}: {reason}; use --cache-dir or --no-cache")
 
-    def _open_for_writing(self) -> "sqlite3.Connection":
+    def _open_for_writing(self, raced: bool = False) -> "sqlite3.Connection":
         # Before every write, as the directory may have been replaced by a link meanwhile:
         # never through a link, only into a directory importguard made.
         prepare_cache_directory(self.directory)
@@ -576,7 +577,7 @@ class FactsCache:
                            [("format", str(FORMAT)), ("key", json.dumps(self.key, sort_keys=True))])
             db.execute("COMMIT")
             db.close()
-            os.replace(temporary, self.path)
+            published = self._publish(temporary)
         except BaseException:
             db.close()
             try:
@@ -585,8 +586,32 @@ class FactsCache:
                 pass
             raise
         self._replace = False
+        if not published:  # another run made the file since this one looked: use it as found
+            if raced:
+                raise OSError(errno.EEXIST, "another run keeps replacing the cache file")
+            return self._open_for_writing(raced=True)
         self._db = _connect(str(self.path), "rw")
         return self._db
+
+    def _publish(self, temporary: Path) -> bool:
+        """Put the new file in place; False where another run made one there first. A
+        file this run replaces (foreign or corrupt) is renamed over; a missing one is
+        linked into place, so that two first runs never swap one file for another under
+        the run that already writes in it (its writes would fail: "attempt to write a
+        readonly database")."""
+        if self._replace:
+            os.replace(temporary, self.path)
+            return True
+        try:
+            os.link(temporary, self.path)
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links
+            os.replace(temporary, self.path)
+            return True
+        finally:
+            temporary.unlink(missing_ok=True)
+        return True
 
     def _prune(self) -> None:
         """Keep the newest few files; older keys belong to other versions or settings.
