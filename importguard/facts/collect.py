@@ -486,20 +486,16 @@ class _Walker:
 
     def _branch_terms(self, test: cst.BaseExpression) -> tuple[list[str], list[str]]:
         """conditions.branch_terms of an `if` test, read through `ast`."""
-        source = _EMPTY_MODULE.code_for_node(test).strip()
-        try:
-            expression = ast.parse(f"({source})", mode="eval").body
-        except (SyntaxError, ValueError, RecursionError):
+        source, expression = _through_ast(test)
+        if expression is None:
             return [conditions.UNKNOWN], [conditions.UNKNOWN]
         return conditions.branch_terms(expression, self.condition_names, source)
 
     def _operand_gate(self, operation: cst.BooleanOperation) -> list[str]:
         """The terms a profile can decide that hold when `operation`'s right operand
         runs (conditions.operand_gates), read through `ast`."""
-        source = _EMPTY_MODULE.code_for_node(operation.left).strip()
-        try:
-            left = ast.parse(f"({source})", mode="eval").body
-        except (SyntaxError, ValueError, RecursionError):
+        _, left = _through_ast(operation.left)
+        if left is None:
             return []
         terms = conditions.branch_terms(left, self.condition_names)
         return conditions.decidable(terms[0] if isinstance(operation.operator, cst.And) else terms[1])
@@ -1154,6 +1150,15 @@ _child_fields = _FIELDS.__getitem__
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _through_ast(expression: cst.BaseExpression) -> tuple[str, Optional[ast.expr]]:
+    """An expression's source, and `ast`'s tree of it (None where `ast` refuses it)."""
+    source = _EMPTY_MODULE.code_for_node(expression).strip()
+    try:
+        return source, ast.parse(f"({source})", mode="eval").body
+    except (SyntaxError, ValueError, RecursionError):
+        return source, None
 
 
 def _ident(text: str) -> str:
