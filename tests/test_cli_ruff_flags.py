@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -228,6 +229,62 @@ def test_output_file_gets_stdout_whole_and_atomically(tmp_path):
     done = run("check", "--output-file", "blocked/out.txt", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.startswith("importguard: error: cannot write --output-file blocked/out.txt")
 
+
+
+def test_output_file_that_is_a_device_is_written_into_not_replaced(tmp_path):
+    """`-o /dev/null` as root renamed a regular file over the machine's /dev/null. A
+    device of our own (root only: mknod) stands in for it."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can make a device node")
+    write_tree(tmp_path, TREE)
+    device = tmp_path / "null"
+    os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    done = run("check", "-o", str(device), cwd=tmp_path)
+    assert done.returncode == 1 and "Found" in done.stderr, done.stderr
+    assert stat.S_ISCHR(os.lstat(device).st_mode)
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".importguard-tmp")]
+
+
+def test_output_file_that_is_a_fifo_gets_the_report_and_stays_a_fifo(tmp_path):
+    write_tree(tmp_path, TREE)
+    expected = run("check", cwd=tmp_path).stdout
+    assert 0 < len(expected.encode()) < 4096  # fits the pipe's buffer: the check need not wait for the read
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader from now on
+    try:
+        done = run("check", "-o", str(fifo), cwd=tmp_path)
+        read = b""
+        while True:
+            try:
+                chunk = os.read(reader, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            read += chunk
+    finally:
+        os.close(reader)
+    assert done.returncode == 1 and done.stdout == "", done.stderr
+    assert read == expected.encode() and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    # With no reader, an error at once, not a run that waits for one for ever.
+    done = run("check", "-o", str(fifo), cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.startswith(
+        f"importguard: error: cannot write --output-file {fifo}: nothing reads from it"), done.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_output_file_through_a_link_is_written_where_it_leads(tmp_path):
+    write_tree(tmp_path, TREE)
+    expected = run("check", cwd=tmp_path).stdout
+    (tmp_path / "reports").mkdir()
+    target = tmp_path / "reports" / "out.txt"
+    target.write_text("old")
+    target.chmod(0o640)
+    (tmp_path / "latest.txt").symlink_to(target)
+    assert run("check", "-o", "latest.txt", cwd=tmp_path).returncode == 1
+    assert (tmp_path / "latest.txt").is_symlink() and target.read_text() == expected
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
 
 # -- --exit-non-zero-on-fix
 

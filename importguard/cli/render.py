@@ -4,8 +4,6 @@ what was printed."""
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +11,7 @@ import click
 
 from importguard.cli.common import EXIT_CLEAN, EXIT_FINDINGS
 from importguard.errors import UsageError
+from importguard.files.atomic_write import write_atomically
 from importguard.model import Report
 from importguard.output.printable import printable
 from importguard.workflow import CheckRequest, CheckResult, Rendered
@@ -121,7 +120,7 @@ def echo(chunks: Chunks, output_file: Path | None = None) -> None:
     """Print the chunks; with `output_file`, stdout's part goes to that file instead,
     written whole or not at all (a temporary file beside it, then renamed)."""
     if output_file is not None:
-        write_atomically(output_file, "".join(printable(text) for stream, text in chunks if stream == "stdout"))
+        write_output_file(output_file, "".join(printable(text) for stream, text in chunks if stream == "stdout"))
         chunks = [(stream, text) for stream, text in chunks if stream != "stdout"]
     for stream, text in chunks:
         # color=True: click would strip the styles off a pipe, but --color always (or
@@ -129,30 +128,13 @@ def echo(chunks: Chunks, output_file: Path | None = None) -> None:
         click.echo(printable(text), nl=False, err=stream == "stderr", color=True)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Readers of `path` see the old report or the new one, never a part."""
-    import tempfile  # only for --output-file: a check that prints does not pay for it
-
+def write_output_file(path: Path, text: str) -> None:
+    """Readers of `path` see the old report or the new one, never a part; a device or a
+    pipe there (/dev/null, /dev/stdout) gets the report written into it
+    (files/atomic_write.py). Written where a link leads, as the shell's `>` writes."""
     data = text.encode("utf-8", "backslashreplace")
-    directory = path.absolute().parent
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        try:
-            mode = stat.S_IMODE(os.stat(path).st_mode)
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, mode)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        path.absolute().parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, data, keep_mode=True, follow_links=True)
     except OSError as error:
         raise UsageError(f"cannot write --output-file {path}: {error.strerror or error}") from None

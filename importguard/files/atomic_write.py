@@ -6,10 +6,16 @@ renamed over the target (`os.replace`, atomic on one file system). A reader sees
 old file or the new one, never a torn one; on any error (a full disk, a read-only
 directory, an interrupt) the original is untouched and the temporary file is removed. Not `tempfile`: its import costs a replayed run more
 than the write itself.
+
+A file that is there and is not a regular one (a device such as /dev/null, a terminal,
+a FIFO or a pipe such as /dev/stdout) is never replaced: the bytes are written into it,
+as the shell's `>` does. Renaming over /dev/null as root would put a regular file in
+its place for every process on the machine.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from typing import Iterable, Union
@@ -26,6 +32,9 @@ def write_atomically(path: Union[str, os.PathLike], data: Union[bytes, Iterable[
     A link at `path` is replaced by the file, unless `follow_links` (for a caller that
     checked where it leads): then the file it leads to is replaced and it stays a link.
     `durable=False` skips the fsync (see `write_cache_file`)."""
+    if _is_special(path, follow_links):
+        _write_into(path, data)
+        return
     path = os.path.realpath(path) if follow_links else os.fspath(path)
     directory = os.path.dirname(path) or "."
     mode = None
@@ -63,6 +72,37 @@ def write_atomically(path: Union[str, os.PathLike], data: Union[bytes, Iterable[
         except OSError:
             pass
         raise
+
+
+def _is_special(path: Union[str, os.PathLike], follow_links: bool) -> bool:
+    """Whether `path` is there and is neither a regular file, a directory nor (unless
+    `follow_links`) a link, which are replaced as the module says."""
+    try:
+        mode = (os.stat if follow_links else os.lstat)(path).st_mode
+    except OSError:  # not there (or not reachable): the rename finds out what it can do
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+
+
+def _write_into(path: Union[str, os.PathLike], data: Union[bytes, Iterable[bytes]]) -> None:
+    """Write into a device or FIFO as it is. Opened without blocking, so that a FIFO
+    nothing reads from is an error (ENXIO), not a run that waits for ever; the writes
+    then block as usual."""
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        if error.errno == errno.ENXIO:
+            raise OSError(error.errno, "nothing reads from it (a FIFO or socket with no reader)") from None
+        raise
+    try:
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        for chunk in (data,) if isinstance(data, (bytes, bytearray)) else data:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def write_cache_file(path: Union[str, os.PathLike], data: Union[bytes, Iterable[bytes]]) -> None:
