@@ -47,6 +47,7 @@ from importguard.facts.function_calls import (
     RawCall,
     device_names,
     function_calls,
+    module_definitions,
 )
 from importguard.facts.skeleton import Skeleton, import_time_skeleton, statement_places
 from importguard.model import (
@@ -142,16 +143,24 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         tree, lines = (skeleton.tree, skeleton.lines) if skeleton is not None else (verdict.tree, ())
         # A file without functions may still define classes (their bases and attributes
         # decide what `Cls.attr` is); their entries come from the same reader, with no calls.
-        if tree is not None and (skeleton is not None or "class" in text):
-            try:
-                bodies = function_calls(tree, lines, source.module, source.is_package, condition_names)
-            except RecursionError:
-                bodies = None
-        walker = _Walker(source.module, source.is_package, bodies.module_names if bodies else ())
-        walker.condition_names = condition_names
-        walker.devices = device_names(verdict.tree)
+        reads_bodies = tree is not None and (skeleton is not None or "class" in text)
+        devices = device_names(verdict.tree)
         try:
+            # The module-level walk first: what it binds decides which calls in function
+            # bodies are kept (function_facts), so the bodies' reader skips the others.
+            walker = _Walker(source.module, source.is_package, module_definitions(tree) if reads_bodies else ())
+            walker.condition_names, walker.devices = condition_names, devices
             walker.walk_module(module)
+            if reads_bodies:
+                try:
+                    bodies = function_calls(tree, lines, source.module, source.is_package, condition_names,
+                                            walker.keeps_call)
+                except RecursionError:
+                    # Without the bodies, the module-level walk knows no module-level
+                    # def/class names beforehand (as a walk of the module alone would).
+                    walker = _Walker(source.module, source.is_package)
+                    walker.condition_names, walker.devices = condition_names, devices
+                    walker.walk_module(module)
             targets = walker.position_targets()
             places = skeleton
             if places is None and targets and verdict.tree is not None:
@@ -348,6 +357,7 @@ class _Walker:
         self.import_nodes: list[cst.BaseSmallStatement] = []  # in document order
         self.condition_names: dict[str, str] = {}  # conditions.module_names
         self.devices: dict[str, str] = {}  # function_calls.device_names
+        self._kept_names: dict[tuple[str, str], Optional[str]] = {}  # (dotted, resolution) -> _kept_name
 
     # -- statements
 
@@ -861,28 +871,34 @@ class _Walker:
             return f"{self.module_name}.{raw.dotted}"
         return self._qualify(raw.dotted)
 
+    def keeps_call(self, dotted: str, resolution: str) -> bool:
+        """Whether function_facts keeps a call in a function body of this raw name (once
+        the module-level walk is done, which decides it)."""
+        return self._kept_name(dotted, resolution) is not None
+
+    def _kept_name(self, dotted: str, resolution: str) -> Optional[str]:
+        """The name of a call in a function body, or None: left out."""
+        key = (dotted, resolution)
+        names = self._kept_names
+        if key in names:
+            return names[key]
+        name = self._finish(RawCall(dotted, resolution, 0, 0, 0))
+        if name is not None and name.partition(".")[0] in _STDLIB:
+            name = None
+        names[key] = name
+        return name
+
     def function_facts(self, bodies: Optional[FunctionCalls]) -> tuple[FunctionFacts, ...]:
         if bodies is None:
             return ()
-        names: dict[tuple[str, str], Optional[str]] = {}  # (dotted, resolution) -> the call's name, None: left out
-
-        def kept_name(call: RawCall) -> Optional[str]:
-            key = (call.dotted, call.resolution)
-            if key in names:
-                return names[key]
-            name = self._finish(call)
-            if name is not None and name.partition(".")[0] in _STDLIB:
-                name = None
-            names[key] = name
-            return name
-
+        kept_name = self._kept_name
         functions = []
         for raw in bodies.functions:
             # One occurrence per condition and keywords: which of them runs is the profile's
             # to decide, and a summary's effect may depend on the keywords.
             chosen: dict[tuple[Any, ...], tuple[tuple[bool, int], str, bool, RawCall]] = {}
             for call in raw.calls:
-                name = kept_name(call)
+                name = kept_name(call.dotted, call.resolution)
                 if name is None:
                     continue
                 guarded = False

@@ -162,7 +162,7 @@ _OTHER_LINE_BREAKS = re.compile("[\\v\\f\\x1c\\x1d\\x1e\\x85\\u2028\\u2029]")
 _ASCII_OTHER_LINE_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e")
 
 
-def _other_line_breaks(text: str) -> bool:
+def other_line_breaks(text: str) -> bool:
     """Whether `text` holds one of _OTHER_LINE_BREAKS. Most files are ASCII (which
     `str.isascii` knows without reading them), where `in` finds each of the five at the
     speed of memchr; the regex reads every character."""
@@ -229,7 +229,7 @@ class _MayRefuse(Exception):
 def compiling_may_refuse(tree: ast.Module, text: str) -> bool:
     """False only when compiling `tree` (what `ast.parse` made of `text`) can raise
     neither SyntaxError nor RecursionError: then the compile is skipped."""
-    if "__debug__" in text or _other_line_breaks(text):
+    if "__debug__" in text or other_line_breaks(text):
         return True
     try:
         _Statements(text).module(tree.body)

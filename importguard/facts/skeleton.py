@@ -31,11 +31,15 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence, Union
 
+from importguard.facts.cpython_verdict import other_line_breaks
 from importguard.facts.statement_blocks import blocks as _blocks
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
-_OTHER_LINE_BREAKS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-_TYPE_CHECKING_ALIAS = re.compile(r"\bTYPE_CHECKING\s+as\s+(\w+)")
+# `\bTYPE_CHECKING\s+as\s+(\w+)`, searched for from its literal at the speed of
+# `str.find` (a pattern that starts with `\b` is tried at every character), the word
+# boundary before it checked at each match.
+_TYPE_CHECKING_ALIAS = re.compile(r"TYPE_CHECKING\s+as\s+(\w+)")
+_WORD_CHARACTER = re.compile(r"\w")
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 _Import = Union[ast.Import, ast.ImportFrom]
 
@@ -136,7 +140,7 @@ def start_lines(body: Sequence[ast.stmt]) -> tuple[int, ...]:
 def _split_lines(text: str) -> list[str]:
     """Physical lines with their endings, as Python's tokenizer counts them: only \\n,
     \\r\\n and \\r end one (str.splitlines also splits on form feeds and a few more)."""
-    if _OTHER_LINE_BREAKS.search(text) is None:
+    if not other_line_breaks(text):
         return text.splitlines(keepends=True)
     lines = _LINE.findall(text)
     consumed = sum(map(len, lines))
@@ -245,7 +249,16 @@ def _type_checking_names(text: str) -> frozenset[str]:
     none in a file that never mentions it."""
     if "TYPE_CHECKING" not in text:
         return frozenset()
-    return frozenset({"TYPE_CHECKING", *_TYPE_CHECKING_ALIAS.findall(text)})
+    aliases = []
+    match = _TYPE_CHECKING_ALIAS.search(text)
+    while match is not None:
+        start = match.start()
+        if start and _WORD_CHARACTER.match(text, start - 1) is not None:  # no word boundary: look on
+            match = _TYPE_CHECKING_ALIAS.search(text, start + 1)
+        else:
+            aliases.append(match.group(1))
+            match = _TYPE_CHECKING_ALIAS.search(text, match.end())
+    return frozenset({"TYPE_CHECKING", *aliases})
 
 
 def _emptied(function: _Function, lines: list[str], following: Optional[int] = None) -> Optional[tuple[int, list[str]]]:
