@@ -121,7 +121,8 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
             "(each operand of `and`/`or` counts), more than LibCST's parser survives; Python accepts it",
         ))
     with _deep_recursion():
-        skeleton = import_time_skeleton(text, reduce=reduce_bodies, tree=verdict.tree) if verdict.tree else None
+        skeleton = import_time_skeleton(text, reduce=reduce_bodies, tree=verdict.tree,
+                                        lines=verdict.lines) if verdict.tree else None
         module = _parse_skeleton(skeleton)
         try:
             if module is None:
@@ -164,7 +165,7 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
             targets = walker.position_targets()
             places = skeleton
             if places is None and targets and verdict.tree is not None:
-                places = statement_places(text, verdict.tree)  # no skeleton: no functions
+                places = statement_places(text, verdict.tree, verdict.lines)  # no skeleton: no functions
             positions = Positions.compute(module, targets, places if reduce_bodies else None, walker.import_nodes)
         except RecursionError:
             return _failed(source, Problem(UNREADABLE, "cannot analyse file: too deeply nested to analyse"))

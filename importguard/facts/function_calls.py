@@ -507,7 +507,7 @@ class _Reader:
         # 3: on some paths through the expression (right of `or`, a branch of `x if t else y`).
         stack: list[tuple[ast.AST, int]] = [(node, 1 if self.conditional > 0 else 2 if self.unless_exit else 0)]
         pop, push = stack.pop, stack.append
-        walked, children_of, attribute = _WALKED, _CHILDREN, ast.Attribute
+        walked, children_of, attribute, call_type, leaf_types = _WALKED, _CHILDREN, ast.Attribute, ast.Call, _LEAF_TYPES
         # Children are pushed as they would be popped: an attribute chain as the node at
         # its base (`self.x`, `torch.cuda`: a name, not pushed at all), a keyword as its
         # value. Popping either would push just that next.
@@ -517,13 +517,14 @@ class _Reader:
             while kind is attribute:  # the root of the walk may be one
                 current = current.value  # type: ignore[attr-defined]
                 kind = type(current)
-            if kind is ast.Call:
+            if kind is call_type:
                 call = self._call(current, local, owner, guard, conditional)  # type: ignore[arg-type]
                 if call is not None:
                     facts.calls.append(call)
-                children = (current.func, *current.args,  # type: ignore[attr-defined]
-                            *[keyword.value for keyword in current.keywords])  # type: ignore[attr-defined]
-            elif kind in _LEAF_TYPES:
+                children = [current.func, *current.args]  # type: ignore[attr-defined]
+                if current.keywords:  # type: ignore[attr-defined]
+                    children += [keyword.value for keyword in current.keywords]  # type: ignore[attr-defined]
+            elif kind in leaf_types:
                 continue
             elif kind is ast.Lambda:
                 args = current.args  # type: ignore[attr-defined]

@@ -70,10 +70,12 @@ class Skeleton:
     merged: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
 
 
-def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Module] = None) -> Optional[Skeleton]:
+def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Module] = None,
+                         lines: Optional[Sequence[str]] = None) -> Optional[Skeleton]:
     """None when the file has no functions or `ast` cannot parse it. `reduce=False`
     reduces nothing (`source` is None) but still gives the tree. `tree`: the file's
-    `ast` when the caller has it already."""
+    `ast`, and `lines` its physical lines (as `_split_lines` gives them: Verdict.lines),
+    when the caller has them already."""
     if "def" not in text:
         return None
     if tree is None:
@@ -87,7 +89,7 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
     if not functions:
         return None
     statement_lines = start_lines(tree.body)
-    lines = _split_lines(text)
+    lines = _split_lines(text) if lines is None else list(lines)  # changed in place below
     original = tuple(lines)
     every_import = _ImportIndex(tree.body)
     imports = _import_positions(every_import.nodes, lines)
@@ -124,12 +126,14 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
     return Skeleton("".join(lines) if reduced or merged else None, statement_lines, imports, tree, original, merged)
 
 
-def statement_places(text: str, tree: ast.Module) -> Skeleton:
+def statement_places(text: str, tree: ast.Module, lines: Optional[Sequence[str]] = None) -> Skeleton:
     """Only where each top-level statement and each import statement starts, for a file
     `import_time_skeleton` has no skeleton for (no functions): positions.py then places
-    imports from `ast` there too, instead of generating the whole module's code."""
+    imports from `ast` there too, instead of generating the whole module's code.
+    `lines`: as for import_time_skeleton."""
     statement_lines = start_lines(tree.body)
-    return Skeleton(None, statement_lines, _import_positions(_ImportIndex(tree.body).nodes, _split_lines(text)), tree)
+    found = _import_positions(_ImportIndex(tree.body).nodes, _split_lines(text) if lines is None else lines)
+    return Skeleton(None, statement_lines, found, tree)
 
 
 def start_lines(body: Sequence[ast.stmt]) -> tuple[int, ...]:
@@ -225,7 +229,7 @@ def _place(node: ast.stmt) -> tuple[int, int]:
     return node.lineno, node.col_offset
 
 
-def _import_positions(nodes: Sequence[_Import], lines: list[str]) -> Optional[tuple[tuple[int, int, int, str], ...]]:
+def _import_positions(nodes: Sequence[_Import], lines: Sequence[str]) -> Optional[tuple[tuple[int, int, int, str], ...]]:
     positions = []
     for node in nodes:
         end_line = node.end_lineno or node.lineno
