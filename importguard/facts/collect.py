@@ -359,6 +359,7 @@ class _Walker:
         self.condition_names: dict[str, str] = {}  # conditions.module_names
         self.devices: dict[str, str] = {}  # function_calls.device_names
         self._kept_names: dict[tuple[str, str], Optional[str]] = {}  # (dotted, resolution) -> _kept_name
+        self._chain_gates: dict[int, list[str]] = {}  # id of an inner level of a long chain -> its gate
 
     # -- statements
 
@@ -505,6 +506,19 @@ class _Walker:
     def _operand_gate(self, operation: cst.BooleanOperation) -> list[str]:
         """The terms a profile can decide that hold when `operation`'s right operand
         runs (conditions.operand_gates), read through `ast`."""
+        gate = self._chain_gates.pop(id(operation), None)
+        if gate is not None:
+            return gate
+        levels = _chain_levels(operation)
+        if len(levels) > _GATED_LEVELS:
+            # A long chain: reading each level's left side would read its first operands
+            # once per level; the gates of its outer levels come from one read of each operand.
+            operands = [_through_ast(levels[-1].left)[1], *(_through_ast(level.right)[1] for level in reversed(levels))]
+            if all(operand is not None for operand in operands):
+                gates = conditions.chain_gates(operands, isinstance(operation.operator, cst.And),  # type: ignore[arg-type]
+                                               self.condition_names, _GATED_LEVELS)
+                self._chain_gates.update((id(level), gate) for level, gate in zip(levels[1:], gates[1:]))
+                return gates[0]
         _, left = _through_ast(operation.left)
         if left is None:
             return []
@@ -1167,6 +1181,19 @@ _child_fields = _FIELDS.__getitem__
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _chain_levels(operation: cst.BooleanOperation) -> list[cst.BooleanOperation]:
+    """`operation` and the levels of its chain below it, outermost first: LibCST nests
+    `a and b and c` to the left; a parenthesized left side, or one of the other operator,
+    is an operand (as `ast` keeps it one)."""
+    levels = [operation]
+    operator = type(operation.operator)
+    node = operation.left
+    while type(node) is cst.BooleanOperation and type(node.operator) is operator and not node.lpar:  # type: ignore[attr-defined]
+        levels.append(node)  # type: ignore[arg-type]
+        node = node.left  # type: ignore[attr-defined]
+    return levels
 
 
 def _through_ast(expression: cst.BaseExpression) -> tuple[str, Optional[ast.expr]]:
