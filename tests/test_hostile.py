@@ -712,3 +712,18 @@ def test_a_long_chain_gets_the_gates_its_left_sides_give(chain):
         expected.append(conditions.decidable(terms[0] if isinstance(level.operator, cst.And) else terms[1]))
     assert gates == expected
     assert any(expected)  # the chains hold terms a profile decides
+
+
+def test_the_cheaper_and_or_count_bounds_the_word_count():
+    """too_deep_for_libcst skips the exact \\b(?:and|or)\\b count where the cheaper
+    (?:and|or)\\b count is within budget: that is sound only while it finds at least as
+    many."""
+    from pathlib import Path
+
+    from importguard.facts import cpython_verdict
+
+    texts = ["a and b or c", "xor band orand and(or)", "for torch in import_or_and: pass", "and\nor\n"]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(Path(cpython_verdict.__file__).parent.glob("*.py"))]
+    for text in texts:
+        assert len(cpython_verdict._BOOLEAN_ENDS.findall(text)) >= len(cpython_verdict._BOOLEAN_WORDS.findall(text))
+    assert not cpython_verdict.too_deep_for_libcst("x = 1  # " + "xor " * 5_000 + "\n", __import__("ast").parse("x = 1"))

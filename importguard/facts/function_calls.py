@@ -213,6 +213,7 @@ class _Reader:
         self.devices: dict[str, str] = {}  # module-level names bound to a CUDA device (device_names)
         self.qualnames: set[str] = set()
         self.kept: Optional[Callable[[str, str], bool]] = None  # function_calls' `kept`
+        self.kept_answers: dict[tuple[str, str], bool] = {}  # (name, resolution) -> what `kept` said
 
     # -- definitions
 
@@ -609,8 +610,13 @@ class _Reader:
             if dotted is None:
                 return None
         name, resolution = self._resolve(dotted, local, owner)
-        if name is None or (self.kept is not None and not self.kept(name, resolution)):
+        if name is None:
             return None
+        if self.kept is not None:
+            key = (name, resolution)
+            answers = self.kept_answers
+            if not (answers[key] if key in answers else answers.setdefault(key, self.kept(name, resolution))):
+                return None
         device = ""
         for item in node.keywords:
             if item.arg == "device":
