@@ -52,7 +52,7 @@ RAW = "raw"  # the module's aliases decide (or it is dropped)
 TENSOR_METHOD = "().".join(("", ""))  # "()." in `torch.zeros().cuda`
 
 
-@dataclass
+@dataclass(slots=True)  # one per call in a body: slots make them cheaper to make and free
 class RawCall:
     dotted: str
     resolution: str
@@ -68,7 +68,7 @@ class RawCall:
     right_of_and: bool = False  # conditional only as an operand right of `and` (`a() and b()`)
 
 
-@dataclass
+@dataclass(slots=True)
 class RawFunction:
     name: str  # qualified inside the module: f, Cls.m, outer.inner
     line: int
