@@ -289,3 +289,51 @@ def test_facts_round_trip_through_plain_data():
 
     facts = facts_of("import a\nfrom typing import TYPE_CHECKING\nimport torch\nX = torch.cuda.is_available()  # noqa\n")
     assert codec(ModuleFacts).decode(codec(ModuleFacts).encode(facts)) == facts
+
+
+KEPT_AND_DROPPED = """
+    import os
+    import torch
+    from .impl import run
+    from helpers import *
+
+    class Engine:
+        def start(self):
+            self.warm()
+            return run(len(self.items), torch.device("cuda"))
+
+        def warm(self):
+            items = sorted(os.listdir("."))
+            items.append(setup())
+            torch.cuda.init()
+            undefined_name()
+
+    def setup():
+        import json
+        return json.dumps(Engine().start())
+"""
+
+
+def test_the_bodies_reader_skips_only_calls_function_facts_drops(monkeypatch):
+    """The module-level walk decides which calls in function bodies are kept; the
+    bodies' reader makes no RawCall for the others (builtins, the standard library,
+    names nothing binds). The facts are those of a reader that keeps every call."""
+    import ast
+
+    from importguard.facts import collect as collect_module
+    from importguard.facts.function_calls import function_calls
+
+    tree = ast.parse(textwrap.dedent(KEPT_AND_DROPPED))
+    every = function_calls(tree, (), "pkg.mod", False)
+    some = function_calls(tree, (), "pkg.mod", False, kept=lambda name, resolution: name != "len")
+    names = [call.dotted for function in every.functions for call in function.calls]
+    assert "len" in names
+    assert [call.dotted for function in some.functions for call in function.calls] == \
+        [name for name in names if name != "len"]
+
+    filtered = facts_of(KEPT_AND_DROPPED)
+    monkeypatch.setattr(collect_module._Walker, "keeps_call", lambda self, dotted, resolution: True)
+    assert facts_of(KEPT_AND_DROPPED) == filtered
+    called = {call.name for function in filtered.functions for call in function.calls}
+    assert {"pkg.mod.Engine.warm", "pkg.impl.run", "torch.device", "torch.cuda.init", "pkg.mod.setup"} <= called
+    assert not called & {"len", "sorted", "os.listdir", "json.dumps"}

@@ -59,6 +59,10 @@ COMPILE_ONLY = [
     "x = 1; global x",
     "def f():\n    from os import *",
     "class C:\n    from os import *",
+    "class C:\n    if x:\n        from os import *",
+    "def f():\n    try:\n        pass\n    except E:\n        from os import *",
+    "if x:\n    from __future__ import annotations",
+    "try:\n    from __future__ import annotations\nexcept E:\n    pass",
     "def f(a, a): pass",
     "def f(a, *, a): pass",
     "def f(a, *a): pass",
@@ -158,6 +162,9 @@ ACCEPTED = [
     "def f():\n    x = lambda: (yield)\n    return (y := 1)",
     "'''doc'''\nfrom __future__ import annotations\nfrom __future__ import division\nimport os",
     "from os import *",
+    "if x:\n    from os import *\nelse:\n    from sys import *",
+    "try:\n    from os import *\nexcept E:\n    from sys import *\nelse:\n    from a import *\nfinally:\n    from b import *",
+    "for a in b:\n    from os import *\nwhile c:\n    with d:\n        from sys import *",
     "if (n := 10) > 5:\n    pass",
     "x = 1  # yield, await, global x, __debug_, f(a=1, a=2)",
     "s = 'return 1; break; lambda a, a: 0'",
@@ -220,6 +227,13 @@ def test_ordinary_code_is_not_compiled() -> None:
         "    try:\n        return Thing(name=name, size=options.get('size', 0))\n"
         "    except (TypeError, ValueError):\n        return None\n"
     )
+    assert not compiling_may_refuse(_parses(text), text)
+
+
+def test_a_star_import_in_a_module_level_block_is_not_compiled() -> None:
+    """`import *` is refused only inside a def or class: one under a module-level
+    `try` or `if` (a fallback import) costs no compile."""
+    text = "try:\n    from .api import *\nexcept ImportError:\n    pass\nif x:\n    from os import *\n"
     assert not compiling_may_refuse(_parses(text), text)
 
 

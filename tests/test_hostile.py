@@ -668,3 +668,62 @@ def test_a_tree_deeper_than_pythons_stack_is_named_and_checked(tmp_path):
     assert finding["code"] == "IG001" and finding["path"].endswith("/p/__init__.py")
     assert finding["chain"][-1]["importer"] == "p." * 1_100 + "ops"
     assert done.stderr.endswith("Found 1 finding in 1101 files checked.\n")
+
+
+def _long_chains() -> list[str]:
+    platform = ["is_cuda()", "is_rocm()", "torch.version.hip", "_is_hip", "not is_xpu()", "TYPE_CHECKING"]
+    other = ["f()", "os.environ.get('A') == '1'", "(is_hip() or is_cpu())", "(g() and is_cuda())", "x.y", "not h()"]
+    chains = []
+    for operator in (" and ", " or "):
+        chains.append(operator.join(platform * 4))  # every prefix one term (or: merged platforms)
+        chains.append(operator.join(platform * 3 + other + platform * 2))
+        chains.append(operator.join(other * 4))
+        chains.append("a and b" + " or " * (operator == " or ") + " and " * (operator == " and ")
+                      + operator.join(platform + other + platform))
+    chains.append("(" + " or ".join(platform * 3) + ") and " + " and ".join(other * 3))
+    # `or` of platform tests only: each left side is one merged term, not one per operand
+    chains.append(" or ".join(["is_cuda()", "is_rocm()", "torch.version.hip", "_is_hip", "TYPE_CHECKING"] * 4))
+    chains.append(" or ".join(["is_cuda()"] + ["TYPE_CHECKING"] * 20 + ["f()"]))  # one term besides `never`
+    return chains
+
+
+@pytest.mark.parametrize("chain", _long_chains())
+def test_a_long_chain_gets_the_gates_its_left_sides_give(chain):
+    """A chain of more than _GATED_LEVELS levels reads each operand once for the gates
+    of its outer levels; each must be what reading that level's whole left side gives."""
+    import ast
+
+    import libcst as cst
+
+    from importguard.facts import collect, conditions
+
+    source = "import os, torch\nfrom typing import TYPE_CHECKING\n_is_hip = is_hip()\nx = " + chain + "\n"
+    names = conditions.module_names(ast.parse(source))
+    operation = cst.parse_module(source).body[-1].body[0].value
+    levels = collect._chain_levels(operation)
+    assert len(levels) > collect._GATED_LEVELS
+    walker = collect._Walker("pkg.mod", False)
+    walker.condition_names = names
+    gates = [walker._operand_gate(level) for level in levels[: collect._GATED_LEVELS]]
+    expected = []
+    for level in levels[: collect._GATED_LEVELS]:
+        _, left = collect._through_ast(level.left)
+        terms = conditions.branch_terms(left, names)
+        expected.append(conditions.decidable(terms[0] if isinstance(level.operator, cst.And) else terms[1]))
+    assert gates == expected
+    assert any(expected)  # the chains hold terms a profile decides
+
+
+def test_the_cheaper_and_or_count_bounds_the_word_count():
+    """too_deep_for_libcst skips the exact \\b(?:and|or)\\b count where the cheaper
+    (?:and|or)\\b count is within budget: that is sound only while it finds at least as
+    many."""
+    from pathlib import Path
+
+    from importguard.facts import cpython_verdict
+
+    texts = ["a and b or c", "xor band orand and(or)", "for torch in import_or_and: pass", "and\nor\n"]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(Path(cpython_verdict.__file__).parent.glob("*.py"))]
+    for text in texts:
+        assert len(cpython_verdict._BOOLEAN_ENDS.findall(text)) >= len(cpython_verdict._BOOLEAN_WORDS.findall(text))
+    assert not cpython_verdict.too_deep_for_libcst("x = 1  # " + "xor " * 5_000 + "\n", __import__("ast").parse("x = 1"))

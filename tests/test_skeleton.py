@@ -549,3 +549,27 @@ def test_blank_and_comment_lines_between_statements_join_the_line_before():
     assert reduced.calls[0].line == 7
     # Only in files whose lines end with \n alone.
     assert "\\" not in import_time_skeleton(text.replace("\n", "\r\n")).source
+
+
+def test_type_checking_aliases_are_names_that_start_at_a_word_boundary():
+    """The alias search looks for the literal first and checks the word boundary before
+    it at each match; it must find what `\\bTYPE_CHECKING\\s+as\\s+(\\w+)` finds, also
+    when a match without the boundary runs into one with it."""
+    import re
+
+    from importguard.facts.skeleton import _type_checking_names
+
+    searched = re.compile(r"\bTYPE_CHECKING\s+as\s+(\w+)")
+    texts = [
+        "from typing import TYPE_CHECKING as TC\n",
+        "from typing import TYPE_CHECKING  as\tTC, TYPE_CHECKING as T2\n",
+        "xTYPE_CHECKING as TYPE_CHECKING as y\n",
+        "_TYPE_CHECKING as z\n",
+        "éTYPE_CHECKING as d; TYPE_CHECKING as e\n",
+        "TYPE_CHECKING as first\n",
+        "if TYPE_CHECKING:\n    pass\n",
+    ]
+    for text in texts:
+        assert _type_checking_names(text) == frozenset({"TYPE_CHECKING", *searched.findall(text)})
+    assert _type_checking_names(texts[2]) == {"TYPE_CHECKING", "y"}
+    assert _type_checking_names(texts[3]) == {"TYPE_CHECKING"}

@@ -47,6 +47,7 @@ from importguard.facts.function_calls import (
     RawCall,
     device_names,
     function_calls,
+    module_definitions,
 )
 from importguard.facts.skeleton import Skeleton, import_time_skeleton, statement_places
 from importguard.model import (
@@ -120,7 +121,8 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
             "(each operand of `and`/`or` counts), more than LibCST's parser survives; Python accepts it",
         ))
     with _deep_recursion():
-        skeleton = import_time_skeleton(text, reduce=reduce_bodies, tree=verdict.tree) if verdict.tree else None
+        skeleton = import_time_skeleton(text, reduce=reduce_bodies, tree=verdict.tree,
+                                        lines=verdict.lines) if verdict.tree else None
         module = _parse_skeleton(skeleton)
         try:
             if module is None:
@@ -142,20 +144,28 @@ def collect_source(data: bytes, source: SourceFile, *, reduce_bodies: bool = Tru
         tree, lines = (skeleton.tree, skeleton.lines) if skeleton is not None else (verdict.tree, ())
         # A file without functions may still define classes (their bases and attributes
         # decide what `Cls.attr` is); their entries come from the same reader, with no calls.
-        if tree is not None and (skeleton is not None or "class" in text):
-            try:
-                bodies = function_calls(tree, lines, source.module, source.is_package, condition_names)
-            except RecursionError:
-                bodies = None
-        walker = _Walker(source.module, source.is_package, bodies.module_names if bodies else ())
-        walker.condition_names = condition_names
-        walker.devices = device_names(verdict.tree)
+        reads_bodies = tree is not None and (skeleton is not None or "class" in text)
+        devices = device_names(verdict.tree)
         try:
+            # The module-level walk first: what it binds decides which calls in function
+            # bodies are kept (function_facts), so the bodies' reader skips the others.
+            walker = _Walker(source.module, source.is_package, module_definitions(tree) if reads_bodies else ())
+            walker.condition_names, walker.devices = condition_names, devices
             walker.walk_module(module)
+            if reads_bodies:
+                try:
+                    bodies = function_calls(tree, lines, source.module, source.is_package, condition_names,
+                                            walker.keeps_call)
+                except RecursionError:
+                    # Without the bodies, the module-level walk knows no module-level
+                    # def/class names beforehand (as a walk of the module alone would).
+                    walker = _Walker(source.module, source.is_package)
+                    walker.condition_names, walker.devices = condition_names, devices
+                    walker.walk_module(module)
             targets = walker.position_targets()
             places = skeleton
             if places is None and targets and verdict.tree is not None:
-                places = statement_places(text, verdict.tree)  # no skeleton: no functions
+                places = statement_places(text, verdict.tree, verdict.lines)  # no skeleton: no functions
             positions = Positions.compute(module, targets, places if reduce_bodies else None, walker.import_nodes)
         except RecursionError:
             return _failed(source, Problem(UNREADABLE, "cannot analyse file: too deeply nested to analyse"))
@@ -348,6 +358,8 @@ class _Walker:
         self.import_nodes: list[cst.BaseSmallStatement] = []  # in document order
         self.condition_names: dict[str, str] = {}  # conditions.module_names
         self.devices: dict[str, str] = {}  # function_calls.device_names
+        self._kept_names: dict[tuple[str, str], Optional[str]] = {}  # (dotted, resolution) -> _kept_name
+        self._chain_gates: dict[int, list[str]] = {}  # id of an inner level of a long chain -> its gate
 
     # -- statements
 
@@ -494,6 +506,19 @@ class _Walker:
     def _operand_gate(self, operation: cst.BooleanOperation) -> list[str]:
         """The terms a profile can decide that hold when `operation`'s right operand
         runs (conditions.operand_gates), read through `ast`."""
+        gate = self._chain_gates.pop(id(operation), None)
+        if gate is not None:
+            return gate
+        levels = _chain_levels(operation)
+        if len(levels) > _GATED_LEVELS:
+            # A long chain: reading each level's left side would read its first operands
+            # once per level; the gates of its outer levels come from one read of each operand.
+            operands = [_through_ast(levels[-1].left)[1], *(_through_ast(level.right)[1] for level in reversed(levels))]
+            if all(operand is not None for operand in operands):
+                gates = conditions.chain_gates(operands, isinstance(operation.operator, cst.And),  # type: ignore[arg-type]
+                                               self.condition_names, _GATED_LEVELS)
+                self._chain_gates.update((id(level), gate) for level, gate in zip(levels[1:], gates[1:]))
+                return gates[0]
         _, left = _through_ast(operation.left)
         if left is None:
             return []
@@ -861,28 +886,34 @@ class _Walker:
             return f"{self.module_name}.{raw.dotted}"
         return self._qualify(raw.dotted)
 
+    def keeps_call(self, dotted: str, resolution: str) -> bool:
+        """Whether function_facts keeps a call in a function body of this raw name (once
+        the module-level walk is done, which decides it)."""
+        return self._kept_name(dotted, resolution) is not None
+
+    def _kept_name(self, dotted: str, resolution: str) -> Optional[str]:
+        """The name of a call in a function body, or None: left out."""
+        key = (dotted, resolution)
+        names = self._kept_names
+        if key in names:
+            return names[key]
+        name = self._finish(RawCall(dotted, resolution, 0, 0, 0))
+        if name is not None and name.partition(".")[0] in _STDLIB:
+            name = None
+        names[key] = name
+        return name
+
     def function_facts(self, bodies: Optional[FunctionCalls]) -> tuple[FunctionFacts, ...]:
         if bodies is None:
             return ()
-        names: dict[tuple[str, str], Optional[str]] = {}  # (dotted, resolution) -> the call's name, None: left out
-
-        def kept_name(call: RawCall) -> Optional[str]:
-            key = (call.dotted, call.resolution)
-            if key in names:
-                return names[key]
-            name = self._finish(call)
-            if name is not None and name.partition(".")[0] in _STDLIB:
-                name = None
-            names[key] = name
-            return name
-
+        kept_name = self._kept_name
         functions = []
         for raw in bodies.functions:
             # One occurrence per condition and keywords: which of them runs is the profile's
             # to decide, and a summary's effect may depend on the keywords.
             chosen: dict[tuple[Any, ...], tuple[tuple[bool, int], str, bool, RawCall]] = {}
             for call in raw.calls:
-                name = kept_name(call)
+                name = kept_name(call.dotted, call.resolution)
                 if name is None:
                     continue
                 guarded = False
@@ -1150,6 +1181,19 @@ _child_fields = _FIELDS.__getitem__
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _chain_levels(operation: cst.BooleanOperation) -> list[cst.BooleanOperation]:
+    """`operation` and the levels of its chain below it, outermost first: LibCST nests
+    `a and b and c` to the left; a parenthesized left side, or one of the other operator,
+    is an operand (as `ast` keeps it one)."""
+    levels = [operation]
+    operator = type(operation.operator)
+    node = operation.left
+    while type(node) is cst.BooleanOperation and type(node.operator) is operator and not node.lpar:  # type: ignore[attr-defined]
+        levels.append(node)  # type: ignore[arg-type]
+        node = node.left  # type: ignore[attr-defined]
+    return levels
 
 
 def _through_ast(expression: cst.BaseExpression) -> tuple[str, Optional[ast.expr]]:

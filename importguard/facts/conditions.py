@@ -123,20 +123,9 @@ def known_term(test: ast.expr, names: dict[str, str]) -> Optional[str]:
     if dotted in PLATFORM_ATTRIBUTES:
         return _platform_term(set(PLATFORM_ATTRIBUTES[dotted]))
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
-        # `_is_cuda or _is_hip`: one platform term when every operand is one; an operand
-        # that is never true (TYPE_CHECKING) drops out.
         # Each operand's term once: operands nest (`not (a or not (b or …))` in generated
         # code), and reading one twice per level is exponential in the depth.
-        terms = [term for term in (known_term(v, names) for v in test.values) if term != NEVER]
-        if len(terms) == 1:
-            return terms[0]
-        found: set[str] = set()
-        for term in terms:
-            platforms = _platforms(term) if term else None
-            if platforms is None:
-                return None
-            found |= platforms
-        return _platform_term(found) if found else NEVER
+        return or_term([known_term(v, names) for v in test.values])
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq)) \
             and (dotted_name(test.left) or "").endswith(".device_type") and isinstance(test.comparators[0], ast.Constant) \
             and test.comparators[0].value in DEVICE_TYPES:
@@ -152,6 +141,42 @@ def known_term(test: ast.expr, names: dict[str, str]) -> Optional[str]:
             term = _platform_term(set(PLATFORM_ATTRIBUTES[dotted_name(test.left) or ""]))
             return term if isinstance(test.ops[0], ast.IsNot) else negate(term)
     return None
+
+
+def or_term(operand_terms: Sequence[Optional[str]]) -> Optional[str]:
+    """known_term of `a or b or …` from its operands' known_term: `_is_cuda or _is_hip`
+    is one platform term when every operand is one; an operand that is never true
+    (TYPE_CHECKING) drops out."""
+    terms = [term for term in operand_terms if term != NEVER]
+    if len(terms) == 1:
+        return terms[0]
+    found: set[str] = set()
+    for term in terms:
+        platforms = _platforms(term) if term else None
+        if platforms is None:
+            return None
+        found |= platforms
+    return _platform_term(found) if found else NEVER
+
+
+def chain_gates(operands: Sequence[ast.expr], is_and: bool, names: dict[str, str], count: int) -> list[list[str]]:
+    """What `operand_gates` gives the last `count` operands of `a and b and …` (`or`),
+    last first, each read from the terms of the operands before it as `branch_terms`
+    of the whole left side (`ast` keeps `a and b and c` one BoolOp) would give them,
+    reading each operand once: for `and`, the terms true in each operand's body, one
+    after the other; for `or`, the chain's own known_term when it has one (negated),
+    else the terms true in each operand's `else`."""
+    found: list[list[str]] = []
+    read = [branch_terms(operand, names) for operand in operands[:-1]]
+    known = [] if is_and else [known_term(operand, names) for operand in operands[:-1]]
+    for left in range(len(operands) - 1, max(0, len(operands) - 1 - count), -1):  # operands in the left side
+        if not is_and and left > 1:
+            term = or_term(known[:left])
+            if term is not None:
+                found.append(decidable([negate(term)]))
+                continue
+        found.append(decidable([t for terms in read[:left] for t in terms[0 if is_and else 1]]))
+    return found
 
 
 def _found_spec(node: ast.AST) -> Optional[str]:

@@ -30,7 +30,7 @@ import tokenize
 import unicodedata
 import warnings
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Collection, Iterator, Optional, Sequence
 
@@ -60,6 +60,10 @@ class Refusal:
 class Verdict:
     tree: Optional[ast.Module]  # CPython's tree when it accepts the file
     refusal: Optional[Refusal] = None
+    # The file's physical lines with their endings, when CPython accepts it and no line
+    # break other than \n, \r\n and \r is in it (then `str.splitlines` gives the lines
+    # Python's tokenizer counts): the skeleton reuses them. None otherwise.
+    lines: Optional[list[str]] = field(default=None, compare=False, repr=False)
 
 
 def cpython_verdict(text: str, filename: str = "<file>") -> Verdict:
@@ -74,8 +78,9 @@ def cpython_verdict(text: str, filename: str = "<file>") -> Verdict:
             return Verdict(None, Refusal(str(error)))
         except (RecursionError, MemoryError):
             return Verdict(None, Refusal(TOO_DEEP))
-        if not compiling_may_refuse(tree, text):
-            return Verdict(tree)
+        lines = None if other_line_breaks(text) else text.splitlines(keepends=True)
+        if not compiling_may_refuse(tree, text, lines):
+            return Verdict(tree, lines=lines)
         try:
             compile(tree, filename, "exec", dont_inherit=True)
         except SyntaxError as error:
@@ -89,7 +94,7 @@ def cpython_verdict(text: str, filename: str = "<file>") -> Verdict:
                 return Verdict(None, _refusal(error, True))
             except (RecursionError, MemoryError):
                 return Verdict(None, Refusal(TOO_DEEP))
-    return Verdict(tree)
+    return Verdict(tree, lines=lines)
 
 
 def _refusal(error: SyntaxError, final: bool) -> Refusal:
@@ -120,14 +125,19 @@ def bracket_nesting_exceeds(text: str, limit: int = MAX_BRACKET_NESTING) -> bool
 # 5,000 did not. Depth here counts each operand of a boolean operator as a level.
 LIBCST_MAX_DEPTH = 4_000
 _BOOLEAN_WORDS = re.compile(r"\b(?:and|or)\b")
+# Each match of _BOOLEAN_WORDS is one of these (they need no word boundary before), which
+# the regex engine finds at a fraction of the cost (a pattern that starts with `\b` is
+# tried at every character): a bound to look at first.
+_BOOLEAN_ENDS = re.compile(r"(?:and|or)\b")
 
 
 def too_deep_for_libcst(text: str, tree: ast.Module, limit: int = LIBCST_MAX_DEPTH) -> bool:
     """Whether LibCST would nest deeper than `limit` on a file CPython accepted. Without
     many `and`/`or` words, CPython's own limits (about 3,000) keep it well under."""
     budget = limit - 3_000
-    if text.count("and") + text.count("or") <= budget or len(_BOOLEAN_WORDS.findall(text)) <= budget:
-        return False  # substring counts first: a regex over every file costs too much
+    if text.count("and") + text.count("or") <= budget or len(_BOOLEAN_ENDS.findall(text)) <= budget \
+            or len(_BOOLEAN_WORDS.findall(text)) <= budget:
+        return False  # cheaper bounds first: a regex over every file costs too much
     stack = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
@@ -162,7 +172,7 @@ _OTHER_LINE_BREAKS = re.compile("[\\v\\f\\x1c\\x1d\\x1e\\x85\\u2028\\u2029]")
 _ASCII_OTHER_LINE_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e")
 
 
-def _other_line_breaks(text: str) -> bool:
+def other_line_breaks(text: str) -> bool:
     """Whether `text` holds one of _OTHER_LINE_BREAKS. Most files are ASCII (which
     `str.isascii` knows without reading them), where `in` finds each of the five at the
     speed of memchr; the regex reads every character."""
@@ -218,6 +228,9 @@ _REFUSED_STATEMENTS = frozenset(
 _CHECKED_SIMPLE = frozenset({
     *_REFUSED_STATEMENTS, ast.Return, ast.Break, ast.Continue, ast.ImportFrom, ast.Assign, ast.AnnAssign,
 })
+# Where a statement stands, for _Statements.body: the module's own body, a block of it
+# (if/try/loop/with), or inside a def or class.
+_TOP, _MODULE_BLOCK, _INSIDE = 0, 1, 2
 # Flags of where an expression stands, for _expressions.
 _IN_LAMBDA, _IN_COMPREHENSION, _IN_ANNOTATION = 1, 2, 4
 
@@ -226,13 +239,19 @@ class _MayRefuse(Exception):
     pass
 
 
-def compiling_may_refuse(tree: ast.Module, text: str) -> bool:
+def compiling_may_refuse(tree: ast.Module, text: str, lines: Optional[list[str]] = None) -> bool:
     """False only when compiling `tree` (what `ast.parse` made of `text`) can raise
-    neither SyntaxError nor RecursionError: then the compile is skipped."""
-    if "__debug__" in text or _other_line_breaks(text):
+    neither SyntaxError nor RecursionError: then the compile is skipped. `lines`:
+    `text.splitlines(keepends=True)`, when the caller has them and knows `text` holds
+    no other line break (Verdict.lines)."""
+    if "__debug__" in text:
         return True
+    if lines is None:
+        if other_line_breaks(text):
+            return True
+        lines = text.splitlines(keepends=True)
     try:
-        _Statements(text).module(tree.body)
+        _Statements(text, lines).module(tree.body)
     except (_MayRefuse, RecursionError, IndexError):
         return True
     return False
@@ -243,10 +262,10 @@ class _Statements:
     where its own lines (all of a simple statement's, a compound one's up to where its
     body starts: every expression of it lies within them) are marked."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lines: Sequence[str]) -> None:
         self.text = text
         # line number - 1 -> where the line starts in text
-        self.offsets = offsets = list(accumulate(map(len, text.splitlines(keepends=True)), initial=0))
+        self.offsets = offsets = list(accumulate(map(len, lines), initial=0))
         size = len(offsets)  # every line number, and 0
 
         def line(position: int) -> int:
@@ -293,12 +312,15 @@ class _Statements:
                     raise _MayRefuse
                 continue
             leading = leading and index == 0 and _is_docstring(statement)
-        self.body(body, None, False, 0, 0, module_level=True)
+        self.body(body, None, False, 0, 0, _TOP)
 
     def body(self, body: Sequence[ast.stmt], function: Optional[ast.AST], loop: bool, blocks: int,
-             nesting: int, module_level: bool = False) -> None:
+             nesting: int, scope: int = _INSIDE) -> None:
+        """`scope`: _TOP for the module's own statements, _MODULE_BLOCK for those in its
+        if/try/loop/with blocks, _INSIDE for those in a def or class (at any depth)."""
         if blocks > _MAX_BLOCKS or nesting > _MAX_NESTING:
             raise _MayRefuse
+        block_scope = _INSIDE if scope == _INSIDE else _MODULE_BLOCK
         offsets, marked, fors, repeats = self.offsets, self.marked, self.fors, self.repeats
         for statement in body:
             kind = type(statement)
@@ -314,8 +336,11 @@ class _Statements:
                         raise _MayRefuse  # "annotated name 'x' can't be global"
                     if (kind is ast.Return and function is None) or (kind in (ast.Break, ast.Continue) and not loop):
                         raise _MayRefuse
-                    if kind is ast.ImportFrom and not module_level and (
-                        statement.module == "__future__" or any(a.name == "*" for a in statement.names)  # type: ignore[attr-defined]
+                    # `module` placed the module's own `__future__` imports; `import *` is
+                    # refused only inside a def or class.
+                    if kind is ast.ImportFrom and (
+                        (statement.module == "__future__" and scope != _TOP)  # type: ignore[attr-defined]
+                        or (scope == _INSIDE and any(a.name == "*" for a in statement.names))  # type: ignore[attr-defined]
                     ):
                         raise _MayRefuse
                     if kind is ast.Assign:
@@ -354,9 +379,9 @@ class _Statements:
                 _keywords(statement.keywords)  # type: ignore[attr-defined]
                 self.body(inner, None, False, 0, deeper)
             elif kind is ast.If:
-                self.body(inner, function, loop, blocks, deeper)
+                self.body(inner, function, loop, blocks, deeper, block_scope)
                 if statement.orelse:  # type: ignore[attr-defined]
-                    self.body(statement.orelse, function, loop, blocks, deeper)  # type: ignore[attr-defined]
+                    self.body(statement.orelse, function, loop, blocks, deeper, block_scope)  # type: ignore[attr-defined]
             else:  # a block: loops, try, with
                 if kind in (ast.AsyncFor, ast.AsyncWith) and type(function) is not ast.AsyncFunctionDef:
                     raise _MayRefuse
@@ -367,19 +392,19 @@ class _Statements:
                         if item.optional_vars is not None:
                             _target(item.optional_vars)
                 more = blocks + 1
-                self.body(inner, function, loop or kind in _LOOPS, more, deeper)
+                self.body(inner, function, loop or kind in _LOOPS, more, deeper, block_scope)
                 if kind is ast.Try:
                     handlers = statement.handlers  # type: ignore[attr-defined]
                     for position, handler in enumerate(handlers):
                         if handler.type is None and position != len(handlers) - 1:
                             raise _MayRefuse  # default 'except:' must be last
                         self.own_lines(handler, handler.lineno, handler.body[0].lineno, function)
-                        self.body(handler.body, function, loop, more, deeper)
+                        self.body(handler.body, function, loop, more, deeper, block_scope)
                     if statement.finalbody:  # type: ignore[attr-defined]
-                        self.body(statement.finalbody, function, loop, more, deeper)  # type: ignore[attr-defined]
+                        self.body(statement.finalbody, function, loop, more, deeper, block_scope)  # type: ignore[attr-defined]
                 orelse = getattr(statement, "orelse", None)
                 if orelse:
-                    self.body(orelse, function, loop, more, deeper)
+                    self.body(orelse, function, loop, more, deeper, block_scope)
 
     def own_lines(self, node: ast.AST, first: int, last: int, function: Optional[ast.AST]) -> None:
         """Walks the expressions of `node` when its own lines, `first` to `last`, hold what

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Sequence, Union
+from operator import attrgetter
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 import importguard.facts.conditions as _conditions
 from importguard.facts.conditions import dotted_name
@@ -51,7 +52,7 @@ RAW = "raw"  # the module's aliases decide (or it is dropped)
 TENSOR_METHOD = "().".join(("", ""))  # "()." in `torch.zeros().cuda`
 
 
-@dataclass
+@dataclass(slots=True)  # one per call in a body: slots make them cheaper to make and free
 class RawCall:
     dotted: str
     resolution: str
@@ -67,7 +68,7 @@ class RawCall:
     right_of_and: bool = False  # conditional only as an operand right of `and` (`a() and b()`)
 
 
-@dataclass
+@dataclass(slots=True)
 class RawFunction:
     name: str  # qualified inside the module: f, Cls.m, outer.inner
     line: int
@@ -87,21 +88,38 @@ class RawFunction:
 @dataclass
 class FunctionCalls:
     functions: list[RawFunction]
-    module_names: set[str]  # names that module-level def/class statements bind
     # Dotted names the module's functions return as strings (`return "pkg.cuda.CudaPlatform"
     # if ok else None`): the classes a `resolve_obj_by_qualname`-style lookup may give.
     qualnames: list[str] = field(default_factory=list)
 
 
 def function_calls(tree: ast.Module, lines: Sequence[str], module: str, is_package: bool,
-                   condition_names: Optional[dict[str, str]] = None) -> FunctionCalls:
-    """`condition_names`: module-level names bound to a known test (conditions.module_names)."""
+                   condition_names: Optional[dict[str, str]] = None,
+                   kept: Optional[Callable[[str, str], bool]] = None) -> FunctionCalls:
+    """`condition_names`: module-level names bound to a known test (conditions.module_names).
+    `kept(name, resolution)`: whether a call of that raw name is kept by the caller (most
+    calls, of builtins, locals and the standard library, are not): a call it would drop
+    is not made into a RawCall at all; None keeps every call."""
     reader = _Reader(lines, module if is_package else module.rpartition(".")[0], condition_names or {})
+    reader.kept = kept
     reader.containers = empty_containers(tree)
     reader.devices = device_names(tree)
+    reader.definitions(tree.body, "", None, {})
+    return FunctionCalls(reader.functions, sorted(reader.qualnames))
+
+
+def module_definitions(tree: ast.Module) -> set[str]:
+    """The names that module-level def/class statements bind: in the module's body and
+    in the blocks of its if/try/for/with statements, not in class bodies."""
     names: set[str] = set()
-    reader.definitions(tree.body, "", None, {}, names)
-    return FunctionCalls(reader.functions, names, sorted(reader.qualnames))
+    body_stack = [tree.body]
+    while body_stack:
+        for statement in body_stack.pop():
+            if type(statement) in _DEFINITIONS:
+                names.add(statement.name)  # type: ignore[attr-defined]
+            else:
+                body_stack += _blocks(statement)
+    return names
 
 
 def _literal(node: Optional[ast.AST]) -> Optional[str]:
@@ -194,6 +212,8 @@ class _Reader:
         self.containers: frozenset[str] = frozenset()
         self.devices: dict[str, str] = {}  # module-level names bound to a CUDA device (device_names)
         self.qualnames: set[str] = set()
+        self.kept: Optional[Callable[[str, str], bool]] = None  # function_calls' `kept`
+        self.kept_answers: dict[tuple[str, str], bool] = {}  # (name, resolution) -> what `kept` said
 
     # -- definitions
 
@@ -203,24 +223,19 @@ class _Reader:
         prefix: str,
         owner: Optional[str],
         bound: dict[str, tuple[str, str]],
-        names: Optional[set[str]],
     ) -> None:
         """Every def/class in `body` (a module, class body or the blocks of a module-level
         if/try/for), named under `prefix`; `owner` is the enclosing class for methods."""
         for statement in body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if names is not None:
-                    names.add(statement.name)
                 self.function(statement, prefix + statement.name, owner, bound)
             elif isinstance(statement, ast.ClassDef):
-                if names is not None:
-                    names.add(statement.name)
                 qualified = prefix + statement.name
                 self.functions.append(self._class(statement, qualified, bound))
-                self.definitions(statement.body, qualified + ".", qualified, bound, None)
+                self.definitions(statement.body, qualified + ".", qualified, bound)
             else:
                 for block in _blocks(statement):
-                    self.definitions(block, prefix, owner, bound, names)
+                    self.definitions(block, prefix, owner, bound)
 
     def function(
         self, node: _Function, name: str, owner: Optional[str], bound: dict[str, tuple[str, str]]
@@ -262,7 +277,7 @@ class _Reader:
             elif kind is ast.ClassDef:
                 qualified = f"{name}.{statement.name}"  # type: ignore[union-attr]
                 self.functions.append(self._class(statement, qualified, local))  # type: ignore[arg-type]
-                self.definitions(statement.body, qualified + ".", qualified, local, None)  # type: ignore[union-attr]
+                self.definitions(statement.body, qualified + ".", qualified, local)  # type: ignore[union-attr]
 
     def _returned(self, statement: ast.Return, local: dict[str, tuple[str, str]],
                   owner: Optional[str]) -> Optional[RawCall]:
@@ -493,7 +508,7 @@ class _Reader:
         # 3: on some paths through the expression (right of `or`, a branch of `x if t else y`).
         stack: list[tuple[ast.AST, int]] = [(node, 1 if self.conditional > 0 else 2 if self.unless_exit else 0)]
         pop, push = stack.pop, stack.append
-        walked, fields_of, attribute = _WALKED, _FIELDS, ast.Attribute
+        walked, children_of, attribute, call_type, leaf_types = _WALKED, _CHILDREN, ast.Attribute, ast.Call, _LEAF_TYPES
         # Children are pushed as they would be popped: an attribute chain as the node at
         # its base (`self.x`, `torch.cuda`: a name, not pushed at all), a keyword as its
         # value. Popping either would push just that next.
@@ -503,13 +518,14 @@ class _Reader:
             while kind is attribute:  # the root of the walk may be one
                 current = current.value  # type: ignore[attr-defined]
                 kind = type(current)
-            if kind is ast.Call:
+            if kind is call_type:
                 call = self._call(current, local, owner, guard, conditional)  # type: ignore[arg-type]
                 if call is not None:
                     facts.calls.append(call)
-                children = (current.func, *current.args,  # type: ignore[attr-defined]
-                            *[keyword.value for keyword in current.keywords])  # type: ignore[attr-defined]
-            elif kind in _LEAF_TYPES:
+                children = [current.func, *current.args]  # type: ignore[attr-defined]
+                if current.keywords:  # type: ignore[attr-defined]
+                    children += [keyword.value for keyword in current.keywords]  # type: ignore[attr-defined]
+            elif kind in leaf_types:
                 continue
             elif kind is ast.Lambda:
                 args = current.args  # type: ignore[attr-defined]
@@ -539,13 +555,18 @@ class _Reader:
                 self.terms = current.terms  # type: ignore[attr-defined]
                 continue
             else:
-                children = []
-                for name in fields_of[kind]:
-                    value = getattr(current, name)
-                    if type(value) is list:
-                        children += value
-                    else:
-                        children.append(value)
+                shape, fields = children_of[kind] if kind in children_of else _learn_children(current)
+                if shape is _NODES or shape is _LIST:
+                    children = fields(current)
+                elif shape is _NODE:
+                    children = (fields(current),)
+                else:
+                    children = []
+                    for value in fields(current):
+                        if type(value) is list:
+                            children += value
+                        else:
+                            children.append(value)
             for item in children:
                 kind = type(item)
                 while kind is attribute:
@@ -591,6 +612,11 @@ class _Reader:
         name, resolution = self._resolve(dotted, local, owner)
         if name is None:
             return None
+        if self.kept is not None:
+            key = (name, resolution)
+            answers = self.kept_answers
+            if not (answers[key] if key in answers else answers.setdefault(key, self.kept(name, resolution))):
+                return None
         device = ""
         for item in node.keywords:
             if item.arg == "device":
@@ -648,11 +674,25 @@ _LEAF_TYPES = frozenset(
 _NOT_NODES = frozenset({"ctx", "op", "ops", "attr", "id", "arg", "conversion", "kind", "is_async"})
 
 
-class _Fields(dict):  # node type -> the fields to walk; a dict lookup once known
-    def __missing__(self, node_type: type) -> tuple[str, ...]:
-        names = () if issubclass(node_type, _LEAVES) else tuple(n for n in node_type._fields if n not in _NOT_NODES)
-        self[node_type] = names
-        return names
+# How the fields to walk of a node type are read, by one `attrgetter` call: _NODES, a
+# tuple of nodes (or None); _NODE, one node (or None); _LIST, one list of nodes; _MIXED,
+# a tuple of nodes and lists. Learnt from the first node of each type (a field is a list
+# in every node of its type, or in none).
+_NODES, _NODE, _LIST, _MIXED = "nodes", "node", "list", "mixed"
+_CHILDREN: dict[type, tuple[str, Callable[[ast.AST], Any]]] = {}
+
+
+def _learn_children(node: ast.AST) -> tuple[str, Callable[[ast.AST], Any]]:
+    names = tuple(name for name in node._fields if name not in _NOT_NODES)
+    lists = [type(getattr(node, name)) is list for name in names]
+    if not names:
+        found: tuple[str, Callable[[ast.AST], Any]] = (_LIST, lambda _: ())
+    elif len(names) == 1:
+        found = (_LIST if lists[0] else _NODE, attrgetter(names[0]))
+    else:
+        found = (_MIXED if any(lists) else _NODES, attrgetter(*names))
+    _CHILDREN[type(node)] = found
+    return found
 
 
 class _Walked(dict):  # type of a field's value -> whether it is a node to walk
@@ -662,7 +702,6 @@ class _Walked(dict):  # type of a field's value -> whether it is a node to walk
         return walked
 
 
-_FIELDS = _Fields()
 _WALKED = _Walked()
 
 

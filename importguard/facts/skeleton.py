@@ -31,11 +31,15 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence, Union
 
+from importguard.facts.cpython_verdict import other_line_breaks
 from importguard.facts.statement_blocks import blocks as _blocks
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
-_OTHER_LINE_BREAKS = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-_TYPE_CHECKING_ALIAS = re.compile(r"\bTYPE_CHECKING\s+as\s+(\w+)")
+# `\bTYPE_CHECKING\s+as\s+(\w+)`, searched for from its literal at the speed of
+# `str.find` (a pattern that starts with `\b` is tried at every character), the word
+# boundary before it checked at each match.
+_TYPE_CHECKING_ALIAS = re.compile(r"TYPE_CHECKING\s+as\s+(\w+)")
+_WORD_CHARACTER = re.compile(r"\w")
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 _Import = Union[ast.Import, ast.ImportFrom]
 
@@ -66,10 +70,12 @@ class Skeleton:
     merged: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
 
 
-def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Module] = None) -> Optional[Skeleton]:
+def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Module] = None,
+                         lines: Optional[Sequence[str]] = None) -> Optional[Skeleton]:
     """None when the file has no functions or `ast` cannot parse it. `reduce=False`
     reduces nothing (`source` is None) but still gives the tree. `tree`: the file's
-    `ast` when the caller has it already."""
+    `ast`, and `lines` its physical lines (as `_split_lines` gives them: Verdict.lines),
+    when the caller has them already."""
     if "def" not in text:
         return None
     if tree is None:
@@ -83,7 +89,7 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
     if not functions:
         return None
     statement_lines = start_lines(tree.body)
-    lines = _split_lines(text)
+    lines = _split_lines(text) if lines is None else list(lines)  # changed in place below
     original = tuple(lines)
     every_import = _ImportIndex(tree.body)
     imports = _import_positions(every_import.nodes, lines)
@@ -120,12 +126,14 @@ def import_time_skeleton(text: str, reduce: bool = True, tree: Optional[ast.Modu
     return Skeleton("".join(lines) if reduced or merged else None, statement_lines, imports, tree, original, merged)
 
 
-def statement_places(text: str, tree: ast.Module) -> Skeleton:
+def statement_places(text: str, tree: ast.Module, lines: Optional[Sequence[str]] = None) -> Skeleton:
     """Only where each top-level statement and each import statement starts, for a file
     `import_time_skeleton` has no skeleton for (no functions): positions.py then places
-    imports from `ast` there too, instead of generating the whole module's code."""
+    imports from `ast` there too, instead of generating the whole module's code.
+    `lines`: as for import_time_skeleton."""
     statement_lines = start_lines(tree.body)
-    return Skeleton(None, statement_lines, _import_positions(_ImportIndex(tree.body).nodes, _split_lines(text)), tree)
+    found = _import_positions(_ImportIndex(tree.body).nodes, _split_lines(text) if lines is None else lines)
+    return Skeleton(None, statement_lines, found, tree)
 
 
 def start_lines(body: Sequence[ast.stmt]) -> tuple[int, ...]:
@@ -136,7 +144,7 @@ def start_lines(body: Sequence[ast.stmt]) -> tuple[int, ...]:
 def _split_lines(text: str) -> list[str]:
     """Physical lines with their endings, as Python's tokenizer counts them: only \\n,
     \\r\\n and \\r end one (str.splitlines also splits on form feeds and a few more)."""
-    if _OTHER_LINE_BREAKS.search(text) is None:
+    if not other_line_breaks(text):
         return text.splitlines(keepends=True)
     lines = _LINE.findall(text)
     consumed = sum(map(len, lines))
@@ -221,7 +229,7 @@ def _place(node: ast.stmt) -> tuple[int, int]:
     return node.lineno, node.col_offset
 
 
-def _import_positions(nodes: Sequence[_Import], lines: list[str]) -> Optional[tuple[tuple[int, int, int, str], ...]]:
+def _import_positions(nodes: Sequence[_Import], lines: Sequence[str]) -> Optional[tuple[tuple[int, int, int, str], ...]]:
     positions = []
     for node in nodes:
         end_line = node.end_lineno or node.lineno
@@ -245,7 +253,16 @@ def _type_checking_names(text: str) -> frozenset[str]:
     none in a file that never mentions it."""
     if "TYPE_CHECKING" not in text:
         return frozenset()
-    return frozenset({"TYPE_CHECKING", *_TYPE_CHECKING_ALIAS.findall(text)})
+    aliases = []
+    match = _TYPE_CHECKING_ALIAS.search(text)
+    while match is not None:
+        start = match.start()
+        if start and _WORD_CHARACTER.match(text, start - 1) is not None:  # no word boundary: look on
+            match = _TYPE_CHECKING_ALIAS.search(text, start + 1)
+        else:
+            aliases.append(match.group(1))
+            match = _TYPE_CHECKING_ALIAS.search(text, match.end())
+    return frozenset({"TYPE_CHECKING", *aliases})
 
 
 def _emptied(function: _Function, lines: list[str], following: Optional[int] = None) -> Optional[tuple[int, list[str]]]:
