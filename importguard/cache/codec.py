@@ -80,10 +80,19 @@ def schema(cls: type) -> str:
 
 def _hints(cls: type) -> list[tuple[str, Any]]:
     """The stored fields of `cls` and their types: every field but those marked
-    `metadata={"stored": False}` (filled by a later stage, e.g. a finding's probe verdict)."""
-    module = sys.modules[cls.__module__]
-    hints = typing.get_type_hints(cls, vars(module))
-    return [(f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.metadata.get("stored", True)]
+    `metadata={"stored": False}` (filled by a later stage, e.g. a finding's probe verdict).
+    Worked out once per class: schema() and the codec's builder ask for the same ones,
+    and evaluating the annotations is most of a codec's build."""
+    found = _HINTS.get(cls)
+    if found is None:
+        module = sys.modules[cls.__module__]
+        hints = typing.get_type_hints(cls, vars(module))
+        found = _HINTS[cls] = [(f.name, hints[f.name]) for f in dataclasses.fields(cls)
+                               if f.metadata.get("stored", True)]
+    return found
+
+
+_HINTS: dict[type, list[tuple[str, Any]]] = {}
 
 
 def _unstored(cls: type) -> list[dataclasses.Field]:

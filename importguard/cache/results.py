@@ -79,7 +79,7 @@ from importguard.engine import (
     unreadable_findings,
     with_inputs,
 )
-from importguard.model import Finding, Plan, Report
+from importguard.model import Finding, ModuleFacts, Plan, Report
 from importguard.rules import Rule
 from importguard.rules._lazy_blockers import names_imported
 
@@ -410,7 +410,14 @@ def check_incrementally(
         except (LookupError, TypeError):
             pass  # a record of another shape: found out below
         import importguard.graph.imports  # noqa: F401
-        import importguard.plan.network  # noqa: F401
+        from importguard.plan.network import summarised_calls
+
+        # What the check computes with whatever the parsed files say, built now rather
+        # than after the wait: the codecs of the facts it decodes and of the findings
+        # and plan it decodes and stores, and the calls the summaries have rows for.
+        for kind in (ModuleFacts, Finding, Plan):
+            codec(kind)
+        summarised_calls()
 
     hashes_of = getattr(collector, "facts_hashes", None)
     hashes = hashes_of(discovered.files, load_records) if hashes_of is not None else None
