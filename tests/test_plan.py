@@ -424,3 +424,22 @@ def test_the_findings_an_edit_clears_are_those_that_reach_it_before_any_other(se
     starts = [node for node in rng.sample(nodes, 10) if node not in edit_of]
     found = _edits_reached(arcs, starts, edit_of)
     assert {start: found[start] for start in starts} == _edits_reached_by_search(arcs, starts, edit_of)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_a_module_s_sink_is_the_first_naming_its_longest_matching_name(seed):
+    """graph.module_sink looks the module and its parents up by name: the answer is the
+    one the scan of every configured sink gave, the first of the most specific ones."""
+    from importguard.graph.imports import ImportGraph
+    from importguard.model import ModuleSink
+
+    rng = random.Random(seed)
+    parts = ["a", "b", "c", ""]
+    names = {".".join(rng.choice(parts) for _ in range(rng.randint(1, 4))) for _ in range(30)}
+    sinks = [ModuleSink(rng.choice(sorted(names)), f"reason {i}") for i in range(rng.randint(0, 8))]
+    graph = ImportGraph(facts_for=lambda module: None, is_known_module=lambda module: False,
+                        sink_modules=sinks, sink_calls=())
+    for name in sorted(names):
+        matches = [sink for sink in sinks if sink.matches(name)]
+        expected = max(matches, key=lambda sink: len(sink.module)) if matches else None
+        assert graph.module_sink(name) is expected
