@@ -236,7 +236,11 @@ class _Builder:
         inner = _optional(tp)
         if inner is not None:
             return [f"{indent}if {var} is not None:", *self.decode_lines(inner, var, where, indent + "    ")]
-        if dataclasses.is_dataclass(tp) or _items(tp) is not None or _fixed(tp) is not None:
+        if _items(tp) is not None:
+            # Most of a tree's tuples are empty (a call's keywords, a site's names): an
+            # empty list is the empty tuple without a call; anything else is checked.
+            return [f"{indent}{var} = () if type({var}) is list and not {var} else {self.decoder(tp)}({var})"]
+        if dataclasses.is_dataclass(tp) or _fixed(tp) is not None:
             return [f"{indent}{var} = {self.decoder(tp)}({var})"]
         raise TypeError(f"no codec for {tp!r}")
 
