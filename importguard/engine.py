@@ -341,11 +341,13 @@ def finish(kept: Iterable[Finding], files_checked: int, warnings: Iterable[str],
 
 
 def with_inputs(report: Report, paths: Sequence[Path], discovered: Any, config: Config, read: Iterable[str],
-                probes: Sequence[tuple[str, bool]], lookups: tuple[Any, ...] = ()) -> Report:
+                probes: Sequence[tuple[str, bool]], lookups: tuple[Any, ...] = (),
+                probed: Optional[Iterable[str]] = None) -> Report:
     """The report with what decided it, for replay.py: `read` the files whose facts
     were used, `probes` the module lookups made, `lookups` those recorded earlier
-    (lookups.py) and found unchanged."""
-    probed = _probed_files(paths, discovered)
+    (lookups.py) and found unchanged; `probed`: _probed_files(paths, discovered) when
+    already worked out."""
+    probed = _probed_files(paths, discovered) if probed is None else set(probed)
     probed.update(discovered.ignore_files)
     if config.config_file is not None:
         probed.add(str(config.config_file))

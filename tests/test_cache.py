@@ -545,3 +545,32 @@ def test_a_cache_directory_linked_to_another_projects_cache_is_never_written(tmp
     _, parsed, warnings = check(tmp_path / "b")
     assert parsed >= 1 and any("symbolic link" in w for w in warnings)
     assert {p.name: p.read_bytes() for p in (tmp_path / "a" / ".importguard_cache").iterdir()} == before
+
+
+def test_the_facts_an_edit_replaced_are_dropped_and_those_still_named_kept(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save looks up the facts of the entries it replaced, not every row: the old
+    facts of an edited file go, facts another entry still names stay (two files with the
+    same text share theirs), and so does a row no entry names that this run did not
+    make unnamed (a killed run's leftover, swept by the next big run)."""
+    tree = {**PROJECT, "pkg/twin_a.py": "import os\n", "pkg/twin_b.py": "import os\n"}
+    write_tree(tmp_path, tree)
+    check(tmp_path)
+    entries = index_entries(tmp_path)
+    old_gemm, twin = entries["pkg/gemm.py"][-1], entries["pkg/twin_a.py"][-1]
+    assert entries["pkg/twin_b.py"][-1] == twin
+    database(tmp_path).execute("INSERT INTO facts (hash, data) VALUES ('leftover', '[]')")
+    (tmp_path / "pkg" / "gemm.py").write_text("import sys\n\n\ndef gemm(x):\n    return x\n")
+    (tmp_path / "pkg" / "twin_a.py").write_text("import sys\n")
+    check(tmp_path)
+    stored = stored_facts(tmp_path)
+    entries = index_entries(tmp_path)
+    assert old_gemm not in stored and entries["pkg/gemm.py"][-1] in stored
+    assert twin in stored and entries["pkg/twin_b.py"][-1] == twin  # still named by twin_b
+    assert "leftover" in stored
+    assert {hashed for *_, hashed in entries.values()} <= set(stored)
+    monkeypatch.setattr(cache_module, "_FLUSH_BYTES", 1)  # a run that writes before its end
+    (tmp_path / "pkg" / "util.py").write_text("import pkg\n")
+    check(tmp_path)
+    stored = stored_facts(tmp_path)
+    assert "leftover" not in stored and set(stored) == {hashed for *_, hashed in index_entries(tmp_path).values()}

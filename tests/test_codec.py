@@ -117,6 +117,29 @@ def test_every_wrong_value_is_a_malformed_entry(cls):
             codec(cls).decode(garbled)
 
 
+@pytest.mark.parametrize("cls", STORED, ids=lambda c: c.__name__)
+def test_empty_tuples_decode_to_the_empty_tuple_and_falsy_values_of_other_types_are_refused(cls):
+    """Every tuple field emptied decodes to (); every one replaced by a falsy value of
+    another type (0, "", None unless the field is optional, {}, False) is a malformed
+    entry, not an empty tuple."""
+    value = filled(cls)
+    encoded = json.loads(json.dumps(codec(cls).encode(value)))
+    hints = typing.get_type_hints(cls)
+    emptied = []
+    for index, field in enumerate(f for f in dataclasses.fields(cls) if f.metadata.get("stored", True)):
+        if isinstance(getattr(value, field.name), tuple) and isinstance(encoded[index], list):
+            emptied.append((index, field.name))
+    assert emptied
+    for index, name in emptied:
+        empty = [*encoded[:index], [], *encoded[index + 1:]]
+        decoded = codec(cls).decode(empty)
+        assert getattr(decoded, name) == () and type(getattr(decoded, name)) is tuple
+        optional = type(None) in typing.get_args(hints[name])
+        for falsy in (0, "", *(() if optional else (None,)), {}, False):
+            with pytest.raises(MalformedEntry):
+                codec(cls).decode([*encoded[:index], falsy, *encoded[index + 1:]])
+
+
 def _leaves(value: Any, at: tuple[int, ...]):
     if isinstance(value, list):
         for index, item in enumerate(value):

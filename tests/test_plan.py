@@ -187,6 +187,139 @@ def test_greedy_cut_stops_when_nothing_left_can_be_cut():
     assert greedy_cut(arcs, ["s", "t"], {"s"}) == ["s"]
 
 
+def _every_arc_then_pruned(builder_grown, sinks, start_ops):
+    """The network as the plan grew it before it kept only what reaches SINK as it went:
+    every arc added, in order, then those between nodes that reach SINK kept."""
+    from collections import deque
+
+    from importguard.plan.network import SINK
+
+    arcs, sites = {}, {}
+
+    def arc(tail, head):
+        heads = arcs.setdefault(tail, [])
+        if head not in heads:
+            heads.append(head)
+
+    done, queue = set(), deque()
+
+    def enqueue(name):
+        if name not in done:
+            done.add(name)
+            queue.append(name)
+
+    for op in start_ops:
+        if op[0] == "site":
+            _, path, line, column, kind, what, targets = op
+            node = ("site", path, line, column)
+            sites.setdefault(node, (path, line, kind, what))
+            for target in targets:
+                arc(node, ("module", target))
+                enqueue(target)
+        elif op[0] == "call":
+            _, path, line, column, what = op
+            node = ("site", path, line, column)
+            sites.setdefault(node, (path, line, "call", what))
+            arc(node, SINK)
+        else:
+            enqueue(op[1])
+    while queue:
+        name = queue.popleft()
+        node = ("module", name)
+        if name in sinks:
+            arc(node, SINK)
+            continue
+        grown = builder_grown.get(name)
+        if grown is None:
+            continue
+        path, calls, edges, _ = grown
+        for line, column, called in calls:
+            call_node = ("site", path, line, column)
+            sites.setdefault(call_node, (path, line, "call", f"`{name}` calls `{called}()` at import"))
+            arc(call_node, SINK)
+            arc(node, call_node)
+        for line, column, kind, label, target in edges:
+            site_node = ("site", path, line, column)
+            what = f"`{name}` imports `{label}`" if kind == "import" else f"`{name}` calls `{label}()`"
+            sites.setdefault(site_node, (path, line, kind, what))
+            arc(node, site_node)
+            target = label if target is None else target
+            arc(site_node, ("module", target))
+            enqueue(target)
+    reverse = {}
+    for tail, heads in arcs.items():
+        for head in heads:
+            reverse.setdefault(head, []).append(tail)
+    alive, stack = {SINK}, [SINK]
+    while stack:
+        for tail in reverse.get(stack.pop(), ()):
+            if tail not in alive:
+                alive.add(tail)
+                stack.append(tail)
+    pruned = {tail: [h for h in heads if h in alive] for tail, heads in arcs.items() if tail in alive}
+    return pruned, {node: sites[node] for node in pruned if node in sites}
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_the_network_keeps_what_reaches_a_sink_in_the_order_every_arc_was_added(seed):
+    """Builder.grow makes only the nodes that reach SINK: the arcs, their order and each
+    site's description must be those of adding every arc and then dropping the rest,
+    whatever coincides (a start site that is also an edge site or a sink call, a site
+    with several targets, modules without facts, sink modules)."""
+    from importguard.plan.network import Builder
+
+    rng = random.Random(seed)
+    names = [f"m{i}" for i in range(rng.randint(1, 14))]
+    sinks = {name for name in names if rng.random() < 0.15}
+    grown = {}
+    for name in names:
+        if rng.random() < 0.1:
+            continue  # no facts
+        path = f"/{name}.py"
+        positions = [(rng.randint(1, 4), rng.randint(0, 1)) for _ in range(rng.randint(0, 6))]
+        edges = []
+        for line, column in positions:
+            target = rng.choice(names)
+            kind = rng.choice(("import", "import", "call"))
+            label, recorded_target = (target, None) if rng.random() < 0.6 else (f"{target}.x", target)
+            edges.append([line, column, kind, label, recorded_target])
+        calls = [[line, column, "torch.cuda.init"] for line, column in
+                 rng.sample(positions + [(9, 0)], k=min(len(positions) + 1, rng.choice((0, 0, 0, 1))))]
+        grown[name] = [path, calls, edges, []]
+    start_ops = []
+    for _ in range(rng.randint(1, 5)):
+        name = rng.choice(names)
+        line, column = rng.randint(1, 4), rng.randint(0, 1)
+        roll = rng.random()
+        if roll < 0.6:
+            targets = rng.sample(names, k=rng.randint(0, min(3, len(names))))
+            start_ops.append(("site", f"/{name}.py", line, column, "import", f"start {name}", targets))
+        elif roll < 0.8:
+            start_ops.append(("call", f"/{name}.py", line, column, f"call {name}"))
+        else:
+            start_ops.append(("module", name))
+
+    class Graph:
+        def module_sink(self, name):
+            return "sink" if name in sinks else None
+
+    builder = Builder(Graph(), recorded=grown)
+    builder._grow_at = lambda name: None  # every module's is recorded (None: no facts)
+    for op in start_ops:
+        if op[0] == "site":
+            _, path, line, column, kind, what, targets = op
+            builder.site_node(path, [line, column, kind, what, targets])
+        elif op[0] == "call":
+            _, path, line, column, what = op
+            builder.call_node(path, [line, column, what])
+        else:
+            builder.module_node(op[1])
+    network = builder.grow()
+    expected_arcs, expected_sites = _every_arc_then_pruned(grown, sinks, start_ops)
+    assert list(network.arcs.items()) == list(expected_arcs.items())
+    assert {node: network.sites[node] for node in network.arcs if node in network.sites} == expected_sites
+
+
 # ----------------------------------------------------------------------------- unresolved calls
 
 UNRESOLVED = {
@@ -291,3 +424,22 @@ def test_the_findings_an_edit_clears_are_those_that_reach_it_before_any_other(se
     starts = [node for node in rng.sample(nodes, 10) if node not in edit_of]
     found = _edits_reached(arcs, starts, edit_of)
     assert {start: found[start] for start in starts} == _edits_reached_by_search(arcs, starts, edit_of)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_a_module_s_sink_is_the_first_naming_its_longest_matching_name(seed):
+    """graph.module_sink looks the module and its parents up by name: the answer is the
+    one the scan of every configured sink gave, the first of the most specific ones."""
+    from importguard.graph.imports import ImportGraph
+    from importguard.model import ModuleSink
+
+    rng = random.Random(seed)
+    parts = ["a", "b", "c", ""]
+    names = {".".join(rng.choice(parts) for _ in range(rng.randint(1, 4))) for _ in range(30)}
+    sinks = [ModuleSink(rng.choice(sorted(names)), f"reason {i}") for i in range(rng.randint(0, 8))]
+    graph = ImportGraph(facts_for=lambda module: None, is_known_module=lambda module: False,
+                        sink_modules=sinks, sink_calls=())
+    for name in sorted(names):
+        matches = [sink for sink in sinks if sink.matches(name)]
+        expected = max(matches, key=lambda sink: len(sink.module)) if matches else None
+        assert graph.module_sink(name) is expected

@@ -80,10 +80,19 @@ def schema(cls: type) -> str:
 
 def _hints(cls: type) -> list[tuple[str, Any]]:
     """The stored fields of `cls` and their types: every field but those marked
-    `metadata={"stored": False}` (filled by a later stage, e.g. a finding's probe verdict)."""
-    module = sys.modules[cls.__module__]
-    hints = typing.get_type_hints(cls, vars(module))
-    return [(f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.metadata.get("stored", True)]
+    `metadata={"stored": False}` (filled by a later stage, e.g. a finding's probe verdict).
+    Worked out once per class: schema() and the codec's builder ask for the same ones,
+    and evaluating the annotations is most of a codec's build."""
+    found = _HINTS.get(cls)
+    if found is None:
+        module = sys.modules[cls.__module__]
+        hints = typing.get_type_hints(cls, vars(module))
+        found = _HINTS[cls] = [(f.name, hints[f.name]) for f in dataclasses.fields(cls)
+                               if f.metadata.get("stored", True)]
+    return found
+
+
+_HINTS: dict[type, list[tuple[str, Any]]] = {}
 
 
 def _unstored(cls: type) -> list[dataclasses.Field]:
@@ -227,7 +236,11 @@ class _Builder:
         inner = _optional(tp)
         if inner is not None:
             return [f"{indent}if {var} is not None:", *self.decode_lines(inner, var, where, indent + "    ")]
-        if dataclasses.is_dataclass(tp) or _items(tp) is not None or _fixed(tp) is not None:
+        if _items(tp) is not None:
+            # Most of a tree's tuples are empty (a call's keywords, a site's names): an
+            # empty list is the empty tuple without a call; anything else is checked.
+            return [f"{indent}{var} = () if type({var}) is list and not {var} else {self.decoder(tp)}({var})"]
+        if dataclasses.is_dataclass(tp) or _fixed(tp) is not None:
             return [f"{indent}{var} = {self.decoder(tp)}({var})"]
         raise TypeError(f"no codec for {tp!r}")
 

@@ -39,6 +39,14 @@ def start() -> None:
     global _child
     if _child is not None or sys.platform != "linux" or (os.cpu_count() or 1) < 2:
         return
+    # Modules this process imports anyway that the parser process needs too: imported
+    # once, before the fork, rather than in both (the two share two cores with the rest
+    # of the run). The parser then imports LibCST and the collector alone.
+    import importguard.facts.budget  # noqa: F401
+    import importguard.facts.conditions  # noqa: F401
+    import importguard.files.regular_file  # noqa: F401
+    import importguard.model  # noqa: F401
+
     requests_read, requests_write = os.pipe()
     results_read, results_write = os.pipe()
     parent = os.getpid()

@@ -72,6 +72,7 @@ from importguard.engine import (
     Collector,
     FactsByPath,
     FactsStore,
+    _probed_files,
     _warnings,
     build_graph,
     findings_of_files,
@@ -79,7 +80,7 @@ from importguard.engine import (
     unreadable_findings,
     with_inputs,
 )
-from importguard.model import Finding, Plan, Report
+from importguard.model import Finding, ModuleFacts, Plan, Report
 from importguard.rules import Rule
 from importguard.rules._lazy_blockers import names_imported
 
@@ -112,9 +113,9 @@ class ResultStore:
         # The header line as last read, of a file of this stat: its sections are read
         # and parsed only on demand (load_partial), from the same file.
         self._header: Optional[tuple[int, os.stat_result]] = None  # (its length in bytes, the file's stat)
-        # The sections as last written (decoded, and their text where it was kept): the
-        # next delta's base.
-        self._base: Optional[tuple[dict[str, Any], Optional[str]]] = None
+        # The sections as last written (decoded, and their bytes where they were kept):
+        # the next delta's base.
+        self._base: Optional[tuple[dict[str, Any], Optional[bytes]]] = None
         self.started = time.time_ns()  # lookups made after this are recorded; see start()
         self.memory: Optional[dict[str, Any]] = None
         self.last_reuse = ""  # "all", "some" or "none": how the last check went (tests, bench)
@@ -154,11 +155,14 @@ class ResultStore:
         if self._header is None:
             return None
         try:
-            text = _read_after(self.path, *self._header).decode("utf-8")
+            raw = _read_after(self.path, *self._header)
+            text = raw.decode("utf-8")
             base, end = _scan(text, 0)
             if not _sections_well_formed(base, _PER_MODULE):
                 return None
-            self._base = (base, text[:end])
+            # Their bytes, for the next save to copy (JSON as written is ASCII: a
+            # character is a byte).
+            self._base = (base, raw[:end] if len(raw) == len(text) else text[:end].encode())
             if end == len(text):
                 return base if base.get("token") == record.get("token") else None
             if text[end:end + 1] != "\n":
@@ -181,7 +185,7 @@ class ResultStore:
         delta = None if self._base is None or self._base[1] is None else _Delta.between(self._base[0], sections)
         if delta is not None and delta.small(sections):
             delta_line = _dumps({"token": token, "base": self._base[0]["token"], **delta.data()})  # type: ignore[index]
-            parts = [*parts, self._base[1].encode(), b"\n", delta_line.encode()]  # type: ignore[union-attr]
+            parts = [*parts, self._base[1], b"\n", delta_line.encode()]  # type: ignore[list-item]
         else:
             parts = itertools.chain(parts, _encoded_sections(token, sections))
             # Their text is not kept (on vLLM 4 MB a copy of the tree): a later save of
@@ -264,13 +268,21 @@ def _sections_well_formed(data: Any, sections: Sequence[str]) -> bool:
     if not isinstance(data, dict) or not all(isinstance(data.get(name), dict) for name in sections):
         return False
     if "modules" in sections:
+        # Plain loops and `type(...) is`: JSON gives exact types, and this runs over every
+        # entry of the record on each check after an edit.
         for entry in data["modules"].values():
-            if not (isinstance(entry, list) and len(entry) == 5 and isinstance(entry[0], str)
-                    and isinstance(entry[1], str) and all(isinstance(part, list) for part in entry[2:])):
+            if type(entry) is not list or len(entry) != 5:
+                return False
+            path, hashed, targets, stars, calls = entry
+            if type(path) is not str or type(hashed) is not str or type(targets) is not list \
+                    or type(stars) is not list or type(calls) is not list:
                 return False
         for found in data["from_imports"].values():
-            if not isinstance(found, list) or not all(isinstance(entry, list) and len(entry) == 3 for entry in found):
+            if type(found) is not list:
                 return False
+            for entry in found:
+                if type(entry) is not list or len(entry) != 3:
+                    return False
         for entry in data["defined"].values():
             if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], bool)
                     and isinstance(entry[1], list)):
@@ -407,10 +419,22 @@ def check_incrementally(
         try:
             if record is not None and not record["warnings"]:
                 loaded["partial"] = results.load_partial(record)
-        except (LookupError, TypeError):
+            if record is not None:
+                loaded["lookups hold"] = _lookups_hold(record, results)
+        except (LookupError, TypeError, ValueError, AttributeError):
             pass  # a record of another shape: found out below
         import importguard.graph.imports  # noqa: F401
-        import importguard.plan.network  # noqa: F401
+        from importguard.plan.network import summarised_calls
+
+        # What the check computes with whatever the parsed files say, worked out now
+        # rather than after the wait: the codecs of the facts it decodes and of the
+        # findings and plan it decodes and stores, the calls the summaries have rows
+        # for, and the files above the tree that the replay record lists.
+        for kind in (ModuleFacts, Finding, Plan):
+            codec(kind)
+        summarised_calls()
+        if track_inputs:
+            loaded["probed"] = _probed_files(paths, discovered)
 
     hashes_of = getattr(collector, "facts_hashes", None)
     hashes = hashes_of(discovered.files, load_records) if hashes_of is not None else None
@@ -420,8 +444,8 @@ def check_incrementally(
     reported = [[s.path, s.module, s.is_package, h] for s, h in zip(discovered.files, hashes)]
     record = loaded["record"] if "record" in loaded else results.load()
     try:
-        if record is not None and lookups.unchanged(record["lookups"]):
-            record["lookups"] = lookups.refreshed(record["lookups"], results.started, cache._RACY_NS)
+        if record is not None and (loaded["lookups hold"] if "lookups hold" in loaded
+                                   else _lookups_hold(record, results)):
             if reported == record["reported"] and _outside_unchanged(record["outside"], resolver, collector):
                 results.last_reuse = "all"
                 early_parser.stop()  # nothing is parsed from here on: its CPU is another run's
@@ -436,11 +460,20 @@ def check_incrementally(
             if partial is not None:
                 results.last_reuse = "some"
                 return _partial({**record, **partial}, paths, config, discovered, resolver, rules, collector,
-                                results, track_inputs, reported)
+                                results, track_inputs, reported, loaded.get("probed"))
     except (LookupError, TypeError, ValueError, AttributeError):
         pass  # a record this version cannot use: compute everything
     results.last_reuse = "none"
     return _full(paths, config, discovered, resolver, rules, collector, results, track_inputs, reported)
+
+
+def _lookups_hold(record: dict[str, Any], results: ResultStore) -> bool:
+    """Whether every module lookup the record depended on would find what it found; if
+    so, the record's directory stamps are taken again where missing or outdated."""
+    if not lookups.unchanged(record["lookups"]):
+        return False
+    record["lookups"] = lookups.refreshed(record["lookups"], results.started, cache._RACY_NS)
+    return True
 
 
 def _renamed(reported: list[Any], before: list[Any]) -> bool:
@@ -500,7 +533,7 @@ def _full(paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
 
 def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, discovered: Any, resolver: Any,
              rules: Sequence[Rule], collector: Collector, results: ResultStore, track_inputs: bool,
-             reported: list[Any]) -> Report:
+             reported: list[Any], probed: Optional[set[str]] = None) -> Report:
     from importguard.plan.network import Builder
 
     old_modules: dict[str, list[Any]] = record["modules"]
@@ -613,7 +646,7 @@ def _partial(record: dict[str, Any], paths: Sequence[Path], config: Config, disc
           plain={**record["plain"], **_plain(reported)}, free=graph.sink_free_modules(),
           defined={**defined, **builder.defined}, starts=builder.starts)
     if track_inputs:
-        report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"])
+        report = with_inputs(report, paths, discovered, config, read, resolver.probes, record["lookups"], probed)
     return report
 
 

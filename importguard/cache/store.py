@@ -216,6 +216,7 @@ _SCHEMA = (
     "CREATE INDEX files_by_facts ON files (facts)",
 )
 _COLUMNS = "name, module, is_package, content, mtime, ctime, size, inode, facts"
+_UNNAMED = "NOT EXISTS (SELECT 1 FROM files WHERE files.facts = facts.hash)"  # facts no entry names
 # A row of `files` as read: (name, module, is_package 0/1, content hash, mtime, ctime,
 # size, inode (None when the stat was too fresh to trust), facts hash).
 Entry = tuple[Any, ...]
@@ -281,6 +282,12 @@ class FactsCache:
         self._unsaved_bytes = 0
         self._dropped: set[str] = set()  # names of corrupt entries, deleted on save
         self._written = 0  # entries written since the last save
+        # The facts hashes of the entries this run replaced since its last save: the only
+        # facts its save can leave unnamed. Every row is looked at instead (`_sweep_all`)
+        # after a dropped corrupt entry, many entries written, or a write before the final
+        # one: that big run also sweeps what a run killed after such a write left.
+        self._replaced: set[Any] = set()
+        self._sweep_all = False
         self._failed = False  # a write failed: the run goes on without writing
         self._corrupt_entries = 0
         self._entries = self._read()
@@ -453,6 +460,7 @@ class FactsCache:
         self._warn_corrupt_entries()
         name = self._name(source.path)
         self._entries.pop(name, None)
+        self._sweep_all = True  # its facts hash is not known
         self._changed.pop(name, None)  # never saved back
         self._unsaved.pop(name, None)
         self._dropped.add(name)
@@ -486,13 +494,16 @@ class FactsCache:
         kept = trusted(stat, time.time_ns())
         name = self._name(source.path)
         entry = (name, source.module, int(source.is_package), content, *(kept or (None,) * 4), hashed)
+        previous = self._entries.get(name)
+        if previous is not None and previous[-1] != hashed:
+            self._replaced.add(previous[-1])
         self._entries[name] = entry
         self._changed[name] = entry
         self._unsaved[name] = entry
 
     def save(self) -> None:
         """Write what this run learned and has not written yet, in one transaction."""
-        if self._unsaved or self._unsaved_facts or self._dropped:
+        if self._unsaved or self._unsaved_facts or self._dropped or self._replaced or self._sweep_all:
             self._write(final=True)
         if not self._failed:
             # Written: a long-lived caller (the language server) saves again only when
@@ -528,8 +539,12 @@ class FactsCache:
                             gone = [(name,) for (name,) in db.execute("SELECT name FROM files")
                                     if not isinstance(name, str) or not os.path.exists(self._path(name))]
                             db.executemany("DELETE FROM files WHERE name = ?", gone)
-                        db.execute("DELETE FROM facts WHERE NOT EXISTS "
-                                   "(SELECT 1 FROM files WHERE files.facts = facts.hash)")
+                            self._sweep_all = True
+                        if self._sweep_all:
+                            db.execute(f"DELETE FROM facts WHERE {_UNNAMED}")
+                        else:  # a few rows by their key, not a scan of every row
+                            db.executemany(f"DELETE FROM facts WHERE hash = ? AND {_UNNAMED}",
+                                           [(hashed,) for hashed in self._replaced])
                     db.execute("COMMIT")
                 except BaseException:
                     if db.in_transaction:
@@ -539,7 +554,10 @@ class FactsCache:
             self._dropped = set()
             if final:
                 self._written = 0
+                self._replaced, self._sweep_all = set(), False
                 self._prune()
+            else:
+                self._sweep_all = True
         except (OSError, sqlite3.Error) as error:
             self._failed = True
             self._unsaved, self._unsaved_bytes = {}, 0

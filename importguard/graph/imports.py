@@ -110,6 +110,9 @@ class ImportGraph:
         self._facts_for = facts_for
         self._is_known = is_known_module
         self._sink_modules = tuple(sink_modules)
+        self._sink_modules_named: dict[str, list[ModuleSink]] = {}  # by the module each names, in order
+        for sink in self._sink_modules:
+            self._sink_modules_named.setdefault(sink.module, []).append(sink)
         self._sink_calls = {sink.name: sink for sink in sink_calls}
         self._prefetch = prefetch
         self._edges: dict[str, tuple[Edge, ...]] = {}
@@ -191,9 +194,17 @@ class ImportGraph:
 
     def module_sink(self, module: str) -> Optional[ModuleSink]:
         if module not in self._module_sinks:
-            matches = [sink for sink in self._sink_modules if sink.matches(module)]
-            # The most specific configured sink explains the module best.
-            self._module_sinks[module] = max(matches, key=lambda sink: len(sink.module)) if matches else None
+            # The most specific configured sink explains the module best: the first one
+            # naming the longest of the module and its parents (ModuleSink.matches).
+            found = None
+            named = self._sink_modules_named
+            end = len(module)
+            while found is None and end >= 0:
+                sinks = named.get(module[:end])
+                if sinks:
+                    found = sinks[0]
+                end = module.rfind(".", 0, end)
+            self._module_sinks[module] = found
         return self._module_sinks[module]
 
     def sink_of(self, module: str) -> Optional[SinkHit]:
