@@ -22,9 +22,10 @@ Every figure is the wall time of a fresh process, as a user waits for it (interp
 start and imports included, for every tool alike), median over the repeats; peak
 memory is ru_maxrss of that process tree (largest single process, from wait4) and
 the largest sum of RSS over the tree (sampled every 0.1 s, cold runs only). Beside
-the targets it prints two floors of the design: the CPU of `ast.parse` on every file
-(the collector's first step) and a fresh interpreter importing LibCST's parser (what a
-run after an edit waits for), as ratios to grimp's cold and warm times.
+the targets it prints the floors of the design: the CPU of `ast.parse` on every file
+(the collector's first step), the same plus LibCST's parse of every file's skeleton
+(the least the import-graph visitor reads), and a fresh interpreter importing LibCST's
+parser (what a run after an edit waits for), as ratios to grimp's cold and warm times.
 Results also go to bench/.trees/results-<tree>.json.
 """
 
@@ -247,19 +248,37 @@ def cache_kinds(cache: Path) -> list[str]:
 IMPORT_FLOOR = "import importguard.cli.main"  # what every check that is not a fast replay imports
 
 # What the design cannot go below, whatever importguard does after: CPython's `ast.parse`
-# of every file (the collector parses each file with it once; the CPU is what it costs
-# in one process), and a fresh interpreter that imports LibCST's parser (what a run that
-# must collect one edited file waits for).
-AST_PARSE_ALL = """
-import ast, json, sys, time
-files = json.load(open(sys.argv[1]))
-start = time.process_time()
-for path in files:
+# of every file (the collector parses each file with it once), then LibCST's parse of
+# each file's skeleton (its imports and the statements around them: the least LibCST, the
+# import-graph visitor, must read), as CPU seconds in one process; and a fresh interpreter
+# that imports LibCST's parser (what a run that must collect one edited file waits for).
+PARSES_OF_EVERY_FILE = """
+import ast, json, sys, time, warnings
+import libcst
+from importguard.facts.skeleton import import_time_skeleton
+warnings.simplefilter("ignore")
+parse = libcst_parse = 0.0
+for path in json.load(open(sys.argv[1])):
+    data = open(path, "rb").read()
+    start = time.process_time()
     try:
-        ast.parse(open(path, "rb").read())
+        tree = ast.parse(data)
     except (SyntaxError, ValueError):
+        tree = None
+    parse += time.process_time() - start
+    if tree is None:
+        continue
+    text = data.decode("utf-8", "replace")
+    skeleton = import_time_skeleton(text, tree=tree)
+    del tree
+    source = skeleton.source if skeleton is not None and skeleton.source is not None else text
+    start = time.process_time()
+    try:
+        libcst.parse_module(source)
+    except Exception:
         pass
-print(time.process_time() - start)
+    libcst_parse += time.process_time() - start
+print(json.dumps([parse, libcst_parse]))
 """
 LIBCST_IMPORT = "import libcst._parser.entrypoints"
 
@@ -382,9 +401,12 @@ def bench(name: str, tree: Tree, repeats: int, cold_repeats: int, jobs: int, nai
     warm("interpreter + LibCST's parser", [PYTHON, "-c", LIBCST_IMPORT])
     listing = work / "files.json"
     listing.write_text(json.dumps([str(p) for p in files]))
-    ast_run = run([PYTHON, "-c", AST_PARSE_ALL, str(listing)], root)
-    results["ast_parse_cpu_s"] = round(float(ast_run.stdout), 3)
-    print(f"  {'ast.parse of every file, 1 proc':34} cpu {results['ast_parse_cpu_s']:.3f} s", flush=True)
+    parses_run = run([PYTHON, "-c", PARSES_OF_EVERY_FILE, str(listing)], root)
+    ast_cpu, libcst_cpu = json.loads(parses_run.stdout)
+    results["ast_parse_cpu_s"] = round(ast_cpu, 3)
+    results["libcst_skeleton_cpu_s"] = round(libcst_cpu, 3)
+    print(f"  {'ast.parse of every file, 1 proc':34} cpu {ast_cpu:.3f} s", flush=True)
+    print(f"  {'LibCST of every skeleton, 1 proc':34} cpu {libcst_cpu:.3f} s", flush=True)
 
     sub_cache = work / "importguard-sub"
     cold(f"importguard cold {tree.subpackage}/", lambda c: importguard(tree.subpackage, c, jobs), sub_cache)
@@ -501,6 +523,11 @@ def verdicts(name: str, r: dict[str, Any], tree: Tree) -> None:
         print("  -- floors of this design (CPython's ast reads every file, LibCST builds the import graph):")
         print(f"     ast.parse of every file alone, on {r['jobs']} processes: {parse_wall / grimp_cold['median_s']:.1f}x"
               f" grimp's cold (CPU {r['ast_parse_cpu_s'] / max(grimp_cold['cpu_s'], 1e-9):.1f}x)")
+        if "libcst_skeleton_cpu_s" in r:
+            both = r["ast_parse_cpu_s"] + r["libcst_skeleton_cpu_s"]
+            print(f"     ast.parse and LibCST's parse of every skeleton, on {r['jobs']} processes:"
+                  f" {both / r['jobs'] / grimp_cold['median_s']:.1f}x grimp's cold"
+                  f" (CPU {both / max(grimp_cold['cpu_s'], 1e-9):.1f}x)")
         print(f"     a fresh interpreter importing LibCST's parser (one edit waits for it):"
               f" {libcst_import / r[warm_peer]['median_s']:.2f}x grimp's warm")
 
