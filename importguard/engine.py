@@ -345,9 +345,9 @@ def with_inputs(report: Report, paths: Sequence[Path], discovered: Any, config: 
                 probed: Optional[Iterable[str]] = None) -> Report:
     """The report with what decided it, for replay.py: `read` the files whose facts
     were used, `probes` the module lookups made, `lookups` those recorded earlier
-    (lookups.py) and found unchanged; `probed`: _probed_files(paths, discovered) when
+    (lookups.py) and found unchanged; `probed`: probed_files(paths, discovered) when
     already worked out."""
-    probed = _probed_files(paths, discovered) if probed is None else set(probed)
+    probed = probed_files(paths, discovered) if probed is None else set(probed)
     probed.update(discovered.ignore_files)
     if config.config_file is not None:
         probed.add(str(config.config_file))
@@ -360,7 +360,7 @@ def with_inputs(report: Report, paths: Sequence[Path], discovered: Any, config: 
     )
 
 
-def _probed_files(paths: Sequence[Path], discovered: Any) -> set[str]:
+def probed_files(paths: Sequence[Path], discovered: Any) -> set[str]:
     """The `__init__.py` / `pyproject.toml` this run looked for above the files it
     found (module names and the config come from those), present or absent. The
     directories it listed and the module lookups it made are recorded apart

@@ -72,11 +72,11 @@ from importguard.engine import (
     Collector,
     FactsByPath,
     FactsStore,
-    _probed_files,
     _warnings,
     build_graph,
     findings_of_files,
     finish,
+    probed_files,
     unreadable_findings,
     with_inputs,
 )
@@ -434,7 +434,7 @@ def check_incrementally(
             codec(kind)
         summarised_calls()
         if track_inputs:
-            loaded["probed"] = _probed_files(paths, discovered)
+            loaded["probed"] = probed_files(paths, discovered)
 
     hashes_of = getattr(collector, "facts_hashes", None)
     hashes = hashes_of(discovered.files, load_records) if hashes_of is not None else None
