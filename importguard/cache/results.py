@@ -663,18 +663,13 @@ def _searches_data(graph: Any) -> dict[str, list[Any]]:
 
 def _reaching(modules: dict[str, list[Any]], changed: set[str]) -> set[str]:
     """Every module that reaches one of `changed` over the recorded edges."""
+    from importguard.graph.imports import importers_reaching
+
     importers: dict[str, list[str]] = defaultdict(list)
     for module, entry in modules.items():
         for target in entry[2]:
             importers[target].append(module)
-    found: set[str] = set()
-    stack = list(changed)
-    while stack:
-        for importer in importers.get(stack.pop(), ()):
-            if importer not in found:
-                found.add(importer)
-                stack.append(importer)
-    return found
+    return importers_reaching(importers, changed)
 
 
 def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:

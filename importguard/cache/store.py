@@ -38,8 +38,8 @@ entries of files that are gone).
 
 from __future__ import annotations
 
-import functools
 import errno
+import functools
 import json
 import os
 import stat as stat_mode

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from importguard.cache.codec import codec
 from importguard.environment.profile import Profile
@@ -53,6 +53,19 @@ def ancestors(module: str) -> list[str]:
 def _ancestors(module: str) -> tuple[str, ...]:
     parts = module.split(".")
     return tuple(".".join(parts[:i]) for i in range(1, len(parts)))
+
+
+def importers_reaching(importers: Mapping[str, Iterable[str]], modules: Iterable[str]) -> set[str]:
+    """Every module that reaches one of `modules` through `importers` (a module -> the
+    modules with an edge to it); one of `modules` only where another leads to it."""
+    found: set[str] = set()
+    stack = list(modules)
+    while stack:
+        for importer in importers.get(stack.pop(), ()):
+            if importer not in found:
+                found.add(importer)
+                stack.append(importer)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,13 +210,11 @@ class ImportGraph:
             # The most specific configured sink explains the module best: the first one
             # naming the longest of the module and its parents (ModuleSink.matches).
             found = None
-            named = self._sink_modules_named
-            end = len(module)
-            while found is None and end >= 0:
-                sinks = named.get(module[:end])
+            for name in (module, *reversed(_ancestors(module))):
+                sinks = self._sink_modules_named.get(name)
                 if sinks:
                     found = sinks[0]
-                end = module.rfind(".", 0, end)
+                    break
             self._module_sinks[module] = found
         return self._module_sinks[module]
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import sys
 from collections import deque
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any, Container, Hashable, Iterable, Mapping, Optional, Sequence
 
-from importguard.graph.imports import ImportGraph
+from importguard.graph.imports import ImportGraph, importers_reaching
 from importguard.model import Finding, ModuleFacts, Plan, PlanEdit
 from importguard.plan.mincut import Uncuttable, min_vertex_cut
 from importguard.summaries.rows import shipped_rows
@@ -75,13 +76,7 @@ def _reaching_sink(visited: list[tuple[str, Any]], started: dict[str, dict[tuple
                     alive.add(name)
                 else:
                     importers.setdefault(head[1], []).append(name)
-    stack = list(alive)
-    while stack:
-        for importer in importers.get(stack.pop(), ()):
-            if importer not in alive:
-                alive.add(importer)
-                stack.append(importer)
-    return alive
+    return alive | importers_reaching(importers, alive)
 
 
 # What growing the network found at one module, in the order it adds arcs: [its path,
@@ -307,16 +302,11 @@ class Builder:
         return known[0]
 
 
+@lru_cache(maxsize=None)
 def summarised_calls() -> frozenset[str]:
     """The calls the shipped summaries have a row for, read once per process (they ship
     with importguard)."""
-    global _SUMMARISED
-    if _SUMMARISED is None:
-        _SUMMARISED = frozenset(row.name for row in shipped_rows() if row.kind == "call")
-    return _SUMMARISED
-
-
-_SUMMARISED: Optional[frozenset[str]] = None
+    return frozenset(row.name for row in shipped_rows() if row.kind == "call")
 
 
 def _starts(graph: ImportGraph, facts: ModuleFacts, findings: Sequence[Finding]) -> Starts:
